@@ -1,0 +1,24 @@
+// Ahead-of-time build: type-check and emit everything (src, tests, bench) with tsc,
+// then bundle the CLI with esbuild so that every `tend` call loads one small entry
+// file and pulls in a command's code only when that command runs.
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { build } from "esbuild";
+
+rmSync("dist", { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
+} catch {
+  process.exit(1); // tsc has printed the errors
+}
+await build({
+  entryPoints: ["src/cli/main.ts"],
+  outdir: "dist/bin",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  chunkNames: "chunks/[name]-[hash]",
+  logLevel: "warning",
+});

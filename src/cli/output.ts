@@ -1,0 +1,36 @@
+// How the CLI writes: plain text for people (colour only on a terminal without
+// NO_COLOR), JSON for scripts. Every command takes --json.
+
+import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.js";
+
+export interface Output {
+  json: boolean;
+  colour: boolean;
+  line(text?: string): void;
+  error(text: string): void;
+  data(value: unknown): void;
+}
+
+export function output(json: boolean, stream: NodeJS.WriteStream = process.stdout): Output {
+  const colour = !json && stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  return {
+    json,
+    colour,
+    line: (text = "") => void stream.write(`${text}\n`),
+    error: (text) => void process.stderr.write(`tend: ${text}\n`),
+    data: (value) => void stream.write(`${JSON.stringify(value, null, 2)}\n`),
+  };
+}
+
+const SGR = { red: 31, yellow: 33, green: 32, bold: 1, dim: 2 } as const;
+
+export function paint(out: Output, style: keyof typeof SGR, text: string): string {
+  return out.colour ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text;
+}
+
+export function printDiagnostic(out: Output, d: Diagnostic): void {
+  const text = formatDiagnostic(d);
+  out.line(out.colour ? text.replace(`: ${d.severity}:`, `: ${paint(out, d.severity === "error" ? "red" : "yellow", d.severity)}:`) : text);
+}
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;

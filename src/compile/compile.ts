@@ -1,0 +1,65 @@
+// The compiler: a source directory in, every diagnostic and (when there is no error)
+// a CompiledSet out. Nothing else in tend parses service files.
+
+import { resolve } from "node:path";
+import { byLocation, collector, hasErrors, type Diagnostic } from "../config/diagnostics.js";
+import { parseServiceFile, type ParsedService } from "../config/parse.js";
+import type { ServiceDef } from "../config/service.js";
+import { readSource } from "../config/source.js";
+import { digestOf, type CompiledSet } from "./database.js";
+import { resolveGraph } from "./graph.js";
+import { checkHost, readHostFacts, type HostFacts } from "./host.js";
+import { plan } from "./plan.js";
+
+/** The bundle that `tend boot` brings up. */
+export const BOOT_BUNDLE = "default";
+
+export interface CompileOptions {
+  sourceDir: string;
+  /** Check programs, users and groups against this machine (off with --portable). */
+  hostChecks: boolean;
+  host?: HostFacts;
+}
+
+export interface CompileResult {
+  accepted: boolean;
+  diagnostics: Diagnostic[];
+  skipped: { file: string; why: string }[];
+  /** Present when accepted. */
+  compiled: CompiledSet | null;
+  serviceCount: number;
+}
+
+export function compile(options: CompileOptions): CompileResult {
+  const { diagnostics, report } = collector();
+  const sourceDir = resolve(options.sourceDir);
+  const source = readSource(options.sourceDir, report);
+  const parsed = new Map<string, ParsedService>();
+  for (const file of source.files) {
+    const service = parseServiceFile(file.file, file.name, file.bytes, sourceDir, report);
+    if (service !== null) parsed.set(file.name, service);
+  }
+  if (options.hostChecks) {
+    const host = options.host ?? readHostFacts();
+    for (const service of parsed.values()) checkHost(service, host, report);
+  }
+  const unparsed = new Set(source.files.map((f) => f.name).filter((name) => !parsed.has(name)));
+  const graph = resolveGraph(parsed, unparsed, report);
+  if (source.files.length === 0 && !hasErrors(diagnostics)) {
+    report("error", { file: options.sourceDir, line: 0, col: 0 }, "no service files here: nothing to compile");
+  } else if (!parsed.has(BOOT_BUNDLE)) {
+    report("warning", { file: options.sourceDir, line: 0, col: 0 }, `there is no '${BOOT_BUNDLE}' bundle: booting this set starts nothing`);
+  }
+  diagnostics.sort(byLocation);
+
+  const accepted = !hasErrors(diagnostics);
+  let compiled: CompiledSet | null = null;
+  if (accepted) {
+    const services: Record<string, ServiceDef> = {};
+    for (const name of [...parsed.keys()].sort()) services[name] = parsed.get(name)!.def;
+    const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE]).waves : [];
+    const set = { source: sourceDir, services, graph, boot };
+    compiled = { ...set, digest: digestOf(set) };
+  }
+  return { accepted, diagnostics, skipped: source.skipped, compiled, serviceCount: source.files.length };
+}

@@ -1,0 +1,131 @@
+// Resolves the references between services into the graph the engine runs on:
+// bundles expanded to their members, `before` turned around into `after`, and every
+// name checked. Reports unknown names, requirements on tasks and every kind of cycle.
+
+import { didYouMean, type Report } from "../config/diagnostics.js";
+import type { ParsedService } from "../config/parse.js";
+import type { Reference, ServiceDef } from "../config/service.js";
+import { cycleKey, describeCycle, findCycles, type Edge } from "./cycles.js";
+
+/** For each service that is not a bundle: other non-bundle services, by name. */
+export interface ResolvedEdges {
+  requires: string[];
+  wants: string[];
+  /** Everything this service is ordered after when both are starting (the reverse when stopping). */
+  after: string[];
+}
+
+export interface ResolvedGraph {
+  services: Record<string, ResolvedEdges>;
+  /** Each bundle's members, nested bundles expanded. */
+  bundles: Record<string, string[]>;
+}
+
+/**
+ * `unparsed` names the files that exist but could not be parsed (their errors are
+ * already reported): references to them are dropped without a second error.
+ */
+export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unparsed: ReadonlySet<string>, report: Report): ResolvedGraph {
+  const known = (name: string): ServiceDef | undefined => services.get(name)?.def;
+  const names = [...services.keys()];
+  const at = (def: ServiceDef, r: Reference) => ({ file: def.file, line: r.line, col: r.col });
+
+  // 1. Every name must exist; a task cannot be required, since it is never up.
+  const valid = (def: ServiceDef, refs: Reference[], key: string, severity: "error" | "warning"): Reference[] =>
+    refs.filter((r) => {
+      const target = known(r.name);
+      if (target === undefined && unparsed.has(r.name)) return false;
+      if (target === undefined) {
+        const also = severity === "warning" ? "; the ordering is ignored" : "";
+        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name, names)}${also}`);
+        return false;
+      }
+      if (key === "requires" && target.type === "task") {
+        report("error", at(def, r), `'${r.name}' is a task and is never up, so it cannot be required; order after it with 'after', or run it on an event`);
+        return false;
+      }
+      if (r.name === def.name) {
+        report("error", at(def, r), `'${def.name}' names itself in '${key}'`);
+        return false;
+      }
+      return true;
+    });
+  const checked = new Map<string, Record<"requires" | "wants" | "after" | "before" | "contents", Reference[]>>();
+  for (const [name, { def, conditionRefs }] of services) {
+    checked.set(name, {
+      requires: valid(def, def.requires, "requires", "error"),
+      wants: valid(def, def.wants, "wants", "error"),
+      after: valid(def, def.after, "after", "warning"),
+      before: valid(def, def.before, "before", "warning"),
+      contents: valid(def, def.contents, "contents", "error"),
+    });
+    for (const r of conditionRefs) {
+      if (known(r.name) === undefined && !unparsed.has(r.name)) report("error", at(def, r), `the condition names '${r.name}', which has no service file${didYouMean(r.name, names)}`);
+    }
+  }
+
+  // 2. Bundles: no bundle may contain itself; expand each to the services it stands for.
+  const edgesOf = (def: ServiceDef, refs: Reference[]): Edge[] =>
+    refs.map((r) => ({ from: def.name, to: r.name, file: def.file, line: r.line, col: r.col }));
+  const containment = new Map<string, Edge[]>();
+  for (const [name, { def }] of services) {
+    if (def.type === "bundle") containment.set(name, edgesOf(def, checked.get(name)!.contents.filter((r) => known(r.name)?.type === "bundle")));
+  }
+  for (const cycle of findCycles(containment)) {
+    const e = cycle[0]!;
+    report("error", e, `bundle '${e.from}' contains itself: ${describeCycle(cycle)}${locations(cycle)}`);
+  }
+  const members = new Map<string, string[]>();
+  const expand = (name: string, seen = new Set<string>()): string[] => {
+    if (known(name)?.type !== "bundle") return [name];
+    const cached = members.get(name);
+    if (cached) return cached;
+    if (seen.has(name)) return [];
+    seen.add(name);
+    const result = [...new Set(checked.get(name)!.contents.flatMap((r) => expand(r.name, seen)))];
+    members.set(name, result);
+    return result;
+  };
+  const expandRefs = (refs: Reference[]): Reference[] => refs.flatMap((r) => expand(r.name).map((m) => ({ ...r, name: m })));
+
+  // 3. Requirements must not form a cycle; nor may the order they, `wants`, `after` and `before` impose.
+  const requireGraph = new Map<string, Edge[]>();
+  const orderGraph = new Map<string, Edge[]>();
+  const graph: ResolvedGraph = { services: {}, bundles: {} };
+  for (const [name, { def }] of services) {
+    if (def.type !== "bundle") orderGraph.set(name, []);
+  }
+  for (const [name, { def }] of services) {
+    if (def.type === "bundle") {
+      graph.bundles[name] = expand(name);
+      continue;
+    }
+    const refs = checked.get(name)!;
+    const requires = expandRefs(refs.requires);
+    const wants = expandRefs(refs.wants);
+    requireGraph.set(name, edgesOf(def, requires));
+    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(refs.after)]));
+    for (const b of expandRefs(refs.before)) {
+      orderGraph.get(b.name)?.push({ from: b.name, to: name, file: def.file, line: b.line, col: b.col });
+    }
+    graph.services[name] = { requires: unique(requires), wants: unique(wants), after: [] };
+  }
+  const reported = new Set<string>();
+  for (const cycle of findCycles(requireGraph)) {
+    reported.add(cycleKey(cycle));
+    report("error", cycle[0]!, `dependency cycle: ${describeCycle(cycle)}${locations(cycle)}`);
+  }
+  for (const cycle of findCycles(orderGraph)) {
+    if (reported.has(cycleKey(cycle))) continue;
+    report("error", cycle[0]!, `ordering cycle (each must start after the next): ${describeCycle(cycle)}${locations(cycle)}`);
+  }
+  for (const [name, edges] of orderGraph) graph.services[name]!.after = [...new Set(edges.map((e) => e.to))].filter((n) => n !== name);
+  return graph;
+}
+
+const unique = (refs: Reference[]): string[] => [...new Set(refs.map((r) => r.name))];
+
+/** The declarations that make up a cycle, so that every file involved is named. */
+function locations(cycle: readonly Edge[]): string {
+  return ` (${cycle.map((e) => `${e.file}:${e.line}`).join(", ")})`;
+}

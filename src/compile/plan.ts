@@ -1,0 +1,54 @@
+// The boot plan: which services bringing a set up would start, as waves — every
+// service in a wave can start in parallel once the waves before it are up.
+
+import type { ResolvedGraph } from "./graph.js";
+
+export interface Plan {
+  waves: string[][];
+}
+
+/** The services a name stands for: a bundle's members, or the service itself. */
+export function expandName(graph: ResolvedGraph, name: string): string[] {
+  return graph.bundles[name] ?? (name in graph.services ? [name] : []);
+}
+
+/** Everything starting `roots` pulls in, through `requires` and `wants`. */
+export function closure(graph: ResolvedGraph, roots: readonly string[]): Set<string> {
+  const wanted = new Set<string>();
+  const stack = roots.flatMap((r) => expandName(graph, r));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (wanted.has(name)) continue;
+    wanted.add(name);
+    const edges = graph.services[name]!;
+    stack.push(...edges.requires, ...edges.wants);
+  }
+  return wanted;
+}
+
+/** Layers the closure of `roots` by its ordering edges (Kahn's algorithm, one wave per round). */
+export function plan(graph: ResolvedGraph, roots: readonly string[]): Plan {
+  const members = closure(graph, roots);
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const name of members) {
+    const before = graph.services[name]!.after.filter((n) => members.has(n));
+    waiting.set(name, before.length);
+    for (const b of before) dependents.set(b, [...(dependents.get(b) ?? []), name]);
+  }
+  const waves: string[][] = [];
+  let wave = [...members].filter((n) => waiting.get(n) === 0).sort();
+  while (wave.length > 0) {
+    waves.push(wave);
+    const next: string[] = [];
+    for (const done of wave) {
+      for (const d of dependents.get(done) ?? []) {
+        const left = waiting.get(d)! - 1;
+        waiting.set(d, left);
+        if (left === 0) next.push(d);
+      }
+    }
+    wave = next.sort();
+  }
+  return { waves };
+}

@@ -1,0 +1,185 @@
+// The `start-on` / `stop-on` language: conditions over edge events, levels and the
+// job events of other services, combined with `and`, `or` and parentheses.
+//
+//   condition := term ("or" term)*
+//   term      := atom ("and" atom)*
+//   atom      := "(" condition ")"
+//              | LEVEL "=" GLOB                      net.eth0=up
+//              | JOBVERB SERVICE (KEY "=" GLOB)*     stopping db
+//              | EVENT (KEY "=" GLOB)*               block-added DEVNAME=/dev/sd*
+//
+// GLOB matches values with `*`, `?` and `[…]`, as a shell would match file names.
+
+import { SERVICE_NAME, type Parsed } from "./values.js";
+
+export type JobVerb = "starting" | "started" | "stopping" | "stopped";
+export const JOB_VERBS: readonly JobVerb[] = ["starting", "started", "stopping", "stopped"];
+
+export type Condition =
+  | { kind: "or"; of: Condition[] }
+  | { kind: "and"; of: Condition[] }
+  | { kind: "level"; name: string; value: string }
+  | { kind: "event"; name: string; match: Record<string, string> }
+  | { kind: "job"; verb: JobVerb; service: string; match: Record<string, string> };
+
+/** A service named in a condition, with where it is named (for the graph check). */
+export interface ConditionReference {
+  service: string;
+  offset: number;
+}
+
+interface Token {
+  text: string;
+  offset: number;
+}
+
+const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
+const MATCH_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED = new Set<string>(["and", "or", ...JOB_VERBS]);
+
+class ConditionError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export function parseCondition(text: string): Parsed<{ condition: Condition; references: ConditionReference[] }> {
+  const references: ConditionReference[] = [];
+  try {
+    const tokens = tokenize(text);
+    if (tokens.length === 0) return { ok: false, message: "a condition is needed here, like 'net.eth0=up'" };
+    let at = 0;
+    const peek = (): Token | undefined => tokens[at];
+    const fail = (message: string, token = peek()): never => {
+      throw new ConditionError(message, token?.offset ?? text.length);
+    };
+
+    const parseOr = (): Condition => {
+      const of = [parseAnd()];
+      while (peek()?.text === "or") {
+        at++;
+        of.push(parseAnd());
+      }
+      return of.length === 1 ? of[0]! : { kind: "or", of };
+    };
+    const parseAnd = (): Condition => {
+      const of = [parseAtom()];
+      while (peek()?.text === "and") {
+        at++;
+        of.push(parseAtom());
+      }
+      return of.length === 1 ? of[0]! : { kind: "and", of };
+    };
+    const parseMatches = (): Record<string, string> => {
+      const match: Record<string, string> = {};
+      for (let t = peek(); t !== undefined && t.text.includes("=") && !isParen(t); t = peek()) {
+        const eq = t.text.indexOf("=");
+        const key = t.text.slice(0, eq);
+        if (!MATCH_KEY.test(key)) fail(`'${key}' is not a valid event key (letters, digits and '_')`, t);
+        if (key in match) fail(`'${key}' is matched twice`, t);
+        match[key] = checkGlob(t.text.slice(eq + 1), t.offset + eq + 1);
+        at++;
+      }
+      return match;
+    };
+    const parseAtom = (): Condition => {
+      const t = peek();
+      if (t === undefined) return fail("the condition ends too early: an event, a level or '(' should follow");
+      if (t.text === "(") {
+        at++;
+        const inner = parseOr();
+        if (peek()?.text !== ")") fail("expected ')' to close the '(' here", t);
+        at++;
+        return inner;
+      }
+      if (t.text === ")" || t.text === "and" || t.text === "or") fail(`unexpected '${t.text}'`);
+      at++;
+      const eq = t.text.indexOf("=");
+      if (eq >= 0) {
+        const name = t.text.slice(0, eq);
+        if (!EVENT_NAME.test(name)) fail(`'${name}' is not a valid level name`, t);
+        return { kind: "level", name, value: checkGlob(t.text.slice(eq + 1), t.offset + eq + 1) };
+      }
+      if ((JOB_VERBS as readonly string[]).includes(t.text)) {
+        const target = peek();
+        if (target === undefined || isParen(target) || RESERVED.has(target.text)) fail(`'${t.text}' must be followed by a service name`, target ?? t);
+        if (!SERVICE_NAME.test(target!.text)) fail(`'${target!.text}' is not a valid service name`, target);
+        at++;
+        references.push({ service: target!.text, offset: target!.offset });
+        return { kind: "job", verb: t.text as JobVerb, service: target!.text, match: parseMatches() };
+      }
+      if (!EVENT_NAME.test(t.text)) fail(`'${t.text}' is not a valid event name`, t);
+      return { kind: "event", name: t.text, match: parseMatches() };
+    };
+
+    const condition = parseOr();
+    if (at < tokens.length) fail(`unexpected '${peek()!.text}': join conditions with 'and' or 'or'`);
+    return { ok: true, value: { condition, references } };
+  } catch (e) {
+    if (e instanceof ConditionError) return { ok: false, message: e.message, offset: e.offset };
+    throw e;
+  }
+}
+
+const isParen = (t: Token): boolean => t.text === "(" || t.text === ")";
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === " " || c === "\t") {
+      i++;
+    } else if (c === "(" || c === ")") {
+      tokens.push({ text: c, offset: i });
+      i++;
+    } else {
+      const start = i;
+      let word = "";
+      while (i < text.length && !" \t()".includes(text[i]!)) {
+        const q = text[i]!;
+        if (q === "'" || q === '"') {
+          const end = text.indexOf(q, i + 1);
+          if (end < 0) throw new ConditionError("unterminated quote", i);
+          word += text.slice(i + 1, end);
+          i = end + 1;
+        } else {
+          word += q;
+          i++;
+        }
+      }
+      tokens.push({ text: word, offset: start });
+    }
+  }
+  return tokens;
+}
+
+function checkGlob(glob: string, offset: number): string {
+  let open = -1;
+  for (let i = 0; i < glob.length; i++) {
+    if (glob[i] === "[" && open < 0) open = i;
+    else if (glob[i] === "]" && open >= 0 && i > open + 1) open = -1;
+  }
+  if (open >= 0) throw new ConditionError("unclosed '[' in pattern", offset + open);
+  return glob;
+}
+
+/** Does `value` match the shell-style pattern `glob`? */
+export function globMatch(glob: string, value: string): boolean {
+  let re = "^";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 2);
+      const body = glob.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\");
+      re += `[${body}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
+  }
+  return new RegExp(`${re}$`, "s").test(value);
+}

@@ -1,0 +1,240 @@
+// Every key a service file may hold: which service types it applies to, whether it
+// may repeat, and how its value is parsed into the ServiceDef. docs/service-files.md
+// documents this table; a test checks that the two name the same keys.
+
+import { isAbsolute, resolve } from "node:path";
+import { splitArgv } from "./argv.js";
+import { parseCondition } from "./condition.js";
+import { parseSchedule } from "./schedule.js";
+import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType } from "./service.js";
+import {
+  ENV_NAME,
+  SERVICE_NAME,
+  parseBoolean,
+  parseDuration,
+  parseEnvAssignment,
+  parseExitStatus,
+  parseInteger,
+  parseReady,
+  parseResourceLimit,
+  parseRestartLimit,
+  parseSignal,
+  parseSize,
+  parseUmask,
+  type Parsed,
+} from "./values.js";
+import { closest } from "./diagnostics.js";
+
+/** What a key's parser may use besides the value. */
+export interface KeyContext {
+  def: ServiceDef;
+  /** The directory the source files are in; relative paths resolve against it. */
+  sourceDir: string;
+  line: number;
+  col: number;
+  error(message: string, offset?: number): void;
+  warn(message: string, offset?: number): void;
+  /** Services named by conditions, for the graph check. */
+  conditionRefs: Reference[];
+}
+
+export interface KeySpec {
+  /** The service types the key applies to. */
+  types: readonly ServiceType[];
+  /** List keys may repeat; their values accumulate. */
+  list?: boolean;
+  apply(value: string, ctx: KeyContext): void;
+}
+
+const ALL: readonly ServiceType[] = ["longrun", "oneshot", "task", "bundle"];
+const PROCESS: readonly ServiceType[] = ["longrun", "oneshot", "task"];
+const RUNS_COMMAND: readonly ServiceType[] = ["longrun", "task"];
+
+/** Apply a parsed value, or report its error at the offset it names. */
+function take<T>(parsed: Parsed<T>, ctx: KeyContext, set: (value: T) => void): void {
+  if (parsed.ok) set(parsed.value);
+  else ctx.error(parsed.message, parsed.offset);
+}
+
+function command(set: (def: ServiceDef, argv: string[]) => void): KeySpec["apply"] {
+  return (value, ctx) => {
+    const split = splitArgv(value);
+    if (!split.ok) return ctx.error(split.message, split.offset);
+    if (split.argv.length === 0) return ctx.error("a command is needed here");
+    set(ctx.def, split.argv);
+  };
+}
+
+function names(field: "requires" | "wants" | "after" | "before" | "contents"): KeySpec["apply"] {
+  return (value, ctx) => {
+    const re = /\S+/g;
+    for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+      const name = m[0];
+      if (!SERVICE_NAME.test(name)) {
+        ctx.error(`'${name}' is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit)`, m.index);
+        continue;
+      }
+      const list = ctx.def[field];
+      if (list.some((r) => r.name === name)) ctx.warn(`'${name}' is listed twice in '${field}'`, m.index);
+      else list.push({ name, ...offsetAt(ctx, m.index) });
+    }
+  };
+}
+
+function choice<T extends string>(options: readonly T[], set: (def: ServiceDef, value: T) => void): KeySpec["apply"] {
+  return (value, ctx) => {
+    if ((options as readonly string[]).includes(value)) return set(ctx.def, value as T);
+    const guess = closest(value, options);
+    ctx.error(`'${value}' is not one of ${options.join(", ")}${guess ? ` (did you mean '${guess}'?)` : ""}`, 0);
+  };
+}
+
+function duration(set: (def: ServiceDef, ms: number | null) => void, allowInfinity = false): KeySpec["apply"] {
+  return (value, ctx) => take(parseDuration(value, allowInfinity), ctx, (ms) => set(ctx.def, ms));
+}
+
+function offsetAt(ctx: KeyContext, offset: number): { line: number; col: number } {
+  return { line: ctx.line, col: ctx.col + offset };
+}
+
+const absolute = (path: string, ctx: KeyContext): string => (isAbsolute(path) ? path : resolve(ctx.sourceDir, path));
+
+/** Resource limits passed to prlimit, and whether their values are byte counts. */
+export const RESOURCE_LIMITS: Record<string, boolean> = {
+  as: true,
+  core: true,
+  cpu: false,
+  data: true,
+  fsize: true,
+  memlock: true,
+  nofile: false,
+  nproc: false,
+  rss: true,
+  stack: true,
+};
+
+const conditionKey = (field: "startOn" | "stopOn"): KeySpec => ({
+  types: ALL,
+  apply: (value, ctx) =>
+    take(parseCondition(value), ctx, ({ condition, references }) => {
+      ctx.def[field] = condition;
+      for (const r of references) ctx.conditionRefs.push({ name: r.service, ...offsetAt(ctx, r.offset) });
+    }),
+});
+
+export const KEYS: Record<string, KeySpec> = {
+  type: { types: ALL, apply: () => {} }, // read before every other key, see parse.ts
+  description: { types: ALL, apply: (v, ctx) => void (ctx.def.description = v) },
+
+  command: { types: RUNS_COMMAND, apply: command((d, a) => (d.command = a)) },
+  up: { types: ["oneshot"], apply: command((d, a) => (d.up = a)) },
+  down: { types: ["oneshot"], apply: command((d, a) => (d.down = a)) },
+  "pre-start": { types: RUNS_COMMAND, apply: command((d, a) => (d.preStart = a)) },
+  "post-stop": { types: RUNS_COMMAND, apply: command((d, a) => (d.postStop = a)) },
+
+  requires: { types: PROCESS, list: true, apply: names("requires") },
+  wants: { types: PROCESS, list: true, apply: names("wants") },
+  after: { types: PROCESS, list: true, apply: names("after") },
+  before: { types: PROCESS, list: true, apply: names("before") },
+  contents: { types: ["bundle"], list: true, apply: names("contents") },
+
+  ready: { types: ["longrun"], apply: (v, ctx) => take(parseReady(v), ctx, (r) => (ctx.def.ready = r)) },
+  "start-timeout": { types: PROCESS, apply: duration((d, ms) => (d.startTimeoutMs = ms), true) },
+  "stop-timeout": { types: PROCESS, apply: duration((d, ms) => (d.stopTimeoutMs = ms), true) },
+
+  restart: { types: ["longrun"], apply: choice<RestartPolicy>(["always", "on-failure", "never"], (d, v) => (d.restart = v)) },
+  "restart-delay": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMs = ms!)) },
+  "restart-delay-max": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMaxMs = ms!)) },
+  "restart-limit": { types: ["longrun"], apply: (v, ctx) => take(parseRestartLimit(v), ctx, (l) => (ctx.def.restartLimit = l)) },
+  "success-exit": {
+    types: PROCESS,
+    apply: (value, ctx) => {
+      const codes: (number | string)[] = [];
+      const re = /\S+/g;
+      for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+        const parsed = parseExitStatus(m[0]);
+        if (parsed.ok) codes.push(parsed.value);
+        else ctx.error(parsed.message, m.index);
+      }
+      if (codes.length === 0 && !/\S/.test(value)) ctx.error("list the exit codes or signal names that count as success, like '0 143'");
+      ctx.def.successExit = codes;
+    },
+  },
+  "stop-signal": { types: RUNS_COMMAND, apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.stopSignal = s)) },
+
+  user: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.user = name)) },
+  group: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.group = name)) },
+  env: {
+    types: PROCESS,
+    list: true,
+    apply: (value, ctx) =>
+      take(parseEnvAssignment(value), ctx, ([name, val]) => {
+        if (name in ctx.def.env) ctx.warn(`'${name}' is set again here; the last value wins`);
+        if (name === "NOTIFY_SOCKET" || name.startsWith("TEND_") || name === "LISTEN_FDS") {
+          ctx.error(`'${name}' is set by tend itself and cannot be set in a service file`);
+        }
+        ctx.def.env[name] = val;
+      }),
+  },
+  "env-file": {
+    types: PROCESS,
+    list: true,
+    apply: (value, ctx) => {
+      const optional = value.startsWith("-");
+      const path = optional ? value.slice(1) : value;
+      if (path === "") return ctx.error("a file name is needed here");
+      ctx.def.envFiles.push({ path: absolute(path, ctx), optional });
+    },
+  },
+  cwd: { types: PROCESS, apply: (v, ctx) => void (ctx.def.cwd = absolute(v, ctx)) },
+  umask: { types: PROCESS, apply: (v, ctx) => take(parseUmask(v), ctx, (u) => (ctx.def.umask = u)) },
+  "no-new-privileges": { types: PROCESS, apply: (v, ctx) => take(parseBoolean(v), ctx, (b) => (ctx.def.noNewPrivileges = b)) },
+  ...Object.fromEntries(
+    Object.entries(RESOURCE_LIMITS).map(([limit, bytes]): [string, KeySpec] => [
+      `limit-${limit}`,
+      { types: PROCESS, apply: (v, ctx) => take(parseResourceLimit(v, bytes), ctx, (l) => (ctx.def.limits[limit] = l)) },
+    ]),
+  ),
+
+  log: { types: PROCESS, apply: choice<LogMode>(["file", "stdout", "none"], (d, v) => (d.log = v)) },
+  "log-size": {
+    types: PROCESS,
+    apply: (v, ctx) =>
+      take(parseSize(v), ctx, (n) => (n < 4096 ? ctx.error("a log file must be allowed at least 4K") : (ctx.def.logMaxBytes = n))),
+  },
+  "log-keep": { types: PROCESS, apply: (v, ctx) => take(parseInteger(v, 0, 1000), ctx, (n) => (ctx.def.logKeep = n)) },
+
+  "start-on": conditionKey("startOn"),
+  "stop-on": conditionKey("stopOn"),
+  schedule: {
+    types: ["task"],
+    apply: (value, ctx) =>
+      take(parseSchedule(value), ctx, ({ schedule, references }) => {
+        ctx.def.schedule = schedule;
+        for (const r of references) ctx.conditionRefs.push({ name: r.service, ...offsetAt(ctx, r.offset) });
+      }),
+  },
+  "catch-up": { types: ["task"], apply: (v, ctx) => take(parseBoolean(v), ctx, (b) => (ctx.def.catchUp = b)) },
+  instance: {
+    types: ["longrun", "task"],
+    apply: (value, ctx) => (ENV_NAME.test(value) ? void (ctx.def.instance = value) : ctx.error(`'${value}' is not an event key name`)),
+  },
+};
+
+const ACCOUNT = /^([a-z_][a-z0-9_.-]*\$?|\d+)$/i;
+
+function checkAccount(value: string, ctx: KeyContext, set: (name: string) => void): void {
+  if (ACCOUNT.test(value) && value.length <= 32) set(value);
+  else ctx.error(`'${value}' is not a valid user or group name or number`);
+}
+
+/** Why a key does not apply to a type, in words a user can act on. */
+export function notApplicable(key: string, type: ServiceType): string {
+  const spec = KEYS[key]!;
+  const reason: Partial<Record<ServiceType, string>> = {
+    bundle: "a bundle only names other services (use 'contents')",
+    task: "a task runs to completion and is never up",
+  };
+  const why = reason[type] ? `: ${reason[type]}` : "";
+  return `'${key}' does not apply to a ${type}${why}; it applies to ${spec.types.join(", ")}`;
+}

@@ -1,0 +1,108 @@
+// Parses one service file into a ServiceDef, reporting every problem it finds.
+
+import { closest, type Location, type Report } from "./diagnostics.js";
+import { KEYS, notApplicable, type KeyContext } from "./keys.js";
+import { lex, preview } from "./lexer.js";
+import { SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
+
+export interface ParsedService {
+  def: ServiceDef;
+  /** Services that `start-on`, `stop-on` and `schedule` name. */
+  conditionRefs: Reference[];
+  /** Where each key's (first) value starts, for checks made after parsing. */
+  keyAt: ReadonlyMap<string, Location>;
+}
+
+/** Returns null only when the file's type cannot be known; other errors still yield a def. */
+export function parseServiceFile(file: string, name: string, bytes: Uint8Array, sourceDir: string, report: Report): ParsedService | null {
+  const entries = lex(file, bytes, report);
+  if (entries.length === 0) return null;
+
+  const typeEntries = entries.filter((e) => e.key === "type");
+  if (typeEntries.length === 0) {
+    report("error", { file, line: 0, col: 0 }, `missing 'type': say 'type = longrun', 'oneshot', 'task' or 'bundle'`);
+  }
+  let type: ServiceType | null = null;
+  for (const e of typeEntries) {
+    if (e !== typeEntries[0]) continue; // duplicates are reported below with every other key
+    if ((SERVICE_TYPES as readonly string[]).includes(e.value)) type = e.value as ServiceType;
+    else {
+      const guess = closest(e.value, SERVICE_TYPES);
+      report("error", e.at(0), `'${preview(e.value)}' is not a service type; use longrun, oneshot, task or bundle${guess ? ` (did you mean '${guess}'?)` : ""}`);
+    }
+  }
+
+  // With an unknown type, values are still checked (against a longrun) so that one run shows every error.
+  const def = defaultService(name, file, type ?? "longrun");
+  const conditionRefs: Reference[] = [];
+  const firstSeen = new Map<string, Location>();
+  for (const entry of entries) {
+    const spec = KEYS[entry.key];
+    if (spec === undefined) {
+      const guess = closest(entry.key, Object.keys(KEYS));
+      report("error", entry.keyAt, `unknown key '${entry.key}'${guess ? ` (did you mean '${guess}'?)` : ""}`);
+      continue;
+    }
+    const earlier = firstSeen.get(entry.key);
+    if (earlier !== undefined && !spec.list) {
+      report("error", entry.keyAt, `'${entry.key}' is already set on line ${earlier.line}; it may appear once`);
+      continue;
+    }
+    firstSeen.set(entry.key, entry.at(0));
+    if (type !== null && !spec.types.includes(type)) {
+      report("error", entry.keyAt, notApplicable(entry.key, type));
+      continue;
+    }
+    if (entry.value === "" && entry.key !== "description") {
+      report("error", entry.keyAt, `'${entry.key}' needs a value`);
+      continue;
+    }
+    const start = entry.at(0);
+    const ctx: KeyContext = {
+      def,
+      sourceDir,
+      line: start.line,
+      col: start.col,
+      error: (message, offset = 0) => report("error", entry.at(offset), message),
+      warn: (message, offset = 0) => report("warning", entry.at(offset), message),
+      conditionRefs,
+    };
+    if (entry.key !== "type") spec.apply(entry.value, ctx);
+  }
+  if (type === null) return null;
+
+  checkCombinations(def, firstSeen, (line, message, severity = "error") => report(severity, { file, line, col: 0 }, message));
+  return { def, conditionRefs, keyAt: firstSeen };
+}
+
+/** Rules that involve more than one key. */
+function checkCombinations(
+  def: ServiceDef,
+  keyAt: ReadonlyMap<string, Location>,
+  problem: (line: number, message: string, severity?: "error" | "warning") => void,
+): void {
+  const at = (key: string): number => keyAt.get(key)?.line ?? 0;
+  if ((def.type === "longrun" || def.type === "task") && def.command === null) {
+    problem(0, `a ${def.type} needs 'command': the program to run${def.type === "longrun" ? " in the foreground" : ""}`);
+  }
+  if (def.type === "oneshot" && def.up === null) problem(0, "a oneshot needs 'up': the command that brings it up");
+  if (def.type === "bundle" && def.contents.length === 0 && !keyAt.has("contents")) {
+    problem(0, "a bundle needs 'contents': the services it stands for", "warning");
+  }
+  if (def.restartDelayMs > def.restartDelayMaxMs) {
+    problem(at("restart-delay"), "'restart-delay' is longer than 'restart-delay-max'");
+  }
+  if (def.catchUp && def.schedule === null) problem(at("catch-up"), "'catch-up' needs a 'schedule' whose missed runs it catches up");
+  if (def.catchUp && def.schedule?.kind === "after") {
+    problem(at("catch-up"), "'catch-up' applies to clock schedules ('every …' or cron), not to a delay after an event");
+  }
+  if (def.instance !== null && def.startOn === null && def.schedule?.kind !== "after") {
+    problem(at("instance"), `'instance = ${def.instance}' needs a 'start-on' event that carries ${def.instance}`);
+  }
+  if (def.group !== null && def.user === null && keyAt.has("group")) {
+    problem(at("group"), "'group' without 'user' runs the service as the server's user with only its group changed", "warning");
+  }
+  for (const r of def.requires) {
+    if (def.wants.some((w) => w.name === r.name)) problem(r.line, `'${r.name}' is both required and wanted; 'requires' is enough`, "warning");
+  }
+}

@@ -1,0 +1,128 @@
+// What one service file means: the ServiceDef type, with every key's default.
+// The compiled database stores exactly these records.
+
+import type { Condition } from "./condition.js";
+import type { Schedule } from "./schedule.js";
+import type { ReadySpec, ResourceLimit, RestartLimit } from "./values.js";
+
+export type ServiceType = "longrun" | "oneshot" | "task" | "bundle";
+export const SERVICE_TYPES: readonly ServiceType[] = ["longrun", "oneshot", "task", "bundle"];
+
+export type RestartPolicy = "always" | "on-failure" | "never";
+export type LogMode = "file" | "stdout" | "none";
+
+export interface EnvFile {
+  path: string;
+  /** A missing optional file (written `-/path`) is skipped instead of failing the start. */
+  optional: boolean;
+}
+
+/** A reference to another service, with where the file says it (for graph errors). */
+export interface Reference {
+  name: string;
+  line: number;
+  col: number;
+}
+
+export interface ServiceDef {
+  name: string;
+  type: ServiceType;
+  /** The source file, as given to the compiler. */
+  file: string;
+  description: string;
+
+  command: string[] | null;
+  up: string[] | null;
+  down: string[] | null;
+  preStart: string[] | null;
+  postStop: string[] | null;
+
+  requires: Reference[];
+  wants: Reference[];
+  after: Reference[];
+  before: Reference[];
+  contents: Reference[];
+
+  ready: ReadySpec;
+  /** null: no limit. */
+  startTimeoutMs: number | null;
+  stopTimeoutMs: number | null;
+
+  restart: RestartPolicy;
+  restartDelayMs: number;
+  restartDelayMaxMs: number;
+  restartLimit: RestartLimit | null;
+  /** Exit codes and signal names that count as a clean exit. */
+  successExit: (number | string)[];
+  stopSignal: string;
+
+  user: string | null;
+  group: string | null;
+  env: Record<string, string>;
+  envFiles: EnvFile[];
+  /** Absolute: a relative `cwd` is resolved against the source directory at compile time. */
+  cwd: string | null;
+  umask: number | null;
+  limits: Record<string, ResourceLimit>;
+  noNewPrivileges: boolean;
+
+  log: LogMode;
+  logMaxBytes: number;
+  logKeep: number;
+
+  startOn: Condition | null;
+  stopOn: Condition | null;
+  schedule: Schedule | null;
+  catchUp: boolean;
+  /** Event key whose distinct values each get their own instance. */
+  instance: string | null;
+}
+
+export function defaultService(name: string, file: string, type: ServiceType): ServiceDef {
+  return {
+    name,
+    type,
+    file,
+    description: "",
+    command: null,
+    up: null,
+    down: null,
+    preStart: null,
+    postStop: null,
+    requires: [],
+    wants: [],
+    after: [],
+    before: [],
+    contents: [],
+    ready: { kind: "none" },
+    startTimeoutMs: type === "task" ? null : 60_000,
+    stopTimeoutMs: 10_000,
+    restart: type === "longrun" ? "on-failure" : "never",
+    restartDelayMs: 200,
+    restartDelayMaxMs: 30_000,
+    restartLimit: { count: 5, windowMs: 60_000 },
+    successExit: [0],
+    stopSignal: "SIGTERM",
+    user: null,
+    group: null,
+    env: {},
+    envFiles: [],
+    cwd: null,
+    umask: null,
+    limits: {},
+    noNewPrivileges: false,
+    log: "file",
+    logMaxBytes: 1024 * 1024,
+    logKeep: 5,
+    startOn: null,
+    stopOn: null,
+    schedule: null,
+    catchUp: false,
+    instance: null,
+  };
+}
+
+/** The PATH every service starts with unless its file sets one: never the caller's. */
+export const CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** Where a service runs when its file sets no `cwd`. */
+export const DEFAULT_CWD = "/";

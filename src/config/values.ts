@@ -1,0 +1,188 @@
+// Parsers for the value types of service-file keys. Each takes the value text and
+// returns either the parsed value or an error message with the offset it refers to.
+
+import { constants } from "node:os";
+import { closest } from "./diagnostics.js";
+import { splitArgv } from "./argv.js";
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; offset?: number };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(message: string, offset?: number): Parsed<T> =>
+  offset === undefined ? { ok: false, message } : { ok: false, message, offset };
+
+/** Service names double as file names and appear in `name@instance` at run time. */
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * `500ms`, `10s`, `5m`, `1h30m`, `2d`; `0` alone needs no unit. With `allowInfinity`,
+ * `infinity` means "no limit" and parses to null.
+ */
+export function parseDuration(text: string, allowInfinity = false): Parsed<number | null> {
+  if (allowInfinity && text === "infinity") return ok(null);
+  if (text === "0") return ok(0);
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+  let total = 0;
+  let at = 0;
+  while (at < text.length) {
+    part.lastIndex = at;
+    const m = part.exec(text);
+    if (m === null) {
+      const hint = /^\d+(\.\d+)?$/.test(text) ? ` (say '${text}s' for seconds)` : "";
+      const also = allowInfinity ? ", or 'infinity'" : "";
+      return fail(`'${text}' is not a duration: use a number with a unit ms, s, m, h or d, like 500ms, 10s, 1m30s${also}${hint}`, at);
+    }
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    at = part.lastIndex;
+  }
+  if (text === "") return fail("a duration is needed here, like 10s");
+  return ok(Math.round(total));
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A byte count: `4096`, `512K`, `10M`, `1G` (powers of 1024; `KiB`/`KB` accepted too). */
+export function parseSize(text: string): Parsed<number> {
+  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text);
+  if (m === null) return fail(`'${text}' is not a size: use a number of bytes with an optional unit K, M, G, like 10M`);
+  return ok(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+/** `TERM`, `SIGTERM`, `sigterm` or `15`; always returned in the `SIGTERM` form. */
+export function parseSignal(text: string): Parsed<string> {
+  if (/^\d+$/.test(text)) {
+    const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === Number(text));
+    return name === undefined ? fail(`${text} is not a signal number on this system`) : ok(name);
+  }
+  const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+  if (name in SIGNALS) return ok(name);
+  const guess = closest(name, Object.keys(SIGNALS));
+  return fail(`'${text}' is not a signal${guess ? ` (did you mean '${guess.slice(3)}'?)` : ""}`);
+}
+
+export function parseBoolean(text: string): Parsed<boolean> {
+  if (/^(yes|true|on|1)$/i.test(text)) return ok(true);
+  if (/^(no|false|off|0)$/i.test(text)) return ok(false);
+  return fail(`'${text}' is not yes or no`);
+}
+
+export function parseUmask(text: string): Parsed<number> {
+  if (!/^0?[0-7]{3}$/.test(text)) return fail(`'${text}' is not an octal umask like 022 or 0027`);
+  return ok(parseInt(text, 8));
+}
+
+export function parseInteger(text: string, min: number, max: number): Parsed<number> {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    return fail(`'${text}' is not a whole number from ${min} to ${max}`);
+  }
+  return ok(Number(text));
+}
+
+export type ReadySpec =
+  | { kind: "none" }
+  | { kind: "fd"; fd: number }
+  | { kind: "notify" }
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "unix"; path: string }
+  | { kind: "exec"; argv: string[] };
+
+const READY_KINDS = ["none", "fd", "notify", "tcp", "unix", "exec"];
+
+/** `none`, `fd` / `fd:N`, `notify`, `tcp:HOST:PORT`, `unix:/PATH`, `exec:COMMAND`. */
+export function parseReady(text: string): Parsed<ReadySpec> {
+  const colon = text.indexOf(":");
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const arg = colon < 0 ? undefined : text.slice(colon + 1);
+  switch (kind) {
+    case "none":
+    case "notify":
+      return arg === undefined ? ok({ kind }) : fail(`'${kind}' takes no argument`, colon);
+    case "fd": {
+      if (arg === undefined) return ok({ kind: "fd", fd: 3 });
+      const fd = parseInteger(arg, 3, 1023);
+      return fd.ok ? ok({ kind: "fd", fd: fd.value }) : fail(`the readiness fd must be a number from 3 to 1023, not '${arg}'`, colon + 1);
+    }
+    case "tcp": {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(arg ?? "");
+      if (m === null) return fail("expected tcp:HOST:PORT, like tcp:127.0.0.1:8080 or tcp:[::1]:8080", colon + 1);
+      const port = parseInteger(m[2]!, 1, 65535);
+      if (!port.ok) return fail(`port ${m[2]} is not from 1 to 65535`, text.lastIndexOf(":") + 1);
+      return ok({ kind: "tcp", host: m[1]!.replace(/^\[|\]$/g, ""), port: port.value });
+    }
+    case "unix":
+      if (arg === undefined || !arg.startsWith("/")) return fail("expected unix:/ABSOLUTE/PATH", colon + 1);
+      return ok({ kind: "unix", path: arg });
+    case "exec": {
+      const split = splitArgv(arg ?? "");
+      if (!split.ok) return fail(split.message, colon + 1 + split.offset);
+      if (split.argv.length === 0) return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
+      return ok({ kind: "exec", argv: split.argv });
+    }
+    default: {
+      const guess = closest(kind, READY_KINDS);
+      return fail(`'${kind}' is not a readiness protocol; use one of ${READY_KINDS.join(", ")}${guess ? ` (did you mean '${guess}'?)` : ""}`, 0);
+    }
+  }
+}
+
+export interface RestartLimit {
+  count: number;
+  windowMs: number;
+}
+
+/** `5 in 30s`: at most 5 automatic restarts within any 30 s; `none` for no limit. */
+export function parseRestartLimit(text: string): Parsed<RestartLimit | null> {
+  if (text === "none") return ok(null);
+  const m = /^(\d+)\s+in\s+(\S+)$/.exec(text);
+  if (m === null) return fail(`expected 'COUNT in DURATION' like '5 in 30s', or 'none'`);
+  const count = parseInteger(m[1]!, 1, 1_000_000);
+  if (!count.ok) return fail(count.message);
+  const window = parseDuration(m[2]!);
+  if (!window.ok) return fail(window.message, text.indexOf(m[2]!));
+  if (window.value === 0) return fail("the window of a restart limit must be longer than 0", text.indexOf(m[2]!));
+  return ok({ count: count.value, windowMs: window.value! });
+}
+
+export interface ResourceLimit {
+  soft: number | null; // null = unlimited
+  hard: number | null;
+}
+
+/** `N`, `unlimited`, or `SOFT:HARD`; byte-valued limits take sizes (`512M`). */
+export function parseResourceLimit(text: string, bytes: boolean): Parsed<ResourceLimit> {
+  const one = (part: string): Parsed<number | null> => {
+    if (part === "unlimited" || part === "infinity") return ok(null);
+    if (bytes) return parseSize(part);
+    return /^\d+$/.test(part) ? ok(Number(part)) : fail(`'${part}' is not a whole number or 'unlimited'`);
+  };
+  const [softText, hardText, extra] = text.split(":");
+  if (extra !== undefined) return fail("expected LIMIT or SOFT:HARD");
+  const soft = one(softText!);
+  if (!soft.ok) return soft as Parsed<never>;
+  const hard = hardText === undefined ? soft : one(hardText);
+  if (!hard.ok) return fail(hard.message, softText!.length + 1);
+  if (soft.value !== null && (hard.value === null ? false : soft.value > hard.value)) {
+    return fail("the soft limit is above the hard limit");
+  }
+  return ok({ soft: soft.value, hard: hard.value });
+}
+
+/** Exit statuses counted as success: numbers 0–255 and signal names. */
+export function parseExitStatus(word: string): Parsed<number | string> {
+  if (/^\d+$/.test(word)) return parseInteger(word, 0, 255);
+  const signal = parseSignal(word);
+  return signal.ok ? signal : fail(`'${word}' is neither an exit code (0–255) nor a signal name`);
+}
+
+export function parseEnvAssignment(text: string): Parsed<[string, string]> {
+  const eq = text.indexOf("=");
+  const name = eq < 0 ? text : text.slice(0, eq);
+  if (eq < 0) return fail(`expected NAME=VALUE, found '${text}'`);
+  if (!ENV_NAME.test(name)) return fail(`'${name}' is not a valid environment variable name`);
+  return ok([name, text.slice(eq + 1)]);
+}

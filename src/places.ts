@@ -1,0 +1,47 @@
+// Where tend keeps things. Root mode uses the FHS places, user mode the XDG ones, and
+// `--root DIR` (or TEND_ROOT) moves every root-mode place under DIR, which is how the
+// demo and the tests run without touching the machine.
+
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export interface Places {
+  mode: "system" | "user" | "root-dir";
+  /** Service files: the compiler's input. */
+  sources: string;
+  /** Installed databases and persistent state. */
+  state: string;
+  /** Sockets and live state. */
+  run: string;
+  /** One directory of logs per service. */
+  log: string;
+}
+
+export interface PlaceInputs {
+  root?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  uid: number;
+}
+
+export function places({ root, env, uid }: PlaceInputs): Places {
+  const dir = root ?? (env.TEND_ROOT || undefined);
+  if (dir !== undefined || uid === 0) {
+    const base = dir ?? "/";
+    return {
+      mode: dir === undefined ? "system" : "root-dir",
+      sources: join(base, "etc/tend"),
+      state: join(base, "var/lib/tend"),
+      run: join(base, "run/tend"),
+      log: join(base, "var/log/tend"),
+    };
+  }
+  const home = env.HOME || homedir();
+  const state = join(env.XDG_STATE_HOME || join(home, ".local/state"), "tend");
+  return {
+    mode: "user",
+    sources: join(env.XDG_CONFIG_HOME || join(home, ".config"), "tend"),
+    state,
+    run: env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "tend") : `/tmp/tend-${uid}`,
+    log: join(state, "log"),
+  };
+}
