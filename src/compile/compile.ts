@@ -43,7 +43,7 @@ export function compile(options: CompileOptions): CompileResult {
     const host = options.host ?? readHostFacts();
     for (const service of parsed.values()) checkHost(service, host, report);
   }
-  const unparsed = new Set(source.files.map((f) => f.name).filter((name) => !parsed.has(name)));
+  const unparsed = new Set([...source.files.map((f) => f.name).filter((name) => !parsed.has(name)), ...source.unread]);
   const graph = resolveGraph(parsed, unparsed, report);
   if (source.files.length === 0 && !hasErrors(diagnostics)) {
     report("error", { file: options.sourceDir, line: 0, col: 0 }, "no service files here: nothing to compile");

@@ -66,6 +66,8 @@ export function installDatabase(dir: string, set: CompiledSet, options: InstallO
     const keep = join(dir, `${PREVIOUS_DB_FILE}.tmp-${process.pid}`);
     linkSync(path, keep);
     renameSync(keep, join(dir, PREVIOUS_DB_FILE));
+    // rename() between two links of one file (left so by a crashed install) does nothing.
+    rmSync(keep, { force: true });
   }
   const temporary = join(dir, `${DB_FILE}.tmp-${process.pid}`);
   writeSynced(temporary, `${JSON.stringify(database)}\n`);

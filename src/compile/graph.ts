@@ -76,15 +76,34 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     report("error", e, `bundle '${e.from}' contains itself: ${describeCycle(cycle)}${locations(cycle)}`);
   }
   const members = new Map<string, string[]>();
-  const expand = (name: string, seen = new Set<string>()): string[] => {
+  // Depth first with an explicit stack (bundles may nest thousands deep); a bundle met
+  // again while it is being expanded is a cycle, reported above, and adds nothing.
+  const expand = (name: string): string[] => {
     if (known(name)?.type !== "bundle") return [name];
     const cached = members.get(name);
     if (cached) return cached;
-    if (seen.has(name)) return [];
-    seen.add(name);
-    const result = [...new Set(checked.get(name)!.contents.flatMap((r) => expand(r.name, seen)))];
-    members.set(name, result);
-    return result;
+    const open = new Set<string>([name]);
+    const stack = [{ name, next: 0, found: new Set<string>() }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const contents = checked.get(top.name)!.contents;
+      if (top.next >= contents.length) {
+        const result = [...top.found];
+        members.set(top.name, result);
+        open.delete(top.name);
+        stack.pop();
+        for (const m of result) stack[stack.length - 1]?.found.add(m);
+        continue;
+      }
+      const member = contents[top.next++]!.name;
+      if (known(member)?.type !== "bundle") top.found.add(member);
+      else if (members.has(member)) for (const m of members.get(member)!) top.found.add(m);
+      else if (!open.has(member)) {
+        open.add(member);
+        stack.push({ name: member, next: 0, found: new Set<string>() });
+      }
+    }
+    return members.get(name)!;
   };
   const expandRefs = (refs: Reference[]): Reference[] => refs.flatMap((r) => expand(r.name).map((m) => ({ ...r, name: m })));
 

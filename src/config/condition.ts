@@ -164,6 +164,11 @@ function checkGlob(glob: string, offset: number): string {
     else if (glob[i] === "]" && open >= 0 && i > open + 1) open = -1;
   }
   if (open >= 0) throw new ConditionError("unclosed '[' in pattern", offset + open);
+  try {
+    globMatch(glob, ""); // a range like [z-a] is not a pattern globMatch can build
+  } catch {
+    throw new ConditionError(`'${glob}' is not a valid pattern`, offset);
+  }
   return glob;
 }
 

@@ -32,6 +32,8 @@ export interface KeyContext {
   sourceDir: string;
   line: number;
   col: number;
+  /** Where character `offset` of the value stands (a value may span continued lines). */
+  locate(offset: number): { line: number; col: number };
   error(message: string, offset?: number): void;
   warn(message: string, offset?: number): void;
   /** Services named by conditions, for the graph check. */
@@ -60,7 +62,7 @@ function command(set: (def: ServiceDef, argv: string[]) => void): KeySpec["apply
   return (value, ctx) => {
     const split = splitArgv(value);
     if (!split.ok) return ctx.error(split.message, split.offset);
-    if (split.argv.length === 0) return ctx.error("a command is needed here");
+    if (split.argv.length === 0 || split.argv[0] === "") return ctx.error("a command is needed here");
     set(ctx.def, split.argv);
   };
 }
@@ -94,7 +96,7 @@ function duration(set: (def: ServiceDef, ms: number | null) => void, allowInfini
 }
 
 function offsetAt(ctx: KeyContext, offset: number): { line: number; col: number } {
-  return { line: ctx.line, col: ctx.col + offset };
+  return ctx.locate(offset);
 }
 
 const absolute = (path: string, ctx: KeyContext): string => (isAbsolute(path) ? path : resolve(ctx.sourceDir, path));

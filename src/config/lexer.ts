@@ -49,6 +49,7 @@ export function lex(file: string, bytes: Uint8Array, report: Report): Entry[] {
     const lineNo = i + 1;
     if (first.length > MAX_LINE_CHARS) {
       report("error", { file, line: lineNo, col: 0 }, `line is ${first.length} characters long; the limit is ${MAX_LINE_CHARS}`);
+      i = skipContinuation(lines, i);
       continue;
     }
     const trimmed = first.trimStart();
@@ -58,6 +59,7 @@ export function lex(file: string, bytes: Uint8Array, report: Report): Entry[] {
     const keyCol = first.length - trimmed.length + 1;
     if (eq < 0) {
       report("error", { file, line: lineNo, col: keyCol }, `expected 'key = value', found '${preview(trimmed)}'`);
+      i = skipContinuation(lines, i);
       continue;
     }
     const key = first.slice(0, eq).trim();
@@ -88,10 +90,16 @@ export function lex(file: string, bytes: Uint8Array, report: Report): Entry[] {
       i++;
       line = i + 1;
       if (next === null) break;
+      if (next.length > MAX_LINE_CHARS) {
+        report("error", { file, line, col: 0 }, `line is ${next.length} characters long; the limit is ${MAX_LINE_CHARS}`);
+        break;
+      }
       value += " ";
       rest = next.trimStart();
       col = next.length - rest.length + 1;
     }
+    // A continuation onto a blank line adds nothing, not even the blank that joins lines.
+    value = value.trimEnd();
     entries.push({ key, value, keyAt: { file, line: lineNo, col: keyCol }, at: locator(file, segments) });
   }
   return entries;

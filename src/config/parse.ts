@@ -48,7 +48,7 @@ export function parseServiceFile(file: string, name: string, bytes: Uint8Array, 
       report("error", entry.keyAt, `'${entry.key}' is already set on line ${earlier.line}; it may appear once`);
       continue;
     }
-    firstSeen.set(entry.key, entry.at(0));
+    if (earlier === undefined) firstSeen.set(entry.key, entry.at(0));
     if (type !== null && !spec.types.includes(type)) {
       report("error", entry.keyAt, notApplicable(entry.key, type));
       continue;
@@ -63,6 +63,10 @@ export function parseServiceFile(file: string, name: string, bytes: Uint8Array, 
       sourceDir,
       line: start.line,
       col: start.col,
+      locate: (offset) => {
+        const { line, col } = entry.at(offset);
+        return { line, col };
+      },
       error: (message, offset = 0) => report("error", entry.at(offset), message),
       warn: (message, offset = 0) => report("warning", entry.at(offset), message),
       conditionRefs,
@@ -82,10 +86,11 @@ function checkCombinations(
   problem: (line: number, message: string, severity?: "error" | "warning") => void,
 ): void {
   const at = (key: string): number => keyAt.get(key)?.line ?? 0;
-  if ((def.type === "longrun" || def.type === "task") && def.command === null) {
+  // A key that is present but whose value was bad has been reported already.
+  if ((def.type === "longrun" || def.type === "task") && def.command === null && !keyAt.has("command")) {
     problem(0, `a ${def.type} needs 'command': the program to run${def.type === "longrun" ? " in the foreground" : ""}`);
   }
-  if (def.type === "oneshot" && def.up === null) problem(0, "a oneshot needs 'up': the command that brings it up");
+  if (def.type === "oneshot" && def.up === null && !keyAt.has("up")) problem(0, "a oneshot needs 'up': the command that brings it up");
   if (def.type === "bundle" && def.contents.length === 0 && !keyAt.has("contents")) {
     problem(0, "a bundle needs 'contents': the services it stands for", "warning");
   }

@@ -17,8 +17,9 @@ export function parseSchedule(text: string): Parsed<{ schedule: Schedule; refere
   const every = /^every\s+(\S+)$/.exec(text);
   if (every) {
     const interval = parseDuration(every[1]!);
-    if (!interval.ok) return { ok: false, message: interval.message, offset: text.indexOf(every[1]!) };
-    if (interval.value! < 1000) return { ok: false, message: "an interval must be at least 1s", offset: 6 };
+    const intervalAt = text.length - every[1]!.length;
+    if (!interval.ok) return { ok: false, message: interval.message, offset: intervalAt };
+    if (interval.value! < 1000) return { ok: false, message: "an interval must be at least 1s", offset: intervalAt };
     return { ok: true, value: { schedule: { kind: "every", intervalMs: interval.value! }, references: [] } };
   }
   const after = /^(\S+)\s+after\s+(.*)$/.exec(text);
@@ -34,7 +35,7 @@ export function parseSchedule(text: string): Parsed<{ schedule: Schedule; refere
   try {
     new Cron(text, { paused: true, mode: "5-or-6-parts" });
   } catch (e) {
-    const reason = e instanceof Error ? e.message.replace(/^CronPattern: /, "") : String(e);
+    const reason = e instanceof Error ? e.message.replace(/^CronPattern: /, "").replace(/\.+$/, "") : String(e);
     return {
       ok: false,
       message: `'${text}' is not a schedule: ${reason}. Use 'every DURATION', 'DURATION after EVENT', or a cron expression like '0 3 * * *'`,

@@ -20,12 +20,14 @@ export interface Source {
   files: SourceFile[];
   /** Files passed over on purpose, with why. */
   skipped: { file: string; why: string }[];
+  /** Names of service files that exist but were rejected unread (too large, unreadable); already reported. */
+  unread: string[];
 }
 
 const LEFTOVER = /(~|\.(bak|orig|rej|swp|swo|tmp|dpkg-old|dpkg-new|dpkg-dist|dpkg-bak|rpmnew|rpmsave|rpmorig|ucf-old|ucf-new|ucf-dist))$/;
 
 export function readSource(dir: string, report: Report): Source {
-  const source: Source = { dir, files: [], skipped: [] };
+  const source: Source = { dir, files: [], skipped: [], unread: [] };
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -51,6 +53,7 @@ export function readSource(dir: string, report: Report): Source {
       size = stat.size;
     } catch (e) {
       report("error", { file, line: 0, col: 0 }, `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      source.unread.push(name);
       continue;
     }
     if (!isFile) continue; // directories hold a service's programs or data, never a service
@@ -60,12 +63,14 @@ export function readSource(dir: string, report: Report): Source {
     }
     if (size > MAX_FILE_BYTES) {
       report("error", { file, line: 0, col: 0 }, `file is ${size} bytes; a service file may be at most ${MAX_FILE_BYTES} bytes`);
+      source.unread.push(name);
       continue;
     }
     try {
       source.files.push({ name, file, bytes: readFileSync(file) });
     } catch (e) {
       report("error", { file, line: 0, col: 0 }, `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      source.unread.push(name);
     }
   }
   return source;

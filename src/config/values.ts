@@ -39,6 +39,7 @@ export function parseDuration(text: string, allowInfinity = false): Parsed<numbe
     at = part.lastIndex;
   }
   if (text === "") return fail("a duration is needed here, like 10s");
+  if (!Number.isSafeInteger(Math.round(total))) return fail(`'${text}' is too long a duration`);
   return ok(Math.round(total));
 }
 
@@ -48,7 +49,9 @@ const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 10
 export function parseSize(text: string): Parsed<number> {
   const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text);
   if (m === null) return fail(`'${text}' is not a size: use a number of bytes with an optional unit K, M, G, like 10M`);
-  return ok(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+  const bytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(bytes)) return fail(`'${text}' is too large a size`);
+  return ok(bytes);
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -120,7 +123,7 @@ export function parseReady(text: string): Parsed<ReadySpec> {
     case "exec": {
       const split = splitArgv(arg ?? "");
       if (!split.ok) return fail(split.message, colon + 1 + split.offset);
-      if (split.argv.length === 0) return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
+      if (split.argv.length === 0 || split.argv[0] === "") return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
       return ok({ kind: "exec", argv: split.argv });
     }
     default: {
@@ -143,8 +146,9 @@ export function parseRestartLimit(text: string): Parsed<RestartLimit | null> {
   const count = parseInteger(m[1]!, 1, 1_000_000);
   if (!count.ok) return fail(count.message);
   const window = parseDuration(m[2]!);
-  if (!window.ok) return fail(window.message, text.indexOf(m[2]!));
-  if (window.value === 0) return fail("the window of a restart limit must be longer than 0", text.indexOf(m[2]!));
+  const windowAt = text.length - m[2]!.length;
+  if (!window.ok) return fail(window.message, windowAt);
+  if (window.value === 0) return fail("the window of a restart limit must be longer than 0", windowAt);
   return ok({ count: count.value, windowMs: window.value! });
 }
 
@@ -158,7 +162,8 @@ export function parseResourceLimit(text: string, bytes: boolean): Parsed<Resourc
   const one = (part: string): Parsed<number | null> => {
     if (part === "unlimited" || part === "infinity") return ok(null);
     if (bytes) return parseSize(part);
-    return /^\d+$/.test(part) ? ok(Number(part)) : fail(`'${part}' is not a whole number or 'unlimited'`);
+    if (!/^\d+$/.test(part)) return fail(`'${part}' is not a whole number or 'unlimited'`);
+    return Number.isSafeInteger(Number(part)) ? ok(Number(part)) : fail(`'${part}' is too large a limit`);
   };
   const [softText, hardText, extra] = text.split(":");
   if (extra !== undefined) return fail("expected LIMIT or SOFT:HARD");
@@ -166,7 +171,7 @@ export function parseResourceLimit(text: string, bytes: boolean): Parsed<Resourc
   if (!soft.ok) return soft as Parsed<never>;
   const hard = hardText === undefined ? soft : one(hardText);
   if (!hard.ok) return fail(hard.message, softText!.length + 1);
-  if (soft.value !== null && (hard.value === null ? false : soft.value > hard.value)) {
+  if (hard.value !== null && (soft.value === null || soft.value > hard.value)) {
     return fail("the soft limit is above the hard limit");
   }
   return ok({ soft: soft.value, hard: hard.value });

@@ -1,0 +1,160 @@
+// Shared by the test files: temporary directories, parsing and compiling small
+// sources, running the built CLI, and a seeded random generator.
+
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { collector, formatDiagnostic, type Diagnostic } from "../src/config/diagnostics.js";
+import { parseServiceFile, type ParsedService } from "../src/config/parse.js";
+import { compile, type CompileOptions, type CompileResult } from "../src/compile/compile.js";
+
+/** The repository: the directory whose package.json names tend (this file runs from dist/test/). */
+export const REPO = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (dir !== dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "tend") return dir;
+    dir = dirname(dir);
+  }
+  throw new Error("cannot find the repository from the test file");
+})();
+
+export const EXAMPLES = join(REPO, "examples");
+
+/** A fresh temporary directory; the returned function removes it. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "tend-test-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs `body` with a temporary directory that is removed afterwards, whatever happens. */
+export function withTemp<T>(body: (dir: string) => T): T {
+  const { dir, remove } = tempDir();
+  try {
+    return body(dir);
+  } finally {
+    remove();
+  }
+}
+
+/** Writes service files (name → text or bytes) into `dir`, creating it if needed. */
+export function writeSource(dir: string, files: Record<string, string | Uint8Array>): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+/** The file name parse tests give their service: diagnostics name it. */
+export const FILE = "/etc/tend/svc";
+
+export interface ParseOutcome {
+  parsed: ParsedService | null;
+  diagnostics: Diagnostic[];
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
+/** Parses one service file's text (or bytes) as `/etc/tend/svc`. */
+export function parse(text: string | Uint8Array, name = "svc", file = FILE, sourceDir = "/etc/tend"): ParseOutcome {
+  const { diagnostics, report } = collector();
+  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  const parsed = parseServiceFile(file, name, bytes, sourceDir, report);
+  return {
+    parsed,
+    diagnostics,
+    errors: diagnostics.filter((d) => d.severity === "error"),
+    warnings: diagnostics.filter((d) => d.severity === "warning"),
+  };
+}
+
+/** `FILE:LINE:COL` (or less, as formatDiagnostic prints it) of a diagnostic. */
+export function where(d: Diagnostic): string {
+  const text = formatDiagnostic(d);
+  return text.slice(0, text.indexOf(`: ${d.severity}: `));
+}
+
+/** Lists diagnostics one a line, for assertion messages. */
+export const show = (list: readonly Diagnostic[]): string => list.map(formatDiagnostic).join("\n") || "(no diagnostics)";
+
+/**
+ * Asserts that `list` holds exactly one error, at `at` (as formatDiagnostic prints the
+ * location), whose message contains every one of `parts`.
+ */
+export function assertOneError(list: readonly Diagnostic[], at: string, ...parts: string[]): Diagnostic {
+  const errors = list.filter((d) => d.severity === "error");
+  assert.equal(errors.length, 1, `expected exactly one error, got:\n${show(list)}`);
+  const d = errors[0]!;
+  assert.equal(where(d), at, `wrong location:\n${show(list)}`);
+  for (const part of parts) assert.ok(d.message.includes(part), `message lacks ${JSON.stringify(part)}:\n${show(list)}`);
+  return d;
+}
+
+/** Asserts some diagnostic of `severity` is at `at` with a message containing every part. */
+export function assertHas(list: readonly Diagnostic[], severity: "error" | "warning", at: string, ...parts: string[]): Diagnostic {
+  const d = list.find((x) => x.severity === severity && where(x) === at && parts.every((p) => x.message.includes(p)));
+  assert.ok(d, `no ${severity} at ${at} containing ${JSON.stringify(parts)} in:\n${show(list)}`);
+  return d;
+}
+
+export const errorsOf = (list: readonly Diagnostic[]): Diagnostic[] => list.filter((d) => d.severity === "error");
+
+/** Writes `files` into a fresh temporary source directory, compiles it, and removes it. */
+export function compileFiles(
+  files: Record<string, string | Uint8Array>,
+  options: Partial<CompileOptions> = {},
+): CompileResult & { dir: string } {
+  return withTemp((dir) => {
+    writeSource(dir, files);
+    return { ...compile({ sourceDir: dir, hostChecks: false, ...options }), dir };
+  });
+}
+
+/** The environment for child processes: ours, without the CA bundle variable. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.TEND_ROOT;
+  Object.assign(env, extra);
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** Runs the built CLI (`bin/tend`) with this node, and waits for it. */
+export function runTend(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): SpawnSyncReturns<string> {
+  const result = spawnSync(process.execPath, [join(REPO, "bin/tend"), ...args], {
+    cwd: options.cwd ?? REPO,
+    env: childEnv(options.env),
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** mulberry32: a tiny seeded generator, so that a failing random case can be replayed. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Random {
+  next(): number;
+  /** An integer in [lo, hi], both inclusive. */
+  int(lo: number, hi: number): number;
+  chance(p: number): boolean;
+  pick<T>(items: readonly T[]): T;
+}
+
+export function random(seed: number): Random {
+  const next = mulberry32(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
+  return { next, int, chance: (p) => next() < p, pick: (items) => items[int(0, items.length - 1)]! };
+}
