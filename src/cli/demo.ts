@@ -1,12 +1,19 @@
-// `tend demo` (what `npm start` runs): the example service set, checked and compiled
-// into a private root so that nothing on the machine is touched.
+// `tend demo` (what `npm start` runs): the example service set, compiled into a
+// private root under the package and run by an in-process server as the current
+// user, so nothing on the machine is touched. On a terminal it keeps running until
+// Ctrl-C; otherwise it shows what came up and stops everything again.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compile } from "../compile/compile.js";
+import { installDatabase } from "../compile/database.js";
 import { places } from "../places.js";
-import { runCheck } from "./check.js";
-import type { Output } from "./output.js";
+import type { ServiceStatus } from "../server/protocol.js";
+import { runServer } from "../server/server.js";
+import { call } from "./client.js";
+import { paint, printDiagnostic, type Output } from "./output.js";
+import { printStatusTable } from "./service-commands.js";
 
 /** The package's own directory, found from wherever the bundle was loaded. */
 export function packageDir(): string {
@@ -19,8 +26,35 @@ export function packageDir(): string {
   throw new Error("cannot find tend's package directory");
 }
 
-export function runDemo(out: Output): number {
+export async function runDemo(out: Output): Promise<number> {
   const pkg = packageDir();
-  const where = places({ root: join(pkg, ".demo"), env: process.env, uid: process.getuid?.() ?? 0 });
-  return runCheck({ sourceDir: join(pkg, "examples"), portable: false, install: true }, where, out);
+  const root = join(pkg, ".demo");
+  rmSync(root, { recursive: true, force: true });
+  const where = places({ root, env: process.env, uid: process.getuid?.() ?? 0 });
+  const examples = join(pkg, "examples");
+  const result = compile({ sourceDir: examples, hostChecks: true });
+  for (const d of result.diagnostics) printDiagnostic(out, d);
+  if (result.compiled === null) return 1;
+  installDatabase(where.state, result.compiled);
+  out.line(`${paint(out, "green", "accepted")}: ${examples}: ${result.serviceCount} services; boot plan:`);
+  result.compiled.boot.forEach((wave, i) => out.line(`  ${i + 1}. ${wave.join("  ")}`));
+  out.line(`running them under ${root} (logs in ${where.log})\n`);
+
+  let listening: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (listening = resolve));
+  const server = runServer({ places: where, boot: false, log: (line) => out.line(paint(out, "dim", `  [tend] ${line}`)), onListening: listening });
+  await ready;
+  await call(where, { cmd: "start", names: ["default"], wait: true });
+  const status = await call(where, { cmd: "status" });
+  if (status.ok) {
+    out.line("");
+    printStatusTable(out, (status.result as { services: ServiceStatus[] }).services);
+  }
+  if (process.stdin.isTTY) {
+    out.line("\nthe demo keeps running: try 'tend --root .demo status' or 'tend --root .demo logs web' in another terminal; Ctrl-C stops everything in order");
+  } else {
+    out.line("\nnot on a terminal: stopping everything in order");
+    await call(where, { cmd: "shutdown" });
+  }
+  return server;
 }

@@ -3,67 +3,140 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { places } from "../places.js";
+import { UserError } from "./errors.js";
 import { output } from "./output.js";
 
 const VERSION = "0.1.0";
 
 const USAGE = `usage: tend [--root DIR] [--json] COMMAND [ARGS]
 
-commands:
+configuration:
   check [DIR] [--portable]     compile the service files in DIR (default: the source
-                               directory) and print the boot plan or every error
+                               directory); print the boot plan or every error
   compile [DIR] [--portable]   check, then install the compiled database
-  demo                         check the example service set (what 'npm start' runs)
+  apply [DIR] [--dry-run]      compile, install, and have the running server perform
+                               the difference (removed stop, changed restart, added start)
+server:
+  daemon                       run the server in the foreground
+  boot                         run the server and bring up 'default'
+  shutdown                     stop every service in order, then the server
+services:
+  status [NAME…]               what runs, what failed and why
+  list                         every service and bundle
+  start|stop|restart NAME…     change services and wait for the outcome (--no-wait)
+  enable|disable NAME…         persistently in or out of what boot starts
+  signal NAME SIGNAL           send a signal to a service's process group
+  logs NAME [-n N] [-f]        a service's log
+  why NAME                     why a service is in its state
+  demo                         run the example service set (what 'npm start' runs)
 
 options:
   --root DIR   keep every file under DIR (also: TEND_ROOT)
   --json       machine-readable output
   --version    print the version
-Exit status: 0 success, 1 rejected or failed, 2 usage error.`;
+Exit status: 0 success, 1 failed or rejected, 2 usage error, 3 (status) not running, 4 (status) unknown.`;
 
-const GLOBAL = {
+const OPTIONS = {
   root: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   portable: { type: "boolean" },
+  "no-wait": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  follow: { type: "boolean", short: "f" },
+  lines: { type: "string", short: "n" },
 } as const satisfies ParseArgsConfig["options"];
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: GLOBAL, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    process.stderr.write(`tend: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usage((e as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.version) {
     process.stdout.write(`tend ${VERSION}\n`);
     return 0;
   }
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === "help") {
+  const [command, ...args] = positionals;
+  if (values.help || command === "help") {
     process.stdout.write(`${USAGE}\n`);
-    return command === undefined && !values.help ? 2 : 0;
+    return 0;
   }
+  if (command === undefined) return usage("a command is needed");
   const out = output(values.json === true);
   const where = places({ root: values.root, env: process.env, uid: process.getuid?.() ?? 0 });
+  const names = (min: number, max = Infinity): string | null =>
+    args.length < min ? `'${command}' needs ${min === 1 ? "a service name" : `${min} arguments`}` : args.length > max ? `'${command}' takes at most ${max} argument${max === 1 ? "" : "s"}` : null;
+  const check = (problem: string | null): void => {
+    if (problem !== null) throw new UsageError(problem);
+  };
+
   switch (command) {
     case "check":
     case "compile": {
-      if (rest.length > 1) return usage(`'${command}' takes at most one directory`);
+      check(names(0, 1));
       const { runCheck } = await import("./check.js");
-      return runCheck({ sourceDir: rest[0], portable: values.portable === true, install: command === "compile" }, where, out);
+      return runCheck({ sourceDir: args[0], portable: values.portable === true, install: command === "compile" }, where, out);
+    }
+    case "apply": {
+      check(names(0, 1));
+      const { apply } = await import("./apply.js");
+      return apply(where, out, args[0], values["dry-run"] === true, values.portable === true);
+    }
+    case "daemon":
+    case "boot": {
+      check(names(0, 0));
+      const { daemon } = await import("./daemon.js");
+      return daemon(where, command === "boot");
     }
     case "demo": {
+      check(names(0, 0));
       const { runDemo } = await import("./demo.js");
       return runDemo(out);
     }
-    default:
-      return usage(`unknown command '${command}'`);
+    default: {
+      const commands = await import("./service-commands.js");
+      switch (command) {
+        case "status":
+          return commands.status(where, out, args);
+        case "list":
+          check(names(0, 0));
+          return commands.list(where, out);
+        case "why":
+          check(names(1, 1));
+          return commands.why(where, out, args[0]!);
+        case "start":
+        case "stop":
+        case "restart":
+          check(names(1));
+          return commands.change(where, out, command, args, values["no-wait"] !== true);
+        case "enable":
+        case "disable":
+          check(names(1));
+          return commands.enable(where, out, command, args);
+        case "signal":
+          check(names(2, 2));
+          return commands.signal(where, out, args[0]!, args[1]!);
+        case "logs": {
+          check(names(1, 1));
+          const lines = values.lines === undefined ? 20 : Number(values.lines);
+          if (!Number.isInteger(lines) || lines < 0) return usage(`-n takes a number of lines, not '${values.lines}'`);
+          return commands.logs(where, out, args[0]!, lines, values.follow === true);
+        }
+        case "shutdown":
+          check(names(0, 0));
+          return commands.shutdown(where, out);
+        default:
+          return usage(`unknown command '${command}'`);
+      }
+    }
   }
 }
+
+class UsageError extends UserError {}
 
 function usage(message: string): number {
   process.stderr.write(`tend: ${message}\n${USAGE}\n`);
@@ -75,6 +148,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.exitCode = usage(error.message);
+      return;
+    }
+    // Errors a user can act on (no server, permission, a refused request) carry their own words.
+    if (error instanceof UserError) {
+      process.stderr.write(`tend: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
     process.stderr.write(`tend: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 70;
   },

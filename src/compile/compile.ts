@@ -1,10 +1,10 @@
 // The compiler: a source directory in, every diagnostic and (when there is no error)
 // a CompiledSet out. Nothing else in tend parses service files.
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { byLocation, collector, hasErrors, type Diagnostic } from "../config/diagnostics.js";
 import { parseServiceFile, type ParsedService } from "../config/parse.js";
-import type { ServiceDef } from "../config/service.js";
+import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { readSource } from "../config/source.js";
 import { digestOf, type CompiledSet } from "./database.js";
 import { resolveGraph } from "./graph.js";
@@ -56,8 +56,9 @@ export function compile(options: CompileOptions): CompileResult {
   let compiled: CompiledSet | null = null;
   if (accepted) {
     const services: Record<string, ServiceDef> = {};
-    for (const name of [...parsed.keys()].sort()) services[name] = parsed.get(name)!.def;
-    const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE]).waves : [];
+    // Stored with absolute paths: the same files reached by another path are the same configuration.
+    for (const name of [...parsed.keys()].sort()) services[name] = { ...parsed.get(name)!.def, file: join(sourceDir, name) };
+    const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(services[n]!)).waves : [];
     const set = { source: sourceDir, services, graph, boot };
     compiled = { ...set, digest: digestOf(set) };
   }

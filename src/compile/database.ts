@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceDef } from "../config/service.js";
+import { isAlive } from "../system/processes.js";
 import type { ResolvedGraph } from "./graph.js";
 
 export const DB_FORMAT = "tend-db";
@@ -61,18 +62,16 @@ export function installDatabase(dir: string, set: CompiledSet, options: InstallO
     ...set,
   };
   const path = join(dir, DB_FILE);
-  if (previous !== null) {
-    // Keep the database being replaced, for rollback: a hard link, swapped in atomically.
-    const keep = join(dir, `${PREVIOUS_DB_FILE}.tmp-${process.pid}`);
-    linkSync(path, keep);
-    renameSync(keep, join(dir, PREVIOUS_DB_FILE));
-    // rename() between two links of one file (left so by a crashed install) does nothing.
-    rmSync(keep, { force: true });
-  }
+  // Hold on to the database being replaced (a hard link) before anything moves.
+  const keep = join(dir, `${PREVIOUS_DB_FILE}.tmp-${process.pid}`);
+  if (previous !== null) linkSync(path, keep);
   const temporary = join(dir, `${DB_FILE}.tmp-${process.pid}`);
   writeSynced(temporary, `${JSON.stringify(database)}\n`);
   options.beforeRename?.();
   renameSync(temporary, path);
+  // Only now does the replaced database become the previous one: a crash before this
+  // point leaves the old current and the old previous as they were.
+  if (previous !== null) renameSync(keep, join(dir, PREVIOUS_DB_FILE));
   syncDirectory(dir);
   return { changed: true, database, previous };
 }
@@ -123,16 +122,6 @@ function syncDirectory(dir: string): void {
 function removeStaleTemporaries(dir: string): void {
   for (const name of readdirSync(dir)) {
     const m = /^db(?:\.prev)?\.json\.tmp-(\d+)$/.exec(name);
-    if (m !== null && !isRunning(Number(m[1]))) rmSync(join(dir, name), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if (m !== null && (Number(m[1]) === process.pid || !isAlive(Number(m[1])))) rmSync(join(dir, name), { force: true });
   }
 }

@@ -12,13 +12,16 @@ export function expandName(graph: ResolvedGraph, name: string): string[] {
   return graph.bundles[name] ?? (name in graph.services ? [name] : []);
 }
 
-/** Everything starting `roots` pulls in, through `requires` and `wants`. */
-export function closure(graph: ResolvedGraph, roots: readonly string[]): Set<string> {
+/**
+ * Everything starting `roots` pulls in, through `requires` and `wants`; `triggered`
+ * services (started by an event or a clock) only when a root names them.
+ */
+export function closure(graph: ResolvedGraph, roots: readonly string[], triggered: (name: string) => boolean = () => false): Set<string> {
   const wanted = new Set<string>();
   const stack = roots.flatMap((r) => expandName(graph, r));
   while (stack.length > 0) {
     const name = stack.pop()!;
-    if (wanted.has(name)) continue;
+    if (wanted.has(name) || (triggered(name) && !roots.includes(name))) continue;
     wanted.add(name);
     const edges = graph.services[name]!;
     stack.push(...edges.requires, ...edges.wants);
@@ -27,8 +30,8 @@ export function closure(graph: ResolvedGraph, roots: readonly string[]): Set<str
 }
 
 /** Layers the closure of `roots` by its ordering edges (Kahn's algorithm, one wave per round). */
-export function plan(graph: ResolvedGraph, roots: readonly string[]): Plan {
-  const members = closure(graph, roots);
+export function plan(graph: ResolvedGraph, roots: readonly string[], triggered?: (name: string) => boolean): Plan {
+  const members = closure(graph, roots, triggered);
   const waiting = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const name of members) {

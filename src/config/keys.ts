@@ -158,8 +158,8 @@ export const KEYS: Record<string, KeySpec> = {
         if (parsed.ok) codes.push(parsed.value);
         else ctx.error(parsed.message, m.index);
       }
-      if (codes.length === 0 && !/\S/.test(value)) ctx.error("list the exit codes or signal names that count as success, like '0 143'");
-      ctx.def.successExit = codes;
+      // Exit code 0 always counts: the list adds to it, as systemd's SuccessExitStatus and Upstart's `normal exit` do.
+      ctx.def.successExit = [...new Set([0, ...codes])];
     },
   },
   "stop-signal": { types: RUNS_COMMAND, apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.stopSignal = s)) },

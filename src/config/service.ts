@@ -126,3 +126,9 @@ export function defaultService(name: string, file: string, type: ServiceType): S
 export const CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** Where a service runs when its file sets no `cwd`. */
 export const DEFAULT_CWD = "/";
+
+/**
+ * A service that an event or a clock starts (`start-on`, `schedule`): being a member
+ * of a started bundle, or wanted by another service, does not start it; naming it does.
+ */
+export const waitsForTrigger = (def: ServiceDef): boolean => def.startOn !== null || def.schedule !== null;

@@ -220,10 +220,10 @@ describe("usage", () => {
     assert.match(r.stderr, /^tend: .*--bogus/);
   });
 
-  test("no command exits 2 and prints the usage; --help exits 0", () => {
+  test("no command exits 2 and prints the usage on stderr; --help exits 0", () => {
     const none = runTend([]);
     assert.equal(none.status, 2);
-    assert.match(none.stdout, /^usage: tend /);
+    assert.match(none.stderr, /a command is needed\nusage: tend /);
     const help = runTend(["--help"]);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^usage: tend /);
@@ -232,7 +232,7 @@ describe("usage", () => {
   test("check takes at most one directory", () => {
     const r = runTend(["check", "a", "b"]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /'check' takes at most one directory/);
+    assert.match(r.stderr, /'check' takes at most 1 argument/);
   });
 });
 

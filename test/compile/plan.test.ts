@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { compile } from "../../src/compile/compile.js";
 import { closure, expandName, plan } from "../../src/compile/plan.js";
+import { waitsForTrigger } from "../../src/config/service.js";
 import { EXAMPLES, compileFiles, show } from "../helpers.js";
 
 const longrun = (...lines: string[]): string => ["type = longrun", "command = /bin/true", ...lines, ""].join("\n");
@@ -118,9 +119,10 @@ describe("plan() on the resolved graph", () => {
     assert.equal(r.accepted, true, show(r.diagnostics));
     return r.compiled!;
   })();
+  const triggered = (name: string): boolean => waitsForTrigger(c.services[name]!);
 
   test("the examples boot in waves that respect every ordering edge", () => {
-    assert.deepEqual(c.boot, plan(c.graph, ["default"]).waves);
+    assert.deepEqual(c.boot, plan(c.graph, ["default"], triggered).waves);
     const waveOf = new Map<string, number>();
     c.boot.forEach((wave, i) => wave.forEach((name) => waveOf.set(name, i)));
     assert.equal(waveOf.size, c.boot.flat().length, "no service is in two waves");
@@ -135,7 +137,9 @@ describe("plan() on the resolved graph", () => {
   });
 
   test("the examples' boot set is the closure of default", () => {
-    assert.deepEqual([...closure(c.graph, ["default"])].sort(), c.boot.flat().sort());
+    assert.deepEqual([...closure(c.graph, ["default"], triggered)].sort(), c.boot.flat().sort());
+    // Scheduled tasks in 'default' wait for their clock: booting does not run them.
+    for (const name of ["cleanup", "hourly-report"]) assert.equal(c.boot.flat().includes(name), false, name);
     // web wants logger, and logger is in the boot set although only a want pulls it.
     assert.ok(c.graph.services.web!.wants.includes("logger"));
     // Services not reachable from default are not booted.

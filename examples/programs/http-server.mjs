@@ -1,0 +1,14 @@
+// Demo: a small HTTP server; tend sees it ready once the port accepts connections.
+import { createServer } from "node:http";
+
+const port = Number(process.argv[2] ?? 18080);
+const server = createServer((req, res) => {
+  console.log(`${req.method} ${req.url}`);
+  res.end(`${process.env.GREETING ?? "hello"}\n`);
+});
+server.listen(port, "127.0.0.1", () => console.log(`serving on 127.0.0.1:${port}`));
+process.on("SIGTERM", () => {
+  console.log("SIGTERM: closing");
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

@@ -1,0 +1,69 @@
+// `tend apply [DIR] [--dry-run]`: compile the source set, install it, and have the
+// running server perform the difference. The plan is printed first.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compile } from "../compile/compile.js";
+import { installDatabase } from "../compile/database.js";
+import type { Places } from "../places.js";
+import { call } from "./client.js";
+import { plural, printDiagnostic, type Output } from "./output.js";
+import { CommandError } from "./service-commands.js";
+
+interface Plan {
+  generation: { from: number; to: number };
+  added: string[];
+  removed: string[];
+  changed: string[];
+  bounced: string[];
+  applied?: boolean;
+  note?: string;
+  failed?: string[];
+}
+
+export async function apply(places: Places, out: Output, sourceDir: string | undefined, dryRun: boolean, portable: boolean): Promise<number> {
+  const result = compile({ sourceDir: sourceDir ?? places.sources, hostChecks: !portable });
+  if (result.compiled === null) {
+    if (out.json) out.data({ accepted: false, diagnostics: result.diagnostics });
+    else {
+      for (const d of result.diagnostics) printDiagnostic(out, d);
+      out.line(`rejected: ${plural(result.diagnostics.filter((d) => d.severity === "error").length, "error")}; nothing was applied`);
+    }
+    return 1;
+  }
+  let staging: string | undefined;
+  try {
+    if (dryRun) {
+      staging = mkdtempSync(join(tmpdir(), "tend-apply-"));
+      installDatabase(staging, result.compiled);
+    } else {
+      installDatabase(places.state, result.compiled);
+    }
+    const reply = await call(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
+      if (!out.json && process.stdout.isTTY && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
+    });
+    if (!reply.ok) throw new CommandError(reply.error);
+    const plan = reply.result as Plan;
+    if (out.json) return out.data(plan), (plan.failed?.length ?? 0) > 0 ? 1 : 0;
+    printPlan(out, plan, dryRun);
+    return (plan.failed?.length ?? 0) > 0 ? 1 : 0;
+  } finally {
+    if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function printPlan(out: Output, plan: Plan, dryRun: boolean): void {
+  const rows: [string, string[]][] = [
+    ["add (start if wanted)", plan.added],
+    ["remove (stop)", plan.removed],
+    ["change (restart)", plan.changed],
+    ["restart with them (they require a changed service)", plan.bounced],
+  ];
+  if (rows.every(([, names]) => names.length === 0)) out.line("no difference: nothing to do");
+  for (const [what, names] of rows) if (names.length > 0) out.line(`${what}: ${names.join(", ")}`);
+  if (plan.note) out.line(plan.note);
+  else if (dryRun) out.line("dry run: nothing was changed");
+  else if (plan.failed?.length) out.line(`failed: ${plan.failed.join(", ")}`);
+  else out.line(`applied generation ${plan.generation.to}`);
+}

@@ -1,0 +1,139 @@
+// The commands that ask the server about services or change them: status, list,
+// why, start, stop, restart, enable, disable, signal, logs, shutdown.
+
+import type { Places } from "../places.js";
+import type { ServiceStatus } from "../server/protocol.js";
+import { call, type Final, type RequestBody } from "./client.js";
+import { UserError } from "./errors.js";
+import { paint, type Output } from "./output.js";
+
+/** LSB `status` exit codes, used when names are given. */
+const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
+
+async function ask(places: Places, body: RequestBody, onStream?: Parameters<typeof call>[2]): Promise<Final & { ok: true }> {
+  const reply = await call(places, body, onStream);
+  if (!reply.ok) throw new CommandError(reply.error, body.cmd === "status" ? LSB.unknown : 1);
+  return reply;
+}
+
+/** The server refused a request, with its reason. */
+export class CommandError extends UserError {}
+
+export async function status(places: Places, out: Output, names: string[]): Promise<number> {
+  const reply = await ask(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+  const { services } = reply.result as { services: ServiceStatus[] };
+  if (out.json) out.data(reply.result);
+  else printStatusTable(out, services);
+  if (names.length === 0) return 0;
+  if (services.some((s) => s.phase === "failed")) return LSB.dead;
+  if (services.some((s) => s.phase !== "up" && s.type !== "task")) return LSB.stopped;
+  return LSB.running;
+}
+
+export function printStatusTable(out: Output, services: ServiceStatus[]): void {
+  const rows = services.map((s) => [
+    s.name,
+    s.type,
+    s.phase,
+    s.pid === null ? "-" : String(s.pid),
+    ago(s.since),
+    detail(s),
+  ]);
+  const header = ["NAME", "KIND", "STATE", "PID", "SINCE", "DETAIL"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  out.line(paint(out, "bold", line(header)));
+  for (const row of rows) {
+    const colour = row[2] === "failed" ? "red" : row[2] === "up" || row[2] === "running" ? "green" : null;
+    out.line(colour === null ? line(row) : line(row).replace(` ${row[2]} `, ` ${paint(out, colour, row[2]!)} `));
+  }
+}
+
+function detail(s: ServiceStatus): string {
+  const parts: string[] = [];
+  if (s.reason) parts.push(s.reason);
+  if (s.statusText) parts.push(`"${s.statusText}"`);
+  if (s.phase === "down" && s.wanted && !s.reason) parts.push("waiting to start");
+  if (s.phase !== "down" && !s.wanted && s.phase !== "failed") parts.push("not wanted");
+  if (s.restarts > 0) parts.push(`${s.restarts} recent restart${s.restarts > 1 ? "s" : ""}`);
+  if (s.type === "task" && s.runs > 0) parts.push(`${s.runs} run${s.runs > 1 ? "s" : ""}`);
+  return parts.join("; ");
+}
+
+function ago(epochMs: number): string {
+  const seconds = Math.max(0, Math.round((Date.now() - epochMs) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+}
+
+export async function list(places: Places, out: Output): Promise<number> {
+  const reply = await ask(places, { cmd: "list" });
+  const services = reply.result as { name: string; type: string; description: string; members: string[] | null }[];
+  if (out.json) return out.data(services), 0;
+  const width = Math.max(4, ...services.map((s) => s.name.length));
+  for (const s of services) out.line(`${s.name.padEnd(width)}  ${s.type.padEnd(7)}  ${s.description}${s.members ? ` [${s.members.join(" ")}]` : ""}`);
+  return 0;
+}
+
+export async function why(places: Places, out: Output, name: string): Promise<number> {
+  const reply = await ask(places, { cmd: "why", name });
+  if (out.json) out.data(reply.result);
+  else for (const line of reply.result as string[]) out.line(line);
+  return 0;
+}
+
+/** start / stop / restart: name what is affected, show progress on a terminal, wait for the outcome. */
+export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
+  const live = !out.json && process.stdout.isTTY === true;
+  const reply = await ask(places, { cmd, names, wait }, (line) => {
+    if (live && "progress" in line) {
+      const p = line.progress;
+      out.line(`  ${p.service}: ${p.phase}${p.reason ? ` (${p.reason})` : ""}`);
+    }
+  });
+  const result = reply.result as { services?: { name: string; phase: string; reason: string | null }[]; failed?: string[]; affected?: string[] };
+  if (out.json) return out.data(result), result.failed?.length ? 1 : 0;
+  if (!wait) {
+    out.line(`${cmd}: asked for ${(result.affected ?? names).join(", ")}`);
+    return 0;
+  }
+  for (const s of result.services ?? []) {
+    const state = s.phase === "failed" ? paint(out, "red", s.phase) : s.phase;
+    out.line(`${s.name}: ${state}${s.reason ? ` (${s.reason})` : ""}`);
+  }
+  return (result.failed?.length ?? 0) > 0 ? 1 : 0;
+}
+
+export async function enable(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
+  const reply = await ask(places, { cmd, names });
+  if (out.json) out.data(reply.result);
+  else out.line(`${cmd}d: ${names.join(", ")} (kept across server restarts)`);
+  return 0;
+}
+
+export async function signal(places: Places, out: Output, name: string, sig: string): Promise<number> {
+  const reply = await ask(places, { cmd: "signal", name, signal: sig });
+  const { pid, signal: sent } = reply.result as { pid: number; signal: string };
+  if (out.json) out.data(reply.result);
+  else out.line(`sent ${sent} to ${name} (process group ${pid})`);
+  return 0;
+}
+
+export async function logs(places: Places, out: Output, name: string, lines: number, follow: boolean): Promise<number> {
+  const reply = await ask(places, { cmd: "logs", name, lines, follow }, (line) => {
+    if ("line" in line) out.line(out.json ? JSON.stringify({ line: line.line }) : line.line);
+  });
+  return reply.ok ? 0 : 1;
+}
+
+export async function shutdown(places: Places, out: Output): Promise<number> {
+  const live = !out.json && process.stdout.isTTY === true;
+  const reply = await ask(places, { cmd: "shutdown" }, (line) => {
+    if (live && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
+  });
+  if (out.json) out.data(reply.result);
+  else out.line("every service is down; the server is exiting");
+  return 0;
+}

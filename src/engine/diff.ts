@@ -1,0 +1,28 @@
+// What changes between two databases: the services added, removed, and changed (in
+// their definition or their resolved edges). Where a line stands in a file moves
+// without changing what the service means, so positions are not compared.
+
+import type { Database } from "../compile/database.js";
+
+export interface DatabaseDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+export function diffDatabases(current: Pick<Database, "services" | "graph">, next: Pick<Database, "services" | "graph">): DatabaseDiff {
+  const diff: DatabaseDiff = { added: [], removed: [], changed: [] };
+  const names = [...new Set([...Object.keys(current.services), ...Object.keys(next.services)])].sort();
+  for (const name of names) {
+    const a = current.services[name];
+    const b = next.services[name];
+    if (a === undefined) diff.added.push(name);
+    else if (b === undefined) diff.removed.push(name);
+    else if (meaning(a) !== meaning(b) || JSON.stringify(current.graph.services[name]) !== JSON.stringify(next.graph.services[name])) {
+      diff.changed.push(name);
+    }
+  }
+  return diff;
+}
+
+const meaning = (def: object): string => JSON.stringify(def, (key, value: unknown) => (key === "line" || key === "col" || key === "file" ? undefined : value));

@@ -1,0 +1,559 @@
+// The engine: wanted state + current state + one fact → the next actions.
+//
+// It does no I/O and reads no clock: facts carry the time, and every effect (spawn a
+// process, send a signal, arm a timer) is an action for the shell to carry out, whose
+// result comes back as another fact. The state it keeps is plain data owned by the
+// caller and changed only here, so a simulation can drive it through thousands of
+// random histories and check its invariants after every step.
+//
+// The rules, in one place:
+//   start  a wanted service once everything it requires is up and everything it is
+//          ordered after has settled (a restart after its delay, and a main after
+//          its pre-start, wait again for what is required to be up);
+//   stop   a service that is no longer wanted (or whose requirement failed) once
+//          nothing that requires it is active, and everything ordered after it that
+//          is also stopping has stopped;
+//   crash  a longrun that exits on its own is restarted by its policy without
+//          touching its dependents, with growing delays, until its restart limit;
+//   hooks  `down` and `post-stop` are part of a stop (the service is `stopping`
+//          while they run): never sent the stop signal, killed only after their
+//          own stop timeout.
+
+import type { Database } from "../compile/database.js";
+import { waitsForTrigger, type ServiceDef } from "../config/service.js";
+import { diffDatabases } from "./diff.js";
+import { members, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
+import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact } from "./types.js";
+
+export interface Engine {
+  db: Database;
+  topo: Topology;
+  services: Map<string, ServiceState>;
+  /** Names (services or bundles) that an admin, the boot or `enable` asked for. */
+  explicit: Set<string>;
+  /** Services an admin stopped: not pulled in again by `wants` until started again. */
+  stopped: Set<string>;
+  /** Services a bundle in `explicit` does not bring up (`tend disable`). */
+  excluded: Set<string>;
+  /** Everything `explicit` pulls in: derived, recomputed when `explicit` or `stopped` change. */
+  wanted: Set<string>;
+  shuttingDown: boolean;
+  /** A database waiting to replace `db` once the services `leaving` it have stopped. */
+  pendingApply: { db: Database; leaving: Set<string> } | null;
+  nextToken: number;
+}
+
+export function createEngine(db: Database, now: number): Engine {
+  const topo = topology(db);
+  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(db.services[n]!, now)]));
+  return { db, topo, services, explicit: new Set(), stopped: new Set(), excluded: new Set(), wanted: new Set(), shuttingDown: false, pendingApply: null, nextToken: 1 };
+}
+
+function initialState(def: ServiceDef, now: number): ServiceState {
+  return {
+    phase: "down",
+    since: now,
+    pid: null,
+    role: null,
+    delayed: false,
+    outcome: null,
+    reason: null,
+    held: false,
+    killed: false,
+    lastExit: null,
+    restarts: [],
+    backoffMs: def.restartDelayMs,
+    timer: 0,
+    upSince: null,
+    runs: 0,
+  };
+}
+
+/** Is the service active: running a process, about to, or up? */
+export const isActive = (phase: Phase): boolean => phase === "starting" || phase === "up" || phase === "running" || phase === "stopping";
+
+interface Step {
+  e: Engine;
+  now: number;
+  out: Action[];
+  /** Services to evaluate before the step is over. */
+  dirty: Set<string>;
+}
+
+export function step(e: Engine, fact: TimedFact): Action[] {
+  const ctx: Step = { e, now: fact.now, out: [], dirty: new Set() };
+  handle(ctx, fact);
+  do {
+    // Evaluate until nothing changes: each change marks the services it may unblock.
+    while (ctx.dirty.size > 0) {
+      const name: string = ctx.dirty.values().next().value!;
+      ctx.dirty.delete(name);
+      evaluate(ctx, name);
+    }
+  } while (completeApply(ctx));
+  return ctx.out;
+}
+
+/** Once everything leaving the old database has stopped, switch to the new one. */
+function completeApply(ctx: Step): boolean {
+  const { e } = ctx;
+  const pending = e.pendingApply;
+  if (pending === null || [...pending.leaving].some((n) => isActive(state(e, n).phase))) return false;
+  const diff = diffDatabases(e.db, pending.db);
+  e.db = pending.db;
+  e.topo = topology(pending.db);
+  e.pendingApply = null;
+  for (const name of diff.removed) e.services.delete(name);
+  for (const name of [...diff.added, ...diff.changed]) {
+    if (e.db.services[name]!.type !== "bundle") e.services.set(name, initialState(e.db.services[name]!, ctx.now));
+    else e.services.delete(name);
+  }
+  rewant(ctx);
+  for (const name of e.topo.names) ctx.dirty.add(name);
+  return true;
+}
+
+function handle(ctx: Step, fact: Fact): void {
+  const { e } = ctx;
+  switch (fact.kind) {
+    case "start":
+      for (const name of fact.names) {
+        e.explicit.add(name);
+        e.excluded.delete(name);
+        for (const m of members(e.topo, name)) {
+          for (const r of requirementsOf(e.topo, m)) {
+            e.stopped.delete(r);
+            release(ctx, r);
+          }
+        }
+      }
+      return rewant(ctx);
+    case "stop":
+      for (const name of fact.names) {
+        e.explicit.delete(name);
+        for (const m of members(e.topo, name)) {
+          for (const r of requirersOf(e.topo, m)) {
+            e.explicit.delete(r);
+            e.stopped.add(r);
+          }
+        }
+      }
+      return rewant(ctx);
+    case "restart":
+      for (const name of fact.names) {
+        for (const m of members(e.topo, name)) {
+          const s = state(e, m);
+          release(ctx, m);
+          if (s.phase === "up" || s.phase === "starting" || s.phase === "running") {
+            stopProcess(ctx, m, { to: "restart", delayMs: 0 }, "restarting");
+          }
+        }
+      }
+      return handle(ctx, { kind: "start", names: fact.names });
+    case "unwant":
+      for (const name of fact.names) {
+        e.explicit.delete(name);
+        e.excluded.add(name);
+      }
+      return rewant(ctx);
+    case "apply": {
+      const diff = diffDatabases(e.db, fact.db);
+      const leaving = new Set([...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n)).flatMap((n) => requirersOf(e.topo, n)));
+      e.pendingApply = { db: fact.db, leaving };
+      for (const name of leaving) ctx.dirty.add(name);
+      return;
+    }
+    case "shutdown":
+      e.shuttingDown = true;
+      for (const name of e.topo.names) ctx.dirty.add(name);
+      return;
+    case "spawned":
+    case "spawn-failed":
+    case "ready":
+    case "exited":
+    case "timer":
+      if (!e.services.has(fact.service)) return; // a service an apply removed
+      return processFact(ctx, fact);
+  }
+}
+
+function processFact(ctx: Step, fact: Extract<Fact, { service: string }>): void {
+  const { e } = ctx;
+  switch (fact.kind) {
+    case "spawned":
+      return spawned(ctx, fact.service, fact.pid);
+    case "spawn-failed":
+      return processEnded(ctx, fact.service, { code: null, signal: null }, `cannot start: ${fact.error}`);
+    case "ready": {
+      const s = state(e, fact.service);
+      if (s.phase === "starting" && s.role === "main" && s.pid === fact.pid) becomeUp(ctx, fact.service);
+      return;
+    }
+    case "exited": {
+      const s = state(e, fact.service);
+      if (s.pid !== fact.pid) return; // a process we no longer track
+      return processEnded(ctx, fact.service, fact.status, null);
+    }
+    case "timer": {
+      const s = state(e, fact.service);
+      if (s.timer !== fact.token) return; // superseded
+      s.timer = 0;
+      return timerFired(ctx, fact.service);
+    }
+    default: {
+      const unknown: never = fact;
+      throw new Error(`unknown fact ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** Recompute the wanted set and evaluate every service whose wantedness changed. */
+function rewant(ctx: Step): void {
+  const { e } = ctx;
+  const before = e.wanted;
+  e.wanted = computeWanted(e);
+  // Whether a service is wanted also decides when its neighbours in the order may move
+  // (see `mayStop` and `orderingSettled`): evaluate them too.
+  const changed = (n: string): void => {
+    ctx.dirty.add(n);
+    for (const m of e.topo.after.get(n) ?? []) ctx.dirty.add(m);
+    for (const m of e.topo.before.get(n) ?? []) ctx.dirty.add(m);
+  };
+  for (const n of before) if (!e.wanted.has(n)) changed(n);
+  for (const n of e.wanted) if (!before.has(n)) changed(n);
+  for (const n of e.topo.names) if (state(e, n).phase === "failed" || !isActive(state(e, n).phase)) ctx.dirty.add(n);
+}
+
+/**
+ * Everything the explicit names pull in through `requires` and `wants`. A service that
+ * waits for an event or a clock (`start-on`, `schedule`) is pulled in only when named.
+ */
+function computeWanted(e: Engine): Set<string> {
+  const wanted = new Set<string>();
+  const stack: string[] = [];
+  for (const name of e.explicit) {
+    for (const m of members(e.topo, name)) if (m === name || !e.excluded.has(m)) stack.push(m);
+  }
+  const explicitlyNamed = e.explicit; // a bundle holding an event-driven service does not start it
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (wanted.has(name) || e.stopped.has(name)) continue;
+    if (!explicitlyNamed.has(name) && waitsForTrigger(e.db.services[name]!)) continue;
+    wanted.add(name);
+    stack.push(...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!);
+  }
+  return wanted;
+}
+
+const state = (e: Engine, name: string): ServiceState => {
+  const s = e.services.get(name);
+  if (s === undefined) throw new Error(`no service '${name}'`);
+  return s;
+};
+
+const wantsUp = (e: Engine, name: string): boolean => !e.shuttingDown && e.wanted.has(name) && !(e.pendingApply?.leaving.has(name) ?? false);
+
+/** Clear what keeps a service from starting automatically: an admin is asking for it. */
+function release(ctx: Step, name: string): void {
+  const s = state(ctx.e, name);
+  s.held = false;
+  // On its way down to a held state (its start timed out, its run ended): the admin's
+  // start holds for what comes after, so it starts again once stopped.
+  if (s.outcome !== null && s.outcome.to !== "restart") s.outcome = { ...s.outcome, held: false };
+  s.restarts = [];
+  s.backoffMs = ctx.e.db.services[name]!.restartDelayMs;
+  ctx.dirty.add(name);
+}
+
+function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
+  const s = state(ctx.e, name);
+  const changed = s.phase !== phase || s.reason !== reason;
+  s.phase = phase;
+  s.reason = reason;
+  if (!changed) return;
+  s.since = ctx.now;
+  ctx.out.push({ kind: "changed", service: name, phase, reason });
+  const { topo } = ctx.e;
+  ctx.dirty.add(name);
+  for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
+    for (const n of edges.get(name)!) ctx.dirty.add(n);
+  }
+}
+
+/** A required service that cannot come up until an admin acts: it failed, or ended and is held. */
+function blockingRequirement(e: Engine, name: string): string | null {
+  for (const r of e.topo.requires.get(name)!) {
+    const s = state(e, r);
+    if (s.phase === "failed" || (s.held && s.phase === "down")) return r;
+  }
+  return null;
+}
+
+const requirementsUp = (e: Engine, name: string): boolean => e.topo.requires.get(name)!.every((r) => state(e, r).phase === "up");
+
+/** Everything this service is ordered after has settled: none is in transition or about to start. */
+function orderingSettled(e: Engine, name: string): boolean {
+  return e.topo.after.get(name)!.every((a) => {
+    const s = state(e, a);
+    if (s.phase === "starting" || s.phase === "running" || s.phase === "stopping") return false;
+    return !(s.phase === "down" && !s.held && wantsUp(e, a));
+  });
+}
+
+/** May this service's process be stopped now? Dependents go first. */
+function mayStop(e: Engine, name: string): boolean {
+  if (e.topo.requiredBy.get(name)!.some((d) => isActive(state(e, d).phase))) return false;
+  // Ordering only matters between services that are both going down.
+  return e.topo.before.get(name)!.every((d) => {
+    const s = state(e, d);
+    return s.phase !== "stopping" && !(isActive(s.phase) && !wantsUp(e, d));
+  });
+}
+
+function evaluate(ctx: Step, name: string): void {
+  const { e } = ctx;
+  const s = state(e, name);
+  const want = wantsUp(e, name);
+  switch (s.phase) {
+    case "down":
+    case "failed": {
+      if (!want || s.held) return;
+      const blocker = blockingRequirement(e, name);
+      if (blocker !== null) return setPhase(ctx, name, "failed", `dependency ${blocker} failed`);
+      if (s.phase === "failed") setPhase(ctx, name, "down", null); // its requirement recovered: wait for it
+      if (!requirementsUp(e, name)) return;
+      if (!orderingSettled(e, name)) return;
+      return beginStart(ctx, name);
+    }
+    case "starting":
+    case "up":
+    case "running": {
+      const blocker = want ? blockingRequirement(e, name) : null;
+      if (want && blocker === null) return;
+      if (!s.delayed && !mayStop(e, name)) return; // a service waiting to restart has no process to stop
+      return stopProcess(ctx, name, blocker === null ? { to: "down", reason: null, held: false } : dependencyFailed(blocker), null);
+    }
+    case "stopping":
+      return;
+  }
+}
+
+const dependencyFailed = (blocker: string): Outcome => ({ to: "failed", reason: `dependency ${blocker} failed`, held: false });
+
+function beginStart(ctx: Step, name: string): void {
+  const def = ctx.e.db.services[name]!;
+  const s = state(ctx.e, name);
+  s.killed = false;
+  s.outcome = null;
+  setPhase(ctx, name, def.type === "task" ? "running" : "starting", null);
+  if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
+  spawn(ctx, name, firstRole(def));
+}
+
+const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : "main");
+
+function spawn(ctx: Step, name: string, role: Role): void {
+  const s = state(ctx.e, name);
+  s.role = role;
+  s.pid = null;
+  ctx.out.push({ kind: "spawn", service: name, role });
+}
+
+function spawned(ctx: Step, name: string, pid: number): void {
+  const s = state(ctx.e, name);
+  s.pid = pid;
+  const def = ctx.e.db.services[name]!;
+  // A hook of the stop (`down`, `post-stop`) is never sent the stop signal: it runs to
+  // its end, within its own stop timeout, counted from when it runs.
+  if (isStopHook(s.role)) {
+    if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
+    return;
+  }
+  if (s.phase === "stopping") return signalStop(ctx, name); // asked to stop before the spawn was reported
+  if (s.role === "main" && def.type === "longrun" && def.ready.kind === "none" && s.phase === "starting") becomeUp(ctx, name);
+}
+
+function becomeUp(ctx: Step, name: string): void {
+  const s = state(ctx.e, name);
+  s.upSince = ctx.now;
+  s.timer = 0; // the start timeout no longer applies
+  setPhase(ctx, name, "up", null);
+}
+
+function arm(ctx: Step, name: string, ms: number, purpose: "start-timeout" | "stop-timeout" | "restart-delay"): void {
+  const token = ctx.e.nextToken++;
+  state(ctx.e, name).timer = token;
+  ctx.out.push({ kind: "arm", service: name, token, ms, purpose });
+}
+
+/**
+ * Stop the service's process (or, for an up oneshot, run its `down`), then go where
+ * `outcome` says. `note` is shown as the reason while stopping.
+ */
+function stopProcess(ctx: Step, name: string, outcome: Outcome, note: string | null): void {
+  const def = ctx.e.db.services[name]!;
+  const s = state(ctx.e, name);
+  s.delayed = false;
+  s.timer = 0; // a start timeout or restart delay no longer applies: a stop timeout may
+  if (def.type === "oneshot" && s.phase === "up") {
+    if (def.down === null) return finish(ctx, name, outcome);
+    s.outcome = outcome;
+    setPhase(ctx, name, "stopping", note);
+    return spawn(ctx, name, "down"); // its stop timeout is armed once it runs (see `spawned`)
+  }
+  if (s.role === null) return finish(ctx, name, outcome); // no process (waiting to restart)
+  s.outcome = outcome;
+  setPhase(ctx, name, "stopping", note);
+  // A spawn asked for but not yet reported is signalled once it is (see `spawned`).
+  if (s.pid !== null) signalStop(ctx, name);
+}
+
+/** The hooks that run once the service is on its way down: they are never sent the stop signal. */
+const isStopHook = (role: Role | null): boolean => role === "down" || role === "post-stop";
+
+function signalStop(ctx: Step, name: string): void {
+  const def = ctx.e.db.services[name]!;
+  const s = state(ctx.e, name);
+  ctx.out.push({ kind: "signal", service: name, pid: s.pid!, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
+  if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
+}
+
+function timerFired(ctx: Step, name: string): void {
+  const s = state(ctx.e, name);
+  const def = ctx.e.db.services[name]!;
+  if (s.phase === "starting" && s.delayed) {
+    s.delayed = false;
+    // A requirement may have gone down meanwhile (it crashed too, or was restarted):
+    // wait for it as any start does.
+    if (!requirementsUp(ctx.e, name)) return setPhase(ctx, name, "down", null);
+    s.killed = false; // a new attempt, as in `beginStart`
+    if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
+    return spawn(ctx, name, firstRole(def));
+  }
+  // With a spawn not yet reported too: `spawned` then sends the stop signal.
+  if ((s.phase === "starting" || s.phase === "running") && s.role !== null) {
+    const what = def.type === "task" ? "did not finish" : def.type === "oneshot" ? "'up' did not finish" : "did not become ready";
+    return stopProcess(ctx, name, { to: "failed", reason: `start timeout: ${what} within ${seconds(def.startTimeoutMs!)}`, held: true }, null);
+  }
+  if (s.phase === "stopping" && s.pid !== null) {
+    s.killed = true;
+    ctx.out.push({ kind: "signal", service: name, pid: s.pid, signal: "SIGKILL" });
+  }
+}
+
+/** The service's process has ended (or could not be started): decide what comes next. */
+function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: string | null): void {
+  const { e } = ctx;
+  const def = e.db.services[name]!;
+  const s = state(e, name);
+  const role = s.role;
+  s.pid = null;
+  s.role = null;
+  s.lastExit = spawnError === null ? status : null;
+  const ok = spawnError === null && isSuccess(def, status);
+  const described = spawnError ?? describeExit(status, s.killed);
+
+  if (s.phase === "stopping") {
+    const outcome = s.outcome ?? { to: "down", reason: null, held: false };
+    if (role === "main" && def.postStop !== null) return spawn(ctx, name, "post-stop");
+    const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;
+    // A oneshot's `down` runs only while stopping: say when it failed.
+    const note = role === "down" && !ok ? `down ${described}` : killedNote;
+    return finish(ctx, name, outcome.to === "down" && note !== null ? { ...outcome, reason: note } : outcome);
+  }
+  switch (role) {
+    case "pre-start":
+      // A requirement that went down during the pre-start (it crashed, or was restarted)
+      // must be up again before the main starts: start over once it is.
+      if (ok) return requirementsUp(e, name) ? spawn(ctx, name, "main") : finish(ctx, name, { to: "restart", delayMs: 0 });
+      return finish(ctx, name, { to: "failed", reason: `pre-start ${described}`, held: true });
+    case "up":
+      if (!ok) return finish(ctx, name, { to: "failed", reason: `up ${described}`, held: true });
+      s.runs++;
+      s.timer = 0;
+      s.upSince = ctx.now;
+      return setPhase(ctx, name, "up", null);
+    case "post-stop":
+      return finish(ctx, name, s.outcome ?? { to: "down", reason: null, held: false });
+    case "down":
+      return finish(ctx, name, { to: "down", reason: ok ? null : `down ${described}`, held: false });
+    case "main":
+      break;
+    case null:
+      return;
+  }
+  if (def.type === "task") {
+    s.runs++;
+    const outcome: Outcome = ok ? { to: "down", reason: "completed", held: true } : { to: "failed", reason: `run ${described}`, held: true };
+    return def.postStop !== null ? cleanUp(ctx, name, outcome, described) : finish(ctx, name, outcome);
+  }
+  const outcome = afterCrash(ctx, name, ok, described);
+  if (def.postStop !== null) return cleanUp(ctx, name, outcome, described);
+  finish(ctx, name, outcome);
+}
+
+/**
+ * The main process ended by itself: run the `post-stop` hook, then go where `outcome`
+ * says. The service is stopping meanwhile, not up: its process is gone.
+ */
+function cleanUp(ctx: Step, name: string, outcome: Outcome, described: string): void {
+  const s = state(ctx.e, name);
+  s.outcome = outcome;
+  s.timer = 0; // the start timeout no longer applies; the hook's stop timeout does
+  setPhase(ctx, name, "stopping", described);
+  spawn(ctx, name, "post-stop");
+}
+
+/** A longrun's main process exited on its own: restart it, or say why not. */
+function afterCrash(ctx: Step, name: string, ok: boolean, described: string): Outcome {
+  const def = ctx.e.db.services[name]!;
+  const s = state(ctx.e, name);
+  const restart = def.restart === "always" || (def.restart === "on-failure" && !ok);
+  if (!restart || !wantsUp(ctx.e, name)) {
+    return ok ? { to: "down", reason: `exited by itself (${described})`, held: true } : { to: "failed", reason: described, held: true };
+  }
+  const limit = def.restartLimit;
+  const stableMs = limit?.windowMs ?? def.restartDelayMaxMs;
+  if (s.upSince !== null && ctx.now - s.upSince >= stableMs) {
+    s.restarts = [];
+    s.backoffMs = def.restartDelayMs;
+  }
+  if (limit !== null) {
+    s.restarts = s.restarts.filter((t) => ctx.now - t < limit.windowMs);
+    if (s.restarts.length >= limit.count) {
+      return { to: "failed", reason: `restart limit hit: ${limit.count} restarts within ${seconds(limit.windowMs)}; last ${described}`, held: true };
+    }
+  }
+  s.restarts.push(ctx.now);
+  const delayMs = s.backoffMs;
+  s.backoffMs = Math.min(s.backoffMs * 2, def.restartDelayMaxMs);
+  return { to: "restart", delayMs };
+}
+
+function finish(ctx: Step, name: string, outcome: Outcome): void {
+  const s = state(ctx.e, name);
+  s.outcome = null;
+  s.upSince = null;
+  s.timer = 0;
+  if (outcome.to === "restart") {
+    if (outcome.delayMs === 0) return setPhase(ctx, name, "down", null); // evaluate starts it again
+    s.delayed = true;
+    setPhase(ctx, name, "starting", `restarting in ${seconds(outcome.delayMs)} (${s.restarts.length} recent restarts)`);
+    return arm(ctx, name, outcome.delayMs, "restart-delay");
+  }
+  s.held = outcome.held;
+  setPhase(ctx, name, outcome.to, outcome.reason);
+}
+
+function isSuccess(def: ServiceDef, status: ExitStatus): boolean {
+  return def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
+}
+
+export function describeExit(status: ExitStatus, killed = false): string {
+  if (status.signal !== null) return `killed by ${status.signal}${killed ? " after the stop timeout" : ""}`;
+  return `exited with code ${status.code}`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,84 @@
+// The engine's vocabulary: the facts it is told, the actions it asks for, and the
+// state it keeps per service. Plain data, so that a simulation can drive it and a
+// status reply can show it.
+
+import type { Database } from "../compile/database.js";
+
+/** What a service is doing. Tasks use `running` instead of starting/up. */
+export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "failed";
+
+/** The process a service has at a time: each service runs at most one. */
+export type Role = "pre-start" | "main" | "up" | "down" | "post-stop";
+
+/**
+ * Where a service goes once its process has ended (after a post-stop hook, if any):
+ * down or failed (held: not started again automatically), or back to starting.
+ */
+export type Outcome =
+  | { to: "down" | "failed"; reason: string | null; held: boolean }
+  | { to: "restart"; delayMs: number };
+
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ServiceState {
+  phase: Phase;
+  /** When the phase last changed (ms, on the clock the facts carry). */
+  since: number;
+  /** The running process and what it is for. */
+  pid: number | null;
+  role: Role | null;
+  /** Starting: waiting for the restart delay (no process yet). */
+  delayed: boolean;
+  /** Where the service goes once its current process has ended, when that is decided already. */
+  outcome: Outcome | null;
+  /** Why the service is failed or down, in words for `tend status`. */
+  reason: string | null;
+  /** Not started again automatically until an admin starts it (it failed, or exited on its own, or a task ran). */
+  held: boolean;
+  /** A stop signal was escalated to SIGKILL. */
+  killed: boolean;
+  lastExit: ExitStatus | null;
+  /** Times of automatic restarts inside the restart-limit window. */
+  restarts: number[];
+  /** The next restart delay (grows to restart-delay-max). */
+  backoffMs: number;
+  /** The token of the one timer the service may have armed; stale timers carry older tokens. */
+  timer: number;
+  /** When the service last became up (for the back-off reset). */
+  upSince: number | null;
+  /** Completed runs (tasks and oneshots count each `up`). */
+  runs: number;
+}
+
+export type Fact =
+  | { kind: "start"; names: string[] }
+  | { kind: "stop"; names: string[] }
+  | { kind: "restart"; names: string[] }
+  /** No longer wanted for itself, nor as a member of a started bundle (it may still be required): `disable`. */
+  | { kind: "unwant"; names: string[] }
+  | { kind: "shutdown" }
+  /** Replace the database: what is removed or changed stops first (dependents before it), then the new one applies. */
+  | { kind: "apply"; db: Database }
+  | { kind: "spawned"; service: string; pid: number }
+  | { kind: "spawn-failed"; service: string; error: string }
+  | { kind: "ready"; service: string; pid: number }
+  | { kind: "exited"; service: string; pid: number; status: ExitStatus }
+  | { kind: "timer"; service: string; token: number };
+
+export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay";
+
+export type Action =
+  /** Start the service's process for `role`; answer with `spawned` or `spawn-failed`, then `exited` (and `ready` for a longrun's main). */
+  | { kind: "spawn"; service: string; role: Role }
+  /** Send a signal to the service's process group. */
+  | { kind: "signal"; service: string; pid: number; signal: string }
+  /** Answer with `timer` after `ms`; replaces any timer the service had. */
+  | { kind: "arm"; service: string; token: number; ms: number; purpose: TimerPurpose }
+  /** A state change worth a line in the server's log and in the job-event stream. */
+  | { kind: "changed"; service: string; phase: Phase; reason: string | null };
+
+/** Timestamped: the shell passes the clock in, the engine never reads one. */
+export type TimedFact = Fact & { now: number };

@@ -1,0 +1,106 @@
+// The control protocol (docs/protocol.md): JSON lines over a unix stream socket.
+// A client sends one request per line; the server answers with one or more lines
+// carrying the request's id: `progress` lines for a command that waits, then exactly
+// one final line with `ok`.
+
+import type { Phase } from "../engine/types.js";
+
+/** In the run directory: the control socket (0600) and the read-only status socket (0666). */
+export const CONTROL_SOCKET = "control.sock";
+export const STATUS_SOCKET = "status.sock";
+
+/** A request line may be at most this long; a longer one gets an error and the connection is closed. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** A connection that sends half a request and then nothing is closed after this long. */
+export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
+
+export type Request =
+  | { id: number; cmd: "status"; names?: string[] }
+  | { id: number; cmd: "list" }
+  | { id: number; cmd: "start" | "stop" | "restart"; names: string[]; wait?: boolean }
+  | { id: number; cmd: "enable" | "disable"; names: string[] }
+  | { id: number; cmd: "logs"; name: string; lines?: number; follow?: boolean }
+  | { id: number; cmd: "signal"; name: string; signal: string }
+  | { id: number; cmd: "why"; name: string }
+  /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */
+  | { id: number; cmd: "apply"; from?: string; wait?: boolean }
+  | { id: number; cmd: "shutdown" }
+  | { id: number; cmd: "ping" };
+
+export type Command = Request["cmd"];
+
+/** Commands the read-only status socket accepts. */
+export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping"]);
+
+export interface ServiceStatus {
+  name: string;
+  type: string;
+  description: string;
+  phase: Phase;
+  /** Whether something wants it up (an admin, the boot, a dependent). */
+  wanted: boolean;
+  pid: number | null;
+  /** ms since the epoch. */
+  since: number;
+  reason: string | null;
+  lastExit: { code: number | null; signal: string | null } | null;
+  restarts: number;
+  runs: number;
+  /** What an sd_notify service last said with STATUS=. */
+  statusText: string | null;
+}
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string }
+  | { id: number; progress: { service: string; phase: Phase; reason: string | null } }
+  | { id: number; line: string };
+
+/** Validate one parsed request line; returns an error message for anything malformed. */
+export function checkRequest(value: unknown): Request | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "a request is a JSON object";
+  const r = value as Record<string, unknown>;
+  if (typeof r.id !== "number" || !Number.isSafeInteger(r.id)) return "'id' must be an integer";
+  const names = (key: string): string | null =>
+    Array.isArray(r[key]) && (r[key] as unknown[]).every((n) => typeof n === "string") && (r[key] as unknown[]).length > 0
+      ? null
+      : `'${key}' must be a non-empty list of names`;
+  const str = (key: string): string | null => (typeof r[key] === "string" && r[key] !== "" ? null : `'${key}' must be a string`);
+  const optional = (key: string, type: string): string | null =>
+    r[key] === undefined || typeof r[key] === type ? null : `'${key}' must be a ${type}`;
+  let problem: string | null;
+  switch (r.cmd) {
+    case "status":
+      problem = r.names === undefined ? null : names("names");
+      break;
+    case "list":
+    case "shutdown":
+    case "ping":
+      problem = null;
+      break;
+    case "start":
+    case "stop":
+    case "restart":
+      problem = names("names") ?? optional("wait", "boolean");
+      break;
+    case "enable":
+    case "disable":
+      problem = names("names");
+      break;
+    case "logs":
+      problem = str("name") ?? optional("lines", "number") ?? optional("follow", "boolean");
+      break;
+    case "signal":
+      problem = str("name") ?? str("signal");
+      break;
+    case "why":
+      problem = str("name");
+      break;
+    case "apply":
+      problem = optional("from", "string") ?? optional("wait", "boolean");
+      break;
+    default:
+      return `unknown command ${JSON.stringify(r.cmd)}`;
+  }
+  return problem ?? (r as unknown as Request);
+}

@@ -1,0 +1,320 @@
+// The server (`tend daemon`, `tend boot`): owns the engine and the supervisor, turns
+// everything that happens into facts, carries out the engine's actions, and answers
+// the control sockets. Once it runs, no error may end it: each is reported and the
+// rest keeps going.
+
+import { readFileSync, readdirSync } from "node:fs";
+import type { Server as NetServer, Socket } from "node:net";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { BOOT_BUNDLE } from "../compile/compile.js";
+import { readDatabase, type Database } from "../compile/database.js";
+import { parseSignal } from "../config/values.js";
+import { createEngine, isActive, step, type Engine } from "../engine/engine.js";
+import { diffDatabases } from "../engine/diff.js";
+import { members, requirersOf } from "../engine/topology.js";
+import type { Action, Fact, TimedFact } from "../engine/types.js";
+import type { Places } from "../places.js";
+import { createSupervisor, type Supervisor } from "../supervisor/supervisor.js";
+import { CURRENT_LOG } from "../supervisor/logs.js";
+import { closeInheritedFds } from "../system/processes.js";
+import { listenControl, type Connection } from "./control-socket.js";
+import { lockRoot } from "./lock.js";
+import { loadPersistent, savePersistent, type Persistent } from "./persist.js";
+import { CONTROL_SOCKET, STATUS_SOCKET, type Request } from "./protocol.js";
+import { explain, serviceStatus } from "./status.js";
+import { createWaiters } from "./waiters.js";
+
+export interface ServerOptions {
+  places: Places;
+  /** Bring up `default` (and what is enabled) at start. */
+  boot: boolean;
+  /** The server's own log: one line per event worth knowing. */
+  log(line: string): void;
+  /** Called once the control sockets accept connections. */
+  onListening?: () => void;
+}
+
+
+/** Runs until shut down; resolves with the exit status. */
+export async function runServer(options: ServerOptions): Promise<number> {
+  const { places, log } = options;
+  const lock = lockRoot(places.run);
+  if (!lock.ok) {
+    log(`another tend server (pid ${lock.pid}) is already running for ${places.run}; stop it first ('tend shutdown')`);
+    return 1;
+  }
+  const unlock = lock.release;
+  const loaded = readDatabase(places.state);
+  if (!loaded.ok) {
+    unlock();
+    log(loaded.message);
+    return 1;
+  }
+  closeInheritedFds();
+
+  const clockOffset = performance.timeOrigin;
+  const now = (): number => performance.now();
+  let engine: Engine = createEngine(loaded.database, now());
+  let persistent: Persistent = loadPersistent(places.state);
+  const queue: TimedFact[] = [];
+  let draining = false;
+  let booted = false;
+  let finished: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finished = resolve));
+
+  const emit = (fact: Fact): void => {
+    queue.push({ ...fact, now: now() } as TimedFact);
+    if (!draining) drain();
+  };
+  const supervisor: Supervisor = createSupervisor({
+    logDir: places.log,
+    runDir: places.run,
+    emit,
+    report: (service, text) => log(`${service}: ${text}`),
+  });
+  const waiters = createWaiters(() => engine);
+
+  function drain(): void {
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const fact = queue.shift()!;
+        let actions: Action[];
+        try {
+          actions = step(engine, fact);
+        } catch (e) {
+          log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
+          continue;
+        }
+        for (const action of actions) {
+          if (action.kind === "changed") {
+            const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
+            log(`${action.service}: ${line}`);
+            supervisor.logOf(action.service, engine.db.services[action.service]!).note(line);
+            waiters.progress(action.service, action.phase, action.reason);
+          } else {
+            supervisor.perform(action, engine.db);
+          }
+        }
+      }
+      waiters.check();
+      if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) finishShutdown();
+    } finally {
+      draining = false;
+    }
+  }
+
+  /** The names boot brings up: `default` and what is enabled (the engine leaves out what is disabled). */
+  const bootNames = (): string[] => [BOOT_BUNDLE, ...persistent.enabled];
+
+  const unknownNames = (names: string[]): string | null => {
+    const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !(n in engine.db.services));
+    return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
+  };
+
+  function handle(request: Request, connection: Connection): void {
+    const reply = (result: unknown): void => void connection.send({ id: request.id, ok: true, result });
+    const refuse = (error: string): void => void connection.send({ id: request.id, ok: false, error });
+    switch (request.cmd) {
+      case "ping":
+        return reply({ pid: process.pid, generation: engine.db.generation });
+      case "status": {
+        const names = request.names ?? engine.topo.names;
+        const problem = unknownNames(names);
+        if (problem !== null) return refuse(problem);
+        const expanded = [...new Set(names.flatMap((n) => members(engine.topo, n)))];
+        return reply({
+          generation: engine.db.generation,
+          shuttingDown: engine.shuttingDown,
+          services: expanded.map((n) => serviceStatus(engine, n, supervisor.statusText(n), clockOffset)),
+        });
+      }
+      case "list":
+        return reply(
+          Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: engine.topo.bundles[d.name] ?? null })),
+        );
+      case "why": {
+        if (!engine.topo.requires.has(request.name)) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle: ask about its members`);
+        return reply(explain(engine, request.name));
+      }
+      case "start":
+      case "stop":
+      case "restart": {
+        const problem = unknownNames(request.names);
+        if (problem !== null) return refuse(problem);
+        if (engine.shuttingDown) return refuse("the server is shutting down");
+        const affected = affectedBy(request.cmd, request.names);
+        const wait = request.wait !== false;
+        const fact: Fact = { kind: request.cmd, names: request.names };
+        if (wait) waiters.add({ id: request.id, connection, kind: request.cmd, services: affected, since: now() });
+        emit(fact);
+        if (!wait) reply({ affected });
+        return;
+      }
+      case "enable":
+      case "disable": {
+        const problem = unknownNames(request.names);
+        if (problem !== null) return refuse(problem);
+        const names = new Set(request.names);
+        const enabled = persistent.enabled.filter((n) => !names.has(n));
+        const disabled = persistent.disabled.filter((n) => !names.has(n));
+        if (request.cmd === "enable") enabled.push(...names);
+        else disabled.push(...names);
+        persistent = { enabled, disabled };
+        try {
+          savePersistent(places.state, persistent);
+        } catch (e) {
+          return refuse(`cannot save ${places.state}: ${(e as Error).message}`);
+        }
+        if (booted) emit(request.cmd === "enable" ? { kind: "start", names: request.names } : { kind: "unwant", names: request.names });
+        return reply(persistent);
+      }
+      case "signal": {
+        const signal = parseSignal(request.signal);
+        if (!signal.ok) return refuse(signal.message);
+        const s = engine.services.get(request.name);
+        if (s === undefined) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle`);
+        if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
+        try {
+          process.kill(-s.pid, signal.value as NodeJS.Signals);
+        } catch (e) {
+          return refuse(`cannot signal ${request.name}: ${(e as Error).message}`);
+        }
+        return reply({ pid: s.pid, signal: signal.value });
+      }
+      case "logs":
+        return sendLogs(request, connection);
+      case "apply":
+        return apply(request, connection);
+      case "shutdown":
+        waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() });
+        emit({ kind: "shutdown" });
+        return;
+    }
+  }
+
+  /** The services a command will touch, named to the admin before it runs. */
+  function affectedBy(cmd: "start" | "stop" | "restart", names: string[]): string[] {
+    const services = names.flatMap((n) => members(engine.topo, n));
+    if (cmd === "stop") return [...new Set(services.flatMap((s) => requirersOf(engine.topo, s)))].filter((s) => isActive(engine.services.get(s)!.phase));
+    return [...new Set(services)];
+  }
+
+  function sendLogs(request: Extract<Request, { cmd: "logs" }>, connection: Connection): void {
+    const def = engine.db.services[request.name];
+    if (def === undefined || def.type === "bundle") return void connection.send({ id: request.id, ok: false, error: unknownNames([request.name]) ?? `'${request.name}' is a bundle` });
+    if (def.log !== "file") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to ${def.log === "stdout" ? "the server's stdout" : "nowhere"} ('log = ${def.log}')` });
+    for (const line of tailLog(join(places.log, request.name), request.lines ?? 20)) connection.send({ id: request.id, line });
+    if (!request.follow) return void connection.send({ id: request.id, ok: true, result: null });
+    let dropped = 0;
+    const stop = supervisor.logOf(request.name, def).follow((line) => {
+      // A follower that does not keep up loses lines, and is told how many: never our memory.
+      if (connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line })) dropped = 0;
+      else dropped++;
+    });
+    connection.onClose(stop);
+  }
+
+  function apply(request: Extract<Request, { cmd: "apply" }>, connection: Connection): void {
+    const next = readDatabase(request.from ?? places.state);
+    if (!next.ok) return void connection.send({ id: request.id, ok: false, error: next.message });
+    const plan = applyPlan(engine, next.database);
+    if (request.from !== undefined) return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false } });
+    if (next.database.digest === engine.db.digest) {
+      return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false, note: "the server runs this generation already" } });
+    }
+    if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan });
+    emit({ kind: "apply", db: next.database });
+    if (request.wait === false) connection.send({ id: request.id, ok: true, result: { ...plan, applied: true } });
+  }
+
+  function finishShutdown(): void {
+    if (!engine.shuttingDown) return;
+    waiters.check();
+    for (const server of sockets) server.close();
+    // Clients still connected (a `tend logs -f`) get what was sent, then the end.
+    for (const client of clients) {
+      client.end();
+      setTimeout(() => client.destroy(), 1000).unref();
+    }
+    supervisor.close();
+    unlock();
+    finished(0);
+  }
+
+  const sockets: NetServer[] = [];
+  const clients = new Set<Socket>();
+  try {
+    sockets.push(await listenControl({ path: join(places.run, CONTROL_SOCKET), mode: 0o600, readOnly: false, handle }));
+    sockets.push(await listenControl({ path: join(places.run, STATUS_SOCKET), mode: 0o666, readOnly: true, handle }));
+    for (const server of sockets) {
+      server.on("connection", (client: Socket) => {
+        clients.add(client);
+        client.once("close", () => clients.delete(client));
+      });
+    }
+  } catch (e) {
+    log(`cannot listen on ${places.run}: ${(e as Error).message}`);
+    for (const server of sockets) server.close();
+    unlock();
+    return 1;
+  }
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      log(`${signal}: stopping everything`);
+      emit({ kind: "shutdown" });
+    });
+  }
+  process.on("SIGHUP", () => log("SIGHUP ignored: use 'tend apply' to load a new database"));
+  options.onListening?.();
+  log(`tend server ${process.pid}: database generation ${engine.db.generation} (${engine.topo.names.length} services), sockets in ${places.run}`);
+  if (options.boot) {
+    booted = true;
+    if (persistent.disabled.length > 0) emit({ kind: "unwant", names: persistent.disabled });
+    emit({ kind: "start", names: bootNames() });
+  }
+  const code = await done;
+  log("all services are down; exiting");
+  return code;
+}
+
+export interface ApplyPlan {
+  generation: { from: number; to: number };
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Unchanged services that stop and start again because something they require changes. */
+  bounced: string[];
+}
+
+/** What installing `next` into the running server would do. */
+export function applyPlan(engine: Engine, next: Database): ApplyPlan {
+  const { added, removed, changed } = diffDatabases(engine.db, next);
+  const leaving = new Set([...removed, ...changed].filter((n) => engine.topo.requires.has(n)));
+  const bounced = [...new Set([...leaving].flatMap((n) => requirersOf(engine.topo, n)))]
+    .filter((n) => !leaving.has(n) && isActive(engine.services.get(n)!.phase))
+    .sort();
+  return { generation: { from: engine.db.generation, to: next.generation }, added, removed, changed, bounced };
+}
+
+/** The last `count` lines of a service's log, from the current file and the rotated ones. */
+export function tailLog(dir: string, count: number): string[] {
+  const lines: string[] = [];
+  if (count <= 0) return lines;
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f === CURRENT_LOG || f.startsWith(`${CURRENT_LOG}.`));
+  } catch {
+    return lines;
+  }
+  const order = (f: string): number => (f === CURRENT_LOG ? 0 : Number(f.slice(CURRENT_LOG.length + 1)));
+  for (const file of files.sort((a, b) => order(a) - order(b))) {
+    const text = readFileSync(join(dir, file), "utf8");
+    const fileLines = text.split("\n");
+    if (fileLines.at(-1) === "") fileLines.pop();
+    lines.unshift(...fileLines.slice(-(count - lines.length)));
+    if (lines.length >= count) break;
+  }
+  return lines.slice(-count);
+}

@@ -1,0 +1,90 @@
+// Clients waiting for a command to finish (`tend start` waits by default): they get a
+// progress line for each change among the services concerned, then one final reply
+// once every one of them has settled.
+
+import { isActive, type Engine } from "../engine/engine.js";
+import { members } from "../engine/topology.js";
+import type { Phase } from "../engine/types.js";
+import type { Connection } from "./control-socket.js";
+
+export interface Waiter {
+  id: number;
+  connection: Connection;
+  kind: "start" | "stop" | "restart" | "shutdown" | "apply";
+  /** The services named (bundles expanded), or for `stop` everything that stops with them. */
+  services: string[];
+  /** When the command was given (engine clock). */
+  since: number;
+  /** Extra data for the final reply. */
+  result?: object;
+}
+
+interface Pending extends Waiter {
+  /** The services whose changes are reported: the named ones and what they pull in. */
+  watched: Set<string>;
+}
+
+export function createWaiters(engine: () => Engine) {
+  let pending: Pending[] = [];
+
+  const settled = (w: Pending, name: string): boolean => {
+    const e = engine();
+    const s = e.services.get(name);
+    if (s === undefined) return true; // removed by an apply
+    switch (w.kind) {
+      case "stop":
+      case "shutdown":
+        return !isActive(s.phase);
+      case "start":
+      case "apply":
+      case "restart":
+        if (w.kind === "restart" && s.since < w.since) return false; // not even begun
+        if (!e.wanted.has(name)) return !isActive(s.phase);
+        return s.phase === "up" || s.phase === "failed" || (s.phase === "down" && s.held);
+    }
+  };
+
+  const finalReply = (w: Pending): void => {
+    const e = engine();
+    const services = w.services
+      .filter((n) => e.services.has(n))
+      .map((n) => {
+        const s = e.services.get(n)!;
+        return { name: n, phase: s.phase, reason: s.reason };
+      });
+    const failed = services.filter((s) => s.phase === "failed").map((s) => s.name);
+    w.connection.send({ id: w.id, ok: true, result: { ...w.result, services, failed } });
+  };
+
+  return {
+    add(waiter: Waiter): void {
+      const e = engine();
+      const watched = new Set<string>();
+      const stack = [...waiter.services];
+      while (stack.length > 0) {
+        const n = stack.pop()!;
+        if (watched.has(n) || !e.topo.requires.has(n)) continue;
+        watched.add(n);
+        if (waiter.kind === "start" || waiter.kind === "restart") stack.push(...e.topo.requires.get(n)!, ...e.topo.wants.get(n)!);
+      }
+      const entry: Pending = { ...waiter, services: waiter.services.flatMap((n) => members(e.topo, n)), watched };
+      pending.push(entry);
+      waiter.connection.onClose(() => (pending = pending.filter((p) => p !== entry)));
+    },
+    progress(service: string, phase: Phase, reason: string | null): void {
+      for (const w of pending) {
+        if (w.kind === "shutdown" || w.watched.has(service)) w.connection.send({ id: w.id, progress: { service, phase, reason } });
+      }
+    },
+    check(): void {
+      const e = engine();
+      const still: Pending[] = [];
+      for (const w of pending) {
+        const applying = w.kind === "apply" && e.pendingApply !== null;
+        if (!applying && w.services.every((n) => settled(w, n))) finalReply(w);
+        else still.push(w);
+      }
+      pending = still;
+    },
+  };
+}

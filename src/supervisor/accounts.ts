@@ -1,0 +1,39 @@
+// Users and groups, looked up with getent so that NSS sources (LDAP, sssd) count too.
+
+import { execFileSync } from "node:child_process";
+import { userInfo } from "node:os";
+
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** The user the server runs as. */
+export function currentAccount(): Account {
+  const me = userInfo();
+  return { name: me.username, uid: me.uid, gid: me.gid, home: me.homedir };
+}
+
+/** A user by name or number, or null when this machine does not know it. */
+export function lookupUser(user: string): Account | null {
+  const fields = getent("passwd", user);
+  if (fields === null) return /^\d+$/.test(user) ? { name: user, uid: Number(user), gid: Number(user), home: "/" } : null;
+  return { name: fields[0]!, uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] || "/" };
+}
+
+export function lookupGroup(group: string): number | null {
+  const fields = getent("group", group);
+  if (fields === null) return /^\d+$/.test(group) ? Number(group) : null;
+  return Number(fields[2]);
+}
+
+function getent(database: "passwd" | "group", key: string): string[] | null {
+  try {
+    const line = execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return line.trim().split(":");
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,56 @@
+// The environment a service starts with: a fixed clean base, then its env-files, then
+// its `env` lines — never the environment of the server or of whoever asked for the
+// start. This is what makes a start at boot and a start by an admin the same start.
+
+import { readFileSync } from "node:fs";
+import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
+import { ENV_NAME } from "../config/values.js";
+import type { Account } from "./accounts.js";
+
+export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; error: string };
+
+/** `account` is who the process runs as: its HOME, USER and LOGNAME are set from it. */
+export function serviceEnvironment(def: ServiceDef, account: Account, extra: Record<string, string>): EnvResult {
+  const env: Record<string, string> = {
+    PATH: CLEAN_PATH,
+    HOME: account.home,
+    USER: account.name,
+    LOGNAME: account.name,
+    TEND_SERVICE: def.name,
+  };
+  for (const file of def.envFiles) {
+    let text: string;
+    try {
+      text = readFileSync(file.path, "utf8");
+    } catch (e) {
+      if (file.optional) continue;
+      return { ok: false, error: `cannot read env-file ${file.path}: ${(e as NodeJS.ErrnoException).code ?? e}` };
+    }
+    const parsed = parseEnvFile(text);
+    if (typeof parsed === "string") return { ok: false, error: `${file.path}: ${parsed}` };
+    Object.assign(env, parsed);
+  }
+  return { ok: true, env: { ...env, ...def.env, ...extra } };
+}
+
+/**
+ * The env-file format: `NAME=VALUE` lines, `#` comments, blank lines, an optional
+ * `export ` in front, and one pair of matching quotes around the value removed.
+ * Returns the variables, or what is wrong and where.
+ */
+export function parseEnvFile(text: string): Record<string, string> | string {
+  const env: Record<string, string> = {};
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const assignment = line.startsWith("export ") ? line.slice(7).trimStart() : line;
+    const eq = assignment.indexOf("=");
+    const name = eq < 0 ? "" : assignment.slice(0, eq).trim();
+    if (!ENV_NAME.test(name)) return `line ${i + 1}: expected NAME=VALUE`;
+    let value = assignment.slice(eq + 1).trim();
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    env[name] = value;
+  }
+  return env;
+}

@@ -1,0 +1,61 @@
+// Readiness by polling: `tcp:HOST:PORT` and `unix:PATH` are ready once a connection is
+// accepted; `exec:COMMAND` once the probe exits 0. Polls back off from 5 ms to 500 ms,
+// so a slow service costs little and a fast one is seen quickly.
+
+import { spawn, type SpawnOptions } from "node:child_process";
+import { connect, type NetConnectOpts } from "node:net";
+import type { Watch } from "./watch.js";
+
+const FIRST_DELAY_MS = 5;
+const MAX_DELAY_MS = 500;
+
+/** Runs `attempt` until it reports success, waiting longer between tries each time. */
+function poll(attempt: (done: (ready: boolean) => void) => () => void, onReady: () => void): Watch {
+  let cancelled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let abort = (): void => {};
+  let delay = FIRST_DELAY_MS;
+  const again = (): void => {
+    abort = attempt((ready) => {
+      if (cancelled) return;
+      if (ready) {
+        cancelled = true;
+        return onReady();
+      }
+      timer = setTimeout(again, delay);
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    });
+  };
+  timer = setTimeout(again, FIRST_DELAY_MS);
+  return {
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
+      abort();
+    },
+  };
+}
+
+export function watchConnect(target: NetConnectOpts, onReady: () => void): Watch {
+  return poll((done) => {
+    const socket = connect(target);
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", () => {
+      socket.destroy();
+      done(false);
+    });
+    return () => socket.destroy();
+  }, onReady);
+}
+
+export function watchProbe(file: string, args: string[], options: SpawnOptions, onReady: () => void): Watch {
+  return poll((done) => {
+    const probe = spawn(file, args, { ...options, stdio: "ignore" });
+    probe.once("error", () => done(false));
+    probe.once("exit", (code) => done(code === 0));
+    return () => probe.exitCode === null && probe.kill("SIGKILL");
+  }, onReady);
+}
