@@ -15,6 +15,8 @@
 //          is also stopping has stopped;
 //   crash  a longrun that exits on its own is restarted by its policy without
 //          touching its dependents, with growing delays, until its restart limit;
+//   bounce an admin's restart (or an apply) is an ordered stop of the service and of
+//          what is active that requires it, then an ordered start of all of them;
 //   hooks  `down` and `post-stop` are part of a stop (the service is `stopping`
 //          while they run): never sent the stop signal, killed only after their
 //          own stop timeout.
@@ -40,13 +42,15 @@ export interface Engine {
   shuttingDown: boolean;
   /** A database waiting to replace `db` once the services `leaving` it have stopped. */
   pendingApply: { db: Database; leaving: Set<string> } | null;
+  /** Groups of services being restarted: each must be all down before any comes back. */
+  bounces: Set<string>[];
   nextToken: number;
 }
 
 export function createEngine(db: Database, now: number): Engine {
   const topo = topology(db);
   const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(db.services[n]!, now)]));
-  return { db, topo, services, explicit: new Set(), stopped: new Set(), excluded: new Set(), wanted: new Set(), shuttingDown: false, pendingApply: null, nextToken: 1 };
+  return { db, topo, services, explicit: new Set(), stopped: new Set(), excluded: new Set(), wanted: new Set(), shuttingDown: false, pendingApply: null, bounces: [], nextToken: 1 };
 }
 
 function initialState(def: ServiceDef, now: number): ServiceState {
@@ -90,8 +94,18 @@ export function step(e: Engine, fact: TimedFact): Action[] {
       ctx.dirty.delete(name);
       evaluate(ctx, name);
     }
-  } while (completeApply(ctx));
+  } while (completeBounces(ctx) || completeApply(ctx));
   return ctx.out;
+}
+
+/** A bounce group that is all down comes back: its services are wanted again. */
+function completeBounces(ctx: Step): boolean {
+  const { e } = ctx;
+  const done = e.bounces.filter((group) => [...group].every((n) => !e.services.has(n) || !isActive(state(e, n).phase)));
+  if (done.length === 0) return false;
+  e.bounces = e.bounces.filter((group) => !done.includes(group));
+  for (const group of done) for (const n of group) if (e.services.has(n)) ctx.dirty.add(n);
+  return true;
 }
 
 /** Once everything leaving the old database has stopped, switch to the new one. */
@@ -139,17 +153,19 @@ function handle(ctx: Step, fact: Fact): void {
         }
       }
       return rewant(ctx);
-    case "restart":
+    case "restart": {
+      // Down in order (what requires it first), then up in order: one bounce group per
+      // service, of it and what is up (or coming up) that requires it.
       for (const name of fact.names) {
         for (const m of members(e.topo, name)) {
-          const s = state(e, m);
           release(ctx, m);
-          if (s.phase === "up" || s.phase === "starting" || s.phase === "running") {
-            stopProcess(ctx, m, { to: "restart", delayMs: 0 }, "restarting");
-          }
+          const group = new Set(requirersOf(e.topo, m).filter((r) => isActive(state(e, r).phase) && state(e, r).phase !== "stopping"));
+          if (group.size > 0) e.bounces.push(group);
+          for (const n of group) ctx.dirty.add(n);
         }
       }
       return handle(ctx, { kind: "start", names: fact.names });
+    }
     case "unwant":
       for (const name of fact.names) {
         e.explicit.delete(name);
@@ -251,7 +267,8 @@ const state = (e: Engine, name: string): ServiceState => {
   return s;
 };
 
-const wantsUp = (e: Engine, name: string): boolean => !e.shuttingDown && e.wanted.has(name) && !(e.pendingApply?.leaving.has(name) ?? false);
+const wantsUp = (e: Engine, name: string): boolean =>
+  !e.shuttingDown && e.wanted.has(name) && !(e.pendingApply?.leaving.has(name) ?? false) && !e.bounces.some((group) => group.has(name));
 
 /** Clear what keeps a service from starting automatically: an admin is asking for it. */
 function release(ctx: Step, name: string): void {
@@ -280,16 +297,27 @@ function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null):
   }
 }
 
-/** A required service that cannot come up until an admin acts: it failed, or ended and is held. */
+/**
+ * Why a required service cannot come up until an admin acts (it failed, or ended by
+ * itself and is held), as the reason its dependents show; null when none is blocked.
+ */
 function blockingRequirement(e: Engine, name: string): string | null {
   for (const r of e.topo.requires.get(name)!) {
     const s = state(e, r);
-    if (s.phase === "failed" || (s.held && s.phase === "down")) return r;
+    if (s.phase === "failed") return `dependency ${r} failed`;
+    if (s.held && s.phase === "down") return `dependency ${r} ${e.db.services[r]!.type === "task" ? "ran and ended" : "exited by itself"}`;
   }
   return null;
 }
 
-const requirementsUp = (e: Engine, name: string): boolean => e.topo.requires.get(name)!.every((r) => state(e, r).phase === "up");
+/** A requirement that only an event or a clock starts, which has not: what a dependent waits for. */
+function awaitedTrigger(e: Engine, name: string): string | null {
+  const r = e.topo.requires.get(name)!.find((n) => state(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(e.db.services[n]!));
+  return r === undefined ? null : `waiting for ${r}, which starts on its own event or schedule`;
+}
+
+/** Everything required is up and staying up (not about to go down for a restart or an apply). */
+const requirementsUp = (e: Engine, name: string): boolean => e.topo.requires.get(name)!.every((r) => state(e, r).phase === "up" && wantsUp(e, r));
 
 /** Everything this service is ordered after has settled: none is in transition or about to start. */
 function orderingSettled(e: Engine, name: string): boolean {
@@ -319,9 +347,10 @@ function evaluate(ctx: Step, name: string): void {
     case "failed": {
       if (!want || s.held) return;
       const blocker = blockingRequirement(e, name);
-      if (blocker !== null) return setPhase(ctx, name, "failed", `dependency ${blocker} failed`);
-      if (s.phase === "failed") setPhase(ctx, name, "down", null); // its requirement recovered: wait for it
-      if (!requirementsUp(e, name)) return;
+      if (blocker !== null) return setPhase(ctx, name, "failed", blocker);
+      // Its requirement recovered (or never failed): wait for it, saying so if only an event can start it.
+      if (!requirementsUp(e, name)) return setPhase(ctx, name, "down", awaitedTrigger(e, name));
+      if (s.phase === "failed") setPhase(ctx, name, "down", null);
       if (!orderingSettled(e, name)) return;
       return beginStart(ctx, name);
     }
@@ -338,7 +367,7 @@ function evaluate(ctx: Step, name: string): void {
   }
 }
 
-const dependencyFailed = (blocker: string): Outcome => ({ to: "failed", reason: `dependency ${blocker} failed`, held: false });
+const dependencyFailed = (reason: string): Outcome => ({ to: "failed", reason, held: false });
 
 function beginStart(ctx: Step, name: string): void {
   const def = ctx.e.db.services[name]!;
@@ -473,14 +502,10 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
       s.timer = 0;
       s.upSince = ctx.now;
       return setPhase(ctx, name, "up", null);
-    case "post-stop":
-      return finish(ctx, name, s.outcome ?? { to: "down", reason: null, held: false });
-    case "down":
-      return finish(ctx, name, { to: "down", reason: ok ? null : `down ${described}`, held: false });
     case "main":
       break;
-    case null:
-      return;
+    default:
+      return; // `down` and `post-stop` run only while stopping, handled above
   }
   if (def.type === "task") {
     s.runs++;

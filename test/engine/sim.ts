@@ -1,0 +1,848 @@
+// A deterministic simulation of the engine: a random database built in memory, a fake
+// world of processes and timers on a fake clock, random admin commands, and the
+// engine's invariants checked at every action it emits and after every step.
+// Everything follows from (seed, size), so a failure is replayed with
+// `npm run build && SIM_SEED=… SIM_SIZE=… node --test dist/test/engine/`.
+//
+// The world answers the engine the way the supervisor will: `spawn` is answered with
+// `spawned` (at once, or a little later, so that a stop can arrive in between) or
+// `spawn-failed`; a process then becomes ready, exits by itself, ignores SIGTERM, or
+// hangs, at random; `arm` comes back as `timer` after its delay. Events run in
+// (time, sequence) order.
+
+import { createHash, type Hash } from "node:crypto";
+import type { Database } from "../../src/compile/database.js";
+import { resolveGraph } from "../../src/compile/graph.js";
+import { collector, formatDiagnostic, hasErrors } from "../../src/config/diagnostics.js";
+import type { ParsedService } from "../../src/config/parse.js";
+import { defaultService, type ServiceDef, type ServiceType } from "../../src/config/service.js";
+import { createEngine, step, type Engine } from "../../src/engine/engine.js";
+import { members } from "../../src/engine/topology.js";
+import type { Action, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../src/engine/types.js";
+
+export interface Scenario {
+  seed: number;
+  /** Services, bundles and `default` included. */
+  size: number;
+  /** How often things go wrong in the world, from 1 (hostile) to 0 (never); by default drawn from the seed. */
+  faults?: number;
+}
+
+export interface SimResult {
+  scenario: Scenario;
+  /** sha256 over every fact and the actions it produced: equal for equal scenarios. */
+  digest: string;
+  steps: number;
+  /** The invariant that broke, with the scenario and the last facts and actions; null if none. */
+  failure: string | null;
+  /** How often each kind of fact, action and state change happened: what the run covered. */
+  counts: Map<string, number>;
+}
+
+export interface Random {
+  next(): number;
+  /** An integer in [lo, hi], both inclusive. */
+  int(lo: number, hi: number): number;
+  chance(p: number): boolean;
+  pick<T>(items: readonly T[]): T;
+}
+
+/** mulberry32, as in test/helpers.ts (not imported: this module needs no repository on disk). */
+export function random(seed: number): Random {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
+  return { next, int, chance: (p) => next() < p, pick: (items) => items[int(0, items.length - 1)]! };
+}
+
+// ---------------------------------------------------------------------------------
+// The database
+
+const pad = (i: number): string => `s${String(i).padStart(4, "0")}`;
+const ref = (name: string) => ({ name, line: 1, col: 1 });
+
+function weighted<T>(rng: Random, choices: readonly (readonly [T, number])[]): T {
+  const total = choices.reduce((s, [, w]) => s + w, 0);
+  let x = rng.next() * total;
+  for (const [value, w] of choices) if ((x -= w) < 0) return value;
+  return choices[choices.length - 1]![0];
+}
+
+/** An earlier index, mostly a near one, so that big graphs are deep as well as wide. */
+const earlier = (rng: Random, i: number): number => i - 1 - Math.floor(rng.next() ** 2 * i);
+
+/**
+ * `size` services numbered s0000…, the last one `default`. Every `requires`, `wants`
+ * and `after` names an earlier service and every `before` a later non-bundle one, so
+ * every ordering edge points from a later service to an earlier one: no cycle. No
+ * requirement reaches a task, not even through a bundle.
+ */
+export function generateDatabase(rng: Random, size: number): Database {
+  const n = Math.max(size - 1, 1);
+  const defs: ServiceDef[] = [];
+  /** Does the name stand for a task (a task, or a bundle holding one)? */
+  const holdsTask: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const type: ServiceType = weighted(rng, [
+      ["longrun", 60],
+      ["oneshot", 22],
+      ["task", 10],
+      ["bundle", i >= 2 ? 8 : 0],
+    ]);
+    const def = defaultService(pad(i), `/sim/${pad(i)}`, type);
+    defs.push(def);
+    if (type === "bundle") {
+      const count = rng.int(1, Math.min(i, 4));
+      for (let k = 0; k < count; k++) def.contents.push(ref(pad(earlier(rng, i))));
+      holdsTask.push(def.contents.some((r) => holdsTask[Number(r.name.slice(1))]));
+      continue;
+    }
+    holdsTask.push(type === "task");
+    configure(rng, def);
+    if (i === 0) continue;
+    const edges = (max: number, weights: number[]): number => weighted(rng, weights.slice(0, max + 1).map((w, k) => [k, w] as const));
+    for (let k = edges(3, [35, 35, 20, 10]); k > 0; k--) {
+      const j = earlier(rng, i);
+      if (!holdsTask[j]) def.requires.push(ref(pad(j)));
+    }
+    for (let k = edges(2, [60, 30, 10]); k > 0; k--) def.wants.push(ref(pad(earlier(rng, i))));
+    for (let k = edges(1, [75, 25]); k > 0; k--) def.after.push(ref(pad(earlier(rng, i))));
+  }
+  for (let i = 0; i < n - 1; i++) {
+    if (defs[i]!.type === "bundle" || !rng.chance(0.12)) continue;
+    const j = rng.int(i + 1, n - 1);
+    if (defs[j]!.type !== "bundle") defs[i]!.before.push(ref(pad(j)));
+  }
+  const boot = defaultService("default", "/sim/default", "bundle");
+  const share = rng.pick([0.3, 0.6, 0.9]);
+  for (let i = 0; i < n; i++) if (rng.chance(share)) boot.contents.push(ref(pad(i)));
+  defs.push(boot);
+
+  const parsed = new Map<string, ParsedService>(defs.map((def) => [def.name, { def, conditionRefs: [], keyAt: new Map() }]));
+  const { diagnostics, report } = collector();
+  const graph = resolveGraph(parsed, new Set(), report);
+  if (hasErrors(diagnostics)) throw new Error(`the generator made an invalid graph:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
+  const services = Object.fromEntries(defs.map((d) => [d.name, d]));
+  return { format: "tend-db", version: 1, generation: 1, compiledAt: "", source: "/sim", services, graph, boot: [], digest: "" };
+}
+
+/** Random commands, hooks, readiness, timeouts and restart policy for a service. */
+function configure(rng: Random, def: ServiceDef): void {
+  const maybe = (p: number, ms: () => number): number | null => (rng.chance(p) ? null : ms());
+  switch (def.type) {
+    case "longrun":
+      def.command = ["/sim/daemon"];
+      def.ready = weighted(rng, [
+        [{ kind: "none" }, 30],
+        [{ kind: "fd", fd: 3 }, 40],
+        [{ kind: "notify" }, 30],
+      ] as const);
+      def.restart = rng.pick(["always", "on-failure", "never"] as const);
+      def.restartDelayMs = weighted(rng, [
+        [0, 15],
+        [rng.int(1, 50), 85],
+      ]);
+      def.restartDelayMaxMs = def.restartDelayMs + rng.int(0, 200);
+      def.restartLimit = rng.chance(0.2) ? null : { count: rng.int(1, 4), windowMs: rng.int(100, 3000) };
+      def.startTimeoutMs = maybe(0.25, () => rng.int(50, 1500));
+      def.stopTimeoutMs = maybe(0.08, () => rng.int(20, 800));
+      def.successExit = rng.pick([[0], [0], [0, 2], [0, "SIGTERM"], [0, 1]]);
+      def.stopSignal = weighted(rng, [
+        ["SIGTERM", 70],
+        ["SIGINT", 10],
+        ["SIGQUIT", 10],
+        ["SIGHUP", 10],
+      ]);
+      if (rng.chance(0.2)) def.preStart = ["/sim/pre-start"];
+      if (rng.chance(0.2)) def.postStop = ["/sim/post-stop"];
+      break;
+    case "oneshot":
+      def.up = ["/sim/up"];
+      if (rng.chance(0.6)) def.down = ["/sim/down"];
+      def.startTimeoutMs = maybe(0.4, () => rng.int(50, 1500));
+      def.stopTimeoutMs = maybe(0.15, () => rng.int(20, 800));
+      break;
+    case "task":
+      def.command = ["/sim/task"];
+      if (rng.chance(0.15)) def.preStart = ["/sim/pre-start"];
+      if (rng.chance(0.15)) def.postStop = ["/sim/post-stop"];
+      def.startTimeoutMs = maybe(0.7, () => rng.int(50, 1500));
+      def.stopTimeoutMs = maybe(0.1, () => rng.int(20, 800));
+      def.successExit = rng.pick([[0], [0, 1]]);
+      break;
+    case "bundle":
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The world
+
+interface Proc {
+  pid: number;
+  service: string;
+  role: Role;
+  alive: boolean;
+  /** The engine has been told `spawned` (or `spawn-failed`). */
+  reported: boolean;
+  /** The spawn fails: `spawn-failed` instead of `spawned`. */
+  fails: boolean;
+  /** Only SIGKILL ends it. */
+  ignoresSignals: boolean;
+  /** A longrun main that said it is ready (or needs not: ready = none). */
+  ready: boolean;
+}
+
+type Event =
+  | { t: number; seq: number; kind: "command"; fact: Fact }
+  | { t: number; seq: number; kind: "timer"; service: string; token: number }
+  | { t: number; seq: number; kind: "spawned" | "ready"; pid: number }
+  | { t: number; seq: number; kind: "exit"; pid: number; status: ExitStatus };
+
+type NewEvent = Event extends infer E ? (E extends Event ? Omit<E, "seq"> : never) : never;
+
+/** A binary heap of events by (time, sequence). */
+class Queue {
+  private items: Event[] = [];
+  private seq = 0;
+  get size(): number {
+    return this.items.length;
+  }
+  push(e: NewEvent): void {
+    const items = this.items;
+    items.push({ ...e, seq: this.seq++ } as Event);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i]!, items[parent]!)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+  pop(): Event | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && before(items[l]!, items[m]!)) m = l;
+        if (r < items.length && before(items[r]!, items[m]!)) m = r;
+        if (m === i) break;
+        [items[i], items[m]] = [items[m]!, items[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const before = (a: Event, b: Event): boolean => a.t < b.t || (a.t === b.t && a.seq < b.seq);
+
+class Failure extends Error {}
+
+const ACTIVE: readonly Phase[] = ["starting", "up", "running"];
+const START_ROLES: readonly Role[] = ["pre-start", "main", "up"];
+
+class Sim {
+  readonly engine: Engine;
+  readonly queue = new Queue();
+  now = 0;
+  steps = 0;
+  private nextPid = 100;
+  readonly procs = new Map<number, Proc>();
+  /** The one live process (or pending spawn) of each service. */
+  readonly live = new Map<string, Proc>();
+  /** Main processes spawned so far, per service: each one is less likely to crash. */
+  private readonly mains = new Map<string, number>();
+  /** Each service's phase as the `changed` actions tell it, action by action. */
+  readonly phase = new Map<string, Phase>();
+  private readonly digest: Hash = createHash("sha256");
+  /** What each armed timer is for, by token. */
+  private readonly purposes = new Map<number, TimerPurpose>();
+  /** The last facts and their actions, for the failure report. */
+  private readonly recent: string[] = [];
+  private fact: Fact | null = null;
+  readonly counts = new Map<string, number>();
+  /** What each service said when it last began stopping. */
+  private readonly stopNote = new Map<string, string | null>();
+  /** Services that went starting or running in this step, and have not spawned since. */
+  private readonly beginning = new Set<string>();
+  /** The step at which each service last began a start. */
+  private readonly began = new Map<string, number>();
+  /** The step at which an admin asked for each service while it was stopping. */
+  private readonly askedWhileStopping = new Map<string, number>();
+
+  constructor(
+    readonly db: Database,
+    readonly rng: Random,
+    readonly scenario: Scenario,
+    /** Check every service after every step, not only the ones the step touched. */
+    readonly thorough: boolean,
+    /** How many of the last steps the failure report shows. */
+    readonly keep: number,
+    /** How often things go wrong: 1 is a hostile world, 0.05 a kind one. */
+    readonly faults: number,
+  ) {
+    this.engine = createEngine(db, 0);
+    for (const name of this.engine.topo.names) this.phase.set(name, "down");
+  }
+
+  get hash(): string {
+    return this.digest.copy().digest("hex");
+  }
+
+  /** What the timer being delivered was armed for. */
+  private purposeOfFact(): TimerPurpose | undefined {
+    const f = this.fact!;
+    return f.kind === "timer" ? this.purposes.get(f.token) : undefined;
+  }
+
+  private count(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  fail(message: string): never {
+    throw new Failure(message);
+  }
+
+  report(message: string): string {
+    const { seed, size, faults } = this.scenario;
+    return [
+      `engine simulation failed: ${message}`,
+      `  replay: SIM_SEED=${seed} SIM_SIZE=${size}${faults === undefined ? "" : ` SIM_FAULTS=${faults}`} node --test dist/test/engine/   (t=${this.now}, step ${this.steps})`,
+      `  last facts => actions:`,
+      ...this.recent.map((line) => `    ${line.length > 400 && this.keep <= 30 ? `${line.slice(0, 400)} …` : line}`),
+      ...(this.keep > 30 ? this.stateDump() : []),
+    ].join("\n");
+  }
+
+  /** With SIM_TRACE: every service's state at the failure, and the pending bounce groups. */
+  private stateDump(): string[] {
+    const e = this.engine;
+    return [
+      "  state at the failure:",
+      ...e.topo.names.map((n) => {
+        const s = e.services.get(n)!;
+        const edges = (m: ReadonlyMap<string, readonly string[]>): string => m.get(n)!.join(",");
+        return `    ${n} ${this.def(n).type} ${s.phase}${s.held ? " held" : ""}${e.wanted.has(n) ? " wanted" : ""}${e.stopped.has(n) ? " stopped" : ""} reason=${s.reason} requires=[${edges(e.topo.requires)}] after=[${edges(e.topo.after)}]`;
+      }),
+      `  bounces: ${e.bounces.map((g) => `{${[...g].join(",")}}`).join(" ")}`,
+    ];
+  }
+
+  private def(name: string): ServiceDef {
+    return this.db.services[name]!;
+  }
+
+  /** Runs events until none is left (or `limit` steps, which means a livelock). */
+  run(limit: number): void {
+    for (;;) {
+      const event = this.queue.pop();
+      if (event === undefined) return;
+      if (event.t < this.now) this.fail(`time went backwards: ${event.t} < ${this.now}`);
+      this.now = event.t;
+      const fact = this.factOf(event);
+      if (fact === null) continue;
+      if (++this.steps > limit) this.fail(`still busy after ${limit} steps: a livelock?`);
+      this.deliver(fact);
+    }
+  }
+
+  /** The fact an event tells the engine, if it still means something in the world. */
+  private factOf(event: Event): Fact | null {
+    switch (event.kind) {
+      case "command":
+        return event.fact;
+      case "timer":
+        return { kind: "timer", service: event.service, token: event.token };
+      case "spawned": {
+        const p = this.procs.get(event.pid)!;
+        p.reported = true;
+        if (p.fails) {
+          p.alive = false;
+          this.live.delete(p.service);
+          return { kind: "spawn-failed", service: p.service, error: "simulated failure" };
+        }
+        return { kind: "spawned", service: p.service, pid: p.pid };
+      }
+      case "ready": {
+        const p = this.procs.get(event.pid)!;
+        if (!p.alive) return null;
+        p.ready = true;
+        return { kind: "ready", service: p.service, pid: p.pid };
+      }
+      case "exit": {
+        const p = this.procs.get(event.pid)!;
+        if (!p.alive) return null; // already ended (a signal and its own exit, say)
+        p.alive = false;
+        this.live.delete(p.service);
+        const s = this.engine.services.get(p.service)!;
+        if (s.pid !== p.pid) this.fail(`${p.service}: pid ${p.pid} (${p.role}) exited but the engine tracks pid ${s.pid} (${s.role})`);
+        return { kind: "exited", service: p.service, pid: p.pid, status: event.status };
+      }
+    }
+  }
+
+  deliver(fact: Fact): void {
+    this.fact = fact;
+    if (fact.kind === "start" || fact.kind === "restart") {
+      // What `start` releases: the members of each name and what they require.
+      const { topo } = this.engine;
+      for (const n of fact.names) {
+        for (const m of members(topo, n)) {
+          for (const r of this.closure([m], topo.requires)) if (this.phase.get(r) === "stopping") this.askedWhileStopping.set(r, this.steps);
+        }
+      }
+    }
+    const actions = step(this.engine, { ...fact, now: this.now });
+    const line = `${this.now} ${showFact(fact)} => ${actions.map(showAction).join("; ") || "-"}`;
+    this.digest.update(line);
+    this.digest.update("\n");
+    this.recent.push(line);
+    if (this.recent.length > this.keep) this.recent.shift();
+    this.count(`fact ${fact.kind}`);
+    for (const a of actions) {
+      this.count(a.kind === "changed" ? `→${a.phase} ${(a.reason ?? "").replace(/[0-9]+m?s|s[0-9]{4}|\([^)]*\)/g, "").trim()}` : a.kind === "spawn" ? `spawn ${a.role}` : a.kind === "arm" ? `arm ${a.purpose}` : `signal ${a.signal === "SIGKILL" ? "SIGKILL" : "stop"}`);
+    }
+    const touched = new Set<string>();
+    if ("service" in fact) touched.add(fact.service);
+    this.beginning.clear();
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      touched.add(a.service);
+      this.apply(a, actions[i + 1]);
+    }
+    this.consistent(this.thorough ? this.engine.topo.names : touched);
+    const bounced = this.stopNote.get(fact.kind === "exited" ? fact.service : "") === "restarting";
+    if (fact.kind === "exited" && this.procs.get(fact.pid)!.role === "down" && !isSuccess(this.def(fact.service), fact.status) && !bounced) {
+      // A `down` that failed is reported: the service does not just quietly go down
+      // (unless an admin restart is bouncing it: it comes back up at once).
+      const first = actions.find((a) => a.kind === "changed" && a.service === fact.service);
+      if (first?.kind === "changed" && first.phase === "down" && first.reason === null) {
+        this.fail(`${fact.service}: its down ended with ${fact.status.signal ?? `code ${fact.status.code}`}, and it went down with no reason`);
+      }
+    }
+  }
+
+  // ---- the engine's actions, each checked as it comes
+
+  private apply(a: Action, next: Action | undefined): void {
+    switch (a.kind) {
+      case "changed": {
+        // The main process ended by itself and its post-stop hook runs: a crash, not a stop.
+        const cleanUp = a.phase === "stopping" && next?.kind === "spawn" && next.service === a.service && next.role === "post-stop";
+        return this.changed(a.service, a.phase, a.reason, cleanUp);
+      }
+      case "arm":
+        if (!(a.ms >= 0)) this.fail(`${a.service}: armed a timer for ${a.ms} ms`);
+        this.queue.push({ t: this.now + a.ms, kind: "timer", service: a.service, token: a.token });
+        this.purposes.set(a.token, a.purpose);
+        return;
+      case "spawn": {
+        // A start that begins now, or again after a restart delay, rather than a step of one under way.
+        const begins = this.beginning.delete(a.service);
+        const again = this.fact!.kind === "timer" && this.fact!.service === a.service && this.purposeOfFact() === "restart-delay";
+        if ((begins || again) && START_ROLES.includes(a.role)) {
+          if (!this.engine.wanted.has(a.service) || this.engine.shuttingDown) this.fail(`${a.service} began starting but is not wanted${this.engine.shuttingDown ? " (shutting down)" : ""}`);
+          this.began.set(a.service, this.steps);
+        }
+        return this.spawn(a.service, a.role, begins);
+      }
+      case "signal":
+        return this.signal(a.service, a.pid, a.signal);
+    }
+  }
+
+  private changed(name: string, phase: Phase, reason: string | null, cleanUp: boolean): void {
+    const was = this.phase.get(name)!;
+    this.phase.set(name, phase);
+    if ((phase === "starting" || phase === "running") && reason === null) this.beginning.add(name);
+    if (phase === "stopping") this.stopNote.set(name, reason);
+    const type = this.def(name).type;
+    if (phase === "failed" && (reason === null || reason === "")) this.fail(`${name}: failed without a reason`);
+    if ((type === "task") !== (phase === "running") && (phase === "running" || phase === "starting" || phase === "up")) this.fail(`${name}: a ${type} went ${phase}`);
+    if (phase === "stopping" && !cleanUp) this.checkStop(name, `${name} began stopping`, false);
+    // A oneshot with no `down` goes from up to down without a process to stop.
+    if (this.def(name).type === "oneshot" && was === "up" && (phase === "down" || phase === "failed") && this.def(name).down === null) {
+      this.checkStop(name, `${name} went ${phase} from up`, false);
+    }
+  }
+
+  /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
+  private checkStart(name: string, role: Role, begins: boolean): void {
+    const { topo } = this.engine;
+    for (const r of topo.requires.get(name)!) {
+      const phase = this.phase.get(r)!;
+      if (phase !== "up") this.fail(`invariant 1: ${name} spawned its ${role} while its requirement ${r} is ${phase}`);
+      // Up in the world too: a longrun's main process lives and said it is ready;
+      // a oneshot has no process (its `up` succeeded and its `down` has not begun).
+      const p = this.live.get(r);
+      if (this.def(r).type === "longrun" && !(p !== undefined && p.role === "main" && p.ready)) {
+        this.fail(`invariant 1: ${name} spawned its ${role} while its requirement ${r} is 'up' but has ${p === undefined ? "no process" : `a ${p.role} process${p.ready ? "" : " not ready"}`}`);
+      }
+      if (this.def(r).type === "oneshot" && p !== undefined) this.fail(`invariant 1: ${name} spawned its ${role} while its requirement ${r} runs its ${p.role}`);
+    }
+    if (!begins) return;
+    for (const a of topo.after.get(name)!) {
+      const phase = this.phase.get(a)!;
+      if (phase === "starting" || phase === "running" || phase === "stopping") {
+        this.fail(`ordering: ${name} began starting while ${a}, which it is ordered after, is ${phase}`);
+      }
+    }
+  }
+
+  /**
+   * Invariant 2 (and ordering): a service stops only once nothing that requires it is
+   * active, and nothing ordered after it is stopping. Allowed exceptions, which are
+   * not stops of a requirement:
+   *  - an admin `restart` bounces the named services at once, leaving their dependents
+   *    up (the step of a `restart` fact naming the service, through a bundle or not);
+   *  - a service whose start timed out is stopped at once and becomes failed; its
+   *    dependents follow through `dependency … failed` (the step of the service's own
+   *    start-timeout timer).
+   * Not stops either, and so not checked: a service whose main process ended by itself
+   * is `stopping` while its post-stop hook runs (a crash, which leaves its dependents
+   * alone, see `apply`); and a stop signal sent when a pending spawn is reported
+   * (`deferred`) was decided when the stop began, and was checked then.
+   */
+  private checkStop(name: string, what: string, deferred: boolean): void {
+    const f = this.fact!;
+    if (f.kind === "restart" && f.names.some((n) => members(this.engine.topo, n).includes(name))) return;
+    if (f.kind === "timer" && f.service === name && this.purposeOfFact() === "start-timeout") return;
+    if (deferred && f.kind === "spawned" && f.service === name) return;
+    const { topo } = this.engine;
+    for (const d of topo.requiredBy.get(name)!) {
+      const phase = this.phase.get(d)!;
+      if (ACTIVE.includes(phase)) this.fail(`invariant 2: ${what} while ${d}, which requires it, is ${phase}`);
+    }
+    for (const d of topo.before.get(name)!) {
+      if (this.phase.get(d) === "stopping") this.fail(`ordering: ${what} while ${d}, which is ordered after it, is still stopping`);
+    }
+  }
+
+  private spawn(name: string, role: Role, begins: boolean): void {
+    const def = this.def(name);
+    const other = this.live.get(name);
+    if (other !== undefined) this.fail(`invariant 3: ${name} spawned a ${role} while its ${other.role} (pid ${other.pid}) is still alive`);
+    if (START_ROLES.includes(role)) this.checkStart(name, role, begins);
+    if (role === "down") {
+      if (def.type !== "oneshot" || def.down === null) this.fail(`${name}: spawned a 'down' it does not have`);
+      this.checkStop(name, `${name} spawned its down`, false);
+    }
+    if ((role === "pre-start" && def.preStart === null) || (role === "post-stop" && def.postStop === null)) this.fail(`${name}: spawned a ${role} it does not have`);
+    if ((role === "main" || role === "pre-start" || role === "post-stop") === (def.type === "oneshot") || (role === "up" && def.type !== "oneshot")) {
+      this.fail(`${name}: spawned ${role} for a ${def.type}`);
+    }
+
+    const rng = this.rng;
+    const p: Proc = {
+      pid: this.nextPid++,
+      service: name,
+      role,
+      alive: true,
+      reported: false,
+      fails: rng.chance(0.04 * this.faults),
+      ignoresSignals: rng.chance(0.12 * this.faults),
+      ready: false,
+    };
+    this.procs.set(p.pid, p);
+    this.live.set(name, p);
+    // Mostly reported at once; sometimes later, so that other facts come in between.
+    const at = this.now + (rng.chance(0.8) ? 0 : rng.int(1, 40));
+    this.queue.push({ t: at, kind: "spawned", pid: p.pid });
+    if (p.fails) return;
+
+    if (role === "main" && def.type === "longrun") {
+      const k = this.mains.get(name) ?? 0;
+      this.mains.set(name, k + 1);
+      if (def.ready.kind === "none") p.ready = true;
+      else if (!rng.chance(0.15 * this.faults)) {
+        this.queue.push({ t: at + (rng.chance(this.faults) ? rng.int(0, 400) : rng.int(0, 40)), kind: "ready", pid: p.pid });
+        if (rng.chance(0.05)) this.queue.push({ t: at + rng.int(0, 800), kind: "ready", pid: p.pid }); // said twice
+      }
+      // Crashes (or clean exits) become rarer with each incarnation, so that every run ends.
+      if (rng.chance(0.35 * this.faults * 0.6 ** k)) {
+        const status = weighted<ExitStatus>(rng, [
+          [{ code: 1, signal: null }, 4],
+          [{ code: 0, signal: null }, 3],
+          [{ code: 2, signal: null }, 1],
+          [{ code: null, signal: "SIGSEGV" }, 1],
+        ]);
+        this.queue.push({ t: at + rng.int(0, 2500), kind: "exit", pid: p.pid, status });
+      }
+      return;
+    }
+    // Hooks, oneshot up/down and task runs end by themselves, or rarely hang.
+    if (rng.chance(0.03 * this.faults)) return;
+    const ms = rng.chance(0.1 * this.faults) ? rng.int(300, 4000) : rng.chance(this.faults) ? rng.int(0, 300) : rng.int(0, 30);
+    const status = rng.chance(0.15 * this.faults)
+      ? rng.pick<ExitStatus>([
+          { code: 1, signal: null },
+          { code: 1, signal: null },
+          { code: 2, signal: null },
+          { code: null, signal: "SIGSEGV" },
+        ])
+      : { code: 0, signal: null };
+    this.queue.push({ t: at + ms, kind: "exit", pid: p.pid, status });
+  }
+
+  private signal(name: string, pid: number, signal: string): void {
+    const p = this.procs.get(pid);
+    if (p === undefined || !p.alive || !p.reported || p.service !== name) {
+      this.fail(`invariant 3: ${name} signalled pid ${pid} with ${signal}, which is ${p === undefined ? "unknown" : `${p.alive ? "alive" : "dead"}, of ${p.service}`}`);
+    }
+    const phase = this.phase.get(name)!;
+    if (signal === "SIGKILL") {
+      if (phase !== "stopping") this.fail(`${name}: SIGKILL while ${phase}`);
+      const f = this.fact!;
+      const purpose = this.purposeOfFact();
+      if (f.kind !== "timer" || f.service !== name || purpose !== "stop-timeout") {
+        this.fail(`${name}: SIGKILL on ${showFact(f)}${purpose === undefined ? "" : ` (a ${purpose})`}, not on its stop timeout`);
+      }
+      this.queue.push({ t: this.now + this.rng.int(0, 3), kind: "exit", pid, status: { code: null, signal: "SIGKILL" } });
+      return;
+    }
+    // A stop-side hook (oneshot `down`, `post-stop`) is the stop itself: it is killed only after the stop timeout.
+    if (p.role === "down" || p.role === "post-stop") this.fail(`${name}: sent ${signal} to its ${p.role} hook (pid ${pid})`);
+    if (phase !== "stopping") this.fail(`${name}: sent ${signal} while ${phase}`);
+    this.checkStop(name, `${name} was sent ${signal}`, true);
+    if (p.ignoresSignals) return;
+    const status: ExitStatus = this.rng.chance(0.7) ? { code: null, signal } : { code: 0, signal: null };
+    this.queue.push({ t: this.now + this.rng.int(0, 300), kind: "exit", pid, status });
+  }
+
+  // ---- state checks
+
+  /** Invariant 3: the engine and the world agree on every service's process and phase. */
+  consistent(names: Iterable<string>): void {
+    for (const name of names) {
+      const s = this.engine.services.get(name);
+      if (s === undefined) continue; // a bundle
+      if (this.phase.get(name) !== s.phase) this.fail(`${name}: phase ${s.phase}, but the changed actions said ${this.phase.get(name)}`);
+      const p = this.live.get(name);
+      if (p === undefined) {
+        if (s.pid !== null || s.role !== null) this.fail(`${name}: the engine tracks ${s.role} pid ${s.pid}, the world has no process`);
+      } else if (s.role !== p.role || s.pid !== (p.reported ? p.pid : null)) {
+        this.fail(`${name}: the engine tracks ${s.role} pid ${s.pid}, the world has ${p.role} pid ${p.pid}${p.reported ? "" : " (spawn not reported yet)"}`);
+      }
+      if (s.phase === "down" || s.phase === "failed") {
+        if (p !== undefined) this.fail(`${name}: ${s.phase} with a live ${p.role} process`);
+        if (s.delayed) this.fail(`${name}: ${s.phase} but waiting to restart`);
+      }
+      if (s.delayed && s.phase !== "starting") this.fail(`${name}: waiting to restart while ${s.phase}`);
+    }
+  }
+
+  /**
+   * Services that legitimately stay where they are with nothing pending: a live
+   * process that will do nothing more by itself (never ready, hung, or ignoring the
+   * stop signal) when the timeout that would end it is `none`. Anything else still
+   * alive or in transition when no event is left is stuck: a failure.
+   */
+  private hung(): Set<string> {
+    const roots = new Set<string>();
+    for (const name of this.engine.topo.names) {
+      const s = this.engine.services.get(name)!;
+      const def = this.def(name);
+      const p = this.live.get(name);
+      if (p !== undefined && s.phase === "up" && p.role === "main" && p.ready) continue; // a daemon running, as it should
+      if (s.phase !== "starting" && s.phase !== "running" && s.phase !== "stopping" && p === undefined) continue;
+      const timeout = s.phase === "stopping" ? def.stopTimeoutMs : s.phase === "starting" || s.phase === "running" ? def.startTimeoutMs : undefined;
+      if (p !== undefined && timeout === null) {
+        roots.add(name);
+        continue;
+      }
+      this.fail(
+        `stuck: ${name} (${def.type}) is ${s.phase}${s.reason === null ? "" : ` (${s.reason})`} with ${p === undefined ? "no process" : `a live ${p.role} process`} and nothing pending`,
+      );
+    }
+    return roots;
+  }
+
+  private stopping(names: Iterable<string>): string[] {
+    return [...names].filter((name) => this.engine.services.get(name)!.phase === "stopping");
+  }
+
+  /** `roots` and everything reached from them along `edges`. */
+  private closure(roots: Iterable<string>, ...edges: ReadonlyMap<string, readonly string[]>[]): Set<string> {
+    const seen = new Set(roots);
+    const stack = [...seen];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      for (const map of edges) {
+        for (const next of map.get(name)!) {
+          if (!seen.has(next)) {
+            seen.add(next);
+            stack.push(next);
+          }
+        }
+      }
+    }
+    return seen;
+  }
+
+  /** Invariant 4: quiet, with commands over: what is wanted is up, or failed (or held) with a reason. */
+  checkSettled(): void {
+    this.consistent(this.engine.topo.names);
+    const { topo } = this.engine;
+    const roots = this.hung();
+    // What waits for a hung service: what requires it or is ordered after it.
+    const waiting = this.closure(roots, topo.requiredBy, topo.before);
+    // What a stop that hangs keeps from stopping: what it requires or is ordered after.
+    const kept = this.closure(this.stopping(roots), topo.requires, topo.after);
+    // A restart's bounce group comes back only when all of it is down: a group that a
+    // hung service keeps up keeps all of it (and what waits for it) waiting.
+    const excused = new Set([...waiting, ...kept]);
+    const held = new Set<Set<string>>();
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const group of this.engine.bounces) {
+        if (held.has(group) || ![...group].some((n) => excused.has(n))) continue;
+        held.add(group);
+        for (const n of this.closure(group, topo.requiredBy, topo.before)) excused.add(n);
+        grew = true;
+      }
+    }
+    for (const name of topo.names) {
+      if (excused.has(name)) continue;
+      const s = this.engine.services.get(name)!;
+      const def = this.def(name);
+      const why = `${name} (${def.type}) is ${s.phase}${s.held ? ", held" : ""}${s.reason === null ? "" : ` (${s.reason})`}`;
+      if (this.engine.wanted.has(name)) {
+        const asked = this.askedWhileStopping.get(name);
+        if (s.held && asked !== undefined && (this.began.get(name) ?? -1) < asked) {
+          this.fail(`invariant 4: an admin started ${name} at step ${asked} while it was stopping; it is ${s.phase}, held (${s.reason}), and never started again`);
+        }
+        if (s.phase === "up" && def.type !== "task") continue;
+        if ((s.phase === "failed" || (s.phase === "down" && s.held)) && s.reason !== null && s.reason !== "") continue;
+        this.fail(`invariant 4: wanted, but ${why}`);
+      } else if (s.phase !== "down" && s.phase !== "failed") {
+        this.fail(`invariant 4: not wanted, but ${why}`);
+      }
+    }
+  }
+
+  /** Invariant 5: after shutdown, everything is down or failed and no process is left. */
+  checkShutDown(): void {
+    this.consistent(this.engine.topo.names);
+    const { topo } = this.engine;
+    // Only a stop that waits forever (no stop timeout) may keep anything: itself, and
+    // what it requires or is ordered after.
+    const kept = this.closure(this.stopping(this.hung()), topo.requires, topo.after);
+    for (const name of topo.names) {
+      if (kept.has(name)) continue;
+      const s = this.engine.services.get(name)!;
+      const p = this.live.get(name);
+      if (s.phase !== "down" && s.phase !== "failed") {
+        this.fail(`invariant 5: after shutdown ${name} is ${s.phase}${p === undefined ? "" : ` with a live ${p.role} process`}`);
+      }
+      if (p !== undefined) this.fail(`invariant 5: after shutdown ${name} still has a live ${p.role} process`);
+    }
+  }
+}
+
+const isSuccess = (def: ServiceDef, status: ExitStatus): boolean =>
+  def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
+
+const showFact = (f: Fact): string => {
+  switch (f.kind) {
+    case "start":
+    case "stop":
+    case "restart":
+    case "unwant":
+      return `${f.kind} ${f.names.join(" ")}`;
+    case "shutdown":
+      return "shutdown";
+    case "apply":
+      return `apply ${f.db.digest}`;
+    case "spawned":
+      return `spawned ${f.service} ${f.pid}`;
+    case "spawn-failed":
+      return `spawn-failed ${f.service}`;
+    case "ready":
+      return `ready ${f.service} ${f.pid}`;
+    case "exited":
+      return `exited ${f.service} ${f.pid} ${f.status.signal ?? f.status.code}`;
+    case "timer":
+      return `timer ${f.service} #${f.token}`;
+  }
+};
+
+const showAction = (a: Action): string => {
+  switch (a.kind) {
+    case "spawn":
+      return `spawn ${a.service} ${a.role}`;
+    case "signal":
+      return `signal ${a.service} ${a.pid} ${a.signal}`;
+    case "arm":
+      return `arm ${a.service} #${a.token} ${a.ms}ms ${a.purpose}`;
+    case "changed":
+      return `${a.service}→${a.phase}${a.reason === null ? "" : ` (${a.reason})`}`;
+  }
+};
+
+// ---------------------------------------------------------------------------------
+// A run
+
+/** Admin commands at random times: start, stop, restart, disable (unwant) of services and bundles. */
+function commands(rng: Random, db: Database, count: number, until: number): { t: number; fact: Fact }[] {
+  const names = Object.keys(db.services);
+  const out: { t: number; fact: Fact }[] = [];
+  if (rng.chance(0.85)) out.push({ t: 0, fact: { kind: "start", names: ["default"] } });
+  for (let i = 0; i < count; i++) {
+    const t = rng.int(0, until);
+    const picked = Array.from({ length: weighted(rng, [[1, 70], [2, 20], [3, 10]] as const) }, () => rng.pick(names));
+    const kind = weighted(rng, [
+      ["start", 35],
+      ["stop", 25],
+      ["restart", 20],
+      ["default", 15],
+      ["stop-default", 5],
+      ["unwant", 5],
+    ] as const);
+    const fact: Fact =
+      kind === "default" ? { kind: "start", names: ["default"] } : kind === "stop-default" ? { kind: "stop", names: ["default"] } : { kind, names: picked };
+    out.push({ t, fact });
+  }
+  return out;
+}
+
+export interface SimOptions {
+  /** Check every service after every step (slow on big graphs). */
+  thorough?: boolean;
+  /** Show every step in the failure report, not only the last 30. */
+  trace?: boolean;
+}
+
+export function simulate(scenario: Scenario, options: SimOptions = {}): SimResult {
+  const { seed, size } = scenario;
+  // Separate streams, so that a change to how the world behaves keeps the same databases.
+  const db = generateDatabase(random(seed), size);
+  const rng = random(seed ^ 0x5bd1e995);
+  const sim = new Sim(db, rng, scenario, options.thorough ?? size <= 60, options.trace === true ? Infinity : 30, scenario.faults ?? rng.pick([1, 1, 0.3, 0.05]));
+  const limit = 200_000 + size * 500;
+  try {
+    const count = size > 100 ? rng.int(10, 40) : rng.int(1, 12);
+    for (const { t, fact } of commands(rng, db, count, 4000)) sim.queue.push({ t, kind: "command", fact });
+    sim.run(limit);
+    sim.checkSettled();
+    sim.queue.push({ t: sim.now + 1, kind: "command", fact: { kind: "shutdown" } });
+    sim.run(limit);
+    sim.checkShutDown();
+    return { scenario, digest: sim.hash, steps: sim.steps, failure: null, counts: sim.counts };
+  } catch (e) {
+    if (!(e instanceof Failure)) throw e;
+    return { scenario, digest: sim.hash, steps: sim.steps, failure: sim.report(e.message), counts: sim.counts };
+  }
+}
