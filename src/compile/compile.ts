@@ -41,7 +41,8 @@ export function compile(options: CompileOptions): CompileResult {
   }
   if (options.hostChecks) {
     const host = options.host ?? readHostFacts();
-    for (const service of parsed.values()) checkHost(service, host, report);
+    const programs = new Map<string, string | null>();
+    for (const service of parsed.values()) checkHost(service, host, report, programs);
   }
   const unparsed = new Set([...source.files.map((f) => f.name).filter((name) => !parsed.has(name)), ...source.unread]);
   const graph = resolveGraph(parsed, unparsed, report);

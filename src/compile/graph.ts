@@ -120,7 +120,13 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       continue;
     }
     const refs = checked.get(name)!;
-    const requires = expandRefs(refs.requires);
+    const requires = expandRefs(refs.requires).filter((r) => {
+      // A task reached through a bundle: the direct case is reported in step 1.
+      if (known(r.name)?.type !== "task") return true;
+      const via = refs.requires.find((q) => q.line === r.line && q.col === r.col)?.name ?? "a bundle";
+      report("error", at(def, r), `'${via}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
+      return false;
+    });
     const wants = expandRefs(refs.wants);
     requireGraph.set(name, edgesOf(def, requires));
     orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(refs.after)]));

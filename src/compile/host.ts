@@ -15,6 +15,9 @@ export interface HostFacts {
   canSwitchUser: boolean;
 }
 
+/** Programs already looked up in one compilation (thousands of services share a few), with the answer. */
+export type ProgramCache = Map<string, string | null>;
+
 export function readHostFacts(): HostFacts {
   const names = (file: string): Set<string> => {
     try {
@@ -26,7 +29,7 @@ export function readHostFacts(): HostFacts {
   return { users: names("/etc/passwd"), groups: names("/etc/group"), canSwitchUser: process.getuid?.() === 0 };
 }
 
-export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report): void {
+export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report, programs: ProgramCache = new Map()): void {
   const whole = { file: def.file, line: 0, col: 0 };
   const at = (key: string) => keyAt.get(key) ?? whole;
   const commands: [string, string[] | null][] = [
@@ -41,7 +44,9 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
   const cwd = def.cwd ?? DEFAULT_CWD;
   for (const [key, argv] of commands) {
     if (argv === null) continue;
-    const problem = findProgram(argv[0]!, path, cwd);
+    const lookup = `${argv[0]}\0${path}\0${cwd}`;
+    if (!programs.has(lookup)) programs.set(lookup, findProgram(argv[0]!, path, cwd));
+    const problem = programs.get(lookup)!;
     if (problem !== null) report("error", at(key), `'${key}': ${problem}`);
   }
   for (const [key, name, known] of [
@@ -85,9 +90,10 @@ function describeMissing(file: string): string {
 }
 
 function isExecutable(file: string): boolean {
+  if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) return false;
   try {
     accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
+    return true;
   } catch {
     return false;
   }

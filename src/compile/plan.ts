@@ -37,7 +37,11 @@ export function plan(graph: ResolvedGraph, roots: readonly string[], triggered?:
   for (const name of members) {
     const before = graph.services[name]!.after.filter((n) => members.has(n));
     waiting.set(name, before.length);
-    for (const b of before) dependents.set(b, [...(dependents.get(b) ?? []), name]);
+    for (const b of before) {
+      const list = dependents.get(b);
+      if (list === undefined) dependents.set(b, [name]);
+      else list.push(name);
+    }
   }
   const waves: string[][] = [];
   let wave = [...members].filter((n) => waiting.get(n) === 0).sort();

@@ -196,6 +196,11 @@ describe("types in the graph", () => {
     assertOneError(r.diagnostics, `${r.dir}/web:3:12`, "'t' is a task and is never up, so it cannot be required");
   });
 
+  test("requiring a bundle that contains a task is an error too", () => {
+    const r = compileFiles({ t: task(), grp: bundle("t"), web: longrun("requires = grp") });
+    assertOneError(r.diagnostics, `${r.dir}/web:3:12`, "'grp' contains the task 't', which is never up, so it cannot be required");
+  });
+
   test("ordering after a task and wanting one are fine", () => {
     const r = compileFiles({ t: task(), web: longrun("after = t", "wants = t"), default: bundle("web") });
     assert.equal(r.accepted, true, show(r.diagnostics));
