@@ -45,3 +45,6 @@ export function places({ root, env, uid }: PlaceInputs): Places {
     log: join(state, "log"),
   };
 }
+
+/** A service's name as one path component: an instance value may hold '/' (`mount@/dev/sdb1`). */
+export const fileNameOf = (service: string): string => service.replace(/%/g, "%25").replace(/\//g, "%2F");

@@ -29,6 +29,11 @@ services:
   logs NAME [-n N] [-f]        a service's log
   why NAME                     why a service is in its state
   demo                         run the example service set (what 'npm start' runs)
+events:
+  emit NAME [KEY=VALUE…]       tell the server an event happened (udev rules, hooks)
+  set NAME VALUE [--persist]   set a level (net.eth0 up); unset NAME removes it
+  events [-n N]                the recent events, levels and what they started or stopped
+  levels                       the current value of every level
 
 options:
   --root DIR   keep every file under DIR (also: TEND_ROOT)
@@ -46,6 +51,8 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   follow: { type: "boolean", short: "f" },
   lines: { type: "string", short: "n" },
+  persist: { type: "boolean" },
+  "no-persist": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 async function main(argv: string[]): Promise<number> {
@@ -91,6 +98,35 @@ async function main(argv: string[]): Promise<number> {
       check(names(0, 0));
       const { daemon } = await import("./daemon.js");
       return daemon(where, command === "boot");
+    }
+    case "emit":
+    case "set":
+    case "unset":
+    case "events":
+    case "levels": {
+      const commands = await import("./event-commands.js");
+      switch (command) {
+        case "emit":
+          check(names(1));
+          return commands.emit(where, out, args[0]!, args.slice(1));
+        case "set": {
+          check(names(2, 2));
+          const persist = values.persist ? true : values["no-persist"] ? false : undefined;
+          return commands.setLevel(where, out, args[0]!, args[1]!, persist);
+        }
+        case "unset":
+          check(names(1, 1));
+          return commands.setLevel(where, out, args[0]!, null, undefined);
+        case "events": {
+          check(names(0, 0));
+          const count = values.lines === undefined ? 50 : Number(values.lines);
+          if (!Number.isInteger(count) || count < 1) return usage(`-n takes a number of entries, not '${values.lines}'`);
+          return commands.events(where, out, count);
+        }
+        default:
+          check(names(0, 0));
+          return commands.levels(where, out);
+      }
     }
     case "demo": {
       check(names(0, 0));

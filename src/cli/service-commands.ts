@@ -57,6 +57,8 @@ function detail(s: ServiceStatus): string {
   if (s.phase !== "down" && !s.wanted && s.phase !== "failed") parts.push("not wanted");
   if (s.restarts > 0) parts.push(`${s.restarts} recent restart${s.restarts > 1 ? "s" : ""}`);
   if (s.type === "task" && s.runs > 0) parts.push(`${s.runs} run${s.runs > 1 ? "s" : ""}`);
+  if (s.skipped > 0) parts.push(`${s.skipped} trigger${s.skipped > 1 ? "s" : ""} skipped while running`);
+  if (s.nextRun !== null) parts.push(`next ${new Date(s.nextRun).toISOString().replace(/\.\d+Z$/, "Z")}`);
   return parts.join("; ");
 }
 

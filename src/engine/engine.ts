@@ -19,17 +19,24 @@
 //          what is active that requires it, then an ordered start of all of them;
 //   hooks  `down` and `post-stop` are part of a stop (the service is `stopping`
 //          while they run): never sent the stop signal, killed only after their
-//          own stop timeout.
+//          own stop timeout;
+//   events an event, a level change or a job event (`starting`/`started`/`stopping`/
+//          `stopped X`) that makes a `start-on` true makes its service wanted (a task:
+//          one run, never two at once), a `stop-on` unwanted; tasks run on `starting X`
+//          or `stopping X` finish before X's process is started or signalled.
 
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
+import { bindCondition, holds, levelsOnly, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
-import { members, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
-import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact } from "./types.js";
+import { addInstance, members, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
+import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export interface Engine {
   db: Database;
   topo: Topology;
+  /** Every service's definition, instances (`mount@/dev/sdb1`) included. */
+  defs: Map<string, ServiceDef>;
   services: Map<string, ServiceState>;
   /** Names (services or bundles) that an admin, the boot or `enable` asked for. */
   explicit: Set<string>;
@@ -44,14 +51,66 @@ export interface Engine {
   pendingApply: { db: Database; leaving: Set<string> } | null;
   /** Groups of services being restarted: each must be all down before any comes back. */
   bounces: Set<string>[];
+  /** Services that an event, a level or a clock made wanted (a task: for one run). */
+  triggered: Set<string>;
+  /** Tasks running as hooks of another service's transition: they run even during a shutdown. */
+  hookRuns: Set<string>;
+  /** The current value of every level. */
+  levels: Map<string, string>;
+  /** Which services' conditions mention an event, a job or a level (see `watchKeys`). */
+  watchers: Map<string, string[]>;
   nextToken: number;
 }
 
 export function createEngine(db: Database, now: number): Engine {
   const topo = topology(db);
   const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(db.services[n]!, now)]));
-  return { db, topo, services, explicit: new Set(), stopped: new Set(), excluded: new Set(), wanted: new Set(), shuttingDown: false, pendingApply: null, bounces: [], nextToken: 1 };
+  return {
+    db,
+    topo,
+    defs: definitions(db),
+    services,
+    explicit: new Set(),
+    stopped: new Set(),
+    excluded: new Set(),
+    wanted: new Set(),
+    shuttingDown: false,
+    pendingApply: null,
+    bounces: [],
+    triggered: new Set(),
+    hookRuns: new Set(),
+    levels: new Map(),
+    watchers: watchersOf(db),
+    nextToken: 1,
+  };
 }
+
+const definitions = (db: Database): Map<string, ServiceDef> => new Map(Object.entries(db.services).filter(([, d]) => d.type !== "bundle"));
+
+/** Index the services by what their conditions mention, so an event visits only those. */
+function watchersOf(db: Database): Map<string, string[]> {
+  const watchers = new Map<string, string[]>();
+  for (const def of Object.values(db.services)) {
+    const conditions = [def.startOn, def.stopOn, def.schedule?.kind === "after" ? def.schedule.event : null];
+    for (const key of new Set(conditions.flatMap((c) => (c === null ? [] : watchKeys(c))))) {
+      watchers.set(key, [...(watchers.get(key) ?? []), def.name]);
+    }
+  }
+  return watchers;
+}
+
+/** A service's definition; an instance has its template's, under its own name. */
+export const defOf = (e: Engine, name: string): ServiceDef => {
+  const d = e.defs.get(name);
+  if (d === undefined) throw new Error(`no service '${name}'`);
+  return d;
+};
+
+/** `mount@/dev/sdb1` → `mount`. */
+export const templateOf = (name: string): string => {
+  const at = name.indexOf("@");
+  return at < 0 ? name : name.slice(0, at);
+};
 
 function initialState(def: ServiceDef, now: number): ServiceState {
   return {
@@ -70,6 +129,14 @@ function initialState(def: ServiceDef, now: number): ServiceState {
     timer: 0,
     upSince: null,
     runs: 0,
+    env: null,
+    startLatches: new Map(),
+    stopLatches: new Map(),
+    scheduleLatches: new Map(),
+    levelsHeld: false,
+    hooks: [],
+    announced: false,
+    skipped: 0,
   };
 }
 
@@ -92,7 +159,7 @@ export function step(e: Engine, fact: TimedFact): Action[] {
     while (ctx.dirty.size > 0) {
       const name: string = ctx.dirty.values().next().value!;
       ctx.dirty.delete(name);
-      evaluate(ctx, name);
+      if (e.services.has(name)) evaluate(ctx, name); // an apply may have removed it
     }
   } while (completeBounces(ctx) || completeApply(ctx));
   return ctx.out;
@@ -114,12 +181,27 @@ function completeApply(ctx: Step): boolean {
   const pending = e.pendingApply;
   if (pending === null || [...pending.leaving].some((n) => isActive(state(e, n).phase))) return false;
   const diff = diffDatabases(e.db, pending.db);
+  const instances = [...e.defs.keys()].filter((n) => n !== templateOf(n));
   e.db = pending.db;
   e.topo = topology(pending.db);
+  e.defs = definitions(pending.db);
+  e.watchers = watchersOf(pending.db);
   e.pendingApply = null;
   for (const name of diff.removed) e.services.delete(name);
+  // Instances of an unchanged template carry on; the others stopped with it and go.
+  for (const name of instances) {
+    const template = templateOf(name);
+    if (e.defs.has(template) && !diff.changed.includes(template)) {
+      e.defs.set(name, { ...e.defs.get(template)!, name });
+      addInstance(e.topo, template, name);
+    } else {
+      e.services.delete(name);
+      e.triggered.delete(name);
+    }
+  }
   for (const name of [...diff.added, ...diff.changed]) {
-    if (e.db.services[name]!.type !== "bundle") e.services.set(name, initialState(e.db.services[name]!, ctx.now));
+    const def = e.defs.get(name); // bundles have no definition here, nor a state
+    if (def !== undefined) e.services.set(name, initialState(def, ctx.now));
     else e.services.delete(name);
   }
   rewant(ctx);
@@ -174,7 +256,9 @@ function handle(ctx: Step, fact: Fact): void {
       return rewant(ctx);
     case "apply": {
       const diff = diffDatabases(e.db, fact.db);
-      const leaving = new Set([...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n)).flatMap((n) => requirersOf(e.topo, n)));
+      const going = [...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n));
+      const instances = e.topo.names.filter((n) => n !== templateOf(n) && going.includes(templateOf(n)));
+      const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
       e.pendingApply = { db: fact.db, leaving };
       for (const name of leaving) ctx.dirty.add(name);
       return;
@@ -190,10 +274,20 @@ function handle(ctx: Step, fact: Fact): void {
     case "timer":
       if (!e.services.has(fact.service)) return; // a service an apply removed
       return processFact(ctx, fact);
+    case "event":
+      return void occur(ctx, { kind: "event", name: fact.name, values: fact.values });
+    case "level":
+      return levelChanged(ctx, fact.name, fact.value);
+    case "scheduled": {
+      if (!e.defs.has(fact.service)) return;
+      const result = trigger(ctx, fact.service, fact.env);
+      ctx.out.push({ kind: "occurred", what: { kind: "schedule", service: fact.service }, started: result.started, stopped: [], skipped: result.skipped });
+      return;
+    }
   }
 }
 
-function processFact(ctx: Step, fact: Extract<Fact, { service: string }>): void {
+function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" }>): void {
   const { e } = ctx;
   switch (fact.kind) {
     case "spawned":
@@ -246,15 +340,16 @@ function rewant(ctx: Step): void {
  */
 function computeWanted(e: Engine): Set<string> {
   const wanted = new Set<string>();
-  const stack: string[] = [];
+  const stack: string[] = [...e.triggered];
   for (const name of e.explicit) {
     for (const m of members(e.topo, name)) if (m === name || !e.excluded.has(m)) stack.push(m);
   }
-  const explicitlyNamed = e.explicit; // a bundle holding an event-driven service does not start it
+  // A bundle holding an event-driven service does not start it; naming it, or its event, does.
+  const named = (n: string): boolean => e.explicit.has(n) || e.triggered.has(n);
   while (stack.length > 0) {
     const name = stack.pop()!;
     if (wanted.has(name) || e.stopped.has(name)) continue;
-    if (!explicitlyNamed.has(name) && waitsForTrigger(e.db.services[name]!)) continue;
+    if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
     wanted.add(name);
     stack.push(...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!);
   }
@@ -268,7 +363,8 @@ const state = (e: Engine, name: string): ServiceState => {
 };
 
 const wantsUp = (e: Engine, name: string): boolean =>
-  !e.shuttingDown && e.wanted.has(name) && !(e.pendingApply?.leaving.has(name) ?? false) && !e.bounces.some((group) => group.has(name));
+  e.hookRuns.has(name) ||
+  (!e.shuttingDown && e.wanted.has(name) && !(e.pendingApply?.leaving.has(name) ?? false) && !e.bounces.some((group) => group.has(name)));
 
 /** Clear what keeps a service from starting automatically: an admin is asking for it. */
 function release(ctx: Step, name: string): void {
@@ -278,13 +374,14 @@ function release(ctx: Step, name: string): void {
   // start holds for what comes after, so it starts again once stopped.
   if (s.outcome !== null && s.outcome.to !== "restart") s.outcome = { ...s.outcome, held: false };
   s.restarts = [];
-  s.backoffMs = ctx.e.db.services[name]!.restartDelayMs;
+  s.backoffMs = defOf(ctx.e, name).restartDelayMs;
   ctx.dirty.add(name);
 }
 
 function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
   const s = state(ctx.e, name);
   const changed = s.phase !== phase || s.reason !== reason;
+  const job = jobEvent(s, phase);
   s.phase = phase;
   s.reason = reason;
   if (!changed) return;
@@ -295,6 +392,27 @@ function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null):
   for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
     for (const n of edges.get(name)!) ctx.dirty.add(n);
   }
+  // A hook task that ended lets the transition waiting for it go on.
+  if (!isActive(phase)) for (const waiting of hookWaiters(ctx.e, name)) ctx.dirty.add(waiting);
+  if (job === "started") announce(ctx, name, "started", {});
+  if (job === "stopped") {
+    const exit = s.lastExit;
+    const values: Record<string, string> = { RESULT: phase === "failed" ? "failed" : "ok" };
+    if (exit?.code !== null && exit?.code !== undefined) values.EXIT_STATUS = String(exit.code);
+    if (exit?.signal) values.EXIT_SIGNAL = exit.signal;
+    announce(ctx, name, "stopped", values);
+  }
+}
+
+/**
+ * The job event a phase change is, if any. `starting` and `stopping` are announced
+ * before the change (with their hooks), a task's `started` when its run launches.
+ */
+function jobEvent(s: ServiceState, to: Phase): "started" | "stopped" | null {
+  if (to === s.phase) return null;
+  if (to === "up") return "started";
+  if ((to === "down" || to === "failed") && isActive(s.phase)) return "stopped";
+  return null;
 }
 
 /**
@@ -305,19 +423,23 @@ function blockingRequirement(e: Engine, name: string): string | null {
   for (const r of e.topo.requires.get(name)!) {
     const s = state(e, r);
     if (s.phase === "failed") return `dependency ${r} failed`;
-    if (s.held && s.phase === "down") return `dependency ${r} ${e.db.services[r]!.type === "task" ? "ran and ended" : "exited by itself"}`;
+    if (s.held && s.phase === "down") return `dependency ${r} ${defOf(e, r).type === "task" ? "ran and ended" : "exited by itself"}`;
   }
   return null;
 }
 
 /** A requirement that only an event or a clock starts, which has not: what a dependent waits for. */
 function awaitedTrigger(e: Engine, name: string): string | null {
-  const r = e.topo.requires.get(name)!.find((n) => state(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(e.db.services[n]!));
+  const r = e.topo.requires.get(name)!.find((n) => state(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
   return r === undefined ? null : `waiting for ${r}, which starts on its own event or schedule`;
 }
 
-/** Everything required is up and staying up (not about to go down for a restart or an apply). */
-const requirementsUp = (e: Engine, name: string): boolean => e.topo.requires.get(name)!.every((r) => state(e, r).phase === "up" && wantsUp(e, r));
+/**
+ * Everything required is up and staying up (not about to go down for a restart or an
+ * apply) — or waiting, before it stops, for this very task to run.
+ */
+const requirementsUp = (e: Engine, name: string): boolean =>
+  e.topo.requires.get(name)!.every((r) => state(e, r).phase === "up" && (wantsUp(e, r) || state(e, r).hooks.includes(name)));
 
 /** Everything this service is ordered after has settled: none is in transition or about to start. */
 function orderingSettled(e: Engine, name: string): boolean {
@@ -337,6 +459,147 @@ function mayStop(e: Engine, name: string): boolean {
     return s.phase !== "stopping" && !(isActive(s.phase) && !wantsUp(e, d));
   });
 }
+
+// ---- Events, levels, job events and their hooks ----
+
+interface Effect {
+  started: string[];
+  stopped: string[];
+  skipped: string[];
+}
+
+/** An edge or job event occurred: fire the conditions it completes. */
+function occur(ctx: Step, occurrence: Occurrence): Effect {
+  const effect: Effect = { started: [], stopped: [], skipped: [] };
+  reactTo(ctx, ctx.e.watchers.get(occurrenceKey(occurrence)) ?? [], occurrence, effect);
+  ctx.out.push({ kind: "occurred", what: occurrence, ...effect });
+  return effect;
+}
+
+function levelChanged(ctx: Step, name: string, value: string | null): void {
+  const { e } = ctx;
+  if (value === null) e.levels.delete(name);
+  else e.levels.set(name, value);
+  const effect: Effect = { started: [], stopped: [], skipped: [] };
+  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], null, effect, { [name.replace(/[^A-Za-z0-9_]/g, "_")]: value ?? "", TEND_EVENT: name });
+  ctx.out.push({ kind: "occurred", what: { kind: "level", name, value }, ...effect });
+}
+
+/**
+ * Let each watching service's conditions see the occurrence (or, with null, a level
+ * change): `start-on` may trigger it (or a new instance), `stop-on` untrigger it or
+ * its instances, an `after` schedule arm its delay.
+ */
+function reactTo(ctx: Step, watchers: readonly string[], occurrence: Occurrence | null, effect: Effect, levelEnv: Record<string, string> = {}): void {
+  const { e } = ctx;
+  for (const name of watchers) {
+    if (!e.defs.has(name)) continue;
+    const def = defOf(e, name);
+    const s = state(e, name);
+    if (def.startOn !== null) {
+      if (occurrence === null && def.stopOn === null && levelsOnly(def.startOn)) {
+        // A start-on over levels alone is a "while": wanted exactly as long as it holds.
+        const now = holds(def.startOn, s.startLatches, e.levels);
+        if (now && !s.levelsHeld) collect(effect, trigger(ctx, name, levelEnv));
+        if (!now && s.levelsHeld && def.type !== "task") effect.stopped.push(...untrigger(ctx, name));
+        s.levelsHeld = now;
+      } else {
+        const fired = observe(def.startOn, s.startLatches, occurrence, e.levels);
+        if (fired !== null) collect(effect, trigger(ctx, name, { ...levelEnv, ...fired.env }));
+      }
+    }
+    if (def.stopOn !== null) {
+      for (const target of [name, ...instancesOf(e, name)]) {
+        const t = state(e, target);
+        if (observe(bindCondition(def.stopOn, t.env), t.stopLatches, occurrence, e.levels) !== null) effect.stopped.push(...untrigger(ctx, target));
+      }
+    }
+    if (def.schedule?.kind === "after") {
+      const fired = observe(def.schedule.event, s.scheduleLatches, occurrence, e.levels);
+      if (fired !== null) ctx.out.push({ kind: "delay", service: name, ms: def.schedule.delayMs, env: { ...levelEnv, ...fired.env } });
+    }
+  }
+}
+
+const collect = (effect: Effect, result: { started: string[]; skipped: string[] }): void => {
+  effect.started.push(...result.started);
+  effect.skipped.push(...result.skipped);
+};
+
+const instancesOf = (e: Engine, template: string): string[] => e.topo.names.filter((n) => n !== template && templateOf(n) === template);
+
+/**
+ * Make a service wanted because its event came (with the event's values for its
+ * environment); a service with `instance = KEY` gets an instance per value of KEY.
+ * A task still running is not started twice: the trigger is counted as skipped.
+ */
+function trigger(ctx: Step, name: string, env: Record<string, string>): { started: string[]; skipped: string[] } {
+  const { e } = ctx;
+  const def = defOf(e, name);
+  let target = name;
+  if (def.instance !== null) {
+    const value = env[def.instance];
+    if (value === undefined || value === "") return { started: [], skipped: [] }; // the event does not say which instance
+    target = `${name}@${value}`;
+    if (!e.defs.has(target)) {
+      e.defs.set(target, { ...def, name: target });
+      e.services.set(target, initialState(def, ctx.now));
+      addInstance(e.topo, name, target);
+    }
+  }
+  const s = state(e, target);
+  if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || e.triggered.has(target))) {
+    s.skipped++;
+    return { started: [], skipped: [target] };
+  }
+  s.env = env;
+  e.stopped.delete(target);
+  e.triggered.add(target);
+  release(ctx, target);
+  rewant(ctx);
+  return { started: [target], skipped: [] };
+}
+
+/** No longer wanted because of its event (its `stop-on` came, or its level went). */
+function untrigger(ctx: Step, name: string): string[] {
+  if (!ctx.e.triggered.delete(name)) return [];
+  rewant(ctx);
+  return isActive(state(ctx.e, name).phase) ? [name] : [];
+}
+
+/**
+ * Emit a job event of `name`; return the tasks it started that the transition of
+ * `name` waits for (only `starting` and `stopping` have such hooks).
+ */
+function announce(ctx: Step, name: string, verb: "starting" | "started" | "stopping" | "stopped", values: Record<string, string>): string[] {
+  const { e } = ctx;
+  const effect = occur(ctx, { kind: "job", verb, service: name, values: { JOB: name, ...values } });
+  if (verb !== "starting" && verb !== "stopping") return [];
+  const hooks = effect.started.filter((t) => defOf(e, t).type === "task");
+  for (const t of hooks) e.hookRuns.add(t);
+  return hooks;
+}
+
+/** Hook tasks may take as long as their own start timeout, or 90 s when they have none. */
+const DEFAULT_HOOK_TIMEOUT_MS = 90_000;
+
+function waitForHooks(ctx: Step, name: string, hooks: string[]): void {
+  const s = state(ctx.e, name);
+  s.hooks = hooks;
+  const limit = Math.max(...hooks.map((h) => defOf(ctx.e, h).startTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS));
+  setPhase(ctx, name, s.phase, `waiting for ${hooks.join(", ")} (run on ${s.phase === "up" ? "stopping" : "starting"} ${name})`);
+  arm(ctx, name, limit, "hook-timeout");
+}
+
+/** The services whose transition waits for the hook task `task`. */
+const hookWaiters = (e: Engine, task: string): string[] =>
+  e.hookRuns.has(task) || defOf(e, task).type === "task" ? e.topo.names.filter((n) => state(e, n).hooks.includes(task)) : [];
+
+/** Have the hook tasks run (or given up)? */
+const hooksDone = (e: Engine, hooks: readonly string[]): boolean =>
+  hooks.every((h) => !e.services.has(h) || (!isActive(state(e, h).phase) && !e.triggered.has(h)));
+
+// ---- The rules ----
 
 function evaluate(ctx: Step, name: string): void {
   const { e } = ctx;
@@ -358,8 +621,21 @@ function evaluate(ctx: Step, name: string): void {
     case "up":
     case "running": {
       const blocker = want ? blockingRequirement(e, name) : null;
-      if (want && blocker === null) return;
+      if (want && blocker === null) {
+        s.announced = false;
+        // Waiting for the tasks run on `starting NAME`: go on once they are done.
+        if (s.hooks.length > 0 && s.role === null && !s.delayed && s.phase !== "up" && hooksDone(e, s.hooks)) launch(ctx, name);
+        return;
+      }
       if (!s.delayed && !mayStop(e, name)) return; // a service waiting to restart has no process to stop
+      // Tasks run on `stopping NAME` finish before its process is signalled.
+      if (!s.announced && s.role !== null) {
+        s.announced = true;
+        const hooks = announce(ctx, name, "stopping", {});
+        if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
+      }
+      if (s.hooks.length > 0 && s.phase === "up" && !hooksDone(e, s.hooks)) return;
+      s.hooks = [];
       return stopProcess(ctx, name, blocker === null ? { to: "down", reason: null, held: false } : dependencyFailed(blocker), null);
     }
     case "stopping":
@@ -370,13 +646,27 @@ function evaluate(ctx: Step, name: string): void {
 const dependencyFailed = (reason: string): Outcome => ({ to: "failed", reason, held: false });
 
 function beginStart(ctx: Step, name: string): void {
-  const def = ctx.e.db.services[name]!;
   const s = state(ctx.e, name);
   s.killed = false;
   s.outcome = null;
-  setPhase(ctx, name, def.type === "task" ? "running" : "starting", null);
+  s.announced = false;
+  setPhase(ctx, name, defOf(ctx.e, name).type === "task" ? "running" : "starting", null);
+  // Tasks run on `starting NAME` finish before its first process starts.
+  const hooks = announce(ctx, name, "starting", {});
+  if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
+  launch(ctx, name);
+}
+
+/** Start the service's first process, under its start timeout. */
+function launch(ctx: Step, name: string): void {
+  const def = defOf(ctx.e, name);
+  const s = state(ctx.e, name);
+  s.hooks = [];
+  if (s.reason !== null) setPhase(ctx, name, s.phase, null);
+  s.timer = 0;
   if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
   spawn(ctx, name, firstRole(def));
+  if (def.type === "task") announce(ctx, name, "started", {});
 }
 
 const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : "main");
@@ -385,13 +675,13 @@ function spawn(ctx: Step, name: string, role: Role): void {
   const s = state(ctx.e, name);
   s.role = role;
   s.pid = null;
-  ctx.out.push({ kind: "spawn", service: name, role });
+  ctx.out.push({ kind: "spawn", service: name, role, env: s.env });
 }
 
 function spawned(ctx: Step, name: string, pid: number): void {
   const s = state(ctx.e, name);
   s.pid = pid;
-  const def = ctx.e.db.services[name]!;
+  const def = defOf(ctx.e, name);
   // A hook of the stop (`down`, `post-stop`) is never sent the stop signal: it runs to
   // its end, within its own stop timeout, counted from when it runs.
   if (isStopHook(s.role)) {
@@ -409,7 +699,7 @@ function becomeUp(ctx: Step, name: string): void {
   setPhase(ctx, name, "up", null);
 }
 
-function arm(ctx: Step, name: string, ms: number, purpose: "start-timeout" | "stop-timeout" | "restart-delay"): void {
+function arm(ctx: Step, name: string, ms: number, purpose: TimerPurpose): void {
   const token = ctx.e.nextToken++;
   state(ctx.e, name).timer = token;
   ctx.out.push({ kind: "arm", service: name, token, ms, purpose });
@@ -420,7 +710,7 @@ function arm(ctx: Step, name: string, ms: number, purpose: "start-timeout" | "st
  * `outcome` says. `note` is shown as the reason while stopping.
  */
 function stopProcess(ctx: Step, name: string, outcome: Outcome, note: string | null): void {
-  const def = ctx.e.db.services[name]!;
+  const def = defOf(ctx.e, name);
   const s = state(ctx.e, name);
   s.delayed = false;
   s.timer = 0; // a start timeout or restart delay no longer applies: a stop timeout may
@@ -441,7 +731,7 @@ function stopProcess(ctx: Step, name: string, outcome: Outcome, note: string | n
 const isStopHook = (role: Role | null): boolean => role === "down" || role === "post-stop";
 
 function signalStop(ctx: Step, name: string): void {
-  const def = ctx.e.db.services[name]!;
+  const def = defOf(ctx.e, name);
   const s = state(ctx.e, name);
   ctx.out.push({ kind: "signal", service: name, pid: s.pid!, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
   if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
@@ -449,7 +739,13 @@ function signalStop(ctx: Step, name: string): void {
 
 function timerFired(ctx: Step, name: string): void {
   const s = state(ctx.e, name);
-  const def = ctx.e.db.services[name]!;
+  const def = defOf(ctx.e, name);
+  if (s.hooks.length > 0 && s.role === null && !s.delayed) {
+    // The hook tasks took too long: the transition goes on without them.
+    s.hooks = [];
+    if (s.phase === "up") return void ctx.dirty.add(name);
+    return launch(ctx, name);
+  }
   if (s.phase === "starting" && s.delayed) {
     s.delayed = false;
     // A requirement may have gone down meanwhile (it crashed too, or was restarted):
@@ -473,7 +769,7 @@ function timerFired(ctx: Step, name: string): void {
 /** The service's process has ended (or could not be started): decide what comes next. */
 function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: string | null): void {
   const { e } = ctx;
-  const def = e.db.services[name]!;
+  const def = defOf(e, name);
   const s = state(e, name);
   const role = s.role;
   s.pid = null;
@@ -509,6 +805,8 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
   }
   if (def.type === "task") {
     s.runs++;
+    ctx.e.triggered.delete(name);
+    ctx.e.hookRuns.delete(name);
     const outcome: Outcome = ok ? { to: "down", reason: "completed", held: true } : { to: "failed", reason: `run ${described}`, held: true };
     return def.postStop !== null ? cleanUp(ctx, name, outcome, described) : finish(ctx, name, outcome);
   }
@@ -531,7 +829,7 @@ function cleanUp(ctx: Step, name: string, outcome: Outcome, described: string): 
 
 /** A longrun's main process exited on its own: restart it, or say why not. */
 function afterCrash(ctx: Step, name: string, ok: boolean, described: string): Outcome {
-  const def = ctx.e.db.services[name]!;
+  const def = defOf(ctx.e, name);
   const s = state(ctx.e, name);
   const restart = def.restart === "always" || (def.restart === "on-failure" && !ok);
   if (!restart || !wantsUp(ctx.e, name)) {

@@ -4,16 +4,16 @@
 import type { Database } from "../compile/database.js";
 
 export interface Topology {
-  /** Services that are not bundles, in name order. */
+  /** Services that are not bundles (in name order), then instances as they are made. */
   names: string[];
-  requires: ReadonlyMap<string, readonly string[]>;
-  wants: ReadonlyMap<string, readonly string[]>;
+  requires: Map<string, readonly string[]>;
+  wants: Map<string, readonly string[]>;
   /** What each service is ordered after (requires and wants included). */
-  after: ReadonlyMap<string, readonly string[]>;
+  after: Map<string, readonly string[]>;
   /** The reverse of `requires`: who requires each service. */
-  requiredBy: ReadonlyMap<string, readonly string[]>;
+  requiredBy: Map<string, string[]>;
   /** The reverse of `after`: who is ordered after each service. */
-  before: ReadonlyMap<string, readonly string[]>;
+  before: Map<string, string[]>;
   bundles: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -33,6 +33,21 @@ export function topology(db: Pick<Database, "graph">): Topology {
     for (const a of edges.after) before.get(a)!.push(name);
   }
   return { names, requires, wants, after, requiredBy, before, bundles: db.graph.bundles };
+}
+
+/**
+ * Add `name`, an instance of `template` (`mount@/dev/sdb1`): the same edges as its
+ * template, and listed in the reverse edges of what it requires and follows.
+ */
+export function addInstance(topo: Topology, template: string, name: string): void {
+  topo.names.push(name);
+  topo.requires.set(name, topo.requires.get(template)!);
+  topo.wants.set(name, topo.wants.get(template)!);
+  topo.after.set(name, topo.after.get(template)!);
+  topo.requiredBy.set(name, []);
+  topo.before.set(name, []);
+  for (const r of topo.requires.get(name)!) topo.requiredBy.get(r)!.push(name);
+  for (const a of topo.after.get(name)!) topo.before.get(a)!.push(name);
 }
 
 /** The services a name stands for: a bundle's members, a service itself, or nothing. */

@@ -3,6 +3,7 @@
 // status reply can show it.
 
 import type { Database } from "../compile/database.js";
+import type { Latches, Occurrence } from "../events/conditions.js";
 
 /** What a service is doing. Tasks use `running` instead of starting/up. */
 export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "failed";
@@ -51,6 +52,20 @@ export interface ServiceState {
   upSince: number | null;
   /** Completed runs (tasks and oneshots count each `up`). */
   runs: number;
+  /** The environment the event that started it brought (KEY=VALUE pairs, TEND_EVENT). */
+  env: Record<string, string> | null;
+  /** Edge events seen by its `start-on`, `stop-on` and `after` schedule since they last fired. */
+  startLatches: Latches;
+  stopLatches: Latches;
+  scheduleLatches: Latches;
+  /** For a `start-on` over levels only: whether it held at the last level change. */
+  levelsHeld: boolean;
+  /** Tasks run on `starting`/`stopping` this service that its transition waits for. */
+  hooks: string[];
+  /** The `stopping` job event of the current stop was emitted (its hooks ran). */
+  announced: boolean;
+  /** Triggers that came while a run was still going (a task never overlaps itself). */
+  skipped: number;
 }
 
 export type Fact =
@@ -66,19 +81,29 @@ export type Fact =
   | { kind: "spawn-failed"; service: string; error: string }
   | { kind: "ready"; service: string; pid: number }
   | { kind: "exited"; service: string; pid: number; status: ExitStatus }
-  | { kind: "timer"; service: string; token: number };
+  | { kind: "timer"; service: string; token: number }
+  /** An edge event (`tend emit NAME KEY=VALUE…`). */
+  | { kind: "event"; name: string; values: Record<string, string> }
+  /** A level changed (`tend set NAME VALUE`), or was removed (value null). */
+  | { kind: "level"; name: string; value: string | null }
+  /** A task's clock schedule (or the delay after its event) fell due. */
+  | { kind: "scheduled"; service: string; env: Record<string, string> };
 
-export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay";
+export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay" | "hook-timeout";
 
 export type Action =
   /** Start the service's process for `role`; answer with `spawned` or `spawn-failed`, then `exited` (and `ready` for a longrun's main). */
-  | { kind: "spawn"; service: string; role: Role }
+  | { kind: "spawn"; service: string; role: Role; env: Record<string, string> | null }
   /** Send a signal to the service's process group. */
   | { kind: "signal"; service: string; pid: number; signal: string }
   /** Answer with `timer` after `ms`; replaces any timer the service had. */
   | { kind: "arm"; service: string; token: number; ms: number; purpose: TimerPurpose }
   /** A state change worth a line in the server's log and in the job-event stream. */
-  | { kind: "changed"; service: string; phase: Phase; reason: string | null };
+  | { kind: "changed"; service: string; phase: Phase; reason: string | null }
+  /** Answer with `scheduled` after `ms`: an `after` schedule's event occurred. */
+  | { kind: "delay"; service: string; ms: number; env: Record<string, string> }
+  /** An event, level change, job event or schedule happened, and what it started, stopped or skipped. */
+  | { kind: "occurred"; what: Occurrence | { kind: "level"; name: string; value: string | null } | { kind: "schedule"; service: string }; started: string[]; stopped: string[]; skipped: string[] };
 
 /** Timestamped: the shell passes the clock in, the engine never reads one. */
 export type TimedFact = Fact & { now: number };

@@ -9,6 +9,8 @@ import { MAX_REQUEST_BYTES, PARTIAL_REQUEST_TIMEOUT_MS, READ_ONLY_COMMANDS, chec
 export interface Connection {
   /** Returns false when the client is not reading fast enough (a follower may then drop lines). */
   send(reply: Reply): boolean;
+  /** Bytes sent but not yet taken by the client: what a client that does not read costs us. */
+  backlog(): number;
   /** Called once when the client goes away. */
   onClose(listener: () => void): void;
   end(): void;
@@ -40,6 +42,7 @@ function serve(socket: Socket, options: ControlSocketOptions): void {
   const closeListeners: (() => void)[] = [];
   const connection: Connection = {
     send: (reply) => (socket.writable ? socket.write(`${JSON.stringify(reply)}\n`) : false),
+    backlog: () => socket.writableLength,
     onClose: (listener) => void closeListeners.push(listener),
     end: () => socket.end(),
   };

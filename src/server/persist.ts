@@ -1,8 +1,9 @@
 // What the server keeps across its own restarts: which services an admin enabled or
-// disabled (persistently in or out of `default`). Written atomically.
+// disabled (persistently in or out of `default`), and the levels set with --persist.
+// Written atomically.
 
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface Persistent {
   enabled: string[];
@@ -22,8 +23,27 @@ export function loadPersistent(stateDir: string): Persistent {
 }
 
 export function savePersistent(stateDir: string, value: Persistent): void {
-  mkdirSync(stateDir, { recursive: true });
-  const path = join(stateDir, FILE);
+  writeAtomically(join(stateDir, FILE), value);
+}
+
+function writeAtomically(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
+}
+
+const LEVELS_FILE = "levels.json";
+
+/** Levels set with `--persist`: most levels describe the live machine and start empty. */
+export function loadLevels(stateDir: string): Map<string, string> {
+  try {
+    const data = JSON.parse(readFileSync(join(stateDir, LEVELS_FILE), "utf8")) as Record<string, unknown>;
+    return new Map(Object.entries(data).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  } catch {
+    return new Map();
+  }
+}
+
+export function saveLevels(stateDir: string, levels: ReadonlyMap<string, string>): void {
+  writeAtomically(join(stateDir, LEVELS_FILE), Object.fromEntries(levels));
 }

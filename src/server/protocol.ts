@@ -25,12 +25,39 @@ export type Request =
   /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */
   | { id: number; cmd: "apply"; from?: string; wait?: boolean }
   | { id: number; cmd: "shutdown" }
+  | { id: number; cmd: "emit"; name: string; values: Record<string, string> }
+  | { id: number; cmd: "set"; name: string; value: string; persist?: boolean }
+  | { id: number; cmd: "unset"; name: string }
+  | { id: number; cmd: "events"; count?: number }
+  | { id: number; cmd: "levels" }
   | { id: number; cmd: "ping" };
 
 export type Command = Request["cmd"];
 
 /** Commands the read-only status socket accepts. */
-export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping"]);
+export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping", "events", "levels"]);
+
+/** Names of events and levels (`block-added`, `net.eth0`), and of the keys events carry. */
+export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
+export const EVENT_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_EVENT_VALUES = 64;
+const MAX_EVENT_VALUE_LENGTH = 4096;
+
+/** What is wrong with an event's name and values, or null. */
+export function checkEvent(name: unknown, values: unknown): string | null {
+  if (typeof name !== "string" || !EVENT_NAME.test(name)) {
+    return `'${String(name)}' is not an event name: letters, digits and . _ : / -, starting with a letter or digit`;
+  }
+  if (typeof values !== "object" || values === null || Array.isArray(values)) return "'values' must be an object of KEY: VALUE strings";
+  const entries = Object.entries(values);
+  if (entries.length > MAX_EVENT_VALUES) return `an event carries at most ${MAX_EVENT_VALUES} values`;
+  for (const [key, value] of entries) {
+    if (!EVENT_KEY.test(key)) return `'${key}' is not a valid key: letters, digits and _, not starting with a digit`;
+    if (typeof value !== "string") return `the value of ${key} must be a string`;
+    if (value.length > MAX_EVENT_VALUE_LENGTH) return `the value of ${key} is longer than ${MAX_EVENT_VALUE_LENGTH} characters`;
+  }
+  return null;
+}
 
 export interface ServiceStatus {
   name: string;
@@ -46,6 +73,10 @@ export interface ServiceStatus {
   lastExit: { code: number | null; signal: string | null } | null;
   restarts: number;
   runs: number;
+  /** Triggers that came while a run was still going: a task never overlaps itself. */
+  skipped: number;
+  /** When its clock schedule falls due next (ms since the epoch). */
+  nextRun: number | null;
   /** What an sd_notify service last said with STATUS=. */
   statusText: string | null;
 }
@@ -98,6 +129,21 @@ export function checkRequest(value: unknown): Request | string {
       break;
     case "apply":
       problem = optional("from", "string") ?? optional("wait", "boolean");
+      break;
+    case "emit":
+      problem = checkEvent(r.name, r.values);
+      break;
+    case "set":
+      problem = checkEvent(r.name, {}) ?? (typeof r.value === "string" && r.value.length <= MAX_EVENT_VALUE_LENGTH ? null : "'value' must be a string") ?? optional("persist", "boolean");
+      break;
+    case "unset":
+      problem = checkEvent(r.name, {});
+      break;
+    case "events":
+      problem = optional("count", "number");
+      break;
+    case "levels":
+      problem = null;
       break;
     default:
       return `unknown command ${JSON.stringify(r.cmd)}`;

@@ -10,11 +10,11 @@ import { performance } from "node:perf_hooks";
 import { BOOT_BUNDLE } from "../compile/compile.js";
 import { readDatabase, type Database } from "../compile/database.js";
 import { parseSignal } from "../config/values.js";
-import { createEngine, isActive, step, type Engine } from "../engine/engine.js";
+import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
 import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
-import type { Places } from "../places.js";
+import { fileNameOf, type Places } from "../places.js";
 import { createSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { CURRENT_LOG } from "../supervisor/logs.js";
 import { closeInheritedFds } from "../system/processes.js";
@@ -24,6 +24,12 @@ import { loadPersistent, savePersistent, type Persistent } from "./persist.js";
 import { CONTROL_SOCKET, STATUS_SOCKET, type Request } from "./protocol.js";
 import { explain, serviceStatus } from "./status.js";
 import { createWaiters } from "./waiters.js";
+import { createHistory, historyEntry, HISTORY_CAPACITY, type HistoryEntry } from "./history.js";
+import { loadLevels, saveLevels } from "./persist.js";
+import { createScheduler } from "./scheduler.js";
+
+/** A log follower with more than this much unread is sent no more lines until it catches up. */
+const MAX_FOLLOW_BACKLOG = 256 * 1024;
 
 export interface ServerOptions {
   places: Places;
@@ -74,35 +80,72 @@ export async function runServer(options: ServerOptions): Promise<number> {
     report: (service, text) => log(`${service}: ${text}`),
   });
   const waiters = createWaiters(() => engine);
+  const history = createHistory();
+  const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
+  let persistedLevels = loadLevels(places.state);
+  /** The history entry of the event or level change just handled (facts are drained at once). */
+  let lastOccurrence: HistoryEntry | null = null;
+  /** `tend logs -f` clients: each is sent its final reply when the server exits. */
+  const followers = new Set<() => void>();
 
   function drain(): void {
     draining = true;
     try {
       while (queue.length > 0) {
         const fact = queue.shift()!;
-        let actions: Action[];
+        const before = engine.db;
         try {
-          actions = step(engine, fact);
+          // An action is carried out even when one before it could not be: each is reported.
+          for (const action of step(engine, fact)) {
+            try {
+              perform(action, before);
+            } catch (e) {
+              log(`internal error carrying out ${action.kind}: ${(e as Error).stack ?? e}`);
+            }
+          }
         } catch (e) {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
-          continue;
         }
-        for (const action of actions) {
-          if (action.kind === "changed") {
-            const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
-            log(`${action.service}: ${line}`);
-            supervisor.logOf(action.service, engine.db.services[action.service]!).note(line);
-            waiters.progress(action.service, action.phase, action.reason);
-          } else {
-            supervisor.perform(action, engine.db);
-          }
-        }
+        if (engine.db !== before) applied(before);
       }
       waiters.check();
       if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) finishShutdown();
     } finally {
       draining = false;
     }
+  }
+
+  /** `db` is the database the step began with: a service an apply removed is found there. */
+  function perform(action: Action, db: Database): void {
+    switch (action.kind) {
+      case "changed": {
+        const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
+        log(`${action.service}: ${line}`);
+        const def = engine.defs.get(action.service) ?? db.services[action.service];
+        if (def !== undefined) supervisor.logOf(action.service, def).note(line);
+        waiters.progress(action.service, action.phase, action.reason);
+        return;
+      }
+      case "occurred": {
+        const entry = historyEntry(action, Date.now());
+        // Every start and stop is a job event: only those that set something off are history.
+        const effect = entry.started.length + entry.stopped.length + entry.skipped.length > 0;
+        if (entry.kind !== "job" || effect) history.add(entry);
+        if (entry.kind === "event" || entry.kind === "level") lastOccurrence = entry;
+        return;
+      }
+      case "delay":
+        return scheduler.delay(action.service, action.ms, action.env);
+      default:
+        return supervisor.perform(action, defOf(engine, action.service));
+    }
+  }
+
+  /** A new database took over: close what the supervisor kept for services removed or changed. */
+  function applied(previous: Database): void {
+    const { removed, changed } = diffDatabases(previous, engine.db);
+    for (const name of [...removed, ...changed]) supervisor.forget(name);
+    log(`database generation ${engine.db.generation} applied`);
   }
 
   /** The names boot brings up: `default` and what is enabled (the engine leaves out what is disabled). */
@@ -127,7 +170,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         return reply({
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
-          services: expanded.map((n) => serviceStatus(engine, n, supervisor.statusText(n), clockOffset)),
+          services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) }, clockOffset)),
         });
       }
       case "list":
@@ -187,6 +230,32 @@ export async function runServer(options: ServerOptions): Promise<number> {
         return sendLogs(request, connection);
       case "apply":
         return apply(request, connection);
+      case "emit":
+        emit({ kind: "event", name: request.name, values: request.values });
+        return reply(lastOccurrence);
+      case "set":
+      case "unset": {
+        const value = request.cmd === "set" ? request.value : null;
+        // A level is persisted when set with --persist, and stays so until unset or set with --no-persist.
+        const persist = request.cmd === "set" && (request.persist ?? persistedLevels.has(request.name));
+        const next = new Map(persistedLevels);
+        if (persist) next.set(request.name, value!);
+        else next.delete(request.name);
+        if (next.size !== persistedLevels.size || (persist && persistedLevels.get(request.name) !== value)) {
+          try {
+            saveLevels(places.state, next);
+          } catch (e) {
+            return refuse(`cannot save the level in ${places.state}: ${(e as Error).message}`);
+          }
+          persistedLevels = next;
+        }
+        emit({ kind: "level", name: request.name, value });
+        return reply(lastOccurrence);
+      }
+      case "events":
+        return reply(history.recent(Math.max(1, Math.min(request.count ?? 50, HISTORY_CAPACITY))));
+      case "levels":
+        return reply(Object.fromEntries([...engine.levels].map(([name, value]) => [name, { value, persisted: persistedLevels.has(name) }])));
       case "shutdown":
         waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() });
         emit({ kind: "shutdown" });
@@ -202,18 +271,25 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
 
   function sendLogs(request: Extract<Request, { cmd: "logs" }>, connection: Connection): void {
-    const def = engine.db.services[request.name];
+    const def = engine.defs.get(request.name);
     if (def === undefined || def.type === "bundle") return void connection.send({ id: request.id, ok: false, error: unknownNames([request.name]) ?? `'${request.name}' is a bundle` });
     if (def.log !== "file") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to ${def.log === "stdout" ? "the server's stdout" : "nowhere"} ('log = ${def.log}')` });
-    for (const line of tailLog(join(places.log, request.name), request.lines ?? 20)) connection.send({ id: request.id, line });
+    for (const line of tailLog(join(places.log, fileNameOf(request.name)), request.lines ?? 20)) connection.send({ id: request.id, line });
     if (!request.follow) return void connection.send({ id: request.id, ok: true, result: null });
     let dropped = 0;
     const stop = supervisor.logOf(request.name, def).follow((line) => {
       // A follower that does not keep up loses lines, and is told how many: never our memory.
-      if (connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line })) dropped = 0;
-      else dropped++;
+      if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
+      connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line });
+      dropped = 0;
     });
-    connection.onClose(stop);
+    // Following ends with the server.
+    const end = (): void => void connection.send({ id: request.id, ok: true, result: null });
+    followers.add(end);
+    connection.onClose(() => {
+      stop();
+      followers.delete(end);
+    });
   }
 
   function apply(request: Extract<Request, { cmd: "apply" }>, connection: Connection): void {
@@ -226,14 +302,20 @@ export async function runServer(options: ServerOptions): Promise<number> {
     }
     if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan });
     emit({ kind: "apply", db: next.database });
+    scheduler.load(next.database, new Set(persistent.disabled));
     if (request.wait === false) connection.send({ id: request.id, ok: true, result: { ...plan, applied: true } });
   }
 
+
+  let finishing = false;
   function finishShutdown(): void {
-    if (!engine.shuttingDown) return;
+    if (!engine.shuttingDown || finishing) return;
+    finishing = true;
     waiters.check();
     for (const server of sockets) server.close();
-    // Clients still connected (a `tend logs -f`) get what was sent, then the end.
+    scheduler.close();
+    for (const end of followers) end();
+    // Clients still connected get what was sent, then the end: nothing keeps the server alive.
     for (const client of clients) {
       client.end();
       setTimeout(() => client.destroy(), 1000).unref();
@@ -267,6 +349,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     });
   }
   process.on("SIGHUP", () => log("SIGHUP ignored: use 'tend apply' to load a new database"));
+  for (const [name, value] of persistedLevels) emit({ kind: "level", name, value });
+  scheduler.load(engine.db, new Set(persistent.disabled));
   options.onListening?.();
   log(`tend server ${process.pid}: database generation ${engine.db.generation} (${engine.topo.names.length} services), sockets in ${places.run}`);
   if (options.boot) {

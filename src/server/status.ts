@@ -1,12 +1,19 @@
 // What the server says about services: `status` records and `why` explanations,
 // both read off the engine's state without changing it.
 
-import { isActive, type Engine } from "../engine/engine.js";
+import { defOf, isActive, type Engine } from "../engine/engine.js";
 import { members } from "../engine/topology.js";
 import type { ServiceStatus } from "./protocol.js";
 
-export function serviceStatus(e: Engine, name: string, statusText: string | undefined, clockOffset: number): ServiceStatus {
-  const def = e.db.services[name]!;
+/** What the shell knows about a service besides the engine's state. */
+export interface ShellFacts {
+  statusText: string | undefined;
+  /** The next time its schedule falls due (ms since the epoch). */
+  nextRun: number | undefined;
+}
+
+export function serviceStatus(e: Engine, name: string, shell: ShellFacts, clockOffset: number): ServiceStatus {
+  const def = defOf(e, name);
   const s = e.services.get(name)!;
   return {
     name,
@@ -20,7 +27,9 @@ export function serviceStatus(e: Engine, name: string, statusText: string | unde
     lastExit: s.lastExit,
     restarts: s.restarts.length,
     runs: s.runs,
-    statusText: statusText ?? null,
+    skipped: s.skipped,
+    nextRun: shell.nextRun ?? null,
+    statusText: shell.statusText ?? null,
   };
 }
 

@@ -7,10 +7,18 @@ import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
 import { ENV_NAME } from "../config/values.js";
 import type { Account } from "./accounts.js";
 
+/** What an event's values may not replace: the clean base every service relies on. */
+const BASE_NAMES = { PATH: 1, HOME: 1, USER: 1, LOGNAME: 1, TEND_SERVICE: 1, NOTIFY_SOCKET: 1, LISTEN_FDS: 1, LISTEN_PID: 1 } as const;
+
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; error: string };
 
-/** `account` is who the process runs as: its HOME, USER and LOGNAME are set from it. */
-export function serviceEnvironment(def: ServiceDef, account: Account, extra: Record<string, string>): EnvResult {
+/**
+ * `account` is who the process runs as: its HOME, USER and LOGNAME are set from it.
+ * `event` holds the KEY=VALUE pairs of the event that started the job (they come after
+ * the service's own settings, but cannot replace the base); `extra` is tend's own
+ * (NOTIFY_SOCKET), which nothing replaces.
+ */
+export function serviceEnvironment(def: ServiceDef, account: Account, event: Record<string, string>, extra: Record<string, string>): EnvResult {
   const env: Record<string, string> = {
     PATH: CLEAN_PATH,
     HOME: account.home,
@@ -30,7 +38,8 @@ export function serviceEnvironment(def: ServiceDef, account: Account, extra: Rec
     if (typeof parsed === "string") return { ok: false, error: `${file.path}: ${parsed}` };
     Object.assign(env, parsed);
   }
-  return { ok: true, env: { ...env, ...def.env, ...extra } };
+  const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !(name in BASE_NAMES)));
+  return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...extra } };
 }
 
 /**

@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import type { Readable } from "node:stream";
 import { join } from "node:path";
-import type { Database } from "../compile/database.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
 import { currentAccount, lookupGroup, lookupUser, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { invocation, type Credentials } from "./exec-chain.js";
+import { fileNameOf } from "../places.js";
 import { fileLog, nullLog, stdoutLog, type LogSink } from "./logs.js";
 import { watchFd } from "./readiness/fd.js";
 import { notifySocket } from "./readiness/notify.js";
@@ -35,7 +35,8 @@ interface Running {
 }
 
 export interface Supervisor {
-  perform(action: Action, db: Database): void;
+  /** Carry out a spawn, signal or arm action for the service `def` describes. */
+  perform(action: Extract<Action, { kind: "spawn" | "signal" | "arm" }>, def: ServiceDef): void;
   logOf(service: string, def: ServiceDef): LogSink;
   /** The last STATUS= an sd_notify service sent. */
   statusText(service: string): string | undefined;
@@ -65,7 +66,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           ? nullLog
           : def.log === "stdout"
             ? stdoutLog(service)
-            : fileLog({ dir: join(options.logDir, service), maxBytes: def.logMaxBytes, keep: def.logKeep });
+            : fileLog({ dir: join(options.logDir, fileNameOf(service)), maxBytes: def.logMaxBytes, keep: def.logKeep });
       logs.set(service, sink);
     }
     return sink;
@@ -76,7 +77,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     options.emit({ kind: "spawn-failed", service, error });
   };
 
-  function start(service: string, role: Role, def: ServiceDef): void {
+  function start(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string> | null): void {
     const argv = commandFor(def, role);
     if (argv === null) return fail(service, `no command for ${role}`);
     const who = credentialsFor(def, self);
@@ -84,9 +85,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
     const readiness = role === "main" && def.type === "longrun" ? def.ready : { kind: "none" as const };
     const extraEnv: Record<string, string> = {};
-    const notifyPath = join(options.runDir, "notify", `${service}.sock`);
+    const notifyPath = join(options.runDir, "notify", `${fileNameOf(service)}.sock`);
     if (readiness.kind === "notify") extraEnv.NOTIFY_SOCKET = notifyPath;
-    const env = serviceEnvironment(def, who.account, extraEnv);
+    const env = serviceEnvironment(def, who.account, eventEnv ?? {}, extraEnv);
     if (!env.ok) return fail(service, env.error);
 
     let exec;
@@ -114,7 +115,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
             onReady: ready,
             onStatus: (text) => statusTexts.set(service, text),
             onError: (message) => options.report(service, message),
-          }),
+          }, who.credentials),
         );
       } catch (e) {
         return fail(service, `cannot create the notify socket: ${(e as Error).message}`);
@@ -167,10 +168,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   }
 
   return {
-    perform(action, db) {
+    perform(action, def) {
       switch (action.kind) {
         case "spawn":
-          return start(action.service, action.role, db.services[action.service]!);
+          return start(action.service, action.role, def, action.env);
         case "signal":
           if (running.get(action.service)?.child.pid === action.pid) stopping.add(action.pid);
           return signalGroup(action.pid, action.signal);
@@ -183,8 +184,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           timers.set(action.service, timer);
           return;
         }
-        case "changed":
-          return;
       }
     },
     logOf,

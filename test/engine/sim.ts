@@ -413,14 +413,24 @@ class Sim {
     if (this.recent.length > this.keep) this.recent.shift();
     this.count(`fact ${fact.kind}`);
     for (const a of actions) {
-      this.count(a.kind === "changed" ? `→${a.phase} ${(a.reason ?? "").replace(/[0-9]+m?s|s[0-9]{4}|\([^)]*\)/g, "").trim()}` : a.kind === "spawn" ? `spawn ${a.role}` : a.kind === "arm" ? `arm ${a.purpose}` : `signal ${a.signal === "SIGKILL" ? "SIGKILL" : "stop"}`);
+      this.count(
+        a.kind === "changed"
+          ? `→${a.phase} ${(a.reason ?? "").replace(/[0-9]+m?s|s[0-9]{4}|\([^)]*\)/g, "").trim()}`
+          : a.kind === "spawn"
+            ? `spawn ${a.role}`
+            : a.kind === "arm"
+              ? `arm ${a.purpose}`
+              : a.kind === "signal"
+                ? `signal ${a.signal === "SIGKILL" ? "SIGKILL" : "stop"}`
+                : a.kind,
+      );
     }
     const touched = new Set<string>();
     if ("service" in fact) touched.add(fact.service);
     this.beginning.clear();
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
-      touched.add(a.service);
+      if ("service" in a) touched.add(a.service);
       this.apply(a, actions[i + 1]);
     }
     this.consistent(this.thorough ? this.engine.topo.names : touched);
@@ -461,6 +471,11 @@ class Sim {
       }
       case "signal":
         return this.signal(a.service, a.pid, a.signal);
+      case "delay":
+        this.queue.push({ t: this.now + a.ms, kind: "command", fact: { kind: "scheduled", service: a.service, env: a.env } });
+        return;
+      case "occurred":
+        return;
     }
   }
 
@@ -776,6 +791,12 @@ const showFact = (f: Fact): string => {
       return `exited ${f.service} ${f.pid} ${f.status.signal ?? f.status.code}`;
     case "timer":
       return `timer ${f.service} #${f.token}`;
+    case "event":
+      return `event ${f.name} ${JSON.stringify(f.values)}`;
+    case "level":
+      return `level ${f.name}=${f.value}`;
+    case "scheduled":
+      return `scheduled ${f.service}`;
   }
 };
 
@@ -789,6 +810,10 @@ const showAction = (a: Action): string => {
       return `arm ${a.service} #${a.token} ${a.ms}ms ${a.purpose}`;
     case "changed":
       return `${a.service}→${a.phase}${a.reason === null ? "" : ` (${a.reason})`}`;
+    case "delay":
+      return `delay ${a.service} ${a.ms}ms`;
+    case "occurred":
+      return `occurred ${"service" in a.what ? `${a.what.kind} ${a.what.service}` : `${a.what.kind} ${a.what.name}`}${a.started.length ? ` started ${a.started.join(",")}` : ""}`;
   }
 };
 

@@ -4,7 +4,7 @@
 // tying up a thread per socket as an FFI recvmsg would. One socket per service, so
 // a message's socket says who sent it.
 
-import { mkdirSync, rmSync } from "node:fs";
+import { chownSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { Watch } from "./watch.js";
@@ -26,8 +26,11 @@ export interface NotifyHandlers {
   onError(message: string): void;
 }
 
-/** Binds the socket at `path` (call before spawning, so it exists when the service starts). */
-export function notifySocket(path: string, handlers: NotifyHandlers): Watch {
+/**
+ * Binds the socket at `path` (call before spawning, so it exists when the service starts).
+ * A service that runs as another user needs write access to send to it: `owner` gets it.
+ */
+export function notifySocket(path: string, handlers: NotifyHandlers, owner: { uid: number; gid: number } | null = null): Watch {
   mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true });
   const socket = load().createSocket("unix_dgram");
@@ -40,6 +43,14 @@ export function notifySocket(path: string, handlers: NotifyHandlers): Watch {
     }
   });
   socket.bind(path);
+  if (owner !== null) {
+    try {
+      chownSync(path, owner.uid, owner.gid);
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+  }
   return {
     cancel() {
       if (!open) return;

@@ -1,0 +1,89 @@
+// The commands that tell the server what happened: emit (an edge event), set and
+// unset (levels), and those that show it: events (the history), levels. `tend emit`
+// is called from udev rules and network hooks, so this module stays small.
+
+import type { Places } from "../places.js";
+import { checkEvent } from "../server/protocol.js";
+import { call, type RequestBody } from "./client.js";
+import { UserError } from "./errors.js";
+import type { Output } from "./output.js";
+
+interface Entry {
+  time: number;
+  kind: string;
+  name: string;
+  values: Record<string, string>;
+  started: string[];
+  stopped: string[];
+  skipped: string[];
+}
+
+async function ask(places: Places, body: RequestBody): Promise<unknown> {
+  const reply = await call(places, body);
+  if (!reply.ok) throw new UserError(reply.error);
+  return reply.result;
+}
+
+/** `KEY=VALUE` words into values; every malformed one is refused, with the reason. */
+export function parseAssignments(words: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf("=");
+    if (eq <= 0) throw new UserError(`'${word}' is not KEY=VALUE (an event's values are KEY=VALUE words, like DEVNAME=/dev/sdb1)`, 2);
+    values[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return values;
+}
+
+export async function emit(places: Places, out: Output, name: string, words: string[]): Promise<number> {
+  const values = parseAssignments(words);
+  const problem = checkEvent(name, values);
+  if (problem !== null) throw new UserError(problem, 2);
+  const entry = (await ask(places, { cmd: "emit", name, values })) as Entry | null;
+  if (out.json) out.data(entry);
+  else if (entry !== null) out.line(describe(entry));
+  return 0;
+}
+
+export async function setLevel(places: Places, out: Output, name: string, value: string | null, persist: boolean | undefined): Promise<number> {
+  const problem = checkEvent(name, {});
+  if (problem !== null) throw new UserError(problem, 2);
+  const body: RequestBody = value === null ? { cmd: "unset", name } : persist === undefined ? { cmd: "set", name, value } : { cmd: "set", name, value, persist };
+  const entry = (await ask(places, body)) as Entry | null;
+  if (out.json) out.data(entry);
+  else if (entry !== null) out.line(describe(entry));
+  return 0;
+}
+
+export async function events(places: Places, out: Output, count: number): Promise<number> {
+  const result = (await ask(places, { cmd: "events", count })) as { entries: Entry[]; dropped: number; total: number };
+  if (out.json) return out.data(result), 0;
+  if (result.dropped > 0) out.line(`(${result.dropped} older entries dropped: the history keeps the last ${result.total - result.dropped})`);
+  for (const entry of result.entries) out.line(`${new Date(entry.time).toISOString()}  ${describe(entry)}`);
+  return 0;
+}
+
+export async function levels(places: Places, out: Output): Promise<number> {
+  const result = (await ask(places, { cmd: "levels" })) as Record<string, { value: string; persisted: boolean }>;
+  if (out.json) return out.data(result), 0;
+  const names = Object.keys(result).sort();
+  if (names.length === 0) out.line("no levels are set");
+  for (const name of names) out.line(`${name}=${result[name]!.value}${result[name]!.persisted ? "  (persisted)" : ""}`);
+  return 0;
+}
+
+function describe(entry: Entry): string {
+  const values = Object.entries(entry.values).map(([k, v]) => ` ${k}=${v}`).join("");
+  const what =
+    entry.kind === "level"
+      ? `level ${entry.name}${entry.values.value === undefined ? " unset" : `=${entry.values.value}`}`
+      : entry.kind === "schedule"
+        ? `schedule of ${entry.name}`
+        : `${entry.kind === "job" ? "job " : ""}${entry.name}${values}`;
+  const effects = [
+    entry.started.length > 0 ? `started ${entry.started.join(", ")}` : "",
+    entry.stopped.length > 0 ? `stopped ${entry.stopped.join(", ")}` : "",
+    entry.skipped.length > 0 ? `skipped ${entry.skipped.join(", ")} (still running)` : "",
+  ].filter(Boolean);
+  return `${what}${effects.length > 0 ? ` → ${effects.join("; ")}` : ""}`;
+}

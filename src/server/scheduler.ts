@@ -1,0 +1,123 @@
+// The clock of scheduled tasks: arms a timer for each task's next due time (cron via
+// croner, or an interval) and for each pending "DURATION after EVENT" delay, and tells
+// the engine when one falls due. The last run of each task is persisted, so that a
+// run missed while the machine or the server was down can be caught up once (for tasks
+// that ask for it with `catch-up = yes`), and an interval survives server restarts.
+
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Database } from "../compile/database.js";
+import type { Fact } from "../engine/types.js";
+import { isClockSchedule, missedSince, nextDue } from "../events/clock.js";
+import { after, type Timer } from "../system/timers.js";
+
+const FILE = "timers.json";
+
+export interface SchedulerOptions {
+  stateDir: string;
+  emit(fact: Fact): void;
+  /** Wall-clock time, ms since the epoch. */
+  now(): number;
+  log(line: string): void;
+}
+
+export interface Scheduler {
+  /** Arm every clock schedule of `db` except the `disabled` tasks; catch up what was missed. */
+  load(db: Database, disabled: ReadonlySet<string>): void;
+  /** An `after` schedule's event occurred: the task falls due in `ms`. */
+  delay(service: string, ms: number, env: Record<string, string>): void;
+  /** When each scheduled task falls due next (ms since the epoch), for `tend status`. */
+  nextRuns(): ReadonlyMap<string, number>;
+  close(): void;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const clocks = new Map<string, Timer>();
+  const delays = new Set<Timer>();
+  const due = new Map<string, number>();
+  let lastRuns = readLastRuns(options.stateDir);
+  let db: Database | null = null;
+
+  const persist = (): void => {
+    try {
+      mkdirSync(options.stateDir, { recursive: true });
+      const path = join(options.stateDir, FILE);
+      writeFileSync(`${path}.tmp`, `${JSON.stringify(Object.fromEntries(lastRuns), null, 2)}\n`);
+      renameSync(`${path}.tmp`, path);
+    } catch (e) {
+      options.log(`cannot save the last run times in ${options.stateDir}: ${(e as Error).message}`);
+    }
+  };
+
+  const fire = (service: string, env: Record<string, string>): void => {
+    lastRuns.set(service, options.now());
+    persist();
+    options.emit({ kind: "scheduled", service, env });
+  };
+
+  const arm = (service: string): void => {
+    const schedule = db?.services[service]?.schedule ?? null;
+    if (!isClockSchedule(schedule)) return;
+    const now = options.now();
+    const next = nextDue(schedule, now, lastRuns.get(service) ?? null);
+    if (next === null) return; // a cron expression that never matches again
+    due.set(service, next);
+    clocks.set(
+      service,
+      after(next - now, () => {
+        fire(service, { TEND_EVENT: "schedule", TEND_DUE: new Date(next).toISOString() });
+        arm(service);
+      }),
+    );
+  };
+
+  return {
+    load(next, disabled) {
+      for (const timer of clocks.values()) timer.cancel();
+      clocks.clear();
+      due.clear();
+      db = next;
+      const now = options.now();
+      let baselines = false;
+      for (const def of Object.values(next.services)) {
+        if (!isClockSchedule(def.schedule) || disabled.has(def.name)) continue;
+        if (!lastRuns.has(def.name)) {
+          // Never ran: count from now, and remember it, so that a restart does not reset the count.
+          lastRuns.set(def.name, now);
+          baselines = true;
+        } else if (def.catchUp) {
+          const missed = missedSince(def.schedule, lastRuns.get(def.name)!, now);
+          if (missed !== null) {
+            options.log(`${def.name}: caught up: the run due ${new Date(missed).toISOString()} was missed while the server was down`);
+            fire(def.name, { TEND_EVENT: "catch-up", TEND_DUE: new Date(missed).toISOString() });
+          }
+        }
+        arm(def.name);
+      }
+      if (baselines) persist();
+    },
+    delay(service, ms, env) {
+      const timer = after(ms, () => {
+        delays.delete(timer);
+        options.emit({ kind: "scheduled", service, env });
+      });
+      delays.add(timer);
+    },
+    nextRuns: () => due,
+    close() {
+      for (const timer of [...clocks.values(), ...delays]) timer.cancel();
+      clocks.clear();
+      delays.clear();
+      lastRuns = new Map();
+    },
+  };
+}
+
+function readLastRuns(stateDir: string): Map<string, number> {
+  try {
+    const data = JSON.parse(readFileSync(join(stateDir, FILE), "utf8")) as Record<string, unknown>;
+    return new Map(Object.entries(data).filter((entry): entry is [string, number] => typeof entry[1] === "number"));
+  } catch {
+    return new Map();
+  }
+}

@@ -1,0 +1,136 @@
+// The server's own life: one per root, SIGTERM stops everything in order and exits 0,
+// `enable`/`disable` survive a restart of the server, `status NAME` answers with the
+// LSB exit codes, `why` explains a dependency failure.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { events, once, withRoot, writePrograms, type ChangeResult } from "./harness.js";
+
+describe("server lifecycle", { concurrency: true }, () => {
+  test("a second server on the same root exits 1 and says why; the first keeps serving", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("a", "type = longrun\ncommand = sleep 1000\n");
+      await root.compile();
+      const first = await root.startDaemon();
+      const second = await root.startDaemon({ noWait: true });
+      const exit = await second.exited;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.match(second.output(), new RegExp(`another tend server \\(pid ${first.pid}\\) is already running for ${root.places.run}`));
+      const ping = await root.request({ cmd: "ping" });
+      assert.ok(ping.ok && (ping.result as { pid: number }).pid === first.pid);
+      await root.shutdown(first);
+    }),
+  );
+
+  test("SIGTERM to the server stops every service in dependency order and exits 0", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const { longrun, log } = writePrograms(root);
+      root.services({
+        a: longrun("a"),
+        b: longrun("b", 0, "requires = a\n"),
+        c: longrun("c", 0, "requires = b\n"),
+        o: `type = oneshot\nup = true\ndown = sh -c 'echo "stop o $(date +%s%N)" >> ${log}'\nrequires = a\n`,
+        default: "type = bundle\ncontents = c o\n",
+      });
+      await root.compile();
+      const daemon = await root.startDaemon({ boot: true });
+      for (const n of ["a", "b", "c", "o"]) await root.waitPhase(n, "up");
+      await root.status(); // remember the pids: all must be gone afterwards
+      daemon.child.kill("SIGTERM");
+      const exit = await root.awaitExit(daemon);
+      assert.deepEqual(exit, { code: 0, signal: null }, daemon.output());
+      assert.match(daemon.output(), /SIGTERM: stopping everything/);
+      const list = events(log);
+      const stop = (n: string): bigint => once(list, "stop", n);
+      assert.ok(stop("c") < stop("b") && stop("b") < stop("a"), "c, b, a should stop in that order");
+      assert.ok(stop("o") < stop("a"), "o requires a: it stops first");
+    }),
+  );
+
+  test("enable and disable persist across a restart of the server", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.services({
+        a: "type = longrun\ncommand = sleep 1000\n",
+        b: "type = longrun\ncommand = sleep 1000\n",
+        c: "type = longrun\ncommand = sleep 1000\n",
+        default: "type = bundle\ncontents = a c\n",
+      });
+      await root.compile();
+      let daemon = await root.startDaemon({ boot: true });
+      await root.waitPhase("a", "up");
+      assert.equal((await root.state("b")).phase, "down");
+      const enabled = await root.json<{ enabled: string[]; disabled: string[] }>("enable", "b");
+      assert.equal(enabled.run.status, 0, enabled.run.stderr);
+      assert.deepEqual(enabled.data, { enabled: ["b"], disabled: [] });
+      await root.waitPhase("b", "up");
+      const disabled = await root.tend("disable", "a");
+      assert.equal(disabled.status, 0, disabled.stderr);
+      await root.waitPhase("a", "down");
+      assert.equal((await root.state("c")).phase, "up");
+      await root.shutdown(daemon);
+      assert.deepEqual(JSON.parse(readFileSync(join(root.places.state, "enabled.json"), "utf8")), { enabled: ["b"], disabled: ["a"] });
+
+      daemon = await root.startDaemon({ boot: true });
+      await root.waitPhase("b", "up");
+      await root.waitPhase("c", "up");
+      const a = await root.state("a");
+      assert.equal(a.phase, "down");
+      assert.equal(a.wanted, false);
+      // Enabling again brings it back into the boot set.
+      assert.equal((await root.tend("enable", "a")).status, 0);
+      await root.waitPhase("a", "up");
+      await root.shutdown(daemon);
+      assert.deepEqual(JSON.parse(readFileSync(join(root.places.state, "enabled.json"), "utf8")), { enabled: ["b", "a"], disabled: [] });
+    }),
+  );
+
+  test("'status NAME' exits 0 up, 3 down, 1 failed, 4 unknown; 'why' explains a dependency failure", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.services({
+        up: "type = longrun\ncommand = sleep 1000\n",
+        down: "type = longrun\ncommand = sleep 1000\n",
+        f: "type = oneshot\nup = sh -c 'exit 2'\n",
+        c: "type = longrun\ncommand = sleep 1000\nrequires = f\n",
+      });
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "up")).status, 0);
+      const { run, data } = await root.json<ChangeResult>("start", "c");
+      assert.equal(run.status, 1);
+      assert.deepEqual(data.failed, ["c"]);
+      assert.equal(data.services[0]!.reason, "dependency f failed");
+
+      const code = async (...names: string[]): Promise<number | null> => (await root.tend("status", ...names)).status;
+      assert.equal(await code("up"), 0);
+      assert.equal(await code("down"), 3);
+      assert.equal(await code("f"), 1);
+      assert.equal(await code("c"), 1);
+      assert.equal(await code("nosuch"), 4);
+      assert.equal(await code("up", "down"), 3, "one of them is down");
+      assert.equal(await code(), 0, "without names, status always exits 0");
+      const unknown = await root.tend("status", "nosuch");
+      assert.match(unknown.stderr, /unknown service: nosuch/);
+
+      const why = await root.tend("why", "c");
+      assert.equal(why.status, 0, why.stderr);
+      assert.match(why.stdout, /^c is failed: dependency f failed$/m);
+      assert.match(why.stdout, /waits for requirement f, which is failed: up exited with code 2/);
+      const whyF = await root.json<string[]>("why", "f");
+      assert.equal(whyF.data[0], "f is failed: up exited with code 2");
+      const whyUnknown = await root.tend("why", "nosuch");
+      assert.equal(whyUnknown.status, 1);
+      assert.match(whyUnknown.stderr, /unknown service: nosuch/);
+      await root.shutdown(daemon);
+    }),
+  );
+
+  test("a command for a server that is not running says so and exits 1", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const r = await root.tend("status");
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /no tend server is running for this root/);
+    }),
+  );
+});
