@@ -32,6 +32,10 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
     }
     return 1;
   }
+  if (!out.json) for (const d of result.diagnostics) printDiagnostic(out, d); // warnings: an accepted set has no error
+  // Install only for a server that will apply it: without one, 'tend compile' is the command.
+  const ping = await call(places, { cmd: "ping" });
+  if (!ping.ok) throw new CommandError(ping.error);
   let staging: string | undefined;
   try {
     if (dryRun) {

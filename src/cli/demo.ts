@@ -12,6 +12,7 @@ import { places } from "../places.js";
 import type { ServiceStatus } from "../server/protocol.js";
 import { runServer } from "../server/server.js";
 import { call } from "./client.js";
+import { UserError } from "./errors.js";
 import { paint, printDiagnostic, type Output } from "./output.js";
 import { printStatusTable } from "./service-commands.js";
 
@@ -29,8 +30,12 @@ export function packageDir(): string {
 export async function runDemo(out: Output): Promise<number> {
   const pkg = packageDir();
   const root = join(pkg, ".demo");
-  rmSync(root, { recursive: true, force: true });
   const where = places({ root, env: process.env, uid: process.getuid?.() ?? 0 });
+  const running = await call(where, { cmd: "ping" }).catch(() => null);
+  if (running?.ok) {
+    throw new UserError(`a demo is already running (server pid ${(running.result as { pid: number }).pid}); stop it with Ctrl-C or 'tend --root ${root} shutdown'`);
+  }
+  rmSync(root, { recursive: true, force: true }); // a fresh start each time
   const examples = join(pkg, "examples");
   const result = compile({ sourceDir: examples, hostChecks: true });
   for (const d of result.diagnostics) printDiagnostic(out, d);
@@ -43,14 +48,16 @@ export async function runDemo(out: Output): Promise<number> {
   let listening: () => void = () => {};
   const ready = new Promise<void>((resolve) => (listening = resolve));
   const server = runServer({ places: where, boot: false, log: (line) => out.line(paint(out, "dim", `  [tend] ${line}`)), onListening: listening });
-  await ready;
+  // The server may fail to start (it says why): then there is nothing to show.
+  const started = await Promise.race([ready.then(() => true), server.then(() => false)]);
+  if (!started) return 1;
   await call(where, { cmd: "start", names: ["default"], wait: true });
   const status = await call(where, { cmd: "status" });
   if (status.ok) {
     out.line("");
     printStatusTable(out, (status.result as { services: ServiceStatus[] }).services);
   }
-  if (process.stdin.isTTY) {
+  if (process.stdout.isTTY && process.stdin.isTTY) {
     out.line("\nthe demo keeps running: try 'tend --root .demo status' or 'tend --root .demo logs web' in another terminal; Ctrl-C stops everything in order");
   } else {
     out.line("\nnot on a terminal: stopping everything in order");

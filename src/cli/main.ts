@@ -76,7 +76,13 @@ async function main(argv: string[]): Promise<number> {
   const out = output(values.json === true);
   const where = places({ root: values.root, env: process.env, uid: process.getuid?.() ?? 0 });
   const names = (min: number, max = Infinity): string | null =>
-    args.length < min ? `'${command}' needs ${min === 1 ? "a service name" : `${min} arguments`}` : args.length > max ? `'${command}' takes at most ${max} argument${max === 1 ? "" : "s"}` : null;
+    args.length < min
+      ? `'${command}' needs ${min === 1 ? "a name" : `${min} arguments`}`
+      : args.length > max
+        ? max === 0
+          ? `'${command}' takes no arguments`
+          : `'${command}' takes at most ${max} argument${max === 1 ? "" : "s"}`
+        : null;
   const check = (problem: string | null): void => {
     if (problem !== null) throw new UsageError(problem);
   };
@@ -130,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "demo": {
       check(names(0, 0));
+      if (values.json) return usage("'demo' shows a live run and has no JSON output; use 'status --json' against its root (.demo)");
       const { runDemo } = await import("./demo.js");
       return runDemo(out);
     }
@@ -177,6 +184,14 @@ class UsageError extends UserError {}
 function usage(message: string): number {
   process.stderr.write(`tend: ${message}\n${USAGE}\n`);
   return 2;
+}
+
+// A reader that goes away (`tend list | head -1`) ends our output, not with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    throw e;
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -3,7 +3,7 @@
 
 import type { Places } from "../places.js";
 import type { ServiceStatus } from "../server/protocol.js";
-import { call, type Final, type RequestBody } from "./client.js";
+import { call, ClientError, type Final, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
 
@@ -20,7 +20,14 @@ async function ask(places: Places, body: RequestBody, onStream?: Parameters<type
 export class CommandError extends UserError {}
 
 export async function status(places: Places, out: Output, names: string[]): Promise<number> {
-  const reply = await ask(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+  let reply;
+  try {
+    reply = await ask(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+  } catch (e) {
+    // No server: nothing it runs is running (LSB 3), which `tend status NAME` says.
+    if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
+    throw e;
+  }
   const { services } = reply.result as { services: ServiceStatus[] };
   if (out.json) out.data(reply.result);
   else printStatusTable(out, services);
@@ -55,7 +62,7 @@ function detail(s: ServiceStatus): string {
   if (s.statusText) parts.push(`"${s.statusText}"`);
   if (s.phase === "down" && s.wanted && !s.reason) parts.push("waiting to start");
   if (s.phase !== "down" && !s.wanted && s.phase !== "failed") parts.push("not wanted");
-  if (s.restarts > 0) parts.push(`${s.restarts} recent restart${s.restarts > 1 ? "s" : ""}`);
+  if (s.restarts > 0 && !(s.reason ?? "").startsWith("restarting")) parts.push(`${s.restarts} recent restart${s.restarts > 1 ? "s" : ""}`);
   if (s.type === "task" && s.runs > 0) parts.push(`${s.runs} run${s.runs > 1 ? "s" : ""}`);
   if (s.skipped > 0) parts.push(`${s.skipped} trigger${s.skipped > 1 ? "s" : ""} skipped while running`);
   if (s.nextRun !== null) parts.push(`next ${new Date(s.nextRun).toISOString().replace(/\.\d+Z$/, "Z")}`);
@@ -101,6 +108,7 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
     out.line(`${cmd}: asked for ${(result.affected ?? names).join(", ")}`);
     return 0;
   }
+  if ((result.services ?? []).length === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
   for (const s of result.services ?? []) {
     const state = s.phase === "failed" ? paint(out, "red", s.phase) : s.phase;
     out.line(`${s.name}: ${state}${s.reason ? ` (${s.reason})` : ""}`);
@@ -111,7 +119,11 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
 export async function enable(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
   const reply = await ask(places, { cmd, names });
   if (out.json) out.data(reply.result);
-  else out.line(`${cmd}d: ${names.join(", ")} (kept across server restarts)`);
+  else {
+    const { booted } = reply.result as { booted?: boolean };
+    const now = booted ? (cmd === "enable" ? "; starting it now" : "; stopping it unless something needs it") : "; this server was not booted, so boot sets take effect at the next 'tend boot'";
+    out.line(`${cmd}d: ${names.join(", ")} (kept across server restarts${now})`);
+  }
   return 0;
 }
 

@@ -23,15 +23,29 @@ export interface ControlSocketOptions {
   handle(request: Request, connection: Connection): void;
 }
 
+/** The longest path a unix socket may have (sun_path, less its terminating NUL). */
+export const MAX_SOCKET_PATH = 107;
+/** Connections beyond this many at once are refused: a client cannot exhaust the server's fds. */
+export const MAX_CONNECTIONS = 256;
+
 export function listenControl(options: ControlSocketOptions): Promise<Server> {
+  if (Buffer.byteLength(options.path) > MAX_SOCKET_PATH) {
+    return Promise.reject(new Error(`the socket path ${options.path} is ${Buffer.byteLength(options.path)} bytes; unix sockets allow ${MAX_SOCKET_PATH}: use a shorter --root`));
+  }
   rmSync(options.path, { force: true }); // a stale socket of a server that is gone (the lock says so)
   const server = createServer((socket) => serve(socket, options));
+  server.maxConnections = MAX_CONNECTIONS;
   server.on("error", () => {}); // per-connection errors are handled where they happen
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.path, () => {
-      chmodSync(options.path, options.mode);
-      resolve(server);
+      try {
+        chmodSync(options.path, options.mode);
+        resolve(server);
+      } catch (e) {
+        server.close();
+        reject(e);
+      }
     });
   });
 }

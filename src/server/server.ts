@@ -45,7 +45,7 @@ export interface ServerOptions {
 /** Runs until shut down; resolves with the exit status. */
 export async function runServer(options: ServerOptions): Promise<number> {
   const { places, log } = options;
-  const lock = lockRoot(places.run);
+  const lock = await lockRoot(places.run);
   if (!lock.ok) {
     log(`another tend server (pid ${lock.pid}) is already running for ${places.run}; stop it first ('tend shutdown')`);
     return 1;
@@ -187,12 +187,22 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const problem = unknownNames(request.names);
         if (problem !== null) return refuse(problem);
         if (engine.shuttingDown) return refuse("the server is shutting down");
-        const affected = affectedBy(request.cmd, request.names);
         const wait = request.wait !== false;
-        const fact: Fact = { kind: request.cmd, names: request.names };
-        if (wait) waiters.add({ id: request.id, connection, kind: request.cmd, services: affected, since: now() });
-        emit(fact);
-        if (!wait) reply({ affected });
+        const named = request.names.flatMap((n) => members(engine.topo, n));
+        const activeBefore = engine.topo.names.filter((n) => isActive(engine.services.get(n)!.phase));
+        const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now() }) : null;
+        emit({ kind: request.cmd, names: request.names });
+        // Name everything the command touches: what a stop takes down with it (dependents
+        // first, and what only they needed), what a restart bounces with it.
+        const affected =
+          request.cmd === "stop"
+            ? activeBefore.filter((n) => !engine.wanted.has(n) || !isActive(engine.services.get(n)!.phase))
+            : request.cmd === "restart"
+              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => activeBefore.includes(n) || named.includes(n))
+              : named;
+        if (widen === null) return reply({ affected });
+        widen(affected);
+        waiters.check();
         return;
       }
       case "enable":
@@ -211,7 +221,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           return refuse(`cannot save ${places.state}: ${(e as Error).message}`);
         }
         if (booted) emit(request.cmd === "enable" ? { kind: "start", names: request.names } : { kind: "unwant", names: request.names });
-        return reply(persistent);
+        return reply({ ...persistent, booted });
       }
       case "signal": {
         const signal = parseSignal(request.signal);
@@ -257,17 +267,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
       case "levels":
         return reply(Object.fromEntries([...engine.levels].map(([name, value]) => [name, { value, persisted: persistedLevels.has(name) }])));
       case "shutdown":
-        waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() });
+        waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() })([]);
         emit({ kind: "shutdown" });
         return;
     }
-  }
-
-  /** The services a command will touch, named to the admin before it runs. */
-  function affectedBy(cmd: "start" | "stop" | "restart", names: string[]): string[] {
-    const services = names.flatMap((n) => members(engine.topo, n));
-    if (cmd === "stop") return [...new Set(services.flatMap((s) => requirersOf(engine.topo, s)))].filter((s) => isActive(engine.services.get(s)!.phase));
-    return [...new Set(services)];
   }
 
   function sendLogs(request: Extract<Request, { cmd: "logs" }>, connection: Connection): void {
@@ -295,12 +298,13 @@ export async function runServer(options: ServerOptions): Promise<number> {
   function apply(request: Extract<Request, { cmd: "apply" }>, connection: Connection): void {
     const next = readDatabase(request.from ?? places.state);
     if (!next.ok) return void connection.send({ id: request.id, ok: false, error: next.message });
-    const plan = applyPlan(engine, next.database);
+    // A staged database has a generation of its own; installed, it would be the next one.
+    const plan = applyPlan(engine, next.database, request.from === undefined ? next.database.generation : engine.db.generation + 1);
     if (request.from !== undefined) return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false } });
     if (next.database.digest === engine.db.digest) {
       return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false, note: "the server runs this generation already" } });
     }
-    if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan });
+    if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan })([]);
     emit({ kind: "apply", db: next.database });
     scheduler.load(next.database, new Set(persistent.disabled));
     if (request.wait === false) connection.send({ id: request.id, ok: true, result: { ...plan, applied: true } });
@@ -373,13 +377,13 @@ export interface ApplyPlan {
 }
 
 /** What installing `next` into the running server would do. */
-export function applyPlan(engine: Engine, next: Database): ApplyPlan {
+export function applyPlan(engine: Engine, next: Database, generation: number): ApplyPlan {
   const { added, removed, changed } = diffDatabases(engine.db, next);
   const leaving = new Set([...removed, ...changed].filter((n) => engine.topo.requires.has(n)));
   const bounced = [...new Set([...leaving].flatMap((n) => requirersOf(engine.topo, n)))]
     .filter((n) => !leaving.has(n) && isActive(engine.services.get(n)!.phase))
     .sort();
-  return { generation: { from: engine.db.generation, to: next.generation }, added, removed, changed, bounced };
+  return { generation: { from: engine.db.generation, to: generation }, added, removed, changed, bounced };
 }
 
 /** The last `count` lines of a service's log, from the current file and the rotated ones. */

@@ -39,8 +39,15 @@ export function wantedBecause(e: Engine, name: string): string[] | null {
   // Breadth-first from the explicit names, remembering who pulled whom in.
   const via = new Map<string, string>();
   const queue: string[] = [];
+  for (const name of e.triggered) {
+    if (!via.has(name) && e.wanted.has(name)) {
+      via.set(name, "started by its event or schedule (start-on, schedule)");
+      queue.push(name);
+    }
+  }
   for (const root of e.explicit) {
     for (const m of members(e.topo, root)) {
+      if (root !== m && e.excluded.has(m)) continue; // disabled: the bundle does not bring it up
       if (!via.has(m) && e.wanted.has(m)) {
         via.set(m, root === m ? `started explicitly (by an admin, the boot or 'enable')` : `member of '${root}', started explicitly`);
         queue.push(m);
@@ -72,15 +79,32 @@ export function wantedBecause(e: Engine, name: string): string[] | null {
   return chain;
 }
 
+/** Why a service is not wanted, in words an admin can act on. */
+function notWanted(e: Engine, name: string): string {
+  const def = defOf(e, name);
+  if (e.stopped.has(name)) return `not wanted: an admin stopped it (or something it requires); 'tend start ${name}' brings it back`;
+  if (e.excluded.has(name)) return `not wanted: disabled ('tend enable ${name}' puts it back into what boot starts)`;
+  if (def.startOn !== null) return "not wanted now: it starts when its start-on condition comes true";
+  if (def.schedule !== null) return "not wanted now: it runs on its schedule";
+  return "not wanted: nothing started it or pulls it in";
+}
+
 /** Lines that explain the state of one service. */
 export function explain(e: Engine, name: string): string[] {
   const s = e.services.get(name)!;
   const lines = [`${name} is ${s.phase}${s.reason ? `: ${s.reason}` : ""}`];
   const because = wantedBecause(e, name);
   if (e.shuttingDown) lines.push("the server is shutting down: nothing is wanted");
-  else if (because === null) lines.push(e.stopped.has(name) ? "not wanted: an admin stopped it (or something it requires)" : "not wanted: nothing started it or pulls it in");
+  else if (because === null) lines.push(notWanted(e, name));
   else lines.push("wanted because:", ...because.map((l) => `  ${l}`));
-  if (s.held && (s.phase === "failed" || s.phase === "down")) lines.push(`held: it is not started again by itself; 'tend start ${name}' retries it`);
+  if (s.held && (s.phase === "failed" || s.phase === "down")) {
+    lines.push(
+      defOf(e, name).type === "task"
+        ? `its run is over; 'tend start ${name}' runs it again`
+        : `held: it is not started again by itself; 'tend start ${name}' retries it`,
+    );
+  }
+  if (because !== null && e.excluded.has(name)) lines.push(`disabled: 'default' does not bring it up, but what is listed above still needs it`);
   if (e.wanted.has(name) && (s.phase === "down" || s.phase === "failed")) {
     for (const r of e.topo.requires.get(name)!) {
       const rs = e.services.get(r)!;

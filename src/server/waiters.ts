@@ -22,6 +22,8 @@ export interface Waiter {
 interface Pending extends Waiter {
   /** The services whose changes are reported: the named ones and what they pull in. */
   watched: Set<string>;
+  /** Not answered before the command has run and `widen` said what it concerns. */
+  complete: boolean;
 }
 
 export function createWaiters(engine: () => Engine) {
@@ -57,19 +59,31 @@ export function createWaiters(engine: () => Engine) {
   };
 
   return {
-    add(waiter: Waiter): void {
+    /**
+     * Returns a function that adds the services found to be concerned once the command
+     * ran (what a stop stops with it): the waiter is answered only after it is called.
+     */
+    add(waiter: Waiter): (more: readonly string[]) => void {
       const e = engine();
-      const watched = new Set<string>();
-      const stack = [...waiter.services];
-      while (stack.length > 0) {
-        const n = stack.pop()!;
-        if (watched.has(n) || !e.topo.requires.has(n)) continue;
-        watched.add(n);
-        if (waiter.kind === "start" || waiter.kind === "restart") stack.push(...e.topo.requires.get(n)!, ...e.topo.wants.get(n)!);
-      }
-      const entry: Pending = { ...waiter, services: waiter.services.flatMap((n) => members(e.topo, n)), watched };
+      const entry: Pending = { ...waiter, services: [], watched: new Set(), complete: false };
+      const widen = (names: readonly string[]): void => {
+        const added = names.flatMap((n) => members(e.topo, n)).filter((n) => !entry.services.includes(n));
+        entry.services.push(...added);
+        const stack = [...added];
+        while (stack.length > 0) {
+          const n = stack.pop()!;
+          if (entry.watched.has(n) || !e.topo.requires.has(n)) continue;
+          entry.watched.add(n);
+          if (waiter.kind === "start" || waiter.kind === "restart") stack.push(...e.topo.requires.get(n)!, ...e.topo.wants.get(n)!);
+        }
+      };
+      widen(waiter.services);
       pending.push(entry);
       waiter.connection.onClose(() => (pending = pending.filter((p) => p !== entry)));
+      return (more) => {
+        widen(more);
+        entry.complete = true;
+      };
     },
     progress(service: string, phase: Phase, reason: string | null): void {
       for (const w of pending) {
@@ -81,7 +95,7 @@ export function createWaiters(engine: () => Engine) {
       const still: Pending[] = [];
       for (const w of pending) {
         const applying = w.kind === "apply" && e.pendingApply !== null;
-        if (!applying && w.services.every((n) => settled(w, n))) finalReply(w);
+        if (w.complete && !applying && w.services.every((n) => settled(w, n))) finalReply(w);
         else still.push(w);
       }
       pending = still;

@@ -159,9 +159,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     child.once("exit", (code, signal) => {
       for (const w of watches) w.cancel();
       if (running.get(service)?.child === child) running.delete(service);
-      // Stopped: nothing of its process group stays behind (a child that ignored the
-      // stop signal, or one it forked), holding on to its output pipes.
-      if (stopping.delete(pid)) signalGroup(pid, "SIGKILL");
+      // Stopped, or a daemon that ended: nothing of its process group stays behind (a
+      // child that ignored the stop signal, or one it forked) to hold its output pipes
+      // or its port when it is started again.
+      const daemonEnded = role === "main" && def.type === "longrun";
+      if (stopping.delete(pid) || daemonEnded) signalGroup(pid, "SIGKILL");
+      if (daemonEnded) statusTexts.delete(service); // what it said with STATUS= ended with it
       options.emit({ kind: "exited", service, pid, status: { code, signal } });
     });
     options.emit({ kind: "spawned", service, pid });

@@ -63,7 +63,7 @@ describe("server lifecycle", { concurrency: true }, () => {
       assert.equal((await root.state("b")).phase, "down");
       const enabled = await root.json<{ enabled: string[]; disabled: string[] }>("enable", "b");
       assert.equal(enabled.run.status, 0, enabled.run.stderr);
-      assert.deepEqual(enabled.data, { enabled: ["b"], disabled: [] });
+      assert.deepEqual(enabled.data, { enabled: ["b"], disabled: [], booted: true });
       await root.waitPhase("b", "up");
       const disabled = await root.tend("disable", "a");
       assert.equal(disabled.status, 0, disabled.stderr);

@@ -51,11 +51,22 @@ export function watchConnect(target: NetConnectOpts, onReady: () => void): Watch
   }, onReady);
 }
 
+/** A probe that has not answered within this long counts as "not ready yet" and is killed. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 export function watchProbe(file: string, args: string[], options: SpawnOptions, onReady: () => void): Watch {
   return poll((done) => {
     const probe = spawn(file, args, { ...options, stdio: "ignore" });
+    const kill = (): void => void (probe.exitCode === null && probe.signalCode === null && probe.kill("SIGKILL"));
+    const timer = setTimeout(kill, PROBE_TIMEOUT_MS);
     probe.once("error", () => done(false));
-    probe.once("exit", (code) => done(code === 0));
-    return () => probe.exitCode === null && probe.kill("SIGKILL");
+    probe.once("exit", (code) => {
+      clearTimeout(timer);
+      done(code === 0);
+    });
+    return () => {
+      clearTimeout(timer);
+      kill();
+    };
   }, onReady);
 }
