@@ -97,6 +97,7 @@ export async function why(places: Places, out: Output, name: string): Promise<nu
 export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
   const live = !out.json && process.stdout.isTTY === true;
   const reply = await ask(places, { cmd, names, wait }, (line) => {
+    if (live && "affected" in line && line.affected.length > 0) out.line(`${cmd === "stop" ? "stopping" : cmd === "restart" ? "restarting" : "starting"}: ${line.affected.join(", ")}`);
     if (live && "progress" in line) {
       const p = line.progress;
       out.line(`  ${p.service}: ${p.phase}${p.reason ? ` (${p.reason})` : ""}`);

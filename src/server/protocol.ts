@@ -85,6 +85,8 @@ export type Reply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: string }
   | { id: number; progress: { service: string; phase: Phase; reason: string | null } }
+  /** Before a start, stop or restart is waited for: every service it concerns. */
+  | { id: number; affected: string[] }
   | { id: number; line: string };
 
 /** Validate one parsed request line; returns an error message for anything malformed. */

@@ -201,6 +201,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
               ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => activeBefore.includes(n) || named.includes(n))
               : named;
         if (widen === null) return reply({ affected });
+        connection.send({ id: request.id, affected });
         widen(affected);
         waiters.check();
         return;
