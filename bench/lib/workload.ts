@@ -1,0 +1,87 @@
+// What a workload is and what it hands back. One module per workload lives in
+// bench/workloads/ and is listed in bench/workloads/index.ts.
+
+import type { RoundRunner } from "./proc.js";
+import { roundStats, summarize, type Stats } from "./stats.js";
+
+export interface BenchContext {
+  /** `--quick`: fewer repetitions, the whole bench in under a minute. */
+  quick: boolean;
+  /** `--runs N` overrides every workload's repetition count. */
+  runs: number | null;
+  /** `--profile`: take a CPU profile even when the goal is met. */
+  profile: boolean;
+  /** The repository root (where package.json is). */
+  root: string;
+  /** The `tend` entry script (bin/tend), run as `node bin/tend …`. */
+  tend: string;
+  /** Where results and profiles go. */
+  resultsDir: string;
+  /** The run's timestamp, as used in result file names. */
+  stamp: string;
+  /** Progress lines (stderr), so that stdout stays the table. */
+  log(message: string): void;
+  /**
+   * Runs one measured round (a set of timed runs that belong together). With
+   * `--wait-idle`, a round during which other processes used more than a fifth of the
+   * CPUs is thrown away and run again once the machine is quiet; otherwise it runs once.
+   */
+  round: RoundRunner;
+}
+
+export type Verdict = "pass" | "FAIL" | "info";
+
+export interface Goal {
+  /** How the goal reads in the table, like "< 1000 ms". */
+  text: string;
+  /** The case's median must stay at or below this (in the row's unit; below it, when `strict`). */
+  max: number;
+  strict?: boolean;
+}
+
+/** What a row measures: milliseconds, megabytes (memory), or a ratio (× a floor or a peer). */
+export type Unit = "ms" | "MB" | "ratio";
+
+/** One measured row of the table. */
+export interface CaseResult {
+  workload: string;
+  case: string;
+  /** Who is measured: "tend", "node", later "s6", "runit", … */
+  subject: string;
+  unit: Unit;
+  samples: number[];
+  stats: Stats;
+  goal: Goal | null;
+  verdict: Verdict;
+  note?: string;
+}
+
+export interface WorkloadResult {
+  cases: CaseResult[];
+  /** Anything else worth keeping in the JSON (phase splits, profile summaries, inputs). */
+  details?: Record<string, unknown>;
+  /** Lines printed under the table. */
+  notes?: string[];
+}
+
+export interface Workload {
+  name: string;
+  /** One line: what it measures. */
+  title: string;
+  run(ctx: BenchContext): Promise<WorkloadResult>;
+}
+
+/** Builds a row: statistics from the samples, the verdict from the median against the goal. */
+export function caseResult(workload: string, name: string, subject: string, samples: number[], goal: Goal | null = null, note?: string, unit: Unit = "ms"): CaseResult {
+  const stats = summarize(samples);
+  const met = goal !== null && (goal.strict ? stats.median < goal.max : stats.median <= goal.max);
+  const verdict: Verdict = goal === null ? "info" : met ? "pass" : "FAIL";
+  const row: CaseResult = { workload, case: name, subject, unit, samples: samples.map((s) => Math.round(s * 1000) / 1000), stats: roundStats(stats), goal, verdict };
+  if (note !== undefined) row.note = note;
+  return row;
+}
+
+/** Repetitions: `--runs` wins, else the quick or the full count. */
+export function repetitions(ctx: BenchContext, full: number, quick: number): number {
+  return ctx.runs ?? (ctx.quick ? quick : full);
+}

@@ -1,0 +1,11 @@
+// Every workload, in the order the bench runs them. Add a workload by writing a
+// module here that exports a Workload and listing it below.
+
+import type { Workload } from "../lib/workload.js";
+import { check10k } from "./check-10k.js";
+import { startup } from "./startup.js";
+import { w1Flat } from "./w1-flat.js";
+import { w2Dag } from "./w2-dag.js";
+import { w3Status } from "./w3-status.js";
+
+export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status];
