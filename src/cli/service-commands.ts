@@ -96,7 +96,7 @@ export async function why(places: Places, out: Output, name: string): Promise<nu
 /** start / stop / restart: name what is affected, show progress on a terminal, wait for the outcome. */
 export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
   const live = !out.json && process.stdout.isTTY === true;
-  const reply = await ask(places, { cmd, names, wait }, (line) => {
+  const reply = await ask(places, { cmd, names, wait, progress: live }, (line) => {
     if (live && "affected" in line && line.affected.length > 0) out.line(`${cmd === "stop" ? "stopping" : cmd === "restart" ? "restarting" : "starting"}: ${line.affected.join(", ")}`);
     if (live && "progress" in line) {
       const p = line.progress;

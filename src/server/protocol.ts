@@ -17,7 +17,8 @@ export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
 export type Request =
   | { id: number; cmd: "status"; names?: string[] }
   | { id: number; cmd: "list" }
-  | { id: number; cmd: "start" | "stop" | "restart"; names: string[]; wait?: boolean }
+  /** `progress: false` asks for the outcome only (a script, or output that is not a terminal). */
+  | { id: number; cmd: "start" | "stop" | "restart"; names: string[]; wait?: boolean; progress?: boolean }
   | { id: number; cmd: "enable" | "disable"; names: string[] }
   | { id: number; cmd: "logs"; name: string; lines?: number; follow?: boolean }
   | { id: number; cmd: "signal"; name: string; signal: string }
@@ -114,7 +115,7 @@ export function checkRequest(value: unknown): Request | string {
     case "start":
     case "stop":
     case "restart":
-      problem = names("names") ?? optional("wait", "boolean");
+      problem = names("names") ?? optional("wait", "boolean") ?? optional("progress", "boolean");
       break;
     case "enable":
     case "disable":

@@ -190,7 +190,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const wait = request.wait !== false;
         const named = request.names.flatMap((n) => members(engine.topo, n));
         const activeBefore = engine.topo.names.filter((n) => isActive(engine.services.get(n)!.phase));
-        const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now() }) : null;
+        const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false }) : null;
         emit({ kind: request.cmd, names: request.names });
         // Name everything the command touches: what a stop takes down with it (dependents
         // first, and what only they needed), what a restart bounces with it.

@@ -17,6 +17,8 @@ export interface Waiter {
   since: number;
   /** Extra data for the final reply. */
   result?: object;
+  /** Send a progress line for each change (default); off, only the outcome. */
+  progress?: boolean;
 }
 
 interface Pending extends Waiter {
@@ -87,7 +89,7 @@ export function createWaiters(engine: () => Engine) {
     },
     progress(service: string, phase: Phase, reason: string | null): void {
       for (const w of pending) {
-        if (w.kind === "shutdown" || w.watched.has(service)) w.connection.send({ id: w.id, progress: { service, phase, reason } });
+        if (w.progress !== false && (w.kind === "shutdown" || w.watched.has(service))) w.connection.send({ id: w.id, progress: { service, phase, reason } });
       }
     },
     check(): void {
