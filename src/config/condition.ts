@@ -181,7 +181,7 @@ export function globMatch(glob: string, value: string): boolean {
     else if (c === "?") re += ".";
     else if (c === "[") {
       const end = glob.indexOf("]", i + 2);
-      const body = glob.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\");
+      const body = glob.slice(i + 1, end).replace(/^!/, "^").replace(/[\\\]]/g, "\\$&"); // in `[]]` the ']' is a member
       re += `[${body}]`;
       i = end;
     } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");

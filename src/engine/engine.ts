@@ -27,7 +27,7 @@
 
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
-import { bindCondition, holds, levelsOnly, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
+import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
 import { addInstance, members, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
 import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
@@ -203,6 +203,14 @@ function completeApply(ctx: Step): boolean {
     const def = e.defs.get(name); // bundles have no definition here, nor a state
     if (def !== undefined) e.services.set(name, initialState(def, ctx.now));
     else e.services.delete(name);
+  }
+  // What arrives sees the levels as they are, as if they were set now: a "while" over a
+  // level that holds already runs, and stops when the level goes.
+  for (const name of [...diff.added, ...diff.changed]) {
+    const startOn = e.defs.get(name)?.startOn ?? null;
+    if (startOn === null) continue;
+    const env = Object.fromEntries([...e.levels].filter(([level]) => mentionsLevel(startOn, level)).map(([level, value]) => [levelKey(level), value]));
+    if (Object.keys(env).length > 0) reactTo(ctx, [name], null, { started: [], stopped: [], skipped: [] }, env);
   }
   rewant(ctx);
   for (const name of e.topo.names) ctx.dirty.add(name);
@@ -481,9 +489,12 @@ function levelChanged(ctx: Step, name: string, value: string | null): void {
   if (value === null) e.levels.delete(name);
   else e.levels.set(name, value);
   const effect: Effect = { started: [], stopped: [], skipped: [] };
-  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], null, effect, { [name.replace(/[^A-Za-z0-9_]/g, "_")]: value ?? "", TEND_EVENT: name });
+  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], null, effect, { [levelKey(name)]: value ?? "", TEND_EVENT: name });
   ctx.out.push({ kind: "occurred", what: { kind: "level", name, value }, ...effect });
 }
+
+/** The environment variable a level's value is given to jobs in: `net.eth0` → `net_eth0`. */
+const levelKey = (level: string): string => level.replace(/[^A-Za-z0-9_]/g, "_");
 
 /**
  * Let each watching service's conditions see the occurrence (or, with null, a level
@@ -628,8 +639,9 @@ function evaluate(ctx: Step, name: string): void {
         return;
       }
       if (!s.delayed && !mayStop(e, name)) return; // a service waiting to restart has no process to stop
-      // Tasks run on `stopping NAME` finish before its process is signalled.
-      if (!s.announced && s.role !== null) {
+      // Tasks run on `stopping NAME` finish before its process is signalled (or an up
+      // oneshot's `down` runs: it has no process then).
+      if (!s.announced && (s.role !== null || s.phase === "up")) {
         s.announced = true;
         const hooks = announce(ctx, name, "stopping", {});
         if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
@@ -740,9 +752,16 @@ function signalStop(ctx: Step, name: string): void {
 function timerFired(ctx: Step, name: string): void {
   const s = state(ctx.e, name);
   const def = defOf(ctx.e, name);
-  if (s.hooks.length > 0 && s.role === null && !s.delayed) {
-    // The hook tasks took too long: the transition goes on without them.
+  // Waiting for hook tasks: before its first process (no role yet), or before the stop
+  // signal (up, its main still running).
+  if (s.hooks.length > 0 && !s.delayed && (s.role === null || s.phase === "up")) {
+    // The hook tasks took too long: the transition goes on without them, and they no
+    // longer run as hooks (a shutdown stops them too).
+    const abandoned = s.hooks;
     s.hooks = [];
+    for (const h of abandoned) {
+      if (ctx.e.services.has(h) && hookWaiters(ctx.e, h).length === 0 && ctx.e.hookRuns.delete(h)) ctx.dirty.add(h);
+    }
     if (s.phase === "up") return void ctx.dirty.add(name);
     return launch(ctx, name);
   }
@@ -779,6 +798,11 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
   const described = spawnError ?? describeExit(status, s.killed);
 
   if (s.phase === "stopping") {
+    // A task's run is over, stopped or not: the next trigger runs it again.
+    if (def.type === "task") {
+      e.hookRuns.delete(name);
+      if (e.triggered.delete(name)) rewant(ctx);
+    }
     const outcome = s.outcome ?? { to: "down", reason: null, held: false };
     if (role === "main" && def.postStop !== null) return spawn(ctx, name, "post-stop");
     const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;

@@ -24,7 +24,9 @@ const cronOf = (expression: string): Cron => {
  */
 export function nextDue(schedule: ClockSchedule, now: number, lastRun: number | null): number | null {
   if (schedule.kind === "every") {
-    const base = lastRun ?? now;
+    // A last run in the future means the clock was set back since: count from now, or
+    // the task would wait for the wrong clock.
+    const base = lastRun === null || lastRun > now ? now : lastRun;
     const interval = schedule.intervalMs;
     return base + interval > now ? base + interval : now + interval - ((now - base) % interval);
   }
