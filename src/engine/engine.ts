@@ -29,7 +29,7 @@ import type { Database } from "../compile/database.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
-import { addInstance, members, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
+import { addInstance, members, removeInstance, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
 import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export interface Engine {
@@ -539,6 +539,23 @@ const collect = (effect: Effect, result: { started: string[]; skipped: string[] 
 
 const instancesOf = (e: Engine, template: string): string[] => e.topo.names.filter((n) => n !== template && templateOf(n) === template);
 
+/** Instances kept per template: each distinct value makes one, and values come from outside. */
+export const MAX_INSTANCES = 64;
+
+/** Make room for a new instance: forget the ones longest at rest (down or failed, not wanted). */
+function forgetOldInstances(e: Engine, template: string): void {
+  const resting = instancesOf(e, template)
+    .filter((n) => !isActive(state(e, n).phase) && !e.wanted.has(n) && state(e, n).hooks.length === 0)
+    .sort((a, b) => state(e, a).since - state(e, b).since);
+  const excess = instancesOf(e, template).length - (MAX_INSTANCES - 1);
+  for (const name of resting.slice(0, Math.max(0, excess))) {
+    removeInstance(e.topo, name);
+    e.defs.delete(name);
+    e.services.delete(name);
+    e.triggered.delete(name);
+  }
+}
+
 /**
  * Make a service wanted because its event came (with the event's values for its
  * environment); a service with `instance = KEY` gets an instance per value of KEY.
@@ -553,6 +570,7 @@ function trigger(ctx: Step, name: string, env: Record<string, string>): { starte
     if (value === undefined || value === "") return { started: [], skipped: [] }; // the event does not say which instance
     target = `${name}@${value}`;
     if (!e.defs.has(target)) {
+      forgetOldInstances(e, name);
       e.defs.set(target, { ...def, name: target });
       e.services.set(target, initialState(def, ctx.now));
       addInstance(e.topo, name, target);
@@ -584,7 +602,11 @@ function untrigger(ctx: Step, name: string): string[] {
  */
 function announce(ctx: Step, name: string, verb: "starting" | "started" | "stopping" | "stopped", values: Record<string, string>): string[] {
   const { e } = ctx;
-  const effect = occur(ctx, { kind: "job", verb, service: name, values: { JOB: name, ...values } });
+  // An instance's job events are its template's, with INSTANCE set (as Upstart's are):
+  // `stopping mount` sees every mount@… instance, `stopping mount INSTANCE=/dev/sdb1` one.
+  const job = templateOf(name);
+  const instance: Record<string, string> = job === name ? {} : { INSTANCE: name.slice(job.length + 1) };
+  const effect = occur(ctx, { kind: "job", verb, service: job, values: { JOB: job, ...instance, ...values } });
   if (verb !== "starting" && verb !== "stopping") return [];
   const hooks = effect.started.filter((t) => defOf(e, t).type === "task");
   for (const t of hooks) e.hookRuns.add(t);

@@ -50,6 +50,14 @@ export function addInstance(topo: Topology, template: string, name: string): voi
   for (const a of topo.after.get(name)!) topo.before.get(a)!.push(name);
 }
 
+/** Remove an instance that `addInstance` added, from its edges too. */
+export function removeInstance(topo: Topology, name: string): void {
+  topo.names.splice(topo.names.indexOf(name), 1);
+  for (const r of topo.requires.get(name)!) topo.requiredBy.set(r, topo.requiredBy.get(r)!.filter((n) => n !== name));
+  for (const a of topo.after.get(name)!) topo.before.set(a, topo.before.get(a)!.filter((n) => n !== name));
+  for (const edges of [topo.requires, topo.wants, topo.after, topo.requiredBy, topo.before]) edges.delete(name);
+}
+
 /** The services a name stands for: a bundle's members, a service itself, or nothing. */
 export function members(topo: Topology, name: string): readonly string[] {
   return topo.bundles[name] ?? (topo.requires.has(name) ? [name] : []);
