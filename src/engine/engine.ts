@@ -22,10 +22,13 @@
 //          own stop timeout;
 //   events an event, a level change or a job event (`starting`/`started`/`stopping`/
 //          `stopped X`) that makes a `start-on` true makes its service wanted (a task:
-//          one run, never two at once), a `stop-on` unwanted; tasks run on `starting X`
-//          or `stopping X` finish before X's process is started or signalled.
+//          one run, never two at once), a `stop-on` unwanted; what requires a service
+//          that only its event starts waits for it, and goes down again when it goes;
+//          tasks run on `starting X` (or on `stopping X` while X is up) finish before
+//          X's process is started (or signalled).
 
 import type { Database } from "../compile/database.js";
+import type { Condition } from "../config/condition.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
@@ -46,6 +49,11 @@ export interface Engine {
   excluded: Set<string>;
   /** Everything `explicit` pulls in: derived, recomputed when `explicit` or `stopped` change. */
   wanted: Set<string>;
+  /**
+   * Wanted services that require (directly or not) one that only its event or clock
+   * starts and that is not wanted: derived with `wanted`. They stay down until it is.
+   */
+  awaiting: Set<string>;
   shuttingDown: boolean;
   /** A database waiting to replace `db` once the services `leaving` it have stopped. */
   pendingApply: { db: Database; leaving: Set<string> } | null;
@@ -74,6 +82,7 @@ export function createEngine(db: Database, now: number): Engine {
     stopped: new Set(),
     excluded: new Set(),
     wanted: new Set(),
+    awaiting: new Set(),
     shuttingDown: false,
     pendingApply: null,
     bounces: [],
@@ -329,7 +338,9 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
 function rewant(ctx: Step): void {
   const { e } = ctx;
   const before = e.wanted;
+  const awaited = e.awaiting;
   e.wanted = computeWanted(e);
+  e.awaiting = computeAwaiting(e);
   // Whether a service is wanted also decides when its neighbours in the order may move
   // (see `mayStop` and `orderingSettled`): evaluate them too.
   const changed = (n: string): void => {
@@ -339,6 +350,8 @@ function rewant(ctx: Step): void {
   };
   for (const n of before) if (!e.wanted.has(n)) changed(n);
   for (const n of e.wanted) if (!before.has(n)) changed(n);
+  for (const n of awaited) if (!e.awaiting.has(n)) changed(n);
+  for (const n of e.awaiting) if (!awaited.has(n)) changed(n);
   for (const n of e.topo.names) if (state(e, n).phase === "failed" || !isActive(state(e, n).phase)) ctx.dirty.add(n);
 }
 
@@ -359,9 +372,30 @@ function computeWanted(e: Engine): Set<string> {
     if (wanted.has(name) || e.stopped.has(name)) continue;
     if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
     wanted.add(name);
-    stack.push(...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!);
+    const pulled = [...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!];
+    // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
+    stack.push(...(e.hookRuns.has(name) ? pulled.filter((n) => !state(e, n).announced) : pulled));
   }
   return wanted;
+}
+
+/**
+ * The wanted services that cannot run until an event or a clock starts what they
+ * require: its trigger went (a `stop-on`, a level), or never came. A task run on
+ * `stopping X` does not wait for X (see `computeWanted`).
+ */
+function computeAwaiting(e: Engine): Set<string> {
+  const awaiting = new Set<string>();
+  const stack = e.topo.names.filter((n) => !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    for (const d of e.topo.requiredBy.get(name)!) {
+      if (awaiting.has(d) || !e.wanted.has(d) || (e.hookRuns.has(d) && state(e, name).announced)) continue;
+      awaiting.add(d);
+      stack.push(d);
+    }
+  }
+  return awaiting;
 }
 
 const state = (e: Engine, name: string): ServiceState => {
@@ -454,7 +488,7 @@ function orderingSettled(e: Engine, name: string): boolean {
   return e.topo.after.get(name)!.every((a) => {
     const s = state(e, a);
     if (s.phase === "starting" || s.phase === "running" || s.phase === "stopping") return false;
-    return !(s.phase === "down" && !s.held && wantsUp(e, a));
+    return !(s.phase === "down" && !s.held && wantsUp(e, a) && !e.awaiting.has(a)); // awaiting an event is settled
   });
 }
 
@@ -489,7 +523,7 @@ function levelChanged(ctx: Step, name: string, value: string | null): void {
   if (value === null) e.levels.delete(name);
   else e.levels.set(name, value);
   const effect: Effect = { started: [], stopped: [], skipped: [] };
-  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], null, effect, { [levelKey(name)]: value ?? "", TEND_EVENT: name });
+  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], name, effect, { [levelKey(name)]: value ?? "", TEND_EVENT: name });
   ctx.out.push({ kind: "occurred", what: { kind: "level", name, value }, ...effect });
 }
 
@@ -497,17 +531,21 @@ function levelChanged(ctx: Step, name: string, value: string | null): void {
 const levelKey = (level: string): string => level.replace(/[^A-Za-z0-9_]/g, "_");
 
 /**
- * Let each watching service's conditions see the occurrence (or, with null, a level
- * change): `start-on` may trigger it (or a new instance), `stop-on` untrigger it or
- * its instances, an `after` schedule arm its delay.
+ * Let each watching service's conditions see the occurrence, a change of the level it
+ * names, or (with null) the levels as they are: `start-on` may trigger it (or a new
+ * instance), `stop-on` untrigger it or its instances, an `after` schedule arm its
+ * delay. A condition that does not mention the level changed is not looked at, as
+ * one that does not mention an event is not.
  */
-function reactTo(ctx: Step, watchers: readonly string[], occurrence: Occurrence | null, effect: Effect, levelEnv: Record<string, string> = {}): void {
+function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence | string | null, effect: Effect, levelEnv: Record<string, string> = {}): void {
   const { e } = ctx;
+  const occurrence = typeof what === "string" ? null : what;
+  const concerns = (c: Condition): boolean => typeof what !== "string" || mentionsLevel(c, what);
   for (const name of watchers) {
     if (!e.defs.has(name)) continue;
     const def = defOf(e, name);
     const s = state(e, name);
-    if (def.startOn !== null) {
+    if (def.startOn !== null && concerns(def.startOn)) {
       if (occurrence === null && def.stopOn === null && levelsOnly(def.startOn)) {
         // A start-on over levels alone is a "while": wanted exactly as long as it holds.
         const now = holds(def.startOn, s.startLatches, e.levels);
@@ -519,13 +557,13 @@ function reactTo(ctx: Step, watchers: readonly string[], occurrence: Occurrence 
         if (fired !== null) collect(effect, trigger(ctx, name, { ...levelEnv, ...fired.env }));
       }
     }
-    if (def.stopOn !== null) {
+    if (def.stopOn !== null && concerns(def.stopOn)) {
       for (const target of [name, ...instancesOf(e, name)]) {
         const t = state(e, target);
         if (observe(bindCondition(def.stopOn, t.env), t.stopLatches, occurrence, e.levels) !== null) effect.stopped.push(...untrigger(ctx, target));
       }
     }
-    if (def.schedule?.kind === "after") {
+    if (def.schedule?.kind === "after" && concerns(def.schedule.event)) {
       const fired = observe(def.schedule.event, s.scheduleLatches, occurrence, e.levels);
       if (fired !== null) ctx.out.push({ kind: "delay", service: name, ms: def.schedule.delayMs, env: { ...levelEnv, ...fired.env } });
     }
@@ -582,7 +620,8 @@ function trigger(ctx: Step, name: string, env: Record<string, string>): { starte
     return { started: [], skipped: [target] };
   }
   s.env = env;
-  e.stopped.delete(target);
+  // Named by its event, as by an admin's start: what it requires is no longer held down by a stop.
+  for (const r of requirementsOf(e.topo, target)) e.stopped.delete(r);
   e.triggered.add(target);
   release(ctx, target);
   rewant(ctx);
@@ -597,8 +636,8 @@ function untrigger(ctx: Step, name: string): string[] {
 }
 
 /**
- * Emit a job event of `name`; return the tasks it started that the transition of
- * `name` waits for (only `starting` and `stopping` have such hooks).
+ * Emit a job event of `name`; return the tasks it started (or found still running)
+ * that the transition of `name` waits for (only `starting` and `stopping` have such hooks).
  */
 function announce(ctx: Step, name: string, verb: "starting" | "started" | "stopping" | "stopped", values: Record<string, string>): string[] {
   const { e } = ctx;
@@ -608,8 +647,9 @@ function announce(ctx: Step, name: string, verb: "starting" | "started" | "stopp
   const instance: Record<string, string> = job === name ? {} : { INSTANCE: name.slice(job.length + 1) };
   const effect = occur(ctx, { kind: "job", verb, service: job, values: { JOB: job, ...instance, ...values } });
   if (verb !== "starting" && verb !== "stopping") return [];
-  const hooks = effect.started.filter((t) => defOf(e, t).type === "task");
+  const hooks = [...effect.started, ...effect.skipped].filter((t) => defOf(e, t).type === "task");
   for (const t of hooks) e.hookRuns.add(t);
+  if (hooks.length > 0) rewant(ctx); // hook runs pull in less (see `computeWanted`)
   return hooks;
 }
 
@@ -622,6 +662,21 @@ function waitForHooks(ctx: Step, name: string, hooks: string[]): void {
   const limit = Math.max(...hooks.map((h) => defOf(ctx.e, h).startTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS));
   setPhase(ctx, name, s.phase, `waiting for ${hooks.join(", ")} (run on ${s.phase === "up" ? "stopping" : "starting"} ${name})`);
   arm(ctx, name, limit, "hook-timeout");
+}
+
+/**
+ * The transition of `name` no longer waits for its hook tasks (they ran, timed out, or
+ * it was called off): those still running, that nothing else waits for, go on as
+ * ordinary runs (a shutdown stops them too).
+ */
+function dropHooks(ctx: Step, name: string): void {
+  const s = state(ctx.e, name);
+  const abandoned = s.hooks;
+  s.hooks = [];
+  const dropped = abandoned.filter((h) => ctx.e.services.has(h) && hookWaiters(ctx.e, h).length === 0 && ctx.e.hookRuns.delete(h));
+  if (dropped.length === 0) return;
+  for (const h of dropped) ctx.dirty.add(h);
+  rewant(ctx);
 }
 
 /** The services whose transition waits for the hook task `task`. */
@@ -645,7 +700,7 @@ function evaluate(ctx: Step, name: string): void {
       const blocker = blockingRequirement(e, name);
       if (blocker !== null) return setPhase(ctx, name, "failed", blocker);
       // Its requirement recovered (or never failed): wait for it, saying so if only an event can start it.
-      if (!requirementsUp(e, name)) return setPhase(ctx, name, "down", awaitedTrigger(e, name));
+      if (!requirementsUp(e, name) || e.awaiting.has(name)) return setPhase(ctx, name, "down", awaitedTrigger(e, name));
       if (s.phase === "failed") setPhase(ctx, name, "down", null);
       if (!orderingSettled(e, name)) return;
       return beginStart(ctx, name);
@@ -654,22 +709,25 @@ function evaluate(ctx: Step, name: string): void {
     case "up":
     case "running": {
       const blocker = want ? blockingRequirement(e, name) : null;
-      if (want && blocker === null) {
-        s.announced = false;
+      // What requires a service whose event has gone goes down with it, and waits for it again.
+      if (want && blocker === null && !e.awaiting.has(name)) {
+        if (s.announced) cancelStop(ctx, name);
         // Waiting for the tasks run on `starting NAME`: go on once they are done.
         if (s.hooks.length > 0 && s.role === null && !s.delayed && s.phase !== "up" && hooksDone(e, s.hooks)) launch(ctx, name);
         return;
       }
       if (!s.delayed && !mayStop(e, name)) return; // a service waiting to restart has no process to stop
       // Tasks run on `stopping NAME` finish before its process is signalled (or an up
-      // oneshot's `down` runs: it has no process then).
+      // oneshot's `down` runs: it has no process then) when it is up; not when it has
+      // not come up yet (a task, or a longrun not ready): they just run.
       if (!s.announced && (s.role !== null || s.phase === "up")) {
         s.announced = true;
         const hooks = announce(ctx, name, "stopping", {});
-        if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
+        if (hooks.length > 0 && s.phase === "up") return waitForHooks(ctx, name, hooks);
+        s.hooks = hooks; // let go of below
       }
       if (s.hooks.length > 0 && s.phase === "up" && !hooksDone(e, s.hooks)) return;
-      s.hooks = [];
+      dropHooks(ctx, name);
       return stopProcess(ctx, name, blocker === null ? { to: "down", reason: null, held: false } : dependencyFailed(blocker), null);
     }
     case "stopping":
@@ -678,6 +736,15 @@ function evaluate(ctx: Step, name: string): void {
 }
 
 const dependencyFailed = (reason: string): Outcome => ({ to: "failed", reason, held: false });
+
+/** Wanted again while up, its stop waiting for the tasks run on `stopping NAME`: it stays. */
+function cancelStop(ctx: Step, name: string): void {
+  const s = state(ctx.e, name);
+  s.announced = false;
+  dropHooks(ctx, name);
+  s.timer = 0; // the hook timeout: an up service has no other
+  setPhase(ctx, name, s.phase, null);
+}
 
 function beginStart(ctx: Step, name: string): void {
   const s = state(ctx.e, name);
@@ -695,7 +762,12 @@ function beginStart(ctx: Step, name: string): void {
 function launch(ctx: Step, name: string): void {
   const def = defOf(ctx.e, name);
   const s = state(ctx.e, name);
-  s.hooks = [];
+  dropHooks(ctx, name);
+  // A requirement may have gone down while the hooks ran: wait for it, as any start does.
+  if (!requirementsUp(ctx.e, name)) {
+    s.timer = 0;
+    return setPhase(ctx, name, "down", null);
+  }
   if (s.reason !== null) setPhase(ctx, name, s.phase, null);
   s.timer = 0;
   if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
@@ -777,13 +849,8 @@ function timerFired(ctx: Step, name: string): void {
   // Waiting for hook tasks: before its first process (no role yet), or before the stop
   // signal (up, its main still running).
   if (s.hooks.length > 0 && !s.delayed && (s.role === null || s.phase === "up")) {
-    // The hook tasks took too long: the transition goes on without them, and they no
-    // longer run as hooks (a shutdown stops them too).
-    const abandoned = s.hooks;
-    s.hooks = [];
-    for (const h of abandoned) {
-      if (ctx.e.services.has(h) && hookWaiters(ctx.e, h).length === 0 && ctx.e.hookRuns.delete(h)) ctx.dirty.add(h);
-    }
+    // The hook tasks took too long: the transition goes on without them.
+    dropHooks(ctx, name);
     if (s.phase === "up") return void ctx.dirty.add(name);
     return launch(ctx, name);
   }
@@ -821,10 +888,7 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
 
   if (s.phase === "stopping") {
     // A task's run is over, stopped or not: the next trigger runs it again.
-    if (def.type === "task") {
-      e.hookRuns.delete(name);
-      if (e.triggered.delete(name)) rewant(ctx);
-    }
+    if (def.type === "task") endRun(ctx, name);
     const outcome = s.outcome ?? { to: "down", reason: null, held: false };
     if (role === "main" && def.postStop !== null) return spawn(ctx, name, "post-stop");
     const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;
@@ -851,8 +915,7 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
   }
   if (def.type === "task") {
     s.runs++;
-    ctx.e.triggered.delete(name);
-    ctx.e.hookRuns.delete(name);
+    endRun(ctx, name);
     const outcome: Outcome = ok ? { to: "down", reason: "completed", held: true } : { to: "failed", reason: `run ${described}`, held: true };
     return def.postStop !== null ? cleanUp(ctx, name, outcome, described) : finish(ctx, name, outcome);
   }
@@ -904,6 +967,10 @@ function finish(ctx: Step, name: string, outcome: Outcome): void {
   s.outcome = null;
   s.upSince = null;
   s.timer = 0;
+  s.announced = false; // its stop, if one was under way, is over (a crash may have cut it short)
+  dropHooks(ctx, name);
+  // However a task's run ended (it failed to start, timed out, was stopped), its trigger is spent.
+  if (outcome.to !== "restart" && defOf(ctx.e, name).type === "task") endRun(ctx, name);
   if (outcome.to === "restart") {
     if (outcome.delayMs === 0) return setPhase(ctx, name, "down", null); // evaluate starts it again
     s.delayed = true;
@@ -912,6 +979,12 @@ function finish(ctx: Step, name: string, outcome: Outcome): void {
   }
   s.held = outcome.held;
   setPhase(ctx, name, outcome.to, outcome.reason);
+}
+
+/** A task's run is over: its trigger is spent, and what it pulled in is no longer wanted for it. */
+function endRun(ctx: Step, name: string): void {
+  ctx.e.hookRuns.delete(name);
+  if (ctx.e.triggered.delete(name)) rewant(ctx);
 }
 
 function isSuccess(def: ServiceDef, status: ExitStatus): boolean {

@@ -9,16 +9,24 @@
 // `spawn-failed`; a process then becomes ready, exits by itself, ignores SIGTERM, or
 // hangs, at random; `arm` comes back as `timer` after its delay. Events run in
 // (time, sequence) order.
+//
+// Most databases also have conditions and schedules, and the world then emits edge
+// events, level changes and clock runs among the admin's commands, and turns each
+// `delay` into a `scheduled` fact when it falls due (sim-events.ts). Each `occurred`
+// action is checked against a model of the conditions as it comes, along with the
+// job events, hooks and instances it implies; the triggered and wanted sets after
+// every step.
 
 import { createHash, type Hash } from "node:crypto";
 import type { Database } from "../../src/compile/database.js";
 import { resolveGraph } from "../../src/compile/graph.js";
 import { collector, formatDiagnostic, hasErrors } from "../../src/config/diagnostics.js";
 import type { ParsedService } from "../../src/config/parse.js";
-import { defaultService, type ServiceDef, type ServiceType } from "../../src/config/service.js";
+import { defaultService, waitsForTrigger, type ServiceDef, type ServiceType } from "../../src/config/service.js";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
 import { members } from "../../src/engine/topology.js";
 import type { Action, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../src/engine/types.js";
+import { conditionRefs, decorate, EventModel, worldFacts, type Expected } from "./sim-events.js";
 
 export interface Scenario {
   seed: number;
@@ -81,9 +89,11 @@ const earlier = (rng: Random, i: number): number => i - 1 - Math.floor(rng.next(
  * `size` services numbered s0000…, the last one `default`. Every `requires`, `wants`
  * and `after` names an earlier service and every `before` a later non-bundle one, so
  * every ordering edge points from a later service to an earlier one: no cycle. No
- * requirement reaches a task, not even through a bundle.
+ * requirement reaches a task, not even through a bundle. With `events` (a stream of
+ * its own, so that the graph of a seed stays the same), some services get conditions
+ * and schedules (see sim-events.ts).
  */
-export function generateDatabase(rng: Random, size: number): Database {
+export function generateDatabase(rng: Random, size: number, events: Random | null = null): Database {
   const n = Math.max(size - 1, 1);
   const defs: ServiceDef[] = [];
   /** Does the name stand for a task (a task, or a bundle holding one)? */
@@ -119,12 +129,13 @@ export function generateDatabase(rng: Random, size: number): Database {
     const j = rng.int(i + 1, n - 1);
     if (defs[j]!.type !== "bundle") defs[i]!.before.push(ref(pad(j)));
   }
+  if (events !== null) decorate(events, defs);
   const boot = defaultService("default", "/sim/default", "bundle");
   const share = rng.pick([0.3, 0.6, 0.9]);
   for (let i = 0; i < n; i++) if (rng.chance(share)) boot.contents.push(ref(pad(i)));
   defs.push(boot);
 
-  const parsed = new Map<string, ParsedService>(defs.map((def) => [def.name, { def, conditionRefs: [], keyAt: new Map() }]));
+  const parsed = new Map<string, ParsedService>(defs.map((def) => [def.name, { def, conditionRefs: conditionRefs(def), keyAt: new Map() }]));
   const { diagnostics, report } = collector();
   const graph = resolveGraph(parsed, new Set(), report);
   if (hasErrors(diagnostics)) throw new Error(`the generator made an invalid graph:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
@@ -283,6 +294,38 @@ class Sim {
   /** The step at which an admin asked for each service while it was stopping. */
   private readonly askedWhileStopping = new Map<string, number>();
 
+  // ---- events
+  /** What the conditions must fire, occurrence by occurrence; null without any condition. */
+  readonly model: EventModel | null;
+  /** Every value each event key carried in the events the world emitted. */
+  private readonly carried = new Map<string, Set<string>>();
+  /** How many names the engine's topology had after the last step: instances are added to it. */
+  private known: number;
+  /** Tasks a trigger started whose run has not ended (nor been cancelled by their `stop-on`). */
+  private readonly pendingRun = new Set<string>();
+  /**
+   * The hook tasks each service's transition waits for: those its last `starting` or
+   * `stopping` job event started, with the hook timeout armed for them and whether it fired.
+   */
+  private readonly hooks = new Map<string, { verb: "starting" | "stopping"; tasks: string[]; token: number | null; timedOut: boolean }>();
+  /** The job event the last action implies, which the next one (delays aside) must be. */
+  private expectJob: { verb: string; service: string; after: string } | null = null;
+  /** In this step: the occurrence index at which each target's start-on or stop-on last fired. */
+  private readonly startFired = new Map<string, number>();
+  private readonly stopFired = new Map<string, number>();
+  private occurrences = 0;
+  /** Tasks that were hook runs at some point of this step (they run during a shutdown). */
+  private hookRuns = new Set<string>();
+  /** The engine's triggered set after the last step; and whether this step fired or skipped anything. */
+  private triggered = new Set<string>();
+  private fired = false;
+  /** Tasks whose run ended in this step (done, failed, timed out or stopped): their trigger is spent. */
+  private readonly runEnded = new Set<string>();
+  /** `delay` actions since the last `occurred` one. */
+  private delays: { service: string; env: Record<string, string> }[] = [];
+  /** The timer being delivered is the one the engine has armed (not a stale one). */
+  private liveTimer = false;
+
   constructor(
     readonly db: Database,
     readonly rng: Random,
@@ -296,6 +339,9 @@ class Sim {
   ) {
     this.engine = createEngine(db, 0);
     for (const name of this.engine.topo.names) this.phase.set(name, "down");
+    this.known = this.engine.topo.names.length;
+    const model = new EventModel(Object.values(db.services));
+    this.model = model.empty ? null : model;
   }
 
   get hash(): string {
@@ -342,7 +388,7 @@ class Sim {
   }
 
   private def(name: string): ServiceDef {
-    return this.db.services[name]!;
+    return this.engine.defs.get(name) ?? this.db.services[name]!;
   }
 
   /** Runs events until none is left (or `limit` steps, which means a livelock). */
@@ -405,7 +451,22 @@ class Sim {
         }
       }
     }
-    const actions = step(this.engine, { ...fact, now: this.now });
+    if (fact.kind === "event") {
+      for (const [key, value] of Object.entries(fact.values)) {
+        let values = this.carried.get(key);
+        if (values === undefined) this.carried.set(key, (values = new Set()));
+        values.add(value);
+      }
+    }
+    const e = this.engine;
+    this.liveTimer = fact.kind === "timer" && e.services.get(fact.service)?.timer === fact.token;
+    if (this.liveTimer && this.purposeOfFact() === "hook-timeout") {
+      this.count("hook timeout");
+      const h = this.hooks.get((fact as { service: string }).service);
+      if (h !== undefined && h.token === (fact as { token: number }).token) h.timedOut = true;
+    }
+    this.hookRuns = new Set(e.hookRuns);
+    const actions = step(e, { ...fact, now: this.now });
     const line = `${this.now} ${showFact(fact)} => ${actions.map(showAction).join("; ") || "-"}`;
     this.digest.update(line);
     this.digest.update("\n");
@@ -428,12 +489,32 @@ class Sim {
     const touched = new Set<string>();
     if ("service" in fact) touched.add(fact.service);
     this.beginning.clear();
+    // Instances the step made: known to the world from now on, down until their changes say
+    // otherwise. (The engine may forget instances at rest, too.)
+    const made = e.topo.names.length === this.known ? [] : e.topo.names.filter((n) => !this.phase.has(n));
+    this.known = e.topo.names.length;
+    for (const name of made) this.phase.set(name, "down");
+    this.startFired.clear();
+    this.stopFired.clear();
+    this.runEnded.clear();
+    this.fired = false;
+    this.occurrences = 0;
+    this.delays = [];
+    this.expectJob = null;
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
       if ("service" in a) touched.add(a.service);
+      if (a.kind !== "delay") this.jobEvents(a);
       this.apply(a, actions[i + 1]);
     }
-    this.consistent(this.thorough ? this.engine.topo.names : touched);
+    const unmet = this.expectJob as { verb: string; service: string; after: string } | null; // set by jobEvents
+    if (unmet !== null) this.fail(`(f) ${unmet.after}, and no '${unmet.verb} ${unmet.service}' followed`);
+    if (this.delays.length > 0) this.fail(`${this.delays.map((d) => d.service).join(", ")}: a delay with no occurrence to cause it`);
+    this.consistent(this.thorough ? e.topo.names : touched);
+    if (made.length > 0) this.checkInstances(made);
+    if (this.model !== null) this.checkTriggers(fact);
+    // A start that went back to waiting (its requirement went down during the pre-start) keeps its trigger: its run is still to come.
+    for (const t of this.runEnded) if (e.triggered.has(t)) this.pendingRun.add(t);
     const bounced = this.stopNote.get(fact.kind === "exited" ? fact.service : "") === "restarting";
     if (fact.kind === "exited" && this.procs.get(fact.pid)!.role === "down" && !isSuccess(this.def(fact.service), fact.status) && !bounced) {
       // A `down` that failed is reported: the service does not just quietly go down
@@ -458,14 +539,32 @@ class Sim {
         if (!(a.ms >= 0)) this.fail(`${a.service}: armed a timer for ${a.ms} ms`);
         this.queue.push({ t: this.now + a.ms, kind: "timer", service: a.service, token: a.token });
         this.purposes.set(a.token, a.purpose);
+        if (a.purpose === "hook-timeout") {
+          const h = this.hooks.get(a.service);
+          if (h === undefined) this.fail(`${a.service}: armed a hook timeout with no hook task to wait for`);
+          h.token = a.token;
+        }
         return;
       case "spawn": {
         // A start that begins now, or again after a restart delay, rather than a step of one under way.
         const begins = this.beginning.delete(a.service);
         const again = this.fact!.kind === "timer" && this.fact!.service === a.service && this.purposeOfFact() === "restart-delay";
         if ((begins || again) && START_ROLES.includes(a.role)) {
-          if (!this.engine.wanted.has(a.service) || this.engine.shuttingDown) this.fail(`${a.service} began starting but is not wanted${this.engine.shuttingDown ? " (shutting down)" : ""}`);
+          // A hook task runs even when nothing else wants it (during a shutdown, say). The wanted
+          // set is the one at the end of the step: a trigger earlier in it may have been undone since.
+          const hook = this.hookRuns.has(a.service) || this.engine.hookRuns.has(a.service) || this.startFired.has(a.service);
+          if (!hook && (!this.engine.wanted.has(a.service) || this.engine.shuttingDown)) {
+            this.fail(`${a.service} began starting but is not wanted${this.engine.shuttingDown ? " (shutting down)" : ""}`);
+          }
           this.began.set(a.service, this.steps);
+        }
+        if (START_ROLES.includes(a.role)) this.checkHooks(a.service, "starting", `${a.service} spawned its first process (${a.role})`);
+        if (a.role === "down") this.checkHooks(a.service, "stopping", `${a.service} spawned its down`);
+        const def = this.def(a.service);
+        if (def.instance !== null && a.service.includes("@")) {
+          // (e) an instance runs with its own value of the key.
+          const value = a.service.slice(a.service.indexOf("@") + 1);
+          if (a.env?.[def.instance] !== value) this.fail(`(e) ${a.service}: spawned with ${def.instance}=${a.env?.[def.instance]}`);
         }
         return this.spawn(a.service, a.role, begins);
       }
@@ -473,25 +572,249 @@ class Sim {
         return this.signal(a.service, a.pid, a.signal);
       case "delay":
         this.queue.push({ t: this.now + a.ms, kind: "command", fact: { kind: "scheduled", service: a.service, env: a.env } });
+        this.delays.push({ service: a.service, env: a.env });
         return;
       case "occurred":
-        return;
+        return this.occurred(a);
     }
   }
 
   private changed(name: string, phase: Phase, reason: string | null, cleanUp: boolean): void {
     const was = this.phase.get(name)!;
     this.phase.set(name, phase);
-    if ((phase === "starting" || phase === "running") && reason === null) this.beginning.add(name);
+    if ((phase === "starting" || phase === "running") && reason === null && (was === "down" || was === "failed")) {
+      this.beginning.add(name);
+      this.began.set(name, this.steps); // its first process may wait for the tasks run on `starting NAME`
+    }
     if (phase === "stopping") this.stopNote.set(name, reason);
     const type = this.def(name).type;
     if (phase === "failed" && (reason === null || reason === "")) this.fail(`${name}: failed without a reason`);
     if ((type === "task") !== (phase === "running") && (phase === "running" || phase === "starting" || phase === "up")) this.fail(`${name}: a ${type} went ${phase}`);
     if (phase === "stopping" && !cleanUp) this.checkStop(name, `${name} began stopping`, false);
     // A oneshot with no `down` goes from up to down without a process to stop.
-    if (this.def(name).type === "oneshot" && was === "up" && (phase === "down" || phase === "failed") && this.def(name).down === null) {
-      this.checkStop(name, `${name} went ${phase} from up`, false);
+    const quietly = this.def(name).type === "oneshot" && was === "up" && (phase === "down" || phase === "failed") && this.def(name).down === null;
+    if (quietly) this.checkStop(name, `${name} went ${phase} from up`, false);
+    // (b) an orderly stop waits for the tasks run on `stopping NAME` (a start timeout is no orderly stop).
+    const timedOut = this.fact!.kind === "timer" && this.fact!.service === name && this.purposeOfFact() === "start-timeout";
+    if (((phase === "stopping" && !cleanUp) || quietly) && !timedOut) this.checkHooks(name, "stopping", `${name} began stopping`);
+    if (phase === "down" || phase === "failed") {
+      this.hooks.delete(name); // its transition is over
+      if (ACTIVE.includes(was) || was === "stopping") {
+        this.pendingRun.delete(name);
+        if (this.def(name).type === "task") this.runEnded.add(name);
+      }
     }
+  }
+
+  /** (b) The hook tasks of the transition that goes on now have ended, or their timeout fired. */
+  private checkHooks(name: string, verb: "starting" | "stopping", what: string): void {
+    const h = this.hooks.get(name);
+    if (h === undefined || h.verb !== verb) return;
+    this.hooks.delete(name);
+    if (h.timedOut) return;
+    for (const task of h.tasks) {
+      const phase = this.phase.get(task)!;
+      if (ACTIVE.includes(phase) || phase === "stopping" || this.pendingRun.has(task)) {
+        this.fail(`(b) ${what} while ${task}, run on '${verb} ${name}', is ${phase}${this.pendingRun.has(task) ? " with its run to come" : ""} and its hook timeout has not fired`);
+      }
+    }
+  }
+
+  /**
+   * (f) Job events: `started X` right after X became up (or a task's run launched),
+   * `stopped X` right after X left an active phase, `starting X` right after a start
+   * began; and each of those changes is followed by its job event. Called for every
+   * action but `delay` (which an occurrence's conditions emit before it is reported).
+   */
+  private jobEvents(a: Action): void {
+    const expected = this.expectJob;
+    this.expectJob = null;
+    const isJob = a.kind === "occurred" && a.what.kind === "job";
+    if (expected !== null) {
+      if (!isJob || a.what.kind !== "job" || a.what.verb !== expected.verb || jobOf(a.what) !== expected.service) {
+        this.fail(`(f) ${expected.after}, and '${showAction(a)}' followed instead of '${expected.verb} ${expected.service}'`);
+      }
+      return;
+    }
+    if (isJob && a.kind === "occurred" && a.what.kind === "job") {
+      const { verb } = a.what;
+      const service = jobOf(a.what);
+      if (verb !== "stopping") this.fail(`(f) '${verb} ${service}' with no change of ${service} to cause it`);
+      // `stopping X` comes before the stop of a process X has, or of an up oneshot (its hooks run before it is signalled).
+      const phase = this.phase.get(service)!;
+      if (!ACTIVE.includes(phase) || (this.live.get(service) === undefined && phase !== "up")) this.fail(`(f) 'stopping ${service}' while it is ${phase} with no process`);
+      return;
+    }
+    if (a.kind === "changed") {
+      const was = this.phase.get(a.service)!;
+      const verb =
+        a.phase === "up" && was !== "up"
+          ? "started"
+          : (a.phase === "down" || a.phase === "failed") && (ACTIVE.includes(was) || was === "stopping")
+            ? "stopped"
+            : (a.phase === "starting" || a.phase === "running") && a.reason === null && (was === "down" || was === "failed")
+              ? "starting"
+              : null;
+      if (verb !== null) this.expectJob = { verb, service: a.service, after: `${a.service} went ${was} → ${a.phase}` };
+    } else if (a.kind === "spawn") {
+      const def = this.def(a.service);
+      const first = def.preStart !== null ? "pre-start" : "main";
+      if (def.type === "task" && a.role === first) this.expectJob = { verb: "started", service: a.service, after: `${a.service}'s run launched (${a.role})` };
+    }
+  }
+
+  /** The conditions an occurrence fires, checked against what the engine says it started, stopped and skipped. */
+  private occurred(a: Extract<Action, { kind: "occurred" }>): void {
+    const what = a.what;
+    const delays = this.delays;
+    this.delays = [];
+    const model = this.model;
+    if (model === null) {
+      if (a.started.length + a.stopped.length + a.skipped.length + delays.length > 0) this.fail(`'${showAction(a)}' with no condition anywhere`);
+      return;
+    }
+    let expected: Expected;
+    if (what.kind === "event" || what.kind === "job") expected = model.occur(what);
+    else if (what.kind === "level") expected = model.level(what.name, what.value);
+    else {
+      const f = this.fact!;
+      if (f.kind !== "scheduled" || f.service !== what.service) this.fail(`a schedule of ${what.service} occurred on ${showFact(f)}`);
+      expected = model.scheduled(this.def(what.service), f.env);
+    }
+    const show = (list: readonly string[]): string => `[${[...list].sort().join(", ")}]`;
+    const want = expected.starts.flatMap((s) => (s.target === null ? [] : [s.target]));
+    if (show(want) !== show([...a.started, ...a.skipped])) {
+      this.fail(`'${showAction(a)}' started ${show(a.started)} and skipped ${show(a.skipped)}; its conditions fire ${show(want)}`);
+    }
+    for (const t of a.stopped) if (!expected.stops.includes(t)) this.fail(`'${showAction(a)}' stopped ${t}, whose stop-on did not fire`);
+    const key = (d: { service: string; env: Record<string, string> }): string => `${d.service} ${JSON.stringify(Object.entries(d.env).sort())}`;
+    if (show(delays.map(key)) !== show(expected.delays.map(key))) {
+      this.fail(`'${showAction(a)}' delayed ${show(delays.map(key))}; its conditions fire ${show(expected.delays.map(key))}`);
+    }
+    // A service's start-on is seen before its stop-on: when one occurrence fires both, the stop wins.
+    const at = this.occurrences++;
+    for (const t of want) this.startFired.set(t, at);
+    for (const t of expected.stops) this.stopFired.set(t, at);
+    // (a) A task runs once at a time: a trigger while it runs (or while its run is still to come) is skipped, and only then.
+    for (const t of a.started) {
+      const phase = this.phase.get(t)!;
+      if (this.def(t).type === "task") {
+        if (ACTIVE.includes(phase) || phase === "stopping") this.fail(`(a) ${t} was triggered again while ${phase}: a second run`);
+        this.pendingRun.add(t);
+      }
+      this.count("trigger");
+    }
+    for (const t of a.skipped) {
+      const phase = this.phase.get(t)!;
+      if (this.def(t).type !== "task") this.fail(`(a) a trigger of ${t}, a ${this.def(t).type}, was skipped`);
+      if (!ACTIVE.includes(phase) && phase !== "stopping" && !this.pendingRun.has(t)) {
+        this.fail(`(a) a trigger of ${t} was skipped, but it is ${phase}${this.engine.services.get(t)!.held ? ", held" : ""} with no run going or to come: the trigger is lost`);
+      }
+      this.count("skip");
+    }
+    for (const t of expected.stops) this.pendingRun.delete(t); // a task's run to come is called off; one going is stopped
+    for (const _ of a.stopped) this.count("untrigger");
+    if (want.length + expected.stops.length > 0) this.fired = true;
+    this.count(`occurred ${what.kind}${what.kind === "job" ? ` ${what.verb}` : ""}`);
+    // (b) The tasks this job event started, or found still running, are what the transition
+    // waits for: a start always, a stop when the service is up (not a task, nor a longrun not ready).
+    if (what.kind === "job" && (what.verb === "starting" || (what.verb === "stopping" && this.phase.get(jobOf(what)) === "up"))) {
+      const tasks = [...a.started, ...a.skipped].filter((t) => this.def(t).type === "task");
+      if (tasks.length > 0) {
+        this.hooks.set(jobOf(what), { verb: what.verb, tasks, token: null, timedOut: false });
+        for (const t of tasks) this.hookRuns.add(t);
+        this.count("hook run");
+      } else this.hooks.delete(jobOf(what));
+    }
+  }
+
+  /** (e) Instances are made only for a value an event carried, and hold it in their environment. */
+  private checkInstances(made: readonly string[]): void {
+    for (const name of made) {
+      const at = name.indexOf("@");
+      const template = name.slice(0, at);
+      const value = name.slice(at + 1);
+      const def = this.db.services[template];
+      if (at < 0 || def === undefined || def.instance === null) this.fail(`(e) the engine made ${name}, which is no instance of a template`);
+      if (!(this.carried.get(def.instance)?.has(value) ?? false)) this.fail(`(e) ${name}: no event carried ${def.instance}=${value}`);
+      if (!(this.model?.instances.get(template)?.has(name) ?? false)) this.fail(`(e) ${name} was made, but no condition of ${template} fired with ${def.instance}=${value}`);
+      if (this.engine.services.get(name)!.env?.[def.instance] !== value) this.fail(`(e) ${name}: its environment has ${def.instance}=${this.engine.services.get(name)!.env?.[def.instance]}`);
+      this.count("instance");
+    }
+  }
+
+  /**
+   * What the events want: the engine's triggered set changes only as the conditions
+   * fire (or a task's run ends); (c) a target whose stop-on fired last is no longer
+   * triggered; (d) a "while" service is triggered exactly while its levels hold; and
+   * the wanted set is what the admin's names and the triggers pull in.
+   */
+  private checkTriggers(fact: Fact): void {
+    const e = this.engine;
+    // Only a condition firing, a run ending or an admin's command changes the triggered set.
+    const command = fact.kind === "start" || fact.kind === "stop" || fact.kind === "restart" || fact.kind === "unwant";
+    const ends = fact.kind === "exited" || fact.kind === "spawn-failed" || this.runEnded.size > 0;
+    if (!this.fired && !ends && !command && e.triggered.size === this.triggered.size) return;
+    const before = this.triggered;
+    this.triggered = new Set(e.triggered);
+    // A run ends when its main process does (a post-stop may follow), or when the task stops.
+    const ended = (t: string): boolean => this.runEnded.has(t) || ((fact.kind === "exited" || fact.kind === "spawn-failed") && fact.service === t && this.def(t).type === "task");
+    let changed = false;
+    for (const t of e.triggered) {
+      if (before.has(t)) continue;
+      changed = true;
+      if (!this.startFired.has(t)) this.fail(`${t} became triggered on ${showFact(fact)}, with no condition of it firing`);
+    }
+    for (const t of before) {
+      if (e.triggered.has(t)) continue;
+      changed = true;
+      if (!this.stopFired.has(t) && !ended(t)) this.fail(`${t} is no longer triggered after ${showFact(fact)}, though no stop-on of it fired and no run of it ended`);
+    }
+    for (const [t, at] of this.stopFired) {
+      // (c) Its stop-on fired (and no start-on since, in this step): not wanted for its events any more.
+      if (at >= (this.startFired.get(t) ?? -1) && e.triggered.has(t)) this.fail(`(c) ${t}: its stop-on fired, but it is still triggered`);
+    }
+    // Levels change only with a level fact, and triggers with the conditions.
+    for (const def of fact.kind === "level" || changed ? this.model!.whiles : []) {
+      const name = def.name;
+      // (d) A "while" service follows its levels.
+      if (e.triggered.has(name) !== this.model!.whileHolds(def)) {
+        this.fail(`(d) ${name} (start-on over levels only) is ${e.triggered.has(name) ? "" : "not "}triggered, but its levels ${this.model!.whileHolds(def) ? "hold" : "do not hold"}`);
+      }
+    }
+    // On big graphs only after commands: recomputing the wanted set is as slow as the engine's own.
+    if (command || (changed && this.thorough)) this.checkWanted();
+  }
+
+  /**
+   * What the admin's names and the triggers pull in through `requires` and `wants`,
+   * without `without`'s own trigger; an event-driven service only when named.
+   */
+  private pulledIn(without: string | null = null): Set<string> {
+    const e = this.engine;
+    const triggered = (n: string): boolean => n !== without && e.triggered.has(n);
+    const stack = [...e.triggered].filter(triggered);
+    for (const name of e.explicit) for (const m of members(e.topo, name)) if (m === name || !e.excluded.has(m)) stack.push(m);
+    const wanted = new Set<string>();
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (wanted.has(name) || e.stopped.has(name)) continue;
+      if (!e.explicit.has(name) && !triggered(name) && waitsForTrigger(this.def(name))) continue;
+      wanted.add(name);
+      // A hook task does not pull back in a service whose stop waits for it.
+      for (const next of [...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!]) {
+        if (!e.hookRuns.has(name) || !e.services.get(next)!.announced) stack.push(next);
+      }
+    }
+    return wanted;
+  }
+
+  /** The engine's wanted set is up to date with the admin's names and the triggers. */
+  private checkWanted(): void {
+    const e = this.engine;
+    const expected = this.pulledIn();
+    for (const n of expected) if (!e.wanted.has(n)) this.fail(`${n} should be wanted (pulled in by the names and triggers), but is not`);
+    for (const n of e.wanted) if (!expected.has(n)) this.fail(`${n} is wanted, but nothing pulls it in any more (stale wanted set)`);
   }
 
   /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
@@ -598,8 +921,10 @@ class Sim {
       }
       return;
     }
-    // Hooks, oneshot up/down and task runs end by themselves, or rarely hang.
-    if (rng.chance(0.03 * this.faults)) return;
+    // Hooks, oneshot up/down and task runs end by themselves, or rarely hang (tasks run
+    // on another service's job event more often: their transition has a hook timeout).
+    const jobTask = def.type === "task" && def.startOn !== null && JSON.stringify(def.startOn).includes('"kind":"job"');
+    if (rng.chance(jobTask ? 0.12 : 0.03 * this.faults)) return;
     const ms = rng.chance(0.1 * this.faults) ? rng.int(300, 4000) : rng.chance(this.faults) ? rng.int(0, 300) : rng.int(0, 30);
     const status = rng.chance(0.15 * this.faults)
       ? rng.pick<ExitStatus>([
@@ -718,6 +1043,10 @@ class Sim {
     const kept = this.closure(this.stopping(roots), topo.requires, topo.after);
     // A restart's bounce group comes back only when all of it is down: a group that a
     // hung service keeps up keeps all of it (and what waits for it) waiting.
+    // What waits for an event that has not come (or has gone): a requirement that only its
+    // event or schedule starts, and that is not wanted, keeps what requires it down.
+    const untriggered = topo.names.filter((n) => waitsForTrigger(this.def(n)) && !this.engine.wanted.has(n));
+    const awaiting = this.closure(untriggered, topo.requiredBy);
     const excused = new Set([...waiting, ...kept]);
     const held = new Set<Set<string>>();
     for (let grew = true; grew; ) {
@@ -734,7 +1063,9 @@ class Sim {
       const s = this.engine.services.get(name)!;
       const def = this.def(name);
       const why = `${name} (${def.type}) is ${s.phase}${s.held ? ", held" : ""}${s.reason === null ? "" : ` (${s.reason})`}`;
-      if (this.engine.wanted.has(name)) {
+      if (this.engine.wanted.has(name) && awaiting.has(name) && !this.engine.hookRuns.has(name)) {
+        if (s.phase !== "down" && s.phase !== "failed") this.fail(`invariant 4: wanted, but it requires what waits for its event, and ${why}`);
+      } else if (this.engine.wanted.has(name)) {
         const asked = this.askedWhileStopping.get(name);
         if (s.held && asked !== undefined && (this.began.get(name) ?? -1) < asked) {
           this.fail(`invariant 4: an admin started ${name} at step ${asked} while it was stopping; it is ${s.phase}, held (${s.reason}), and never started again`);
@@ -745,6 +1076,22 @@ class Sim {
       } else if (s.phase !== "down" && s.phase !== "failed") {
         this.fail(`invariant 4: not wanted, but ${why}`);
       }
+    }
+  }
+
+  /**
+   * (d) Quiet: a service whose `start-on` is levels only (and has no `stop-on`) is wanted
+   * exactly while its levels match, unless an admin stopped it since, or something else
+   * (an admin's start, a requirement) wants it.
+   */
+  checkLevels(): void {
+    if (this.model === null) return;
+    const e = this.engine;
+    for (const def of this.model.whiles) {
+      const holds = this.model.whileHolds(def);
+      const wanted = e.wanted.has(def.name);
+      if (holds && !wanted && !e.stopped.has(def.name)) this.fail(`(d) ${def.name}: its levels hold, but it is not wanted`);
+      if (!holds && wanted && !this.pulledIn(def.name).has(def.name)) this.fail(`(d) ${def.name}: its levels do not hold, but it is wanted`);
     }
   }
 
@@ -769,6 +1116,10 @@ class Sim {
 
 const isSuccess = (def: ServiceDef, status: ExitStatus): boolean =>
   def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
+
+/** The service (or instance) a job event is about: an instance's come under its template's name, with INSTANCE. */
+const jobOf = (o: { service: string; values: Readonly<Record<string, string>> }): string =>
+  o.values.INSTANCE === undefined ? o.service : `${o.service}@${o.values.INSTANCE}`;
 
 const showFact = (f: Fact): string => {
   switch (f.kind) {
@@ -813,7 +1164,7 @@ const showAction = (a: Action): string => {
     case "delay":
       return `delay ${a.service} ${a.ms}ms`;
     case "occurred":
-      return `occurred ${"service" in a.what ? `${a.what.kind} ${a.what.service}` : `${a.what.kind} ${a.what.name}`}${a.started.length ? ` started ${a.started.join(",")}` : ""}`;
+      return `occurred ${a.what.kind === "job" ? `${a.what.verb} ${jobOf(a.what)}` : "service" in a.what ? `${a.what.kind} ${a.what.service}` : `${a.what.kind} ${a.what.name}${a.what.kind === "level" ? `=${a.what.value}` : ""}`}${a.started.length ? ` started ${a.started.join(",")}` : ""}${a.skipped.length ? ` skipped ${a.skipped.join(",")}` : ""}${a.stopped.length ? ` stopped ${a.stopped.join(",")}` : ""}`;
   }
 };
 
@@ -853,15 +1204,22 @@ export interface SimOptions {
 export function simulate(scenario: Scenario, options: SimOptions = {}): SimResult {
   const { seed, size } = scenario;
   // Separate streams, so that a change to how the world behaves keeps the same databases.
-  const db = generateDatabase(random(seed), size);
+  const events = random(seed ^ 0x2545f491);
+  const db = generateDatabase(random(seed), size, events.chance(0.75) ? events : null);
   const rng = random(seed ^ 0x5bd1e995);
   const sim = new Sim(db, rng, scenario, options.thorough ?? size <= 60, options.trace === true ? Infinity : 30, scenario.faults ?? rng.pick([1, 1, 0.3, 0.05]));
   const limit = 200_000 + size * 500;
   try {
     const count = size > 100 ? rng.int(10, 40) : rng.int(1, 12);
     for (const { t, fact } of commands(rng, db, count, 4000)) sim.queue.push({ t, kind: "command", fact });
+    if (sim.model !== null) {
+      // The world's events, level changes and clock runs, as many as the commands or more.
+      const clockTasks = Object.values(db.services).filter((d) => d.schedule !== null && d.schedule.kind !== "after").map((d) => d.name);
+      for (const { t, fact } of worldFacts(rng, clockTasks, rng.int(1, size > 100 ? 40 : 25), 4000)) sim.queue.push({ t, kind: "command", fact });
+    }
     sim.run(limit);
     sim.checkSettled();
+    sim.checkLevels();
     sim.queue.push({ t: sim.now + 1, kind: "command", fact: { kind: "shutdown" } });
     sim.run(limit);
     sim.checkShutDown();

@@ -7,9 +7,30 @@
 //   4. quiet after the commands: what is wanted is up, or failed / held with a reason,
 //      and an admin's start is not lost;
 //   5. after shutdown: everything down or failed, no process left;
-//   6. the same seed gives the same history.
+//   6. the same seed gives the same history, events included.
+// Most databases also have services with `start-on` / `stop-on` conditions (edge
+// events, levels, job events, and/or), tasks with `schedule` (`every`, `DURATION
+// after …`), instances and hook tasks on `starting X` / `stopping X`, and the world
+// emits edge events, level changes and clock runs (see sim-events.ts). Then also:
+//   a. a task never runs twice at once: a trigger while its run goes on (or is still
+//      to come) is skipped, and only then;
+//   b. a transition waits for its hooks: X's first process is spawned (or X, up, is
+//      stopped) only once the tasks its `starting X` (`stopping X`) started have ended,
+//      or its hook timeout fired;
+//   c. each occurrence fires exactly the `start-on`, `stop-on` and `after` schedules a
+//      model of the conditions says; a service whose `stop-on` fired is no longer
+//      triggered, and the wanted set is exactly what the admin's names and the
+//      triggers pull in (a task's trigger is spent when its run ends);
+//   d. a service whose `start-on` is levels only (no `stop-on`) is triggered exactly
+//      while its levels hold, and, quiet, wanted exactly then (unless an admin
+//      stopped it, or something else wants it);
+//   e. instances exist only for a value an event carried, and run with it;
+//   f. `started X` comes right after X became up (or a task's run launched),
+//      `stopped X` right after X left an active phase, `starting X` right after a
+//      start began, and each of those changes has its job event.
 // Hung processes (never ready, ignoring SIGTERM) under a timeout of `none` are allowed
-// to keep what waits for them where it is; nothing else may be stuck.
+// to keep what waits for them where it is; nothing else may be stuck. What requires
+// a service that only its event starts may wait for that event forever.
 //
 // SIM_RUNS=10 runs ten times as many scenarios (new seeds); SIM_SEED=… SIM_SIZE=…
 // [SIM_FAULTS=…] replays one scenario (SIM_TRACE=1 shows all of its history);
@@ -28,7 +49,7 @@ const ALL = process.env.SIM_ALL === "1";
 /** The size of a small scenario follows from its seed: 2 to 40 services. */
 const smallSize = (seed: number): number => 2 + ((Math.imul(seed, 2654435761) >>> 0) % 39);
 
-function runAll(t: TestContext, scenarios: Iterable<Scenario>): void {
+function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "some" = "some"): void {
   let runs = 0;
   let steps = 0;
   const started = Date.now();
@@ -51,9 +72,19 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>): void {
       `(${n("→failed start timeout")} start timeouts, ${n("→failed restart limit")} restart limits), ${n("→starting restarting")} automatic restarts, ` +
       `${n("signal SIGKILL")} SIGKILLs, ${n("fact restart")} admin restarts, ${n("fact stop")} admin stops`,
   );
+  t.diagnostic(
+    `events: ${n("fact event")} edge events, ${n("fact level")} level changes, ${n("fact scheduled")} schedules (${n("delay")} after a delay); ` +
+      `${n("trigger")} triggers, ${n("skip")} skipped, ${n("untrigger")} stopped by their event, ${n("instance")} instances, ` +
+      `${n("hook run")} transitions waiting for hooks (${n("hook timeout")} hook timeouts), ${n("occurred job")} job events`,
+  );
   // A simulation that does nothing proves nothing.
   assert.ok(steps > runs * 10, `only ${steps} steps in ${runs} runs`);
   assert.ok(n("→up") > 0 && n("→failed") > 0 && n("signal SIGKILL") > 0 && n("→starting restarting") > 0, "the runs miss whole kinds of events");
+  assert.ok(n("trigger") > 0 && n("untrigger") > 0 && n("instance") > 0, "the runs miss events");
+  if (events === "all") {
+    const missing = ["skip", "hook run", "hook timeout", "delay", "fact scheduled"].filter((k) => n(k) === 0);
+    assert.deepEqual(missing, [], "the runs miss whole kinds of events");
+  }
 }
 
 function* scenarios(from: number, count: number, size: (seed: number) => number, faults?: (seed: number) => number): Generator<Scenario> {
@@ -77,7 +108,7 @@ describe("engine simulation", () => {
   }
 
   test(`${SMALL} small graphs (2–40 services)`, (t) => {
-    runAll(t, scenarios(1, SMALL, smallSize));
+    runAll(t, scenarios(1, SMALL, smallSize), "all");
   });
 
   test(`${MEDIUM} medium graphs (41–500 services)`, (t) => {
@@ -95,6 +126,7 @@ describe("engine simulation", () => {
       const b = simulate(scenario);
       assert.equal(a.failure, null, a.failure ?? "");
       assert.ok(a.steps > 50, `seed ${scenario.seed}: only ${a.steps} steps`);
+      assert.ok((a.counts.get("fact event") ?? 0) + (a.counts.get("fact level") ?? 0) > 0 && (a.counts.get("trigger") ?? 0) > 0, `seed ${scenario.seed}: no events`);
       assert.equal(b.digest, a.digest, `seed ${scenario.seed}: two runs differ`);
       assert.equal(b.steps, a.steps);
       const other = simulate({ ...scenario, seed: scenario.seed + 1 });
