@@ -46,7 +46,7 @@ export async function emit(places: Places, out: Output, name: string, words: str
 }
 
 export async function setLevel(places: Places, out: Output, name: string, value: string | null, persist: boolean | undefined): Promise<number> {
-  const problem = checkEvent(name, {});
+  const problem = checkEvent(name, value === null ? {} : { value });
   if (problem !== null) throw new UserError(problem, 2);
   const body: RequestBody = value === null ? { cmd: "unset", name } : persist === undefined ? { cmd: "set", name, value } : { cmd: "set", name, value, persist };
   const entry = (await ask(places, body)) as Entry | null;

@@ -116,7 +116,7 @@ export const RESOURCE_LIMITS: Record<string, boolean> = {
 };
 
 const conditionKey = (field: "startOn" | "stopOn"): KeySpec => ({
-  types: ALL,
+  types: PROCESS, // a bundle is wanted when something names it; its members can wait for events
   apply: (value, ctx) =>
     take(parseCondition(value), ctx, ({ condition, references }) => {
       ctx.def[field] = condition;

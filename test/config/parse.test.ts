@@ -102,6 +102,7 @@ const ROWS: Row[] = [
   row("env-file that is only '-'", `${LONGRUN}env-file = -\n`, L3(12), "a file name is needed here"),
   // keys on the wrong type
   row("command on a bundle", `${BUNDLE}command = /bin/true\n`, L3(1), "'command' does not apply to a bundle: a bundle only names other services (use 'contents')"),
+  row("start-on on a bundle", `${BUNDLE}start-on = go\n`, L3(1), "'start-on' does not apply to a bundle"),
   row("requires on a bundle", `${BUNDLE}requires = b\n`, L3(1), "'requires' does not apply to a bundle"),
   row("contents on a longrun", `${LONGRUN}contents = a\n`, L3(1), "'contents' does not apply to a longrun; it applies to bundle"),
   row("up on a longrun", `${LONGRUN}up = /bin/true\n`, L3(1), "'up' does not apply to a longrun"),
