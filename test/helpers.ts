@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { collector, formatDiagnostic, type Diagnostic } from "../src/config/diagnostics.js";
 import { parseServiceFile, type ParsedService } from "../src/config/parse.js";
 import { compile, type CompileOptions, type CompileResult } from "../src/compile/compile.js";
+export { mulberry32, random, type Random } from "./prng.js";
 
 /** The repository: the directory whose package.json names tend (this file runs from dist/test/). */
 export const REPO = ((): string => {
@@ -133,28 +134,3 @@ export function runTend(args: readonly string[], options: { cwd?: string; env?: 
   return result;
 }
 
-/** mulberry32: a tiny seeded generator, so that a failing random case can be replayed. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface Random {
-  next(): number;
-  /** An integer in [lo, hi], both inclusive. */
-  int(lo: number, hi: number): number;
-  chance(p: number): boolean;
-  pick<T>(items: readonly T[]): T;
-}
-
-export function random(seed: number): Random {
-  const next = mulberry32(seed);
-  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
-  return { next, int, chance: (p) => next() < p, pick: (items) => items[int(0, items.length - 1)]! };
-}

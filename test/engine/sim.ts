@@ -47,27 +47,9 @@ export interface SimResult {
   counts: Map<string, number>;
 }
 
-export interface Random {
-  next(): number;
-  /** An integer in [lo, hi], both inclusive. */
-  int(lo: number, hi: number): number;
-  chance(p: number): boolean;
-  pick<T>(items: readonly T[]): T;
-}
+import { random, type Random } from "../prng.js";
 
-/** mulberry32, as in test/helpers.ts (not imported: this module needs no repository on disk). */
-export function random(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
-  return { next, int, chance: (p) => next() < p, pick: (items) => items[int(0, items.length - 1)]! };
-}
+export { random, type Random };
 
 // ---------------------------------------------------------------------------------
 // The database
