@@ -7,6 +7,8 @@
 //   --profile        take CPU profiles even where the goals are met
 //   --keep           keep generated temporary directories (their paths are printed)
 //   --markdown       also print the table as Markdown (for docs/benchmarks.md)
+//   --chart FILE     also write W1's chart (SVG) to FILE (docs/bench-w1.svg for the docs);
+//                    it is always written beside the results as <timestamp>-w1.svg
 //   --wait-idle      for a shared machine: wait until other processes leave the CPUs
 //                    mostly idle before each workload, and run again every round
 //                    they disturbed (other work above 20% of the CPUs); at most 3
@@ -14,18 +16,22 @@
 //   --list           list the workloads and exit
 //
 // Prints one table on stdout (progress goes to stderr) and writes the results to
-// bench/results/<timestamp>.json and bench/results/latest.json. Exit status 0 when
+// bench/results/<timestamp>.json and bench/results/latest.json. The supervision
+// workloads run tend's peers (s6, runit, supervisord, pm2) beside it, installing them
+// when they are missing (bench/lib/peers.ts), and stop everything they started. Exit status 0 when
 // every workload ran (a missed goal is a verdict in the table, not a failure), 1 when
 // a workload failed to run, 2 on a usage error.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { w1Chart } from "./lib/chart.js";
 import { cpuBusy, cpuSnapshot, machine, otherWork } from "./lib/machine.js";
 import { breathe, once, removedFromEnv, type RoundRunner } from "./lib/proc.js";
 import { stampOf, writeResults, RESULTS_FORMAT, RESULTS_VERSION, type RunReport } from "./lib/results.js";
+import { peerInstallNotes, peerVersions } from "./lib/peers.js";
 import { formatMarkdown, formatTable } from "./lib/table.js";
 import { keepTempDirs, removeAllTempDirs } from "./lib/tmp.js";
 import type { BenchContext, CaseResult } from "./lib/workload.js";
@@ -103,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
         profile: { type: "boolean" },
         keep: { type: "boolean" },
         markdown: { type: "boolean" },
+        chart: { type: "string" },
         "wait-idle": { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -114,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) {
-    process.stdout.write("usage: npm run bench -- [--quick] [--only W1,W2] [--runs N] [--profile] [--keep] [--markdown] [--wait-idle] [--list]\n");
+    process.stdout.write("usage: npm run bench -- [--quick] [--only W1,W2] [--runs N] [--profile] [--keep] [--markdown] [--chart FILE] [--wait-idle] [--list]\n");
     return 0;
   }
   if (values.list) {
@@ -208,13 +215,27 @@ async function main(argv: string[]): Promise<number> {
     options: { quick: ctx.quick, runs, only, profile: ctx.profile },
     machine: host,
     load: { cpuBusyBefore: busy, during: interference, loadAverageStart: loadStart, loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+    peers: peerVersions(),
     envRemoved: removedFromEnv(),
     cases,
     details,
     notes,
     failures,
   };
+  notes.push(...peerInstallNotes());
   const file = writeResults(resultsDir, stamp, report);
+  const charts: string[] = [];
+  const w1 = details["w1-flat"] as Parameters<typeof w1Chart>[0] | undefined;
+  if (w1?.points !== undefined && Object.keys(w1.points).length > 0) {
+    const svg = w1Chart(w1, { machine: `${host.cpuModel}, ${host.nproc} CPUs`, date: started.toISOString().slice(0, 10), quick: ctx.quick });
+    const beside = join(resultsDir, `${stamp}-w1.svg`);
+    writeFileSync(beside, svg);
+    charts.push(beside);
+    if (values.chart !== undefined) {
+      writeFileSync(resolve(values.chart), svg);
+      charts.push(resolve(values.chart));
+    }
+  }
 
   const out: string[] = [
     `tend bench ${started.toISOString()}  ${host.cpuModel}, ${host.nproc} CPUs, node ${host.node}${ctx.quick ? "  (--quick)" : ""}`,
@@ -224,7 +245,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.markdown) out.push("", formatMarkdown(cases));
   if (notes.length > 0) out.push("", ...notes);
   for (const f of failures) out.push("", `FAILED ${f.workload}: ${f.error}`);
-  out.push("", `results: ${file} (and bench/results/latest.json)`);
+  out.push("", `results: ${file} (and bench/results/latest.json)${charts.length > 0 ? `; W1 chart: ${charts.join(", ")}` : ""}`);
   process.stdout.write(`${out.join("\n")}\n`);
   return failures.length > 0 ? 1 : 0;
 }

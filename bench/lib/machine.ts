@@ -57,6 +57,52 @@ export interface CpuSnapshot {
   ours: number;
 }
 
+/**
+ * The service managers the bench started, with the CPU ticks last seen for each (user +
+ * system, their reaped children included), so that their work counts as the bench's own
+ * and not as "other work" (which --wait-idle would throw rounds away for):
+ * - a manager that is the bench's child counts in /proc/self/stat's cutime only once
+ *   Node reaped it, which happens when the event loop turns — after a synchronous round
+ *   has been judged; until then (running, or a zombie) its own ticks are added here;
+ * - pm2's daemon is not the bench's child (pm2's CLI starts it detached and exits): its
+ *   last reading is kept after it is gone.
+ */
+const adopted = new Map<number, { ticks: number; child: boolean }>();
+
+function ticksOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return f[11]! + f[12]! + f[13]! + f[14]!;
+  } catch {
+    return null;
+  }
+}
+
+/** Counts `pid`'s CPU time as the bench's own (`child`: the bench's own child, which Node reaps). */
+export function adopt(pid: number, child: boolean): void {
+  adopted.set(pid, { ticks: ticksOf(pid) ?? 0, child });
+}
+
+/** Reads the adopted processes' CPU ticks again and returns their sum (see `adopted`). */
+export function refreshAdopted(): number {
+  let sum = 0;
+  for (const [pid, a] of adopted) {
+    const now = ticksOf(pid);
+    if (now === null) {
+      // Reaped: a child's ticks are in our cutime now; another's keeps its last reading.
+      if (a.child) {
+        adopted.delete(pid);
+        continue;
+      }
+    } else if (now >= a.ticks) {
+      a.ticks = now;
+    }
+    sum += a.ticks;
+  }
+  return sum;
+}
+
 /** Null where /proc cannot be read (not Linux). */
 export function cpuSnapshot(): CpuSnapshot | null {
   try {
@@ -66,7 +112,7 @@ export function cpuSnapshot(): CpuSnapshot | null {
     // /proc/self/stat: fields 14–17 are utime, stime, cutime, cstime (after "pid (comm) state").
     const self = readFileSync("/proc/self/stat", "utf8");
     const after = self.slice(self.lastIndexOf(")") + 2).split(" ").map(Number);
-    const ours = after[11]! + after[12]! + after[13]! + after[14]!;
+    const ours = after[11]! + after[12]! + after[13]! + after[14]! + refreshAdopted();
     return { total, busy: total - idle, ours };
   } catch {
     return null;

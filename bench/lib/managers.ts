@@ -1,8 +1,9 @@
 // The service managers the supervision workloads drive: tend (`tend daemon` on a
-// scratch root) and, as the peer, dinit (a user-mode instance in a scratch directory).
-// Each is started fresh for a measured round, as at boot, and stopped again by its own
-// shutdown command; whatever fails, the bench kills the manager (by its pid) and every
-// process of the bench's own service program (by its path), so nothing is left behind.
+// scratch root), dinit (a user-mode instance in a scratch directory) and, in
+// bench/lib/peer-managers.ts, s6, runit, supervisord and pm2. Each is started fresh for
+// a measured round, as at boot, and stopped again by its own shutdown command; whatever
+// fails, the bench kills the manager (by its pid) and every process of the bench's own
+// service program (by its path), so nothing is left behind.
 //
 // The managers are started detached (their own session), so that a Ctrl-C on the
 // bench reaches the bench, which then stops them itself.
@@ -11,37 +12,48 @@ import { execFileSync, spawn } from "node:child_process";
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTROL_SOCKET, STATUS_SOCKET } from "../../src/server/protocol.js";
+import { adopt } from "./machine.js";
 import { cleanEnv, timeProcess, type Command } from "./proc.js";
-import { alive, killEach, killProgram, sleepSync, waitUntil } from "./processes.js";
+import { alive, killEach, killProgram, memoryOf, sleepSync, waitUntil, type Memory } from "./processes.js";
 import { writeDinitSet, writeTendSet, type ServiceSet } from "./service-sets.js";
 import { onCleanup } from "./tmp.js";
 import type { BenchContext } from "./workload.js";
 
 /** How long a manager may take to accept commands, and to stop everything at the end. */
-const LAUNCH_TIMEOUT_MS = 30_000;
-const SHUTDOWN_TIMEOUT_MS = 60_000;
+export const LAUNCH_TIMEOUT_MS = 60_000;
+export const SHUTDOWN_TIMEOUT_MS = 180_000;
 /** How long one start or stop may take before the workload gives up. */
-export const COMMAND_TIMEOUT_MS = 120_000;
+export const COMMAND_TIMEOUT_MS = 240_000;
+
+export type Subject = "tend" | "dinit" | "s6" | "runit" | "supervisord" | "pm2";
 
 export interface Manager {
-  subject: "tend" | "dinit";
-  /** The manager's own process (the one whose memory is measured). */
+  subject: Subject;
+  /** The manager's main process (the daemon, the scanner). */
   pid: number;
-  /** Bring `name` (a bundle) up; the command returns once it is up. */
-  start(name: string): Command;
-  /** Take `name` down; tend's returns once all of it is down, dinit's may return earlier. */
-  stop(name: string): Command;
-  /** One status round trip over the whole service set. */
+  /** The service program its services run (the bench finds them by this path). */
+  program: string;
+  /** The manager's memory: its own processes (for s6 and runit the scanner and every supervisor), not the services. */
+  memory(): Memory | null;
+  /** Bring `name` (a bundle: every service of the set) up: the steps return once all of it is up. */
+  start(name: string): Command[];
+  /** Take `name` down; the workloads then wait until every service process is gone. */
+  stop(name: string): Command[];
+  /** One status query from the manager's CLI over the whole service set. */
   status(): Command;
+  /** What status() covers, when it is less than the whole set (s6: one service). */
+  statusScope?: string;
   /** Checks a start's output: throws unless everything named is up. */
   checkStarted(stdout: string, count: number): void;
+  /** An untimed check once everything is up (s6: `s6-svwait -U -a`); returns what it measured. */
+  afterStart?(): Record<string, number>;
   /** Stops every service and the manager, and waits for it to exit. */
   shutdown(): void;
   /** The last lines of the manager's own log, for error messages. */
   logTail(): string;
 }
 
-function tail(file: string, lines = 15): string {
+export function tail(file: string, lines = 15): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
@@ -49,19 +61,22 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-interface Launched {
+export interface Launched {
   pid: number;
   log: string;
   /** Unregisters the emergency clean-up once the manager stopped by itself. */
   release: () => void;
 }
 
-/** Starts `file args` detached, its output into `log`, with an emergency clean-up registered. */
-function launch(file: string, args: string[], log: string, program: string, env: NodeJS.ProcessEnv = cleanEnv()): Launched {
+/**
+ * Starts `file args` detached, its output into `log`, with an emergency clean-up
+ * registered (the manager's pid, every process of `program`, and `extra` when given).
+ */
+export function launch(file: string, args: string[], log: string, program: string, env: NodeJS.ProcessEnv = cleanEnv(), extra: () => void = () => {}, cwd?: string): Launched {
   const fd = openSync(log, "a");
   let child;
   try {
-    child = spawn(file, args, { detached: true, stdio: ["ignore", fd, fd], env });
+    child = spawn(file, args, { detached: true, stdio: ["ignore", fd, fd], env, ...(cwd === undefined ? {} : { cwd }) });
   } finally {
     closeSync(fd);
   }
@@ -69,17 +84,20 @@ function launch(file: string, args: string[], log: string, program: string, env:
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${file}`);
+  adopt(pid, true);
   const release = onCleanup(() => {
     killEach([pid], "SIGKILL");
+    extra();
     killProgram(program);
   });
   return { pid, log, release };
 }
 
-/** Stops a manager that did not stop by itself: the manager first, then every service process left. */
-function forceStop(l: Launched, program: string): number {
+/** Stops a manager that did not stop by itself: the manager first, then `extra`, then every service process left. */
+export function forceStop(l: Launched, program: string, extra: () => void = () => {}): number {
   killEach([l.pid], "SIGKILL");
   waitUntil(() => !alive(l.pid), 5000);
+  extra();
   const left = killProgram(program);
   l.release();
   return left;
@@ -141,8 +159,10 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
   return {
     subject: "tend",
     pid: l.pid,
-    start: (name) => cli(`tend start ${name}`, ["--json", "start", name]),
-    stop: (name) => cli(`tend stop ${name}`, ["--json", "stop", name]),
+    program: t.program,
+    memory: () => memoryOf([l.pid]),
+    start: (name) => [cli(`tend start ${name}`, ["--json", "start", name])],
+    stop: (name) => [cli(`tend stop ${name}`, ["--json", "stop", name])],
     status: () => cli("tend status", ["status"]),
     checkStarted(stdout, count) {
       const result = JSON.parse(stdout) as { services: { name: string; phase: string; reason: string | null }[]; failed: string[] };
@@ -301,8 +321,10 @@ export function launchDinit(tools: DinitTools, d: DinitDir, preload: readonly st
   return {
     subject: "dinit",
     pid: l.pid,
-    start: (name) => ctl(`dinitctl start ${name}`, ["start", name]),
-    stop: (name) => ctl(`dinitctl stop ${name}`, ["stop", name]),
+    program: d.program,
+    memory: () => memoryOf([l.pid]),
+    start: (name) => [ctl(`dinitctl start ${name}`, ["start", name])],
+    stop: (name) => [ctl(`dinitctl stop ${name}`, ["stop", name])],
     status: () => ctl("dinitctl list", ["list"]),
     checkStarted(stdout) {
       if (/fail|error/i.test(stdout)) throw new Error(`dinitctl start: ${stdout.trim()}\n${tail(log)}`);

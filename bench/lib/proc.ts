@@ -27,6 +27,8 @@ export interface Command {
   file: string;
   args: readonly string[];
   cwd?: string;
+  /** Added to the cleaned environment. */
+  env?: NodeJS.ProcessEnv;
   /** Exit statuses that count as success; default [0]. */
   okStatus?: readonly number[];
   /** Killed (and the workload failed) after this long; default: no limit. */
@@ -44,7 +46,7 @@ export interface Timed {
 export function timeProcess(cmd: Command, extraEnv: NodeJS.ProcessEnv = {}): Timed {
   const options: SpawnSyncOptions = {
     cwd: cmd.cwd,
-    env: { ...cleanEnv(), ...extraEnv },
+    env: { ...cleanEnv(), ...extraEnv, ...cmd.env },
     stdio: ["ignore", "pipe", "pipe"],
     maxBuffer: 256 * 1024 * 1024,
     encoding: "utf8",
@@ -65,6 +67,25 @@ export function timeProcess(cmd: Command, extraEnv: NodeJS.ProcessEnv = {}): Tim
     throw new Error(`${cmd.label}: ${why}\n${tail}`);
   }
   return timed;
+}
+
+/**
+ * Runs `steps` one after the other (a start that is a command and then a wait, for a
+ * manager whose CLI does not wait): the wall time from the first spawn to the last exit,
+ * and the outputs joined.
+ */
+export function timeSteps(steps: readonly Command[]): Timed {
+  const start = process.hrtime.bigint();
+  let stdout = "";
+  let stderr = "";
+  let status: number | null = 0;
+  for (const step of steps) {
+    const t = timeProcess(step);
+    stdout += t.stdout;
+    stderr += t.stderr;
+    status = t.status;
+  }
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, status, stdout, stderr };
 }
 
 /**

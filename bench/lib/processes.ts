@@ -73,3 +73,82 @@ export function killProgram(exe: string): number {
   killEach(pids, "SIGKILL");
   return pids.length;
 }
+
+/** The pids whose parent is `pid` (from /proc/PID/stat). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * The pids of every process whose working directory is `dir` or inside it: s6-svscan,
+ * runsvdir, their supervisors and the services under them all run in the bench's scratch
+ * directory, so this finds them (and nothing else) even once their parent is gone.
+ */
+export function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to look at
+    }
+  }
+  return pids;
+}
+
+/** A manager's memory: one process, or a scanner and its supervisors. */
+export interface Memory {
+  /** Σ VmRSS over the manager's processes, MiB (what `ps` and `top` show, added up). */
+  rssMiB: number;
+  /**
+   * Σ (RssAnon + RssShmem) + the largest RssFile, MiB: the file-backed pages (the
+   * program, libc, …) counted once, since every supervisor maps the same ones. For a
+   * one-process manager this is its VmRSS.
+   */
+  sharedOnceMiB: number;
+  /** Of which anonymous (and shared-memory) pages: heaps, stacks, Σ over the processes. */
+  anonMiB: number;
+  /** Of which file-backed pages (program, libraries), the largest process's. */
+  fileMiB: number;
+  processes: number;
+}
+
+function statusKiB(text: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The memory of these processes (those gone meanwhile are left out); null when none is left. */
+export function memoryOf(pids: readonly number[]): Memory | null {
+  let rss = 0;
+  let own = 0;
+  let file = 0;
+  let processes = 0;
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      continue;
+    }
+    processes++;
+    rss += statusKiB(text, "VmRSS");
+    own += statusKiB(text, "RssAnon") + statusKiB(text, "RssShmem");
+    file = Math.max(file, statusKiB(text, "RssFile"));
+  }
+  if (processes === 0) return null;
+  return { rssMiB: rss / 1024, sharedOnceMiB: (own + file) / 1024, anonMiB: own / 1024, fileMiB: file / 1024, processes };
+}

@@ -195,6 +195,26 @@ export function breakdown(file: string, categories: readonly Category[], windows
   });
 }
 
+/** The whole profile as one window (for a short process profiled from its start to its exit). */
+export function wholeProfile(file: string, name: string): TimeWindow {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  return { name, fromUs: profile.startTime, toUs: profile.endTime };
+}
+
+/** Adds breakdowns of the same categories: ms summed, percent of the summed wall time. */
+export function sumBreakdowns(window: string, parts: readonly Breakdown[]): Breakdown {
+  const wallMs = parts.reduce((a, b) => a + b.wallMs, 0);
+  const byName = new Map<string, number>();
+  for (const b of parts) for (const p of b.parts) byName.set(p.name, (byName.get(p.name) ?? 0) + p.ms);
+  return {
+    window,
+    wallMs: Math.round(wallMs * 10) / 10,
+    parts: [...byName]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, ms]) => ({ name, ms: Math.round(ms * 10) / 10, percent: Math.round((ms / wallMs) * 1000) / 10 })),
+  };
+}
+
 export function formatBreakdown(b: Breakdown): string[] {
   return [`  ${b.window}: ${b.wallMs.toFixed(0)} ms`, ...b.parts.map((p) => `    ${p.ms.toFixed(1).padStart(8)} ms ${p.percent.toFixed(1).padStart(5)}%  ${p.name}`)];
 }

@@ -7,8 +7,12 @@ import type { Machine } from "./machine.js";
 import type { CaseResult } from "./workload.js";
 
 export const RESULTS_FORMAT = "tend-bench";
-/** 2: rows have a unit (ms, MB, ratio) and goals a `max` in that unit (was `maxMs`). */
-export const RESULTS_VERSION = 2;
+/**
+ * 2: rows have a unit (ms, MB, ratio) and goals a `max` in that unit (was `maxMs`).
+ * 3: a peer's row may carry `vsTend` (tend's per-round ratio to it); `peers` lists the
+ *    peers' versions or why each was skipped.
+ */
+export const RESULTS_VERSION = 3;
 
 export interface RunReport {
   format: typeof RESULTS_FORMAT;
@@ -28,6 +32,8 @@ export interface RunReport {
     loadAverageStart: number[];
     loadAverageEnd: number[];
   };
+  /** Each peer's version, or why it was skipped. */
+  peers: Record<string, string>;
   /** Variables removed from the environment of every measured process. */
   envRemoved: string[];
   cases: CaseResult[];

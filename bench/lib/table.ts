@@ -2,7 +2,7 @@
 
 import type { CaseResult, Unit } from "./workload.js";
 
-export const HEADERS = ["workload", "case", "median", "min–max", "runs", "goal", "verdict"] as const;
+export const HEADERS = ["workload", "case", "median", "min–max", "runs", "goal", "verdict", "tend ÷ this"] as const;
 
 export function ms(x: number): string {
   if (!Number.isFinite(x)) return "—";
@@ -20,21 +20,32 @@ export function valueOf(x: number, unit: Unit = "ms"): string {
       return `${x.toFixed(1)} MB`;
     case "ratio":
       return `${x.toFixed(2)}×`;
+    case "per-s":
+      return `${Math.round(x).toLocaleString("en-US")}/s`;
   }
 }
 
 function range(min: number, max: number, unit: Unit = "ms"): string {
   const digits = unit === "ratio" ? 2 : unit === "MB" ? 1 : Math.abs(max) >= 100 || Math.abs(min) >= 100 ? 0 : 1;
+  if (unit === "per-s") return `${Math.round(min).toLocaleString("en-US")}–${Math.round(max).toLocaleString("en-US")}`;
   return `${min.toFixed(digits)}–${max.toFixed(digits)}`;
+}
+
+/** A ratio with two significant digits at least: 0.031×, 0.52×, 1.4×, 23×. */
+function ratio(x: number, sign = true): string {
+  if (!Number.isFinite(x)) return "—";
+  const digits = x >= 10 ? 0 : x >= 1 ? 1 : x >= 0.1 ? 2 : 3;
+  return `${x.toFixed(digits)}${sign ? "×" : ""}`;
 }
 
 export function cells(row: CaseResult): string[] {
   const unit = row.unit ?? "ms";
-  return [row.workload, row.case, valueOf(row.stats.median, unit), range(row.stats.min, row.stats.max, unit), String(row.stats.n), row.goal?.text ?? "—", row.verdict === "info" ? "—" : row.verdict];
+  const vs = row.vsTend === undefined ? "" : row.vsTend.n > 1 ? `${ratio(row.vsTend.median)} (${ratio(row.vsTend.min, false)}–${ratio(row.vsTend.max, false)})` : ratio(row.vsTend.median);
+  return [row.workload, row.case, valueOf(row.stats.median, unit), range(row.stats.min, row.stats.max, unit), String(row.stats.n), row.goal?.text ?? "—", row.verdict === "info" ? "—" : row.verdict, vs];
 }
 
 /** Column alignment: numbers right, text left. */
-const RIGHT = new Set([2, 3, 4]);
+const RIGHT = new Set([2, 3, 4, 7]);
 
 export function formatTable(rows: readonly CaseResult[]): string {
   const body = rows.map(cells);

@@ -39,8 +39,8 @@ export interface Goal {
   strict?: boolean;
 }
 
-/** What a row measures: milliseconds, megabytes (memory), or a ratio (× a floor or a peer). */
-export type Unit = "ms" | "MB" | "ratio";
+/** What a row measures: milliseconds, megabytes (memory), a ratio (× a floor or a peer), or a rate (per second). */
+export type Unit = "ms" | "MB" | "ratio" | "per-s";
 
 /** One measured row of the table. */
 export interface CaseResult {
@@ -54,6 +54,11 @@ export interface CaseResult {
   goal: Goal | null;
   verdict: Verdict;
   note?: string;
+  /**
+   * On a peer's row: tend's figure divided by this row's, per round (the two measured
+   * in the same round), summarized; above 1 tend is slower or bigger.
+   */
+  vsTend?: { median: number; min: number; max: number; n: number };
 }
 
 export interface WorkloadResult {
@@ -78,6 +83,18 @@ export function caseResult(workload: string, name: string, subject: string, samp
   const verdict: Verdict = goal === null ? "info" : met ? "pass" : "FAIL";
   const row: CaseResult = { workload, case: name, subject, unit, samples: samples.map((s) => Math.round(s * 1000) / 1000), stats: roundStats(stats), goal, verdict };
   if (note !== undefined) row.note = note;
+  return row;
+}
+
+/** Adds tend's per-round ratio to a peer's row: tend[i] ÷ peer[i]. */
+export function withRatio(row: CaseResult, tend: readonly number[], peer: readonly number[]): CaseResult {
+  const n = Math.min(tend.length, peer.length);
+  if (n === 0) return row;
+  const ratios = Array.from({ length: n }, (_, i) => tend[i]! / peer[i]!).filter((x) => Number.isFinite(x));
+  if (ratios.length === 0) return row;
+  const s = summarize(ratios);
+  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  row.vsTend = { median: r(s.median), min: r(s.min), max: r(s.max), n: s.n };
   return row;
 }
 

@@ -7,5 +7,6 @@ import { startup } from "./startup.js";
 import { w1Flat } from "./w1-flat.js";
 import { w2Dag } from "./w2-dag.js";
 import { w3Status } from "./w3-status.js";
+import { w4Events } from "./w4-events.js";
 
-export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status];
+export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events];

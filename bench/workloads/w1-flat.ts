@@ -1,83 +1,93 @@
-// W1 flat: N independent longruns in a bundle (N = 100, 500, 1000), each the bench's
-// C program made ready at once through `ready = fd`. Each measured round starts a
-// fresh `tend daemon` (as at boot; the log directories already exist, as on a machine
-// that booted before), then times, as whole CLI calls:
-//   tend start flat-N   until it returns: it waits until all N are up (ready)
-//   tend stop flat-N    until it returns and every service process is gone
-// and reads the daemon's VmRSS with all N up, right after the start (the goal, < 60 MB
-// with 1000 up, is judged in w3-status, once the server's memory settled).
+// W1 flat: N independent long-running services (N = 100, 500, 1000), each the bench's C
+// program, under every manager the machine has or the bench could install: tend, dinit,
+// s6, runit, supervisord, pm2 (see bench/lib/contenders.ts and peer-managers.ts). For
+// each N every manager gets its own set of exactly N services, in its own format, in its
+// own scratch directory. Each measured round launches a fresh instance of every manager
+// (in a shuffled order, one after the other, never two at once), and for each:
+//   start N   from "start everything" until the manager reports all N up (tend: `tend
+//             --json start flat-N` until it returns, all ready through `ready = fd`;
+//             s6: up *and ready* through notification-fd; the others: spawned, as they
+//             have no readiness protocol) — see each manager's command in peer-managers.ts
+//   stop N    from "stop everything" until every service process is gone (reaped)
+//   RSS       the manager's VmRSS with all N up, right after the start: for s6 and
+//             runit the scanner plus every per-service supervisor, added up; and for
+//             those two also "shared pages once" (Σ RssAnon + the largest RssFile: the
+//             supervisors map the same program and libc, which Σ VmRSS counts N times)
+// A peer row's last column is tend's figure divided by the peer's, per round.
+// tend's goal (< 60 MB with 1000 up) is judged in w3-status, once its memory settled.
 //
-// The peer: when dinit is there (or Debian packages it and the bench is root), the
-// same round at N = 500 also runs a fresh user-mode dinit with the same services
-// (`type = process`, `ready-notification = pipefd:3`, the bundle an `internal` service
-// depending on them); tend ÷ dinit is the per-round ratio. dinitctl stop returns once
-// the bundle is stopped, so for both managers "stop" runs until the last service
-// process is gone.
-//
-// With --profile, one more round at N = 500 runs the daemon under --cpu-prof and says
+// --quick: one round at N = 100 and 500 (pm2 at 100 only), no warm-up round.
+// With --profile, one more round at N = 500 runs tend's daemon under --cpu-prof and says
 // where its time went during the start and the stop (see docs/benchmarks.md).
 
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { findDinit, launchDinit, launchTend, prepareDinit, prepareTend, type Manager, type TendRoot } from "../lib/managers.js";
-import { processesOf, rssMiB, waitUntil } from "../lib/processes.js";
+import { contenders, dirOf, Guard, QUICK_MAX_N, type Contender } from "../lib/contenders.js";
+import { launchTend, prepareTend, type Manager, type Subject, type TendRoot } from "../lib/managers.js";
+import { killEach, memoryOf, processesOf, sleepSync, waitUntil, type Memory } from "../lib/processes.js";
 import { breakdown, formatBreakdown, OTHER, type Breakdown, type Category } from "../lib/profile.js";
-import { timeProcess } from "../lib/proc.js";
+import { cleanEnv, timeSteps } from "../lib/proc.js";
 import { rng } from "../lib/prng.js";
-import { digestOfSet, flatSet } from "../lib/service-sets.js";
+import { digestOfSet, flatSet, type ServiceSet } from "../lib/service-sets.js";
 import { servicePrograms } from "../lib/service-program.js";
 import { median } from "../lib/stats.js";
 import { makeTempDir, removeTempDir } from "../lib/tmp.js";
-import { caseResult, repetitions, type BenchContext, type CaseResult, type Workload } from "../lib/workload.js";
+import { caseResult, repetitions, withRatio, type BenchContext, type CaseResult, type Workload } from "../lib/workload.js";
 
-const SIZES = [100, 500, 1000] as const;
-const PEER_SIZE = 500;
+export const SIZES = [100, 500, 1000] as const;
+/** --quick: the bench in under two minutes leaves out the largest set. */
+const QUICK_SIZES = [100, 500] as const;
 const PROFILE_SIZE = 500;
 /** How long the services may take to be gone once a stop returned. */
-const GONE_TIMEOUT_MS = 30_000;
+const GONE_TIMEOUT_MS = 120_000;
 
 export interface Cycle {
-  /** `start BUNDLE` until it returned with everything up. */
+  /** The start steps until they returned with everything up. */
   upMs: number;
-  /** `stop BUNDLE` until it returned and every service process is gone. */
+  /** The stop steps until they returned and every service process is gone. */
   downMs: number;
-  /** Of downMs: after the stop command returned, until the last process was gone. */
+  /** Of downMs: after the stop returned, until the last process was gone. */
   lingerMs: number;
-  /** The manager's VmRSS with everything up. */
-  rssMiB: number;
-  /** The manager's VmRSS just before the start: its database loaded, nothing running. */
-  idleRssMiB: number;
-  /** Monotonic µs (process.hrtime) of the start and stop commands, for a profile. */
+  /** The manager's memory with everything up. */
+  memory: Memory;
+  /** The manager's memory just before the start: its configuration loaded, nothing running. */
+  idle: Memory | null;
+  /** What the manager's untimed check after the start measured (s6: s6-svwait). */
+  check?: Record<string, number>;
+  /** Monotonic µs (process.hrtime) of the start and stop, for a profile. */
   windows: { start: [number, number]; stop: [number, number] };
 }
 
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** One start/stop of `bundle` (n services running `program`) on a freshly launched manager, shut down afterwards. */
-export function cycle(launch: () => Manager, bundle: string, n: number, program: string): Cycle {
+/** Cheap enough not to disturb the measure: kill(pid, 0) fails once the manager reaped it. */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** One start/stop of `bundle` (n services) on a freshly launched manager, shut down afterwards. */
+export function cycle(launch: () => Manager, bundle: string, n: number): Cycle {
   const m = launch();
   try {
-    const idle = rssMiB(m.pid) ?? Number.NaN;
+    const idle = m.memory();
     const s0 = nowUs();
-    const started = timeProcess(m.start(bundle));
+    const started = timeSteps(m.start(bundle));
     const s1 = nowUs();
     m.checkStarted(started.stdout, n);
-    const rss = rssMiB(m.pid);
-    if (rss === null) throw new Error(`${m.subject}: the manager is gone after starting ${bundle}\n${m.logTail()}`);
-    const pids = processesOf(program);
-    if (pids.length !== n) throw new Error(`${m.subject} start ${bundle}: ${pids.length} service processes running, ${n} expected`);
+    const memory = m.memory();
+    if (memory === null) throw new Error(`${m.subject}: the manager is gone after starting ${bundle}\n${m.logTail()}`);
+    const pids = processesOf(m.program);
+    if (pids.length !== n) throw new Error(`${m.subject} start ${bundle}: ${pids.length} service processes running, ${n} expected\n${m.logTail()}`);
+    const check = m.afterStart?.();
     const t0 = nowUs();
-    timeProcess(m.stop(bundle));
+    timeSteps(m.stop(bundle));
     const returned = nowUs();
-    // Cheap enough not to disturb the measure: kill(pid, 0) fails once the manager reaped it.
-    const gone = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    };
     let next = 0;
     if (!waitUntil(() => {
       while (next < pids.length && gone(pids[next]!)) next++;
@@ -86,7 +96,15 @@ export function cycle(launch: () => Manager, bundle: string, n: number, program:
       throw new Error(`${m.subject} stop ${bundle}: ${pids.length - next} service processes still running ${GONE_TIMEOUT_MS} ms after the stop returned`);
     }
     const t1 = nowUs();
-    return { upMs: started.ms, downMs: (t1 - t0) / 1000, lingerMs: (t1 - returned) / 1000, rssMiB: rss, idleRssMiB: idle, windows: { start: [s0, s1], stop: [t0, t1] } };
+    return {
+      upMs: started.ms,
+      downMs: (t1 - t0) / 1000,
+      lingerMs: (t1 - returned) / 1000,
+      memory,
+      idle,
+      ...(check === undefined ? {} : { check }),
+      windows: { start: [s0, s1], stop: [t0, t1] },
+    };
   } finally {
     m.shutdown();
   }
@@ -110,7 +128,7 @@ export const TEND_CATEGORIES: readonly Category[] = [
 function profileRound(ctx: BenchContext, tmp: string, tend: TendRoot): { file: string; start: Breakdown; stop: Breakdown } {
   const profDir = join(tmp, "prof");
   mkdirSync(profDir);
-  const c = cycle(() => launchTend(ctx, tend, { profileDir: profDir }), `flat-${PROFILE_SIZE}`, PROFILE_SIZE, tend.program);
+  const c = cycle(() => launchTend(ctx, tend, { profileDir: profDir }), `flat-${PROFILE_SIZE}`, PROFILE_SIZE);
   const written = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
   if (written === undefined) throw new Error("the profiled daemon wrote no profile");
   const kept = join(ctx.resultsDir, `${ctx.stamp}-w1-flat-${PROFILE_SIZE}.cpuprofile`);
@@ -122,92 +140,157 @@ function profileRound(ctx: BenchContext, tmp: string, tend: TendRoot): { file: s
   return { file: kept, start: start!, stop: stop! };
 }
 
+
+/** The floor of a Node daemon: the VmRSS of an idle `node` that only waits (tend and pm2 run on Node). */
+function idleNodeRss(): number {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1e6)"], { env: cleanEnv(), stdio: "ignore" });
+  try {
+    sleepSync(500);
+    return memoryOf([child.pid!])?.rssMiB ?? Number.NaN;
+  } finally {
+    killEach([child.pid!], "SIGKILL");
+  }
+}
+
+/** W1's figures per manager and N, for the chart and the scaling notes. */
+export interface W1Point {
+  n: number;
+  runs: number;
+  startMs: { median: number; min: number; max: number };
+  stopMs: { median: number; min: number; max: number };
+  rssMiB: number;
+  sharedOnceMiB: number;
+}
+
+const spread = (xs: number[]): { median: number; min: number; max: number } => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
+/** How a cost grows from the smallest N to the largest: per service, and the exponent b of cost ∝ N^b. */
+export function growth(points: readonly W1Point[], pick: (p: W1Point) => number): { perService: number; exponent: number } | null {
+  if (points.length < 2) return null;
+  const a = points[0]!;
+  const b = points[points.length - 1]!;
+  const ya = pick(a);
+  const yb = pick(b);
+  return { perService: (yb - ya) / (b.n - a.n), exponent: Math.log(yb / ya) / Math.log(b.n / a.n) };
+}
+
 export const w1Flat: Workload = {
   name: "w1-flat",
-  title: "W1: start/stop N = 100, 500, 1000 independent longruns; daemon RSS (dinit at 500 when present)",
+  title: "W1: start/stop N = 100, 500, 1000 independent services and the manager's RSS, tend and its peers",
   async run(ctx) {
-    // --quick: 3 rounds, 2 at 1000 services (the longest: several seconds each).
-    const runsAt = (n: number): number => repetitions(ctx, 5, n >= 1000 ? 2 : 3);
+    const runs = repetitions(ctx, 5, 1);
+    const sizes: readonly number[] = ctx.quick ? QUICK_SIZES : SIZES;
     const tmp = makeTempDir("w1");
     try {
       const programs = servicePrograms(tmp);
-      const set = flatSet(Math.max(...SIZES), SIZES);
-      const tend = prepareTend(ctx, join(tmp, "tend-root"), set, programs.tend);
       const notes: string[] = [];
-      const peer = findDinit(ctx.log);
-      if (!peer.ok) notes.push(`w1-flat: no dinit rows: ${peer.why}`);
-      const dinit = peer.ok ? prepareDinit(join(tmp, "dinit"), set, programs.dinit) : null;
-      const launchers = {
-        tend: () => launchTend(ctx, tend),
-        dinit: (bundle: string) => launchDinit(peer.ok ? peer.tools : (null as never), dinit!, [bundle]),
-      };
+      const { list, skipped } = contenders(ctx, programs);
+      for (const s of skipped) notes.push(`w1-flat: no ${s.subject} rows: ${s.why}`);
+      const guard = new Guard("w1-flat", ctx.log);
+      const maxN = (c: Contender): number => (ctx.quick ? (QUICK_MAX_N[c.subject] ?? Infinity) : Infinity);
 
-      // The peer must not cost tend's rows: once a dinit round fails, dinit is left out.
-      let peerFailed: string | null = null;
-      const tryPeer = (job: () => Cycle): Cycle | undefined => {
-        if (peerFailed !== null) return undefined;
-        try {
-          return job();
-        } catch (e) {
-          peerFailed = (e as Error).message;
-          ctx.log(`w1-flat: dinit failed, left out from now on: ${peerFailed}`);
-          return undefined;
-        }
-      };
-
-      // Warm-up (page cache, the program, Node's code cache), not timed.
-      ctx.log("w1-flat: warm-up round (100 services)");
-      cycle(launchers.tend, "flat-100", 100, programs.tend);
-      if (dinit !== null) tryPeer(() => cycle(() => launchers.dinit("flat-100"), "flat-100", 100, programs.dinit));
-
-      const order = rng(0x3001);
-      const cases: CaseResult[] = [];
-      const results: Record<string, Cycle[]> = {};
-      for (const n of SIZES) {
-        const bundle = `flat-${n}`;
-        const withPeer = dinit !== null && n === PEER_SIZE;
-        const runs = runsAt(n);
-        ctx.log(`w1-flat: ${n} services × ${runs} rounds${withPeer ? ", tend and dinit interleaved" : ""}`);
-        const tendRuns: Cycle[] = [];
-        const dinitRuns: Cycle[] = [];
-        for (let i = 0; i < runs; i++) {
-          const [t, d] = await ctx.round(() => {
-            const jobs: [string, () => Cycle | undefined][] = [["tend", () => cycle(launchers.tend, bundle, n, programs.tend)]];
-            if (withPeer && peerFailed === null) jobs.push(["dinit", () => tryPeer(() => cycle(() => launchers.dinit(bundle), bundle, n, programs.dinit))]);
-            const out = new Map(order.shuffle(jobs).map(([who, job]) => [who, job()] as const));
-            return [out.get("tend")!, out.get("dinit")] as const;
-          });
-          tendRuns.push(t);
-          if (d !== undefined) dinitRuns.push(d);
-        }
-        if (peerFailed !== null) dinitRuns.length = 0;
-        results[`tend-${n}`] = tendRuns;
-        cases.push(caseResult("w1-flat", `tend start ${bundle}`, "tend", tendRuns.map((c) => c.upMs), null, "whole CLI call, until all up"));
-        cases.push(caseResult("w1-flat", `tend stop ${bundle}`, "tend", tendRuns.map((c) => c.downMs), null, "until all processes gone"));
-        if (n === Math.max(...SIZES)) {
-          cases.push(caseResult("w1-flat", `tend daemon RSS, idle (${n} loaded)`, "tend", tendRuns.map((c) => c.idleRssMiB), null, "VmRSS before the start", "MB"));
-        }
-        if (n >= PEER_SIZE) {
-          const rss = tendRuns.map((c) => c.rssMiB);
-          cases.push(caseResult("w1-flat", `tend daemon RSS, ${n} up, just started`, "tend", rss, null, "VmRSS right after the start (w3-status has it settled)", "MB"));
-        }
-        if (dinitRuns.length > 0) {
-          results[`dinit-${n}`] = dinitRuns;
-          cases.push(caseResult("w1-flat", `dinit start ${bundle}`, "dinit", dinitRuns.map((c) => c.upMs), null, "dinitctl start, until all up"));
-          cases.push(caseResult("w1-flat", `dinit stop ${bundle}`, "dinit", dinitRuns.map((c) => c.downMs), null, "dinitctl stop, until all processes gone"));
-          cases.push(caseResult("w1-flat", `dinit RSS, ${n} up`, "dinit", dinitRuns.map((c) => c.rssMiB), null, "VmRSS, MiB", "MB"));
-          cases.push(caseResult("w1-flat", `tend ÷ dinit, start ${n}`, "tend", tendRuns.map((c, i) => c.upMs / dinitRuns[i]!.upMs), null, "per round", "ratio"));
-          cases.push(caseResult("w1-flat", `tend ÷ dinit, stop ${n}`, "tend", tendRuns.map((c, i) => c.downMs / dinitRuns[i]!.downMs), null, "per round", "ratio"));
+      // Every manager's set of each size, written once.
+      const sets = new Map<number, ServiceSet>(sizes.map((n) => [n, flatSet(n, [n])]));
+      const launchers = new Map<string, () => Manager>();
+      for (const c of list) {
+        for (const n of sizes) {
+          if (n > maxN(c)) continue;
+          const launcher = await guard.run(c.subject, () => c.prepare(dirOf(tmp, c.subject, `n${n}`), sets.get(n)!));
+          if (launcher !== undefined) launchers.set(`${c.subject}-${n}`, launcher);
         }
       }
-      if (peerFailed !== null) notes.push(`w1-flat: dinit rows left out: a dinit round failed: ${peerFailed}`);
-      const perService = (median(results["tend-1000"]!.map((c) => c.upMs)) - median(results["tend-100"]!.map((c) => c.upMs))) / 900;
-      notes.push(`w1-flat: tend start costs ${perService.toFixed(2)} ms per service (the slope from 100 to 1000 services)`);
+      const cycleOf = (c: Contender, n: number): Promise<Cycle | undefined> => {
+        const launcher = launchers.get(`${c.subject}-${n}`);
+        if (launcher === undefined || !guard.ok(c.subject)) return Promise.resolve(undefined);
+        return guard.run(c.subject, () => cycle(launcher, `flat-${n}`, n));
+      };
+
+      // Warm-up (page cache, the programs, Node's code cache), not timed; not with --quick.
+      if (!ctx.quick) {
+        ctx.log(`w1-flat: warm-up round (100 services: ${list.map((c) => c.subject).join(", ")})`);
+        for (const c of list) await cycleOf(c, 100);
+      }
+
+      const order = rng(0x3001);
+      const cases: CaseResult[] = [caseResult("w1-flat", "RSS of an idle node (Node's floor)", "node", [idleNodeRss(), idleNodeRss(), idleNodeRss()], null, "node -e 'setInterval(…)', VmRSS", "MB")];
+      const results: Record<string, Cycle[]> = {};
+      const points: Record<string, W1Point[]> = {};
+      for (const n of sizes) {
+        const here = list.filter((c) => n <= maxN(c));
+        ctx.log(`w1-flat: ${n} services × ${runs} rounds: ${here.map((c) => c.subject).join(", ")} (shuffled each round)`);
+        const rounds: Map<Subject, Cycle>[] = [];
+        for (let i = 0; i < runs; i++) {
+          const round = await ctx.round(async () => {
+            const out = new Map<Subject, Cycle>();
+            for (const c of order.shuffle([...here])) {
+              const r = await cycleOf(c, n);
+              if (r !== undefined) out.set(c.subject, r);
+            }
+            return out;
+          });
+          rounds.push(round);
+        }
+        // Only rounds in which tend ran pair with a peer's; a peer that failed is left out entirely.
+        const series = (subject: Subject): Cycle[] => (guard.ok(subject) ? rounds.map((r) => r.get(subject)).filter((c): c is Cycle => c !== undefined) : []);
+        const tend = series("tend");
+        const pairs = (subject: Subject): [Cycle[], Cycle[]] => {
+          const both = rounds.filter((r) => r.has("tend") && r.has(subject));
+          return [both.map((r) => r.get("tend")!), both.map((r) => r.get(subject)!)];
+        };
+        for (const c of here) {
+          const mine = series(c.subject);
+          if (mine.length === 0) continue;
+          results[`${c.subject}-${n}`] = mine;
+          (points[c.subject] ??= []).push({
+            n,
+            runs: mine.length,
+            startMs: spread(mine.map((x) => x.upMs)),
+            stopMs: spread(mine.map((x) => x.downMs)),
+            rssMiB: median(mine.map((x) => x.memory.rssMiB)),
+            sharedOnceMiB: median(mine.map((x) => x.memory.sharedOnceMiB)),
+          });
+          const peer = c.subject !== "tend";
+          const [t, p] = pairs(c.subject);
+          const row = (name: string, pick: (x: Cycle) => number, note: string, unit: "ms" | "MB" = "ms", tendPick: (x: Cycle) => number = pick): CaseResult => {
+            const r = caseResult("w1-flat", name, c.subject, mine.map(pick), null, note, unit);
+            return peer ? withRatio(r, t.map(tendPick), p.map(pick)) : r;
+          };
+          const processes = mine[0]!.memory.processes;
+          cases.push(row(`start ${n}: ${c.subject}`, (x) => x.upMs, START_NOTE[c.subject]));
+          cases.push(row(`stop ${n}: ${c.subject}`, (x) => x.downMs, STOP_NOTE[c.subject]));
+          if (c.subject === "tend" && n === Math.max(...sizes)) {
+            cases.push(caseResult("w1-flat", `RSS idle, ${n} loaded: tend`, "tend", tend.map((x) => x.idle?.rssMiB ?? Number.NaN), null, "VmRSS before the start", "MB"));
+          }
+          cases.push(row(`RSS ${n} up: ${c.subject}`, (x) => x.memory.rssMiB, processes > 1 ? `Σ VmRSS of ${processes} processes: the scanner and every supervisor` : "VmRSS right after the start", "MB"));
+          if (processes > 1) {
+            cases.push(row(`  shared pages once: ${c.subject}`, (x) => x.memory.sharedOnceMiB, "Σ RssAnon + the largest RssFile", "MB", (x) => x.memory.sharedOnceMiB));
+          }
+        }
+      }
+      notes.push(...guard.notes());
+
+      // The scaling curve: how each manager's cost grows with N.
+      const scaling: Record<string, unknown> = {};
+      for (const [subject, pts] of Object.entries(points)) {
+        const start = growth(pts, (p) => p.startMs.median);
+        const rss = growth(pts, (p) => p.rssMiB);
+        const shared = growth(pts, (p) => p.sharedOnceMiB);
+        scaling[subject] = { start, rss, sharedOnce: shared };
+        if (start === null || rss === null) continue;
+        const first = pts[0]!.n;
+        const last = pts[pts.length - 1]!.n;
+        notes.push(
+          `w1-flat: ${subject}: start ${start.perService.toFixed(2)} ms per service from ${first} to ${last} (∝ N^${start.exponent.toFixed(2)}); ` +
+            `RSS ${(rss.perService * 1024).toFixed(0)} KiB per service (∝ N^${rss.exponent.toFixed(2)})` +
+            (shared !== null && pts[0]!.rssMiB !== pts[0]!.sharedOnceMiB ? `, shared pages once ${(shared.perService * 1024).toFixed(0)} KiB per service` : ""),
+        );
+      }
 
       let profile: { file: string; start: Breakdown; stop: Breakdown } | null = null;
       if (ctx.profile) {
-        ctx.log(`w1-flat: one more round at ${PROFILE_SIZE} with the daemon under --cpu-prof`);
-        profile = profileRound(ctx, tmp, tend);
+        ctx.log(`w1-flat: one more round at ${PROFILE_SIZE} with tend's daemon under --cpu-prof`);
+        const root = prepareTend(ctx, dirOf(tmp, "tend", "profile"), sets.get(PROFILE_SIZE)!, programs.tend);
+        profile = profileRound(ctx, tmp, root);
         notes.push(
           `w1-flat: where tend's time goes (--cpu-prof of the daemon, 250 µs sampling; '${OTHER.split(" (")[0]}' is Node's own code outside these modules; open ${profile.file} in Chrome DevTools or speedscope):`,
           ...formatBreakdown(profile.start),
@@ -218,9 +301,18 @@ export const w1Flat: Workload = {
         cases,
         notes,
         details: {
-          set: { services: set.services.length, bundles: Object.keys(set.bundles), digest: digestOfSet(set) },
-          peer: peer.ok ? { dinit: peer.tools.version, installedByBench: peer.installed } : { skipped: peer.why },
-          lingerMs: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map((c) => Math.round(c.lingerMs * 10) / 10)])),
+          sets: Object.fromEntries([...sets].map(([n, set]) => [n, digestOfSet(set)])),
+          managers: Object.fromEntries(list.map((c) => [c.subject, c.version])),
+          skipped: Object.fromEntries(skipped.map((s) => [s.subject, s.why])),
+          failed: Object.fromEntries(guard.failed),
+          points,
+          scaling,
+          cycles: Object.fromEntries(
+            Object.entries(results).map(([k, v]) => [
+              k,
+              v.map((c) => ({ upMs: round1(c.upMs), downMs: round1(c.downMs), lingerMs: round1(c.lingerMs), memory: c.memory, idle: c.idle, ...(c.check ? { check: c.check } : {}) })),
+            ]),
+          ),
           profile,
         },
       };
@@ -228,4 +320,24 @@ export const w1Flat: Workload = {
       removeTempDir(tmp);
     }
   },
+};
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** What "start" and "stop" are for each manager (the row's note, in the JSON). */
+const START_NOTE: Record<Subject, string> = {
+  tend: "tend --json start flat-N until it returns: all up and ready (ready = fd)",
+  dinit: "dinitctl start until it returns: all up and ready (pipefd:3)",
+  s6: "u to every supervise/control, until every supervisor reports up and ready (notification-fd)",
+  runit: "sv up ./s… until every runsv reports it running (no readiness protocol)",
+  supervisord: "supervisorctl start GROUP:* until it returns: all RUNNING (startsecs = 0)",
+  pm2: "pm2 start ecosystem.json until it returns: all online",
+};
+const STOP_NOTE: Record<Subject, string> = {
+  tend: "tend --json stop flat-N, until every process is gone",
+  dinit: "dinitctl stop, until every process is gone",
+  s6: "d to every supervise/control, until every process is gone",
+  runit: "sv down ./s…, until every process is gone",
+  supervisord: "supervisorctl stop GROUP:*, until every process is gone",
+  pm2: "pm2 stop all, until every process is gone",
 };
