@@ -9,10 +9,11 @@
 // bench reaches the bench, which then stops them itself.
 
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTROL_SOCKET, STATUS_SOCKET } from "../../src/server/protocol.js";
 import { adopt } from "./machine.js";
+import { findExecutable } from "./peers.js";
 import { cleanEnv, timeProcess, type Command } from "./proc.js";
 import { alive, killEach, killProgram, memoryOf, sleepSync, waitUntil, type Memory } from "./processes.js";
 import { writeDinitSet, writeTendSet, type ServiceSet } from "./service-sets.js";
@@ -200,20 +201,6 @@ export interface DinitTools {
 export type PeerLookup = { ok: true; tools: DinitTools; installed: boolean } | { ok: false; why: string };
 
 let dinitLookup: PeerLookup | null = null;
-
-const SEARCH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-
-function findExecutable(name: string): string | null {
-  for (const dir of [...(process.env.PATH ?? "").split(":").filter((d) => d.startsWith("/")), ...SEARCH_DIRS]) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 function found(): DinitTools | null {
   const dinit = findExecutable("dinit");
