@@ -18,7 +18,9 @@
 // Prints one table on stdout (progress goes to stderr) and writes the results to
 // bench/results/<timestamp>.json and bench/results/latest.json. The supervision
 // workloads run tend's peers (s6, runit, supervisord, pm2) beside it, installing them
-// when they are missing (bench/lib/peers.ts), and stop everything they started. Exit status 0 when
+// when they are missing (bench/lib/peers.ts), and dinit, built from its source release in
+// ../shared/peers when it is not on the PATH (bench/lib/dinit.ts, cached in
+// bench/.cache/), and stop everything they started. Exit status 0 when
 // every workload ran (a missed goal is a verdict in the table, not a failure), 1 when
 // a workload failed to run, 2 on a usage error.
 
@@ -31,6 +33,7 @@ import { w1Chart } from "./lib/chart.js";
 import { cpuBusy, cpuSnapshot, machine, otherWork } from "./lib/machine.js";
 import { breathe, once, removedFromEnv, type RoundRunner } from "./lib/proc.js";
 import { stampOf, writeResults, RESULTS_FORMAT, RESULTS_VERSION, type RunReport } from "./lib/results.js";
+import { dinitNotes, dinitVersion } from "./lib/dinit.js";
 import { peerInstallNotes, peerVersions } from "./lib/peers.js";
 import { formatMarkdown, formatTable } from "./lib/table.js";
 import { keepTempDirs, removeAllTempDirs } from "./lib/tmp.js";
@@ -175,6 +178,17 @@ async function main(argv: string[]): Promise<number> {
   const notes: string[] = [];
   const failures: RunReport["failures"] = [];
   const interference: RunReport["load"]["during"] = {};
+  // What the workloads need built first (dinit, from its source release), outside their measured windows.
+  for (const workload of WORKLOADS) {
+    if (workload.prepare === undefined || (only !== null && !only.includes(workload.name))) continue;
+    try {
+      await workload.prepare(ctx);
+    } catch (e) {
+      ctx.log(`${workload.name}: preparing failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      removeAllTempDirs();
+    }
+  }
   for (const workload of WORKLOADS) {
     if (only !== null && !only.includes(workload.name)) continue;
     const roundStats: RoundStats = { discarded: 0, waitedMs: 0 };
@@ -207,6 +221,7 @@ async function main(argv: string[]): Promise<number> {
     ctx.log(`${workload.name}: done in ${((performance.now() - t) / 1000).toFixed(1)} s${disturbed === null ? "" : `, other work ${Math.round(disturbed * 100)}% of the CPUs`}`);
   }
 
+  const dinit = await dinitVersion();
   const report: RunReport = {
     format: RESULTS_FORMAT,
     version: RESULTS_VERSION,
@@ -215,14 +230,14 @@ async function main(argv: string[]): Promise<number> {
     options: { quick: ctx.quick, runs, only, profile: ctx.profile },
     machine: host,
     load: { cpuBusyBefore: busy, during: interference, loadAverageStart: loadStart, loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
-    peers: peerVersions(),
+    peers: { ...peerVersions(), ...(dinit === null ? {} : { dinit }) },
     envRemoved: removedFromEnv(),
     cases,
     details,
     notes,
     failures,
   };
-  notes.push(...peerInstallNotes());
+  notes.push(...dinitNotes(), ...peerInstallNotes());
   const file = writeResults(resultsDir, stamp, report);
   const charts: string[] = [];
   const w1 = details["w1-flat"] as Parameters<typeof w1Chart>[0] | undefined;

@@ -1,11 +1,18 @@
-// Ahead-of-time build: type-check and emit everything (src, tests, bench) with tsc,
-// then bundle the CLI with esbuild so that every `tend` call loads one small entry
-// file and pulls in a command's code only when that command runs.
+// Ahead-of-time build: the keeper (C) with the machine's cc, then type-check and emit
+// everything (src, tests, bench) with tsc, then bundle the CLI with esbuild so that
+// every `tend` call loads one small entry file and pulls in a command's code only when
+// that command runs.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
+import { buildKeeper } from "./keeper-build.mjs";
 
 rmSync("dist", { recursive: true, force: true });
+try {
+  buildKeeper("dist/keeper/tend-keeper");
+} catch {
+  process.exit(1); // cc has printed the errors
+}
 try {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
 } catch {

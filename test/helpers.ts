@@ -2,7 +2,7 @@
 // sources, running the built CLI, and a seeded random generator.
 
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { collector, formatDiagnostic, type Diagnostic } from "../src/config/diagnostics.js";
 import { parseServiceFile, type ParsedService } from "../src/config/parse.js";
 import { compile, type CompileOptions, type CompileResult } from "../src/compile/compile.js";
+import { CLEAN_PATH } from "../src/config/service.js";
 export { mulberry32, random, type Random } from "./prng.js";
 
 /** The repository: the directory whose package.json names tend (this file runs from dist/test/). */
@@ -134,3 +135,16 @@ export function runTend(args: readonly string[], options: { cwd?: string; env?: 
   return result;
 }
 
+
+/** The absolute path of a program in the clean PATH services get, or null when it is not installed (for skipping tests). */
+export function findTool(name: string): string | null {
+  for (const dir of CLEAN_PATH.split(":")) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}

@@ -1,13 +1,14 @@
-// Every manager a supervision workload can run, behind one interface: tend, dinit when
-// the machine has it, and the peers (s6, runit, supervisord, pm2) found or installed by
-// bench/lib/peers.ts. A contender writes a service set in its manager's format into a
+// Every manager a supervision workload can run, behind one interface: tend, dinit (on
+// the PATH, or built by the bench from ../shared/peers: bench/lib/dinit.ts), and the
+// peers (s6, runit, supervisord, pm2) found or installed by bench/lib/peers.ts. A contender writes a service set in its manager's format into a
 // directory of its own and hands back the launcher of a fresh instance on it.
 //
 // A peer must never cost tend's rows: `guard` runs a peer's job and, once one fails,
 // leaves that peer out for the rest of the workload, with the error in a note.
 
 import { join } from "node:path";
-import { findDinit, launchDinit, launchTend, prepareDinit, prepareTend, type Manager, type Subject } from "./managers.js";
+import { findDinit } from "./dinit.js";
+import { launchDinit, launchTend, prepareDinit, prepareTend, type Manager, type Subject } from "./managers.js";
 import { launchPm2, launchRunit, launchS6, launchSupervisord, preparePm2, prepareRunit, prepareS6, prepareSupervisord } from "./peer-managers.js";
 import { findPeer, PEERS } from "./peers.js";
 import type { Programs } from "./service-program.js";
@@ -37,7 +38,7 @@ export interface Contenders {
 const bundleOf = (set: ServiceSet): string => Object.keys(set.bundles)[0]!;
 
 /** tend, then dinit and the peers that this machine has or that the bench could install. */
-export function contenders(ctx: BenchContext, programs: Programs, options: { peers?: boolean; dinit?: boolean } = {}): Contenders {
+export async function contenders(ctx: BenchContext, programs: Programs, options: { peers?: boolean; dinit?: boolean } = {}): Promise<Contenders> {
   const list: Contender[] = [
     {
       subject: "tend",
@@ -50,7 +51,7 @@ export function contenders(ctx: BenchContext, programs: Programs, options: { pee
   ];
   const skipped: Contenders["skipped"] = [];
   if (options.dinit !== false) {
-    const dinit = findDinit(ctx.log);
+    const dinit = await findDinit(ctx);
     if (dinit.ok) {
       list.push({
         subject: "dinit",

@@ -8,14 +8,14 @@
 // The managers are started detached (their own session), so that a Ctrl-C on the
 // bench reaches the bench, which then stops them itself.
 
-import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CONTROL_SOCKET, STATUS_SOCKET } from "../../src/server/protocol.js";
 import { adopt } from "./machine.js";
-import { findExecutable } from "./peers.js";
+import type { DinitTools } from "./dinit.js";
 import { cleanEnv, timeProcess, type Command } from "./proc.js";
-import { alive, killEach, killProgram, memoryOf, sleepSync, waitUntil, type Memory } from "./processes.js";
+import { alive, isKeeper, keepersNaming, keepersUnder, killEach, killProgram, memoryOf, sleepSync, waitUntil, type Memory } from "./processes.js";
 import { writeDinitSet, writeTendSet, type ServiceSet } from "./service-sets.js";
 import { onCleanup } from "./tmp.js";
 import type { BenchContext } from "./workload.js";
@@ -34,8 +34,15 @@ export interface Manager {
   pid: number;
   /** The service program its services run (the bench finds them by this path). */
   program: string;
-  /** The manager's memory: its own processes (for s6 and runit the scanner and every supervisor), not the services. */
+  /**
+   * The manager's memory: its own processes, not the services — for s6 and runit the
+   * scanner and every supervisor, for tend the server and its keeper (when there is one).
+   */
   memory(): Memory | null;
+  /** tend: the keeper's memory alone; null while no keeper process runs under the server. */
+  keeperMemory?(): Memory | null;
+  /** tend: the keeper processes under the server now (none before the keeper lands). */
+  keepers?(): number[];
   /** Bring `name` (a bundle: every service of the set) up: the steps return once all of it is up. */
   start(name: string): Command[];
   /** Take `name` down; the workloads then wait until every service process is gone. */
@@ -129,10 +136,31 @@ export interface TendLaunchOptions {
   profileDir?: string;
 }
 
-/** `tend daemon --root ROOT`, once it accepts commands. */
+/** tend's keeper binary in this tree (it may not exist yet), as /proc/PID/exe names it. */
+export function keeperBinary(ctx: BenchContext): string {
+  const path = join(ctx.root, "dist", "keeper", "tend-keeper");
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** How long a keeper may take to exit once its server did (it exits once its services are gone). */
+const KEEPER_EXIT_MS = 15_000;
+
+/**
+ * `tend daemon --root ROOT`, once it accepts commands. tend's processes are the server
+ * and, once the keeper lands, the keeper (`dist/keeper/tend-keeper`, the server's child
+ * and the parent of every service): memory() adds up both; the keeper is found among the
+ * server's descendants by its program (or its name), never a service. Every keeper seen
+ * is killed by its pid should the bench end early, and one that outlived its server is
+ * found by its command line (it names the scratch root).
+ */
 export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOptions = {}): Manager {
   const node = process.execPath;
   const log = join(t.root, "daemon.log");
+  const keeperExe = keeperBinary(ctx);
   // Profiled, the daemon runs from tsc's per-module output (dist/src), so that the
   // profile names src/ modules instead of the bundle's chunks.
   const args =
@@ -143,13 +171,32 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
   // the fallback should that line change (stale ones from the last round are removed first).
   const sockets = [CONTROL_SOCKET, STATUS_SOCKET].map((name) => join(t.root, "run", "tend", name));
   for (const socket of sockets) rmSync(socket, { force: true });
-  const l = launch(node, args, log, t.program);
+  const seen = new Set<number>();
+  let serverPid = 0;
+  const keepers = (): number[] => {
+    const found = serverPid > 0 && alive(serverPid) ? keepersUnder(serverPid, keeperExe) : [];
+    for (const k of found) {
+      if (!seen.has(k)) adopt(k, true); // its CPU is the bench's own work, not other work
+      seen.add(k);
+    }
+    return found;
+  };
+  /** Every keeper of this server: those seen, and any that names the scratch root. */
+  const allKeepers = (): number[] => [...new Set([...seen, ...keepersNaming(t.root, keeperExe)])].filter((pid) => alive(pid) && isKeeper(pid, keeperExe));
+  const killKeepers = (): void => killEach(allKeepers(), "SIGKILL");
+  const l = launch(node, args, log, t.program, cleanEnv(), killKeepers);
+  serverPid = l.pid;
   const listening = new RegExp(`tend server ${l.pid}\\b`);
   const ready = (): boolean => listening.test(readFileSync(log, "utf8")) || sockets.every((socket) => existsSync(socket));
+  const stopHard = (): number => {
+    keepers(); // while the server is there: its keepers are its descendants
+    return forceStop(l, t.program, killKeepers);
+  };
   if (!waitUntil(() => !alive(l.pid) || ready(), LAUNCH_TIMEOUT_MS, 5) || !alive(l.pid)) {
-    forceStop(l, t.program);
+    stopHard();
     throw new Error(`tend daemon did not start accepting commands:\n${tail(log)}`);
   }
+  keepers();
   const cli = (label: string, args: string[], okStatus?: number[]): Command => ({
     label,
     file: node,
@@ -161,7 +208,12 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
     subject: "tend",
     pid: l.pid,
     program: t.program,
-    memory: () => memoryOf([l.pid]),
+    memory: () => memoryOf([l.pid, ...keepers()]),
+    keeperMemory: () => {
+      const k = keepers();
+      return k.length === 0 ? null : memoryOf(k);
+    },
+    keepers,
     start: (name) => [cli(`tend start ${name}`, ["--json", "start", name])],
     stop: (name) => [cli(`tend stop ${name}`, ["--json", "stop", name])],
     status: () => cli("tend status", ["status"]),
@@ -174,14 +226,23 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
       }
     },
     shutdown() {
+      keepers();
       try {
         timeProcess({ ...cli("tend shutdown", ["shutdown"]), timeoutMs: SHUTDOWN_TIMEOUT_MS });
         if (!waitUntil(() => !alive(l.pid), SHUTDOWN_TIMEOUT_MS, 5)) throw new Error("the daemon did not exit after 'tend shutdown'");
-        l.release();
       } catch (e) {
-        const left = forceStop(l, t.program);
-        throw new Error(`tend shutdown failed (daemon killed${left > 0 ? `, ${left} service processes killed` : ""}): ${(e as Error).message}\n${tail(log)}`);
+        const left = stopHard();
+        throw new Error(`tend shutdown failed (daemon${seen.size > 0 ? " and keeper" : ""} killed${left > 0 ? `, ${left} service processes killed` : ""}): ${(e as Error).message}\n${tail(log)}`);
       }
+      // The keeper exits once its services are gone; one that stays is killed and is an error.
+      if (!waitUntil(() => allKeepers().length === 0, KEEPER_EXIT_MS, 20)) {
+        const stuck = allKeepers();
+        killKeepers();
+        l.release();
+        killProgram(t.program);
+        throw new Error(`tend shutdown left the keeper running (pid ${stuck.join(", ")}; killed now)\n${tail(log)}`);
+      }
+      l.release();
       const left = killProgram(t.program);
       if (left > 0) throw new Error(`tend shutdown left ${left} service processes running (killed now)`);
     },
@@ -190,69 +251,7 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
 }
 
 // ---------------------------------------------------------------------------------------
-// dinit, the peer
-
-export interface DinitTools {
-  dinit: string;
-  dinitctl: string;
-  version: string;
-}
-
-export type PeerLookup = { ok: true; tools: DinitTools; installed: boolean } | { ok: false; why: string };
-
-let dinitLookup: PeerLookup | null = null;
-
-function found(): DinitTools | null {
-  const dinit = findExecutable("dinit");
-  const dinitctl = findExecutable("dinitctl");
-  if (dinit === null || dinitctl === null) return null;
-  let version = "?";
-  try {
-    version = execFileSync(dinit, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 5000 }).split("\n")[0]!.trim();
-  } catch {
-    // an old dinit without --version: it still runs
-  }
-  return { dinit, dinitctl, version };
-}
-
-/** Has apt never been updated on this machine (no package lists at all)? */
-function aptListsEmpty(): boolean {
-  try {
-    return !readdirSync("/var/lib/apt/lists").some((f) => f.endsWith("_Packages") || f.includes("_Packages."));
-  } catch {
-    return true;
-  }
-}
-
-/**
- * dinit, installed from Debian's package when it is missing and the bench runs as root;
- * otherwise the reason it is skipped. Asked once per bench run.
- */
-export function findDinit(log: (message: string) => void): PeerLookup {
-  if (dinitLookup !== null) return dinitLookup;
-  const tools = found();
-  if (tools !== null) return (dinitLookup = { ok: true, tools, installed: false });
-  if (process.getuid?.() !== 0) return (dinitLookup = { ok: false, why: "dinit is not installed, and the bench is not root (install it with 'apt-get install dinit')" });
-  if (findExecutable("apt-get") === null) return (dinitLookup = { ok: false, why: "dinit is not installed, and this machine has no apt-get" });
-  const apt = (args: string[], timeout: number): string =>
-    execFileSync(findExecutable(args[0]!)!, args.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  try {
-    if (aptListsEmpty()) {
-      log("dinit: apt has no package lists yet: apt-get update");
-      apt(["apt-get", "update"], 300_000);
-    }
-    const candidate = /^\s*Candidate:\s*(\S+)/m.exec(apt(["apt-cache", "policy", "dinit"], 60_000))?.[1];
-    if (candidate === undefined || candidate === "(none)") {
-      return (dinitLookup = { ok: false, why: "dinit is not installed, and this machine's Debian has no dinit package ('apt-cache policy dinit' finds none)" });
-    }
-    log(`dinit: installing Debian's dinit ${candidate} (apt-get install -y dinit)`);
-    apt(["apt-get", "install", "-y", "--no-install-recommends", "dinit"], 600_000);
-  } catch (e) {
-    return (dinitLookup = { ok: false, why: `dinit could not be installed: ${(e as Error).message.split("\n")[0]}` });
-  }
-  const installed = found();
-  return (dinitLookup = installed === null ? { ok: false, why: "apt-get installed dinit, but no dinit and dinitctl are on the PATH" } : { ok: true, tools: installed, installed: true });
-}
+// dinit, the peer (found or built by bench/lib/dinit.ts)
 
 export interface DinitDir {
   dir: string;

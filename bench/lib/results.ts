@@ -11,8 +11,10 @@ export const RESULTS_FORMAT = "tend-bench";
  * 2: rows have a unit (ms, MB, ratio) and goals a `max` in that unit (was `maxMs`).
  * 3: a peer's row may carry `vsTend` (tend's per-round ratio to it); `peers` lists the
  *    peers' versions or why each was skipped.
+ * 4: a row's unit may be "%" (CPU, % of one CPU); memory readings carry `pssMiB`; a
+ *    tend memory reading is the server and its keeper added up; `peers` has dinit.
  */
-export const RESULTS_VERSION = 3;
+export const RESULTS_VERSION = 4;
 
 export interface RunReport {
   format: typeof RESULTS_FORMAT;

@@ -39,8 +39,8 @@ export interface Goal {
   strict?: boolean;
 }
 
-/** What a row measures: milliseconds, megabytes (memory), a ratio (× a floor or a peer), or a rate (per second). */
-export type Unit = "ms" | "MB" | "ratio" | "per-s";
+/** What a row measures: milliseconds, megabytes (memory), a ratio (× a floor or a peer), a rate (per second), or CPU (% of one CPU). */
+export type Unit = "ms" | "MB" | "ratio" | "per-s" | "%";
 
 /** One measured row of the table. */
 export interface CaseResult {
@@ -74,6 +74,11 @@ export interface Workload {
   /** One line: what it measures. */
   title: string;
   run(ctx: BenchContext): Promise<WorkloadResult>;
+  /**
+   * Done once before the first workload runs, outside every measured window (building
+   * dinit): so that a build's CPU is not "other work" during a workload. Must not throw.
+   */
+  prepare?(ctx: BenchContext): Promise<void>;
 }
 
 /** Builds a row: statistics from the samples, the verdict from the median against the goal. */

@@ -8,5 +8,6 @@ import { w1Flat } from "./w1-flat.js";
 import { w2Dag } from "./w2-dag.js";
 import { w3Status } from "./w3-status.js";
 import { w4Events } from "./w4-events.js";
+import { w5Flood } from "./w5-flood.js";
 
-export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events];
+export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events, w5Flood];

@@ -12,7 +12,12 @@
 //   RSS       the manager's VmRSS with all N up, right after the start: for s6 and
 //             runit the scanner plus every per-service supervisor, added up; and for
 //             those two also "shared pages once" (Σ RssAnon + the largest RssFile: the
-//             supervisors map the same program and libc, which Σ VmRSS counts N times)
+//             supervisors map the same program and libc, which Σ VmRSS counts N times);
+//             for tend the server plus its keeper (dist/keeper/tend-keeper, once it
+//             lands: found among the server's descendants, never a service)
+//   PSS       the same processes' Σ Pss (smaps_rollup): shared pages split between
+//             the processes that map them; tend's keeper alone on a row of its own
+// dinit's rows are followed by `tend ÷ dinit` rows for start and stop (per round).
 // A peer row's last column is tend's figure divided by the peer's, per round.
 // tend's goal (< 60 MB with 1000 up) is judged in w3-status, once its memory settled.
 //
@@ -23,6 +28,7 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { findDinit } from "../lib/dinit.js";
 import { contenders, dirOf, Guard, QUICK_MAX_N, type Contender } from "../lib/contenders.js";
 import { launchTend, prepareTend, type Manager, type Subject, type TendRoot } from "../lib/managers.js";
 import { killEach, memoryOf, processesOf, sleepSync, waitUntil, type Memory } from "../lib/processes.js";
@@ -53,6 +59,8 @@ export interface Cycle {
   memory: Memory;
   /** The manager's memory just before the start: its configuration loaded, nothing running. */
   idle: Memory | null;
+  /** tend: its keeper's memory alone with everything up (of `memory`); null while there is no keeper. */
+  keeper?: Memory | null;
   /** What the manager's untimed check after the start measured (s6: s6-svwait). */
   check?: Record<string, number>;
   /** Monotonic µs (process.hrtime) of the start and stop, for a profile. */
@@ -82,6 +90,7 @@ export function cycle(launch: () => Manager, bundle: string, n: number): Cycle {
     m.checkStarted(started.stdout, n);
     const memory = m.memory();
     if (memory === null) throw new Error(`${m.subject}: the manager is gone after starting ${bundle}\n${m.logTail()}`);
+    const keeper = m.keeperMemory?.();
     const pids = processesOf(m.program);
     if (pids.length !== n) throw new Error(`${m.subject} start ${bundle}: ${pids.length} service processes running, ${n} expected\n${m.logTail()}`);
     const check = m.afterStart?.();
@@ -102,6 +111,7 @@ export function cycle(launch: () => Manager, bundle: string, n: number): Cycle {
       lingerMs: (t1 - returned) / 1000,
       memory,
       idle,
+      ...(keeper === undefined ? {} : { keeper }),
       ...(check === undefined ? {} : { check }),
       windows: { start: [s0, s1], stop: [t0, t1] },
     };
@@ -160,6 +170,9 @@ export interface W1Point {
   stopMs: { median: number; min: number; max: number };
   rssMiB: number;
   sharedOnceMiB: number;
+  pssMiB: number;
+  /** tend: its keeper's PSS alone (NaN without a keeper, and for the peers). */
+  keeperPssMiB: number;
 }
 
 const spread = (xs: number[]): { median: number; min: number; max: number } => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
@@ -177,6 +190,7 @@ export function growth(points: readonly W1Point[], pick: (p: W1Point) => number)
 export const w1Flat: Workload = {
   name: "w1-flat",
   title: "W1: start/stop N = 100, 500, 1000 independent services and the manager's RSS, tend and its peers",
+  prepare: async (ctx) => void (await findDinit(ctx)),
   async run(ctx) {
     const runs = repetitions(ctx, 5, 1);
     const sizes: readonly number[] = ctx.quick ? QUICK_SIZES : SIZES;
@@ -184,7 +198,7 @@ export const w1Flat: Workload = {
     try {
       const programs = servicePrograms(tmp);
       const notes: string[] = [];
-      const { list, skipped } = contenders(ctx, programs);
+      const { list, skipped } = await contenders(ctx, programs);
       for (const s of skipped) notes.push(`w1-flat: no ${s.subject} rows: ${s.why}`);
       const guard = new Guard("w1-flat", ctx.log);
       const maxN = (c: Contender): number => (ctx.quick ? (QUICK_MAX_N[c.subject] ?? Infinity) : Infinity);
@@ -248,6 +262,8 @@ export const w1Flat: Workload = {
             stopMs: spread(mine.map((x) => x.downMs)),
             rssMiB: median(mine.map((x) => x.memory.rssMiB)),
             sharedOnceMiB: median(mine.map((x) => x.memory.sharedOnceMiB)),
+            pssMiB: median(mine.map((x) => x.memory.pssMiB)),
+            keeperPssMiB: median(mine.map((x) => x.keeper?.pssMiB ?? Number.NaN)),
           });
           const peer = c.subject !== "tend";
           const [t, p] = pairs(c.subject);
@@ -256,18 +272,37 @@ export const w1Flat: Workload = {
             return peer ? withRatio(r, t.map(tendPick), p.map(pick)) : r;
           };
           const processes = mine[0]!.memory.processes;
+          // s6 and runit: a scanner and a supervisor per service; tend: the server, and its keeper once it lands.
+          const supervisors = processes > 1 && c.subject !== "tend";
+          const keeperUp = c.subject === "tend" && mine.some((x) => x.keeper != null);
+          const whose = c.subject === "tend" ? (keeperUp ? "Σ over the server and its keeper" : "the server alone (no keeper process)") : supervisors ? `Σ over ${processes} processes: the scanner and every supervisor` : "";
           cases.push(row(`start ${n}: ${c.subject}`, (x) => x.upMs, START_NOTE[c.subject]));
           cases.push(row(`stop ${n}: ${c.subject}`, (x) => x.downMs, STOP_NOTE[c.subject]));
-          if (c.subject === "tend" && n === Math.max(...sizes)) {
-            cases.push(caseResult("w1-flat", `RSS idle, ${n} loaded: tend`, "tend", tend.map((x) => x.idle?.rssMiB ?? Number.NaN), null, "VmRSS before the start", "MB"));
+          if (c.subject === "dinit") {
+            const [td, d] = pairs("dinit");
+            if (d.length > 0) {
+              cases.push(caseResult("w1-flat", `tend ÷ dinit, start ${n}`, "tend", td.map((x, i) => x.upMs / d[i]!.upMs), null, "per round: both until all up and ready", "ratio"));
+              cases.push(caseResult("w1-flat", `tend ÷ dinit, stop ${n}`, "tend", td.map((x, i) => x.downMs / d[i]!.downMs), null, "per round: both until every service process is gone", "ratio"));
+            }
           }
-          cases.push(row(`RSS ${n} up: ${c.subject}`, (x) => x.memory.rssMiB, processes > 1 ? `Σ VmRSS of ${processes} processes: the scanner and every supervisor` : "VmRSS right after the start", "MB"));
-          if (processes > 1) {
+          if (c.subject === "tend" && n === Math.max(...sizes)) {
+            cases.push(caseResult("w1-flat", `RSS idle, ${n} loaded: tend`, "tend", tend.map((x) => x.idle?.rssMiB ?? Number.NaN), null, `VmRSS before the start, ${whose}`, "MB"));
+          }
+          cases.push(row(`RSS ${n} up: ${c.subject}`, (x) => x.memory.rssMiB, whose === "" ? "VmRSS right after the start" : `VmRSS right after the start, ${whose}`, "MB"));
+          if (supervisors) {
             cases.push(row(`  shared pages once: ${c.subject}`, (x) => x.memory.sharedOnceMiB, "Σ RssAnon + the largest RssFile", "MB", (x) => x.memory.sharedOnceMiB));
+          }
+          cases.push(row(`PSS ${n} up: ${c.subject}`, (x) => x.memory.pssMiB, whose === "" ? "Pss (smaps_rollup) right after the start" : `Pss (smaps_rollup) right after the start, ${whose}`, "MB"));
+          if (keeperUp) {
+            cases.push(caseResult("w1-flat", `  keeper PSS ${n} up: tend`, "tend", mine.map((x) => x.keeper?.pssMiB ?? Number.NaN), null, "tend-keeper alone (of the PSS above)", "MB"));
           }
         }
       }
       notes.push(...guard.notes());
+      const tendCycles = Object.entries(results).filter(([k]) => k.startsWith("tend-")).flatMap(([, v]) => v);
+      if (tendCycles.length > 0 && !tendCycles.some((x) => x.keeper != null)) {
+        notes.push("w1-flat: no tend-keeper process under tend's server (dist/keeper/tend-keeper not running): tend's memory rows are the server's alone");
+      }
 
       // The scaling curve: how each manager's cost grows with N.
       const scaling: Record<string, unknown> = {};
@@ -275,14 +310,20 @@ export const w1Flat: Workload = {
         const start = growth(pts, (p) => p.startMs.median);
         const rss = growth(pts, (p) => p.rssMiB);
         const shared = growth(pts, (p) => p.sharedOnceMiB);
-        scaling[subject] = { start, rss, sharedOnce: shared };
+        const pss = growth(pts, (p) => p.pssMiB);
+        const keeper = pts.every((p) => Number.isFinite(p.keeperPssMiB)) ? growth(pts, (p) => p.keeperPssMiB) : null;
+        scaling[subject] = { start, rss, sharedOnce: shared, pss, ...(keeper === null ? {} : { keeperPss: keeper }) };
         if (start === null || rss === null) continue;
         const first = pts[0]!.n;
         const last = pts[pts.length - 1]!.n;
+        const kib = (g: { perService: number }): string => (g.perService * 1024).toFixed(1);
         notes.push(
           `w1-flat: ${subject}: start ${start.perService.toFixed(2)} ms per service from ${first} to ${last} (∝ N^${start.exponent.toFixed(2)}); ` +
             `RSS ${(rss.perService * 1024).toFixed(0)} KiB per service (∝ N^${rss.exponent.toFixed(2)})` +
-            (shared !== null && pts[0]!.rssMiB !== pts[0]!.sharedOnceMiB ? `, shared pages once ${(shared.perService * 1024).toFixed(0)} KiB per service` : ""),
+            (shared !== null && subject !== "tend" && pts[0]!.rssMiB !== pts[0]!.sharedOnceMiB ? `, shared pages once ${(shared.perService * 1024).toFixed(0)} KiB per service` : "") +
+            (pss !== null && Number.isFinite(pss.perService) ? `, PSS ${(pss.perService * 1024).toFixed(0)} KiB per service` : "") +
+            // The keeper's target is 1 MB + 2 KB per service: its intercept and slope.
+            (keeper !== null ? `; tend-keeper PSS ${kib(keeper)} KiB per service (${(pts[0]!.keeperPssMiB - keeper.perService * first).toFixed(2)} MB at 0)` : ""),
         );
       }
 
@@ -310,7 +351,7 @@ export const w1Flat: Workload = {
           cycles: Object.fromEntries(
             Object.entries(results).map(([k, v]) => [
               k,
-              v.map((c) => ({ upMs: round1(c.upMs), downMs: round1(c.downMs), lingerMs: round1(c.lingerMs), memory: c.memory, idle: c.idle, ...(c.check ? { check: c.check } : {}) })),
+              v.map((c) => ({ upMs: round1(c.upMs), downMs: round1(c.downMs), lingerMs: round1(c.lingerMs), memory: c.memory, idle: c.idle, ...(c.keeper !== undefined ? { keeper: c.keeper } : {}), ...(c.check ? { check: c.check } : {}) })),
             ]),
           ),
           profile,

@@ -7,7 +7,8 @@
 //   tend start dag              the whole CLI call (Node's start-up included), until all up
 //   tend start dag, server side the same request sent by the bench itself on the control
 //                               socket (no CLI process): request written → final reply
-//   dinit start dag             dinitctl start, when dinit is there (see w1-flat)
+//   dinit start dag             dinitctl start (dinit on the PATH, or built by the bench
+//                               from ../shared/peers: bench/lib/dinit.ts)
 // and reports each against the floor, and tend against dinit, per round. The other peers
 // (s6, runit, supervisord, pm2) have no dependencies between services: they are left
 // out, with a note, rather than faked.
@@ -15,7 +16,8 @@
 import { join } from "node:path";
 import { call } from "../../src/cli/client.js";
 import { places } from "../../src/places.js";
-import { findDinit, launchDinit, launchTend, prepareDinit, prepareTend, type Manager } from "../lib/managers.js";
+import { findDinit } from "../lib/dinit.js";
+import { launchDinit, launchTend, prepareDinit, prepareTend, type Manager } from "../lib/managers.js";
 import { processesOf, waitUntil } from "../lib/processes.js";
 import { timeSteps } from "../lib/proc.js";
 import { rng } from "../lib/prng.js";
@@ -48,6 +50,7 @@ function stopAll(m: Manager, bundle: string, program: string): number {
 export const w2Dag: Workload = {
   name: "w2-dag",
   title: "W2: 200 services, 10 layers × 20, 3 requirements each, ready after 20 ms: start vs the 200 ms floor",
+  prepare: async (ctx) => void (await findDinit(ctx)),
   async run(ctx) {
     const runs = repetitions(ctx, 10, 3);
     const tmp = makeTempDir("w2");
@@ -59,7 +62,7 @@ export const w2Dag: Workload = {
       const notes: string[] = [
         "w2-dag: s6, runit, supervisord and pm2 are left out: they have no dependencies between services (s6-rc, s6's dependency layer, would; it is not measured), and a start order faked by the bench would measure the bench",
       ];
-      const peer = findDinit(ctx.log);
+      const peer = await findDinit(ctx);
       if (!peer.ok) notes.push(`w2-dag: no dinit rows: ${peer.why}`);
       const dinit = peer.ok ? prepareDinit(join(tmp, "dinit"), set, programs.dinit) : null;
 
@@ -125,6 +128,8 @@ export const w2Dag: Workload = {
       ctx.log(`w2-dag: ${runs} rounds (tend CLI, tend server side${dinit !== null ? ", dinit" : ""}, shuffled)`);
       const order = rng(0x3002);
       const samples: Record<"cli" | "socket" | "dinit", number[]> = { cli: [], socket: [], dinit: [] };
+      /** tend ÷ dinit of the rounds in which both ran. */
+      const perRound: { cli: number; socket: number; dinit: number }[] = [];
       for (let i = 0; i < runs; i++) {
         const round = await ctx.round(async () => {
           const jobs: ["cli" | "socket" | "dinit", () => number | undefined | Promise<number>][] = [
@@ -140,6 +145,7 @@ export const w2Dag: Workload = {
           return out;
         });
         for (const k of ["cli", "socket", "dinit"] as const) if (round[k] !== undefined) samples[k].push(round[k]!);
+        if (round.cli !== undefined && round.socket !== undefined && round.dinit !== undefined) perRound.push({ cli: round.cli, socket: round.socket, dinit: round.dinit });
       }
       if (peerFailed !== null) {
         samples.dinit = [];
@@ -156,7 +162,8 @@ export const w2Dag: Workload = {
         cases.push(
           caseResult("w2-dag", "dinit start dag", "dinit", samples.dinit, null, "dinitctl start, until all up"),
           caseResult("w2-dag", "dinit start dag ÷ floor", "dinit", ratio(samples.dinit), null, `floor ${FLOOR_MS} ms`, "ratio"),
-          caseResult("w2-dag", "tend ÷ dinit, start dag", "tend", samples.cli.map((x, i) => x / samples.dinit[i]!), null, "per round", "ratio"),
+          caseResult("w2-dag", "tend ÷ dinit, start dag", "tend", perRound.map((r) => r.cli / r.dinit), null, "tend's whole CLI call ÷ dinitctl start, per round", "ratio"),
+          caseResult("w2-dag", "tend server side ÷ dinit, start dag", "tend", perRound.map((r) => r.socket / r.dinit), null, "tend on its control socket ÷ dinitctl start, per round", "ratio"),
         );
       }
       return {
@@ -164,7 +171,7 @@ export const w2Dag: Workload = {
         notes,
         details: {
           dag: { ...DAG, services: SERVICES, floorMs: FLOOR_MS, digest: digestOfSet(set) },
-          peer: peer.ok ? { dinit: peer.tools.version, installedByBench: peer.installed } : { skipped: peer.why },
+          peer: peer.ok ? { dinit: peer.tools.version, dinitctl: peer.tools.dinitctl, builtThisRun: peer.installed } : { skipped: peer.why },
         },
       };
     } finally {

@@ -219,7 +219,7 @@ export const w4Events: Workload = {
         caseResult("w4-events", "tend --version (the CLI's start-up)", "tend", per((x) => x.version, 50), null, "per-run median, same rounds"),
         caseResult("w4-events", "CLI − tend --version: p50", "tend", per((x) => x.cliMinusVersion, 50), null, "per event, then per-run p50"),
         caseResult("w4-events", `events/s, one connection, ${WINDOW} in flight`, "tend", results.flatMap((x) => x.rates), null, `per burst of ${burst}`, "per-s"),
-        caseResult("w4-events", "tend daemon RSS before the bursts", "tend", results.map((x) => x.rss[0]!), null, "VmRSS", "MB"),
+        caseResult("w4-events", "tend daemon RSS before the bursts", "tend", results.map((x) => x.rss[0]!), null, "Σ VmRSS of tend's processes: the server, and its keeper once there is one", "MB"),
         caseResult("w4-events", "tend daemon RSS after the 1st burst", "tend", results.map((x) => x.rss[1]!), null, `after ${burst} events`, "MB"),
         caseResult("w4-events", `tend daemon RSS after burst ${bursts}`, "tend", results.map((x) => x.rss[bursts]!), null, `after ${bursts * burst} events`, "MB"),
       ];

@@ -101,7 +101,7 @@ function offsetAt(ctx: KeyContext, offset: number): { line: number; col: number 
 
 const absolute = (path: string, ctx: KeyContext): string => (isAbsolute(path) ? path : resolve(ctx.sourceDir, path));
 
-/** Resource limits passed to prlimit, and whether their values are byte counts. */
+/** Resource limits the keeper sets with setrlimit (named as prlimit(1) does), and whether their values are byte counts. */
 export const RESOURCE_LIMITS: Record<string, boolean> = {
   as: true,
   core: true,

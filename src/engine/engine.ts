@@ -33,7 +33,7 @@ import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
 import { addInstance, members, removeInstance, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
-import type { Action, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
+import type { Action, AdoptedProcess, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export interface Engine {
   db: Database;
@@ -291,6 +291,9 @@ function handle(ctx: Step, fact: Fact): void {
     case "timer":
       if (!e.services.has(fact.service)) return; // a service an apply removed
       return processFact(ctx, fact);
+    case "adopted":
+      if (!e.services.has(fact.service)) return;
+      return adopt(ctx, fact);
     case "event":
       return void occur(ctx, { kind: "event", name: fact.name, values: fact.values });
     case "level":
@@ -334,6 +337,54 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
   }
 }
 
+/**
+ * After a server restart: reconcile what the restored state says a service runs with
+ * what the keeper says it runs. The same process carries on; a spawn the snapshot was
+ * waiting for is reported; a process the snapshot did not know is taken over in the
+ * phase its role means; a process that ended unseen ends now; a spawn that was asked
+ * for and never made is asked for again. Whether it is still wanted is then decided
+ * as for any service.
+ */
+function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
+  const name = fact.service;
+  const s = state(ctx.e, name);
+  const { process: live, exit } = fact;
+  if (live === null) {
+    if (s.pid === null && s.role !== null && exit !== null) spawned(ctx, name, exit.pid); // it ran and ended unseen
+    if (s.pid !== null) {
+      if (exit?.pid === s.pid) return processEnded(ctx, name, exit.status, null);
+      return processEnded(ctx, name, { code: null, signal: null }, "its process was lost while no server was running");
+    }
+    if (s.role !== null) spawn(ctx, name, s.role);
+    return;
+  }
+  if (s.pid !== live.pid) {
+    if (s.pid === null && s.role === live.role) spawned(ctx, name, live.pid);
+    else takeOver(ctx, name, live);
+  }
+  if (live.ready && s.phase === "starting" && s.role === "main" && s.pid === live.pid) becomeUp(ctx, name);
+}
+
+/** A process the restored state did not know: it runs, so the service is in the phase its role means. */
+function takeOver(ctx: Step, name: string, live: AdoptedProcess): void {
+  const def = defOf(ctx.e, name);
+  const s = state(ctx.e, name);
+  s.pid = live.pid;
+  s.role = live.role;
+  s.delayed = false;
+  s.timer = 0;
+  if (isStopHook(live.role)) {
+    s.outcome = { to: "down", reason: null, held: false };
+    setPhase(ctx, name, "stopping", null);
+    if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
+    return;
+  }
+  s.outcome = null;
+  setPhase(ctx, name, def.type === "task" ? "running" : "starting", null);
+  if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
+  if (live.role === "main" && def.type === "longrun" && def.ready.kind === "none") becomeUp(ctx, name);
+}
+
 /** Recompute the wanted set and evaluate every service whose wantedness changed. */
 function rewant(ctx: Step): void {
   const { e } = ctx;
@@ -353,6 +404,12 @@ function rewant(ctx: Step): void {
   for (const n of awaited) if (!e.awaiting.has(n)) changed(n);
   for (const n of e.awaiting) if (!awaited.has(n)) changed(n);
   for (const n of e.topo.names) if (state(e, n).phase === "failed" || !isActive(state(e, n).phase)) ctx.dirty.add(n);
+}
+
+/** Derive the wanted sets again (a restored engine: see snapshot.ts). */
+export function refreshWanted(e: Engine): void {
+  e.wanted = computeWanted(e);
+  e.awaiting = computeAwaiting(e);
 }
 
 /**

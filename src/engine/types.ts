@@ -82,12 +82,25 @@ export type Fact =
   | { kind: "ready"; service: string; pid: number }
   | { kind: "exited"; service: string; pid: number; status: ExitStatus }
   | { kind: "timer"; service: string; token: number }
+  /**
+   * A restarted server's word on one service, from the keeper's table: the process it
+   * runs now, and the exit the previous server did not see (the engine was restored
+   * from a snapshot that may be a little behind: the keeper is the truth about processes).
+   */
+  | { kind: "adopted"; service: string; process: AdoptedProcess | null; exit: { pid: number; status: ExitStatus } | null }
   /** An edge event (`tend emit NAME KEY=VALUE…`). */
   | { kind: "event"; name: string; values: Record<string, string> }
   /** A level changed (`tend set NAME VALUE`), or was removed (value null). */
   | { kind: "level"; name: string; value: string | null }
   /** A task's clock schedule (or the delay after its event) fell due. */
   | { kind: "scheduled"; service: string; env: Record<string, string> };
+
+export interface AdoptedProcess {
+  pid: number;
+  role: Role;
+  /** It said it was ready (fd or sd_notify) while no server was there to hear it. */
+  ready: boolean;
+}
 
 export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay" | "hook-timeout";
 

@@ -3,7 +3,6 @@
 // the control sockets. Once it runs, no error may end it: each is reported and the
 // rest keeps going.
 
-import { readFileSync, readdirSync } from "node:fs";
 import type { Server as NetServer, Socket } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -15,8 +14,7 @@ import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, type Places } from "../places.js";
-import { createSupervisor, type Supervisor } from "../supervisor/supervisor.js";
-import { CURRENT_LOG } from "../supervisor/logs.js";
+import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { closeInheritedFds } from "../system/processes.js";
 import { listenControl, type Connection } from "./control-socket.js";
 import { lockRoot } from "./lock.js";
@@ -27,6 +25,7 @@ import { createWaiters } from "./waiters.js";
 import { createHistory, historyEntry, HISTORY_CAPACITY, type HistoryEntry } from "./history.js";
 import { loadLevels, saveLevels } from "./persist.js";
 import { createScheduler } from "./scheduler.js";
+import { followLog, tailLog } from "./logs.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
 const MAX_FOLLOW_BACKLOG = 256 * 1024;
@@ -65,20 +64,35 @@ export async function runServer(options: ServerOptions): Promise<number> {
   let persistent: Persistent = loadPersistent(places.state);
   const queue: TimedFact[] = [];
   let draining = false;
+  /** Facts that come while the server starts (the keeper's `terminate`) wait until it serves. */
+  let serving = false;
   let booted = false;
   let finished: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (finished = resolve));
 
   const emit = (fact: Fact): void => {
     queue.push({ ...fact, now: now() } as TimedFact);
-    if (!draining) drain();
+    if (serving && !draining) drain();
   };
-  const supervisor: Supervisor = createSupervisor({
-    logDir: places.log,
-    runDir: places.run,
-    emit,
-    report: (service, text) => log(`${service}: ${text}`),
-  });
+  let supervisor: Supervisor;
+  try {
+    supervisor = await openSupervisor({
+      logDir: places.log,
+      runDir: places.run,
+      tracking: process.env.TEND_TRACKING === "fallback" ? "fallback" : "auto",
+      emit,
+      report: (service, text) => log(`${service}: ${text}`),
+      log,
+      terminate: (signal) => {
+        log(`the keeper got ${signal}: stopping everything`);
+        emit({ kind: "shutdown" });
+      },
+    });
+  } catch (e) {
+    unlock();
+    log(`cannot start: ${(e as Error).message}`);
+    return 1;
+  }
   const waiters = createWaiters(() => engine);
   const history = createHistory();
   const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
@@ -95,18 +109,24 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const fact = queue.shift()!;
         const before = engine.db;
         try {
+          const actions = step(engine, fact);
+          const leaving = engine.db === before ? new Set<string>() : leavingServices(before);
           // An action is carried out even when one before it could not be: each is reported.
-          for (const action of step(engine, fact)) {
+          for (const action of actions) {
             try {
+              // What the supervisor keeps for a service removed or changed by the apply goes
+              // before its next spawn: its notes until then belong to the old definition.
+              if (action.kind === "spawn" && leaving.delete(action.service)) supervisor.forget(action.service);
               perform(action, before);
             } catch (e) {
               log(`internal error carrying out ${action.kind}: ${(e as Error).stack ?? e}`);
             }
           }
+          for (const name of leaving) supervisor.forget(name);
+          if (engine.db !== before) log(`database generation ${engine.db.generation} applied`);
         } catch (e) {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
         }
-        if (engine.db !== before) applied(before);
       }
       waiters.check();
       if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) finishShutdown();
@@ -122,7 +142,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
         log(`${action.service}: ${line}`);
         const def = engine.defs.get(action.service) ?? db.services[action.service];
-        if (def !== undefined) supervisor.logOf(action.service, def).note(line);
+        if (def !== undefined) supervisor.note(action.service, def, line);
         waiters.progress(action.service, action.phase, action.reason);
         return;
       }
@@ -141,11 +161,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
     }
   }
 
-  /** A new database took over: close what the supervisor kept for services removed or changed. */
-  function applied(previous: Database): void {
+  /** A new database took over from `previous`: the services it removed or changed. */
+  function leavingServices(previous: Database): Set<string> {
     const { removed, changed } = diffDatabases(previous, engine.db);
-    for (const name of [...removed, ...changed]) supervisor.forget(name);
-    log(`database generation ${engine.db.generation} applied`);
+    return new Set([...removed, ...changed]);
   }
 
   /** The names boot brings up: `default` and what is enabled (the engine leaves out what is disabled). */
@@ -230,11 +249,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const s = engine.services.get(request.name);
         if (s === undefined) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle`);
         if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
-        try {
-          process.kill(-s.pid, signal.value as NodeJS.Signals);
-        } catch (e) {
-          return refuse(`cannot signal ${request.name}: ${(e as Error).message}`);
-        }
+        supervisor.signal(request.name, signal.value);
         return reply({ pid: s.pid, signal: signal.value });
       }
       case "logs":
@@ -278,17 +293,22 @@ export async function runServer(options: ServerOptions): Promise<number> {
     const def = engine.defs.get(request.name);
     if (def === undefined || def.type === "bundle") return void connection.send({ id: request.id, ok: false, error: unknownNames([request.name]) ?? `'${request.name}' is a bundle` });
     if (def.log !== "file") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to ${def.log === "stdout" ? "the server's stdout" : "nowhere"} ('log = ${def.log}')` });
-    for (const line of tailLog(join(places.log, fileNameOf(request.name)), request.lines ?? 20)) connection.send({ id: request.id, line });
+    const dir = join(places.log, fileNameOf(request.name));
+    const tail = tailLog(dir, request.lines ?? 20);
+    for (const line of tail.lines) connection.send({ id: request.id, line });
     if (!request.follow) return void connection.send({ id: request.id, ok: true, result: null });
     let dropped = 0;
-    const stop = supervisor.logOf(request.name, def).follow((line) => {
+    const stop = followLog(dir, tail.end, (line) => {
       // A follower that does not keep up loses lines, and is told how many: never our memory.
       if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
       connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line });
       dropped = 0;
     });
-    // Following ends with the server.
-    const end = (): void => void connection.send({ id: request.id, ok: true, result: null });
+    // Following ends with the server, after the last lines written.
+    const end = (): void => {
+      stop();
+      connection.send({ id: request.id, ok: true, result: null });
+    };
     followers.add(end);
     connection.onClose(() => {
       stop();
@@ -319,15 +339,17 @@ export async function runServer(options: ServerOptions): Promise<number> {
     waiters.check();
     for (const server of sockets) server.close();
     scheduler.close();
-    for (const end of followers) end();
-    // Clients still connected get what was sent, then the end: nothing keeps the server alive.
-    for (const client of clients) {
-      client.end();
-      setTimeout(() => client.destroy(), 1000).unref();
-    }
-    supervisor.close();
-    unlock();
-    finished(0);
+    // Once the keeper is gone, every line it had to write is in the logs: followers get them all.
+    void supervisor.close().then(() => {
+      for (const end of followers) end();
+      // Clients still connected get what was sent, then the end: nothing keeps the server alive.
+      for (const client of clients) {
+        client.end();
+        setTimeout(() => client.destroy(), 1000).unref();
+      }
+      unlock();
+      finished(0);
+    });
   }
 
   const sockets: NetServer[] = [];
@@ -344,6 +366,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   } catch (e) {
     log(`cannot listen on ${places.run}: ${(e as Error).message}`);
     for (const server of sockets) server.close();
+    await supervisor.close();
     unlock();
     return 1;
   }
@@ -354,6 +377,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     });
   }
   process.on("SIGHUP", () => log("SIGHUP ignored: use 'tend apply' to load a new database"));
+  serving = true;
+  drain();
   for (const [name, value] of persistedLevels) emit({ kind: "level", name, value });
   scheduler.load(engine.db, new Set(persistent.disabled));
   options.onListening?.();
@@ -385,25 +410,4 @@ export function applyPlan(engine: Engine, next: Database, generation: number): A
     .filter((n) => !leaving.has(n) && isActive(engine.services.get(n)!.phase))
     .sort();
   return { generation: { from: engine.db.generation, to: generation }, added, removed, changed, bounced };
-}
-
-/** The last `count` lines of a service's log, from the current file and the rotated ones. */
-export function tailLog(dir: string, count: number): string[] {
-  const lines: string[] = [];
-  if (count <= 0) return lines;
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f === CURRENT_LOG || f.startsWith(`${CURRENT_LOG}.`));
-  } catch {
-    return lines;
-  }
-  const order = (f: string): number => (f === CURRENT_LOG ? 0 : Number(f.slice(CURRENT_LOG.length + 1)));
-  for (const file of files.sort((a, b) => order(a) - order(b))) {
-    const text = readFileSync(join(dir, file), "utf8");
-    const fileLines = text.split("\n");
-    if (fileLines.at(-1) === "") fileLines.pop();
-    lines.unshift(...fileLines.slice(-(count - lines.length)));
-    if (lines.length >= count) break;
-  }
-  return lines.slice(-count);
 }

@@ -29,10 +29,24 @@ export function lookupGroup(group: string): number | null {
   return Number(fields[2]);
 }
 
+/**
+ * The groups a process of `account` belongs to, as initgroups(3) sets them: its own
+ * group and every group that lists it. `getent initgroups` asks NSS as initgroups
+ * does; `id -G` is for a getent without it (musl's).
+ */
+export function groupsOf(account: Account): number[] {
+  const listed = run("getent", ["initgroups", account.name])?.trim().split(/\s+/).slice(1) ?? run("id", ["-G", "--", account.name])?.trim().split(/\s+/) ?? [];
+  return [...new Set([account.gid, ...listed.filter((g) => /^\d+$/.test(g)).map(Number)])];
+}
+
 function getent(database: "passwd" | "group", key: string): string[] | null {
+  return run("getent", [database, key])?.trim().split(":") ?? null;
+}
+
+/** The program's output, or null when it fails or is not installed. */
+function run(program: string, args: string[]): string | null {
   try {
-    const line = execFileSync("getent", [database, key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    return line.trim().split(":");
+    return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   } catch {
     return null;
   }

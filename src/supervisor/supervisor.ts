@@ -1,80 +1,145 @@
-// The supervisor carries out the engine's actions on the real machine: it spawns
-// processes with exactly the environment, credentials, limits and fds their service
-// file asks for, watches readiness, sends signals to process groups and arms timers.
-// Whatever happens comes back to the engine as a fact through `emit`.
+// The supervisor carries out the engine's actions on the real machine. The keeper (a
+// small native program, docs/keeper-protocol.md) is the parent of every service: the
+// supervisor tells it what to spawn — exactly the environment, credentials, limits and
+// fds the service file asks for — and what to signal, and turns what it reports back
+// into facts through `emit`. Timers and the tcp/unix/exec readiness probes run here.
+// It is the only module that talks to the keeper.
 
-import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import type { Readable } from "node:stream";
+import { mkdirSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
-import { currentAccount, lookupGroup, lookupUser, type Account } from "./accounts.js";
-import { serviceEnvironment } from "./environment.js";
-import { invocation, type Credentials } from "./exec-chain.js";
+import { openKeeper, KEEPER_SOCKET, type Keeper } from "../keeper/keeper.js";
+import { EncodeError, type KeeperMessage, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
 import { fileNameOf } from "../places.js";
-import { fileLog, nullLog, stdoutLog, type LogSink } from "./logs.js";
-import { watchFd } from "./readiness/fd.js";
-import { notifySocket } from "./readiness/notify.js";
+import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
+import { serviceEnvironment } from "./environment.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
 export interface SupervisorOptions {
   /** Where per-service log directories go. */
   logDir: string;
-  /** Where per-service notify sockets go. */
+  /** The run directory: the keeper's socket, per-service notify sockets. */
   runDir: string;
+  /** `fallback`: a keeper started now does not use cgroups. */
+  tracking: "auto" | "fallback";
   emit(fact: Fact): void;
   /** Lines from tend about services, for the server's own output. */
   report(service: string, text: string): void;
-}
-
-interface Running {
-  child: ChildProcess;
-  role: Role;
-  watches: Watch[];
+  /** The server's own log. */
+  log(line: string): void;
+  /** The keeper was sent SIGTERM or SIGINT: the server should shut down. */
+  terminate(signal: string): void;
 }
 
 export interface Supervisor {
   /** Carry out a spawn, signal or arm action for the service `def` describes. */
   perform(action: Extract<Action, { kind: "spawn" | "signal" | "arm" }>, def: ServiceDef): void;
-  logOf(service: string, def: ServiceDef): LogSink;
+  /** A line from tend about the service (starting, up, exited …) for its log. */
+  note(service: string, def: ServiceDef, text: string): void;
+  /** Send a signal (`SIGHUP`) to the service's process group. */
+  signal(service: string, signal: string): void;
   /** The last STATUS= an sd_notify service sent. */
   statusText(service: string): string | undefined;
-  /** The pids of every process still running (for shutdown checks and tests). */
-  livePids(): number[];
-  /** Close logs, sockets and timers of services that are no longer in the database. */
+  /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup) goes. */
   forget(service: string): void;
-  close(): void;
+  /** Stops timers and probes, and the keeper; resolves once the keeper is gone (or given up on). */
+  close(): Promise<void>;
 }
 
-export function createSupervisor(options: SupervisorOptions): Supervisor {
+/** A process asked for and not yet reported ended. */
+interface Running {
+  /** null until the keeper reports the spawn. */
+  pid: number | null;
+  /** A longrun's main: what it said with STATUS= ends with it. */
+  main: boolean;
+  /** The tcp/unix/exec probe to start once the process runs. */
+  probe: ((ready: () => void) => Watch) | null;
+  watch: Watch | null;
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+/** How long the processes a previous server left get for each of SIGTERM and SIGKILL. */
+const LEFTOVER_STOP_MS = 10_000;
+/** How long the keeper may take to exit once every service is down. */
+const KEEPER_EXIT_MS = 5_000;
+/** Notes about a service the keeper has no log settings for yet are held, this many at most, until its spawn. */
+const MAX_HELD_NOTES = 16;
+
+/** Connects to the keeper (starting one if none runs); throws with a message for the server's log. */
+export async function openSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  // The keeper makes each service's log directory and notify socket; their parents are ours.
+  mkdirSync(options.logDir, { recursive: true });
+  mkdirSync(join(options.runDir, "notify"), { recursive: true });
+  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log });
+  options.log(
+    `keeper ${keeper.pid} (${keeper.started ? "started" : "already running"}): ${keeper.tracking === "cgroup" ? `one cgroup per service under ${keeper.cgroup}` : "no cgroups: process groups and sessions"}`,
+  );
+  let receive: (message: KeeperMessage) => void = () => {};
+  keeper.onMessage((m) => receive(m));
+  await stopLeftovers(keeper, options, (r) => (receive = r));
+  const supervisor = createSupervisor(keeper, options);
+  receive = supervisor.receive;
+  return supervisor;
+}
+
+/**
+ * A keeper that outlived its server may still run that server's services. Until
+ * re-adoption exists, they are stopped (TERM, then KILL) and this server starts fresh.
+ */
+async function stopLeftovers(keeper: Keeper, options: SupervisorOptions, listen: (receive: (m: KeeperMessage) => void) => void): Promise<void> {
+  if (keeper.exits.length > 0) keeper.send({ type: "ack", seq: Math.max(...keeper.exits.map((e) => e.seq)) });
+  const left = new Map(keeper.procs.map((p) => [p.pid, p.service]));
+  if (left.size === 0) return;
+  const n = left.size;
+  options.log(`${n} process${n === 1 ? " of a previous server is" : "es of a previous server are"} still running: stopping ${n === 1 ? "it" : "them"} (re-adoption is not implemented yet)`);
+  let wake = (): void => {};
+  listen((m) => {
+    if (m.type === "terminate") return options.terminate(m.signal);
+    if (m.type !== "exited") return;
+    keeper.send({ type: "ack", seq: m.seq });
+    if (left.delete(m.pid) && left.size === 0) wake();
+  });
+  const allGone = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (left.size === 0) return resolve(true);
+      const timer = setTimeout(() => resolve(false), LEFTOVER_STOP_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  for (const signal of [SIGNALS.SIGTERM!, SIGNALS.SIGKILL!]) {
+    for (const service of new Set(left.values())) keeper.send({ type: "signal", service, signal });
+    if (await allGone()) return;
+    options.log(`${left.size} of them still running ${LEFTOVER_STOP_MS / 1000}s after signal ${signal}`);
+  }
+  options.log("going on without them");
+}
+
+function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void } {
   const running = new Map<string, Running>();
   const timers = new Map<string, NodeJS.Timeout>();
-  const logs = new Map<string, LogSink>();
   const statusTexts = new Map<string, string>();
-  /** Main processes tend has sent a stop signal to: once one is gone, the rest of its group is killed. */
-  const stopping = new Set<number>();
-  /** Output pipes still open: a process that outlived its service may hold them. */
-  const pipes = new Set<Readable>();
+  /** Services the keeper was sent a spawn for (so it has their log settings), since they were last forgotten. */
+  const known = new Set<string>();
+  const heldNotes = new Map<string, string[]>();
   const self = currentAccount();
-
-  const logOf = (service: string, def: ServiceDef): LogSink => {
-    let sink = logs.get(service);
-    if (sink === undefined) {
-      sink =
-        def.log === "none"
-          ? nullLog
-          : def.log === "stdout"
-            ? stdoutLog(service)
-            : fileLog({ dir: join(options.logDir, fileNameOf(service)), maxBytes: def.logMaxBytes, keep: def.logKeep });
-      logs.set(service, sink);
-    }
-    return sink;
-  };
 
   const fail = (service: string, error: string): void => {
     options.report(service, error);
     options.emit({ kind: "spawn-failed", service, error });
+  };
+  /** A message about `service` that may not fit a frame (a NUL in an instance's name): reported, not thrown. */
+  const send = (service: string, message: ServerMessage): void => {
+    try {
+      keeper.send(message);
+    } catch (e) {
+      if (!(e instanceof EncodeError)) throw e;
+      options.report(service, `cannot tell the keeper (${message.type}): ${e.message}`);
+    }
   };
 
   function start(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string> | null): void {
@@ -83,101 +148,112 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const who = credentialsFor(def, self);
     if (typeof who === "string") return fail(service, who);
 
-    const readiness = role === "main" && def.type === "longrun" ? def.ready : { kind: "none" as const };
-    const extraEnv: Record<string, string> = {};
+    const main = role === "main" && def.type === "longrun";
+    const readiness = main ? def.ready : { kind: "none" as const };
     const notifyPath = join(options.runDir, "notify", `${fileNameOf(service)}.sock`);
-    if (readiness.kind === "notify") extraEnv.NOTIFY_SOCKET = notifyPath;
-    const env = serviceEnvironment(def, who.account, eventEnv ?? {}, extraEnv);
+    const env = serviceEnvironment(def, who.account, eventEnv ?? {}, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
     if (!env.ok) return fail(service, env.error);
+    const cwd = def.cwd ?? DEFAULT_CWD;
 
-    let exec;
-    try {
-      exec = invocation(def, argv, who.credentials);
-    } catch (e) {
-      return fail(service, (e as Error).message);
-    }
-    const log = logOf(service, def);
-    const stdio: StdioOptions = ["ignore", def.log === "none" ? "ignore" : "pipe", def.log === "none" ? "ignore" : "pipe"];
-    if (readiness.kind === "fd") {
-      while (stdio.length < readiness.fd) stdio.push("ignore");
-      stdio.push("pipe");
-    }
-
-    const watches: Watch[] = [];
-    const ready = (): void => {
-      const r = running.get(service);
-      if (r !== undefined && r.role === "main") options.emit({ kind: "ready", service, pid: r.child.pid! });
+    const message: SpawnMessage = {
+      type: "spawn",
+      service,
+      role,
+      file: argv[0]!,
+      args: argv,
+      env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
+      cwd,
+      umask: def.umask ?? 0o022,
+      log: def.log,
+      ...(who.switch ?? {}),
+      nnp: def.noNewPrivileges,
+      limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
+      cgroup: `${fileNameOf(service)}.service`,
+      // A oneshot's `up` may leave daemons behind that live until the oneshot stops.
+      killRest: !(def.type === "oneshot" && role === "up"),
     };
-    if (readiness.kind === "notify") {
-      try {
-        watches.push(
-          notifySocket(notifyPath, {
-            onReady: ready,
-            onStatus: (text) => statusTexts.set(service, text),
-            onError: (message) => options.report(service, message),
-          }, who.credentials),
-        );
-      } catch (e) {
-        return fail(service, `cannot create the notify socket: ${(e as Error).message}`);
-      }
-    }
-
-    const previousUmask = process.umask(def.umask ?? 0o022);
-    let child: ChildProcess;
+    if (readiness.kind === "fd") message.readyFd = readiness.fd;
+    if (readiness.kind === "notify") message.notify = notifyPath;
+    if (def.log === "file") Object.assign(message, { logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep });
     try {
-      child = spawn(exec.file, exec.args, { cwd: def.cwd ?? DEFAULT_CWD, env: env.env, stdio, detached: true });
+      if (!keeper.send(message)) return fail(service, "the keeper is gone");
     } catch (e) {
-      for (const w of watches) w.cancel();
-      return fail(service, (e as Error).message);
-    } finally {
-      process.umask(previousUmask);
+      if (e instanceof EncodeError) return fail(service, e.message);
+      throw e;
     }
-    if (child.pid === undefined) {
-      for (const w of watches) w.cancel();
-      child.once("error", (e) => fail(service, `${argv[0]}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such program" : e.message}`));
-      return;
-    }
-    const pid = child.pid;
-    for (const pipe of [child.stdout, child.stderr]) {
-      if (pipe === null) continue;
-      pipes.add(pipe);
-      pipe.on("data", (chunk: Buffer) => log.write(chunk));
-      pipe.once("close", () => pipes.delete(pipe));
-    }
-    if (readiness.kind === "fd") watches.push(watchFd(child.stdio[readiness.fd] as Readable, ready));
-    if (readiness.kind === "tcp") watches.push(watchConnect({ host: readiness.host, port: readiness.port }, ready));
-    if (readiness.kind === "unix") watches.push(watchConnect({ path: readiness.path }, ready));
+    known.add(service);
+    for (const text of heldNotes.get(service) ?? []) send(service, { type: "note", service, text });
+    heldNotes.delete(service);
+
+    let probe: Running["probe"] = null;
+    if (readiness.kind === "tcp") probe = (ready) => watchConnect({ host: readiness.host, port: readiness.port }, ready);
+    if (readiness.kind === "unix") probe = (ready) => watchConnect({ path: readiness.path }, ready);
     if (readiness.kind === "exec") {
-      try {
-        const probe = invocation(def, readiness.argv, who.credentials);
-        watches.push(watchProbe(probe.file, probe.args, { cwd: def.cwd ?? DEFAULT_CWD, env: env.env }, ready));
-      } catch (e) {
-        options.report(service, (e as Error).message);
-      }
+      const ids = who.switch === null ? {} : { uid: who.switch.uid, gid: who.switch.gid };
+      probe = (ready) => watchProbe(readiness.argv[0]!, readiness.argv.slice(1), { cwd, env: env.env, ...ids }, ready);
     }
-    running.set(service, { child, role, watches });
-    child.once("exit", (code, signal) => {
-      for (const w of watches) w.cancel();
-      if (running.get(service)?.child === child) running.delete(service);
-      // Stopped, or a daemon that ended: nothing of its process group stays behind (a
-      // child that ignored the stop signal, or one it forked) to hold its output pipes
-      // or its port when it is started again.
-      const daemonEnded = role === "main" && def.type === "longrun";
-      if (stopping.delete(pid) || daemonEnded) signalGroup(pid, "SIGKILL");
-      if (daemonEnded) statusTexts.delete(service); // what it said with STATUS= ended with it
-      options.emit({ kind: "exited", service, pid, status: { code, signal } });
-    });
-    options.emit({ kind: "spawned", service, pid });
+    running.set(service, { pid: null, main, probe, watch: null });
   }
 
+  /** What the keeper says, as facts for the engine. */
+  function receive(m: KeeperMessage): void {
+    switch (m.type) {
+      case "spawned": {
+        const r = running.get(m.service);
+        if (r === undefined || r.pid !== null) return options.log(`the keeper reported a spawn of ${m.service} (pid ${m.pid}) that was not asked for; ignored`);
+        r.pid = m.pid;
+        const pid = m.pid;
+        r.watch = r.probe?.(() => options.emit({ kind: "ready", service: m.service, pid })) ?? null;
+        return options.emit({ kind: "spawned", service: m.service, pid });
+      }
+      case "spawn-failed": {
+        const r = running.get(m.service);
+        if (r === undefined || r.pid !== null) return options.log(`the keeper reported a failed spawn of ${m.service} that was not asked for: ${m.error}`);
+        running.delete(m.service);
+        return fail(m.service, m.error);
+      }
+      case "ready":
+        return options.emit({ kind: "ready", service: m.service, pid: m.pid });
+      case "notify":
+        if (m.status !== undefined) statusTexts.set(m.service, m.status);
+        return;
+      case "exited": {
+        const r = running.get(m.service);
+        if (r !== undefined && r.pid === m.pid) {
+          r.watch?.cancel();
+          running.delete(m.service);
+          if (r.main) statusTexts.delete(m.service);
+        }
+        options.emit({ kind: "exited", service: m.service, pid: m.pid, status: { code: m.code, signal: m.signal } });
+        // Handled (the facts are drained as they come): a later server need not hear of it.
+        send(m.service, { type: "ack", seq: m.seq });
+        return;
+      }
+      case "log-trouble":
+        return options.report(m.service, `cannot write its log: ${m.error}`);
+      case "terminate":
+        return options.terminate(m.signal);
+      case "error":
+        return options.log(`the keeper refused a message: ${m.message}`);
+      default:
+        return options.log(`the keeper sent '${m.type}' outside its table; ignored`);
+    }
+  }
+
+  const sendSignal = (service: string, name: string): void => {
+    const signal = SIGNALS[name];
+    if (signal === undefined) return options.report(service, `no signal ${name} on this system`);
+    send(service, { type: "signal", service, signal });
+  };
+
   return {
+    receive,
     perform(action, def) {
       switch (action.kind) {
         case "spawn":
           return start(action.service, action.role, def, action.env);
         case "signal":
-          if (running.get(action.service)?.child.pid === action.pid) stopping.add(action.pid);
-          return signalGroup(action.pid, action.signal);
+          return sendSignal(action.service, action.signal);
         case "arm": {
           clearTimeout(timers.get(action.service));
           const timer = setTimeout(() => {
@@ -189,31 +265,28 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         }
       }
     },
-    logOf,
-    statusText: (service) => statusTexts.get(service),
-    livePids: () => [...running.values()].map((r) => r.child.pid!),
-    forget(service) {
-      clearTimeout(timers.get(service));
-      timers.delete(service);
-      logs.get(service)?.close();
-      logs.delete(service);
-      statusTexts.delete(service);
+    note(service, def, text) {
+      if (def.log === "none") return;
+      if (known.has(service)) return send(service, { type: "note", service, text });
+      // The keeper learns where the log goes from the spawn: hold the note until then.
+      const held = heldNotes.get(service) ?? [];
+      held.push(text);
+      heldNotes.set(service, held.slice(-MAX_HELD_NOTES));
     },
-    close() {
+    signal: sendSignal,
+    statusText: (service) => statusTexts.get(service),
+    forget(service) {
+      statusTexts.delete(service);
+      heldNotes.delete(service);
+      if (known.delete(service)) send(service, { type: "forget", service });
+    },
+    async close() {
       for (const t of timers.values()) clearTimeout(t);
-      for (const l of logs.values()) l.close();
-      for (const r of running.values()) for (const w of r.watches) w.cancel();
-      for (const pipe of pipes) pipe.destroy();
+      timers.clear();
+      for (const r of running.values()) r.watch?.cancel();
+      if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
     },
   };
-}
-
-function signalGroup(pid: number, signal: string): void {
-  try {
-    process.kill(-pid, signal as NodeJS.Signals);
-  } catch {
-    // already gone: its exit is on its way
-  }
 }
 
 function commandFor(def: ServiceDef, role: Role): string[] | null {
@@ -231,14 +304,17 @@ function commandFor(def: ServiceDef, role: Role): string[] | null {
   }
 }
 
+/** Switching users: the ids, and the supplementary groups (`user =` brings its own; `group =` alone, none). */
+type Switch = { uid: number; gid: number; groups: number[] };
+
 /** Who the process runs as, or why it cannot. */
-function credentialsFor(def: ServiceDef, self: Account): { account: Account; credentials: Credentials | null } | string {
-  if (def.user === null && def.group === null) return { account: self, credentials: null };
+function credentialsFor(def: ServiceDef, self: Account): { account: Account; switch: Switch | null } | string {
+  if (def.user === null && def.group === null) return { account: self, switch: null };
   const account = def.user === null ? self : lookupUser(def.user);
   if (account === null) return `no such user '${def.user}'`;
   const gid = def.group === null ? account.gid : lookupGroup(def.group);
   if (gid === null) return `no such group '${def.group}'`;
-  if (account.uid === self.uid && gid === self.gid) return { account, credentials: null };
+  if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
   if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
-  return { account, credentials: { uid: account.uid, gid, initGroups: def.user !== null } };
+  return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
 }

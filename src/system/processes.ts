@@ -12,12 +12,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Has the process ended? A zombie has, though its parent has not reaped it yet. */
+export function hasEnded(pid: number): boolean {
+  if (!isAlive(pid)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true; // gone between the two looks
+  }
+}
+
 const O_CLOEXEC = 0o2000000;
 
 /**
  * Close every fd above 2 that this process inherited without close-on-exec. Node's
  * own fds are all close-on-exec; an fd left open by whoever started the server (a
- * shell, a container runtime) would otherwise leak into every service it spawns.
+ * shell, a container runtime) would otherwise leak into the keeper it starts.
  */
 export function closeInheritedFds(): number[] {
   const closed: number[] = [];

@@ -1124,6 +1124,8 @@ const showFact = (f: Fact): string => {
       return `exited ${f.service} ${f.pid} ${f.status.signal ?? f.status.code}`;
     case "timer":
       return `timer ${f.service} #${f.token}`;
+    case "adopted":
+      return `adopted ${f.service} ${f.process === null ? "-" : `${f.process.role} ${f.process.pid}${f.process.ready ? " ready" : ""}`}${f.exit === null ? "" : ` exit ${f.exit.pid}`}`;
     case "event":
       return `event ${f.name} ${JSON.stringify(f.values)}`;
     case "level":

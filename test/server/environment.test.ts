@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { CLEAN_PATH } from "../../src/config/service.js";
-import { findTool } from "../../src/supervisor/exec-chain.js";
+import { findTool } from "../helpers.js";
 import { IS_ROOT, readLines, waitFor, withRoot, type ChangeResult, type TestRoot } from "./harness.js";
 
 /**

@@ -1,12 +1,20 @@
 // The server's own life: one per root, SIGTERM stops everything in order and exits 0,
-// `enable`/`disable` survive a restart of the server, `status NAME` answers with the
-// LSB exit codes, `why` explains a dependency failure.
+// a server that dies leaves its services with the keeper and the next one stops them,
+// a keeper that cannot start or dies is reported, `enable`/`disable` survive a restart
+// of the server, `status NAME` answers with the LSB exit codes, `why` explains a
+// dependency failure.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { events, once, withRoot, writePrograms, type ChangeResult } from "./harness.js";
+import { alive, events, once, waitFor, withRoot, writePrograms, type ChangeResult, type Daemon } from "./harness.js";
+
+/**
+ * Waits for a line in a server's output. Its stderr is a pipe read apart from its exit
+ * and its sockets: a line may come in after the exit, or after a reply, that followed it.
+ */
+const says = (daemon: Daemon, line: RegExp): Promise<RegExpExecArray> => waitFor(`${line} in the server's output`, () => line.exec(daemon.output()));
 
 describe("server lifecycle", { concurrency: true }, () => {
   test("a second server on the same root exits 1 and says why; the first keeps serving", { timeout: 60_000 }, () =>
@@ -17,7 +25,7 @@ describe("server lifecycle", { concurrency: true }, () => {
       const second = await root.startDaemon({ noWait: true });
       const exit = await second.exited;
       assert.deepEqual(exit, { code: 1, signal: null });
-      assert.match(second.output(), new RegExp(`another tend server \\(pid ${first.pid}\\) is already running for ${root.places.run}`));
+      await says(second, new RegExp(`another tend server \\(pid ${first.pid}\\) is already running for ${root.places.run}`));
       const ping = await root.request({ cmd: "ping" });
       assert.ok(ping.ok && (ping.result as { pid: number }).pid === first.pid);
       await root.shutdown(first);
@@ -41,11 +49,94 @@ describe("server lifecycle", { concurrency: true }, () => {
       daemon.child.kill("SIGTERM");
       const exit = await root.awaitExit(daemon);
       assert.deepEqual(exit, { code: 0, signal: null }, daemon.output());
-      assert.match(daemon.output(), /SIGTERM: stopping everything/);
+      await says(daemon, /SIGTERM: stopping everything/);
       const list = events(log);
       const stop = (n: string): bigint => once(list, "stop", n);
       assert.ok(stop("c") < stop("b") && stop("b") < stop("a"), "c, b, a should stop in that order");
       assert.ok(stop("o") < stop("a"), "o requires a: it stops first");
+    }),
+  );
+
+  for (const tracking of ["auto", "fallback"] as const) {
+    test(`a server that dies leaves its services with the keeper; the next server stops them and starts afresh (tracking ${tracking})`, { timeout: 60_000 }, () =>
+      withRoot(async (root) => {
+        const env = { TEND_TRACKING: tracking };
+        root.services({
+          // Its child ignores SIGTERM: it goes only because the rest of the tree is killed with its main.
+          a: `type = longrun\ncommand = sh -c '(trap "" TERM; exec sleep 1000) & echo $! > ${root.path("a.child")}; echo >&3; exec sleep 1000'\nready = fd\n`,
+          // Ends while no server is connected: its exit waits in the keeper's table.
+          t: `type = task\ncommand = sh -c 'while [ ! -e ${root.path("gate")} ]; do sleep 0.02; done; exit 3'\n`,
+        });
+        await root.compile();
+        const first = await root.startDaemon({ env });
+        if (tracking === "fallback") await says(first, /keeper \d+ \(started\): no cgroups/);
+        assert.equal((await root.tend("start", "a")).status, 0);
+        assert.equal((await root.tend("start", "t", "--no-wait")).status, 0);
+        const a = await root.state("a");
+        const t = await root.waitPhase("t", (s) => s.phase === "running" && s.pid !== null);
+        const child = Number(await waitFor("a's child", () => readFileSync(root.path("a.child"), "utf8").trim()));
+        root.seenPids.add(child);
+
+        first.child.kill("SIGKILL");
+        await first.exited;
+        writeFileSync(root.path("gate"), "");
+        await waitFor("t to end with no server", () => !alive(t.pid!));
+        assert.ok(alive(a.pid!) && alive(child), "the keeper keeps a service running when its server dies");
+
+        const second = await root.startDaemon({ env });
+        await says(second, /keeper \d+ \(already running\)/);
+        await says(second, /1 process of a previous server is still running: stopping it \(re-adoption is not implemented yet\)/);
+        assert.equal(alive(a.pid!), false, "the previous server's process is stopped before the server serves");
+        await waitFor("a's child to be gone with it", () => !alive(child));
+        const fresh = await root.state("a");
+        assert.deepEqual([fresh.phase, fresh.pid], ["down", null]);
+        assert.equal((await root.tend("start", "a")).status, 0);
+        assert.notEqual((await root.state("a")).pid, a.pid);
+        assert.doesNotMatch(second.output(), /keeper refused|cannot read/);
+        await root.shutdown(second);
+      }),
+    );
+  }
+
+  test("a keeper that cannot be started, or exits before it is ready, makes the server exit 1 saying why", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("a", "type = longrun\ncommand = sleep 1000\n");
+      await root.compile();
+      const cases: [string, RegExp][] = [
+        [root.path("no-such-keeper"), /cannot start: the keeper \(.*no-such-keeper\) could not be started: .*ENOENT/],
+        [root.file("failing-keeper", "#!/bin/sh\necho 'tend-keeper: cannot listen' >&2\nexit 1\n"), /tend-keeper: cannot listen\n.*cannot start: the keeper \(.*failing-keeper\) exited with status 1 before it was ready/s],
+      ];
+      for (const [keeper, reason] of cases) {
+        const daemon = await root.startDaemon({ env: { TEND_KEEPER: keeper }, noWait: true });
+        assert.deepEqual(await daemon.exited, { code: 1, signal: null });
+        await says(daemon, reason);
+      }
+    }),
+  );
+
+  test("a keeper that dies under the server is reported loudly, and the server keeps answering", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("a", "type = longrun\ncommand = sleep 1000\n");
+      await root.compile();
+      const daemon = await root.startDaemon();
+      const keeper = Number((await says(daemon, /keeper (\d+) \(started\)/))[1]);
+      assert.equal((await root.tend("start", "a")).status, 0);
+      const a = await root.state("a");
+      process.kill(keeper, "SIGKILL");
+      await says(daemon, /LOST THE KEEPER: the connection to the keeper \(pid \d+\) closed unexpectedly/);
+      assert.equal((await root.tend("status", "a")).status, 0, "the server still answers");
+      assert.equal(daemon.exitStatus(), null);
+      // Nothing supervises the service now: the test ends it, and the server.
+      process.kill(a.pid!, "SIGKILL");
+      daemon.child.kill("SIGKILL");
+      await daemon.exited;
+      await waitFor("the service to be gone", () => !alive(a.pid!));
+      // A keeper killed outright leaves its (now empty) cgroups behind.
+      const cgroup = /one cgroup per service under (\S+)/.exec(daemon.output())?.[1];
+      if (cgroup !== undefined) {
+        for (const entry of readdirSync(cgroup, { withFileTypes: true })) if (entry.isDirectory()) rmdirSync(join(cgroup, entry.name));
+        rmdirSync(cgroup);
+      }
     }),
   );
 

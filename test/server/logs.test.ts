@@ -9,17 +9,32 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { CONTROL_SOCKET } from "../../src/server/protocol.js";
 import { childEnv } from "../helpers.js";
-import { BIN, NODE, rssKiB, waitFor, withRoot } from "./harness.js";
+import { BIN, NODE, rssKiB, waitFor, withRoot, type TestRoot } from "./harness.js";
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+
+/** Shell that waits for the gate file: a service's output then comes after tend's "[tend] up". */
+const gated = (root: TestRoot): string => `while [ ! -e ${root.path("gate")} ]; do sleep 0.02; done`;
+
+/**
+ * Opens the gate once "[tend] up" is in the service's log. The keeper tells the server a
+ * process runs once it has exec'd, so the note of a `ready = none` service being up can
+ * come after the first lines it printed.
+ */
+async function openGateWhenUp(root: TestRoot, service: string): Promise<void> {
+  const current = join(root.places.log, service, "current");
+  await waitFor("[tend] up in the log", () => existsSync(current) && readFileSync(current, "utf8").includes("[tend] up\n"));
+  writeFileSync(root.path("gate"), "");
+}
 
 describe("logs", { concurrency: true }, () => {
   test("'tend logs NAME -n 3' prints the last 3 lines", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
-      root.service("p", "type = longrun\ncommand = sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i; done; exec sleep 1000'\n");
+      root.service("p", `type = longrun\ncommand = sh -c '${gated(root)}; for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i; done; exec sleep 1000'\n`);
       await root.compile();
       const daemon = await root.startDaemon();
       assert.equal((await root.tend("start", "p")).status, 0);
+      await openGateWhenUp(root, "p");
       const current = join(root.places.log, "p", "current");
       await waitFor("line 10 in the log", () => readFileSync(current, "utf8").includes("line 10\n"));
       const r = await root.tend("logs", "p", "-n", "3");
@@ -41,11 +56,12 @@ describe("logs", { concurrency: true }, () => {
       const line = "x".repeat(60);
       root.service(
         "r",
-        `type = longrun\ncommand = sh -c 'i=0; while [ $i -lt 500 ]; do echo "$i ${line}"; i=$((i+1)); done; echo DONE; exec sleep 1000'\nlog-size = 4K\nlog-keep = 2\n`,
+        `type = longrun\ncommand = sh -c '${gated(root)}; i=0; while [ $i -lt 500 ]; do echo "$i ${line}"; i=$((i+1)); done; echo DONE; exec sleep 1000'\nlog-size = 4K\nlog-keep = 2\n`,
       );
       await root.compile();
       const daemon = await root.startDaemon();
       assert.equal((await root.tend("start", "r")).status, 0);
+      await openGateWhenUp(root, "r");
       const dir = join(root.places.log, "r");
       await waitFor("DONE in the log", () => existsSync(join(dir, "current")) && readFileSync(join(dir, "current"), "utf8").includes("DONE\n"));
       assert.deepEqual(readdirSync(dir).sort(), ["current", "current.1", "current.2"]);

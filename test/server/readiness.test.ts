@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { findTool } from "../../src/supervisor/exec-chain.js";
+import { findTool } from "../helpers.js";
 import { JS_STAMP, NODE, alive, freePort, stamps, waitFor, withRoot, type ChangeResult, type TestRoot } from "./harness.js";
 
 interface Protocol {

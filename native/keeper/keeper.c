@@ -1,0 +1,1096 @@
+/* The keeper's start-up and event loop: one thread, one epoll set, no blocking call but
+ * epoll_wait. It accepts one server connection at a time, carries out its requests,
+ * reaps every child (it is a child subreaper), and tells the server what happened as
+ * the connection drains. docs/keeper-protocol.md is the contract. */
+#include "keeper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* With no server to ask, a SIGTERM gives services this long before SIGKILL. */
+#define ALONE_STOP_MS 10000
+#define IN_START 65536u
+#define OUT_SIZE (256u * 1024u)
+#define MAX_FIELDS 32768u
+
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_READY, K_EXEC, K_NOTIFY };
+
+static struct services table;
+static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
+static const char *socket_path;
+static struct { char *data; size_t length, capacity; } in;
+static struct outbuf out;
+static bool said_hello, table_sending, shutting_down, input_paused;
+static uint32_t client_events; /* what epoll watches the connection for */
+static size_t table_cursor;
+static uint64_t next_seq = 1, acked;
+static int terminate_unsent; /* the signal to tell the server about, 0 for none */
+static int64_t alone_deadline = -1;
+static struct field fields[MAX_FIELDS];
+
+void complain(const char *format, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(text, sizeof text, format, ap);
+    va_end(ap);
+    dprintf(STDERR_FILENO, "tend-keeper: %s\n", text);
+}
+
+static int64_t clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+int64_t now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+int64_t wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
+
+static void die(const char *what)
+{
+    complain("%s: %s", what, strerror(errno));
+    exit(1);
+}
+
+static uint64_t tag(enum kind kind, size_t index)
+{
+    return ((uint64_t)kind << 32) | (uint32_t)index;
+}
+
+static bool watch(int fd, enum kind kind, size_t index, uint32_t events)
+{
+    struct epoll_event e = {.events = events, .data.u64 = tag(kind, index)};
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) == 0)
+        return true;
+    complain("epoll_ctl: %s", strerror(errno));
+    return false;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static const char *signal_name(int sig)
+{
+    static const char *const names[] = {
+        [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP",
+        [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1",
+        [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2", [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+        [SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT", [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP",
+        [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU", [SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+        [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR",
+        [SIGSYS] = "SIGSYS",
+    };
+    static char other[16];
+    if (sig > 0 && (size_t)sig < sizeof names / sizeof names[0] && names[sig] != NULL)
+        return names[sig];
+    snprintf(other, sizeof other, "SIG%d", sig);
+    return other;
+}
+
+/* ---- telling the server ---- */
+
+static void reply_error(const char *text)
+{
+    if (client_fd < 0 || !out_room(&out))
+        return; /* a server that does not read loses error replies, never our memory */
+    out_begin(&out, "error");
+    out_field(&out, "message", text);
+    out_end(&out);
+}
+
+static void emit_exited(struct service *s)
+{
+    out_begin(&out, "exited");
+    out_field(&out, "service", s->name);
+    out_fieldf(&out, "pid", "%d", (int)s->last_pid);
+    out_fieldf(&out, "seq", "%llu", (unsigned long long)s->last_seq);
+    if (WIFSIGNALED(s->last_status))
+        out_field(&out, "signal", signal_name(WTERMSIG(s->last_status)));
+    else
+        out_fieldf(&out, "code", "%d", WEXITSTATUS(s->last_status));
+    out_end(&out);
+}
+
+/* Writes what the slot has pending, in the order the protocol promises. */
+static void emit_pending(struct service *s)
+{
+    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_READY, P_NOTIFY, P_EXITED, P_LOG};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        unsigned what = order[i];
+        if (!(s->pending & what))
+            continue;
+        if (!out_room(&out))
+            return service_mark(&table, s, 0); /* the rest when the socket drains */
+        s->pending &= ~what;
+        switch (what) {
+        case P_SPAWNED:
+        case P_READY:
+            out_begin(&out, what == P_SPAWNED ? "spawned" : "ready");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "pid", "%d", (int)(what == P_SPAWNED ? s->spawned_pid : s->ready_pid));
+            break;
+        case P_FAILED:
+            out_begin(&out, "spawn-failed");
+            out_field(&out, "service", s->name);
+            out_field(&out, "error", s->failure != NULL ? s->failure : "the spawn failed");
+            break;
+        case P_NOTIFY:
+            out_begin(&out, "notify");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "pid", "%d", (int)s->spawned_pid);
+            if (s->notice_changed & 1)
+                out_field(&out, "status", s->notice.status != NULL ? s->notice.status : "");
+            if (s->notice_changed & 2)
+                out_fieldf(&out, "mainpid", "%lld", s->notice.mainpid);
+            if (s->notice_changed & 4)
+                out_field(&out, "stopping", "1");
+            if (s->notice_changed & 8)
+                out_field(&out, "reloading", "1");
+            if (s->notice_changed & 16)
+                out_field(&out, "watchdog", "1");
+            s->notice_changed = 0;
+            break;
+        case P_EXITED:
+            emit_exited(s);
+            continue;
+        case P_LOG:
+            out_begin(&out, "log-trouble");
+            out_field(&out, "service", s->name);
+            out_field(&out, "error", strerror(s->log.error != 0 ? s->log.error : s->log.dropped_error));
+            s->log.trouble_unsent = false;
+            break;
+        }
+        out_end(&out);
+    }
+}
+
+/* One slot's line(s) of the table: its live process and its unacknowledged exit. */
+static void emit_table_entry(struct service *s)
+{
+    if (s->name == NULL)
+        return;
+    if (service_live(s)) { /* an exec not yet confirmed too: a spawn-failed follows if it fails */
+        out_begin(&out, "proc");
+        out_field(&out, "service", s->name);
+        out_field(&out, "role", s->role);
+        out_fieldf(&out, "pid", "%d", (int)(s->pid != 0 ? s->pid : s->exit_pid));
+        out_fieldf(&out, "since", "%lld", (long long)s->since);
+        out_field(&out, "ready", s->ready ? "1" : "0");
+        out_end(&out);
+        s->pending &= ~(unsigned)(P_SPAWNED | P_READY);
+    } else if (!service_live(s) && s->last_seq > acked) {
+        emit_exited(s);
+        s->pending &= ~(unsigned)P_EXITED;
+    }
+}
+
+static void fill(void)
+{
+    while (said_hello && out_room(&out)) {
+        if (table_sending) {
+            if (table_cursor < table.count) {
+                emit_table_entry(&table.slots[table_cursor++]);
+                continue;
+            }
+            out_begin(&out, "table-end");
+            out_end(&out);
+            table_sending = false;
+            continue;
+        }
+        if (terminate_unsent != 0) {
+            out_begin(&out, "terminate");
+            out_field(&out, "signal", signal_name(terminate_unsent));
+            out_end(&out);
+            terminate_unsent = 0;
+            continue;
+        }
+        if (table.queue_length == 0)
+            break;
+        struct service *s = &table.slots[table.queue[table.queue_head]];
+        table.queue_head = (table.queue_head + 1) % table.capacity;
+        table.queue_length--;
+        s->queued = false;
+        if (s->name != NULL)
+            emit_pending(s);
+    }
+}
+
+static void drop_client(const char *why)
+{
+    if (client_fd < 0)
+        return;
+    if (why != NULL)
+        complain("server connection closed: %s", why);
+    close_fd(&client_fd);
+    said_hello = table_sending = input_paused = false;
+    client_events = 0;
+    in.length = out.length = 0;
+}
+
+static void flush_client(void)
+{
+    if (client_fd < 0)
+        return;
+    fill();
+    size_t sent = 0;
+    while (sent < out.length) {
+        ssize_t n = send(client_fd, out.data + sent, out.length - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0)
+            return drop_client(strerror(errno));
+        sent += (size_t)n;
+        if (sent == out.length) { /* room again: more may be pending */
+            out.length = sent = 0;
+            fill();
+        }
+    }
+    memmove(out.data, out.data + sent, out.length - sent);
+    out.length -= sent;
+    uint32_t events = (input_paused ? 0 : EPOLLIN) | (out.length > 0 ? EPOLLOUT : 0);
+    if (events != client_events) {
+        struct epoll_event e = {.events = events, .data.u64 = tag(K_CLIENT, 0)};
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, client_fd, &e) != 0)
+            complain("epoll_ctl: %s", strerror(errno));
+        client_events = events;
+    }
+}
+
+/* ---- processes ---- */
+
+static void fail_spawn(struct service *s, const char *text)
+{
+    free(s->failure);
+    s->failure = strdup(text);
+    service_mark(&table, s, P_FAILED);
+}
+
+/* Reads what is in the service's output pipe now (its lines reach the log before its exit is told). */
+static void read_output(struct service *s, bool drain)
+{
+    static char chunk[65536];
+    for (int round = 0; s->out_read >= 0 && (drain ? round < 64 : round < 1); round++) {
+        ssize_t n = read(s->out_read, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        log_output(&s->log, chunk, (size_t)n);
+    }
+    if (s->log.trouble_unsent)
+        service_mark(&table, s, P_LOG);
+}
+
+static void finish_exit(struct service *s)
+{
+    s->finishing = false;
+    read_output(s, true);
+    s->last_pid = s->exit_pid;
+    s->last_status = s->exit_status;
+    s->last_seq = next_seq++;
+    service_mark(&table, s, P_EXITED);
+}
+
+/* The exec status pipe: tells whether the process is running its program. */
+static void take_exec_outcome(struct service *s)
+{
+    char error[512];
+    int outcome = spawn_outcome(s->exec_fd, s->program != NULL ? s->program : "exec", error, sizeof error);
+    if (outcome < 0)
+        return;
+    close_fd(&s->exec_fd);
+    if (outcome == 0) {
+        s->spawned_pid = s->pid;
+        service_mark(&table, s, P_SPAWNED);
+        return;
+    }
+    s->exec_failed = true;
+    fail_spawn(s, error);
+}
+
+static void process_ended(struct service *s, pid_t pid, int status)
+{
+    if (s->exec_fd >= 0)
+        take_exec_outcome(s); /* the child is gone: its pipe holds the whole story */
+    close_fd(&s->ready_fd);
+    s->pid = 0;
+    if (s->exec_failed) { /* told as spawn-failed already: this exit is not news */
+        s->exec_failed = false;
+        return;
+    }
+    s->exit_pid = pid;
+    s->exit_status = status;
+    if (s->kill_rest) {
+        tree_kill(s);
+        if (s->events_wd >= 0 && tree_populated(s)) {
+            s->finishing = true; /* done when cgroup.events says "populated 0" */
+            return;
+        }
+    }
+    finish_exit(s);
+}
+
+static void reap(void)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid <= 0)
+            return; /* no child left to reap (ECHILD), or none has changed */
+        struct service *s = service_by_pid(&table, pid);
+        if (s != NULL)
+            process_ended(s, pid, status);
+        /* else: an orphan that was reparented to the keeper, now reaped */
+    }
+}
+
+static bool any_live(void)
+{
+    for (size_t i = 0; i < table.count; i++)
+        if (table.slots[i].name != NULL && service_live(&table.slots[i]))
+            return true;
+    return false;
+}
+
+/* SIGTERM with no server connected: stop everything ourselves, then exit. */
+static void stop_alone(void)
+{
+    shutting_down = true;
+    if (alone_deadline >= 0)
+        return;
+    alone_deadline = now_ms() + ALONE_STOP_MS;
+    for (size_t i = 0; i < table.count; i++) {
+        struct service *s = &table.slots[i];
+        if (s->name != NULL && s->pid != 0 && kill(-s->pid, SIGTERM) != 0)
+            kill(s->pid, SIGTERM);
+    }
+}
+
+/* ---- requests ---- */
+
+static bool valid_role(const char *role)
+{
+    static const char *const roles[] = {"main", "pre-start", "up", "down", "post-stop"};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(role, roles[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *path_of(const struct message *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (strncmp(m->fields[i].key, "env=", 4) == 0 && strncmp(m->fields[i].value, "PATH=", 5) == 0)
+            return m->fields[i].value + 5;
+    return "/usr/local/bin:/usr/bin:/bin";
+}
+
+static size_t count_key(const struct message *m, const char *key)
+{
+    size_t n = 0, length = strlen(key);
+    for (size_t i = 0; i < m->count; i++)
+        n += strncmp(m->fields[i].key, key, length) == 0 && m->fields[i].key[length] == '=';
+    return n;
+}
+
+/* Collects every value of `key` into a NULL-terminated array (pointers into the message). */
+static char **values_of(const struct message *m, const char *key)
+{
+    size_t n = count_key(m, key), length = strlen(key), j = 0;
+    char **list = calloc(n + 1, sizeof *list);
+    for (size_t i = 0; list != NULL && i < m->count; i++)
+        if (strncmp(m->fields[i].key, key, length) == 0 && m->fields[i].key[length] == '=')
+            list[j++] = (char *)m->fields[i].value;
+    return list;
+}
+
+static bool parse_limit(const char *text, struct spawn_request *r)
+{
+    char name[16];
+    const char *colon = strchr(text, ':');
+    if (colon == NULL || (size_t)(colon - text) >= sizeof name || r->limit_count == sizeof r->limits / sizeof r->limits[0])
+        return false;
+    memcpy(name, text, (size_t)(colon - text));
+    name[colon - text] = '\0';
+    int resource = spawn_resource(name);
+    if (resource < 0)
+        return false;
+    rlim_t values[2];
+    const char *p = colon + 1;
+    for (int i = 0; i < 2; i++) {
+        if (strncmp(p, "unlimited", 9) == 0) {
+            values[i] = RLIM_INFINITY;
+            p += 9;
+        } else {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (errno != 0 || end == p || *p == '-')
+                return false;
+            values[i] = (rlim_t)v;
+            p = end;
+        }
+        if (i == 0 && *p++ != ':')
+            return false;
+    }
+    if (*p != '\0')
+        return false;
+    r->limits[r->limit_count].resource = resource;
+    r->limits[r->limit_count].value = (struct rlimit){values[0], values[1]};
+    r->limit_count++;
+    return true;
+}
+
+/* log=, log-dir=, log-size=, log-keep= of a spawn or a note; NULL or what is wrong. */
+static const char *configure_log(struct service *s, const struct message *m)
+{
+    const char *mode = message_get(m, "log");
+    if (mode == NULL)
+        return NULL;
+    long long size = 1 << 20, keep = 5;
+    if (strcmp(mode, "none") == 0) {
+        log_configure(&s->log, LOG_NONE, NULL, s->name, 0, 0);
+    } else if (strcmp(mode, "stdout") == 0) {
+        log_configure(&s->log, LOG_STDOUT, NULL, s->name, 0, 0);
+    } else if (strcmp(mode, "file") == 0) {
+        const char *dir = message_get(m, "log-dir");
+        if (dir == NULL || dir[0] != '/')
+            return "log=file needs an absolute log-dir";
+        if ((message_get(m, "log-size") != NULL && !message_number(m, "log-size", 1, 1LL << 50, &size)) ||
+            (message_get(m, "log-keep") != NULL && !message_number(m, "log-keep", 0, 1000, &keep)))
+            return "bad log-size or log-keep";
+        log_configure(&s->log, LOG_FILE, dir, s->name, (uint64_t)size, (unsigned)keep);
+    } else {
+        return "log is none, stdout or file";
+    }
+    if (s->log.mode != LOG_NONE && s->out_read < 0) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0)
+            return "cannot make the output pipe";
+        if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0 || !watch(p[0], K_OUT, service_index(&table, s), EPOLLIN)) {
+            close(p[0]);
+            close(p[1]);
+            return "cannot watch the output pipe";
+        }
+        s->out_read = p[0];
+        s->out_write = p[1];
+    }
+    return NULL;
+}
+
+static struct service *named(const struct message *m, bool create)
+{
+    const char *name = message_get(m, "service");
+    if (name == NULL || name[0] == '\0' || strlen(name) > 255) {
+        reply_error("a service name of 1 to 255 bytes is needed");
+        return NULL;
+    }
+    struct service *s = service_find(&table, name);
+    if (s == NULL && create && (s = service_add(&table, name)) == NULL)
+        reply_error("out of memory");
+    return s;
+}
+
+/* Replaces the slot's copy of a string field. */
+static bool keep_copy(char **slot, const char *value)
+{
+    if (*slot != NULL && value != NULL && strcmp(*slot, value) == 0)
+        return true;
+    free(*slot);
+    *slot = value == NULL ? NULL : strdup(value);
+    return value == NULL || *slot != NULL;
+}
+
+static const char *prepare_notify(struct service *s, const struct message *m, const struct spawn_request *r, char *error, size_t size)
+{
+    const char *path = message_get(m, "notify");
+    if (path == NULL || (s->notify_fd >= 0 && strcmp(s->notify_path, path) != 0)) {
+        close_fd(&s->notify_fd);
+        if (s->notify_path != NULL)
+            unlink(s->notify_path);
+        keep_copy(&s->notify_path, NULL);
+    }
+    if (path == NULL || s->notify_fd >= 0)
+        return NULL;
+    s->notify_fd = notify_open(path, r->set_ids, r->uid, r->gid, error, size);
+    if (s->notify_fd < 0)
+        return error;
+    if (!keep_copy(&s->notify_path, path) || !watch(s->notify_fd, K_NOTIFY, service_index(&table, s), EPOLLIN)) {
+        close_fd(&s->notify_fd);
+        unlink(path);
+        return "cannot watch the notify socket";
+    }
+    return NULL;
+}
+
+static void handle_spawn(const struct message *m)
+{
+    struct service *s = named(m, true);
+    if (s == NULL)
+        return;
+    if (service_live(s)) {
+        char text[128];
+        snprintf(text, sizeof text, "a process of this service is still running (pid %d)", (int)(s->pid != 0 ? s->pid : s->exit_pid));
+        return fail_spawn(s, text);
+    }
+    if (shutting_down)
+        return fail_spawn(s, "the keeper is shutting down");
+    const char *role = message_get(m, "role"), *file = message_get(m, "file");
+    long long number;
+    struct spawn_request r = {.cwd = "/", .umask = 022, .ready_fd = -1, .out_fd = -1, .cgroup_procs = -1};
+    if (role == NULL || !valid_role(role))
+        return fail_spawn(s, "bad request: role is main, pre-start, up, down or post-stop");
+    if (file == NULL || file[0] == '\0' || count_key(m, "arg") == 0)
+        return fail_spawn(s, "bad request: file and at least one arg are needed");
+    if (message_get(m, "cwd") != NULL)
+        r.cwd = message_get(m, "cwd");
+    const char *mask = message_get(m, "umask");
+    if (mask != NULL) {
+        char *end;
+        unsigned long v = strtoul(mask, &end, 8);
+        if (*mask == '\0' || *end != '\0' || v > 0777)
+            return fail_spawn(s, "bad request: umask is octal, at most 777");
+        r.umask = (mode_t)v;
+    }
+    if (message_get(m, "uid") != NULL || message_get(m, "gid") != NULL) {
+        long long uid, gid;
+        if (!message_number(m, "uid", 0, 0xfffffffeLL, &uid) || !message_number(m, "gid", 0, 0xfffffffeLL, &gid))
+            return fail_spawn(s, "bad request: uid and gid come together, as numbers");
+        r.set_ids = true;
+        r.uid = (uid_t)uid;
+        r.gid = (gid_t)gid;
+    }
+    r.nnp = message_get(m, "nnp") != NULL && strcmp(message_get(m, "nnp"), "1") == 0;
+    for (size_t i = 0; i < m->count; i++)
+        if (strncmp(m->fields[i].key, "limit=", 6) == 0 && !parse_limit(m->fields[i].value, &r))
+            return fail_spawn(s, "bad request: limit is NAME:SOFT:HARD");
+    if (message_get(m, "ready-fd") != NULL) {
+        if (!message_number(m, "ready-fd", 3, 1023, &number))
+            return fail_spawn(s, "bad request: ready-fd is a number from 3 to 1023");
+        r.ready_fd = (int)number;
+    }
+    const char *problem = configure_log(s, m);
+    if (problem != NULL)
+        return fail_spawn(s, problem);
+    if (!keep_copy(&s->cgroup, message_get(m, "cgroup")))
+        return fail_spawn(s, "out of memory");
+    char error[512], resolved[4096];
+    if (s->cgroup != NULL && tree_prepare(s, inotify_fd, error, sizeof error) != 0)
+        return fail_spawn(s, error);
+    if ((problem = prepare_notify(s, m, &r, error, sizeof error)) != NULL)
+        return fail_spawn(s, problem);
+    if (!spawn_resolve(file, path_of(m), resolved, sizeof resolved)) {
+        snprintf(error, sizeof error, "%s: no such program", file);
+        return fail_spawn(s, error);
+    }
+    r.file = resolved;
+    r.argv = values_of(m, "arg");
+    r.envp = values_of(m, "env");
+    size_t group_count = count_key(m, "group");
+    r.groups = calloc(group_count + 1, sizeof *r.groups);
+    for (size_t i = 0, j = 0; r.groups != NULL && i < m->count; i++) {
+        if (strncmp(m->fields[i].key, "group=", 6) != 0)
+            continue;
+        char *end;
+        unsigned long g = strtoul(m->fields[i].value, &end, 10);
+        if (*end != '\0' || m->fields[i].value[0] == '\0')
+            continue; /* counted below as bad */
+        r.groups[j++] = (gid_t)g;
+        r.group_count = j;
+    }
+    r.out_fd = s->log.mode == LOG_NONE ? -1 : s->out_write;
+    r.cgroup_procs = tree_procs_fd(s);
+    struct spawned child;
+    bool ok = r.argv != NULL && r.envp != NULL && r.groups != NULL && r.group_count == group_count;
+    if (!ok)
+        snprintf(error, sizeof error, r.group_count != group_count ? "bad request: a group is not a number" : "out of memory");
+    else if (s->cgroup_dir >= 0 && r.cgroup_procs < 0)
+        snprintf(error, sizeof error, "cannot open the cgroup's cgroup.procs: %s", strerror(errno)), ok = false;
+    else
+        ok = spawn_process(&r, &child, error, sizeof error);
+    free(r.argv);
+    free(r.envp);
+    free(r.groups);
+    close_fd(&r.cgroup_procs);
+    if (!ok)
+        return fail_spawn(s, error);
+    size_t index = service_index(&table, s);
+    s->pid = child.pid;
+    s->since = wall_ms();
+    snprintf(s->role, sizeof s->role, "%s", role);
+    s->ready = s->signalled = s->exec_failed = false;
+    s->kill_rest = message_get(m, "kill-rest") != NULL && strcmp(message_get(m, "kill-rest"), "1") == 0;
+    s->exec_fd = child.exec_fd;
+    s->ready_fd = child.ready_fd;
+    keep_copy(&s->program, file);
+    free(s->notice.status);
+    s->notice = (struct notice){.mainpid = -1};
+    s->notice_changed = 0;
+    if (!watch(s->exec_fd, K_EXEC, index, EPOLLIN))
+        take_exec_outcome(s); /* cannot wait for it: it will be read when the child is reaped */
+    if (s->ready_fd >= 0 && !watch(s->ready_fd, K_READY, index, EPOLLIN))
+        close_fd(&s->ready_fd);
+}
+
+static void handle_signal(const struct message *m)
+{
+    long long sig;
+    struct service *s = named(m, false);
+    if (s == NULL)
+        return;
+    if (!message_number(m, "signal", 1, 64, &sig))
+        return reply_error("signal is a number from 1 to 64");
+    if (sig == SIGKILL && service_live(s))
+        return tree_kill(s);
+    if (s->pid == 0)
+        return;
+    s->signalled = true;
+    if (kill(-s->pid, (int)sig) != 0 && kill(s->pid, (int)sig) != 0 && errno != ESRCH)
+        complain("cannot signal %s (%d): %s", s->name, (int)s->pid, strerror(errno));
+}
+
+static void handle_note(const struct message *m)
+{
+    const char *text = message_get(m, "text");
+    struct service *s = named(m, message_get(m, "log") != NULL);
+    if (s == NULL)
+        return;
+    if (text == NULL)
+        return reply_error("a note needs text");
+    const char *problem = configure_log(s, m);
+    if (problem != NULL)
+        return reply_error(problem);
+    log_note(&s->log, text);
+    if (s->log.trouble_unsent)
+        service_mark(&table, s, P_LOG);
+}
+
+static void handle_forget(const struct message *m)
+{
+    struct service *s = named(m, false);
+    if (s == NULL)
+        return;
+    if (service_live(s))
+        return reply_error("a service with a running process cannot be forgotten");
+    tree_remove(s, inotify_fd);
+    service_release(s);
+    free(s->cgroup);
+    free(s->program);
+    free(s->name);
+    s->cgroup = s->program = s->name = NULL;
+}
+
+static void handle(char *payload, size_t length)
+{
+    struct message m;
+    const char *problem = message_parse(payload, length, &m, fields, MAX_FIELDS);
+    if (problem != NULL)
+        return reply_error(problem);
+    if (strcmp(m.type, "hello") == 0) {
+        long long version;
+        if (!message_number(&m, "version", 0, 1000000, &version) || version != PROTOCOL_VERSION)
+            return reply_error("this keeper speaks version 1");
+        said_hello = table_sending = true;
+        table_cursor = 0;
+        out_begin(&out, "hello");
+        out_fieldf(&out, "version", "%d", PROTOCOL_VERSION);
+        out_fieldf(&out, "pid", "%d", (int)getpid());
+        out_field(&out, "tracking", tree_cgroups() ? "cgroup" : "fallback");
+        if (tree_cgroups())
+            out_field(&out, "cgroup", tree_base());
+        out_end(&out);
+        return;
+    }
+    if (!said_hello)
+        return reply_error("say hello first");
+    if (strcmp(m.type, "spawn") == 0)
+        return handle_spawn(&m);
+    if (strcmp(m.type, "signal") == 0)
+        return handle_signal(&m);
+    if (strcmp(m.type, "note") == 0)
+        return handle_note(&m);
+    if (strcmp(m.type, "forget") == 0)
+        return handle_forget(&m);
+    if (strcmp(m.type, "ack") == 0) {
+        long long seq;
+        if (!message_number(&m, "seq", 0, 1LL << 62, &seq))
+            return reply_error("ack needs seq");
+        if ((uint64_t)seq > acked)
+            acked = (uint64_t)seq;
+        return;
+    }
+    if (strcmp(m.type, "shutdown") == 0) {
+        shutting_down = true;
+        return;
+    }
+    reply_error("unknown message type");
+}
+
+static uint32_t frame_length(const char *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Handles the complete frames read so far. When the answers cannot be sent (the server
+ * does not read), it stops, and so does reading: the rest waits in the socket. */
+static void process_input(void)
+{
+    size_t at = 0;
+    while (client_fd >= 0 && in.length - at >= 4) {
+        uint32_t length = frame_length(in.data + at);
+        if (length == 0 || length > MAX_MESSAGE) {
+            reply_error("frame length out of range: closing the connection");
+            flush_client();
+            return drop_client("frame length out of range");
+        }
+        if (in.length - at < 4 + (size_t)length)
+            break;
+        if (!out_room(&out))
+            flush_client(); /* answers go out as they are made, while the server reads */
+        if (client_fd < 0)
+            return;
+        if (!out_room(&out)) {
+            input_paused = true;
+            break;
+        }
+        handle(in.data + at + 4, length);
+        at += 4 + (size_t)length;
+    }
+    if (client_fd < 0)
+        return;
+    memmove(in.data, in.data + at, in.length - at);
+    in.length -= at;
+    /* A large request's buffer is given back once it has been handled. */
+    if (in.capacity > IN_START && in.length <= IN_START) {
+        char *smaller = realloc(in.data, IN_START);
+        if (smaller != NULL) {
+            in.data = smaller;
+            in.capacity = IN_START;
+        }
+    }
+    flush_client();
+}
+
+static void read_client(void)
+{
+    while (client_fd >= 0 && !input_paused) {
+        if (in.length == in.capacity) {
+            /* Only an incomplete frame, already checked, fills the buffer: make room for all of it. */
+            size_t need = 4 + (size_t)frame_length(in.data);
+            char *bigger = need > in.capacity ? realloc(in.data, need) : NULL;
+            if (bigger == NULL)
+                return drop_client("out of memory for a request");
+            in.data = bigger;
+            in.capacity = need;
+        }
+        ssize_t n = read(client_fd, in.data + in.length, in.capacity - in.length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0)
+            return drop_client(n == 0 ? NULL : strerror(errno));
+        in.length += (size_t)n;
+        process_input();
+    }
+}
+
+static void accept_client(void)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            complain("accept: %s", strerror(errno));
+        return;
+    }
+    if (client_fd >= 0) {
+        char frame[MAX_OUT_MESSAGE];
+        struct outbuf busy = {.data = frame, .capacity = sizeof frame};
+        out_begin(&busy, "error");
+        out_field(&busy, "message", "another server is connected already");
+        out_end(&busy);
+        if (send(fd, busy.data, busy.length, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            complain("cannot turn a second server away: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    if (!watch(fd, K_CLIENT, 0, EPOLLIN)) {
+        close(fd);
+        return;
+    }
+    client_fd = fd;
+    client_events = EPOLLIN;
+    in.length = out.length = 0;
+}
+
+/* ---- events ---- */
+
+static void on_signal(void)
+{
+    struct signalfd_siginfo info;
+    while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+        if (info.ssi_signo == SIGCHLD)
+            reap();
+        else if (said_hello)
+            terminate_unsent = (int)info.ssi_signo;
+        else
+            stop_alone();
+    }
+}
+
+static void on_inotify(void)
+{
+    char buffer[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(inotify_fd, buffer, sizeof buffer)) > 0) {
+        for (char *p = buffer; p < buffer + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
+            int wd = ((struct inotify_event *)p)->wd;
+            for (size_t i = 0; i < table.count; i++) {
+                struct service *s = &table.slots[i];
+                if (s->name != NULL && s->events_wd == wd && s->finishing && !tree_populated(s))
+                    finish_exit(s);
+            }
+        }
+    }
+}
+
+static void on_ready_pipe(struct service *s)
+{
+    char data[512];
+    ssize_t n = read(s->ready_fd, data, sizeof data);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0 && memchr(data, '\n', (size_t)n) == NULL)
+        return;
+    if (n > 0 && s->pid != 0) {
+        s->ready = true;
+        s->ready_pid = s->pid;
+        service_mark(&table, s, P_READY);
+    }
+    close_fd(&s->ready_fd); /* ready, or the service closed it without saying so */
+}
+
+static void on_notify(struct service *s)
+{
+    unsigned changed = 0;
+    bool ready = notify_read(s->notify_fd, &s->notice, &changed);
+    if (s->pid == 0)
+        return; /* from a process that is gone, or from nobody we started */
+    if (changed != 0) {
+        s->notice_changed |= changed;
+        service_mark(&table, s, P_NOTIFY);
+    }
+    if (ready && !s->ready) {
+        s->ready = true;
+        s->ready_pid = s->pid;
+        service_mark(&table, s, P_READY);
+    }
+}
+
+static void dispatch(const struct epoll_event *e)
+{
+    enum kind kind = (enum kind)(e->data.u64 >> 32);
+    size_t index = (uint32_t)e->data.u64;
+    struct service *s = index < table.count ? &table.slots[index] : NULL;
+    switch (kind) {
+    case K_LISTEN:
+        return accept_client();
+    case K_CLIENT:
+        if ((e->events & EPOLLOUT) && input_paused) {
+            flush_client();
+            if (client_fd >= 0 && out_room(&out)) {
+                input_paused = false;
+                process_input();
+            }
+        }
+        if ((e->events & (EPOLLHUP | EPOLLERR)) && input_paused)
+            return drop_client("the server hung up without reading its answers");
+        if (e->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            read_client();
+        if (client_fd >= 0)
+            flush_client();
+        return;
+    case K_SIGNAL:
+        return on_signal();
+    case K_INOTIFY:
+        return on_inotify();
+    case K_OUT:
+        if (s != NULL && s->out_read >= 0)
+            read_output(s, false);
+        return;
+    case K_READY:
+        if (s != NULL && s->ready_fd >= 0)
+            on_ready_pipe(s);
+        return;
+    case K_EXEC:
+        if (s != NULL && s->exec_fd >= 0)
+            take_exec_outcome(s);
+        return;
+    case K_NOTIFY:
+        if (s != NULL && s->notify_fd >= 0)
+            on_notify(s);
+        return;
+    }
+}
+
+/* ---- start-up and shutdown ---- */
+
+static void listen_on(const char *path)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof address.sun_path) {
+        complain("the socket path %s is too long", path);
+        exit(2);
+    }
+    strcpy(address.sun_path, path);
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        die("socket");
+    if (connect(probe, (struct sockaddr *)&address, sizeof address) == 0) {
+        complain("another keeper is listening on %s", path);
+        exit(1);
+    }
+    close(probe);
+    if (unlink(path) != 0 && errno != ENOENT)
+        die(path);
+    listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&address, sizeof address) != 0 || chmod(path, 0600) != 0 ||
+        listen(listen_fd, 8) != 0)
+        die(path);
+}
+
+static void finish(void)
+{
+    flush_client();
+    for (size_t i = 0; i < table.count; i++) {
+        struct service *s = &table.slots[i];
+        if (s->name == NULL)
+            continue;
+        tree_remove(s, inotify_fd);
+        service_release(s);
+        free(s->name);
+        free(s->cgroup);
+        free(s->program);
+    }
+    free(table.slots);
+    free(table.queue);
+    free(in.data);
+    free(out.data);
+    tree_cleanup();
+    if (unlink(socket_path) != 0 && errno != ENOENT)
+        complain("cannot remove %s: %s", socket_path, strerror(errno));
+    exit(0);
+}
+
+static void usage(void)
+{
+    complain("usage: tend-keeper --socket PATH [--ready-fd N] [--tracking auto|fallback]");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int ready_fd = -1;
+    bool allow_cgroups = true;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+            socket_path = argv[++i];
+        else if (strcmp(argv[i], "--ready-fd") == 0 && i + 1 < argc)
+            ready_fd = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--tracking") == 0 && i + 1 < argc && strcmp(argv[i + 1], "auto") == 0)
+            allow_cgroups = true, i++;
+        else if (strcmp(argv[i], "--tracking") == 0 && i + 1 < argc && strcmp(argv[i + 1], "fallback") == 0)
+            allow_cgroups = false, i++;
+        else
+            usage();
+    }
+    if (socket_path == NULL)
+        usage();
+
+    umask(077); /* every file the keeper makes gets its mode set explicitly */
+    sigset_t handled;
+    sigemptyset(&handled);
+    sigaddset(&handled, SIGCHLD);
+    sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &handled, NULL) != 0)
+        die("sigprocmask");
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    if ((signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        die("signalfd");
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        complain("cannot become a child subreaper: %s (orphans go to init)", strerror(errno));
+    spawn_save_limits();
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max; /* three fds per service; services get the old limit back */
+        if (setrlimit(RLIMIT_NOFILE, &files) != 0)
+            complain("cannot raise the open-files limit: %s", strerror(errno));
+    }
+    char where[4600];
+    tree_init(allow_cgroups, where, sizeof where);
+    if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+        die("inotify_init1");
+    if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        die("epoll_create1");
+    in.data = malloc(IN_START);
+    in.capacity = IN_START;
+    out.data = malloc(OUT_SIZE);
+    out.capacity = OUT_SIZE;
+    if (in.data == NULL || out.data == NULL)
+        die("malloc");
+    listen_on(socket_path);
+    if (!watch(listen_fd, K_LISTEN, 0, EPOLLIN) || !watch(signal_fd, K_SIGNAL, 0, EPOLLIN) || !watch(inotify_fd, K_INOTIFY, 0, EPOLLIN))
+        exit(1);
+    if (ready_fd >= 0) {
+        if (write(ready_fd, "ready\n", 6) != 6)
+            complain("cannot write to the readiness fd %d: %s", ready_fd, strerror(errno));
+        close(ready_fd);
+    }
+
+    for (;;) {
+        struct epoll_event events[64];
+        int timeout = alone_deadline < 0 ? -1 : (int)(alone_deadline - now_ms() > 0 ? alone_deadline - now_ms() : 0);
+        int n = epoll_wait(epoll_fd, events, 64, timeout);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait");
+        for (int i = 0; i < n; i++)
+            dispatch(&events[i]);
+        tree_sweep(&table);
+        if (alone_deadline >= 0 && now_ms() >= alone_deadline) {
+            for (size_t i = 0; i < table.count; i++)
+                if (table.slots[i].name != NULL && service_live(&table.slots[i]))
+                    tree_kill(&table.slots[i]);
+            alone_deadline = now_ms() + 1000; /* again in a second, for what is slow to die */
+        }
+        flush_client();
+        if (shutting_down && !any_live())
+            finish();
+    }
+}

@@ -1,0 +1,229 @@
+/* The keeper: the parent of every service process. It spawns, holds output pipes and
+ * writes logs, reads readiness, tracks process trees, reaps, and outlives the Node
+ * server that drives it over docs/keeper-protocol.md. One file per job:
+ *
+ *   keeper.c    start-up, the event loop, signals, reaping, the server connection
+ *   protocol.c  frames and fields, both ways
+ *   services.c  the table of services and what the server has not been told yet
+ *   spawn.c     fork + exec with the exact environment, credentials and fds asked for
+ *   logs.c      timestamped, size-rotated log files; stdout lines
+ *   notify.c    the sd_notify socket of a service
+ *   tree.c      one cgroup per service, or the fallback by session and marker
+ */
+#ifndef TEND_KEEPER_H
+#define TEND_KEEPER_H
+
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#define PROTOCOL_VERSION 1
+#define MAX_MESSAGE (1u << 20)
+/* Every message the keeper sends fits in this (texts in it are cut to fit). */
+#define MAX_OUT_MESSAGE 4096u
+/* A longer line is cut: a service printing without newlines cannot grow the keeper. */
+#define MAX_LINE 16384u
+#define MAX_STATUS_TEXT 1024u
+
+/* ---- protocol.c ---- */
+
+struct field {
+    const char *key;
+    const char *value;
+};
+
+struct message {
+    const char *type;
+    struct field *fields;
+    size_t count;
+};
+
+/* Splits a frame's payload into its fields; NULL on success, else what is wrong. */
+const char *message_parse(char *payload, size_t length, struct message *out, struct field *storage, size_t capacity);
+/* The last value of `key`, or NULL. */
+const char *message_get(const struct message *m, const char *key);
+/* Parses a decimal field into [min, max]; false when missing or bad. */
+bool message_number(const struct message *m, const char *key, long long min, long long max, long long *out);
+
+/* Building outgoing frames in the connection's buffer. */
+struct outbuf {
+    char *data;
+    size_t length, capacity;
+    size_t start; /* where the frame being built begins */
+};
+bool out_room(const struct outbuf *o);
+void out_begin(struct outbuf *o, const char *type);
+void out_field(struct outbuf *o, const char *key, const char *value);
+void out_fieldf(struct outbuf *o, const char *key, const char *format, ...) __attribute__((format(printf, 3, 4)));
+void out_end(struct outbuf *o);
+
+/* ---- logs.c ---- */
+
+enum log_mode { LOG_NONE, LOG_FILE, LOG_STDOUT };
+
+struct log {
+    enum log_mode mode;
+    char *dir;
+    char *prefix; /* stdout mode: "NAME: " */
+    int fd;
+    uint64_t size, max_size;
+    unsigned keep;
+    char *partial;
+    size_t partial_length;
+    uint64_t dropped;
+    int error;            /* errno of the failure that drops lines; 0 while writing works */
+    int dropped_error;    /* what made the lines counted in `dropped` go */
+    bool trouble_unsent;  /* the server has not been told about `error` yet */
+    int64_t retry_at;     /* monotonic ms: do not try to reopen before */
+};
+
+void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep);
+void log_output(struct log *log, const char *data, size_t length);
+void log_note(struct log *log, const char *text);
+void log_close(struct log *log);
+
+/* ---- services.c ---- */
+
+enum pending {
+    P_SPAWNED = 1,
+    P_FAILED = 2,
+    P_READY = 4,
+    P_NOTIFY = 8,
+    P_EXITED = 16,
+    P_LOG = 32,
+};
+
+struct notice {
+    char *status;
+    long long mainpid;
+    bool stopping, reloading, watchdog;
+};
+
+struct service {
+    char *name; /* NULL: a free slot */
+    uint32_t hash;
+    char role[16];
+    char *program; /* the current process's program, for messages */
+    /* The current process: pid 0 when there is none. */
+    pid_t pid;
+    int64_t since;
+    bool ready;
+    bool kill_rest;
+    bool signalled; /* a stop signal was sent to the current process */
+    bool exec_failed; /* told as spawn-failed: the child's exit is not news */
+    pid_t spawned_pid, ready_pid; /* for the messages still to send */
+    int exec_fd;    /* the exec status pipe, open until the exec is known to have happened */
+    int ready_fd;   /* the readiness pipe's read end */
+    int notify_fd;
+    char *notify_path;
+    /* The output pipe, kept for the service's whole life: its processes share it. */
+    int out_read, out_write;
+    struct log log;
+    /* Tree tracking. */
+    char *cgroup;   /* leaf name */
+    int cgroup_dir; /* fd of the service's cgroup directory, -1 without */
+    int events_wd;  /* inotify watch on cgroup.events */
+    bool sweep;         /* fallback: what is left of it is to be found and killed */
+    pid_t sweep_leader; /* its main process: the session and group it led */
+    /* An exit that waits for the rest of the tree to go. */
+    bool finishing;
+    int exit_status;
+    pid_t exit_pid;
+    /* The last exit, kept until the server acknowledges it. */
+    pid_t last_pid;
+    int last_status;
+    uint64_t last_seq;
+    /* What the server has not been told. */
+    unsigned pending;
+    char *failure;
+    struct notice notice;
+    unsigned notice_changed;
+    bool queued;
+};
+
+struct services {
+    struct service *slots;
+    size_t count, capacity;
+    size_t *queue; /* slots with something pending, each at most once */
+    size_t queue_head, queue_length;
+};
+
+struct service *service_find(struct services *t, const char *name);
+struct service *service_add(struct services *t, const char *name);
+struct service *service_by_pid(struct services *t, pid_t pid);
+size_t service_index(const struct services *t, const struct service *s);
+void service_mark(struct services *t, struct service *s, unsigned what);
+/* Frees everything the slot holds but the name and its place. */
+void service_release(struct service *s);
+bool service_live(const struct service *s);
+
+/* ---- spawn.c ---- */
+
+struct spawn_request {
+    const char *file;
+    char **argv;
+    char **envp;
+    const char *cwd;
+    mode_t umask;
+    bool set_ids;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t group_count;
+    bool nnp;
+    struct { int resource; struct rlimit value; } limits[16];
+    size_t limit_count;
+    int ready_fd; /* the fd number the service writes its newline to; -1 for none */
+    int out_fd;   /* where stdout and stderr go */
+    int cgroup_procs; /* cgroup.procs of the service's cgroup, -1 for none */
+};
+
+struct spawned {
+    pid_t pid;
+    int exec_fd;  /* read end of the exec status pipe */
+    int ready_fd; /* read end of the readiness pipe, -1 */
+};
+
+/* Forks and execs; returns false (with `error` set) when nothing was started. */
+bool spawn_process(const struct spawn_request *r, struct spawned *out, char *error, size_t error_size);
+/* What the exec status pipe says: -1 nothing yet, 0 the exec happened, 1 it failed (`error` says why). */
+int spawn_outcome(int exec_fd, const char *program, char *error, size_t size);
+/* Finds a program in PATH (as execvp would); false when there is none. */
+bool spawn_resolve(const char *file, const char *path, char *out, size_t size);
+/* A resource name of limit=NAME:… → RLIMIT_*, or -1. */
+int spawn_resource(const char *name);
+/* The limits the keeper started with: every service starts from these. */
+void spawn_save_limits(void);
+
+/* ---- notify.c ---- */
+
+int notify_open(const char *path, bool chown_to, uid_t uid, gid_t gid, char *error, size_t error_size);
+/* Reads every datagram queued; reports READY=1 as true. */
+bool notify_read(int fd, struct notice *n, unsigned *changed);
+
+/* ---- tree.c ---- */
+
+/* Finds or declines the cgroup2 hierarchy; false means the fallback is used. */
+bool tree_init(bool allow_cgroups, char *where, size_t size);
+bool tree_cgroups(void);
+const char *tree_base(void);
+/* Makes the service's cgroup (when tracking by cgroup) and watches it; -1 on failure. */
+int tree_prepare(struct service *s, int inotify_fd, char *error, size_t error_size);
+int tree_procs_fd(const struct service *s);
+bool tree_populated(const struct service *s);
+/* SIGKILL to everything of the service that is still running (in fallback mode, the
+ * process group now and the rest at the next tree_sweep). */
+void tree_kill(struct service *s);
+void tree_sweep(struct services *t);
+void tree_remove(struct service *s, int inotify_fd);
+void tree_cleanup(void);
+
+/* ---- keeper.c: clocks ---- */
+int64_t now_ms(void);      /* CLOCK_MONOTONIC */
+int64_t wall_ms(void);     /* CLOCK_REALTIME */
+void complain(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

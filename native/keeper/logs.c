@@ -1,0 +1,293 @@
+/* Service logs. Output is cut into lines, each written as `TIMESTAMP LINE` to the
+ * service's `current`, which rotates by size (current → current.1 → … → current.KEEP).
+ * Nothing accumulates but a partial line (at most MAX_LINE). When the file cannot be
+ * written — a full disk, a directory that cannot be made — lines are dropped and
+ * counted, the server is told once, and a marker line says how many were lost as soon
+ * as writing works again. A `current` deleted under the keeper is made again. */
+#include "keeper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Lines are gathered here and written with one system call per chunk of output. */
+static char batch[256 * 1024];
+static size_t batch_length;
+static size_t batch_lines;
+static char stamp[96];
+
+/* How long a log that cannot be opened waits before the next try. */
+#define RETRY_MS 1000
+
+void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep)
+{
+    bool same = log->mode == mode && (mode != LOG_FILE || (log->dir != NULL && strcmp(log->dir, dir) == 0));
+    if (!same) {
+        log_close(log);
+        log->mode = mode;
+        if (mode == LOG_FILE)
+            log->dir = strdup(dir);
+        if (mode == LOG_STDOUT && asprintf(&log->prefix, "%s: ", name) < 0)
+            log->prefix = NULL;
+    }
+    log->max_size = max_size;
+    log->keep = keep;
+}
+
+static void set_stamp(void)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+static void fail(struct log *log, int error)
+{
+    if (log->error != error)
+        log->trouble_unsent = true;
+    log->error = error;
+    log->dropped_error = error;
+}
+
+static bool open_current(struct log *log)
+{
+    if (log->dir == NULL) {
+        fail(log, ENOMEM);
+        return false;
+    }
+    if (mkdir(log->dir, 0750) == 0) {
+        if (chmod(log->dir, 0750) != 0)
+            complain("cannot set the mode of %s: %s", log->dir, strerror(errno));
+    } else if (errno != EEXIST) {
+        fail(log, errno);
+        return false;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/current", log->dir);
+    /* O_NOFOLLOW: a symlink planted in a log directory must not make the keeper write elsewhere. */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+    if (fd < 0) {
+        fail(log, errno);
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fail(log, fstat(fd, &st) != 0 ? errno : EINVAL);
+        close(fd);
+        return false;
+    }
+    if ((st.st_mode & 07777) != 0640 && fchmod(fd, 0640) != 0)
+        complain("cannot set the mode of %s: %s", path, strerror(errno));
+    log->fd = fd;
+    log->size = (uint64_t)st.st_size;
+    return true;
+}
+
+static void rotate(struct log *log)
+{
+    char from[4096], to[4096];
+    close(log->fd);
+    log->fd = -1;
+    for (unsigned i = log->keep; i >= 1; i--) {
+        if (i == 1)
+            snprintf(from, sizeof from, "%s/current", log->dir);
+        else
+            snprintf(from, sizeof from, "%s/current.%u", log->dir, i - 1);
+        snprintf(to, sizeof to, "%s/current.%u", log->dir, i);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            complain("cannot rotate %s: %s", from, strerror(errno));
+    }
+    if (log->keep == 0) {
+        snprintf(from, sizeof from, "%s/current", log->dir);
+        if (unlink(from) != 0 && errno != ENOENT)
+            complain("cannot remove %s: %s", from, strerror(errno));
+    }
+}
+
+static size_t count_lines(const char *data, size_t length)
+{
+    size_t n = 0;
+    for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + length - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Is the file still there? A `current` removed by hand is made again. */
+static bool usable(struct log *log)
+{
+    if (log->fd >= 0) {
+        struct stat st;
+        if (fstat(log->fd, &st) == 0 && st.st_nlink > 0)
+            return true;
+        close(log->fd);
+        log->fd = -1;
+    }
+    if (log->error != 0 && now_ms() < log->retry_at)
+        return false;
+    if (!open_current(log)) {
+        log->retry_at = now_ms() + RETRY_MS;
+        return false;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const char *data, size_t length, size_t *written)
+{
+    *written = 0;
+    while (*written < length) {
+        ssize_t n = write(fd, data + *written, length - *written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        *written += (size_t)n;
+    }
+    return true;
+}
+
+static void clear_batch(void)
+{
+    batch_length = batch_lines = 0;
+}
+
+static void flush_file(struct log *log)
+{
+    if (batch_length == 0)
+        return;
+    size_t written;
+    if (!usable(log)) {
+        log->dropped += batch_lines;
+        return clear_batch();
+    }
+    if (log->dropped > 0) { /* lines were lost: say so before the next ones */
+        char marker[256];
+        int n = snprintf(marker, sizeof marker, "%s[tend] %llu lines dropped (%s)\n", stamp, (unsigned long long)log->dropped,
+                         strerror(log->error != 0 ? log->error : log->dropped_error));
+        if (!write_all(log->fd, marker, (size_t)n, &written)) {
+            fail(log, errno == 0 ? EIO : errno);
+            log->dropped += batch_lines;
+            return clear_batch();
+        }
+        log->size += written;
+        log->dropped = 0;
+    }
+    if (!write_all(log->fd, batch, batch_length, &written)) {
+        fail(log, errno == 0 ? EIO : errno);
+        log->size += written;
+        log->dropped += count_lines(batch + written, batch_length - written);
+        return clear_batch();
+    }
+    log->size += written;
+    log->error = 0;
+    clear_batch();
+}
+
+static void flush_stdout(void)
+{
+    size_t written;
+    if (batch_length > 0 && !write_all(STDOUT_FILENO, batch, batch_length, &written) && errno != EPIPE)
+        complain("cannot write service output to stdout: %s", strerror(errno));
+    clear_batch();
+}
+
+static void flush(struct log *log)
+{
+    if (log->mode == LOG_FILE)
+        flush_file(log);
+    else
+        flush_stdout();
+}
+
+/* One line, given in two parts (a partial line kept from before, and the rest). */
+static void add_line(struct log *log, const char *a, size_t a_length, const char *b, size_t b_length)
+{
+    const char *prefix = log->mode == LOG_FILE ? stamp : log->prefix != NULL ? log->prefix : "";
+    size_t prefix_length = strlen(prefix);
+    if (batch_length + prefix_length + a_length + b_length + 1 > sizeof batch)
+        flush(log);
+    memcpy(batch + batch_length, prefix, prefix_length);
+    memcpy(batch + batch_length + prefix_length, a, a_length);
+    memcpy(batch + batch_length + prefix_length + a_length, b, b_length);
+    batch_length += prefix_length + a_length + b_length;
+    batch[batch_length++] = '\n';
+    batch_lines++;
+    /* Rotation is by line: a file ends between max_size and max_size + one line. */
+    if (log->mode == LOG_FILE && log->size + batch_length >= log->max_size) {
+        flush(log);
+        if (log->fd >= 0 && log->size >= log->max_size) {
+            rotate(log);
+            log->size = 0;
+        }
+    }
+}
+
+static void keep_partial(struct log *log, const char *data, size_t length)
+{
+    if (length == 0)
+        return;
+    if (log->partial == NULL && (log->partial = malloc(MAX_LINE)) == NULL) {
+        log->dropped++;
+        return;
+    }
+    memcpy(log->partial + log->partial_length, data, length);
+    log->partial_length += length;
+}
+
+void log_output(struct log *log, const char *data, size_t length)
+{
+    if (log->mode == LOG_NONE)
+        return;
+    set_stamp();
+    while (length > 0) {
+        const char *nl = memchr(data, '\n', length);
+        size_t room = MAX_LINE - log->partial_length;
+        size_t take = nl == NULL ? length : (size_t)(nl - data);
+        const char *partial = log->partial != NULL ? log->partial : "";
+        if (nl != NULL && take <= room) {
+            add_line(log, partial, log->partial_length, data, take);
+            data += take + 1;
+            length -= take + 1;
+        } else if (nl == NULL && length < room) {
+            keep_partial(log, data, length);
+            break;
+        } else { /* longer than a line may be: cut at MAX_LINE */
+            add_line(log, partial, log->partial_length, data, room);
+            data += room;
+            length -= room;
+        }
+        log->partial_length = 0;
+    }
+    if (log->partial_length == 0) {
+        free(log->partial);
+        log->partial = NULL;
+    }
+    flush(log);
+}
+
+void log_note(struct log *log, const char *text)
+{
+    if (log->mode == LOG_NONE)
+        return;
+    set_stamp();
+    add_line(log, "[tend] ", 7, text, strlen(text));
+    flush(log);
+}
+
+void log_close(struct log *log)
+{
+    if (log->fd >= 0)
+        close(log->fd);
+    free(log->dir);
+    free(log->prefix);
+    free(log->partial);
+    memset(log, 0, sizeof *log);
+    log->fd = -1;
+}

@@ -1,0 +1,206 @@
+/* Spawning. Everything the child needs is built before fork; between fork and exec the
+ * child only makes system calls (no allocation, no stdio), in a fixed order, and
+ * reports the first one that fails on a close-on-exec pipe the keeper reads later from
+ * its event loop: the keeper never waits for a child to exec. */
+#include "keeper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* The steps a child reports, by number. */
+static const char *const steps[] = {
+    "setsid", "join the cgroup", "set up fds", "setrlimit", "chdir", "setgroups", "setgid", "setuid", "no-new-privileges", "exec",
+};
+enum { STEP_SETSID, STEP_CGROUP, STEP_FDS, STEP_LIMITS, STEP_CHDIR, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_NNP, STEP_EXEC };
+
+static struct rlimit original_nofile;
+static bool have_original_nofile;
+
+void spawn_save_limits(void)
+{
+    have_original_nofile = getrlimit(RLIMIT_NOFILE, &original_nofile) == 0;
+}
+
+static const struct { const char *name; int resource; } resources[] = {
+    {"as", RLIMIT_AS}, {"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE}, {"locks", RLIMIT_LOCKS}, {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE}, {"nofile", RLIMIT_NOFILE},
+    {"nproc", RLIMIT_NPROC}, {"rss", RLIMIT_RSS}, {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+};
+
+int spawn_resource(const char *name)
+{
+    for (size_t i = 0; i < sizeof resources / sizeof resources[0]; i++)
+        if (strcmp(resources[i].name, name) == 0)
+            return resources[i].resource;
+    return -1;
+}
+
+bool spawn_resolve(const char *file, const char *path, char *out, size_t size)
+{
+    if (strchr(file, '/') != NULL) {
+        if ((size_t)snprintf(out, size, "%s", file) >= size)
+            return false;
+        return access(out, F_OK) == 0;
+    }
+    for (const char *dir = path; dir != NULL && *dir != '\0';) {
+        const char *colon = strchr(dir, ':');
+        size_t n = colon == NULL ? strlen(dir) : (size_t)(colon - dir);
+        if (n > 0 && (size_t)snprintf(out, size, "%.*s/%s", (int)n, dir, file) < size) {
+            struct stat st;
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+                return true;
+        }
+        dir = colon == NULL ? NULL : colon + 1;
+    }
+    return false;
+}
+
+static void fail_step(int report, int step)
+{
+    int message[2] = {step, errno};
+    ssize_t ignored = write(report, message, sizeof message);
+    (void)ignored; /* nothing more a child can do: it exits 127 either way */
+    _exit(127);
+}
+
+/* Puts `fd` at `target` without close-on-exec (dup2 onto itself would keep the flag). */
+static int place(int fd, int target)
+{
+    if (fd == target)
+        return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void child(const struct spawn_request *r, int report, int ready_write)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+        fail_step(report, STEP_SETSID);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL); /* EINVAL for the signals glibc reserves: harmless */
+    if (setsid() < 0)
+        fail_step(report, STEP_SETSID);
+    if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1)
+        fail_step(report, STEP_CGROUP);
+
+    /* Keep the report pipe and the readiness pipe clear of the numbers being placed. */
+    int high = r->ready_fd > 2 ? r->ready_fd + 1 : 3;
+    report = fcntl(report, F_DUPFD_CLOEXEC, high);
+    if (report < 0)
+        _exit(127);
+    if (ready_write >= 0 && (ready_write = fcntl(ready_write, F_DUPFD_CLOEXEC, high)) < 0)
+        fail_step(report, STEP_FDS);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || place(null, 0) != 0 || place(r->out_fd >= 0 ? r->out_fd : null, 1) != 0 || place(r->out_fd >= 0 ? r->out_fd : null, 2) != 0)
+        fail_step(report, STEP_FDS);
+    if (ready_write >= 0 && place(ready_write, r->ready_fd) != 0)
+        fail_step(report, STEP_FDS);
+    /* Every fd the keeper opens is close-on-exec already; this catches whatever it inherited. */
+    unsigned first = 3, skip = r->ready_fd >= 3 ? (unsigned)r->ready_fd : 0;
+    if (skip != 0 && skip > first)
+        syscall(SYS_close_range, first, skip - 1, CLOSE_RANGE_CLOEXEC);
+    syscall(SYS_close_range, skip != 0 ? skip + 1 : first, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (ready_write >= 0)
+        fcntl(r->ready_fd, F_SETFD, 0); /* the range above spared it; be sure */
+
+    if (have_original_nofile && setrlimit(RLIMIT_NOFILE, &original_nofile) != 0)
+        fail_step(report, STEP_LIMITS);
+    for (size_t i = 0; i < r->limit_count; i++)
+        if (setrlimit(r->limits[i].resource, &r->limits[i].value) != 0)
+            fail_step(report, STEP_LIMITS);
+    umask(r->umask);
+    if (chdir(r->cwd) != 0)
+        fail_step(report, STEP_CHDIR);
+    if (r->set_ids) {
+        if (setgroups(r->group_count, r->groups) != 0)
+            fail_step(report, STEP_SETGROUPS);
+        if (setgid(r->gid) != 0)
+            fail_step(report, STEP_SETGID);
+        if (setuid(r->uid) != 0)
+            fail_step(report, STEP_SETUID);
+    }
+    if (r->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail_step(report, STEP_NNP);
+    execve(r->file, r->argv, r->envp);
+    fail_step(report, STEP_EXEC);
+}
+
+bool spawn_process(const struct spawn_request *r, struct spawned *out, char *error, size_t error_size)
+{
+    int report[2], ready[2] = {-1, -1};
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        snprintf(error, error_size, "cannot make a pipe: %s", strerror(errno));
+        return false;
+    }
+    if (r->ready_fd >= 0 && pipe2(ready, O_CLOEXEC | O_NONBLOCK) != 0) {
+        snprintf(error, error_size, "cannot make the readiness pipe: %s", strerror(errno));
+        close(report[0]);
+        close(report[1]);
+        return false;
+    }
+    /* The write end of the readiness pipe must block in the service, as any pipe would. */
+    if (ready[1] >= 0 && fcntl(ready[1], F_SETFL, 0) != 0) {
+        snprintf(error, error_size, "cannot set up the readiness pipe: %s", strerror(errno));
+        close(report[0]);
+        close(report[1]);
+        close(ready[0]);
+        close(ready[1]);
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        child(r, report[1], ready[1]);
+    int saved = errno;
+    close(report[1]);
+    if (ready[1] >= 0)
+        close(ready[1]);
+    if (pid < 0) {
+        snprintf(error, error_size, "fork: %s", strerror(saved));
+        close(report[0]);
+        if (ready[0] >= 0)
+            close(ready[0]);
+        return false;
+    }
+    if (fcntl(report[0], F_SETFL, O_NONBLOCK) != 0)
+        complain("cannot make the exec status pipe of %d non-blocking: %s", (int)pid, strerror(errno));
+    out->pid = pid;
+    out->exec_fd = report[0];
+    out->ready_fd = ready[0];
+    return true;
+}
+
+int spawn_outcome(int exec_fd, const char *program, char *error, size_t size)
+{
+    int message[2];
+    ssize_t n;
+    do
+        n = read(exec_fd, message, sizeof message);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return -1;
+    if (n != (ssize_t)sizeof message)
+        return 0; /* end of file: the exec closed the pipe */
+    if (message[0] == STEP_EXEC)
+        snprintf(error, size, "%s: %s", program, strerror(message[1]));
+    else if (message[0] >= 0 && (size_t)message[0] < sizeof steps / sizeof steps[0])
+        snprintf(error, size, "%s: %s", steps[message[0]], strerror(message[1]));
+    else
+        snprintf(error, size, "the set-up before exec failed");
+    return 1;
+}

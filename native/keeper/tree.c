@@ -1,0 +1,356 @@
+/* Tracking a service's whole process tree. Where a writable cgroup2 hierarchy exists,
+ * each service gets a cgroup under <mount><the keeper's cgroup>/tend-<pid>/: a service
+ * is down once its cgroup is empty (cgroup.events says "populated 0", seen through
+ * inotify), and killing it is one write to cgroup.kill. Elsewhere the keeper is a child
+ * subreaper and finds what is left by session and process group, by descent from the
+ * main process, and, for orphans it inherited, by the TEND_SERVICE=NAME the server puts
+ * in every service's environment. */
+#include "keeper.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char base[4096]; /* empty: the fallback */
+static int base_fd = -1;
+
+bool tree_cgroups(void)
+{
+    return base_fd >= 0;
+}
+
+const char *tree_base(void)
+{
+    return base;
+}
+
+/* mountinfo escapes blanks and backslashes as \ooo. */
+static void unescape(char *s)
+{
+    char *out = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+            *out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+}
+
+static bool find_mount(char *mount, size_t size)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return false;
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER */
+        char *separator = strstr(line, " - ");
+        if (separator == NULL || strncmp(separator + 3, "cgroup2 ", 8) != 0)
+            continue;
+        char *save, *field = strtok_r(line, " ", &save);
+        for (int i = 0; i < 4 && field != NULL; i++)
+            field = strtok_r(NULL, " ", &save);
+        if (field == NULL)
+            continue;
+        unescape(field);
+        if ((size_t)snprintf(mount, size, "%s", field) < size)
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+static bool own_cgroup(char *path, size_t size)
+{
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (f == NULL)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "0::", 3) != 0)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        found = (size_t)snprintf(path, size, "%s", line + 3) < size;
+    }
+    fclose(f);
+    return found;
+}
+
+bool tree_init(bool allow_cgroups, char *where, size_t size)
+{
+    char mount[2048], own[2048];
+    if (!allow_cgroups) {
+        snprintf(where, size, "fallback (asked for)");
+        return false;
+    }
+    if (!find_mount(mount, sizeof mount) || !own_cgroup(own, sizeof own)) {
+        snprintf(where, size, "fallback (no cgroup2 hierarchy)");
+        return false;
+    }
+    if (strcmp(own, "/") == 0)
+        own[0] = '\0';
+    if ((size_t)snprintf(base, sizeof base, "%s%s/tend-%d", mount, own, (int)getpid()) >= sizeof base) {
+        base[0] = '\0';
+        snprintf(where, size, "fallback (cgroup path too long)");
+        return false;
+    }
+    if (mkdir(base, 0755) != 0 && errno != EEXIST) {
+        snprintf(where, size, "fallback (cannot make %s: %s)", base, strerror(errno));
+        base[0] = '\0';
+        return false;
+    }
+    base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (base_fd < 0) {
+        snprintf(where, size, "fallback (cannot open %s: %s)", base, strerror(errno));
+        rmdir(base);
+        base[0] = '\0';
+        return false;
+    }
+    snprintf(where, size, "cgroup %s", base);
+    return true;
+}
+
+int tree_prepare(struct service *s, int inotify_fd, char *error, size_t error_size)
+{
+    if (!tree_cgroups() || s->cgroup_dir >= 0)
+        return 0;
+    if (s->cgroup == NULL || s->cgroup[0] == '\0' || strchr(s->cgroup, '/') != NULL || s->cgroup[0] == '.') {
+        snprintf(error, error_size, "bad cgroup name");
+        return -1;
+    }
+    if (mkdirat(base_fd, s->cgroup, 0755) != 0 && errno != EEXIST) {
+        snprintf(error, error_size, "cannot make the cgroup %s/%s: %s", base, s->cgroup, strerror(errno));
+        return -1;
+    }
+    s->cgroup_dir = openat(base_fd, s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->cgroup_dir < 0) {
+        snprintf(error, error_size, "cannot open the cgroup %s/%s: %s", base, s->cgroup, strerror(errno));
+        return -1;
+    }
+    char path[4096 + 300];
+    snprintf(path, sizeof path, "%s/%s/cgroup.events", base, s->cgroup);
+    s->events_wd = inotify_add_watch(inotify_fd, path, IN_MODIFY);
+    if (s->events_wd < 0)
+        complain("cannot watch %s: %s (exits are still seen when the main process ends)", path, strerror(errno));
+    return 0;
+}
+
+int tree_procs_fd(const struct service *s)
+{
+    if (s->cgroup_dir < 0)
+        return -1;
+    return openat(s->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+}
+
+bool tree_populated(const struct service *s)
+{
+    if (s->cgroup_dir < 0)
+        return false;
+    int fd = openat(s->cgroup_dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char text[256];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    return strstr(text, "populated 1") != NULL;
+}
+
+/* Kill every pid listed in the cgroup (for kernels without cgroup.kill). */
+static void kill_listed(int dir)
+{
+    int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    int pid;
+    while (fscanf(f, "%d", &pid) == 1)
+        if (pid > 0)
+            kill(pid, SIGKILL);
+    fclose(f);
+}
+
+struct proc_entry {
+    pid_t pid, ppid, pgrp, session;
+};
+
+static bool read_stat(pid_t pid, struct proc_entry *e)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
+    char state;
+    int ppid, pgrp, session;
+    if (after == NULL || sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4 || state == 'Z')
+        return false;
+    *e = (struct proc_entry){pid, ppid, pgrp, session};
+    return true;
+}
+
+/* The service whose TEND_SERVICE=NAME the process was started with, among those swept. */
+static struct service *marked_by(pid_t pid, struct services *t)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    static char env[65536];
+    ssize_t got = read(fd, env, sizeof env - 1);
+    close(fd);
+    if (got <= 0)
+        return NULL;
+    env[got] = '\0';
+    for (char *p = env; p < env + got; p += strlen(p) + 1) {
+        if (strncmp(p, "TEND_SERVICE=", 13) != 0)
+            continue;
+        struct service *s = service_find(t, p + 13);
+        return s != NULL && s->sweep ? s : NULL;
+    }
+    return NULL;
+}
+
+static bool swept_leader(struct services *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (t->slots[i].sweep && t->slots[i].sweep_leader == pid)
+            return true;
+    return false;
+}
+
+/* One pass over /proc for every service marked: its session, its process group, the
+ * descendants of its main process, and orphans marked with its name get SIGKILL. */
+static size_t sweep_once(struct services *t)
+{
+    DIR *proc = opendir("/proc");
+    if (proc == NULL)
+        return 0;
+    size_t cap = 1024, n = 0, killed = 0;
+    struct proc_entry *all = malloc(cap * sizeof *all);
+    pid_t top = 0;
+    struct dirent *d;
+    while (all != NULL && (d = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(d->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0 || pid == getpid())
+            continue;
+        if (n == cap) {
+            struct proc_entry *more = realloc(all, 2 * cap * sizeof *all);
+            if (more == NULL)
+                break;
+            all = more;
+            cap *= 2;
+        }
+        if (read_stat((pid_t)pid, &all[n])) {
+            if (all[n].pid > top)
+                top = all[n].pid;
+            n++;
+        }
+    }
+    closedir(proc);
+    unsigned char *doomed = all == NULL ? NULL : calloc((size_t)top / 8 + 1, 1);
+#define DOOMED(p) (doomed[(p) / 8] & (1u << ((p) % 8)))
+    for (bool grew = doomed != NULL; grew;) {
+        grew = false;
+        for (size_t i = 0; i < n; i++) {
+            pid_t pid = all[i].pid;
+            if (DOOMED(pid))
+                continue;
+            bool mine = swept_leader(t, all[i].session) || swept_leader(t, all[i].pgrp) || swept_leader(t, pid) ||
+                        (all[i].ppid > 0 && all[i].ppid <= top && DOOMED(all[i].ppid)) ||
+                        (all[i].ppid == getpid() && service_by_pid(t, pid) == NULL && marked_by(pid, t) != NULL);
+            if (mine) {
+                doomed[pid / 8] |= (unsigned char)(1u << (pid % 8));
+                grew = true;
+                kill(pid, SIGKILL);
+                killed++;
+            }
+        }
+    }
+#undef DOOMED
+    free(doomed);
+    free(all);
+    return killed;
+}
+
+void tree_sweep(struct services *t)
+{
+    bool any = false;
+    for (size_t i = 0; i < t->count && !any; i++)
+        any = t->slots[i].sweep;
+    if (!any)
+        return;
+    /* Twice: a process may fork while the one before it is being killed. */
+    if (sweep_once(t) > 0)
+        sweep_once(t);
+    for (size_t i = 0; i < t->count; i++)
+        t->slots[i].sweep = false;
+}
+
+void tree_kill(struct service *s)
+{
+    if (s->cgroup_dir >= 0) {
+        int fd = openat(s->cgroup_dir, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+        bool done = fd >= 0 && write(fd, "1", 1) == 1;
+        if (fd >= 0)
+            close(fd);
+        if (!done)
+            kill_listed(s->cgroup_dir); /* a kernel older than 5.14 */
+        return;
+    }
+    pid_t leader = s->pid != 0 ? s->pid : s->exit_pid;
+    if (leader <= 0)
+        return;
+    kill(-leader, SIGKILL);
+    /* The rest (a setsid child, an orphan) is found by tree_sweep, once for all services. */
+    s->sweep = true;
+    s->sweep_leader = leader;
+}
+
+void tree_remove(struct service *s, int inotify_fd)
+{
+    if (s->events_wd >= 0)
+        inotify_rm_watch(inotify_fd, s->events_wd);
+    s->events_wd = -1;
+    if (s->cgroup_dir >= 0) {
+        close(s->cgroup_dir);
+        s->cgroup_dir = -1;
+        if (unlinkat(base_fd, s->cgroup, AT_REMOVEDIR) != 0 && errno != ENOENT)
+            complain("cannot remove the cgroup %s/%s: %s", base, s->cgroup, strerror(errno));
+    }
+}
+
+void tree_cleanup(void)
+{
+    if (base_fd < 0)
+        return;
+    close(base_fd);
+    base_fd = -1;
+    if (rmdir(base) != 0 && errno != ENOENT)
+        complain("cannot remove the cgroup %s: %s", base, strerror(errno));
+}

@@ -1,0 +1,98 @@
+// The engine's state as plain JSON and back: what a server that died leaves for the
+// next one. Everything derived from the database (topology, definitions, watchers) is
+// rebuilt from it; only instances, which events made, carry their definitions along.
+// Pure: the server decides when to write it and where.
+
+import type { Database } from "../compile/database.js";
+import type { ServiceDef } from "../config/service.js";
+import type { Latches } from "../events/conditions.js";
+import { createEngine, refreshWanted, templateOf, type Engine } from "./engine.js";
+import { addInstance } from "./topology.js";
+import type { ServiceState } from "./types.js";
+
+export const SNAPSHOT_VERSION = 1;
+
+type LatchList = [number, Record<string, string>][];
+
+type SavedState = Omit<ServiceState, "startLatches" | "stopLatches" | "scheduleLatches"> & {
+  startLatches: LatchList;
+  stopLatches: LatchList;
+  scheduleLatches: LatchList;
+};
+
+export interface EngineSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  /** The database the engine ran: a snapshot only restores onto the same one. */
+  digest: string;
+  services: [string, SavedState][];
+  instances: ServiceDef[];
+  explicit: string[];
+  stopped: string[];
+  excluded: string[];
+  triggered: string[];
+  hookRuns: string[];
+  shuttingDown: boolean;
+  pendingApply: { db: Database; leaving: string[] } | null;
+  bounces: string[][];
+  levels: [string, string][];
+  nextToken: number;
+}
+
+export function snapshotOf(e: Engine): EngineSnapshot {
+  return {
+    version: SNAPSHOT_VERSION,
+    digest: e.db.digest,
+    services: [...e.services].map(([name, s]) => [
+      name,
+      { ...s, startLatches: [...s.startLatches], stopLatches: [...s.stopLatches], scheduleLatches: [...s.scheduleLatches] },
+    ]),
+    instances: [...e.defs].filter(([name]) => name !== templateOf(name)).map(([, def]) => def),
+    explicit: [...e.explicit],
+    stopped: [...e.stopped],
+    excluded: [...e.excluded],
+    triggered: [...e.triggered],
+    hookRuns: [...e.hookRuns],
+    shuttingDown: e.shuttingDown,
+    pendingApply: e.pendingApply === null ? null : { db: e.pendingApply.db, leaving: [...e.pendingApply.leaving] },
+    bounces: e.bounces.map((group) => [...group]),
+    levels: [...e.levels],
+    nextToken: e.nextToken,
+  };
+}
+
+/**
+ * The engine `snapshot` describes, running `db`; or why it cannot be (another version,
+ * another database). The wanted sets are computed again, as any change would.
+ */
+export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: number): Engine | string {
+  if (snapshot.version !== SNAPSHOT_VERSION) return `the saved state is of version ${String(snapshot.version)}, not ${SNAPSHOT_VERSION}`;
+  if (snapshot.digest !== db.digest) return "the saved state is of another database than the installed one";
+  const e = createEngine(db, now);
+  for (const def of snapshot.instances) {
+    const template = templateOf(def.name);
+    if (!e.topo.requires.has(template) || e.defs.has(def.name)) continue;
+    e.defs.set(def.name, def);
+    addInstance(e.topo, template, def.name);
+  }
+  for (const [name, saved] of snapshot.services) {
+    if (!e.defs.has(name)) continue;
+    e.services.set(name, {
+      ...saved,
+      startLatches: new Map(saved.startLatches) as Latches,
+      stopLatches: new Map(saved.stopLatches) as Latches,
+      scheduleLatches: new Map(saved.scheduleLatches) as Latches,
+    });
+  }
+  e.explicit = new Set(snapshot.explicit);
+  e.stopped = new Set(snapshot.stopped);
+  e.excluded = new Set(snapshot.excluded);
+  e.triggered = new Set(snapshot.triggered);
+  e.hookRuns = new Set(snapshot.hookRuns);
+  e.shuttingDown = snapshot.shuttingDown;
+  e.pendingApply = snapshot.pendingApply === null ? null : { db: snapshot.pendingApply.db, leaving: new Set(snapshot.pendingApply.leaving) };
+  e.bounces = snapshot.bounces.map((group) => new Set(group));
+  e.levels = new Map(snapshot.levels);
+  e.nextToken = snapshot.nextToken;
+  refreshWanted(e);
+  return e;
+}

@@ -1,0 +1,366 @@
+// The keeper protocol (docs/keeper-protocol.md): frames of a u32 little-endian length
+// and NUL-terminated fields, the message type first, then `key=value`. This module
+// turns the server's messages into frames and the keeper's frames into typed
+// messages; it does no I/O, so that any byte stream can be fed to it in a test.
+
+import { constants } from "node:os";
+import type { Role } from "../engine/types.js";
+
+export const PROTOCOL_VERSION = 1;
+/** The longest frame either side may send; a length outside 1..this ends the connection. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+const KEY = /^[a-z][a-z0-9-]*$/;
+const ROLES: readonly Role[] = ["main", "pre-start", "up", "down", "post-stop"];
+const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
+
+/** One frame, untyped: what the wire holds. */
+export interface Frame {
+  type: string;
+  fields: [key: string, value: string][];
+}
+
+/** A message the server cannot put into a frame (a NUL in a value, too long); the caller reports it. */
+export class EncodeError extends Error {}
+
+/** The stream is lost: a length out of range means no later frame can be found. */
+export class FramingError extends Error {}
+
+// ---- server → keeper ----
+
+export interface Limit {
+  /** As setrlimit names it without RLIMIT_: nofile, nproc, core … */
+  name: string;
+  /** null: unlimited. */
+  soft: number | null;
+  hard: number | null;
+}
+
+export interface SpawnMessage {
+  type: "spawn";
+  service: string;
+  role: Role;
+  file: string;
+  /** argv, argv[0] first. */
+  args: string[];
+  /** `NAME=VALUE`: the whole environment. */
+  env: string[];
+  cwd: string;
+  umask: number;
+  log: "file" | "stdout" | "none";
+  /** Both or neither: switch to these. */
+  uid?: number;
+  gid?: number;
+  /** Supplementary groups (with a uid/gid switch; none: no supplementary groups). */
+  groups?: number[];
+  nnp?: boolean;
+  limits?: Limit[];
+  readyFd?: number;
+  notify?: string;
+  logDir?: string;
+  logSize?: number;
+  logKeep?: number;
+  cgroup?: string;
+  killRest?: boolean;
+}
+
+export type ServerMessage =
+  | { type: "hello"; version: number }
+  | SpawnMessage
+  | { type: "signal"; service: string; signal: number }
+  | { type: "note"; service: string; text: string }
+  | { type: "forget"; service: string }
+  | { type: "ack"; seq: number }
+  | { type: "shutdown" };
+
+// ---- keeper → server ----
+
+export type KeeperMessage =
+  | { type: "hello"; version: number; pid: number; tracking: "cgroup" | "fallback"; cgroup: string | null }
+  | { type: "proc"; service: string; role: Role; pid: number; since: number; ready: boolean }
+  | { type: "table-end" }
+  | { type: "spawned"; service: string; pid: number }
+  | { type: "spawn-failed"; service: string; error: string }
+  | { type: "ready"; service: string; pid: number }
+  | {
+      type: "notify";
+      service: string;
+      pid: number;
+      /** Each is absent when this message does not carry it. */
+      status?: string;
+      mainpid?: number;
+      stopping?: boolean;
+      reloading?: boolean;
+      watchdog?: boolean;
+    }
+  | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null }
+  | { type: "log-trouble"; service: string; error: string }
+  | { type: "terminate"; signal: string }
+  | { type: "error"; message: string };
+
+// ---- encoding ----
+
+/** The frame for `message`: its length, then its fields. Throws EncodeError. */
+export function encodeMessage(message: ServerMessage): Buffer {
+  return encodeFrame(toFrame(message));
+}
+
+function toFrame(message: ServerMessage): Frame {
+  const fields: Frame["fields"] = [];
+  const put = (key: string, value: string | number | undefined): void => {
+    if (value !== undefined) fields.push([key, String(value)]);
+  };
+  switch (message.type) {
+    case "hello":
+      put("version", message.version);
+      break;
+    case "spawn": {
+      const m = message;
+      put("service", m.service);
+      put("role", m.role);
+      put("file", m.file);
+      for (const a of m.args) put("arg", a);
+      for (const e of m.env) put("env", e);
+      put("cwd", m.cwd);
+      put("umask", m.umask.toString(8).padStart(3, "0"));
+      put("log", m.log);
+      put("uid", m.uid);
+      put("gid", m.gid);
+      for (const g of m.groups ?? []) put("group", g);
+      if (m.nnp) put("nnp", 1);
+      for (const l of m.limits ?? []) put("limit", `${l.name}:${limitText(l.soft)}:${limitText(l.hard)}`);
+      put("ready-fd", m.readyFd);
+      put("notify", m.notify);
+      put("log-dir", m.logDir);
+      put("log-size", m.logSize);
+      put("log-keep", m.logKeep);
+      put("cgroup", m.cgroup);
+      if (m.killRest) put("kill-rest", 1);
+      break;
+    }
+    case "signal":
+      put("service", message.service);
+      put("signal", message.signal);
+      break;
+    case "note":
+      put("service", message.service);
+      put("text", message.text);
+      break;
+    case "forget":
+      put("service", message.service);
+      break;
+    case "ack":
+      put("seq", message.seq);
+      break;
+    case "shutdown":
+      break;
+  }
+  return { type: message.type, fields };
+}
+
+const limitText = (n: number | null): string => (n === null ? "unlimited" : String(n));
+
+/** Any frame, as the wire holds it (the keeper's side too, for tests). Throws EncodeError. */
+export function encodeFrame(frame: Frame): Buffer {
+  const parts: Buffer[] = [field(frame.type, "the message type")];
+  for (const [key, value] of frame.fields) {
+    if (!KEY.test(key)) throw new EncodeError(`'${key}' is not a valid key`);
+    parts.push(field(`${key}=${value}`, key));
+  }
+  const length = parts.reduce((sum, p) => sum + p.length, 0);
+  if (length > MAX_FRAME_BYTES) throw new EncodeError(`the '${frame.type}' message is ${length} bytes, more than the ${MAX_FRAME_BYTES} a frame may hold`);
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(length);
+  return Buffer.concat([header, ...parts], 4 + length);
+}
+
+function field(text: string, what: string): Buffer {
+  if (text.includes("\0")) throw new EncodeError(`${what} holds a NUL byte, which the keeper protocol cannot carry`);
+  return Buffer.from(`${text}\0`, "utf8");
+}
+
+// ---- decoding ----
+
+export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };
+
+/**
+ * Cuts a byte stream into frames, whatever the chunks, and parses each. Holds at most
+ * one frame: the length comes first, so a frame that is too long is refused before
+ * any of it is kept.
+ */
+export class Decoder<T> {
+  private header = Buffer.alloc(4);
+  private headerFilled = 0;
+  private body: Buffer | null = null;
+  private bodyFilled = 0;
+  private broken: string | null = null;
+
+  constructor(private readonly parse: (frame: Frame) => Decoded<T>) {}
+
+  /** The messages (or frame errors) `chunk` completes, in order. Throws FramingError once the stream is lost. */
+  push(chunk: Buffer): Decoded<T>[] {
+    if (this.broken !== null) throw new FramingError(this.broken);
+    const out: Decoded<T>[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body === null) {
+        const take = Math.min(4 - this.headerFilled, chunk.length - at);
+        chunk.copy(this.header, this.headerFilled, at, at + take);
+        this.headerFilled += take;
+        at += take;
+        if (this.headerFilled < 4) break;
+        const length = this.header.readUInt32LE(0);
+        if (length < 1 || length > MAX_FRAME_BYTES) {
+          this.broken = `a frame length of ${length} bytes (1 to ${MAX_FRAME_BYTES} allowed)`;
+          throw new FramingError(this.broken);
+        }
+        this.headerFilled = 0;
+        this.body = Buffer.alloc(length);
+        this.bodyFilled = 0;
+      }
+      const take = Math.min(this.body.length - this.bodyFilled, chunk.length - at);
+      chunk.copy(this.body, this.bodyFilled, at, at + take);
+      this.bodyFilled += take;
+      at += take;
+      if (this.bodyFilled === this.body.length) {
+        const frame = splitFrame(this.body);
+        this.body = null;
+        out.push(typeof frame === "string" ? { ok: false, error: frame } : this.parse(frame));
+      }
+    }
+    return out;
+  }
+
+  /** Bytes of an unfinished frame: a stream that ends with some was cut short. */
+  pending(): number {
+    return this.body === null ? this.headerFilled : 4 + this.bodyFilled;
+  }
+}
+
+/** A frame's body → its fields, or what is wrong with it. */
+function splitFrame(body: Buffer): Frame | string {
+  if (body.length === 0 || body[body.length - 1] !== 0) return "the frame does not end with a NUL byte";
+  const raw: Buffer[] = [];
+  for (let start = 0; start < body.length; ) {
+    const nul = body.indexOf(0, start);
+    raw.push(body.subarray(start, nul));
+    start = nul + 1;
+  }
+  const type = raw[0]!.toString("utf8");
+  if (!KEY.test(type)) return `'${type}' is not a message type`;
+  const fields: Frame["fields"] = [];
+  for (const f of raw.slice(1)) {
+    const eq = f.indexOf(0x3d); // '='
+    if (eq < 0) return `a field of '${type}' has no '=': '${f.toString("utf8")}'`;
+    const key = f.subarray(0, eq).toString("latin1");
+    if (!KEY.test(key)) return `'${key}' is not a valid key (in '${type}')`;
+    fields.push([key, f.subarray(eq + 1).toString("utf8")]);
+  }
+  return { type, fields };
+}
+
+/** Reads a frame's fields: the last of a key counts, as the protocol says; each getter fails with what is wrong. */
+class Fields {
+  private readonly last = new Map<string, string>();
+
+  constructor(private readonly frame: Frame) {
+    for (const [key, value] of frame.fields) this.last.set(key, value);
+  }
+
+  has(key: string): boolean {
+    return this.last.has(key);
+  }
+
+  text(key: string): string {
+    const value = this.last.get(key);
+    if (value === undefined) throw new FieldError(`'${this.frame.type}' lacks '${key}'`);
+    return value;
+  }
+
+  /** A non-empty text (names, errors). */
+  name(key: string): string {
+    const value = this.text(key);
+    if (value === "") throw new FieldError(`'${this.frame.type}' has an empty '${key}'`);
+    return value;
+  }
+
+  number(key: string): number {
+    const value = this.text(key);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FieldError(`'${key}=${value}' in '${this.frame.type}' is not a number`);
+    return Number(value);
+  }
+
+  flag(key: string): boolean {
+    const value = this.text(key);
+    if (value !== "0" && value !== "1") throw new FieldError(`'${key}=${value}' in '${this.frame.type}' is not 0 or 1`);
+    return value === "1";
+  }
+
+  optional<T>(key: string, get: (key: string) => T): T | undefined {
+    return this.has(key) ? get.call(this, key) : undefined;
+  }
+}
+
+class FieldError extends Error {}
+
+/** `SIGKILL`, `KILL` or `9` → `SIGKILL` (the form the engine and `tend status` use). */
+function signalName(text: string): string {
+  if (/^\d+$/.test(text)) return Object.keys(SIGNAL_NUMBERS).find((k) => SIGNAL_NUMBERS[k] === Number(text)) ?? `signal ${text}`;
+  return text.startsWith("SIG") ? text : `SIG${text}`;
+}
+
+/** A frame from the keeper → its message, or why it is not one. */
+export function parseKeeperMessage(frame: Frame): Decoded<KeeperMessage> {
+  try {
+    return { ok: true, message: keeperMessage(frame, new Fields(frame)) };
+  } catch (e) {
+    if (e instanceof FieldError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
+  switch (frame.type) {
+    case "hello": {
+      const tracking = f.text("tracking");
+      if (tracking !== "cgroup" && tracking !== "fallback") throw new FieldError(`'tracking=${tracking}' in 'hello' is neither cgroup nor fallback`);
+      return { type: "hello", version: f.number("version"), pid: f.number("pid"), tracking, cgroup: f.optional("cgroup", f.text) ?? null };
+    }
+    case "proc": {
+      const role = f.text("role");
+      if (!(ROLES as readonly string[]).includes(role)) throw new FieldError(`'role=${role}' in 'proc' is not a role`);
+      return { type: "proc", service: f.name("service"), role: role as Role, pid: f.number("pid"), since: f.number("since"), ready: f.flag("ready") };
+    }
+    case "table-end":
+      return { type: "table-end" };
+    case "spawned":
+      return { type: "spawned", service: f.name("service"), pid: f.number("pid") };
+    case "spawn-failed":
+      return { type: "spawn-failed", service: f.name("service"), error: f.name("error") };
+    case "ready":
+      return { type: "ready", service: f.name("service"), pid: f.number("pid") };
+    case "notify": {
+      const message: Extract<KeeperMessage, { type: "notify" }> = { type: "notify", service: f.name("service"), pid: f.number("pid") };
+      const status = f.optional("status", f.text);
+      const mainpid = f.optional("mainpid", f.number);
+      if (status !== undefined) message.status = status;
+      if (mainpid !== undefined) message.mainpid = mainpid;
+      for (const key of ["stopping", "reloading", "watchdog"] as const) if (f.has(key)) message[key] = f.flag(key);
+      return message;
+    }
+    case "exited": {
+      const code = f.optional("code", f.number) ?? null;
+      const signal = f.optional("signal", f.name) ?? null;
+      if ((code === null) === (signal === null)) throw new FieldError("'exited' needs one of 'code' and 'signal'");
+      return { type: "exited", service: f.name("service"), pid: f.number("pid"), seq: f.number("seq"), code, signal: signal === null ? null : signalName(signal) };
+    }
+    case "log-trouble":
+      return { type: "log-trouble", service: f.name("service"), error: f.name("error") };
+    case "terminate":
+      return { type: "terminate", signal: signalName(f.name("signal")) };
+    case "error":
+      return { type: "error", message: f.text("message") };
+    default:
+      throw new FieldError(`unknown message type '${frame.type}'`);
+  }
+}

@@ -1,0 +1,117 @@
+// A server that died and came back: the engine restored from its snapshot carries on
+// exactly where it was, and the keeper's table of live processes is reconciled with
+// it, case by case, as a newcomer would want them read.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Database } from "../../src/compile/database.js";
+import { createEngine, step, type Engine } from "../../src/engine/engine.js";
+import { restoreEngine, snapshotOf } from "../../src/engine/snapshot.js";
+import type { Action, Fact } from "../../src/engine/types.js";
+import { compileFiles, show } from "../helpers.js";
+
+function database(files: Record<string, string>): Database {
+  const r = compileFiles(files);
+  assert.ok(r.compiled, show(r.diagnostics));
+  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
+}
+
+const DB = database({
+  web: "type = longrun\ncommand = /bin/web\nready = fd\nrestart = always\n",
+  worker: "type = longrun\ncommand = /bin/worker\nrequires = web\n",
+  setup: "type = oneshot\nup = /bin/setup\n",
+  extra: "type = longrun\ncommand = /bin/extra\n",
+});
+
+/** The engine a server leaves behind, through JSON as the file holds it, and the one restored from it. */
+function restarted(e: Engine, now: number): Engine {
+  const restored = restoreEngine(JSON.parse(JSON.stringify(snapshotOf(e))), DB, now);
+  assert.ok(typeof restored !== "string", String(restored));
+  return restored;
+}
+
+const at = (e: Engine, now: number, fact: Fact): Action[] => step(e, { ...fact, now });
+const kinds = (actions: Action[]): string[] => actions.filter((a) => a.kind !== "changed" && a.kind !== "occurred").map((a) => `${a.kind} ${a.service}${a.kind === "spawn" ? ` ${a.role}` : a.kind === "signal" ? ` ${a.signal}` : ""}`);
+
+/** web up (pid 10), setup up, worker up (pid 20). */
+function running(): Engine {
+  const e = createEngine(DB, 0);
+  at(e, 1, { kind: "start", names: ["worker", "setup"] });
+  at(e, 2, { kind: "spawned", service: "web", pid: 10 });
+  at(e, 3, { kind: "ready", service: "web", pid: 10 });
+  at(e, 4, { kind: "spawned", service: "worker", pid: 20 });
+  at(e, 4, { kind: "spawned", service: "setup", pid: 30 });
+  at(e, 5, { kind: "exited", service: "setup", pid: 30, status: { code: 0, signal: null } });
+  return e;
+}
+
+describe("adoption", () => {
+  test("a restored engine is the same engine: same state, same answers to what comes next", () => {
+    const before = running();
+    const after = restarted(before, 6);
+    assert.deepEqual(snapshotOf(after), snapshotOf(before));
+    assert.deepEqual([...after.wanted].sort(), [...before.wanted].sort());
+    for (const fact of [{ kind: "exited", service: "web", pid: 10, status: { code: 1, signal: null } }, { kind: "stop", names: ["setup"] }] as Fact[]) {
+      assert.deepEqual(at(after, 7, fact), at(before, 7, fact));
+    }
+  });
+
+  test("the same process carries on; readiness it reported while no server listened counts", () => {
+    const e = createEngine(DB, 0);
+    at(e, 1, { kind: "start", names: ["web"] });
+    at(e, 2, { kind: "spawned", service: "web", pid: 10 });
+    const r = restarted(e, 3);
+    assert.deepEqual(kinds(at(r, 3, { kind: "adopted", service: "web", process: { pid: 10, role: "main", ready: true }, exit: null })), []);
+    assert.equal(r.services.get("web")!.phase, "up");
+  });
+
+  test("a spawn the old server asked for and never heard about is reported by the table", () => {
+    const e = createEngine(DB, 0);
+    at(e, 1, { kind: "start", names: ["web"] });
+    const r = restarted(e, 2);
+    at(r, 2, { kind: "adopted", service: "web", process: { pid: 11, role: "main", ready: false }, exit: null });
+    assert.equal(r.services.get("web")!.pid, 11);
+    assert.equal(r.services.get("web")!.phase, "starting");
+  });
+
+  test("a spawn that was asked for and never made is asked for again", () => {
+    const e = createEngine(DB, 0);
+    at(e, 1, { kind: "start", names: ["web"] });
+    const r = restarted(e, 2);
+    assert.deepEqual(kinds(at(r, 2, { kind: "adopted", service: "web", process: null, exit: null })), ["spawn web main"]);
+  });
+
+  test("an exit that happened while no server ran is handled as if it came then: web restarts, its dependent untouched", () => {
+    const r = restarted(running(), 6);
+    const actions = at(r, 6, { kind: "adopted", service: "web", process: null, exit: { pid: 10, status: { code: 1, signal: null } } });
+    assert.equal(r.services.get("web")!.lastExit?.code, 1);
+    assert.equal(r.services.get("web")!.phase, "starting");
+    assert.match(r.services.get("web")!.reason ?? "", /restarting in/);
+    assert.deepEqual(kinds(actions).filter((a) => a.startsWith("signal")), [], "a crash restart leaves what requires it alone");
+  });
+
+  test("a process that is gone without a trace is told as lost, and the policy decides", () => {
+    const r = restarted(running(), 6);
+    at(r, 6, { kind: "adopted", service: "extra", process: null, exit: null });
+    at(r, 6, { kind: "adopted", service: "web", process: null, exit: null });
+    assert.match(r.services.get("web")!.reason ?? "", /restarting/);
+  });
+
+  test("a process the snapshot did not know is taken over, and stopped when nothing wants it", () => {
+    const r = restarted(running(), 6);
+    const actions = at(r, 6, { kind: "adopted", service: "extra", process: { pid: 40, role: "main", ready: false }, exit: null });
+    assert.deepEqual(kinds(actions).filter((a) => !a.startsWith("arm")), ["signal extra SIGTERM"]);
+    assert.equal(r.services.get("extra")!.phase, "stopping");
+  });
+
+  test("an up oneshot has no process: the snapshot alone keeps it up", () => {
+    const r = restarted(running(), 6);
+    assert.deepEqual(kinds(at(r, 6, { kind: "adopted", service: "setup", process: null, exit: null })), []);
+    assert.equal(r.services.get("setup")!.phase, "up");
+  });
+
+  test("a snapshot of another database is refused", () => {
+    const other = database({ web: "type = longrun\ncommand = /bin/other\n" });
+    assert.match(String(restoreEngine(snapshotOf(running()), other, 0)), /another database/);
+  });
+});

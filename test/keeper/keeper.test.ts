@@ -1,0 +1,309 @@
+// The keeper on its own, driven over its protocol with real processes: exact
+// environment and fds, exec failures, whole trees killed (cgroup and fallback),
+// /dev/stdout, sd_notify, logs that survive a full disk and a deleted file, orphans
+// reaped, surviving its server, 1000 services, and 10^5 malformed messages.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeMessage, type ServerMessage } from "../../src/keeper/protocol.js";
+import { random, type Random } from "../helpers.js";
+import { alive, waitFor } from "../server/harness.js";
+import { IS_ROOT, withKeeper, type Keeper } from "./harness.js";
+
+const cgroupsWritable = ((): boolean => {
+  try {
+    return IS_ROOT && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
+  } catch {
+    return false;
+  }
+})();
+const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
+  { name: "auto", skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
+  { name: "fallback", skip: false },
+];
+
+const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
+
+describe("keeper", { concurrency: true }, () => {
+  test("a process gets exactly the environment and fds it was given", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const script = `tr '\\0' '\\n' < /proc/$$/environ; echo FDS; ls /proc/$$/fd; echo >&3; exec sleep 1000`;
+      c.send(k.spawnMessage("env", ["sh", "-c", script], { env: ["PATH=/usr/bin:/bin", "TEND_SERVICE=env", "ODD=a b\tc"], readyFd: 3 }));
+      await c.next("ready", (m) => m.service === "env");
+      await waitFor("the fd list in the log", () => /FDS\n(.*\n)*.* 3\n/.test(k.logOf("env")));
+      const lines = k.logOf("env").split("\n").map((l) => l.replace(/^\S+ /, ""));
+      const fds = lines.slice(lines.indexOf("FDS") + 1).filter((l) => /^\d+$/.test(l));
+      assert.deepEqual(lines.slice(0, lines.indexOf("FDS")), ["PATH=/usr/bin:/bin", "TEND_SERVICE=env", "ODD=a b\tc"]);
+      assert.deepEqual(fds, ["0", "1", "2", "3"], "stdin, stdout, stderr and the readiness fd: nothing else");
+    }),
+  );
+
+  test("an exec failure is a spawn-failed that says what failed, never an exit", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("missing", ["no-such-program-anywhere"]));
+      const plain = join(k.dir, "not-a-program");
+      writeFileSync(plain, "data\n", { mode: 0o644 });
+      c.send(k.spawnMessage("noexec", [plain]));
+      c.send(k.spawnMessage("nodir", ["true"], { cwd: "/no/such/dir" }));
+      assert.equal((await c.next("spawn-failed", (m) => m.service === "missing")).error, "no-such-program-anywhere: no such program");
+      assert.equal((await c.next("spawn-failed", (m) => m.service === "noexec")).error, `${plain}: Permission denied`);
+      assert.equal((await c.next("spawn-failed", (m) => m.service === "nodir")).error, "chdir: No such file or directory");
+      c.send(k.spawnMessage("fine", ["true"]));
+      await c.next("exited", (m) => m.service === "fine" && m.code === 0);
+      assert.equal(c.messages.some((m) => m.type === "exited" && m.service !== "fine"), false);
+    }),
+  );
+
+  for (const tracking of TRACKINGS) {
+    test(`stopping a service kills a setsid grandchild and a double-forked orphan (${tracking.name})`, { timeout: 30_000, skip: tracking.skip }, () =>
+      withKeeper({ tracking: tracking.name }, async (k) => {
+        const c = await k.connect();
+        const hello = c.messages.find((m) => m.type === "hello");
+        assert.equal(hello?.type === "hello" && hello.tracking, tracking.name === "auto" ? "cgroup" : "fallback");
+        const grandchild = join(k.dir, "grandchild");
+        const orphan = join(k.dir, "orphan");
+        const script = `setsid sleep 1000 & echo $! > ${grandchild}; (setsid sh -c 'sleep 1000 & echo $! > ${orphan}' &); trap 'exit 0' TERM; echo >&3; while :; do sleep 1; done`;
+        c.send(k.spawnMessage("tree", ["sh", "-c", script], { readyFd: 3 }));
+        const spawned = await c.next("spawned", (m) => m.service === "tree");
+        await c.next("ready", (m) => m.service === "tree");
+        const pids = [await readPid(grandchild), await readPid(orphan)];
+        assert.ok(pids.every(alive));
+        c.send({ type: "signal", service: "tree", signal: 15 });
+        const exited = await c.next("exited", (m) => m.service === "tree");
+        assert.equal(exited.pid, spawned.pid);
+        if (tracking.name === "auto") assert.deepEqual(pids.filter(alive), [], "nothing of the tree is left once its exit is told");
+        else await waitFor("the grandchild and the orphan to be gone", () => pids.every((p) => !alive(p)));
+      }),
+    );
+  }
+
+  test("a service can open /dev/stdout and /dev/stderr (a pipe, not a socket)", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("devout", ["sh", "-c", "echo to-dev-stdout > /dev/stdout && echo to-dev-stderr > /dev/stderr"]));
+      const exited = await c.next("exited", (m) => m.service === "devout");
+      assert.equal(exited.code, 0, k.logOf("devout"));
+      assert.match(k.logOf("devout"), /Z to-dev-stdout\n.*Z to-dev-stderr\n/);
+    }),
+  );
+
+  test("log = stdout writes NAME: LINE to the keeper's stdout", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("loud", ["sh", "-c", "echo one; echo two >&2"], { log: "stdout" }));
+      await c.next("exited", (m) => m.service === "loud");
+      await waitFor("both lines on stdout", () => k.stdout().includes("loud: one\n") && k.stdout().includes("loud: two\n"));
+    }),
+  );
+
+  test("sd_notify: READY=1 and STATUS= from python3 and from systemd-notify", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const python = `import os, socket, time\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.connect(os.environ['NOTIFY_SOCKET'])\ns.send(b'STATUS=warming up')\ns.send(b'READY=1\\nSTATUS=serving\\nMAINPID=%d' % os.getpid())\ntime.sleep(1000)\n`;
+      const notifyAt = (name: string): Partial<ReturnType<Keeper["spawnMessage"]>> => {
+        const path = join(k.dir, `${name}.notify`);
+        return { notify: path, env: ["PATH=/usr/bin:/bin", `NOTIFY_SOCKET=${path}`] };
+      };
+      c.send(k.spawnMessage("py", ["python3", "-c", python], notifyAt("py")));
+      const ready = await c.next("ready", (m) => m.service === "py");
+      await waitFor("STATUS=serving", () => c.messages.some((m) => m.type === "notify" && m.service === "py" && m.status === "serving"));
+      const main = c.messages.find((m) => m.type === "notify" && m.mainpid !== undefined);
+      assert.equal(main?.type === "notify" && main.mainpid, ready.pid);
+      let systemdNotify = "";
+      try {
+        systemdNotify = execFileSync("sh", ["-c", "command -v systemd-notify"], { encoding: "utf8" }).trim();
+      } catch {
+        return; // systemd-notify is not installed: the python3 client covered the protocol
+      }
+      c.send(k.spawnMessage("sn", ["sh", "-c", `${systemdNotify} --ready --status=all-good; exec sleep 1000`], notifyAt("sn")));
+      await c.next("ready", (m) => m.service === "sn");
+      await waitFor("STATUS=all-good", () => c.messages.some((m) => m.type === "notify" && m.service === "sn" && m.status === "all-good"));
+    }),
+  );
+
+  test("the keeper outlives its server: the table after a reconnect, an exit kept until acknowledged, no log gap", { timeout: 60_000 }, () =>
+    withKeeper({}, async (k) => {
+      const first = await k.connect();
+      first.send(k.spawnMessage("counter", ["sh", "-c", "i=0; echo >&3; while :; do i=$((i+1)); echo $i; sleep 0.01; done"], { readyFd: 3 }));
+      first.send(k.spawnMessage("brief", ["sh", "-c", "sleep 0.3; exit 3"]));
+      const counter = await first.next("ready", (m) => m.service === "counter");
+      const brief = await first.next("spawned", (m) => m.service === "brief");
+      first.socket.destroy(); // the server dies
+      await first.closed;
+      const linesBefore = k.logOf("counter").split("\n").length;
+      await waitFor("brief to end and the counter to go on while nobody listens", () => !alive(brief.pid) && k.logOf("counter").split("\n").length > linesBefore + 30);
+      const second = await k.connect();
+      const proc = await second.next("proc", (m) => m.service === "counter");
+      assert.deepEqual({ pid: proc.pid, ready: proc.ready }, { pid: counter.pid, ready: true });
+      const away = await second.next("exited", (m) => m.service === "brief");
+      assert.equal(away.code, 3);
+      second.send({ type: "ack", seq: away.seq });
+      second.socket.destroy();
+      await second.closed;
+      const third = await k.connect();
+      assert.equal(third.messages.some((m) => m.type === "exited"), false, "an acknowledged exit is not told again");
+      const numbers = k.logOf("counter").split("\n").map((l) => Number(l.split(" ")[1])).filter((n) => n > 0);
+      numbers.forEach((n, i) => i > 0 && assert.equal(n, numbers[i - 1]! + 1, "a line was lost while no server was connected"));
+      assert.ok(numbers.length > 50);
+    }),
+  );
+
+  test("a second server is turned away while one is connected", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      await k.connect();
+      const second = await k.connect(false);
+      const refused = await second.next("error");
+      assert.match(refused.message, /another server is connected/);
+      await second.closed;
+    }),
+  );
+
+  test("orphans reparented to the keeper are reaped: no zombies", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("forker", ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do (sh -c 'exit 0' &); done; echo >&3; exec sleep 1000"], { readyFd: 3 }));
+      await c.next("ready", (m) => m.service === "forker");
+      await waitFor("no zombie children of the keeper", () => zombiesOf(k.pid).length === 0);
+    }),
+  );
+
+  test("a deleted 'current' is made again; a note may set up a log before any spawn", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const dir = join(k.dir, "log-noted");
+      c.sendFrame({ type: "note", fields: [["service", "noted"], ["text", "starting"], ["log", "file"], ["log-dir", dir], ["log-size", "100000"], ["log-keep", "1"]] });
+      await waitFor("the note in the log", () => existsSync(join(dir, "current")) && readFileSync(join(dir, "current"), "utf8").includes("[tend] starting"));
+      rmSync(join(dir, "current"));
+      c.sendFrame({ type: "note", fields: [["service", "noted"], ["text", "again"]] });
+      await waitFor("a new current", () => existsSync(join(dir, "current")) && readFileSync(join(dir, "current"), "utf8").endsWith("[tend] again\n"));
+      assert.equal(readFileSync(join(dir, "current"), "utf8").includes("starting"), false);
+    }),
+  );
+
+  test("a full disk drops lines, says so once, and marks the gap when writing works again", { timeout: 60_000, skip: IS_ROOT ? false : "mounting a small tmpfs needs root" }, () =>
+    withKeeper({}, async (k) => {
+      const mount = join(k.dir, "small");
+      mkdirSync(mount);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tend-test-log", mount]);
+      try {
+        const c = await k.connect();
+        const flag = join(k.dir, "flag");
+        const script = `yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 300000; echo; echo >&3; while :; do if [ -e ${flag} ]; then rm ${flag}; echo after-the-gap; fi; sleep 0.02; done`;
+        c.send(k.spawnMessage("spew", ["sh", "-c", script], { readyFd: 3, logDir: join(mount, "spew"), logSize: 1 << 30 }));
+        const trouble = await c.next("log-trouble", (m) => m.service === "spew");
+        assert.match(trouble.error, /No space left on device/);
+        await c.next("ready", (m) => m.service === "spew");
+        assert.equal(c.messages.filter((m) => m.type === "log-trouble").length, 1, "told once, not per line");
+        truncateSync(join(mount, "spew", "current"), 0);
+        writeFileSync(flag, "");
+        await waitFor("the marker and the next line", () => /\[tend\] \d+ lines dropped \(No space left on device\)\n.* after-the-gap\n/.test(readFileSync(join(mount, "spew", "current"), "utf8")));
+        c.send({ type: "signal", service: "spew", signal: 9 });
+        await c.next("exited", (m) => m.service === "spew");
+      } finally {
+        execFileSync("umount", ["-l", mount]);
+      }
+    }),
+  );
+
+  test("1000 services started and stopped", { timeout: 120_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const names = Array.from({ length: 1000 }, (_, i) => `s${i}`);
+      for (const name of names) c.send(k.spawnMessage(name, ["sleep", "1000"], { log: "none", logDir: undefined }));
+      await waitFor("1000 spawned", () => c.messages.filter((m) => m.type === "spawned").length === 1000, 60_000);
+      for (const name of names) c.send({ type: "signal", service: name, signal: 15 });
+      await waitFor("1000 exited", () => c.messages.filter((m) => m.type === "exited").length === 1000, 60_000);
+      assert.equal(c.messages.filter((m) => m.type === "exited" && m.signal !== "SIGTERM").length, 0);
+    }),
+  );
+
+  test("10^5 malformed messages: each refused, the keeper unharmed", { timeout: 120_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const rng = random(0x6b656570);
+      const valid: ServerMessage[] = [
+        k.spawnMessage("fuzz", ["/nonexistent/fuzz-program"], { readyFd: 3 }),
+        { type: "signal", service: "fuzz", signal: 15 },
+        { type: "ack", seq: 3 },
+        { type: "forget", service: "fuzz" },
+      ];
+      const bodies = valid.map((m) => encodeMessage(m).subarray(4));
+      const COUNT = 100_000;
+      let sent = 0;
+      while (sent < COUNT) {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < 1000; i++, sent++) batch.push(frameOf(mutate(rng.pick(bodies), rng)));
+        c.sendRaw(Buffer.concat(batch));
+        await waitFor("the keeper to keep up", () => c.socket.writableLength === 0);
+      }
+      // Still whole: a proper request gets its answer.
+      c.send(k.spawnMessage("after", ["true"]));
+      await c.next("exited", (m) => m.service === "after" && m.code === 0, 0);
+      assert.deepEqual(c.bad, [], "every message the keeper sent is well formed");
+      const answers = new Map<string, number>();
+      for (const m of c.messages) answers.set(m.type, (answers.get(m.type) ?? 0) + 1);
+      const refused = (answers.get("error") ?? 0) + (answers.get("spawn-failed") ?? 0);
+      assert.ok(refused > COUNT / 2, `most were refused: ${JSON.stringify([...answers])}`);
+      // Frames that lose the stream end that connection, and only that one.
+      for (const raw of [Buffer.from([0, 0, 0, 0]), Buffer.from([0xff, 0xff, 0xff, 0x7f, 1, 2])]) {
+        const broken = await k.connect(false);
+        broken.sendRaw(raw);
+        await broken.closed;
+      }
+      assert.equal(k.child.exitCode, null, `the keeper is alive:\n${k.stderr()}`);
+    }),
+  );
+});
+
+/** A frame around a body (the keeper's framing). */
+function frameOf(body: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(body.length);
+  return Buffer.concat([header, body]);
+}
+
+/** A mangled copy of a valid body: flipped, dropped, inserted bytes; never a shutdown, never a real program. */
+function mutate(body: Buffer, rng: Random): Buffer {
+  const bytes = [...body];
+  const edits = rng.int(1, 4);
+  for (let e = 0; e < edits; e++) {
+    const at = rng.int(0, bytes.length - 1);
+    switch (rng.int(0, 3)) {
+      case 0:
+        bytes[at] = rng.int(0, 255);
+        break;
+      case 1:
+        bytes.splice(at, rng.int(1, 8));
+        break;
+      case 2:
+        bytes.splice(at, 0, ...[0, 61, rng.int(0, 255)].slice(rng.int(0, 2)));
+        break;
+      case 3:
+        bytes.length = Math.max(1, at);
+        break;
+    }
+  }
+  let out = Buffer.from(bytes.length > 0 ? bytes : [0]);
+  if (out.subarray(0, 9).toString("latin1") === "shutdown\0") out = Buffer.from("shutdowm\0");
+  return out;
+}
+
+function zombiesOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z" && Number(fields[1]) === parent) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
