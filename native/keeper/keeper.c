@@ -38,10 +38,13 @@ static struct outbuf out;
 static bool said_hello, table_sending, shutting_down, input_paused;
 static uint32_t client_events; /* what epoll watches the connection for */
 static size_t table_cursor;
-static uint64_t next_seq = 1, acked;
+static uint64_t next_seq = 1;
 static int terminate_unsent; /* the signal to tell the server about, 0 for none */
+static bool terminate_asked; /* the server was told to stop everything: if it goes, the keeper does it */
 static int64_t alone_deadline = -1;
 static struct field fields[MAX_FIELDS];
+
+static void stop_alone(void);
 
 void complain(const char *format, ...)
 {
@@ -198,7 +201,7 @@ static void emit_table_entry(struct service *s)
         out_field(&out, "ready", s->ready ? "1" : "0");
         out_end(&out);
         s->pending &= ~(unsigned)(P_SPAWNED | P_READY);
-    } else if (!service_live(s) && s->last_seq > acked) {
+    } else if (!service_live(s) && s->last_seq != 0 && !s->last_acked) {
         emit_exited(s);
         s->pending &= ~(unsigned)P_EXITED;
     }
@@ -222,6 +225,7 @@ static void fill(void)
             out_field(&out, "signal", signal_name(terminate_unsent));
             out_end(&out);
             terminate_unsent = 0;
+            terminate_asked = true;
             continue;
         }
         if (table.queue_length == 0)
@@ -245,6 +249,8 @@ static void drop_client(const char *why)
     said_hello = table_sending = input_paused = false;
     client_events = 0;
     in.length = out.length = 0;
+    if (terminate_asked || terminate_unsent != 0)
+        stop_alone(); /* it was to stop everything and is gone: the keeper does it */
 }
 
 static void flush_client(void)
@@ -310,6 +316,7 @@ static void finish_exit(struct service *s)
     s->last_pid = s->exit_pid;
     s->last_status = s->exit_status;
     s->last_seq = next_seq++;
+    s->last_acked = false;
     service_mark(&table, s, P_EXITED);
 }
 
@@ -343,11 +350,10 @@ static void process_ended(struct service *s, pid_t pid, int status)
     s->exit_pid = pid;
     s->exit_status = status;
     if (s->kill_rest) {
+        s->finishing = true; /* until the rest of its tree is gone */
         tree_kill(s);
-        if (s->events_wd >= 0 && tree_populated(s)) {
-            s->finishing = true; /* done when cgroup.events says "populated 0" */
-            return;
-        }
+        if (s->events_wd >= 0 && tree_populated(s))
+            return; /* done when cgroup.events says "populated 0" */
     }
     finish_exit(s);
 }
@@ -599,14 +605,14 @@ static void handle_spawn(const struct message *m)
     if (!keep_copy(&s->cgroup, message_get(m, "cgroup")))
         return fail_spawn(s, "out of memory");
     char error[512], resolved[4096];
-    if (s->cgroup != NULL && tree_prepare(s, inotify_fd, error, sizeof error) != 0)
-        return fail_spawn(s, error);
-    if ((problem = prepare_notify(s, m, &r, error, sizeof error)) != NULL)
-        return fail_spawn(s, problem);
     if (!spawn_resolve(file, path_of(m), resolved, sizeof resolved)) {
         snprintf(error, sizeof error, "%s: no such program", file);
         return fail_spawn(s, error);
     }
+    if (s->cgroup != NULL && tree_prepare(s, inotify_fd, error, sizeof error) != 0)
+        return fail_spawn(s, error);
+    if ((problem = prepare_notify(s, m, &r, error, sizeof error)) != NULL)
+        return fail_spawn(s, problem);
     r.file = resolved;
     r.argv = values_of(m, "arg");
     r.envp = values_of(m, "env");
@@ -664,7 +670,7 @@ static void handle_signal(const struct message *m)
         return;
     if (!message_number(m, "signal", 1, 64, &sig))
         return reply_error("signal is a number from 1 to 64");
-    if (sig == SIGKILL && service_live(s))
+    if (sig == SIGKILL) /* with no process too: what a oneshot's up left behind */
         return tree_kill(s);
     if (s->pid == 0)
         return;
@@ -737,10 +743,11 @@ static void handle(char *payload, size_t length)
         return handle_forget(&m);
     if (strcmp(m.type, "ack") == 0) {
         long long seq;
-        if (!message_number(&m, "seq", 0, 1LL << 62, &seq))
+        if (!message_number(&m, "seq", 1, 1LL << 62, &seq))
             return reply_error("ack needs seq");
-        if ((uint64_t)seq > acked)
-            acked = (uint64_t)seq;
+        for (size_t i = 0; i < table.count; i++)
+            if (table.slots[i].name != NULL && table.slots[i].last_seq == (uint64_t)seq)
+                table.slots[i].last_acked = true;
         return;
     }
     if (strcmp(m.type, "shutdown") == 0) {

@@ -135,7 +135,8 @@ struct service {
     /* The last exit, kept until the server acknowledges it. */
     pid_t last_pid;
     int last_status;
-    uint64_t last_seq;
+    uint64_t last_seq; /* 0: none yet */
+    bool last_acked;
     /* What the server has not been told. */
     unsigned pending;
     char *failure;

@@ -88,6 +88,37 @@ static bool own_cgroup(char *path, size_t size)
     return found;
 }
 
+/* A keeper that was killed leaves its tend-PID directory behind: the next one removes
+ * those of keepers that are gone, as long as no process is left in them. */
+static void remove_stale(const char *parent)
+{
+    DIR *dir = opendir(parent);
+    if (dir == NULL)
+        return;
+    struct dirent *d;
+    while ((d = readdir(dir)) != NULL) {
+        char *end;
+        long pid = strncmp(d->d_name, "tend-", 5) == 0 ? strtol(d->d_name + 5, &end, 10) : 0;
+        if (pid <= 0 || *end != '\0' || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        int stale = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *services = stale < 0 ? NULL : fdopendir(stale);
+        if (services == NULL) {
+            if (stale >= 0)
+                close(stale);
+            continue;
+        }
+        struct dirent *c;
+        while ((c = readdir(services)) != NULL)
+            if (c->d_type == DT_DIR && c->d_name[0] != '.')
+                unlinkat(stale, c->d_name, AT_REMOVEDIR); /* fails, rightly, while it has processes */
+        closedir(services);
+        if (unlinkat(dirfd(dir), d->d_name, AT_REMOVEDIR) != 0)
+            complain("left %s/%s of a keeper that is gone: %s", parent, d->d_name, strerror(errno));
+    }
+    closedir(dir);
+}
+
 bool tree_init(bool allow_cgroups, char *where, size_t size)
 {
     char mount[2048], own[2048];
@@ -101,7 +132,10 @@ bool tree_init(bool allow_cgroups, char *where, size_t size)
     }
     if (strcmp(own, "/") == 0)
         own[0] = '\0';
-    if ((size_t)snprintf(base, sizeof base, "%s%s/tend-%d", mount, own, (int)getpid()) >= sizeof base) {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s%s", mount, own);
+    remove_stale(parent);
+    if ((size_t)snprintf(base, sizeof base, "%s/tend-%d", parent, (int)getpid()) >= sizeof base) {
         base[0] = '\0';
         snprintf(where, size, "fallback (cgroup path too long)");
         return false;
@@ -126,8 +160,11 @@ int tree_prepare(struct service *s, int inotify_fd, char *error, size_t error_si
 {
     if (!tree_cgroups() || s->cgroup_dir >= 0)
         return 0;
-    if (s->cgroup == NULL || s->cgroup[0] == '\0' || strchr(s->cgroup, '/') != NULL || s->cgroup[0] == '.') {
-        snprintf(error, error_size, "bad cgroup name");
+    bool printable = s->cgroup != NULL && s->cgroup[0] != '\0' && s->cgroup[0] != '.';
+    for (const unsigned char *p = (const unsigned char *)s->cgroup; printable && *p; p++)
+        printable = *p > ' ' && *p != 0x7f && *p != '/';
+    if (!printable) {
+        snprintf(error, error_size, "bad request: a cgroup name is one path component of printable characters");
         return -1;
     }
     if (mkdirat(base_fd, s->cgroup, 0755) != 0 && errno != EEXIST) {
@@ -237,7 +274,7 @@ static struct service *marked_by(pid_t pid, struct services *t)
 
 static bool swept_leader(struct services *t, pid_t pid)
 {
-    for (size_t i = 0; i < t->count; i++)
+    for (size_t i = 0; pid > 0 && i < t->count; i++)
         if (t->slots[i].sweep && t->slots[i].sweep_leader == pid)
             return true;
     return false;
@@ -281,7 +318,7 @@ static size_t sweep_once(struct services *t)
             pid_t pid = all[i].pid;
             if (DOOMED(pid))
                 continue;
-            bool mine = swept_leader(t, all[i].session) || swept_leader(t, all[i].pgrp) || swept_leader(t, pid) ||
+            bool mine = swept_leader(t, all[i].session) || swept_leader(t, all[i].pgrp) ||
                         (all[i].ppid > 0 && all[i].ppid <= top && DOOMED(all[i].ppid)) ||
                         (all[i].ppid == getpid() && service_by_pid(t, pid) == NULL && marked_by(pid, t) != NULL);
             if (mine) {
@@ -323,10 +360,13 @@ void tree_kill(struct service *s)
             kill_listed(s->cgroup_dir); /* a kernel older than 5.14 */
         return;
     }
-    pid_t leader = s->pid != 0 ? s->pid : s->exit_pid;
-    if (leader <= 0)
-        return;
-    kill(-leader, SIGKILL);
+    /* The group and session of a process that ended long ago are no longer ours to
+     * name: its number may lead someone else's by now. Only the orphans marked with
+     * the service's name are found then. A pid just reaped is still safe: the kernel
+     * does not give out a number while a group or session of that number has members. */
+    pid_t leader = s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : 0;
+    if (leader > 0)
+        kill(-leader, SIGKILL);
     /* The rest (a setsid child, an orphan) is found by tree_sweep, once for all services. */
     s->sweep = true;
     s->sweep_leader = leader;

@@ -6,11 +6,20 @@
 import type { Database } from "../compile/database.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
-import { createEngine, refreshWanted, templateOf, type Engine } from "./engine.js";
+import { createEngine, refreshWanted, step, templateOf, type Engine } from "./engine.js";
 import { addInstance } from "./topology.js";
-import type { ServiceState } from "./types.js";
+import type { ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export const SNAPSHOT_VERSION = 1;
+
+/** A timer the shell had armed: what a restored engine's timers are armed from again. */
+export interface ArmedTimer {
+  service: string;
+  token: number;
+  /** When it falls due, on the engine's clock. */
+  due: number;
+  purpose: TimerPurpose;
+}
 
 type LatchList = [number, Record<string, string>][];
 
@@ -95,4 +104,20 @@ export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: numbe
   e.nextToken = snapshot.nextToken;
   refreshWanted(e);
   return e;
+}
+
+/**
+ * Steps the facts a server handled after its snapshot through the restored engine, so
+ * that it ends where that server was. What they asked for was done back then, so the
+ * actions are dropped, but for the timers: of `armed` (those of the snapshot) and the
+ * ones armed on the way, those still current are returned, to be armed again.
+ */
+export function replay(e: Engine, facts: readonly TimedFact[], armed: readonly ArmedTimer[]): ArmedTimer[] {
+  const timers = new Map(armed.map((t) => [t.service, t]));
+  for (const fact of facts) {
+    for (const a of step(e, fact)) {
+      if (a.kind === "arm") timers.set(a.service, { service: a.service, token: a.token, due: fact.now + a.ms, purpose: a.purpose });
+    }
+  }
+  return [...timers.values()].filter((t) => e.services.get(t.service)?.timer === t.token);
 }

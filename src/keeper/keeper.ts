@@ -28,6 +28,8 @@ export interface KeeperOptions {
   /** `fallback`: tell a keeper this server starts not to use cgroups. */
   tracking: "auto" | "fallback";
   log(line: string): void;
+  /** The connection closed when no shutdown was asked for: the keeper died. */
+  lost(why: string): void;
 }
 
 export interface Keeper {
@@ -239,7 +241,7 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
       if (keeper === null) return fail("the keeper closed the connection before sending its table");
       if (shuttingDown) return;
       const cut = decoder.pending() > 0 ? " in the middle of a message" : "";
-      options.log(`LOST THE KEEPER: the connection to the keeper (pid ${keeper.pid}) closed unexpectedly${cut}; tend can no longer start, stop or watch services — restart the server`);
+      options.lost(`the connection to the keeper (pid ${keeper.pid}) closed unexpectedly${cut}`);
     });
     socket.write(encodeMessage({ type: "hello", version: PROTOCOL_VERSION }));
   });

@@ -36,7 +36,15 @@ export interface Limit {
   hard: number | null;
 }
 
-export interface SpawnMessage {
+/** Where a service's output goes: a spawn says it, and so may a note that comes first. */
+export interface LogSettings {
+  log: "file" | "stdout" | "none";
+  logDir?: string;
+  logSize?: number;
+  logKeep?: number;
+}
+
+export interface SpawnMessage extends LogSettings {
   type: "spawn";
   service: string;
   role: Role;
@@ -47,7 +55,6 @@ export interface SpawnMessage {
   env: string[];
   cwd: string;
   umask: number;
-  log: "file" | "stdout" | "none";
   /** Both or neither: switch to these. */
   uid?: number;
   gid?: number;
@@ -57,9 +64,6 @@ export interface SpawnMessage {
   limits?: Limit[];
   readyFd?: number;
   notify?: string;
-  logDir?: string;
-  logSize?: number;
-  logKeep?: number;
   cgroup?: string;
   killRest?: boolean;
 }
@@ -68,7 +72,7 @@ export type ServerMessage =
   | { type: "hello"; version: number }
   | SpawnMessage
   | { type: "signal"; service: string; signal: number }
-  | { type: "note"; service: string; text: string }
+  | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
   | { type: "forget"; service: string }
   | { type: "ack"; seq: number }
   | { type: "shutdown" };
@@ -110,6 +114,12 @@ function toFrame(message: ServerMessage): Frame {
   const put = (key: string, value: string | number | undefined): void => {
     if (value !== undefined) fields.push([key, String(value)]);
   };
+  const putLog = (settings: Partial<LogSettings>): void => {
+    put("log", settings.log);
+    put("log-dir", settings.logDir);
+    put("log-size", settings.logSize);
+    put("log-keep", settings.logKeep);
+  };
   switch (message.type) {
     case "hello":
       put("version", message.version);
@@ -123,7 +133,7 @@ function toFrame(message: ServerMessage): Frame {
       for (const e of m.env) put("env", e);
       put("cwd", m.cwd);
       put("umask", m.umask.toString(8).padStart(3, "0"));
-      put("log", m.log);
+      putLog(m);
       put("uid", m.uid);
       put("gid", m.gid);
       for (const g of m.groups ?? []) put("group", g);
@@ -131,9 +141,6 @@ function toFrame(message: ServerMessage): Frame {
       for (const l of m.limits ?? []) put("limit", `${l.name}:${limitText(l.soft)}:${limitText(l.hard)}`);
       put("ready-fd", m.readyFd);
       put("notify", m.notify);
-      put("log-dir", m.logDir);
-      put("log-size", m.logSize);
-      put("log-keep", m.logKeep);
       put("cgroup", m.cgroup);
       if (m.killRest) put("kill-rest", 1);
       break;
@@ -145,6 +152,7 @@ function toFrame(message: ServerMessage): Frame {
     case "note":
       put("service", message.service);
       put("text", message.text);
+      putLog(message);
       break;
     case "forget":
       put("service", message.service);

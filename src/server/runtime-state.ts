@@ -1,91 +1,130 @@
-// What a server leaves in its run directory for the next one, should it die: the
-// engine's snapshot and the timers it had armed. Saved a moment after things change
-// (never more often than every SAVE_DELAY_MS), atomically, mode 0600 (it holds the
-// environments events brought), and removed by a clean shutdown. A server that starts
-// while the keeper still runs services rebuilds its engine from it.
+// What a server leaves in its run directory for the next one, should it die: a
+// snapshot of the engine (with the timers armed then) and a journal of every fact
+// handled since. The journal is written ahead: a fact is on disk before the keeper is
+// asked to do anything it led to, and before an exit it reports is acknowledged, so a
+// next server that replays it through the (pure, deterministic) engine has exactly the
+// state this one had when it last touched the world. A checkpoint now and then writes
+// a new snapshot and starts the journal again; a clean shutdown removes both. Files
+// are 0600: facts carry the environments events brought.
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EngineSnapshot } from "../engine/snapshot.js";
-import type { TimerPurpose } from "../engine/types.js";
+import type { ArmedTimer, EngineSnapshot } from "../engine/snapshot.js";
+import type { TimedFact } from "../engine/types.js";
 
-const FILE = "engine.json";
-export const SAVE_DELAY_MS = 50;
+const SNAPSHOT = "engine.json";
+const JOURNAL = "journal.jsonl";
+/** A checkpoint is due after this many facts, or this long after the last one. */
+const CHECKPOINT_FACTS = 5_000;
+const CHECKPOINT_MS = 5_000;
 
-export interface ArmedTimer {
-  service: string;
-  token: number;
-  /** When it falls due, on the engine's clock (ms since the epoch). */
-  due: number;
-  purpose: TimerPurpose;
+export interface Checkpoint {
+  snapshot: EngineSnapshot;
+  timers: ArmedTimer[];
+  /** The server was started by `tend boot` (enable and disable then change what runs). */
+  booted: boolean;
+}
+
+/** What a previous server left: its last checkpoint and the facts it handled after it. */
+export interface Previous {
+  checkpoint: Checkpoint;
+  facts: TimedFact[];
 }
 
 export interface RuntimeState {
-  snapshot: EngineSnapshot;
-  timers: ArmedTimer[];
-}
-
-/** The state a previous server left, or null (none, or unreadable: then it is set aside with the reason). */
-export function loadRuntimeState(runDir: string, log: (line: string) => void): RuntimeState | null {
-  const path = join(runDir, FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-  try {
-    const state = JSON.parse(text) as RuntimeState;
-    if (typeof state?.snapshot?.digest !== "string" || !Array.isArray(state.timers)) throw new Error("not a tend runtime state");
-    return state;
-  } catch (e) {
-    log(`${path} cannot be read (${(e as Error).message}): starting from the installed database alone`);
-    rmSync(path, { force: true });
-    return null;
-  }
-}
-
-export interface RuntimeSaver {
-  /** Something changed: save soon. */
-  changed(): void;
-  /** Save now if a save is due (before acknowledging what the keeper told). */
+  /** Left by a server that died (null after a clean shutdown, a reboot, or when unreadable). */
+  previous: Previous | null;
+  /** A fact about to be handled. */
+  record(fact: TimedFact): void;
+  /** Writes what was recorded (before the keeper is asked to act on it, or told it was handled). */
   flush(): void;
+  /** Writes `current()` as the new snapshot and empties the journal, when one is due (or `force`). */
+  checkpoint(force?: boolean): void;
   /** A clean shutdown: nothing to carry over. */
   remove(): void;
 }
 
-/** `onSaved` runs after each save: what the saved state covers may be acknowledged to the keeper. */
-export function runtimeSaver(runDir: string, current: () => RuntimeState, onSaved: () => void, log: (line: string) => void): RuntimeSaver {
-  const path = join(runDir, FILE);
-  let timer: NodeJS.Timeout | undefined;
+export function openRuntimeState(runDir: string, current: () => Checkpoint, log: (line: string) => void): RuntimeState {
+  const snapshotPath = join(runDir, SNAPSHOT);
+  const journalPath = join(runDir, JOURNAL);
+  const pending: string[] = [];
+  let sinceCheckpoint = 0;
+  let lastCheckpoint = Date.now();
   let failing = false;
-  const save = (): void => {
-    clearTimeout(timer);
-    timer = undefined;
-    try {
-      rmSync(`${path}.tmp`, { force: true }); // a leftover would keep its own mode
-      writeFileSync(`${path}.tmp`, JSON.stringify(current()), { mode: 0o600 });
-      renameSync(`${path}.tmp`, path);
-      if (failing) log(`${path} is written again`);
-      failing = false;
-    } catch (e) {
-      // A full /run costs the next server its memory of this one, not this server its work.
-      if (!failing) log(`cannot save ${path}: ${(e as Error).message} (a server restarted now would start afresh)`);
-      failing = true;
-    }
-    onSaved();
+
+  const trouble = (what: string, e: unknown): void => {
+    // A full /run costs the next server its memory of this one, not this server its work.
+    if (!failing) log(`cannot write ${what}: ${(e as Error).message} (a server started after this one dies would start afresh)`);
+    failing = true;
   };
   return {
-    changed() {
-      timer ??= setTimeout(save, SAVE_DELAY_MS);
+    previous: readPrevious(snapshotPath, journalPath, log),
+    record(fact) {
+      pending.push(`${JSON.stringify(fact)}\n`);
+      sinceCheckpoint++;
     },
     flush() {
-      if (timer !== undefined) save();
+      if (pending.length === 0) return;
+      try {
+        appendFileSync(journalPath, pending.join(""), { mode: 0o600 });
+        if (failing) log(`${journalPath} is written again`);
+        failing = false;
+      } catch (e) {
+        trouble(journalPath, e);
+      }
+      pending.length = 0;
+    },
+    checkpoint(force = false) {
+      if (!force && sinceCheckpoint < CHECKPOINT_FACTS && (sinceCheckpoint === 0 || Date.now() - lastCheckpoint < CHECKPOINT_MS)) return;
+      try {
+        rmSync(`${snapshotPath}.tmp`, { force: true }); // a leftover would keep its own mode
+        writeFileSync(`${snapshotPath}.tmp`, JSON.stringify(current()), { mode: 0o600 });
+        renameSync(`${snapshotPath}.tmp`, snapshotPath);
+        // Only now: a journal emptied before its snapshot is in place would lose facts.
+        writeFileSync(journalPath, "", { mode: 0o600 });
+        sinceCheckpoint = 0;
+        lastCheckpoint = Date.now();
+      } catch (e) {
+        trouble(snapshotPath, e);
+      }
     },
     remove() {
-      clearTimeout(timer);
-      timer = undefined;
-      rmSync(path, { force: true });
+      pending.length = 0;
+      rmSync(snapshotPath, { force: true });
+      rmSync(journalPath, { force: true });
     },
   };
+}
+
+function readPrevious(snapshotPath: string, journalPath: string, log: (line: string) => void): Previous | null {
+  let text: string;
+  try {
+    text = readFileSync(snapshotPath, "utf8");
+  } catch {
+    return null;
+  }
+  try {
+    const checkpoint = JSON.parse(text) as Checkpoint;
+    if (typeof checkpoint?.snapshot?.digest !== "string" || !Array.isArray(checkpoint.timers)) throw new Error("not a tend snapshot");
+    let journal = "";
+    try {
+      journal = readFileSync(journalPath, "utf8");
+    } catch {
+      // no fact after the snapshot
+    }
+    const lines = journal.split("\n").filter((l) => l !== "");
+    const facts: TimedFact[] = [];
+    for (const [i, line] of lines.entries()) {
+      try {
+        facts.push(JSON.parse(line) as TimedFact);
+      } catch {
+        // Only the last line can be cut short (the server died while writing it); it had no effect yet.
+        if (i !== lines.length - 1) throw new Error(`line ${i + 1} of ${journalPath} is not a fact`);
+      }
+    }
+    return { checkpoint, facts };
+  } catch (e) {
+    log(`the previous server's state cannot be read (${(e as Error).message}): starting from the installed database alone`);
+    return null;
+  }
 }

@@ -10,6 +10,7 @@ import { BOOT_BUNDLE } from "../compile/compile.js";
 import { readDatabase, type Database } from "../compile/database.js";
 import { parseSignal } from "../config/values.js";
 import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
+import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
 import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
@@ -26,6 +27,7 @@ import { createHistory, historyEntry, HISTORY_CAPACITY, type HistoryEntry } from
 import { loadLevels, saveLevels } from "./persist.js";
 import { createScheduler } from "./scheduler.js";
 import { followLog, tailLog } from "./logs.js";
+import { openRuntimeState } from "./runtime-state.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
 const MAX_FOLLOW_BACKLOG = 256 * 1024;
@@ -58,8 +60,11 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
   closeInheritedFds();
 
-  const clockOffset = performance.timeOrigin;
-  const now = (): number => performance.now();
+  // The engine's clock is ms since the epoch, but monotonic within a server: the times
+  // in a snapshot stay meaningful to the server that restores it.
+  const now = (): number => performance.timeOrigin + performance.now();
+  const installed = loaded.database;
+  const runtime = openRuntimeState(places.run, () => ({ snapshot: snapshotOf(engine), timers: supervisor.armed(), booted }), log);
   let engine: Engine = createEngine(loaded.database, now());
   let persistent: Persistent = loadPersistent(places.state);
   const queue: TimedFact[] = [];
@@ -74,7 +79,12 @@ export async function runServer(options: ServerOptions): Promise<number> {
     queue.push({ ...fact, now: now() } as TimedFact);
     if (serving && !draining) drain();
   };
+  const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
   let supervisor: Supervisor;
+  /** Whether facts are journaled yet: not before the engine is settled (see `readopt`). */
+  let journaling = false;
+  const sockets: NetServer[] = [];
+  const clients = new Set<Socket>();
   try {
     supervisor = await openSupervisor({
       logDir: places.log,
@@ -87,15 +97,19 @@ export async function runServer(options: ServerOptions): Promise<number> {
         log(`the keeper got ${signal}: stopping everything`);
         emit({ kind: "shutdown" });
       },
+      lost: (why) => keeperLost(why),
+      now,
     });
   } catch (e) {
     unlock();
     log(`cannot start: ${(e as Error).message}`);
     return 1;
   }
+  const restored = readopt();
+  runtime.checkpoint(true); // the base the journal of this server's facts builds on
+  journaling = true;
   const waiters = createWaiters(() => engine);
   const history = createHistory();
-  const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
   let persistedLevels = loadLevels(places.state);
   /** The history entry of the event or level change just handled (facts are drained at once). */
   let lastOccurrence: HistoryEntry | null = null;
@@ -109,7 +123,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const fact = queue.shift()!;
         const before = engine.db;
         try {
+          if (journaling) runtime.record(fact);
           const actions = step(engine, fact);
+          // Written ahead: what the keeper is asked to do is in the journal first.
+          if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();
           const leaving = engine.db === before ? new Set<string>() : leavingServices(before);
           // An action is carried out even when one before it could not be: each is reported.
           for (const action of actions) {
@@ -128,11 +145,81 @@ export async function runServer(options: ServerOptions): Promise<number> {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
         }
       }
+      if (journaling) {
+        runtime.flush();
+        supervisor.acknowledge(); // every exit reported so far is journaled now
+        runtime.checkpoint();
+      }
       waiters.check();
       if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) finishShutdown();
     } finally {
       draining = false;
     }
+  }
+
+  /**
+   * A keeper that outlived the previous server still runs its services: rebuild the
+   * engine from the state that server saved, and tell it what the keeper's table says
+   * about each service (the engine's `adopted` fact reconciles the two). Returns whether
+   * a previous server's state was taken over.
+   */
+  function readopt(): boolean {
+    const { procs, exits } = supervisor.table;
+    let taken = false;
+    const previous = runtime.previous;
+    if (previous !== null) {
+      const e = restoreEngine(previous.checkpoint.snapshot, installed, now());
+      if (typeof e === "string") log(`not taking over the previous server's state: ${e}`);
+      else {
+        engine = e;
+        booted = previous.checkpoint.booted;
+        taken = true;
+        // Its timers go on where they were: a start timeout keeps its deadline.
+        for (const t of replay(engine, previous.facts, previous.checkpoint.timers)) {
+          supervisor.perform({ kind: "arm", ...t, ms: Math.max(0, t.due - now()) }, defOf(engine, t.service));
+        }
+      }
+    }
+    const names = new Set([...procs.map((p) => p.service), ...exits.map((x) => x.service)]);
+    for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null) names.add(name);
+    let adopted = 0;
+    for (const name of names) {
+      const live = procs.find((p) => p.service === name) ?? null;
+      if (!engine.services.has(name)) {
+        // Not in this database (an instance forgotten, a service removed): nobody wants it.
+        if (live !== null) log(`${name}: pid ${live.pid} runs under the keeper but is not in the database: killing it`);
+        supervisor.signal(name, "SIGKILL");
+        continue;
+      }
+      const exit = exits.find((x) => x.service === name && x.pid !== live?.pid) ?? null;
+      if (live !== null) {
+        supervisor.adopt(name, defOf(engine, name), live.pid, live.role);
+        adopted++;
+      }
+      emit({
+        kind: "adopted",
+        service: name,
+        process: live === null ? null : { pid: live.pid, role: live.role, ready: live.ready },
+        exit: exit === null ? null : { pid: exit.pid, status: { code: exit.code, signal: exit.signal } },
+      });
+    }
+    if (taken || adopted > 0) log(`took over ${adopted} running process${adopted === 1 ? "" : "es"}${taken ? " and the previous server's state" : " without the previous server's state"}`);
+    return taken;
+  }
+
+  /** The keeper died: what it ran is killed (see the supervisor), and the server goes, saying so. */
+  function keeperLost(why: string): void {
+    log(`LOST THE KEEPER: ${why}. Every service it ran was killed; start tend again`);
+    for (const server of sockets) server.close();
+    for (const client of clients) client.destroy();
+    scheduler.close();
+    journaling = false;
+    runtime.remove();
+    // The keeper may be lost while the supervisor is being opened, before it is assigned.
+    void ((supervisor as Supervisor | undefined)?.close() ?? Promise.resolve()).then(() => {
+      unlock();
+      finished(1);
+    });
   }
 
   /** `db` is the database the step began with: a service an apply removed is found there. */
@@ -189,7 +276,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
         return reply({
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
-          services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) }, clockOffset)),
+          tracking: supervisor.tracking,
+          services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
         });
       }
       case "list":
@@ -339,6 +427,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     waiters.check();
     for (const server of sockets) server.close();
     scheduler.close();
+    journaling = false;
+    runtime.remove(); // a clean end: nothing for a next server to take over
     // Once the keeper is gone, every line it had to write is in the logs: followers get them all.
     void supervisor.close().then(() => {
       for (const end of followers) end();
@@ -352,8 +442,6 @@ export async function runServer(options: ServerOptions): Promise<number> {
     });
   }
 
-  const sockets: NetServer[] = [];
-  const clients = new Set<Socket>();
   try {
     sockets.push(await listenControl({ path: join(places.run, CONTROL_SOCKET), mode: 0o600, readOnly: false, handle }));
     sockets.push(await listenControl({ path: join(places.run, STATUS_SOCKET), mode: 0o666, readOnly: true, handle }));
@@ -379,11 +467,12 @@ export async function runServer(options: ServerOptions): Promise<number> {
   process.on("SIGHUP", () => log("SIGHUP ignored: use 'tend apply' to load a new database"));
   serving = true;
   drain();
-  for (const [name, value] of persistedLevels) emit({ kind: "level", name, value });
+  // A server that took over keeps the levels it found; a new one starts from the persisted ones.
+  if (!restored) for (const [name, value] of persistedLevels) emit({ kind: "level", name, value });
   scheduler.load(engine.db, new Set(persistent.disabled));
   options.onListening?.();
   log(`tend server ${process.pid}: database generation ${engine.db.generation} (${engine.topo.names.length} services), sockets in ${places.run}`);
-  if (options.boot) {
+  if (options.boot && !restored) {
     booted = true;
     if (persistent.disabled.length > 0) emit({ kind: "unwant", names: persistent.disabled });
     emit({ kind: "start", names: bootNames() });

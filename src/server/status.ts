@@ -12,7 +12,7 @@ export interface ShellFacts {
   nextRun: number | undefined;
 }
 
-export function serviceStatus(e: Engine, name: string, shell: ShellFacts, clockOffset: number): ServiceStatus {
+export function serviceStatus(e: Engine, name: string, shell: ShellFacts): ServiceStatus {
   const def = defOf(e, name);
   const s = e.services.get(name)!;
   return {
@@ -22,7 +22,7 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts, clockO
     phase: s.phase,
     wanted: e.wanted.has(name) && !e.shuttingDown,
     pid: s.pid,
-    since: Math.round(s.since + clockOffset),
+    since: Math.round(s.since),
     reason: s.reason,
     lastExit: s.lastExit,
     restarts: s.restarts.length,

@@ -5,13 +5,14 @@
 // into facts through `emit`. Timers and the tcp/unix/exec readiness probes run here.
 // It is the only module that talks to the keeper.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
-import { openKeeper, KEEPER_SOCKET, type Keeper } from "../keeper/keeper.js";
-import { EncodeError, type KeeperMessage, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
+import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
+import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
+import type { ArmedTimer } from "../engine/snapshot.js";
 import { fileNameOf } from "../places.js";
 import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
@@ -25,6 +26,8 @@ export interface SupervisorOptions {
   runDir: string;
   /** `fallback`: a keeper started now does not use cgroups. */
   tracking: "auto" | "fallback";
+  /** The engine's clock (ms since the epoch), for the deadlines of armed timers. */
+  now(): number;
   emit(fact: Fact): void;
   /** Lines from tend about services, for the server's own output. */
   report(service: string, text: string): void;
@@ -32,11 +35,27 @@ export interface SupervisorOptions {
   log(line: string): void;
   /** The keeper was sent SIGTERM or SIGINT: the server should shut down. */
   terminate(signal: string): void;
+  /** The keeper died; what it ran has been killed. */
+  lost(why: string): void;
 }
 
 export interface Supervisor {
+  /** How the keeper tracks process trees, for `tend status`. */
+  tracking: Tracking;
+  /** What the keeper ran when this server connected: processes, and exits no server acknowledged. */
+  table: { procs: Proc[]; exits: Exited[] };
   /** Carry out a spawn, signal or arm action for the service `def` describes. */
   perform(action: Extract<Action, { kind: "spawn" | "signal" | "arm" }>, def: ServiceDef): void;
+  /**
+   * A process of the table, now the engine's again (see the engine's `adopted` fact):
+   * watched as a spawn of this server would be, its readiness probe run again (the
+   * engine takes a `ready` only while the service is starting).
+   */
+  adopt(service: string, def: ServiceDef, pid: number, role: Role): void;
+  /** The timers armed now, for the state a next server restores. */
+  armed(): ArmedTimer[];
+  /** Tell the keeper that the exits reported so far are handled and journaled: it may forget them. */
+  acknowledge(): void;
   /** A line from tend about the service (starting, up, exited …) for its log. */
   note(service: string, def: ServiceDef, text: string): void;
   /** Send a signal (`SIGHUP`) to the service's process group. */
@@ -61,71 +80,42 @@ interface Running {
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
-/** How long the processes a previous server left get for each of SIGTERM and SIGKILL. */
-const LEFTOVER_STOP_MS = 10_000;
 /** How long the keeper may take to exit once every service is down. */
 const KEEPER_EXIT_MS = 5_000;
-/** Notes about a service the keeper has no log settings for yet are held, this many at most, until its spawn. */
-const MAX_HELD_NOTES = 16;
 
 /** Connects to the keeper (starting one if none runs); throws with a message for the server's log. */
 export async function openSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   // The keeper makes each service's log directory and notify socket; their parents are ours.
   mkdirSync(options.logDir, { recursive: true });
   mkdirSync(join(options.runDir, "notify"), { recursive: true });
-  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log });
+  let lost = (why: string): void => options.lost(why);
+  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log, lost: (why) => lost(why) });
   options.log(
     `keeper ${keeper.pid} (${keeper.started ? "started" : "already running"}): ${keeper.tracking === "cgroup" ? `one cgroup per service under ${keeper.cgroup}` : "no cgroups: process groups and sessions"}`,
   );
-  let receive: (message: KeeperMessage) => void = () => {};
-  keeper.onMessage((m) => receive(m));
-  await stopLeftovers(keeper, options, (r) => (receive = r));
   const supervisor = createSupervisor(keeper, options);
-  receive = supervisor.receive;
+  keeper.onMessage(supervisor.receive);
+  lost = (why) => {
+    supervisor.killOrphans();
+    options.lost(why);
+  };
   return supervisor;
 }
 
-/**
- * A keeper that outlived its server may still run that server's services. Until
- * re-adoption exists, they are stopped (TERM, then KILL) and this server starts fresh.
- */
-async function stopLeftovers(keeper: Keeper, options: SupervisorOptions, listen: (receive: (m: KeeperMessage) => void) => void): Promise<void> {
-  if (keeper.exits.length > 0) keeper.send({ type: "ack", seq: Math.max(...keeper.exits.map((e) => e.seq)) });
-  const left = new Map(keeper.procs.map((p) => [p.pid, p.service]));
-  if (left.size === 0) return;
-  const n = left.size;
-  options.log(`${n} process${n === 1 ? " of a previous server is" : "es of a previous server are"} still running: stopping ${n === 1 ? "it" : "them"} (re-adoption is not implemented yet)`);
-  let wake = (): void => {};
-  listen((m) => {
-    if (m.type === "terminate") return options.terminate(m.signal);
-    if (m.type !== "exited") return;
-    keeper.send({ type: "ack", seq: m.seq });
-    if (left.delete(m.pid) && left.size === 0) wake();
-  });
-  const allGone = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      if (left.size === 0) return resolve(true);
-      const timer = setTimeout(() => resolve(false), LEFTOVER_STOP_MS);
-      wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
-  for (const signal of [SIGNALS.SIGTERM!, SIGNALS.SIGKILL!]) {
-    for (const service of new Set(left.values())) keeper.send({ type: "signal", service, signal });
-    if (await allGone()) return;
-    options.log(`${left.size} of them still running ${LEFTOVER_STOP_MS / 1000}s after signal ${signal}`);
-  }
-  options.log("going on without them");
+export interface Tracking {
+  kind: "cgroup" | "fallback";
+  /** The keeper's cgroup, with cgroups. */
+  cgroup: string | null;
 }
 
-function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void } {
+function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void } {
   const running = new Map<string, Running>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, { timer: NodeJS.Timeout; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
-  /** Services the keeper was sent a spawn for (so it has their log settings), since they were last forgotten. */
-  const known = new Set<string>();
-  const heldNotes = new Map<string, string[]>();
+  /** Services the keeper was told about since they were last forgotten. */
+  const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
+  /** Exits handled, to acknowledge once the server's state covering them is saved. */
+  const handled: number[] = keeper.exits.map((e) => e.seq);
   const self = currentAccount();
 
   const fail = (service: string, error: string): void => {
@@ -164,7 +154,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
       cwd,
       umask: def.umask ?? 0o022,
-      log: def.log,
+      ...logSettings(service, def),
       ...(who.switch ?? {}),
       nnp: def.noNewPrivileges,
       limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
@@ -174,7 +164,6 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     };
     if (readiness.kind === "fd") message.readyFd = readiness.fd;
     if (readiness.kind === "notify") message.notify = notifyPath;
-    if (def.log === "file") Object.assign(message, { logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep });
     try {
       if (!keeper.send(message)) return fail(service, "the keeper is gone");
     } catch (e) {
@@ -182,18 +171,27 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       throw e;
     }
     known.add(service);
-    for (const text of heldNotes.get(service) ?? []) send(service, { type: "note", service, text });
-    heldNotes.delete(service);
+    running.set(service, { pid: null, main, probe: probeFor(readiness, cwd, env.env, who.switch), watch: null });
+  }
 
+  const logSettings = (service: string, def: ServiceDef): LogSettings =>
+    def.log === "file" ? { log: "file", logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep } : { log: def.log };
+
+  /** The tcp/unix/exec probe of a longrun's main, run once its process runs. */
+  function probeFor(readiness: ServiceDef["ready"], cwd: string, env: Record<string, string>, ids: Switch | null): Running["probe"] {
     let probe: Running["probe"] = null;
     if (readiness.kind === "tcp") probe = (ready) => watchConnect({ host: readiness.host, port: readiness.port }, ready);
     if (readiness.kind === "unix") probe = (ready) => watchConnect({ path: readiness.path }, ready);
     if (readiness.kind === "exec") {
-      const ids = who.switch === null ? {} : { uid: who.switch.uid, gid: who.switch.gid };
-      probe = (ready) => watchProbe(readiness.argv[0]!, readiness.argv.slice(1), { cwd, env: env.env, ...ids }, ready);
+      const as = ids === null ? {} : { uid: ids.uid, gid: ids.gid };
+      probe = (ready) => watchProbe(readiness.argv[0]!, readiness.argv.slice(1), { cwd, env, ...as }, ready);
     }
-    running.set(service, { pid: null, main, probe, watch: null });
+    return probe;
   }
+
+  const watchReadiness = (service: string, r: Running, pid: number): void => {
+    r.watch = r.probe?.(() => options.emit({ kind: "ready", service, pid })) ?? null;
+  };
 
   /** What the keeper says, as facts for the engine. */
   function receive(m: KeeperMessage): void {
@@ -202,9 +200,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         const r = running.get(m.service);
         if (r === undefined || r.pid !== null) return options.log(`the keeper reported a spawn of ${m.service} (pid ${m.pid}) that was not asked for; ignored`);
         r.pid = m.pid;
-        const pid = m.pid;
-        r.watch = r.probe?.(() => options.emit({ kind: "ready", service: m.service, pid })) ?? null;
-        return options.emit({ kind: "spawned", service: m.service, pid });
+        watchReadiness(m.service, r, m.pid);
+        return options.emit({ kind: "spawned", service: m.service, pid: m.pid });
       }
       case "spawn-failed": {
         const r = running.get(m.service);
@@ -224,9 +221,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
           running.delete(m.service);
           if (r.main) statusTexts.delete(m.service);
         }
+        handled.push(m.seq); // acknowledged once the fact is in the server's journal
         options.emit({ kind: "exited", service: m.service, pid: m.pid, status: { code: m.code, signal: m.signal } });
-        // Handled (the facts are drained as they come): a later server need not hear of it.
-        send(m.service, { type: "ack", seq: m.seq });
         return;
       }
       case "log-trouble":
@@ -248,6 +244,34 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
 
   return {
     receive,
+    tracking: { kind: keeper.tracking, cgroup: keeper.cgroup },
+    table: { procs: keeper.procs, exits: keeper.exits },
+    adopt(service, def, pid, role) {
+      const main = role === "main" && def.type === "longrun";
+      const who = credentialsFor(def, self);
+      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, {}, {});
+      const probe = main && env.ok ? probeFor(def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
+      const r: Running = { pid, main, probe, watch: null };
+      running.set(service, r);
+      known.add(service);
+      watchReadiness(service, r, pid);
+    },
+    armed: () => [...timers.values()].map((t) => t.armed),
+    /**
+     * The keeper died: its services live on, unsupervised, their output pipes broken.
+     * Nothing can adopt them (they are no one's children now), so they are killed: by
+     * their cgroups, which outlive the keeper, and by process group.
+     */
+    killOrphans() {
+      for (const r of running.values()) {
+        r.watch?.cancel();
+        if (r.pid !== null) killGroup(r.pid);
+      }
+      if (keeper.cgroup !== null) killCgroups(keeper.cgroup, options.log);
+    },
+    acknowledge() {
+      for (const seq of handled.splice(0)) keeper.send({ type: "ack", seq });
+    },
     perform(action, def) {
       switch (action.kind) {
         case "spawn":
@@ -255,33 +279,30 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         case "signal":
           return sendSignal(action.service, action.signal);
         case "arm": {
-          clearTimeout(timers.get(action.service));
+          clearTimeout(timers.get(action.service)?.timer);
           const timer = setTimeout(() => {
             timers.delete(action.service);
             options.emit({ kind: "timer", service: action.service, token: action.token });
           }, action.ms);
-          timers.set(action.service, timer);
+          timers.set(action.service, { timer, armed: { service: action.service, token: action.token, due: options.now() + action.ms, purpose: action.purpose } });
           return;
         }
       }
     },
     note(service, def, text) {
       if (def.log === "none") return;
-      if (known.has(service)) return send(service, { type: "note", service, text });
-      // The keeper learns where the log goes from the spawn: hold the note until then.
-      const held = heldNotes.get(service) ?? [];
-      held.push(text);
-      heldNotes.set(service, held.slice(-MAX_HELD_NOTES));
+      // A note may come before the first spawn ("starting"): it says where the log goes.
+      send(service, { type: "note", service, text, ...logSettings(service, def) });
+      known.add(service);
     },
     signal: sendSignal,
     statusText: (service) => statusTexts.get(service),
     forget(service) {
       statusTexts.delete(service);
-      heldNotes.delete(service);
       if (known.delete(service)) send(service, { type: "forget", service });
     },
     async close() {
-      for (const t of timers.values()) clearTimeout(t);
+      for (const t of timers.values()) clearTimeout(t.timer);
       timers.clear();
       for (const r of running.values()) r.watch?.cancel();
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
@@ -317,4 +338,37 @@ function credentialsFor(def: ServiceDef, self: Account): { account: Account; swi
   if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
   if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
   return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+}
+
+/** Kills every service cgroup under the keeper's, and removes them once empty. */
+function killCgroups(base: string, log: (line: string) => void): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(base, d.name));
+  } catch {
+    return;
+  }
+  for (const dir of entries) {
+    try {
+      writeFileSync(join(dir, "cgroup.kill"), "1");
+    } catch (e) {
+      log(`cannot kill what is left in ${dir}: ${(e as Error).message}`);
+    }
+  }
+  // The kernel empties them asynchronously: the keeper that comes next removes what is left (see tree.c).
+  for (const dir of [...entries, base]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty yet
+    }
+  }
 }

@@ -1,12 +1,12 @@
 // The server's own life: one per root, SIGTERM stops everything in order and exits 0,
-// a server that dies leaves its services with the keeper and the next one stops them,
-// a keeper that cannot start or dies is reported, `enable`/`disable` survive a restart
+// a server that dies leaves its services with the keeper and the next one takes them
+// over, a keeper that cannot start or dies is reported, `enable`/`disable` survive a restart
 // of the server, `status NAME` answers with the LSB exit codes, `why` explains a
 // dependency failure.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { alive, events, once, waitFor, withRoot, writePrograms, type ChangeResult, type Daemon } from "./harness.js";
 
@@ -58,7 +58,7 @@ describe("server lifecycle", { concurrency: true }, () => {
   );
 
   for (const tracking of ["auto", "fallback"] as const) {
-    test(`a server that dies leaves its services with the keeper; the next server stops them and starts afresh (tracking ${tracking})`, { timeout: 60_000 }, () =>
+    test(`a server that dies leaves its services with the keeper; the next server takes them over (tracking ${tracking})`, { timeout: 60_000 }, () =>
       withRoot(async (root) => {
         const env = { TEND_TRACKING: tracking };
         root.services({
@@ -85,13 +85,13 @@ describe("server lifecycle", { concurrency: true }, () => {
 
         const second = await root.startDaemon({ env });
         await says(second, /keeper \d+ \(already running\)/);
-        await says(second, /1 process of a previous server is still running: stopping it \(re-adoption is not implemented yet\)/);
-        assert.equal(alive(a.pid!), false, "the previous server's process is stopped before the server serves");
-        await waitFor("a's child to be gone with it", () => !alive(child));
-        const fresh = await root.state("a");
-        assert.deepEqual([fresh.phase, fresh.pid], ["down", null]);
-        assert.equal((await root.tend("start", "a")).status, 0);
-        assert.notEqual((await root.state("a")).pid, a.pid);
+        await says(second, /took over 1 running process and the previous server's state/);
+        const kept = await root.state("a");
+        assert.deepEqual([kept.phase, kept.pid], ["up", a.pid], "the same process, still up: nothing started twice");
+        const ended = await root.waitPhase("t", "failed");
+        assert.match(ended.reason ?? "", /run exited with code 3/, "the exit that came while no server ran is not lost");
+        assert.equal((await root.tend("stop", "a")).status, 0);
+        await waitFor("a and its child to be gone", () => !alive(a.pid!) && !alive(child));
         assert.doesNotMatch(second.output(), /keeper refused|cannot read/);
         await root.shutdown(second);
       }),
@@ -114,7 +114,7 @@ describe("server lifecycle", { concurrency: true }, () => {
     }),
   );
 
-  test("a keeper that dies under the server is reported loudly, and the server keeps answering", { timeout: 60_000 }, () =>
+  test("a keeper that dies under the server: what it ran is killed, and the server exits 1 saying so", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.service("a", "type = longrun\ncommand = sleep 1000\n");
       await root.compile();
@@ -123,20 +123,14 @@ describe("server lifecycle", { concurrency: true }, () => {
       assert.equal((await root.tend("start", "a")).status, 0);
       const a = await root.state("a");
       process.kill(keeper, "SIGKILL");
-      await says(daemon, /LOST THE KEEPER: the connection to the keeper \(pid \d+\) closed unexpectedly/);
-      assert.equal((await root.tend("status", "a")).status, 0, "the server still answers");
-      assert.equal(daemon.exitStatus(), null);
-      // Nothing supervises the service now: the test ends it, and the server.
-      process.kill(a.pid!, "SIGKILL");
-      daemon.child.kill("SIGKILL");
-      await daemon.exited;
+      assert.deepEqual(await daemon.exited, { code: 1, signal: null });
+      await says(daemon, /LOST THE KEEPER: the connection to the keeper \(pid \d+\) closed unexpectedly\. Every service it ran was killed/);
       await waitFor("the service to be gone", () => !alive(a.pid!));
-      // A keeper killed outright leaves its (now empty) cgroups behind.
+      // The keeper that comes next removes what a killed one left of its cgroups.
+      const next = await root.startDaemon();
       const cgroup = /one cgroup per service under (\S+)/.exec(daemon.output())?.[1];
-      if (cgroup !== undefined) {
-        for (const entry of readdirSync(cgroup, { withFileTypes: true })) if (entry.isDirectory()) rmdirSync(join(cgroup, entry.name));
-        rmdirSync(cgroup);
-      }
+      if (cgroup !== undefined) await waitFor(`${cgroup} to be removed`, () => !existsSync(cgroup));
+      await root.shutdown(next);
     }),
   );
 
