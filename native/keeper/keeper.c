@@ -367,6 +367,8 @@ static void reap(void)
             continue;
         if (pid <= 0)
             return; /* no child left to reap (ECHILD), or none has changed */
+        if (server_reaped(pid, status, shutting_down))
+            continue;
         struct service *s = service_by_pid(&table, pid);
         if (s != NULL)
             process_ended(s, pid, status);
@@ -1014,9 +1016,45 @@ static void finish(void)
     exit(0);
 }
 
+/* Every service is gone. With a server of its own, the keeper lets it see the end (its
+ * connection closes) and waits for it to exit, for SERVER_EXIT_MS at most. */
+#define SERVER_EXIT_MS 10000
+static int64_t server_deadline = -1;
+
+static void end_when_done(void)
+{
+    if (!shutting_down || any_live())
+        return;
+    if (server_pid() == 0)
+        finish();
+    if (server_deadline < 0) {
+        flush_client();
+        drop_client(NULL);
+        close_fd(&listen_fd);
+        server_deadline = now_ms() + SERVER_EXIT_MS;
+    } else if (now_ms() >= server_deadline) {
+        complain("the server (pid %d) did not exit: killing it", (int)server_pid());
+        kill(server_pid(), SIGKILL);
+        server_deadline = now_ms() + 1000;
+    }
+}
+
+/* How long epoll may wait: until the next deadline of a stop, a server start or a server's exit. */
+static int next_timeout(void)
+{
+    int64_t deadlines[] = {alone_deadline, server_due(), server_deadline}, next = -1;
+    for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++)
+        if (deadlines[i] >= 0 && (next < 0 || deadlines[i] < next))
+            next = deadlines[i];
+    if (next < 0)
+        return -1;
+    int64_t wait = next - now_ms();
+    return wait <= 0 ? 0 : wait > 60000 ? 60000 : (int)wait;
+}
+
 static void usage(void)
 {
-    complain("usage: tend-keeper --socket PATH [--ready-fd N] [--tracking auto|fallback]");
+    complain("usage: tend-keeper --socket PATH [--ready-fd N] [--tracking auto|fallback] [--server PROGRAM ARG…]");
     exit(2);
 }
 
@@ -1024,6 +1062,7 @@ int main(int argc, char **argv)
 {
     int ready_fd = -1;
     bool allow_cgroups = true;
+    char **server = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
             socket_path = argv[++i];
@@ -1033,13 +1072,19 @@ int main(int argc, char **argv)
             allow_cgroups = true, i++;
         else if (strcmp(argv[i], "--tracking") == 0 && i + 1 < argc && strcmp(argv[i + 1], "fallback") == 0)
             allow_cgroups = false, i++;
+        else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
+            server = argv + i + 1, i = argc;
         else
             usage();
     }
     if (socket_path == NULL)
         usage();
 
-    umask(077); /* every file the keeper makes gets its mode set explicitly */
+    mode_t start_umask = umask(077); /* every file the keeper makes gets its mode set explicitly */
+    if (server != NULL && !server_configure(server, start_umask)) {
+        complain("cannot find the server program %s", server[0]);
+        exit(2);
+    }
     sigset_t handled;
     sigemptyset(&handled);
     sigaddset(&handled, SIGCHLD);
@@ -1080,11 +1125,11 @@ int main(int argc, char **argv)
             complain("cannot write to the readiness fd %d: %s", ready_fd, strerror(errno));
         close(ready_fd);
     }
+    server_start();
 
     for (;;) {
         struct epoll_event events[64];
-        int timeout = alone_deadline < 0 ? -1 : (int)(alone_deadline - now_ms() > 0 ? alone_deadline - now_ms() : 0);
-        int n = epoll_wait(epoll_fd, events, 64, timeout);
+        int n = epoll_wait(epoll_fd, events, 64, next_timeout());
         if (n < 0 && errno != EINTR)
             die("epoll_wait");
         for (int i = 0; i < n; i++)
@@ -1097,7 +1142,7 @@ int main(int argc, char **argv)
             alone_deadline = now_ms() + 1000; /* again in a second, for what is slow to die */
         }
         flush_client();
-        if (shutting_down && !any_live())
-            finish();
+        server_tick(shutting_down);
+        end_when_done();
     }
 }

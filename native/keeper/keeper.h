@@ -9,6 +9,7 @@
  *   logs.c      timestamped, size-rotated log files; stdout lines
  *   notify.c    the sd_notify socket of a service
  *   tree.c      one cgroup per service, or the fallback by session and marker
+ *   server.c    with --server, the Node server as the keeper's child, run again when it dies
  */
 #ifndef TEND_KEEPER_H
 #define TEND_KEEPER_H
@@ -221,6 +222,20 @@ void tree_kill(struct service *s);
 void tree_sweep(struct services *t);
 void tree_remove(struct service *s, int inotify_fd);
 void tree_cleanup(void);
+
+/* ---- server.c ---- */
+
+/* Keeps the server's command; false when its program cannot be found. */
+bool server_configure(char **argv, mode_t umask_at_start);
+bool server_wanted(void);
+void server_start(void);
+/* Starts it again when its delay is over. */
+void server_tick(bool shutting_down);
+/* Was `pid` the server? Then it is started again later, unless the keeper is shutting down. */
+bool server_reaped(pid_t pid, int status, bool shutting_down);
+pid_t server_pid(void);
+/* When it is to be started again (monotonic ms), or -1. */
+int64_t server_due(void);
 
 /* ---- keeper.c: clocks ---- */
 int64_t now_ms(void);      /* CLOCK_MONOTONIC */

@@ -205,11 +205,13 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
         const deadline = Date.now() + timeoutMs;
         let timeout: NodeJS.Timeout | undefined;
         const late = new Promise<false>((r) => (timeout = setTimeout(() => r(false), timeoutMs)));
-        // Gone means its connection closed and its process ended (reaped by us when we started it).
+        // Gone means its connection closed and its process ended (reaped by us when we started
+        // it). A keeper that runs this server (--server) waits for the server to exit: its
+        // connection closing is its last word.
         const gone = (async (): Promise<true> => {
           await whenClosed;
           if (whenExited !== null) await whenExited;
-          else while (!hasEnded(h.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          else if (h.pid !== process.ppid) while (!hasEnded(h.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
           return true;
         })();
         try {

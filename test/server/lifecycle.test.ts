@@ -6,9 +6,12 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, events, once, waitFor, withRoot, writePrograms, type ChangeResult, type Daemon } from "./harness.js";
+import { findKeeper } from "../../src/keeper/keeper.js";
+import { childEnv } from "../helpers.js";
+import { BIN, NODE, alive, events, once, waitFor, withRoot, writePrograms, type ChangeResult, type Daemon } from "./harness.js";
 
 /**
  * Waits for a line in a server's output. Its stderr is a pipe read apart from its exit
@@ -97,6 +100,39 @@ describe("server lifecycle", { concurrency: true }, () => {
       }),
     );
   }
+
+  test("with --server the keeper runs the server itself, and starts it again when it dies: the services carry on", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("a", "type = longrun\ncommand = sleep 1000\n");
+      await root.compile();
+      mkdirSync(root.places.run, { recursive: true });
+      const args = ["--socket", join(root.places.run, "keeper.sock"), "--server", NODE, BIN, "daemon", "--root", root.dir];
+      const keeper = spawn(findKeeper(), args, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+      let output = "";
+      keeper.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+      keeper.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+      const exited = new Promise<number | null>((resolve) => keeper.once("exit", resolve));
+      const serving = async (): Promise<number | null> => {
+        const reply = await root.request({ cmd: "ping" });
+        return reply.ok ? (reply.result as { pid: number }).pid : null;
+      };
+      try {
+        const first = await waitFor("the server the keeper started", serving);
+        assert.equal((await root.tend("start", "a")).status, 0);
+        const a = await root.state("a");
+        process.kill(first, "SIGKILL");
+        await waitFor("a new server", async () => ((await serving()) ?? first) !== first);
+        assert.match(output, /the server \(pid \d+\) was killed by signal 9: starting it again in 500 ms/);
+        const after = await root.waitPhase("a", "up");
+        assert.equal(after.pid, a.pid, "the same process: nothing was started twice");
+        assert.equal((await root.tend("shutdown")).status, 0);
+        assert.equal(await exited, 0, output);
+        assert.equal(alive(a.pid!), false);
+      } finally {
+        if (keeper.exitCode === null) keeper.kill("SIGKILL");
+      }
+    }),
+  );
 
   test("a keeper that cannot be started, or exits before it is ready, makes the server exit 1 saying why", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
