@@ -1085,6 +1085,7 @@ int main(int argc, char **argv)
         complain("cannot find the server program %s", server[0]);
         exit(2);
     }
+    spawn_reset_signals();
     sigset_t handled;
     sigemptyset(&handled);
     sigaddset(&handled, SIGCHLD);

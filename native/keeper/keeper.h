@@ -199,6 +199,8 @@ bool spawn_resolve(const char *file, const char *path, char *out, size_t size);
 int spawn_resource(const char *name);
 /* The limits the keeper started with: every service starts from these. */
 void spawn_save_limits(void);
+/* Every signal disposition back to the default (at start-up, before the keeper sets its own). */
+void spawn_reset_signals(void);
 
 /* ---- notify.c ---- */
 

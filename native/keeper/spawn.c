@@ -1,7 +1,7 @@
 /* Spawning. Everything the child needs is built before fork; between fork and exec the
  * child only makes system calls (no allocation, no stdio), in a fixed order, and
  * reports the first one that fails on a close-on-exec pipe the keeper reads later from
- * its event loop: the keeper never waits for a child to exec. */
+ * its event loop: the keeper never waits on a child beyond its vfork. */
 #include "keeper.h"
 
 #include <errno.h>
@@ -31,6 +31,14 @@ static bool have_original_nofile;
 void spawn_save_limits(void)
 {
     have_original_nofile = getrlimit(RLIMIT_NOFILE, &original_nofile) == 0;
+}
+
+void spawn_reset_signals(void)
+{
+    /* Whatever the keeper's own parent ignored or caught is not the services' business. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL); /* EINVAL for the signals glibc reserves: harmless */
 }
 
 static const struct { const char *name; int resource; } resources[] = {
@@ -85,15 +93,18 @@ static int place(int fd, int target)
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* Runs in the vfork child, on the keeper's memory: system calls only, nothing written
+ * but its own stack and the errno every failing call sets. */
 static void child(const struct spawn_request *r, int report, int ready_write)
 {
+    /* The keeper ignores these two; every other disposition is the default (see
+     * spawn_reset_signals), and the signals it handles are only blocked. */
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
         fail_step(report, STEP_SETSID);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL); /* EINVAL for the signals glibc reserves: harmless */
     if (setsid() < 0)
         fail_step(report, STEP_SETSID);
     if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1)
@@ -163,7 +174,9 @@ bool spawn_process(const struct spawn_request *r, struct spawned *out, char *err
         close(ready[1]);
         return false;
     }
-    pid_t pid = fork();
+    /* vfork: no page tables to copy, no copy-on-write faults after; the keeper waits
+     * only until the child has exec'd (or failed, and said so on the report pipe). */
+    pid_t pid = vfork();
     if (pid == 0)
         child(r, report[1], ready[1]);
     int saved = errno;
@@ -171,7 +184,7 @@ bool spawn_process(const struct spawn_request *r, struct spawned *out, char *err
     if (ready[1] >= 0)
         close(ready[1]);
     if (pid < 0) {
-        snprintf(error, error_size, "fork: %s", strerror(saved));
+        snprintf(error, error_size, "vfork: %s", strerror(saved));
         close(report[0]);
         if (ready[0] >= 0)
             close(ready[0]);

@@ -5,6 +5,15 @@ import type { Places } from "../places.js";
 import { runServer } from "../server/server.js";
 
 export async function daemon(places: Places, boot: boolean): Promise<number> {
-  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  // The lines of one turn of the server (a mass start logs two per service) go out in one write.
+  const pending: string[] = [];
+  const flush = (): void => {
+    process.stderr.write(pending.join(""));
+    pending.length = 0;
+  };
+  const log = (line: string): void => {
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push(`${new Date().toISOString()} ${line}\n`);
+  };
   return runServer({ places, boot, log });
 }

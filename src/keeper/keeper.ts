@@ -140,6 +140,11 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
   const early: KeeperMessage[] = [];
   let shuttingDown = false;
   let closed = false;
+  const outgoing: Buffer[] = [];
+  const flushOutgoing = (): void => {
+    if (!closed && !socket.destroyed) socket.write(outgoing.length === 1 ? outgoing[0]! : Buffer.concat(outgoing));
+    outgoing.length = 0;
+  };
   const whenClosed = new Promise<void>((resolve) =>
     socket.once("close", () => {
       closed = true;
@@ -192,7 +197,9 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
       send(message) {
         const frame = encodeMessage(message);
         if (closed || socket.destroyed) return false;
-        socket.write(frame);
+        // What one turn of the server sends (500 spawns, their notes) goes in one write.
+        if (outgoing.length === 0) queueMicrotask(flushOutgoing);
+        outgoing.push(frame);
         return true;
       },
       onMessage(l) {
@@ -201,6 +208,7 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
       },
       async shutdown(timeoutMs) {
         shuttingDown = true;
+        flushOutgoing();
         if (!closed) socket.write(encodeMessage({ type: "shutdown" }));
         const deadline = Date.now() + timeoutMs;
         let timeout: NodeJS.Timeout | undefined;

@@ -79,6 +79,22 @@ export async function runServer(options: ServerOptions): Promise<number> {
     queue.push({ ...fact, now: now() } as TimedFact);
     if (serving && !draining) drain();
   };
+  /**
+   * What the keeper reports comes in bursts (500 exits in one read): the facts of one
+   * turn are handled together, once the turn is over, so that the journal, the waiters
+   * and the acknowledgements are dealt with once for all of them. A request's facts,
+   * whose outcome its reply names, go through `emit` and are handled at once.
+   */
+  let drainQueued = false;
+  const post = (fact: Fact): void => {
+    queue.push({ ...fact, now: now() } as TimedFact);
+    if (drainQueued) return;
+    drainQueued = true;
+    queueMicrotask(() => {
+      drainQueued = false;
+      if (serving && !draining) drain();
+    });
+  };
   const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
   let supervisor: Supervisor;
   /** Whether facts are journaled yet: not before the engine is settled (see `readopt`). */
@@ -90,7 +106,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       logDir: places.log,
       runDir: places.run,
       tracking: process.env.TEND_TRACKING === "fallback" ? "fallback" : "auto",
-      emit,
+      emit: post,
       report: (service, text) => log(`${service}: ${text}`),
       log,
       terminate: (signal) => {
@@ -234,10 +250,11 @@ export async function runServer(options: ServerOptions): Promise<number> {
         return;
       }
       case "occurred": {
-        const entry = historyEntry(action, Date.now());
         // Every start and stop is a job event: only those that set something off are history.
-        const effect = entry.started.length + entry.stopped.length + entry.skipped.length > 0;
-        if (entry.kind !== "job" || effect) history.add(entry);
+        const effect = action.started.length + action.stopped.length + action.skipped.length > 0;
+        if (action.what.kind === "job" && !effect) return;
+        const entry = historyEntry(action, Date.now());
+        history.add(entry);
         if (entry.kind === "event" || entry.kind === "level") lastOccurrence = entry;
         return;
       }
