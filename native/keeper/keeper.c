@@ -275,7 +275,8 @@ static void flush_client(void)
     }
     memmove(out.data, out.data + sent, out.length - sent);
     out.length -= sent;
-    uint32_t events = (input_paused ? 0 : EPOLLIN) | (out.length > 0 ? EPOLLOUT : 0);
+    /* Paused, it waits for EPOLLOUT to read again, even when the buffer emptied meanwhile. */
+    uint32_t events = (input_paused ? 0 : EPOLLIN) | (out.length > 0 || input_paused ? EPOLLOUT : 0);
     if (events != client_events) {
         struct epoll_event e = {.events = events, .data.u64 = tag(K_CLIENT, 0)};
         if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, client_fd, &e) != 0)
@@ -333,8 +334,10 @@ static void take_exec_outcome(struct service *s)
         service_mark(&table, s, P_SPAWNED);
         return;
     }
+    /* Told once the child is reaped: until then the service still has a process. */
     s->exec_failed = true;
-    fail_spawn(s, error);
+    free(s->failure);
+    s->failure = strdup(error);
 }
 
 static void process_ended(struct service *s, pid_t pid, int status)
@@ -343,8 +346,9 @@ static void process_ended(struct service *s, pid_t pid, int status)
         take_exec_outcome(s); /* the child is gone: its pipe holds the whole story */
     close_fd(&s->ready_fd);
     s->pid = 0;
-    if (s->exec_failed) { /* told as spawn-failed already: this exit is not news */
+    if (s->exec_failed) { /* a spawn-failed, not an exit */
         s->exec_failed = false;
+        service_mark(&table, s, P_FAILED);
         return;
     }
     s->exit_pid = pid;
@@ -454,10 +458,12 @@ static bool parse_limit(const char *text, struct spawn_request *r)
             values[i] = RLIM_INFINITY;
             p += 9;
         } else {
+            if (*p < '0' || *p > '9') /* strtoull would take blanks and a sign */
+                return false;
             char *end;
             errno = 0;
             unsigned long long v = strtoull(p, &end, 10);
-            if (errno != 0 || end == p || *p == '-')
+            if (errno != 0)
                 return false;
             values[i] = (rlim_t)v;
             p = end;
@@ -604,7 +610,13 @@ static void handle_spawn(const struct message *m)
     const char *problem = configure_log(s, m);
     if (problem != NULL)
         return fail_spawn(s, problem);
-    if (!keep_copy(&s->cgroup, message_get(m, "cgroup")))
+    const char *cgroup = message_get(m, "cgroup");
+    if (s->cgroup_dir >= 0 && (cgroup == NULL || strcmp(cgroup, s->cgroup) != 0))
+        tree_remove(s, inotify_fd); /* the old cgroup goes while its name is still known */
+    for (size_t i = 0; cgroup != NULL && i < table.count; i++)
+        if (&table.slots[i] != s && table.slots[i].cgroup != NULL && table.slots[i].name != NULL && strcmp(table.slots[i].cgroup, cgroup) == 0)
+            return fail_spawn(s, "bad request: another service has this cgroup");
+    if (!keep_copy(&s->cgroup, cgroup))
         return fail_spawn(s, "out of memory");
     char error[512], resolved[4096];
     if (!spawn_resolve(file, path_of(m), resolved, sizeof resolved)) {
@@ -623,9 +635,11 @@ static void handle_spawn(const struct message *m)
     for (size_t i = 0, j = 0; r.groups != NULL && i < m->count; i++) {
         if (strncmp(m->fields[i].key, "group=", 6) != 0)
             continue;
+        const char *v = m->fields[i].value;
         char *end;
-        unsigned long g = strtoul(m->fields[i].value, &end, 10);
-        if (*end != '\0' || m->fields[i].value[0] == '\0')
+        errno = 0;
+        unsigned long long g = strtoull(v, &end, 10);
+        if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || g > 0xfffffffeULL)
             continue; /* counted below as bad */
         r.groups[j++] = (gid_t)g;
         r.group_count = j;
@@ -878,10 +892,11 @@ static void on_inotify(void)
     ssize_t n;
     while ((n = read(inotify_fd, buffer, sizeof buffer)) > 0) {
         for (char *p = buffer; p < buffer + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
-            int wd = ((struct inotify_event *)p)->wd;
+            const struct inotify_event *e = (const struct inotify_event *)p;
+            bool lost = (e->mask & IN_Q_OVERFLOW) != 0; /* events were dropped: look at every cgroup */
             for (size_t i = 0; i < table.count; i++) {
                 struct service *s = &table.slots[i];
-                if (s->name != NULL && s->events_wd == wd && s->finishing && !tree_populated(s))
+                if (s->name != NULL && (lost || s->events_wd == e->wd) && s->finishing && !tree_populated(s))
                     finish_exit(s);
             }
         }
@@ -1080,6 +1095,12 @@ int main(int argc, char **argv)
     if (socket_path == NULL)
         usage();
 
+    /* Started with a standard fd closed, the keeper would write its complaints into whatever took its number. */
+    int spare;
+    while ((spare = open("/dev/null", O_RDWR)) >= 0 && spare <= 2)
+        ;
+    if (spare > 2)
+        close(spare);
     mode_t start_umask = umask(077); /* every file the keeper makes gets its mode set explicitly */
     if (server != NULL && !server_configure(server, start_umask)) {
         complain("cannot find the server program %s", server[0]);

@@ -73,7 +73,8 @@ static bool open_current(struct log *log)
     char path[4096];
     snprintf(path, sizeof path, "%s/current", log->dir);
     /* O_NOFOLLOW: a symlink planted in a log directory must not make the keeper write elsewhere. */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+    /* O_NONBLOCK: a FIFO planted as `current` must not stall the keeper (S_ISREG refuses it below). */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
     if (fd < 0) {
         fail(log, errno);
         return false;
@@ -84,8 +85,16 @@ static bool open_current(struct log *log)
         close(fd);
         return false;
     }
+    if (st.st_nlink != 1) { /* a hard link to someone else's file: not ours to write */
+        fail(log, EMLINK);
+        close(fd);
+        return false;
+    }
     if ((st.st_mode & 07777) != 0640 && fchmod(fd, 0640) != 0)
         complain("cannot set the mode of %s: %s", path, strerror(errno));
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        complain("cannot make %s blocking: %s", path, strerror(errno));
     log->fd = fd;
     log->size = (uint64_t)st.st_size;
     return true;
@@ -213,6 +222,8 @@ static void add_line(struct log *log, const char *a, size_t a_length, const char
     size_t prefix_length = strlen(prefix);
     if (batch_length + prefix_length + a_length + b_length + 1 > sizeof batch)
         flush(log);
+    if (prefix_length + a_length + b_length + 1 > sizeof batch)
+        return; /* cannot happen: lines are cut at MAX_LINE, far below the batch */
     memcpy(batch + batch_length, prefix, prefix_length);
     memcpy(batch + batch_length + prefix_length, a, a_length);
     memcpy(batch + batch_length + prefix_length + a_length, b, b_length);
@@ -277,7 +288,7 @@ void log_note(struct log *log, const char *text)
     if (log->mode == LOG_NONE)
         return;
     set_stamp();
-    add_line(log, "[tend] ", 7, text, strlen(text));
+    add_line(log, "[tend] ", 7, text, strnlen(text, MAX_LINE)); /* a note is a line too */
     flush(log);
 }
 

@@ -32,8 +32,9 @@ int notify_open(const char *path, bool chown_to, uid_t uid, gid_t gid, char *err
         close(fd);
         return -1;
     }
-    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || (chown_to && chown(path, uid, gid) != 0) ||
-        chmod(path, 0600) != 0) {
+    /* lchown: a symlink swapped in after the bind must not hand someone else's file over.
+     * The keeper's umask (077) made the socket 0700 already. */
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || (chown_to && lchown(path, uid, gid) != 0)) {
         snprintf(error, error_size, "cannot set up the notify socket %s: %s", path, strerror(errno));
         unlink(path);
         close(fd);
@@ -76,8 +77,10 @@ static bool take_line(const char *line, size_t length, struct notice *n, unsigne
         n->status = text;
         *changed |= 1;
     } else if (has_prefix(line, length, "MAINPID=")) {
+        if (length == 8 || length > 8 + 10)
+            return false; /* no pid, or longer than any pid */
         long long pid = 0;
-        for (size_t i = 8; i < length && i < 20; i++) {
+        for (size_t i = 8; i < length; i++) {
             if (line[i] < '0' || line[i] > '9')
                 return false;
             pid = pid * 10 + (line[i] - '0');
@@ -100,7 +103,8 @@ static bool take_line(const char *line, size_t length, struct notice *n, unsigne
 bool notify_read(int fd, struct notice *n, unsigned *changed)
 {
     bool ready = false;
-    for (;;) {
+    /* At most 64 datagrams a turn: a service sending without pause must not hold the keeper. */
+    for (int round = 0; round < 64; round++) {
         char data[4096];
         union { struct cmsghdr align; char bytes[CMSG_SPACE(sizeof(int) * 16)]; } control;
         struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
@@ -123,4 +127,5 @@ bool notify_read(int fd, struct notice *n, unsigned *changed)
             start = end + 1;
         }
     }
+    return ready;
 }

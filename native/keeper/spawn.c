@@ -101,11 +101,13 @@ static void child(const struct spawn_request *r, int report, int ready_write)
      * spawn_reset_signals), and the signals it handles are only blocked. */
     signal(SIGPIPE, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
+    /* Out of the keeper's process group first: a signal sent to that group must not
+     * end the child before its exec (and be taken for an exec that happened). */
+    if (setsid() < 0)
+        fail_step(report, STEP_SETSID);
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
-        fail_step(report, STEP_SETSID);
-    if (setsid() < 0)
         fail_step(report, STEP_SETSID);
     if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1)
         fail_step(report, STEP_CGROUP);

@@ -380,7 +380,7 @@ void tree_remove(struct service *s, int inotify_fd)
     if (s->cgroup_dir >= 0) {
         close(s->cgroup_dir);
         s->cgroup_dir = -1;
-        if (unlinkat(base_fd, s->cgroup, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        if (s->cgroup != NULL && unlinkat(base_fd, s->cgroup, AT_REMOVEDIR) != 0 && errno != ENOENT)
             complain("cannot remove the cgroup %s/%s: %s", base, s->cgroup, strerror(errno));
     }
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeMessage, type ServerMessage } from "../../src/keeper/protocol.js";
+import { encodeFrame, encodeMessage, type ServerMessage } from "../../src/keeper/protocol.js";
 import { random, type Random } from "../helpers.js";
 import { alive, waitFor } from "../server/harness.js";
 import { IS_ROOT, withKeeper, type Keeper } from "./harness.js";
@@ -219,6 +219,79 @@ describe("keeper", { concurrency: true }, () => {
       for (const name of names) c.send({ type: "signal", service: name, signal: 15 });
       await waitFor("1000 exited", () => c.messages.filter((m) => m.type === "exited").length === 1000, 60_000);
       assert.equal(c.messages.filter((m) => m.type === "exited" && m.signal !== "SIGTERM").length, 0);
+    }),
+  );
+
+  test("a note of 400 kB is one line cut at 16 KiB, and the keeper goes on", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const dir = join(k.dir, "log-long");
+      c.sendFrame({ type: "note", fields: [["service", "long"], ["text", "x".repeat(400_000)], ["log", "file"], ["log-dir", dir]] });
+      c.sendFrame({ type: "note", fields: [["service", "long"], ["text", "after"]] });
+      await waitFor("both notes", () => existsSync(join(dir, "current")) && readFileSync(join(dir, "current"), "utf8").endsWith("[tend] after\n"));
+      const first = readFileSync(join(dir, "current"), "utf8").split("\n")[0]!;
+      assert.equal(first.replace(/^\S+ \[tend\] /, "").length, 16 * 1024);
+    }),
+  );
+
+  test("a server that reads its answers late still gets every one, and is answered after", { timeout: 60_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      // A busy service keeps the keeper's loop turning while its answers cannot be sent.
+      c.send(k.spawnMessage("busy", ["sh", "-c", "yes busy-busy-busy"], { logSize: 1 << 20, logKeep: 1 }));
+      await c.next("spawned", (m) => m.service === "busy");
+      c.socket.pause();
+      const COUNT = 20_000;
+      const frames: Buffer[] = [];
+      for (let i = 0; i < COUNT; i++) frames.push(encodeFrame({ type: "nosuch", fields: [] }));
+      c.sendRaw(Buffer.concat(frames));
+      await waitFor("the requests to be taken", () => c.socket.writableLength === 0);
+      c.socket.resume();
+      await waitFor(`${COUNT} errors`, () => c.messages.filter((m) => m.type === "error").length === COUNT, 30_000);
+      c.send({ type: "signal", service: "busy", signal: 9 });
+      await c.next("exited", (m) => m.service === "busy");
+    }),
+  );
+
+  test("an exec that fails is told once its child is gone: a spawn right after it runs", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      for (let round = 0; round < 20; round++) {
+        const from = c.messages.length;
+        c.send(k.spawnMessage("retry", ["true"], { cwd: "/no/such/dir" }));
+        await c.next("spawn-failed", (m) => m.service === "retry", from);
+        c.send(k.spawnMessage("retry", ["true"]));
+        const answer = await waitFor("the second spawn's answer", () => c.messages.slice(from).find((m) => (m.type === "spawned" || m.type === "spawn-failed") && m.service === "retry" && m !== c.messages[from]));
+        assert.equal(answer.type, "spawned", JSON.stringify(answer));
+        await c.next("exited", (m) => m.service === "retry", from);
+      }
+    }),
+  );
+
+  test("a service that changes its cgroup leaves none behind; two services cannot share one", { timeout: 30_000, skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const hello = c.messages.find((m) => m.type === "hello");
+      const base = hello?.type === "hello" ? hello.cgroup! : "";
+      c.send(k.spawnMessage("moving", ["true"], { cgroup: "one.service" }));
+      await c.next("exited", (m) => m.service === "moving");
+      assert.ok(existsSync(join(base, "one.service")));
+      const from = c.messages.length;
+      c.send(k.spawnMessage("moving", ["true"], { cgroup: "two.service" }));
+      await c.next("exited", (m) => m.service === "moving", from);
+      assert.deepEqual([existsSync(join(base, "one.service")), existsSync(join(base, "two.service"))], [false, true]);
+      c.send(k.spawnMessage("other", ["true"], { cgroup: "two.service" }));
+      assert.match((await c.next("spawn-failed", (m) => m.service === "other")).error, /another service has this cgroup/);
+      c.send({ type: "forget", service: "moving" });
+      await waitFor("two.service to be removed", () => !existsSync(join(base, "two.service")));
+    }),
+  );
+
+  test("a supplementary group out of range is refused, not truncated", { timeout: 30_000, skip: IS_ROOT ? false : "switching users needs root" }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.sendFrame({ type: "spawn", fields: [["service", "ids"], ["role", "main"], ["file", "id"], ["arg", "id"], ["env", "PATH=/usr/bin:/bin"], ["log", "none"], ["uid", "65534"], ["gid", "65534"], ["group", "4294967296"]] });
+      assert.match((await c.next("spawn-failed", (m) => m.service === "ids")).error, /a group is not a number/);
     }),
   );
 
