@@ -28,7 +28,7 @@
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_READY, K_EXEC, K_NOTIFY };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_NOTIFY };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -294,20 +294,27 @@ static void fail_spawn(struct service *s, const char *text)
     service_mark(&table, s, P_FAILED);
 }
 
-/* Reads what is in the service's output pipe now (its lines reach the log before its exit is told). */
-static void read_output(struct service *s, bool drain)
+/* Reads what is in one of the service's pipes now. */
+static void read_pipe(struct service *s, int fd, enum log_stream stream, bool drain)
 {
     static char chunk[65536];
-    for (int round = 0; s->out_read >= 0 && (drain ? round < 64 : round < 1); round++) {
-        ssize_t n = read(s->out_read, chunk, sizeof chunk);
+    for (int round = 0; fd >= 0 && (drain ? round < 64 : round < 1); round++) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        log_output(&s->log, chunk, (size_t)n);
+        log_output(&s->log, stream, chunk, (size_t)n);
     }
     if (s->log.trouble_unsent)
         service_mark(&table, s, P_LOG);
+}
+
+/* Reads what is in the service's output pipes now (its lines reach the log before its exit is told). */
+static void read_output(struct service *s, bool drain)
+{
+    read_pipe(s, s->out_read, STREAM_OUT, drain);
+    read_pipe(s, s->err_read, STREAM_ERR, drain);
 }
 
 static void finish_exit(struct service *s)
@@ -479,6 +486,25 @@ static bool parse_limit(const char *text, struct spawn_request *r)
     return true;
 }
 
+/* The output pipe (K_OUT) or the stderr pipe (K_ERR) of a service, made once and kept
+ * for its life, its read end watched; NULL or what is wrong. */
+static const char *keep_pipe(struct service *s, enum kind kind, int *read_end, int *write_end)
+{
+    if (*read_end >= 0)
+        return NULL;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return kind == K_OUT ? "cannot make the output pipe" : "cannot make the stderr pipe";
+    if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0 || !watch(p[0], kind, service_index(&table, s), EPOLLIN)) {
+        close(p[0]);
+        close(p[1]);
+        return kind == K_OUT ? "cannot watch the output pipe" : "cannot watch the stderr pipe";
+    }
+    *read_end = p[0];
+    *write_end = p[1];
+    return NULL;
+}
+
 /* log=, log-dir=, log-size=, log-keep= of a spawn or a note; NULL or what is wrong. */
 static const char *configure_log(struct service *s, const struct message *m)
 {
@@ -501,18 +527,8 @@ static const char *configure_log(struct service *s, const struct message *m)
     } else {
         return "log is none, stdout or file";
     }
-    if (s->log.mode != LOG_NONE && s->out_read < 0) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) != 0)
-            return "cannot make the output pipe";
-        if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0 || !watch(p[0], K_OUT, service_index(&table, s), EPOLLIN)) {
-            close(p[0]);
-            close(p[1]);
-            return "cannot watch the output pipe";
-        }
-        s->out_read = p[0];
-        s->out_write = p[1];
-    }
+    if (s->log.mode != LOG_NONE)
+        return keep_pipe(s, K_OUT, &s->out_read, &s->out_write);
     return NULL;
 }
 
@@ -575,7 +591,7 @@ static void handle_spawn(const struct message *m)
         return fail_spawn(s, "the keeper is shutting down");
     const char *role = message_get(m, "role"), *file = message_get(m, "file");
     long long number;
-    struct spawn_request r = {.cwd = "/", .umask = 022, .ready_fd = -1, .out_fd = -1, .cgroup_procs = -1};
+    struct spawn_request r = {.cwd = "/", .umask = 022, .ready_fd = -1, .out_fd = -1, .err_fd = -1, .cgroup_procs = -1};
     if (role == NULL || !valid_role(role))
         return fail_spawn(s, "bad request: role is main, pre-start, up, down or post-stop");
     if (file == NULL || file[0] == '\0' || count_key(m, "arg") == 0)
@@ -607,8 +623,14 @@ static void handle_spawn(const struct message *m)
             return fail_spawn(s, "bad request: ready-fd is a number from 3 to 1023");
         r.ready_fd = (int)number;
     }
+    const char *stderr_mode = message_get(m, "stderr");
+    if (stderr_mode != NULL && strcmp(stderr_mode, "apart") != 0)
+        return fail_spawn(s, "bad request: stderr is apart, or absent for with stdout");
     const char *problem = configure_log(s, m);
     if (problem != NULL)
+        return fail_spawn(s, problem);
+    bool apart = stderr_mode != NULL && s->log.mode != LOG_NONE;
+    if (apart && (problem = keep_pipe(s, K_ERR, &s->err_read, &s->err_write)) != NULL)
         return fail_spawn(s, problem);
     const char *cgroup = message_get(m, "cgroup");
     if (s->cgroup_dir >= 0 && (cgroup == NULL || strcmp(cgroup, s->cgroup) != 0))
@@ -645,6 +667,7 @@ static void handle_spawn(const struct message *m)
         r.group_count = j;
     }
     r.out_fd = s->log.mode == LOG_NONE ? -1 : s->out_write;
+    r.err_fd = apart ? s->err_write : -1;
     r.cgroup_procs = tree_procs_fd(s);
     struct spawned child;
     bool ok = r.argv != NULL && r.envp != NULL && r.groups != NULL && r.group_count == group_count;
@@ -965,7 +988,11 @@ static void dispatch(const struct epoll_event *e)
         return on_inotify();
     case K_OUT:
         if (s != NULL && s->out_read >= 0)
-            read_output(s, false);
+            read_pipe(s, s->out_read, STREAM_OUT, false);
+        return;
+    case K_ERR:
+        if (s != NULL && s->err_read >= 0)
+            read_pipe(s, s->err_read, STREAM_ERR, false);
         return;
     case K_READY:
         if (s != NULL && s->ready_fd >= 0)
@@ -1123,7 +1150,7 @@ int main(int argc, char **argv)
     spawn_save_limits();
     struct rlimit files;
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max; /* three fds per service; services get the old limit back */
+        files.rlim_cur = files.rlim_max; /* three or four fds per service; services get the old limit back */
         if (setrlimit(RLIMIT_NOFILE, &files) != 0)
             complain("cannot raise the open-files limit: %s", strerror(errno));
     }

@@ -64,6 +64,8 @@ void out_end(struct outbuf *o);
 /* ---- logs.c ---- */
 
 enum log_mode { LOG_NONE, LOG_FILE, LOG_STDOUT };
+/* Which pipe output came from: stderr is apart only when a spawn asks for it. */
+enum log_stream { STREAM_OUT, STREAM_ERR };
 
 struct log {
     enum log_mode mode;
@@ -72,8 +74,8 @@ struct log {
     int fd;
     uint64_t size, max_size;
     unsigned keep;
-    char *partial;
-    size_t partial_length;
+    char *partial[2]; /* by stream: a partial stdout line is never glued to a stderr line */
+    size_t partial_length[2];
     uint64_t dropped;
     int error;            /* errno of the failure that drops lines; 0 while writing works */
     int dropped_error;    /* what made the lines counted in `dropped` go */
@@ -82,7 +84,8 @@ struct log {
 };
 
 void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep);
-void log_output(struct log *log, const char *data, size_t length);
+/* Stderr lines are marked `[stderr]` in a file, and go to the keeper's stderr in stdout mode. */
+void log_output(struct log *log, enum log_stream stream, const char *data, size_t length);
 void log_note(struct log *log, const char *text);
 void log_close(struct log *log);
 
@@ -122,6 +125,8 @@ struct service {
     char *notify_path;
     /* The output pipe, kept for the service's whole life: its processes share it. */
     int out_read, out_write;
+    /* The stderr pipe, the same, made by the first spawn with stderr=apart. */
+    int err_read, err_write;
     struct log log;
     /* Tree tracking. */
     char *cgroup;   /* leaf name */
@@ -180,6 +185,7 @@ struct spawn_request {
     size_t limit_count;
     int ready_fd; /* the fd number the service writes its newline to; -1 for none */
     int out_fd;   /* where stdout and stderr go */
+    int err_fd;   /* where stderr goes instead, -1: with stdout */
     int cgroup_procs; /* cgroup.procs of the service's cgroup, -1 for none */
 };
 

@@ -1,6 +1,7 @@
 /* Service logs. Output is cut into lines, each written as `TIMESTAMP LINE` to the
- * service's `current`, which rotates by size (current → current.1 → … → current.KEEP).
- * Nothing accumulates but a partial line (at most MAX_LINE). When the file cannot be
+ * service's `current` (`TIMESTAMP [stderr] LINE` from a stderr pipe of its own), which
+ * rotates by size (current → current.1 → … → current.KEEP). Nothing accumulates but a
+ * partial line per stream (at most MAX_LINE). When the file cannot be
  * written — a full disk, a directory that cannot be made — lines are dropped and
  * counted, the server is told once, and a marker line says how many were lost as soon
  * as writing works again. A `current` deleted under the keeper is made again. */
@@ -199,40 +200,46 @@ static void flush_file(struct log *log)
     clear_batch();
 }
 
-static void flush_stdout(void)
+/* Stdout mode: a service's stdout to the keeper's stdout, its stderr (when apart) to the keeper's stderr. */
+static void flush_stdio(enum log_stream stream)
 {
     size_t written;
-    if (batch_length > 0 && !write_all(STDOUT_FILENO, batch, batch_length, &written) && errno != EPIPE)
-        complain("cannot write service output to stdout: %s", strerror(errno));
+    int fd = stream == STREAM_ERR ? STDERR_FILENO : STDOUT_FILENO;
+    if (batch_length > 0 && !write_all(fd, batch, batch_length, &written) && errno != EPIPE)
+        complain("cannot write service output to %s: %s", stream == STREAM_ERR ? "stderr" : "stdout", strerror(errno));
     clear_batch();
 }
 
-static void flush(struct log *log)
+static void flush(struct log *log, enum log_stream stream)
 {
     if (log->mode == LOG_FILE)
         flush_file(log);
     else
-        flush_stdout();
+        flush_stdio(stream);
 }
 
 /* One line, given in two parts (a partial line kept from before, and the rest). */
-static void add_line(struct log *log, const char *a, size_t a_length, const char *b, size_t b_length)
+static void add_line(struct log *log, enum log_stream stream, const char *a, size_t a_length, const char *b, size_t b_length)
 {
     const char *prefix = log->mode == LOG_FILE ? stamp : log->prefix != NULL ? log->prefix : "";
-    size_t prefix_length = strlen(prefix);
-    if (batch_length + prefix_length + a_length + b_length + 1 > sizeof batch)
-        flush(log);
-    if (prefix_length + a_length + b_length + 1 > sizeof batch)
+    const char *marker = log->mode == LOG_FILE && stream == STREAM_ERR ? "[stderr] " : "";
+    size_t prefix_length = strlen(prefix), marker_length = strlen(marker);
+    size_t length = prefix_length + marker_length + a_length + b_length + 1;
+    if (batch_length + length > sizeof batch)
+        flush(log, stream);
+    if (length > sizeof batch)
         return; /* cannot happen: lines are cut at MAX_LINE, far below the batch */
-    memcpy(batch + batch_length, prefix, prefix_length);
-    memcpy(batch + batch_length + prefix_length, a, a_length);
-    memcpy(batch + batch_length + prefix_length + a_length, b, b_length);
-    batch_length += prefix_length + a_length + b_length;
-    batch[batch_length++] = '\n';
+    char *p = batch + batch_length;
+    memcpy(p, prefix, prefix_length);
+    memcpy(p += prefix_length, marker, marker_length);
+    memcpy(p += marker_length, a, a_length);
+    memcpy(p += a_length, b, b_length);
+    p[b_length] = '\n';
+    batch_length += length;
     batch_lines++;
     /* Rotation is by line: a file ends between max_size and max_size + one line. */
     if (log->mode == LOG_FILE && log->size + batch_length >= log->max_size) {
-        flush(log);
+        flush(log, stream);
         if (log->fd >= 0 && log->size >= log->max_size) {
             rotate(log);
             log->size = 0;
@@ -240,47 +247,48 @@ static void add_line(struct log *log, const char *a, size_t a_length, const char
     }
 }
 
-static void keep_partial(struct log *log, const char *data, size_t length)
+static void keep_partial(struct log *log, enum log_stream stream, const char *data, size_t length)
 {
     if (length == 0)
         return;
-    if (log->partial == NULL && (log->partial = malloc(MAX_LINE)) == NULL) {
+    if (log->partial[stream] == NULL && (log->partial[stream] = malloc(MAX_LINE)) == NULL) {
         log->dropped++;
         return;
     }
-    memcpy(log->partial + log->partial_length, data, length);
-    log->partial_length += length;
+    memcpy(log->partial[stream] + log->partial_length[stream], data, length);
+    log->partial_length[stream] += length;
 }
 
-void log_output(struct log *log, const char *data, size_t length)
+void log_output(struct log *log, enum log_stream stream, const char *data, size_t length)
 {
     if (log->mode == LOG_NONE)
         return;
     set_stamp();
+    size_t *partial_length = &log->partial_length[stream];
     while (length > 0) {
         const char *nl = memchr(data, '\n', length);
-        size_t room = MAX_LINE - log->partial_length;
+        size_t room = MAX_LINE - *partial_length;
         size_t take = nl == NULL ? length : (size_t)(nl - data);
-        const char *partial = log->partial != NULL ? log->partial : "";
+        const char *partial = log->partial[stream] != NULL ? log->partial[stream] : "";
         if (nl != NULL && take <= room) {
-            add_line(log, partial, log->partial_length, data, take);
+            add_line(log, stream, partial, *partial_length, data, take);
             data += take + 1;
             length -= take + 1;
         } else if (nl == NULL && length < room) {
-            keep_partial(log, data, length);
+            keep_partial(log, stream, data, length);
             break;
         } else { /* longer than a line may be: cut at MAX_LINE */
-            add_line(log, partial, log->partial_length, data, room);
+            add_line(log, stream, partial, *partial_length, data, room);
             data += room;
             length -= room;
         }
-        log->partial_length = 0;
+        *partial_length = 0;
     }
-    if (log->partial_length == 0) {
-        free(log->partial);
-        log->partial = NULL;
+    if (*partial_length == 0) {
+        free(log->partial[stream]);
+        log->partial[stream] = NULL;
     }
-    flush(log);
+    flush(log, stream);
 }
 
 void log_note(struct log *log, const char *text)
@@ -288,8 +296,8 @@ void log_note(struct log *log, const char *text)
     if (log->mode == LOG_NONE)
         return;
     set_stamp();
-    add_line(log, "[tend] ", 7, text, strnlen(text, MAX_LINE)); /* a note is a line too */
-    flush(log);
+    add_line(log, STREAM_OUT, "[tend] ", 7, text, strnlen(text, MAX_LINE)); /* a note is a line too */
+    flush(log, STREAM_OUT);
 }
 
 void log_close(struct log *log)
@@ -298,7 +306,8 @@ void log_close(struct log *log)
         close(log->fd);
     free(log->dir);
     free(log->prefix);
-    free(log->partial);
+    free(log->partial[STREAM_OUT]);
+    free(log->partial[STREAM_ERR]);
     memset(log, 0, sizeof *log);
     log->fd = -1;
 }

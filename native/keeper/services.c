@@ -30,6 +30,7 @@ static void slot_init(struct service *s)
     memset(s, 0, sizeof *s);
     s->exec_fd = s->ready_fd = s->notify_fd = -1;
     s->out_read = s->out_write = -1;
+    s->err_read = s->err_write = -1;
     s->cgroup_dir = -1;
     s->events_wd = -1;
     s->log.fd = -1;
@@ -122,6 +123,8 @@ void service_release(struct service *s)
     s->notify_path = NULL;
     close_fd(&s->out_read);
     close_fd(&s->out_write);
+    close_fd(&s->err_read);
+    close_fd(&s->err_write);
     log_close(&s->log);
     free(s->failure);
     s->failure = NULL;

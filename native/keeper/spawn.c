@@ -120,7 +120,8 @@ static void child(const struct spawn_request *r, int report, int ready_write)
     if (ready_write >= 0 && (ready_write = fcntl(ready_write, F_DUPFD_CLOEXEC, high)) < 0)
         fail_step(report, STEP_FDS);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0 || place(null, 0) != 0 || place(r->out_fd >= 0 ? r->out_fd : null, 1) != 0 || place(r->out_fd >= 0 ? r->out_fd : null, 2) != 0)
+    int out = r->out_fd >= 0 ? r->out_fd : null, err = r->err_fd >= 0 ? r->err_fd : out;
+    if (null < 0 || place(null, 0) != 0 || place(out, 1) != 0 || place(err, 2) != 0)
         fail_step(report, STEP_FDS);
     if (ready_write >= 0 && place(ready_write, r->ready_fd) != 0)
         fail_step(report, STEP_FDS);

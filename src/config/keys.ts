@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 import { splitArgv } from "./argv.js";
 import { parseCondition } from "./condition.js";
 import { parseSchedule } from "./schedule.js";
-import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType } from "./service.js";
+import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType, StderrMode } from "./service.js";
 import {
   ENV_NAME,
   SERVICE_NAME,
@@ -205,6 +205,7 @@ export const KEYS: Record<string, KeySpec> = {
       take(parseSize(v), ctx, (n) => (n < 4096 ? ctx.error("a log file must be allowed at least 4K") : (ctx.def.logMaxBytes = n))),
   },
   "log-keep": { types: PROCESS, apply: (v, ctx) => take(parseInteger(v, 0, 1000), ctx, (n) => (ctx.def.logKeep = n)) },
+  stderr: { types: PROCESS, apply: choice<StderrMode>(["with-stdout", "apart"], (d, v) => (d.stderr = v)) },
 
   "start-on": conditionKey("startOn"),
   "stop-on": conditionKey("stopOn"),

@@ -10,6 +10,8 @@ export const SERVICE_TYPES: readonly ServiceType[] = ["longrun", "oneshot", "tas
 
 export type RestartPolicy = "always" | "on-failure" | "never";
 export type LogMode = "file" | "stdout" | "none";
+/** `apart`: stderr on a pipe of its own, its lines marked in the log (or on tend's stderr with `log = stdout`). */
+export type StderrMode = "with-stdout" | "apart";
 
 export interface EnvFile {
   path: string;
@@ -69,6 +71,7 @@ export interface ServiceDef {
   log: LogMode;
   logMaxBytes: number;
   logKeep: number;
+  stderr: StderrMode;
 
   startOn: Condition | null;
   stopOn: Condition | null;
@@ -114,6 +117,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     log: "file",
     logMaxBytes: 1024 * 1024,
     logKeep: 5,
+    stderr: "with-stdout",
     startOn: null,
     stopOn: null,
     schedule: null,

@@ -66,6 +66,8 @@ export interface SpawnMessage extends LogSettings {
   notify?: string;
   cgroup?: string;
   killRest?: boolean;
+  /** `apart`: stderr on a pipe of its own (marked `[stderr]` in a file, the keeper's stderr with log=stdout); absent: with stdout. */
+  stderr?: "apart";
 }
 
 export type ServerMessage =
@@ -134,6 +136,7 @@ function toFrame(message: ServerMessage): Frame {
       put("cwd", m.cwd);
       put("umask", m.umask.toString(8).padStart(3, "0"));
       putLog(m);
+      put("stderr", m.stderr);
       put("uid", m.uid);
       put("gid", m.gid);
       for (const g of m.groups ?? []) put("group", g);

@@ -155,6 +155,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       cwd,
       umask: def.umask ?? 0o022,
       ...logSettings(service, def),
+      ...(def.stderr === "apart" ? { stderr: "apart" as const } : {}),
       ...(who.switch ?? {}),
       nnp: def.noNewPrivileges,
       limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),

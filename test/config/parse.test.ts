@@ -88,6 +88,9 @@ const ROWS: Row[] = [
   row("size too large", `${LONGRUN}log-size = ${"9".repeat(30)}G\n`, L3(12), "too large"),
   row("log size below 4K", `${LONGRUN}log-size = 1K\n`, L3(12), "at least 4K"),
   row("log-keep out of range", `${LONGRUN}log-keep = 1001\n`, L3(12), "'1001' is not a whole number from 0 to 1000"),
+  row("stderr value misspelt", `${LONGRUN}stderr = aprt\n`, L3(10), "'aprt' is not one of with-stdout, apart", "(did you mean 'apart'?)"),
+  row("stderr value that is a log mode", `${TASK}stderr = file\n`, L3(10), "'file' is not one of with-stdout, apart"),
+  row("stderr on a bundle", `${BUNDLE}stderr = apart\n`, L3(1), "'stderr' does not apply to a bundle"),
   row("boolean that is not", `${LONGRUN}no-new-privileges = perhaps\n`, L3(21), "'perhaps' is not yes or no"),
   // accounts
   row("user name with a space", `${LONGRUN}user = bad name!\n`, L3(8), "'bad name!' is not a valid user or group name or number"),
@@ -347,6 +350,17 @@ describe("values that are accepted", () => {
       const { parsed, diagnostics } = parse(`${LONGRUN}stop-signal = ${spelling}\n`);
       assert.deepEqual(diagnostics, [], spelling);
       assert.equal(parsed!.def.stopSignal, "SIGTERM");
+    }
+  });
+
+  test("stderr: with-stdout by default, apart on a pipe of its own, for every type that runs a process", () => {
+    for (const base of [LONGRUN, ONESHOT, TASK]) {
+      assert.equal(parse(base).parsed!.def.stderr, "with-stdout");
+      for (const value of ["with-stdout", "apart"]) {
+        const { parsed, diagnostics } = parse(`${base}stderr = ${value}\n`);
+        assert.deepEqual(diagnostics, [], show(diagnostics));
+        assert.equal(parsed!.def.stderr, value);
+      }
     }
   });
 

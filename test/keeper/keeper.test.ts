@@ -1,7 +1,8 @@
 // The keeper on its own, driven over its protocol with real processes: exact
 // environment and fds, exec failures, whole trees killed (cgroup and fallback),
-// /dev/stdout, sd_notify, logs that survive a full disk and a deleted file, orphans
-// reaped, surviving its server, 1000 services, and 10^5 malformed messages.
+// /dev/stdout, stderr on a pipe of its own, sd_notify, logs that survive a full disk
+// and a deleted file, orphans reaped, surviving its server, 1000 services, and 10^5
+// malformed messages.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -98,6 +99,36 @@ describe("keeper", { concurrency: true }, () => {
       c.send(k.spawnMessage("loud", ["sh", "-c", "echo one; echo two >&2"], { log: "stdout" }));
       await c.next("exited", (m) => m.service === "loud");
       await waitFor("both lines on stdout", () => k.stdout().includes("loud: one\n") && k.stdout().includes("loud: two\n"));
+    }),
+  );
+
+  test("stderr=apart with log=file: stderr lines marked [stderr], a partial line on each stream kept apart", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      // Each write is read on its own: a partial line per stream waits for the rest of its own line.
+      const script = "printf out-a; sleep 0.2; printf err-a >&2; sleep 0.2; echo out-b; sleep 0.2; echo err-b >&2; echo out-c; echo err-c >&2";
+      c.send(k.spawnMessage("apart", ["sh", "-c", script], { stderr: "apart" }));
+      assert.equal((await c.next("exited", (m) => m.service === "apart")).code, 0);
+      const lines = k.logOf("apart").split("\n").filter((l) => l !== "").map((l) => l.replace(/^\S+Z /, ""));
+      assert.deepEqual(lines.filter((l) => !l.startsWith("[stderr] ")), ["out-aout-b", "out-c"], k.logOf("apart"));
+      assert.deepEqual(lines.filter((l) => l.startsWith("[stderr] ")), ["[stderr] err-aerr-b", "[stderr] err-c"], k.logOf("apart"));
+      // Without stderr=apart, the same service's stderr is on the output pipe again, unmarked.
+      c.send(k.spawnMessage("apart", ["sh", "-c", "echo together >&2"]));
+      await c.next("exited", (m) => m.service === "apart", c.messages.findIndex((m) => m.type === "exited" && m.service === "apart") + 1);
+      assert.match(k.logOf("apart"), /Z together\n$/);
+    }),
+  );
+
+  test("stderr=apart with log=stdout: stderr lines on the keeper's stderr, stdout lines on its stdout", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("split", ["sh", "-c", "echo to-out; echo to-err >&2; printf half-; printf half+ >&2; sleep 0.2; echo out; echo err >&2"], { log: "stdout", stderr: "apart" }));
+      await c.next("exited", (m) => m.service === "split");
+      await waitFor("the lines on stdout and stderr", () => k.stdout().includes("split: half-out\n") && k.stderr().includes("split: half+err\n"));
+      assert.ok(k.stdout().includes("split: to-out\n") && !k.stdout().includes("to-err"), k.stdout());
+      assert.ok(k.stderr().includes("split: to-err\n") && !k.stderr().includes("to-out"), k.stderr());
+      c.send(k.spawnMessage("split", ["sh", "-c", "echo x"], { stderr: "sideways" as "apart" }));
+      assert.match((await c.next("spawn-failed", (m) => m.service === "split")).error, /bad request: stderr/);
     }),
   );
 

@@ -89,6 +89,7 @@ describe("server messages on the wire", () => {
       logDir: "/var/log/tend/web",
       logSize: 1048576,
       logKeep: 5,
+      stderr: "apart",
       cgroup: "web.service",
       killRest: true,
     });
@@ -111,6 +112,7 @@ describe("server messages on the wire", () => {
         ["log-dir", "/var/log/tend/web"],
         ["log-size", "1048576"],
         ["log-keep", "5"],
+        ["stderr", "apart"],
         ["uid", "65534"],
         ["gid", "65534"],
         ["group", "65534"],

@@ -1,5 +1,5 @@
-// Service logs with real processes: `tend logs -n`, rotation by size, `tend logs -f`,
-// and a service spewing output does not grow the server's memory.
+// Service logs with real processes: `tend logs -n`, stderr apart, rotation by size,
+// `tend logs -f`, and a service spewing output does not grow the server's memory.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,6 +47,23 @@ describe("logs", { concurrency: true }, () => {
       assert.match(all.stdout, /\[tend\] starting\n/, "tend's own notes are in the log");
       const json = await root.json<{ line: string }>("logs", "p", "-n", "1");
       assert.match(json.data.line, /line 10$/);
+      await root.shutdown(daemon);
+    }),
+  );
+
+  test("stderr = apart: 'tend logs NAME' shows the service's stderr lines marked [stderr]", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("e", `type = longrun\ncommand = sh -c 'echo to-stdout; echo to-stderr >&2; exec sleep 1000'\nstderr = apart\n`);
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "e")).status, 0);
+      const current = join(root.places.log, "e", "current");
+      await waitFor("both lines in the log", () => existsSync(current) && /to-stdout\n/.test(readFileSync(current, "utf8")) && /to-stderr\n/.test(readFileSync(current, "utf8")));
+      const r = await root.tend("logs", "e");
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trimEnd().split("\n").map((l) => l.replace(TIMESTAMP, ""));
+      assert.ok(lines.includes("[stderr] to-stderr"), r.stdout);
+      assert.ok(lines.includes("to-stdout"), r.stdout);
       await root.shutdown(daemon);
     }),
   );
