@@ -43,6 +43,17 @@ export interface Manager {
   keeperMemory?(): Memory | null;
   /** tend: the keeper processes under the server now (none before the keeper lands). */
   keepers?(): number[];
+  /**
+   * tend: SIGKILL the server process alone, as a crash would (W6), and wait until it is
+   * gone and reaped (the event loop turns meanwhile: Node reaps its children there; a
+   * zombie server still holds tend's lock for a next server); its keeper and the
+   * services carry on. The server's own emergency clean-up is released (its pid, given
+   * out again later, is never killed); another one covers its keepers and the services
+   * until `release()` (once a next server took them over and was shut down) or
+   * `killLeft()` (no next server: the keepers and every service process are killed;
+   * returns how many service processes were).
+   */
+  killServer?(): Promise<Orphans>;
   /** Bring `name` (a bundle: every service of the set) up: the steps return once all of it is up. */
   start(name: string): Command[];
   /** Take `name` down; the workloads then wait until every service process is gone. */
@@ -59,6 +70,14 @@ export interface Manager {
   shutdown(): void;
   /** The last lines of the manager's own log, for error messages. */
   logTail(): string;
+}
+
+/** What a killed tend server left running: its keepers and their services (see Manager.killServer). */
+export interface Orphans {
+  /** The keepers the server had when it was killed. */
+  keepers: number[];
+  killLeft(): number;
+  release(): void;
 }
 
 export function tail(file: string, lines = 15): string {
@@ -134,6 +153,12 @@ export function prepareTend(ctx: BenchContext, root: string, set: ServiceSet, pr
 export interface TendLaunchOptions {
   /** Run the daemon under `node --cpu-prof`, writing the profile into this directory when it exits. */
   profileDir?: string;
+  /**
+   * false: return as soon as the daemon is spawned, without waiting for it to accept
+   * commands (W6 times that itself, and fails the round when it never does; the
+   * Manager's shutdown() then kills what is left). Default true.
+   */
+  wait?: boolean;
 }
 
 /** tend's keeper binary in this tree (it may not exist yet), as /proc/PID/exe names it. */
@@ -192,7 +217,7 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
     keepers(); // while the server is there: its keepers are its descendants
     return forceStop(l, t.program, killKeepers);
   };
-  if (!waitUntil(() => !alive(l.pid) || ready(), LAUNCH_TIMEOUT_MS, 5) || !alive(l.pid)) {
+  if (options.wait !== false && (!waitUntil(() => !alive(l.pid) || ready(), LAUNCH_TIMEOUT_MS, 5) || !alive(l.pid))) {
     stopHard();
     throw new Error(`tend daemon did not start accepting commands:\n${tail(log)}`);
   }
@@ -214,6 +239,33 @@ export function launchTend(ctx: BenchContext, t: TendRoot, options: TendLaunchOp
       return k.length === 0 ? null : memoryOf(k);
     },
     keepers,
+    async killServer() {
+      const had = keepers(); // while the server is there: its keepers are its children
+      const killLeft = (): number => {
+        killKeepers();
+        return killProgram(t.program);
+      };
+      const release = onCleanup(killLeft);
+      killEach([l.pid], "SIGKILL");
+      // Gone from /proc: dead and reaped, which Node does when its event loop turns.
+      const deadline = performance.now() + 10_000;
+      while (existsSync(`/proc/${l.pid}`) && performance.now() < deadline) await new Promise((done) => setTimeout(done, 1));
+      if (existsSync(`/proc/${l.pid}`)) {
+        killLeft();
+        release();
+        throw new Error(`the tend server ${l.pid} was still there (or not reaped) 10 s after SIGKILL (its keeper and the services are killed now)`);
+      }
+      l.release();
+      return {
+        keepers: had,
+        killLeft() {
+          const left = killLeft();
+          release();
+          return left;
+        },
+        release,
+      };
+    },
     start: (name) => [cli(`tend start ${name}`, ["--json", "start", name])],
     stop: (name) => [cli(`tend stop ${name}`, ["--json", "stop", name])],
     status: () => cli("tend status", ["status"]),

@@ -217,6 +217,23 @@ export function cpuTicks(pid: number): number | null {
   }
 }
 
+/**
+ * CPU time of a single-threaded process so far in ms, from the scheduler's own
+ * accounting (se.sum_exec_runtime of /proc/PID/sched: its main thread, not its
+ * children), or null.
+ * Exact where clock ticks are not: a process that runs a few µs every 10 ms (W6's
+ * counters) may never be running when a tick comes on a mostly idle machine, and
+ * show no utime at all.
+ */
+export function cpuMs(pid: number): number | null {
+  try {
+    const m = /^se\.sum_exec_runtime\s*:\s*([\d.]+)/m.exec(readFileSync(`/proc/${pid}/sched`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 let clockTicks: number | null = null;
 /** Clock ticks per second (getconf CLK_TCK; 100 on Linux). */
 export function ticksPerSecond(): number {

@@ -152,8 +152,10 @@ export function breakdown(file: string, categories: readonly Category[], windows
     const cached = claim.get(id);
     if (cached !== undefined) return cached;
     const leaf = byId.get(id)!.callFrame.functionName;
-    let result = PSEUDO[leaf] ?? OTHER;
-    if (PSEUDO[leaf] === undefined) {
+    // Own keys only: a frame named `toString` or `constructor` is not a pseudo-frame.
+    const pseudo = Object.hasOwn(PSEUDO, leaf) ? PSEUDO[leaf] : undefined;
+    let result = pseudo ?? OTHER;
+    if (pseudo === undefined) {
       outer: for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
         const frame = byId.get(at)!.callFrame;
         for (const c of categories) {

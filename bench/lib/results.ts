@@ -13,8 +13,10 @@ export const RESULTS_FORMAT = "tend-bench";
  *    peers' versions or why each was skipped.
  * 4: a row's unit may be "%" (CPU, % of one CPU); memory readings carry `pssMiB`; a
  *    tend memory reading is the server and its keeper added up; `peers` has dinit.
+ * 5: a row's unit may be "count" (lines, services: W6), and a goal may be `worst`
+ *    (judged on the largest sample instead of the median).
  */
-export const RESULTS_VERSION = 4;
+export const RESULTS_VERSION = 5;
 
 export interface RunReport {
   format: typeof RESULTS_FORMAT;

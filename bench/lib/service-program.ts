@@ -1,4 +1,4 @@
-// The C programs of the supervision workloads (W1–W4), compiled with the machine's `cc`
+// The C programs of the supervision workloads (W1–W4, W6), compiled with the machine's `cc`
 // into the bench's temporary directory, so that what is measured is the service manager
 // and not the start-up of a shell or an interpreter.
 //
@@ -11,6 +11,12 @@
 //   svc --stamp FILE          append CLOCK_MONOTONIC in ns (the clock of Node's
 //                             process.hrtime) to FILE and exit 0: W4's task, which says
 //                             when it was spawned
+//   svc --ready-ms N --fd F --count MS [--last FILE]
+//                             ready as above, then print 1, 2, 3 … on stdout, one line
+//                             every MS ms (one write() each, no stdio buffer; a tick it
+//                             fell behind is not made up in a burst); on SIGTERM write
+//                             the last number whose write() returned to FILE and exit 0:
+//                             W6's counter, whose log must hold every number exactly once
 //
 // s6-supervise and runsv exec `./run` with no arguments of ours (s6 passes the service
 // name), so for them the program is also built as a "run file" (`-DRUNFILE`) that ignores
@@ -53,7 +59,54 @@ const SERVICE_SOURCE = `/* tend bench service program: see bench/lib/service-pro
 #define DEFAULT_READY_MS -1
 #endif
 
-static void on_term(int sig) { (void)sig; _exit(0); }
+/* --count: the last number fully written to stdout, and where to say it on SIGTERM. */
+static volatile sig_atomic_t last_written;
+static const char *last_file;
+
+/* Decimal digits of n (n >= 0) and a newline into buf; returns the length. Async-signal-safe. */
+static int decimal(char *buf, long n) {
+  char tmp[24];
+  int len = 0, k = 0;
+  do { tmp[k++] = (char)('0' + n % 10); n /= 10; } while (n > 0);
+  while (k > 0) buf[len++] = tmp[--k];
+  buf[len++] = '\\n';
+  return len;
+}
+
+static void on_term(int sig) {
+  (void)sig;
+  if (last_file != NULL) {
+    char line[24];
+    int len = decimal(line, (long)last_written);
+    int fd = open(last_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      while (write(fd, line, (size_t)len) < 0 && errno == EINTR) {}
+      close(fd);
+    }
+  }
+  _exit(0);
+}
+
+static void count(long period_ms) {
+  struct timespec next, now;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  char line[24];
+  for (long n = 1;; n++) {
+    int len = decimal(line, n), off = 0;
+    while (off < len) {
+      ssize_t w = write(1, line + off, (size_t)(len - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) _exit(3);
+      off += (int)w;
+    }
+    last_written = (sig_atomic_t)n;
+    next.tv_nsec += period_ms * 1000000L;
+    while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec)) next = now;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {}
+  }
+}
 
 static int stamp(const char *file) {
   struct timespec now;
@@ -69,6 +122,7 @@ static int stamp(const char *file) {
 
 int main(int argc, char **argv) {
   long ready_ms = DEFAULT_READY_MS;
+  long count_ms = -1;
   int fd = 3;
 #ifndef RUNFILE
   if (argc == 3 && strcmp(argv[1], "--stamp") == 0) return stamp(argv[2]);
@@ -76,6 +130,8 @@ int main(int argc, char **argv) {
     if (i + 1 >= argc) return 2;
     if (strcmp(argv[i], "--ready-ms") == 0) ready_ms = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--fd") == 0) fd = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--count") == 0) count_ms = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--last") == 0) last_file = argv[i + 1];
     else return 2;
   }
 #else
@@ -94,6 +150,7 @@ int main(int argc, char **argv) {
     while (write(fd, "\\n", 1) < 0 && errno == EINTR) {}
     close(fd);
   }
+  if (count_ms > 0) count(count_ms);
   for (;;) pause();
 }
 `;

@@ -10,7 +10,7 @@ export function ms(x: number): string {
   return `${x.toFixed(digits)} ms`;
 }
 
-/** A value in its unit: "52.5 ms", "48.3 MB", "1.32×", "97.0%". */
+/** A value in its unit: "52.5 ms", "48.3 MB", "1.32×", "97.0%", "0" (a count). */
 export function valueOf(x: number, unit: Unit = "ms"): string {
   if (!Number.isFinite(x)) return "—";
   switch (unit) {
@@ -24,12 +24,14 @@ export function valueOf(x: number, unit: Unit = "ms"): string {
       return `${Math.round(x).toLocaleString("en-US")}/s`;
     case "%":
       return `${x.toFixed(1)}%`;
+    case "count":
+      return Math.round(x).toLocaleString("en-US");
   }
 }
 
 function range(min: number, max: number, unit: Unit = "ms"): string {
   const digits = unit === "ratio" ? 2 : unit === "MB" || unit === "%" ? 1 : Math.abs(max) >= 100 || Math.abs(min) >= 100 ? 0 : 1;
-  if (unit === "per-s") return `${Math.round(min).toLocaleString("en-US")}–${Math.round(max).toLocaleString("en-US")}`;
+  if (unit === "per-s" || unit === "count") return `${Math.round(min).toLocaleString("en-US")}–${Math.round(max).toLocaleString("en-US")}`;
   return `${min.toFixed(digits)}–${max.toFixed(digits)}`;
 }
 

@@ -9,5 +9,6 @@ import { w2Dag } from "./w2-dag.js";
 import { w3Status } from "./w3-status.js";
 import { w4Events } from "./w4-events.js";
 import { w5Flood } from "./w5-flood.js";
+import { w6Readopt } from "./w6-readopt.js";
 
-export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events, w5Flood];
+export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events, w5Flood, w6Readopt];

@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { isAlive } from "../system/processes.js";
+import { hasEnded } from "../system/processes.js";
 import { CONTROL_SOCKET } from "./protocol.js";
 
 /** How long a server may take from taking the lock to answering on its socket. */
@@ -25,7 +25,8 @@ export async function lockRoot(runDir: string): Promise<LockResult> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const pid = Number(readFileSync(path, "utf8").trim());
-      const live = Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid);
+      // A zombie (a server killed whose parent has not reaped it yet) is not a server.
+      const live = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !hasEnded(pid);
       // A server that is still starting has not opened its socket yet: give it time.
       const starting = Date.now() - statSync(path).mtimeMs < STARTUP_GRACE_MS;
       if (live && (starting || (await answers(join(runDir, CONTROL_SOCKET))))) return { ok: false, pid };

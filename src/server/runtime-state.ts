@@ -51,6 +51,8 @@ export function openRuntimeState(runDir: string, current: () => Checkpoint, log:
   let sinceCheckpoint = 0;
   let lastCheckpoint = Date.now();
   let failing = false;
+  /** A checkpoint for the facts of a burst that then went quiet (a mass start), so that a next server need not replay them. */
+  let settle: NodeJS.Timeout | undefined;
 
   const trouble = (what: string, e: unknown): void => {
     // A full /run costs the next server its memory of this one, not this server its work.
@@ -75,7 +77,15 @@ export function openRuntimeState(runDir: string, current: () => Checkpoint, log:
       pending.length = 0;
     },
     checkpoint(force = false) {
-      if (!force && sinceCheckpoint < CHECKPOINT_FACTS && (sinceCheckpoint === 0 || Date.now() - lastCheckpoint < CHECKPOINT_MS)) return;
+      if (!force && sinceCheckpoint < CHECKPOINT_FACTS && (sinceCheckpoint === 0 || Date.now() - lastCheckpoint < CHECKPOINT_MS)) {
+        if (sinceCheckpoint > 0 && settle === undefined) {
+          settle = setTimeout(() => this.checkpoint(true), CHECKPOINT_MS - (Date.now() - lastCheckpoint));
+          settle.unref();
+        }
+        return;
+      }
+      clearTimeout(settle);
+      settle = undefined;
       try {
         rmSync(`${snapshotPath}.tmp`, { force: true }); // a leftover would keep its own mode
         writeFileSync(`${snapshotPath}.tmp`, JSON.stringify(current()), { mode: 0o600 });
@@ -89,6 +99,8 @@ export function openRuntimeState(runDir: string, current: () => Checkpoint, log:
       }
     },
     remove() {
+      clearTimeout(settle);
+      settle = undefined;
       pending.length = 0;
       rmSync(snapshotPath, { force: true });
       rmSync(journalPath, { force: true });

@@ -196,18 +196,21 @@ export async function runServer(options: ServerOptions): Promise<number> {
         }
       }
     }
-    const names = new Set([...procs.map((p) => p.service), ...exits.map((x) => x.service)]);
+    const procOf = new Map(procs.map((p) => [p.service, p]));
+    const exitOf = new Map(exits.map((x) => [x.service, x]));
+    const names = new Set([...procOf.keys(), ...exitOf.keys()]);
     for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null) names.add(name);
     let adopted = 0;
     for (const name of names) {
-      const live = procs.find((p) => p.service === name) ?? null;
+      const live = procOf.get(name) ?? null;
       if (!engine.services.has(name)) {
         // Not in this database (an instance forgotten, a service removed): nobody wants it.
         if (live !== null) log(`${name}: pid ${live.pid} runs under the keeper but is not in the database: killing it`);
         supervisor.signal(name, "SIGKILL");
         continue;
       }
-      const exit = exits.find((x) => x.service === name && x.pid !== live?.pid) ?? null;
+      const last = exitOf.get(name);
+      const exit = last !== undefined && last.pid !== live?.pid ? last : null;
       if (live !== null) {
         supervisor.adopt(name, defOf(engine, name), live.pid, live.role);
         adopted++;
