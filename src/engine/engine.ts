@@ -878,7 +878,10 @@ function stopProcess(ctx: Step, name: string, outcome: Outcome, note: string | n
   s.delayed = false;
   s.timer = 0; // a start timeout or restart delay no longer applies: a stop timeout may
   if (def.type === "oneshot" && s.phase === "up") {
-    if (def.down === null) return finish(ctx, name, outcome);
+    if (def.down === null) {
+      ctx.out.push({ kind: "kill", service: name }); // what its `up` left running goes with it
+      return finish(ctx, name, outcome);
+    }
     s.outcome = outcome;
     setPhase(ctx, name, "stopping", note);
     return spawn(ctx, name, "down"); // its stop timeout is armed once it runs (see `spawned`)
@@ -960,7 +963,10 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
       if (ok) return requirementsUp(e, name) ? spawn(ctx, name, "main") : finish(ctx, name, { to: "restart", delayMs: 0 });
       return finish(ctx, name, { to: "failed", reason: `pre-start ${described}`, held: true });
     case "up":
-      if (!ok) return finish(ctx, name, { to: "failed", reason: `up ${described}`, held: true });
+      if (!ok) {
+        ctx.out.push({ kind: "kill", service: name }); // a failed `up` leaves nothing running
+        return finish(ctx, name, { to: "failed", reason: `up ${described}`, held: true });
+      }
       s.runs++;
       s.timer = 0;
       s.upSince = ctx.now;

@@ -109,6 +109,8 @@ export type Action =
   | { kind: "spawn"; service: string; role: Role; env: Record<string, string> | null }
   /** Send a signal to the service's process group. */
   | { kind: "signal"; service: string; pid: number; signal: string }
+  /** Kill whatever is left of the service's processes: a oneshot's `up` may leave children, which go with the oneshot. */
+  | { kind: "kill"; service: string }
   /** Answer with `timer` after `ms`; replaces any timer the service had. */
   | { kind: "arm"; service: string; token: number; ms: number; purpose: TimerPurpose }
   /** A state change worth a line in the server's log and in the job-event stream. */

@@ -45,7 +45,7 @@ export interface Supervisor {
   /** What the keeper ran when this server connected: processes, and exits no server acknowledged. */
   table: { procs: Proc[]; exits: Exited[] };
   /** Carry out a spawn, signal or arm action for the service `def` describes. */
-  perform(action: Extract<Action, { kind: "spawn" | "signal" | "arm" }>, def: ServiceDef): void;
+  perform(action: Extract<Action, { kind: "spawn" | "signal" | "kill" | "arm" }>, def: ServiceDef): void;
   /**
    * A process of the table, now the engine's again (see the engine's `adopted` fact):
    * watched as a spawn of this server would be, its readiness probe run again (the
@@ -279,6 +279,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
           return start(action.service, action.role, def, action.env);
         case "signal":
           return sendSignal(action.service, action.signal);
+        case "kill": // the keeper's SIGKILL of a service takes its whole tree, process or not
+          return sendSignal(action.service, "SIGKILL");
         case "arm": {
           clearTimeout(timers.get(action.service)?.timer);
           const timer = setTimeout(() => {

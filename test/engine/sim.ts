@@ -552,6 +552,10 @@ class Sim {
       }
       case "signal":
         return this.signal(a.service, a.pid, a.signal);
+      case "kill":
+        // Only a oneshot's leftovers, when it goes down without a `down` or its `up` failed.
+        if (this.def(a.service).type !== "oneshot") this.fail(`${a.service}: a kill of a ${this.def(a.service).type}`);
+        return;
       case "delay":
         this.queue.push({ t: this.now + a.ms, kind: "command", fact: { kind: "scheduled", service: a.service, env: a.env } });
         this.delays.push({ service: a.service, env: a.env });
@@ -1141,6 +1145,8 @@ const showAction = (a: Action): string => {
       return `spawn ${a.service} ${a.role}`;
     case "signal":
       return `signal ${a.service} ${a.pid} ${a.signal}`;
+    case "kill":
+      return `kill ${a.service}`;
     case "arm":
       return `arm ${a.service} #${a.token} ${a.ms}ms ${a.purpose}`;
     case "changed":

@@ -101,6 +101,24 @@ describe("server lifecycle", { concurrency: true }, () => {
     );
   }
 
+  for (const tracking of ["auto", "fallback"] as const) {
+    test(`a oneshot's background child goes when the oneshot stops, with no 'down' (tracking ${tracking})`, { timeout: 60_000 }, () =>
+      withRoot(async (root) => {
+        const pidFile = root.path("child.pid");
+        root.service("o", `type = oneshot\nup = sh -c 'setsid sleep 1000 & echo $! > ${pidFile}'\n`);
+        await root.compile();
+        const daemon = await root.startDaemon({ env: { TEND_TRACKING: tracking } });
+        assert.equal((await root.tend("start", "o")).status, 0);
+        const child = Number(await waitFor("the child's pid", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim()));
+        root.seenPids.add(child);
+        assert.ok(alive(child), "it lives while the oneshot is up");
+        assert.equal((await root.tend("stop", "o")).status, 0);
+        await waitFor("the child to be gone", () => !alive(child));
+        await root.shutdown(daemon);
+      }),
+    );
+  }
+
   test("with --server the keeper runs the server itself, and starts it again when it dies: the services carry on", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.service("a", "type = longrun\ncommand = sleep 1000\n");
