@@ -7,11 +7,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrame, encodeMessage, type ServerMessage } from "../../src/keeper/protocol.js";
 import { random, type Random } from "../helpers.js";
-import { alive, waitFor } from "../server/harness.js";
+import { alive, processTable, waitFor } from "../server/harness.js";
 import { IS_ROOT, withKeeper, type Keeper } from "./harness.js";
 
 const cgroupsWritable = ((): boolean => {
@@ -397,17 +397,4 @@ function mutate(body: Buffer, rng: Random): Buffer {
   return out;
 }
 
-function zombiesOf(parent: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] === "Z" && Number(fields[1]) === parent) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
+const zombiesOf = (parent: number): number[] => processTable().filter((p) => p.zombie && p.ppid === parent).map((p) => p.pid);

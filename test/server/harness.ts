@@ -142,7 +142,7 @@ interface ProcessEntry {
 }
 
 /** Parent and session of every process (for finding what a daemon spawned). */
-function processTable(): ProcessEntry[] {
+export function processTable(): ProcessEntry[] {
   const table: ProcessEntry[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
