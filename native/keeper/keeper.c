@@ -687,7 +687,7 @@ static void handle_spawn(const struct message *m)
     s->pid = child.pid;
     s->since = wall_ms();
     snprintf(s->role, sizeof s->role, "%s", role);
-    s->ready = s->signalled = s->exec_failed = false;
+    s->ready = s->exec_failed = false;
     s->kill_rest = message_get(m, "kill-rest") != NULL && strcmp(message_get(m, "kill-rest"), "1") == 0;
     s->exec_fd = child.exec_fd;
     s->ready_fd = child.ready_fd;
@@ -713,7 +713,6 @@ static void handle_signal(const struct message *m)
         return tree_kill(s);
     if (s->pid == 0)
         return;
-    s->signalled = true;
     if (kill(-s->pid, (int)sig) != 0 && kill(s->pid, (int)sig) != 0 && errno != ESRCH)
         complain("cannot signal %s (%d): %s", s->name, (int)s->pid, strerror(errno));
 }

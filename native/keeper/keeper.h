@@ -116,7 +116,6 @@ struct service {
     int64_t since;
     bool ready;
     bool kill_rest;
-    bool signalled; /* a stop signal was sent to the current process */
     bool exec_failed; /* told as spawn-failed: the child's exit is not news */
     pid_t spawned_pid, ready_pid; /* for the messages still to send */
     int exec_fd;    /* the exec status pipe, open until the exec is known to have happened */

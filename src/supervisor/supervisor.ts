@@ -88,17 +88,18 @@ export async function openSupervisor(options: SupervisorOptions): Promise<Superv
   // The keeper makes each service's log directory and notify socket; their parents are ours.
   mkdirSync(options.logDir, { recursive: true });
   mkdirSync(join(options.runDir, "notify"), { recursive: true });
-  let lost = (why: string): void => options.lost(why);
-  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log, lost: (why) => lost(why) });
+  // The keeper may be lost before the supervisor exists: then there is nothing of ours to kill.
+  let supervisor: ReturnType<typeof createSupervisor> | null = null;
+  const lost = (why: string): void => {
+    supervisor?.killOrphans();
+    options.lost(why);
+  };
+  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log, lost });
   options.log(
     `keeper ${keeper.pid} (${keeper.started ? "started" : "already running"}): ${keeper.tracking === "cgroup" ? `one cgroup per service under ${keeper.cgroup}` : "no cgroups: process groups and sessions"}`,
   );
-  const supervisor = createSupervisor(keeper, options);
+  supervisor = createSupervisor(keeper, options);
   keeper.onMessage(supervisor.receive);
-  lost = (why) => {
-    supervisor.killOrphans();
-    options.lost(why);
-  };
   return supervisor;
 }
 
