@@ -17,6 +17,13 @@ export interface Places {
   log: string;
 }
 
+/**
+ * The modes of tend's places, set whatever the umask: the state holds secrets (the
+ * database holds every `env` value); the run and log directories are walked by all (their
+ * sockets and each service's log directory have modes of their own).
+ */
+export const PLACE_MODES = { state: 0o700, run: 0o755, log: 0o755 } as const;
+
 export interface PlaceInputs {
   root?: string | undefined;
   env: NodeJS.ProcessEnv;

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { places } from "../places.js";
 import { UserError } from "./errors.js";
 import { output } from "./output.js";
+import { watchOwnOutput } from "./own-output.js";
 
 const VERSION = "0.1.0";
 
@@ -187,12 +188,7 @@ function usage(message: string): number {
 }
 
 // A reader that goes away (`tend list | head -1`) ends our output, not with a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
-    throw e;
-  });
-}
+watchOwnOutput();
 
 main(process.argv.slice(2)).then(
   (code) => {

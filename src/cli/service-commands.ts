@@ -28,13 +28,14 @@ export async function status(places: Places, out: Output, names: string[]): Prom
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
   }
-  const { services, tracking } = reply.result as { services: ServiceStatus[]; tracking?: { kind: string; cgroup: string | null } };
+  const { services, tracking, warnings } = reply.result as { services: ServiceStatus[]; tracking?: { kind: string; cgroup: string | null }; warnings?: string[] };
   if (out.json) out.data(reply.result);
   else {
     printStatusTable(out, services);
     if (names.length === 0 && tracking !== undefined) {
       out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
     }
+    for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
   }
   if (names.length === 0) return 0;
   if (services.some((s) => s.phase === "failed")) return LSB.dead;

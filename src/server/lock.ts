@@ -1,49 +1,62 @@
-// One server per root: a pid file created exclusively. A pid file is stale, and taken
-// over, when its process is gone — or when that pid now belongs to something else,
-// which shows as nobody answering on the control socket.
+// One server per root: a pid file created exclusively, naming the server by its pid and
+// the time the kernel started that process (/proc/PID/stat). The lock is held while
+// that very process runs: a pid that has ended, is a zombie (killed, and its parent does
+// not reap it: a container's PID 1 may never), or now names another process started
+// later (a pid given out again) holds nothing, and the file is taken over at once.
 
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
-import { connect } from "node:net";
+import { closeSync, fchmodSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { hasEnded } from "../system/processes.js";
-import { CONTROL_SOCKET } from "./protocol.js";
+import { hasEnded, startTimeOf } from "../system/processes.js";
 
-/** How long a server may take from taking the lock to answering on its socket. */
-const STARTUP_GRACE_MS = 30_000;
+export const LOCK_FILE = "tend.pid";
 
 export type LockResult = { ok: true; release(): void } | { ok: false; pid: number };
 
-export async function lockRoot(runDir: string): Promise<LockResult> {
-  mkdirSync(runDir, { recursive: true, mode: 0o755 });
-  const path = join(runDir, "tend.pid");
+/** Takes the lock of the run directory `runDir` (which the server made, 0755). */
+export function lockRoot(runDir: string): LockResult {
+  const path = join(runDir, LOCK_FILE);
+  const self = `${process.pid} ${startTimeOf(process.pid) ?? "?"}\n`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx", 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return { ok: true, release: () => rmSync(path, { force: true }) };
+      try {
+        fchmodSync(fd, 0o644);
+        writeSync(fd, self);
+      } finally {
+        closeSync(fd);
+      }
+      return { ok: true, release: () => releaseIfOurs(path, self) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number(readFileSync(path, "utf8").trim());
-      // A zombie (a server killed whose parent has not reaped it yet) is not a server.
-      const live = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !hasEnded(pid);
-      // A server that is still starting has not opened its socket yet: give it time.
-      const starting = Date.now() - statSync(path).mtimeMs < STARTUP_GRACE_MS;
-      if (live && (starting || (await answers(join(runDir, CONTROL_SOCKET))))) return { ok: false, pid };
+      const holder = holderOf(path);
+      if (holder !== null) return { ok: false, pid: holder };
       rmSync(path, { force: true });
     }
   }
   return { ok: false, pid: 0 };
 }
 
-/** Does a server accept connections on this socket? (A refusal or no socket says no at once.) */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EACCES" || e.code === "EAGAIN"));
-  });
+/** The pid of the server that holds the lock file at `path`, or null when none does. */
+function holderOf(path: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return null; // removed meanwhile: the next attempt creates it
+  }
+  const [pidText, started] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || hasEnded(pid)) return null;
+  // A file without a start time (or a system without /proc) is taken as held by a live pid.
+  if (started === undefined || started === "?") return pid;
+  return startTimeOf(pid) === started ? pid : null;
+}
+
+/** A lock file taken over by a next server (this one was thought dead) is not removed. */
+function releaseIfOurs(path: string, self: string): void {
+  try {
+    if (readFileSync(path, "utf8") === self) rmSync(path, { force: true });
+  } catch {
+    // already gone
+  }
 }

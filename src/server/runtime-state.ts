@@ -7,8 +7,9 @@
 // a new snapshot and starts the journal again; a clean shutdown removes both. Files
 // are 0600: facts carry the environments events brought.
 
-import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SECRET_FILE_MODE, writeFileAtomically } from "../system/files.js";
 import type { ArmedTimer, EngineSnapshot } from "../engine/snapshot.js";
 import type { TimedFact } from "../engine/types.js";
 
@@ -68,7 +69,7 @@ export function openRuntimeState(runDir: string, current: () => Checkpoint, log:
     flush() {
       if (pending.length === 0) return;
       try {
-        appendFileSync(journalPath, pending.join(""), { mode: 0o600 });
+        appendFileSync(journalPath, pending.join(""), { mode: SECRET_FILE_MODE });
         if (failing) log(`${journalPath} is written again`);
         failing = false;
       } catch (e) {
@@ -87,11 +88,9 @@ export function openRuntimeState(runDir: string, current: () => Checkpoint, log:
       clearTimeout(settle);
       settle = undefined;
       try {
-        rmSync(`${snapshotPath}.tmp`, { force: true }); // a leftover would keep its own mode
-        writeFileSync(`${snapshotPath}.tmp`, JSON.stringify(current()), { mode: 0o600 });
-        renameSync(`${snapshotPath}.tmp`, snapshotPath);
+        writeFileAtomically(snapshotPath, JSON.stringify(current()), { mode: SECRET_FILE_MODE });
         // Only now: a journal emptied before its snapshot is in place would lose facts.
-        writeFileSync(journalPath, "", { mode: 0o600 });
+        writeFileSync(journalPath, "", { mode: SECRET_FILE_MODE });
         sinceCheckpoint = 0;
         lastCheckpoint = Date.now();
       } catch (e) {

@@ -4,12 +4,11 @@
 // run missed while the machine or the server was down can be caught up once (for tasks
 // that ask for it with `catch-up = yes`), and an interval survives server restarts.
 
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Database } from "../compile/database.js";
 import type { Fact } from "../engine/types.js";
 import { isClockSchedule, missedSince, nextDue } from "../events/clock.js";
 import { after, type Timer } from "../system/timers.js";
+import { loadStateFile, mapOf, saveStateFile, type Warn } from "./persist.js";
 
 const FILE = "timers.json";
 
@@ -19,6 +18,8 @@ export interface SchedulerOptions {
   /** Wall-clock time, ms since the epoch. */
   now(): number;
   log(line: string): void;
+  /** A state file could not be read: for the log and `tend status`. */
+  warn: Warn;
 }
 
 export interface Scheduler {
@@ -35,15 +36,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const clocks = new Map<string, Timer>();
   const delays = new Set<Timer>();
   const due = new Map<string, number>();
-  let lastRuns = readLastRuns(options.stateDir);
+  let lastRuns = readLastRuns(options.stateDir, options.warn);
   let db: Database | null = null;
 
   const persist = (): void => {
     try {
-      mkdirSync(options.stateDir, { recursive: true });
-      const path = join(options.stateDir, FILE);
-      writeFileSync(`${path}.tmp`, `${JSON.stringify(Object.fromEntries(lastRuns), null, 2)}\n`);
-      renameSync(`${path}.tmp`, path);
+      saveStateFile(options.stateDir, FILE, Object.fromEntries(lastRuns));
     } catch (e) {
       options.log(`cannot save the last run times in ${options.stateDir}: ${(e as Error).message}`);
     }
@@ -113,11 +111,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 }
 
-function readLastRuns(stateDir: string): Map<string, number> {
-  try {
-    const data = JSON.parse(readFileSync(join(stateDir, FILE), "utf8")) as Record<string, unknown>;
-    return new Map(Object.entries(data).filter((entry): entry is [string, number] => typeof entry[1] === "number"));
-  } catch {
-    return new Map();
-  }
+function readLastRuns(stateDir: string, warn: Warn): Map<string, number> {
+  const decode = (data: unknown): Map<string, number> | null => mapOf(data, (v): v is number => typeof v === "number");
+  return loadStateFile(stateDir, FILE, decode, new Map<string, number>(), warn);
 }

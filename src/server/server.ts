@@ -7,15 +7,16 @@ import type { Server as NetServer, Socket } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { BOOT_BUNDLE } from "../compile/compile.js";
-import { readDatabase, type Database } from "../compile/database.js";
+import { loadDatabase, readDatabase, type Database } from "../compile/database.js";
 import { parseSignal } from "../config/values.js";
 import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
 import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
-import { fileNameOf, type Places } from "../places.js";
+import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
+import { ensureDirectory } from "../system/files.js";
 import { closeInheritedFds } from "../system/processes.js";
 import { listenControl, type Connection } from "./control-socket.js";
 import { lockRoot } from "./lock.js";
@@ -46,18 +47,31 @@ export interface ServerOptions {
 /** Runs until shut down; resolves with the exit status. */
 export async function runServer(options: ServerOptions): Promise<number> {
   const { places, log } = options;
+  try {
+    for (const place of ["state", "run", "log"] as const) ensureDirectory(places[place], PLACE_MODES[place]);
+  } catch (e) {
+    log(`cannot start: ${(e as Error).message}`);
+    return 1;
+  }
   const lock = await lockRoot(places.run);
   if (!lock.ok) {
     log(`another tend server (pid ${lock.pid}) is already running for ${places.run}; stop it first ('tend shutdown')`);
     return 1;
   }
   const unlock = lock.release;
-  const loaded = readDatabase(places.state);
+  const loaded = loadDatabase(places.state);
   if (!loaded.ok) {
     unlock();
     log(loaded.message);
     return 1;
   }
+  /** What went wrong with what the server keeps (a database or a state file it could not read): in `tend status` until it exits. */
+  const warnings: string[] = [];
+  const warn = (line: string): void => {
+    warnings.push(line);
+    log(`WARNING: ${line}`);
+  };
+  if (loaded.warning !== null) warn(loaded.warning);
   closeInheritedFds();
 
   // The engine's clock is ms since the epoch, but monotonic within a server: the times
@@ -66,7 +80,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const installed = loaded.database;
   const runtime = openRuntimeState(places.run, () => ({ snapshot: snapshotOf(engine), timers: supervisor.armed(), booted }), log);
   let engine: Engine = createEngine(loaded.database, now());
-  let persistent: Persistent = loadPersistent(places.state);
+  let persistent: Persistent = loadPersistent(places.state, warn);
   const queue: TimedFact[] = [];
   let draining = false;
   /** Facts that come while the server starts (the keeper's `terminate`) wait until it serves. */
@@ -95,7 +109,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       if (serving && !draining) drain();
     });
   };
-  const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log });
+  const scheduler = createScheduler({ stateDir: places.state, emit, now: () => Date.now(), log, warn });
   let supervisor: Supervisor;
   /** Whether facts are journaled yet: not before the engine is settled (see `readopt`). */
   let journaling = false;
@@ -126,7 +140,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   journaling = true;
   const waiters = createWaiters(() => engine);
   const history = createHistory();
-  let persistedLevels = loadLevels(places.state);
+  let persistedLevels = loadLevels(places.state, warn);
   /** The history entry of the event or level change just handled (facts are drained at once). */
   let lastOccurrence: HistoryEntry | null = null;
   /** `tend logs -f` clients: each is sent its final reply when the server exits. */
@@ -297,6 +311,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
           tracking: supervisor.tracking,
+          warnings,
           services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
         });
       }

@@ -5,7 +5,7 @@
 // into facts through `emit`. Timers and the tcp/unix/exec readiness probes run here.
 // It is the only module that talks to the keeper.
 
-import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
@@ -13,7 +13,8 @@ import type { Action, Fact, Role } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
 import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
-import { fileNameOf } from "../places.js";
+import { fileNameOf, PLACE_MODES } from "../places.js";
+import { ensureDirectory } from "../system/files.js";
 import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
@@ -86,8 +87,9 @@ const KEEPER_EXIT_MS = 5_000;
 /** Connects to the keeper (starting one if none runs); throws with a message for the server's log. */
 export async function openSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   // The keeper makes each service's log directory and notify socket; their parents are ours.
-  mkdirSync(options.logDir, { recursive: true });
-  mkdirSync(join(options.runDir, "notify"), { recursive: true });
+  // Both are walked by services that run as other users: to their own log directory and notify socket.
+  ensureDirectory(options.logDir, PLACE_MODES.log);
+  ensureDirectory(join(options.runDir, "notify"), 0o755);
   // The keeper may be lost before the supervisor exists: then there is nothing of ours to kill.
   let supervisor: ReturnType<typeof createSupervisor> | null = null;
   const lost = (why: string): void => {

@@ -12,15 +12,31 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): state first. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
 /** Has the process ended? A zombie has, though its parent has not reaped it yet. */
 export function hasEnded(pid: number): boolean {
   if (!isAlive(pid)) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true; // gone between the two looks
-  }
+  const fields = statFields(pid);
+  // No fields: gone between the two looks, or no /proc (then being alive is all we know).
+  return fields === null ? !isAlive(pid) : fields[0] === "Z";
+}
+
+/**
+ * When the process started, in clock ticks since boot (field 22 of /proc/PID/stat): with
+ * the pid, it names one process, since a pid given out again is given to a later one.
+ * Null without /proc or once the process is gone.
+ */
+export function startTimeOf(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
 }
 
 const O_CLOEXEC = 0o2000000;

@@ -1,0 +1,226 @@
+// The whole shape of a database read from disk, checked before anything uses it: a
+// file edited by hand, damaged, or written by another program must be refused with
+// where it is wrong, never run (a string `command` would run as the program `s`).
+// The rules are those of src/config/service.ts and src/compile/graph.ts. Every record
+// keyed by a name a user chose is rebuilt without a prototype: `constructor` is a name.
+
+import { RESOURCE_LIMITS } from "../config/keys.js";
+import { JOB_VERBS } from "../config/condition.js";
+import { SERVICE_TYPES } from "../config/service.js";
+import { ENV_NAME, SERVICE_NAME } from "../config/values.js";
+
+/** Where the shape is wrong: a path into the file (`services.web.command`) and what it should be. */
+class ShapeError extends Error {}
+
+type Json = unknown;
+type Dict = Record<string, Json>;
+
+const fail = (at: string, what: string): never => {
+  throw new ShapeError(`${at} ${what}`);
+};
+
+const isObject = (v: Json): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function object(v: Json, at: string): Dict {
+  return isObject(v) ? v : fail(at, "must be an object");
+}
+
+function array(v: Json, at: string): Json[] {
+  return Array.isArray(v) ? v : fail(at, "must be a list");
+}
+
+function string(v: Json, at: string): string {
+  return typeof v === "string" ? v : fail(at, "must be a string");
+}
+
+function boolean(v: Json, at: string): boolean {
+  return typeof v === "boolean" ? v : fail(at, "must be true or false");
+}
+
+function integer(v: Json, at: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(at, `must be a whole number from ${min} to ${max}`);
+}
+
+function oneOf<T extends string>(v: Json, at: string, values: readonly T[]): T {
+  return values.includes(v as T) ? (v as T) : fail(at, `must be one of ${values.join(", ")}`);
+}
+
+const nullable = <T>(check: (v: Json, at: string) => T) => (v: Json, at: string): T | null => (v === null ? null : check(v, at));
+
+/** A record keyed by names a user chose, rebuilt without a prototype. */
+function dictionary<T>(v: Json, at: string, key: RegExp, value: (v: Json, at: string) => T): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  for (const [k, x] of Object.entries(object(v, at))) {
+    if (!key.test(k)) fail(`${at}[${JSON.stringify(k)}]`, "is not a valid name");
+    out[k] = value(x, `${at}.${k}`);
+  }
+  return out;
+}
+
+const argv = nullable((v, at) => {
+  const list = array(v, at).map((x, i) => string(x, `${at}[${i}]`));
+  return list.length > 0 && list[0] !== "" ? list : fail(at, "must name a program");
+});
+
+const references = (v: Json, at: string): Json[] =>
+  array(v, at).map((r, i) => {
+    const o = object(r, `${at}[${i}]`);
+    string(o.name, `${at}[${i}].name`);
+    integer(o.line, `${at}[${i}].line`, 0);
+    integer(o.col, `${at}[${i}].col`, 0);
+    return o;
+  });
+
+const duration = (v: Json, at: string): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : fail(at, "must be a duration in ms"));
+
+function ready(v: Json, at: string): void {
+  const o = object(v, at);
+  switch (oneOf(o.kind, `${at}.kind`, ["none", "fd", "notify", "tcp", "unix", "exec"] as const)) {
+    case "fd":
+      return void integer(o.fd, `${at}.fd`, 3, 1023);
+    case "tcp":
+      string(o.host, `${at}.host`);
+      return void integer(o.port, `${at}.port`, 1, 65535);
+    case "unix":
+      return void string(o.path, `${at}.path`);
+    case "exec":
+      return void argv(o.argv ?? fail(`${at}.argv`, "is missing"), `${at}.argv`);
+    default:
+      return;
+  }
+}
+
+const matches = (v: Json, at: string): Record<string, string> => dictionary(v, at, /^[A-Za-z_][A-Za-z0-9_]*$/, string);
+
+/** A start-on/stop-on condition, walked with a stack of its own: its depth is the file's to choose. */
+function condition(v: Json, at: string): void {
+  const stack: [Json, string][] = [[v, at]];
+  while (stack.length > 0) {
+    const [c, where] = stack.pop()!;
+    const o = object(c, where);
+    switch (oneOf(o.kind, `${where}.kind`, ["or", "and", "level", "event", "job"] as const)) {
+      case "or":
+      case "and":
+        array(o.of, `${where}.of`).forEach((x, i) => stack.push([x, `${where}.of[${i}]`]));
+        break;
+      case "level":
+        string(o.name, `${where}.name`);
+        string(o.value, `${where}.value`);
+        break;
+      case "event":
+        string(o.name, `${where}.name`);
+        o.match = matches(o.match, `${where}.match`);
+        break;
+      case "job":
+        oneOf(o.verb, `${where}.verb`, JOB_VERBS);
+        string(o.service, `${where}.service`);
+        o.match = matches(o.match, `${where}.match`);
+        break;
+    }
+  }
+}
+
+function schedule(v: Json, at: string): void {
+  const o = object(v, at);
+  switch (oneOf(o.kind, `${at}.kind`, ["every", "cron", "after"] as const)) {
+    case "every":
+      return void integer(o.intervalMs, `${at}.intervalMs`, 1000);
+    case "cron":
+      return void string(o.expression, `${at}.expression`);
+    case "after":
+      duration(o.delayMs, `${at}.delayMs`);
+      return condition(o.event, `${at}.event`);
+  }
+}
+
+function limit(v: Json, at: string): Json {
+  const o = object(v, at);
+  const value = nullable((x, where) => integer(x, where, 0));
+  const soft = value(o.soft, `${at}.soft`);
+  const hard = value(o.hard, `${at}.hard`);
+  if (hard !== null && (soft === null || soft > hard)) fail(at, "has a soft limit above its hard limit");
+  return o;
+}
+
+const LIMIT_NAME = new RegExp(`^(?:${Object.keys(RESOURCE_LIMITS).join("|")})$`);
+
+function service(v: Json, at: string, name: string): Dict {
+  const d = object(v, at);
+  if (d.name !== name) fail(`${at}.name`, `must be ${JSON.stringify(name)}, the name it is filed under`);
+  oneOf(d.type, `${at}.type`, SERVICE_TYPES);
+  string(d.file, `${at}.file`);
+  string(d.description, `${at}.description`);
+  for (const key of ["command", "up", "down", "preStart", "postStop"]) argv(d[key] === undefined ? fail(`${at}.${key}`, "is missing") : d[key], `${at}.${key}`);
+  for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
+  ready(d.ready, `${at}.ready`);
+  nullable(duration)(d.startTimeoutMs === undefined ? fail(`${at}.startTimeoutMs`, "is missing") : d.startTimeoutMs, `${at}.startTimeoutMs`);
+  nullable(duration)(d.stopTimeoutMs === undefined ? fail(`${at}.stopTimeoutMs`, "is missing") : d.stopTimeoutMs, `${at}.stopTimeoutMs`);
+  oneOf(d.restart, `${at}.restart`, ["always", "on-failure", "never"] as const);
+  duration(d.restartDelayMs, `${at}.restartDelayMs`);
+  duration(d.restartDelayMaxMs, `${at}.restartDelayMaxMs`);
+  if (d.restartLimit !== null) {
+    const l = object(d.restartLimit, `${at}.restartLimit`);
+    integer(l.count, `${at}.restartLimit.count`, 1);
+    if (duration(l.windowMs, `${at}.restartLimit.windowMs`) === 0) fail(`${at}.restartLimit.windowMs`, "must be longer than 0");
+  }
+  array(d.successExit, `${at}.successExit`).forEach((x, i) => (typeof x === "string" ? x : integer(x, `${at}.successExit[${i}]`, 0, 255)));
+  string(d.stopSignal, `${at}.stopSignal`);
+  for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key] === undefined ? fail(`${at}.${key}`, "is missing") : d[key], `${at}.${key}`);
+  if (typeof d.cwd === "string" && !d.cwd.startsWith("/")) fail(`${at}.cwd`, "must be an absolute path");
+  d.env = dictionary(d.env, `${at}.env`, ENV_NAME, string);
+  array(d.envFiles, `${at}.envFiles`).forEach((f, i) => {
+    const o = object(f, `${at}.envFiles[${i}]`);
+    string(o.path, `${at}.envFiles[${i}].path`);
+    boolean(o.optional, `${at}.envFiles[${i}].optional`);
+  });
+  nullable((x, where) => integer(x, where, 0, 0o777))(d.umask === undefined ? fail(`${at}.umask`, "is missing") : d.umask, `${at}.umask`);
+  d.limits = dictionary(d.limits, `${at}.limits`, LIMIT_NAME, limit);
+  boolean(d.noNewPrivileges, `${at}.noNewPrivileges`);
+  oneOf(d.log, `${at}.log`, ["file", "stdout", "none"] as const);
+  integer(d.logMaxBytes, `${at}.logMaxBytes`, 1);
+  integer(d.logKeep, `${at}.logKeep`, 0, 1000);
+  oneOf(d.stderr, `${at}.stderr`, ["with-stdout", "apart"] as const);
+  for (const key of ["startOn", "stopOn"]) if (d[key] !== null) condition(d[key], `${at}.${key}`);
+  if (d.schedule !== null) schedule(d.schedule, `${at}.schedule`);
+  boolean(d.catchUp, `${at}.catchUp`);
+  return d;
+}
+
+/** Each name of the graph must be a service of the database that is not a bundle. */
+function names(v: Json, at: string, known: (name: string) => boolean): string[] {
+  return array(v, at).map((n, i) => (typeof n === "string" && known(n) ? n : fail(`${at}[${i}]`, "must name a service of the database that is not a bundle")));
+}
+
+/**
+ * Checks `data` (parsed JSON) against the database's shape, with its records rebuilt
+ * without prototypes. Returns null when it fits, or what is wrong and where.
+ */
+export function checkDatabaseShape(data: Dict): string | null {
+  try {
+    integer(data.generation, "generation", 1);
+    string(data.compiledAt, "compiledAt");
+    string(data.source, "source");
+    string(data.digest, "digest");
+    const services = dictionary(data.services, "services", SERVICE_NAME, (v, at) => service(v, at, at.slice("services.".length)));
+    const runnable = (n: string): boolean => Object.hasOwn(services, n) && services[n]!.type !== "bundle";
+    const graph = object(data.graph, "graph");
+    const edges = dictionary(graph.services, "graph.services", SERVICE_NAME, (v, at) => {
+      const e = object(v, at);
+      for (const key of ["requires", "wants", "after"]) names(e[key], `${at}.${key}`, runnable);
+      return e;
+    });
+    for (const n of Object.keys(services)) {
+      if (runnable(n) !== Object.hasOwn(edges, n)) fail(`graph.services`, runnable(n) ? `has no edges for ${n}` : `has edges for ${n}, which is not a service that runs`);
+    }
+    const bundles = dictionary(graph.bundles, "graph.bundles", SERVICE_NAME, (v, at) => names(v, at, runnable));
+    for (const n of Object.keys(services)) {
+      if ((services[n]!.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
+    }
+    const boot = array(data.boot, "boot").map((wave, i) => names(wave, `boot[${i}]`, runnable));
+    Object.assign(data, { services, graph: { ...graph, services: edges, bundles }, boot });
+    return null;
+  } catch (e) {
+    if (e instanceof ShapeError) return e.message;
+    throw e;
+  }
+}
