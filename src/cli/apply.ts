@@ -8,6 +8,7 @@ import { compile } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import type { Places } from "../places.js";
 import { call } from "./client.js";
+import { orUserError } from "./errors.js";
 import { plural, printDiagnostic, type Output } from "./output.js";
 import { CommandError } from "./service-commands.js";
 
@@ -42,7 +43,8 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
       staging = mkdtempSync(join(tmpdir(), "tend-apply-"));
       installDatabase(staging, result.compiled);
     } else {
-      installDatabase(places.state, result.compiled);
+      const compiled = result.compiled;
+      orUserError(`cannot install the database in ${places.state}`, () => installDatabase(places.state, compiled));
     }
     const reply = await call(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
       if (!out.json && process.stdout.isTTY && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);

@@ -4,6 +4,7 @@
 import { compile, BOOT_BUNDLE } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import type { Places } from "../places.js";
+import { orUserError } from "./errors.js";
 import { paint, plural, printDiagnostic, type Output } from "./output.js";
 
 export interface CheckArgs {
@@ -18,7 +19,8 @@ export function runCheck(args: CheckArgs, where: Places, out: Output): number {
   const result = compile({ sourceDir, hostChecks: !args.portable });
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
   const warnings = result.diagnostics.length - errors;
-  const install = result.compiled !== null && args.install ? installDatabase(where.state, result.compiled) : null;
+  const compiled = result.compiled;
+  const install = compiled !== null && args.install ? orUserError(`cannot install the database in ${where.state}`, () => installDatabase(where.state, compiled)) : null;
 
   if (out.json) {
     out.data({

@@ -8,3 +8,16 @@ export class UserError extends Error {
     super(message);
   }
 }
+
+/**
+ * Runs `body`; a system error (EACCES, ENOSPC …) or a place tend cannot use becomes a
+ * UserError saying what could not be done: an admin can act on it, a stack helps nobody.
+ */
+export function orUserError<T>(what: string, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof Error && ("code" in e || e.name === "PlaceError")) throw new UserError(`${what}: ${e.message}`);
+    throw e;
+  }
+}

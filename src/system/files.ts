@@ -57,7 +57,9 @@ export function syncDirectory(dir: string): void {
 }
 
 /** A place tend cannot use as it is: says which and what to do. */
-export class PlaceError extends Error {}
+export class PlaceError extends Error {
+  override name = "PlaceError";
+}
 
 /**
  * Makes `dir` (and the missing directories above it, 0755) with exactly `mode`. An
