@@ -505,25 +505,26 @@ static const char *keep_pipe(struct service *s, enum kind kind, int *read_end, i
     return NULL;
 }
 
-/* log=, log-dir=, log-size=, log-keep= of a spawn or a note; NULL or what is wrong. */
+/* log=, log-dir=, log-size=, log-keep=, log-group= of a spawn or a note; NULL or what is wrong. */
 static const char *configure_log(struct service *s, const struct message *m)
 {
     const char *mode = message_get(m, "log");
     if (mode == NULL)
         return NULL;
-    long long size = 1 << 20, keep = 5;
+    long long size = 1 << 20, keep = 5, group = -1;
     if (strcmp(mode, "none") == 0) {
-        log_configure(&s->log, LOG_NONE, NULL, s->name, 0, 0);
+        log_configure(&s->log, LOG_NONE, NULL, s->name, 0, 0, -1);
     } else if (strcmp(mode, "stdout") == 0) {
-        log_configure(&s->log, LOG_STDOUT, NULL, s->name, 0, 0);
+        log_configure(&s->log, LOG_STDOUT, NULL, s->name, 0, 0, -1);
     } else if (strcmp(mode, "file") == 0) {
         const char *dir = message_get(m, "log-dir");
-        if (dir == NULL || dir[0] != '/')
+        if (dir == NULL || dir[0] != '/' || strrchr(dir, '/')[1] == '\0')
             return "log=file needs an absolute log-dir";
         if ((message_get(m, "log-size") != NULL && !message_number(m, "log-size", 1, 1LL << 50, &size)) ||
-            (message_get(m, "log-keep") != NULL && !message_number(m, "log-keep", 0, 1000, &keep)))
-            return "bad log-size or log-keep";
-        log_configure(&s->log, LOG_FILE, dir, s->name, (uint64_t)size, (unsigned)keep);
+            (message_get(m, "log-keep") != NULL && !message_number(m, "log-keep", 0, 1000, &keep)) ||
+            (message_get(m, "log-group") != NULL && !message_number(m, "log-group", 0, 0xfffffffe, &group)))
+            return "bad log-size, log-keep or log-group";
+        log_configure(&s->log, LOG_FILE, dir, s->name, (uint64_t)size, (unsigned)keep, group);
     } else {
         return "log is none, stdout or file";
     }

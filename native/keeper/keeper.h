@@ -81,9 +81,12 @@ struct log {
     int dropped_error;    /* what made the lines counted in `dropped` go */
     bool trouble_unsent;  /* the server has not been told about `error` yet */
     int64_t retry_at;     /* monotonic ms: do not try to reopen before */
+    bool has_group;       /* the directory and files belong to `group` (the service's), not to the keeper's */
+    gid_t group;
 };
 
-void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep);
+/* `group` < 0: the log keeps the group it had (at first, the keeper's own). */
+void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep, long long group);
 /* Stderr lines are marked `[stderr]` in a file, and go to the keeper's stderr in stdout mode. */
 void log_output(struct log *log, enum log_stream stream, const char *data, size_t length);
 void log_note(struct log *log, const char *text);

@@ -4,7 +4,14 @@
  * partial line per stream (at most MAX_LINE). When the file cannot be
  * written — a full disk, a directory that cannot be made — lines are dropped and
  * counted, the server is told once, and a marker line says how many were lost as soon
- * as writing works again. A `current` deleted under the keeper is made again. */
+ * as writing works again. A `current` deleted under the keeper is made again.
+ *
+ * Nothing planted in the way makes the keeper write elsewhere: the log root and the
+ * service's directory are opened with O_DIRECTORY|O_NOFOLLOW (the directory must be
+ * the keeper's own), and `current` and the rotated files are opened and renamed
+ * relative to that checked directory, `current` with O_NOFOLLOW. The directory is
+ * 0750 and the files 0640, of the service's group when the server names one
+ * (`log-group`), so that the service's user can read its own logs and others cannot. */
 #include "keeper.h"
 
 #include <errno.h>
@@ -25,7 +32,7 @@ static char stamp[96];
 /* How long a log that cannot be opened waits before the next try. */
 #define RETRY_MS 1000
 
-void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep)
+void log_configure(struct log *log, enum log_mode mode, const char *dir, const char *name, uint64_t max_size, unsigned keep, long long group)
 {
     bool same = log->mode == mode && (mode != LOG_FILE || (log->dir != NULL && strcmp(log->dir, dir) == 0));
     if (!same) {
@@ -38,6 +45,14 @@ void log_configure(struct log *log, enum log_mode mode, const char *dir, const c
     }
     log->max_size = max_size;
     log->keep = keep;
+    if (group >= 0 && (!log->has_group || log->group != (gid_t)group)) {
+        log->has_group = true;
+        log->group = (gid_t)group;
+        if (log->fd >= 0) { /* opened again at the next line, and given to the group then */
+            close(log->fd);
+            log->fd = -1;
+        }
+    }
 }
 
 static void set_stamp(void)
@@ -58,26 +73,66 @@ static void fail(struct log *log, int error)
     log->dropped_error = error;
 }
 
-static bool open_current(struct log *log)
+/* Gives `fd` (the directory or a file of the log) the mode and, when one is named, the group it must have. */
+static void set_owner(struct log *log, int fd, const struct stat *st, mode_t mode, const char *what)
+{
+    if (log->has_group && st->st_gid != log->group && fchown(fd, (uid_t)-1, log->group) != 0)
+        complain("cannot give %s/%s to group %u: %s", log->dir, what, (unsigned)log->group, strerror(errno));
+    if ((st->st_mode & 07777) != mode && fchmod(fd, mode) != 0)
+        complain("cannot set the mode of %s/%s: %s", log->dir, what, strerror(errno));
+}
+
+/* The service's log directory, made if missing, opened without following a symlink at
+ * it or at the log root; -1 (the failure recorded) when it cannot be, or is not ours. */
+static int open_directory(struct log *log)
 {
     if (log->dir == NULL) {
         fail(log, ENOMEM);
-        return false;
+        return -1;
     }
-    if (mkdir(log->dir, 0750) == 0) {
-        if (chmod(log->dir, 0750) != 0)
-            complain("cannot set the mode of %s: %s", log->dir, strerror(errno));
-    } else if (errno != EEXIST) {
+    const char *slash = strrchr(log->dir, '/');
+    char root[4096];
+    snprintf(root, sizeof root, "%.*s", slash == log->dir ? 1 : (int)(slash - log->dir), log->dir);
+    int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root_fd < 0) {
         fail(log, errno);
-        return false;
+        return -1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/current", log->dir);
+    const char *name = slash + 1;
+    if (mkdirat(root_fd, name, 0750) != 0 && errno != EEXIST) {
+        fail(log, errno);
+        close(root_fd);
+        return -1;
+    }
+    int fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int error = errno;
+    close(root_fd);
+    if (fd < 0) {
+        fail(log, error);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) { /* someone else's directory: whatever is in it is theirs to plant */
+        fail(log, EPERM);
+        close(fd);
+        return -1;
+    }
+    set_owner(log, fd, &st, 0750, ".");
+    return fd;
+}
+
+static bool open_current(struct log *log)
+{
+    int dir = open_directory(log);
+    if (dir < 0)
+        return false;
     /* O_NOFOLLOW: a symlink planted in a log directory must not make the keeper write elsewhere. */
     /* O_NONBLOCK: a FIFO planted as `current` must not stall the keeper (S_ISREG refuses it below). */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
+    int fd = openat(dir, "current", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
+    int error = errno;
+    close(dir);
     if (fd < 0) {
-        fail(log, errno);
+        fail(log, error);
         return false;
     }
     struct stat st;
@@ -91,11 +146,10 @@ static bool open_current(struct log *log)
         close(fd);
         return false;
     }
-    if ((st.st_mode & 07777) != 0640 && fchmod(fd, 0640) != 0)
-        complain("cannot set the mode of %s: %s", path, strerror(errno));
+    set_owner(log, fd, &st, 0640, "current");
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        complain("cannot make %s blocking: %s", path, strerror(errno));
+        complain("cannot make %s/current blocking: %s", log->dir, strerror(errno));
     log->fd = fd;
     log->size = (uint64_t)st.st_size;
     return true;
@@ -103,23 +157,24 @@ static bool open_current(struct log *log)
 
 static void rotate(struct log *log)
 {
-    char from[4096], to[4096];
+    char from[32], to[32];
     close(log->fd);
     log->fd = -1;
+    int dir = open_directory(log);
+    if (dir < 0)
+        return; /* the next line finds out again, and says so */
     for (unsigned i = log->keep; i >= 1; i--) {
         if (i == 1)
-            snprintf(from, sizeof from, "%s/current", log->dir);
+            snprintf(from, sizeof from, "current");
         else
-            snprintf(from, sizeof from, "%s/current.%u", log->dir, i - 1);
-        snprintf(to, sizeof to, "%s/current.%u", log->dir, i);
-        if (rename(from, to) != 0 && errno != ENOENT)
-            complain("cannot rotate %s: %s", from, strerror(errno));
+            snprintf(from, sizeof from, "current.%u", i - 1);
+        snprintf(to, sizeof to, "current.%u", i);
+        if (renameat(dir, from, dir, to) != 0 && errno != ENOENT)
+            complain("cannot rotate %s/%s: %s", log->dir, from, strerror(errno));
     }
-    if (log->keep == 0) {
-        snprintf(from, sizeof from, "%s/current", log->dir);
-        if (unlink(from) != 0 && errno != ENOENT)
-            complain("cannot remove %s: %s", from, strerror(errno));
-    }
+    if (log->keep == 0 && unlinkat(dir, "current", 0) != 0 && errno != ENOENT)
+        complain("cannot remove %s/current: %s", log->dir, strerror(errno));
+    close(dir);
 }
 
 static size_t count_lines(const char *data, size_t length)

@@ -42,6 +42,8 @@ export interface LogSettings {
   logDir?: string;
   logSize?: number;
   logKeep?: number;
+  /** The group the log directory (0750) and files (0640) are given to: the service's, so that its user reads its own logs. */
+  logGroup?: number;
 }
 
 export interface SpawnMessage extends LogSettings {
@@ -121,6 +123,7 @@ function toFrame(message: ServerMessage): Frame {
     put("log-dir", settings.logDir);
     put("log-size", settings.logSize);
     put("log-keep", settings.logKeep);
+    put("log-group", settings.logGroup);
   };
   switch (message.type) {
     case "hello":

@@ -158,6 +158,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       cwd,
       umask: def.umask ?? 0o022,
       ...logSettings(service, def),
+      ...(def.log === "file" && who.switch !== null ? { logGroup: who.switch.gid } : {}),
       ...(def.stderr === "apart" ? { stderr: "apart" as const } : {}),
       ...(who.switch ?? {}),
       nnp: def.noNewPrivileges,
