@@ -5,10 +5,10 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { childEnv, REPO } from "../helpers.js";
+import { childEnv, findTool, REPO } from "../helpers.js";
 import { alive, BIN, IS_ROOT, NODE, waitFor, withRoot, type Run, type TestRoot } from "./harness.js";
 
 /** `tend --root ROOT ARGS…` run under `umask 000`. */
@@ -93,6 +93,30 @@ describe("modes whatever the umask", () => {
       const daemon = await root.startDaemon({ noWait: true });
       assert.deepEqual(await daemon.exited, { code: 1, signal: null });
       assert.match(daemon.output(), /cannot start: .*var\/lib\/tend is owned by uid 65534/);
+    }));
+});
+
+describe("a service's logs", () => {
+  const as = (uid: number, ...command: string[]): number | null =>
+    spawnSync("setpriv", [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", ...command], { stdio: "ignore" }).status;
+
+  test("are readable by the service's user (through its group) and not by other users", { timeout: 60_000, skip: IS_ROOT && findTool("setpriv") !== null ? false : "needs root and setpriv" }, () =>
+    withRoot(async (root) => {
+      chmodSync(root.dir, 0o755); // the temporary root is 0700: let other users reach LOG
+      root.services({ mine: "type = longrun\ncommand = sh -c 'echo hello from nobody; exec sleep 1000'\nuser = nobody\n" });
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "mine")).status, 0);
+      const current = join(root.places.log, "mine", "current");
+      await waitFor("the service's line", () => readFileSync(current, "utf8").includes("hello from nobody"));
+      const gid = Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" }).trim());
+      assert.equal(statSync(join(root.places.log, "mine")).gid, gid);
+      assert.equal(statSync(current).gid, gid);
+      // nobody reads its own log through its group; another user (65533) cannot.
+      assert.equal(spawnSync("setpriv", ["--reuid=65534", `--regid=${gid}`, "--init-groups", "cat", current], { stdio: "ignore" }).status, 0);
+      assert.notEqual(as(65533, "cat", current), 0);
+      assert.notEqual(as(65533, "ls", join(root.places.log, "mine")), 0);
+      await root.shutdown(daemon);
     }));
 });
 
