@@ -57,10 +57,11 @@ function dictionary<T>(v: Json, at: string, key: RegExp, value: (v: Json, at: st
   return out;
 }
 
-const argv = nullable((v, at) => {
+function program(v: Json, at: string): string[] {
   const list = array(v, at).map((x, i) => string(x, `${at}[${i}]`));
   return list.length > 0 && list[0] !== "" ? list : fail(at, "must name a program");
-});
+}
+const argv = nullable(program);
 
 const references = (v: Json, at: string): Json[] =>
   array(v, at).map((r, i) => {
@@ -84,7 +85,7 @@ function ready(v: Json, at: string): void {
     case "unix":
       return void string(o.path, `${at}.path`);
     case "exec":
-      return void argv(o.argv ?? fail(`${at}.argv`, "is missing"), `${at}.argv`);
+      return void program(o.argv, `${at}.argv`);
     default:
       return;
   }
@@ -150,11 +151,11 @@ function service(v: Json, at: string, name: string): Dict {
   oneOf(d.type, `${at}.type`, SERVICE_TYPES);
   string(d.file, `${at}.file`);
   string(d.description, `${at}.description`);
-  for (const key of ["command", "up", "down", "preStart", "postStop"]) argv(d[key] === undefined ? fail(`${at}.${key}`, "is missing") : d[key], `${at}.${key}`);
+  // A missing field fails as the wrong type: `undefined` is neither null nor a value.
+  for (const key of ["command", "up", "down", "preStart", "postStop"]) argv(d[key], `${at}.${key}`);
   for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
   ready(d.ready, `${at}.ready`);
-  nullable(duration)(d.startTimeoutMs === undefined ? fail(`${at}.startTimeoutMs`, "is missing") : d.startTimeoutMs, `${at}.startTimeoutMs`);
-  nullable(duration)(d.stopTimeoutMs === undefined ? fail(`${at}.stopTimeoutMs`, "is missing") : d.stopTimeoutMs, `${at}.stopTimeoutMs`);
+  for (const key of ["startTimeoutMs", "stopTimeoutMs"]) nullable(duration)(d[key], `${at}.${key}`);
   oneOf(d.restart, `${at}.restart`, ["always", "on-failure", "never"] as const);
   duration(d.restartDelayMs, `${at}.restartDelayMs`);
   duration(d.restartDelayMaxMs, `${at}.restartDelayMaxMs`);
@@ -165,7 +166,7 @@ function service(v: Json, at: string, name: string): Dict {
   }
   array(d.successExit, `${at}.successExit`).forEach((x, i) => (typeof x === "string" ? x : integer(x, `${at}.successExit[${i}]`, 0, 255)));
   string(d.stopSignal, `${at}.stopSignal`);
-  for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key] === undefined ? fail(`${at}.${key}`, "is missing") : d[key], `${at}.${key}`);
+  for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key], `${at}.${key}`);
   if (typeof d.cwd === "string" && !d.cwd.startsWith("/")) fail(`${at}.cwd`, "must be an absolute path");
   d.env = dictionary(d.env, `${at}.env`, ENV_NAME, string);
   array(d.envFiles, `${at}.envFiles`).forEach((f, i) => {
@@ -173,7 +174,7 @@ function service(v: Json, at: string, name: string): Dict {
     string(o.path, `${at}.envFiles[${i}].path`);
     boolean(o.optional, `${at}.envFiles[${i}].optional`);
   });
-  nullable((x, where) => integer(x, where, 0, 0o777))(d.umask === undefined ? fail(`${at}.umask`, "is missing") : d.umask, `${at}.umask`);
+  nullable((x, where) => integer(x, where, 0, 0o777))(d.umask, `${at}.umask`);
   d.limits = dictionary(d.limits, `${at}.limits`, LIMIT_NAME, limit);
   boolean(d.noNewPrivileges, `${at}.noNewPrivileges`);
   oneOf(d.log, `${at}.log`, ["file", "stdout", "none"] as const);

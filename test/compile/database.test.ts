@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -13,6 +13,7 @@ import {
   DB_VERSION,
   PREVIOUS_DB_FILE,
   installDatabase,
+  loadDatabase,
   readDatabase,
   type CompiledSet,
 } from "../../src/compile/database.js";
@@ -135,6 +136,134 @@ describe("readDatabase", () => {
       writeFileSync(path, JSON.stringify({ format: DB_FORMAT, version: DB_VERSION + 1 }));
       r = readDatabase(dir);
       assert.ok(!r.ok && r.message.includes(`has format version ${DB_VERSION + 1}`));
+    });
+  });
+});
+
+describe("the shape of a database read from disk", () => {
+  /** The installed A as parsed JSON, to damage. */
+  const installedA = (dir: string): Record<string, unknown> => {
+    installDatabase(dir, A);
+    return JSON.parse(readFileSync(join(dir, DB_FILE), "utf8")) as Record<string, unknown>;
+  };
+  const readWith = (dir: string, data: unknown) => {
+    writeFileSync(join(dir, DB_FILE), JSON.stringify(data));
+    return readDatabase(dir);
+  };
+
+  test("a field of the wrong type is refused with where it is, whatever the field", () => {
+    withTemp((dir) => {
+      const good = installedA(dir);
+      const web = (good.services as Record<string, Record<string, unknown>>).web!;
+      assert.ok(!Object.hasOwn(web, "nosuch"));
+      let refused = 0;
+      // Every field of a service, given each wrong kind of value: never a throw; each a located refusal or a fitting value.
+      for (const key of Object.keys(web)) {
+        for (const wrong of ["s", 42, -1, null, {}, [], [1], true, { kind: "nosuch" }]) {
+          const data = structuredClone(good) as { services: Record<string, Record<string, unknown>> };
+          data.services.web![key] = wrong;
+          const r = readWith(dir, data);
+          if (!r.ok) {
+            refused++;
+            assert.match(r.message, new RegExp(`is damaged \\(services\\.web\\.${key}\\b`), `${key} = ${JSON.stringify(wrong)}`);
+          }
+        }
+      }
+      assert.ok(refused > Object.keys(web).length * 5, `only ${refused} refused`);
+      const data = structuredClone(good) as { services: Record<string, Record<string, unknown>> };
+      data.services.web!.command = "sleep 1000";
+      const r = readWith(dir, data);
+      assert.ok(!r.ok && r.message.includes("services.web.command must be a list"), JSON.stringify(r));
+    });
+  });
+
+  test("the graph and the boot waves must name the services of the database", () => {
+    withTemp((dir) => {
+      const good = installedA(dir) as { graph: { services: Record<string, { requires: string[] }>; bundles: Record<string, string[]> }; boot: string[][] };
+      const cases: [string, (d: typeof good) => void, RegExp][] = [
+        ["a requirement on no service", (d) => d.graph.services.web!.requires.push("ghost"), /graph\.services\.web\.requires\[0\] must name a service/],
+        ["a bundle as a member", (d) => d.graph.bundles.default!.push("default"), /graph\.bundles\.default\[1\] must name a service/],
+        ["edges missing", (d) => delete (d.graph.services as Record<string, unknown>).web, /graph\.services has no edges for web/],
+        ["a boot wave of a bundle", (d) => d.boot.push(["default"]), /boot\[\d\]\[0\] must name a service/],
+      ];
+      for (const [what, damage, expected] of cases) {
+        const data = structuredClone(good);
+        damage(data);
+        const r = readWith(dir, data);
+        assert.ok(!r.ok, what);
+        assert.match(r.message, expected, what);
+      }
+    });
+  });
+
+  test("names a user chose are keys without a prototype: a service named constructor, an env key __proto__", () => {
+    withTemp((dir) => {
+      const r = compileFiles({
+        constructor: "type = longrun\ncommand = /bin/true\n",
+        default: "type = bundle\ncontents = constructor\n",
+      });
+      assert.equal(r.accepted, true, show(r.diagnostics));
+      installDatabase(dir, r.compiled!);
+      // Written as JSON holds them: own keys named like Object.prototype's members.
+      const path = join(dir, DB_FILE);
+      writeFileSync(path, readFileSync(path, "utf8").replace('"env":{}', '"env":{"__proto__":"x","toString":"y"}'));
+      const db = readDatabase(dir);
+      assert.ok(db.ok, db.ok ? "" : db.message);
+      const name: string = "constructor";
+      assert.equal(Object.getPrototypeOf(db.database.services), null);
+      assert.equal(Object.getPrototypeOf(db.database.graph.bundles), null);
+      assert.equal(db.database.services[name]!.name, "constructor");
+      assert.equal("toString" in db.database.graph.services, false);
+      const env = db.database.services[name]!.env;
+      assert.equal(Object.getPrototypeOf(env), null);
+      assert.deepEqual(Object.entries(env), [["__proto__", "x"], ["toString", "y"]]);
+    });
+  });
+});
+
+describe("loadDatabase: the database a server boots", () => {
+  test("the installed one; the previous one with a warning when it is damaged; a clear error when both are", () => {
+    withTemp((dir) => {
+      installDatabase(dir, A);
+      installDatabase(dir, B);
+      let r = loadDatabase(dir);
+      assert.ok(r.ok && r.warning === null && r.database.generation === 2);
+      writeFileSync(join(dir, DB_FILE), readFileSync(join(dir, DB_FILE), "utf8").slice(0, 100));
+      r = loadDatabase(dir);
+      assert.ok(r.ok && r.database.generation === 1, JSON.stringify(r));
+      assert.match(r.warning!, /db\.json is damaged \(.*\): running the previous database, .*db\.prev\.json \(generation 1\); run 'tend compile' to install a new one$/);
+      writeFileSync(join(dir, PREVIOUS_DB_FILE), "[]");
+      r = loadDatabase(dir);
+      assert.ok(!r.ok);
+      assert.match(r.message, /^no database can be booted: .*db\.json is damaged \(.*\), and .*db\.prev\.json is not a tend database; run 'tend compile' to install a new database$/);
+      // A new install after a damaged one counts on from the previous generation.
+      const installed = installDatabase(dir, C);
+      assert.equal(installed.database.generation, 1, "db.prev.json is unreadable too: counting starts again");
+    });
+  });
+
+  test("a new install over a damaged db.json counts on from db.prev.json", () => {
+    withTemp((dir) => {
+      installDatabase(dir, A);
+      installDatabase(dir, B);
+      writeFileSync(join(dir, DB_FILE), "{");
+      assert.equal(installDatabase(dir, C).database.generation, 3);
+    });
+  });
+
+  test("the database files are 0600 in a 0700 directory whatever the umask", () => {
+    withTemp((root) => {
+      const dir = join(root, "var/lib/tend");
+      const old = process.umask(0);
+      try {
+        installDatabase(dir, A);
+        installDatabase(dir, B);
+      } finally {
+        process.umask(old);
+      }
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      assert.equal(statSync(join(root, "var")).mode & 0o777, 0o755);
+      for (const file of [DB_FILE, PREVIOUS_DB_FILE]) assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file);
     });
   });
 });
