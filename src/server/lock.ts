@@ -4,7 +4,7 @@
 // not reap it: a container's PID 1 may never), or now names another process started
 // later (a pid given out again) holds nothing, and the file is taken over at once.
 
-import { closeSync, fchmodSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { hasEnded, startTimeOf } from "../system/processes.js";
 
@@ -16,34 +16,67 @@ export type LockResult = { ok: true; release(): void } | { ok: false; pid: numbe
 export function lockRoot(runDir: string): LockResult {
   const path = join(runDir, LOCK_FILE);
   const self = `${process.pid} ${startTimeOf(process.pid) ?? "?"}\n`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o644);
-      try {
-        fchmodSync(fd, 0o644);
-        writeSync(fd, self);
-      } finally {
-        closeSync(fd);
-      }
-      return { ok: true, release: () => releaseIfOurs(path, self) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const holder = holderOf(path);
-      if (holder !== null) return { ok: false, pid: holder };
-      rmSync(path, { force: true });
-    }
+  // Written in full beside it, then linked into place (link fails if the name exists):
+  // no server ever reads a lock file that is not written yet.
+  const mine = `${path}.new-${process.pid}`;
+  rmSync(mine, { force: true });
+  const fd = openSync(mine, "wx", 0o644);
+  try {
+    fchmodSync(fd, 0o644);
+    writeSync(fd, self);
+  } finally {
+    closeSync(fd);
   }
-  return { ok: false, pid: 0 };
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(mine, path);
+        return { ok: true, release: () => releaseIfOurs(path, self) };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const text = contentOf(path);
+        const holder = text === null ? null : holderOf(text);
+        if (holder !== null) return { ok: false, pid: holder };
+        if (text !== null) removeStale(path, text);
+      }
+    }
+    return { ok: false, pid: 0 };
+  } finally {
+    rmSync(mine, { force: true });
+  }
 }
 
-/** The pid of the server that holds the lock file at `path`, or null when none does. */
-function holderOf(path: string): number | null {
-  let text: string;
+const contentOf = (path: string): string | null => {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch {
     return null; // removed meanwhile: the next attempt creates it
   }
+};
+
+/**
+ * Removes the stale lock file whose content is `text`, and only that one: a server
+ * starting at the same moment may have taken it over already, and its lock stays.
+ */
+function removeStale(path: string, text: string): void {
+  const aside = `${path}.stale-${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // someone else moved it first
+  }
+  if (contentOf(aside) !== text) {
+    try {
+      linkSync(aside, path); // another server's fresh lock: put back
+    } catch {
+      // a third made one meanwhile: it holds the lock
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+/** The pid of the server that holds a lock file with this content, or null when none does. */
+function holderOf(text: string): number | null {
   const [pidText, started] = text.trim().split(/\s+/);
   const pid = Number(pidText);
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || hasEnded(pid)) return null;
