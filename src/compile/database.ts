@@ -60,7 +60,8 @@ export function installDatabase(dir: string, set: CompiledSet, options: InstallO
   const current = readDatabase(dir);
   const previous = current.ok ? current.database : null;
   if (previous !== null && previous.digest === set.digest) return { changed: false, database: previous };
-  // A damaged current database is replaced; its generation still counts from the one before it.
+  // A damaged current database is replaced: it was (as far as anyone can tell) the one
+  // after db.prev.json, and the new one comes after it.
   const older = previous === null ? readDatabase(dir, PREVIOUS_DB_FILE) : null;
 
   const database: Database = {
@@ -74,7 +75,7 @@ export function installDatabase(dir: string, set: CompiledSet, options: InstallO
   // Hold on to the database being replaced (a hard link) before anything moves.
   const keep = join(dir, `${PREVIOUS_DB_FILE}.tmp-${process.pid}`);
   if (previous !== null) linkSync(path, keep);
-  writeFileAtomically(path, `${JSON.stringify(database)}\n`, { mode: SECRET_FILE_MODE, ...(options.beforeRename ? { beforeRename: options.beforeRename } : {}) });
+  writeFileAtomically(path, `${JSON.stringify(database)}\n`, { mode: SECRET_FILE_MODE, beforeRename: options.beforeRename });
   // Only now does the replaced database become the previous one: a crash before this
   // point leaves the old current and the old previous as they were.
   if (previous !== null) renameSync(keep, join(dir, PREVIOUS_DB_FILE));

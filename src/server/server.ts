@@ -53,7 +53,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     log(`cannot start: ${(e as Error).message}`);
     return 1;
   }
-  const lock = await lockRoot(places.run);
+  const lock = lockRoot(places.run);
   if (!lock.ok) {
     log(`another tend server (pid ${lock.pid}) is already running for ${places.run}; stop it first ('tend shutdown')`);
     return 1;

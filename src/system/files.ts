@@ -13,7 +13,7 @@ const PARENT_MODE = 0o755;
 export interface AtomicWriteOptions {
   mode?: number;
   /** Test hook: runs after the new file is written and synced, before it replaces the old one. */
-  beforeRename?: () => void;
+  beforeRename?: (() => void) | undefined;
 }
 
 /** The name of the temporary file `writeFileAtomically` writes `path` into, for cleaning up after a crash. */
