@@ -118,6 +118,8 @@ export type LoadResult = { ok: true; database: Database; warning: string | null 
  * previous one, with a warning that says so. Refused only when neither can be read.
  */
 export function loadDatabase(dir: string): LoadResult {
+  // Files an older tend installed 0644 hold secrets all the same.
+  for (const file of [DB_FILE, PREVIOUS_DB_FILE]) tightenFile(join(dir, file), SECRET_FILE_MODE);
   const current = readDatabase(dir);
   if (current.ok) return { ok: true, database: current.database, warning: null };
   const previous = readDatabase(dir, PREVIOUS_DB_FILE);

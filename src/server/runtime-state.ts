@@ -9,7 +9,7 @@
 
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SECRET_FILE_MODE, writeFileAtomically } from "../system/files.js";
+import { SECRET_FILE_MODE, tightenFile, writeFileAtomically } from "../system/files.js";
 import type { ArmedTimer, EngineSnapshot } from "../engine/snapshot.js";
 import type { TimedFact } from "../engine/types.js";
 
@@ -48,6 +48,7 @@ export interface RuntimeState {
 export function openRuntimeState(runDir: string, current: () => Checkpoint, log: (line: string) => void): RuntimeState {
   const snapshotPath = join(runDir, SNAPSHOT);
   const journalPath = join(runDir, JOURNAL);
+  tightenFile(journalPath, SECRET_FILE_MODE); // emptied at each checkpoint, never made again: it keeps its mode
   const pending: string[] = [];
   let sinceCheckpoint = 0;
   let lastCheckpoint = Date.now();
