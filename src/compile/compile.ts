@@ -10,6 +10,7 @@ import { digestOf, type CompiledSet } from "./database.js";
 import { resolveGraph } from "./graph.js";
 import { checkHost, readHostFacts, type HostFacts } from "./host.js";
 import { plan } from "./plan.js";
+import { nameRecord } from "../records.js";
 
 /** The bundle that `tend boot` brings up. */
 export const BOOT_BUNDLE = "default";
@@ -56,7 +57,7 @@ export function compile(options: CompileOptions): CompileResult {
   const accepted = !hasErrors(diagnostics);
   let compiled: CompiledSet | null = null;
   if (accepted) {
-    const services: Record<string, ServiceDef> = {};
+    const services = nameRecord<ServiceDef>();
     // Stored with absolute paths: the same files reached by another path are the same configuration.
     for (const name of [...parsed.keys()].sort()) services[name] = { ...parsed.get(name)!.def, file: join(sourceDir, name) };
     const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(services[n]!)).waves : [];

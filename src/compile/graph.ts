@@ -2,9 +2,10 @@
 // bundles expanded to their members, `before` turned around into `after`, and every
 // name checked. Reports unknown names, requirements on tasks and every kind of cycle.
 
-import { didYouMean, type Report } from "../config/diagnostics.js";
+import { suggester, type Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import type { Reference, ServiceDef } from "../config/service.js";
+import { nameRecord } from "../records.js";
 import { cycleKey, describeCycle, findCycles, type Edge } from "./cycles.js";
 
 /** For each service that is not a bundle: other non-bundle services, by name. */
@@ -27,7 +28,7 @@ export interface ResolvedGraph {
  */
 export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unparsed: ReadonlySet<string>, report: Report): ResolvedGraph {
   const known = (name: string): ServiceDef | undefined => services.get(name)?.def;
-  const names = [...services.keys()];
+  const didYouMean = suggester(services.keys());
   const at = (def: ServiceDef, r: Reference) => ({ file: def.file, line: r.line, col: r.col });
 
   // 1. Every name must exist; a task cannot be required, since it is never up.
@@ -37,7 +38,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       if (target === undefined && unparsed.has(r.name)) return false;
       if (target === undefined) {
         const also = severity === "warning" ? "; the ordering is ignored" : "";
-        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name, names)}${also}`);
+        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name)}${also}`);
         return false;
       }
       if (key === "requires" && target.type === "task") {
@@ -60,7 +61,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       contents: valid(def, def.contents, "contents", "error"),
     });
     for (const r of conditionRefs) {
-      if (known(r.name) === undefined && !unparsed.has(r.name)) report("error", at(def, r), `the condition names '${r.name}', which has no service file${didYouMean(r.name, names)}`);
+      if (known(r.name) === undefined && !unparsed.has(r.name)) report("error", at(def, r), `the condition names '${r.name}', which has no service file${didYouMean(r.name)}`);
     }
   }
 
@@ -110,7 +111,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
   // 3. Requirements must not form a cycle; nor may the order they, `wants`, `after` and `before` impose.
   const requireGraph = new Map<string, Edge[]>();
   const orderGraph = new Map<string, Edge[]>();
-  const graph: ResolvedGraph = { services: {}, bundles: {} };
+  const graph: ResolvedGraph = { services: nameRecord(), bundles: nameRecord() };
   for (const [name, { def }] of services) {
     if (def.type !== "bundle") orderGraph.set(name, []);
   }
@@ -120,13 +121,14 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       continue;
     }
     const refs = checked.get(name)!;
-    const requires = expandRefs(refs.requires).filter((r) => {
-      // A task reached through a bundle: the direct case is reported in step 1.
-      if (known(r.name)?.type !== "task") return true;
-      const via = refs.requires.find((q) => q.line === r.line && q.col === r.col)?.name ?? "a bundle";
-      report("error", at(def, r), `'${via}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
-      return false;
-    });
+    const requires = refs.requires.flatMap((via) =>
+      expandRefs([via]).filter((r) => {
+        // A task reached through a bundle: the direct case is reported in step 1.
+        if (known(r.name)?.type !== "task") return true;
+        report("error", at(def, r), `'${via.name}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
+        return false;
+      }),
+    );
     const wants = expandRefs(refs.wants);
     requireGraph.set(name, edgesOf(def, requires));
     orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(refs.after)]));

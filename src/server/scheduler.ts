@@ -7,6 +7,7 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Database } from "../compile/database.js";
+import { own } from "../records.js";
 import type { Fact } from "../engine/types.js";
 import { isClockSchedule, missedSince, nextDue } from "../events/clock.js";
 import { after, type Timer } from "../system/timers.js";
@@ -56,7 +57,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const arm = (service: string): void => {
-    const schedule = db?.services[service]?.schedule ?? null;
+    const schedule = (db === null ? undefined : own(db.services, service))?.schedule ?? null;
     if (!isClockSchedule(schedule)) return;
     const now = options.now();
     const next = nextDue(schedule, now, lastRuns.get(service) ?? null);

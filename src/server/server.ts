@@ -15,6 +15,7 @@ import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, type Places } from "../places.js";
+import { own } from "../records.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { closeInheritedFds } from "../system/processes.js";
 import { listenControl, type Connection } from "./control-socket.js";
@@ -247,7 +248,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       case "changed": {
         const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
         log(`${action.service}: ${line}`);
-        const def = engine.defs.get(action.service) ?? db.services[action.service];
+        const def = engine.defs.get(action.service) ?? own(db.services, action.service);
         if (def !== undefined) supervisor.note(action.service, def, line);
         waiters.progress(action.service, action.phase, action.reason);
         return;
@@ -278,7 +279,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const bootNames = (): string[] => [BOOT_BUNDLE, ...persistent.enabled];
 
   const unknownNames = (names: string[]): string | null => {
-    const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !(n in engine.db.services));
+    const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !Object.hasOwn(engine.db.services, n));
     return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
   };
 
@@ -302,7 +303,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       }
       case "list":
         return reply(
-          Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: engine.topo.bundles[d.name] ?? null })),
+          Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: own(engine.topo.bundles, d.name) ?? null })),
         );
       case "why": {
         if (!engine.topo.requires.has(request.name)) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle: ask about its members`);
