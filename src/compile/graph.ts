@@ -2,7 +2,7 @@
 // bundles expanded to their members, `before` turned around into `after`, and every
 // name checked. Reports unknown names, requirements on tasks and every kind of cycle.
 
-import { suggester, type Report } from "../config/diagnostics.js";
+import { suggester, type Location, type Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import type { Reference, ServiceDef } from "../config/service.js";
 import { nameRecord } from "../records.js";
@@ -21,6 +21,9 @@ export interface ResolvedGraph {
   /** Each bundle's members, nested bundles expanded. */
   bundles: Record<string, string[]>;
 }
+
+/** How many names expanding bundles may yield in one compilation (docs/service-files.md). */
+export const MAX_EXPANDED_NAMES = 1_000_000;
 
 /**
  * `unparsed` names the files that exist but could not be parsed (their errors are
@@ -76,6 +79,21 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     const e = cycle[0]!;
     report("error", e, `bundle '${e.from}' contains itself: ${describeCycle(cycle)}${locations(cycle)}`);
   }
+  // Expansion costs what it yields, and nested bundles yield quadratically many names
+  // (10^4 bundles each inside the next): past a fixed total, one error, and nothing more.
+  let expansionLeft = MAX_EXPANDED_NAMES;
+  const spend = (count: number, where: Location): boolean => {
+    if (expansionLeft < 0) return false;
+    expansionLeft -= count;
+    if (expansionLeft < 0) {
+      report("error", where, `bundles expand to more than ${MAX_EXPANDED_NAMES} names in all here: nest bundles less deeply, or name fewer of them`);
+    }
+    return expansionLeft >= 0;
+  };
+  const contentsAt = (bundle: string): Location => {
+    const { def, keyAt } = services.get(bundle)!;
+    return keyAt.get("contents") ?? { file: def.file, line: 0, col: 0 };
+  };
   const members = new Map<string, string[]>();
   // Depth first with an explicit stack (bundles may nest thousands deep); a bundle met
   // again while it is being expanded is a cycle, reported above, and adds nothing.
@@ -89,7 +107,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       const top = stack[stack.length - 1]!;
       const contents = checked.get(top.name)!.contents;
       if (top.next >= contents.length) {
-        const result = [...top.found];
+        const result = spend(top.found.size, contentsAt(top.name)) ? [...top.found] : [];
         members.set(top.name, result);
         open.delete(top.name);
         stack.pop();
@@ -98,7 +116,10 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       }
       const member = contents[top.next++]!.name;
       if (known(member)?.type !== "bundle") top.found.add(member);
-      else if (members.has(member)) for (const m of members.get(member)!) top.found.add(m);
+      else if (members.has(member)) {
+        const expanded = members.get(member)!;
+        if (spend(expanded.length, contentsAt(top.name))) for (const m of expanded) top.found.add(m);
+      }
       else if (!open.has(member)) {
         open.add(member);
         stack.push({ name: member, next: 0, found: new Set<string>() });
@@ -106,7 +127,11 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     }
     return members.get(name)!;
   };
-  const expandRefs = (refs: Reference[]): Reference[] => refs.flatMap((r) => expand(r.name).map((m) => ({ ...r, name: m })));
+  const expandRefs = (def: ServiceDef, refs: Reference[]): Reference[] =>
+    refs.flatMap((r) => {
+      const names = expand(r.name);
+      return names.length === 1 || spend(names.length, at(def, r)) ? names.map((m) => ({ ...r, name: m })) : [];
+    });
 
   // 3. Requirements must not form a cycle; nor may the order they, `wants`, `after` and `before` impose.
   const requireGraph = new Map<string, Edge[]>();
@@ -122,17 +147,17 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     }
     const refs = checked.get(name)!;
     const requires = refs.requires.flatMap((via) =>
-      expandRefs([via]).filter((r) => {
+      expandRefs(def, [via]).filter((r) => {
         // A task reached through a bundle: the direct case is reported in step 1.
         if (known(r.name)?.type !== "task") return true;
         report("error", at(def, r), `'${via.name}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
         return false;
       }),
     );
-    const wants = expandRefs(refs.wants);
+    const wants = expandRefs(def, refs.wants);
     requireGraph.set(name, edgesOf(def, requires));
-    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(refs.after)]));
-    for (const b of expandRefs(refs.before)) {
+    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(def, refs.after)]));
+    for (const b of expandRefs(def, refs.before)) {
       orderGraph.get(b.name)?.push({ from: b.name, to: name, file: def.file, line: b.line, col: b.col });
     }
     graph.services[name] = { requires: unique(requires), wants: unique(wants), after: [] };
