@@ -8,7 +8,7 @@ import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { readSource } from "../config/source.js";
 import { digestOf, type CompiledSet } from "./database.js";
 import { resolveGraph } from "./graph.js";
-import { checkHost, readHostFacts, type HostFacts } from "./host.js";
+import { checkHost, checkSourceDirectory, hostCache, readHostFacts, type HostFacts } from "./host.js";
 import { plan } from "./plan.js";
 import { nameRecord } from "../records.js";
 
@@ -42,8 +42,9 @@ export function compile(options: CompileOptions): CompileResult {
   }
   if (options.hostChecks) {
     const host = options.host ?? readHostFacts();
-    const programs = new Map<string, string | null>();
-    for (const service of parsed.values()) checkHost(service, host, report, programs);
+    const cache = hostCache(host);
+    checkSourceDirectory(sourceDir, report, cache);
+    for (const service of parsed.values()) checkHost(service, host, report, cache);
   }
   const unparsed = new Set([...source.files.map((f) => f.name).filter((name) => !parsed.has(name)), ...source.unread]);
   const graph = resolveGraph(parsed, unparsed, report);
