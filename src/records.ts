@@ -7,12 +7,5 @@
 /** An empty record with no prototype: every key is just a name. */
 export const nameRecord = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
-/** A prototype-free record of `entries` (Object.fromEntries gives Object.prototype). */
-export function recordOf<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
-  const record = nameRecord<T>();
-  for (const [key, value] of entries) record[key] = value;
-  return record;
-}
-
 /** `record[name]` when the record itself holds `name`, never an inherited member. */
 export const own = <T>(record: Readonly<Record<string, T>>, name: string): T | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);

@@ -318,6 +318,9 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const wait = request.wait !== false;
         const named = request.names.flatMap((n) => members(engine.topo, n));
         const activeBefore = engine.topo.names.filter((n) => isActive(engine.services.get(n)!.phase));
+        // Sets, for the restart below: a request may name thousands.
+        const wasActive = new Set(activeBefore);
+        const wasNamed = new Set(named);
         const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false }) : null;
         emit({ kind: request.cmd, names: request.names });
         // Name everything the command touches: what a stop takes down with it (dependents
@@ -326,7 +329,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           request.cmd === "stop"
             ? activeBefore.filter((n) => !engine.wanted.has(n) || !isActive(engine.services.get(n)!.phase))
             : request.cmd === "restart"
-              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => activeBefore.includes(n) || named.includes(n))
+              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => wasActive.has(n) || wasNamed.has(n))
               : named;
         if (widen === null) return reply({ affected });
         connection.send({ id: request.id, affected });
