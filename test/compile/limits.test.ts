@@ -34,6 +34,9 @@ describe("nesting", () => {
     const stop = parse(`${LONGRUN}stop-on = ${deep}\n`);
     assert.equal(stop.errors.length, 1, show(stop.diagnostics));
     assert.ok(stop.errors[0]!.message.includes("nest more than"), show(stop.diagnostics));
+    const schedule = parse(`type = task\ncommand = /bin/true\nschedule = 5s after ${deep}\n`);
+    // `schedule = 5s after ` fills columns 1-20 of line 3.
+    assertOneError(schedule.diagnostics, `/etc/tend/svc:3:${20 + MAX_CONDITION_DEPTH + 1}`, "nest more than");
   });
 });
 
