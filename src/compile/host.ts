@@ -5,7 +5,7 @@
 
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Report } from "../config/diagnostics.js";
+import type { Location, Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import { CLEAN_PATH, DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import { strictModes, untrustedMessage, type StrictModes } from "./strict.js";
@@ -52,10 +52,15 @@ export function hostCache(facts: HostFacts): HostCache {
 
 /** In strict mode, the source directory and those above it must be root's alone. */
 export function checkSourceDirectory(dir: string, report: Report, cache: HostCache): void {
-  const problem = cache.strict?.check(dir, [0]) ?? null;
-  if (problem === null) return;
+  checkTrusted(cache, report, { file: dir, line: 0, col: 0 }, "the source directory: ", dir, [0], "root");
+}
+
+/** In strict mode, reports the first path on the way to `path` that others than `owners` may change: once per compilation. */
+function checkTrusted(cache: HostCache, report: Report, where: Location, what: string, path: string, owners: readonly number[], ownerNames: string): void {
+  const problem = cache.strict?.check(path, owners) ?? null;
+  if (problem === null || cache.untrusted.has(problem.path)) return;
   cache.untrusted.add(problem.path);
-  report("error", { file: dir, line: 0, col: 0 }, `the source directory: ${untrustedMessage(problem, "root")}`);
+  report("error", where, `${what}${untrustedMessage(problem, ownerNames)}`);
 }
 
 export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report, cache: HostCache = hostCache(facts)): void {
@@ -103,19 +108,15 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
 }
 
 /**
- * In strict mode, reports `path` (a service file, or an env-file or program of `def`)
- * if anyone but root (or, for what runs as the service's own user, that user) may change
- * it.
+ * The strict-mode check of a service file, or of an env-file or program of `def`: root's,
+ * or (for what runs as the service's own user) that user's.
  */
 function trusted(def: ServiceDef, facts: HostFacts, cache: HostCache, report: Report) {
   const uid = def.user === null ? undefined : /^\d+$/.test(def.user) ? Number(def.user) : facts.strict?.uids.get(def.user);
-  return (where: { file: string; line: number; col: number }, what: string, path: string, runsAsUser: boolean): void => {
-    const owners = runsAsUser && uid !== undefined && uid !== 0 ? [0, uid] : [0];
-    const problem = cache.strict?.check(path, owners) ?? null;
-    if (problem === null || cache.untrusted.has(problem.path)) return;
-    cache.untrusted.add(problem.path);
-    report("error", where, `${what}${untrustedMessage(problem, owners.length > 1 ? `root or ${def.user}` : "root")}`);
-  };
+  return (where: Location, what: string, path: string, runsAsUser: boolean): void =>
+    runsAsUser && uid !== undefined && uid !== 0
+      ? checkTrusted(cache, report, where, what, path, [0, uid], `root or ${def.user}`)
+      : checkTrusted(cache, report, where, what, path, [0], "root");
 }
 
 /** Where `program` resolves to (an executable file), else what is wrong: the one place a program is looked up. */
