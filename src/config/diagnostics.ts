@@ -85,10 +85,15 @@ export function suggester(candidates: Iterable<string>, budget = SUGGESTION_BUDG
     const cached = said.get(word);
     if (cached !== undefined) return cached;
     const reach = Math.max(1, Math.floor(word.length / 3)); // as `closest` allows
-    const pool: string[] = [];
-    for (let length = word.length - reach; length <= word.length + reach; length++) pool.push(...(byLength.get(length) ?? []));
-    const cost = pool.length * (word.length + reach) * word.length;
-    const answer = cost <= left ? didYouMean(word, pool) : "";
+    const buckets: string[][] = [];
+    let size = 0;
+    for (let length = word.length - reach; length <= word.length + reach; length++) {
+      const bucket = byLength.get(length);
+      if (bucket !== undefined) buckets.push(bucket);
+      size += bucket?.length ?? 0;
+    }
+    const cost = size * (word.length + reach) * word.length;
+    const answer = cost <= left ? didYouMean(word, buckets.flat()) : "";
     left -= Math.min(left, cost);
     said.set(word, answer);
     return answer;
