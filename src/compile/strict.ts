@@ -64,7 +64,16 @@ export function strictModes(nameOf: (uid: number) => string | undefined): Strict
     return problem;
   };
 
+  // `owners\0path` → the answer for a file many services share (a program, an env-file).
+  const files = new Map<string, Untrusted | null>();
   const check = (path: string, owners: readonly number[]): Untrusted | null => {
+    const key = `${owners.join(",")}\0${path}`;
+    let answer = files.get(key);
+    if (answer === undefined) files.set(key, (answer = checkFile(path, owners)));
+    return answer;
+  };
+
+  const checkFile = (path: string, owners: readonly number[]): Untrusted | null => {
     const target = resolve(path);
     const st = stat(target);
     if (st === undefined) {
