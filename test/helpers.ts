@@ -148,3 +148,13 @@ export function findTool(name: string): string | null {
   }
   return null;
 }
+
+/**
+ * `value` with every prototype-free record (src/records.ts) made a plain object, for
+ * comparing with literals: assert.deepEqual (strict) compares prototypes too.
+ */
+export function plain<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(plain) as T;
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
+}

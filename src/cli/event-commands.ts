@@ -7,6 +7,7 @@ import { checkEvent } from "../server/protocol.js";
 import { call, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import type { Output } from "./output.js";
+import { nameRecord } from "../records.js";
 
 interface Entry {
   time: number;
@@ -26,7 +27,7 @@ async function ask(places: Places, body: RequestBody): Promise<unknown> {
 
 /** `KEY=VALUE` words into values; every malformed one is refused, with the reason. */
 export function parseAssignments(words: readonly string[]): Record<string, string> {
-  const values: Record<string, string> = {};
+  const values = nameRecord<string>();
   for (const word of words) {
     const eq = word.indexOf("=");
     if (eq <= 0) throw new UserError(`'${word}' is not KEY=VALUE (an event's values are KEY=VALUE words, like DEVNAME=/dev/sdb1)`, 2);

@@ -8,8 +8,9 @@ import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { readSource } from "../config/source.js";
 import { digestOf, type CompiledSet } from "./database.js";
 import { resolveGraph } from "./graph.js";
-import { checkHost, readHostFacts, type HostFacts } from "./host.js";
+import { checkHost, checkSourceDirectory, hostCache, readHostFacts, type HostFacts } from "./host.js";
 import { plan } from "./plan.js";
+import { nameRecord } from "../records.js";
 
 /** The bundle that `tend boot` brings up. */
 export const BOOT_BUNDLE = "default";
@@ -41,8 +42,9 @@ export function compile(options: CompileOptions): CompileResult {
   }
   if (options.hostChecks) {
     const host = options.host ?? readHostFacts();
-    const programs = new Map<string, string | null>();
-    for (const service of parsed.values()) checkHost(service, host, report, programs);
+    const cache = hostCache(host);
+    checkSourceDirectory(sourceDir, report, cache);
+    for (const service of parsed.values()) checkHost(service, host, report, cache);
   }
   const unparsed = new Set([...source.files.map((f) => f.name).filter((name) => !parsed.has(name)), ...source.unread]);
   const graph = resolveGraph(parsed, unparsed, report);
@@ -56,7 +58,7 @@ export function compile(options: CompileOptions): CompileResult {
   const accepted = !hasErrors(diagnostics);
   let compiled: CompiledSet | null = null;
   if (accepted) {
-    const services: Record<string, ServiceDef> = {};
+    const services = nameRecord<ServiceDef>();
     // Stored with absolute paths: the same files reached by another path are the same configuration.
     for (const name of [...parsed.keys()].sort()) services[name] = { ...parsed.get(name)!.def, file: join(sourceDir, name) };
     const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(services[n]!)).waves : [];

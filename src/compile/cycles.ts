@@ -12,8 +12,14 @@ export interface Edge {
 
 export type Graph = ReadonlyMap<string, readonly Edge[]>;
 
-/** One cycle per back edge met by a depth-first search, each as its edges in order. */
-export function findCycles(graph: Graph): Edge[][] {
+/**
+ * Cycles reported for one graph: each costs its length to describe, and a graph where
+ * 10^5 services each close a cycle of 10^5 would otherwise be 10^10 of output.
+ */
+export const MAX_CYCLES = 20;
+
+/** One cycle per back edge met by a depth-first search, each as its edges in order; at most `limit`. */
+export function findCycles(graph: Graph, limit = MAX_CYCLES): Edge[][] {
   const WHITE = 0;
   const GREY = 1;
   const BLACK = 2;
@@ -23,12 +29,15 @@ export function findCycles(graph: Graph): Edge[][] {
     if ((colour.get(root) ?? WHITE) !== WHITE) continue;
     // The path from the root: each node with the edge that reached it and its next edge index.
     const path: { node: string; via: Edge | null; next: number }[] = [{ node: root, via: null, next: 0 }];
+    // Where each grey node stands on the path, so that closing a cycle does not search it.
+    const onPath = new Map<string, number>([[root, 0]]);
     colour.set(root, GREY);
     while (path.length > 0) {
       const top = path[path.length - 1]!;
       const edges = graph.get(top.node) ?? [];
       if (top.next >= edges.length) {
         colour.set(top.node, BLACK);
+        onPath.delete(top.node);
         path.pop();
         continue;
       }
@@ -36,10 +45,11 @@ export function findCycles(graph: Graph): Edge[][] {
       const state = colour.get(edge.to) ?? WHITE;
       if (state === WHITE) {
         colour.set(edge.to, GREY);
+        onPath.set(edge.to, path.length);
         path.push({ node: edge.to, via: edge, next: 0 });
       } else if (state === GREY) {
-        const start = path.findIndex((p) => p.node === edge.to);
-        cycles.push([...path.slice(start + 1).map((p) => p.via!), edge]);
+        cycles.push([...path.slice(onPath.get(edge.to)! + 1).map((p) => p.via!), edge]);
+        if (cycles.length === limit) return cycles;
       }
     }
   }

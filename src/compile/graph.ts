@@ -2,9 +2,10 @@
 // bundles expanded to their members, `before` turned around into `after`, and every
 // name checked. Reports unknown names, requirements on tasks and every kind of cycle.
 
-import { didYouMean, type Report } from "../config/diagnostics.js";
+import { suggester, type Location, type Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import type { Reference, ServiceDef } from "../config/service.js";
+import { nameRecord } from "../records.js";
 import { cycleKey, describeCycle, findCycles, type Edge } from "./cycles.js";
 
 /** For each service that is not a bundle: other non-bundle services, by name. */
@@ -21,13 +22,16 @@ export interface ResolvedGraph {
   bundles: Record<string, string[]>;
 }
 
+/** How many names expanding bundles may yield in one compilation (docs/service-files.md). */
+export const MAX_EXPANDED_NAMES = 1_000_000;
+
 /**
  * `unparsed` names the files that exist but could not be parsed (their errors are
  * already reported): references to them are dropped without a second error.
  */
 export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unparsed: ReadonlySet<string>, report: Report): ResolvedGraph {
   const known = (name: string): ServiceDef | undefined => services.get(name)?.def;
-  const names = [...services.keys()];
+  const didYouMean = suggester(services.keys());
   const at = (def: ServiceDef, r: Reference) => ({ file: def.file, line: r.line, col: r.col });
 
   // 1. Every name must exist; a task cannot be required, since it is never up.
@@ -37,7 +41,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       if (target === undefined && unparsed.has(r.name)) return false;
       if (target === undefined) {
         const also = severity === "warning" ? "; the ordering is ignored" : "";
-        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name, names)}${also}`);
+        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name)}${also}`);
         return false;
       }
       if (key === "requires" && target.type === "task") {
@@ -60,7 +64,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       contents: valid(def, def.contents, "contents", "error"),
     });
     for (const r of conditionRefs) {
-      if (known(r.name) === undefined && !unparsed.has(r.name)) report("error", at(def, r), `the condition names '${r.name}', which has no service file${didYouMean(r.name, names)}`);
+      if (known(r.name) === undefined && !unparsed.has(r.name)) report("error", at(def, r), `the condition names '${r.name}', which has no service file${didYouMean(r.name)}`);
     }
   }
 
@@ -75,6 +79,21 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     const e = cycle[0]!;
     report("error", e, `bundle '${e.from}' contains itself: ${describeCycle(cycle)}${locations(cycle)}`);
   }
+  // Expansion costs what it yields, and nested bundles yield quadratically many names
+  // (10^4 bundles each inside the next): past a fixed total, one error, and nothing more.
+  let expansionLeft = MAX_EXPANDED_NAMES;
+  const spend = (count: number, where: Location): boolean => {
+    if (expansionLeft < 0) return false;
+    expansionLeft -= count;
+    if (expansionLeft < 0) {
+      report("error", where, `bundles expand to more than ${MAX_EXPANDED_NAMES} names in all here: nest bundles less deeply, or name fewer of them`);
+    }
+    return expansionLeft >= 0;
+  };
+  const contentsAt = (bundle: string): Location => {
+    const { def, keyAt } = services.get(bundle)!;
+    return keyAt.get("contents") ?? { file: def.file, line: 0, col: 0 };
+  };
   const members = new Map<string, string[]>();
   // Depth first with an explicit stack (bundles may nest thousands deep); a bundle met
   // again while it is being expanded is a cycle, reported above, and adds nothing.
@@ -88,7 +107,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       const top = stack[stack.length - 1]!;
       const contents = checked.get(top.name)!.contents;
       if (top.next >= contents.length) {
-        const result = [...top.found];
+        const result = spend(top.found.size, contentsAt(top.name)) ? [...top.found] : [];
         members.set(top.name, result);
         open.delete(top.name);
         stack.pop();
@@ -97,7 +116,10 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       }
       const member = contents[top.next++]!.name;
       if (known(member)?.type !== "bundle") top.found.add(member);
-      else if (members.has(member)) for (const m of members.get(member)!) top.found.add(m);
+      else if (members.has(member)) {
+        const expanded = members.get(member)!;
+        if (spend(expanded.length, contentsAt(top.name))) for (const m of expanded) top.found.add(m);
+      }
       else if (!open.has(member)) {
         open.add(member);
         stack.push({ name: member, next: 0, found: new Set<string>() });
@@ -105,12 +127,16 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     }
     return members.get(name)!;
   };
-  const expandRefs = (refs: Reference[]): Reference[] => refs.flatMap((r) => expand(r.name).map((m) => ({ ...r, name: m })));
+  const expandRefs = (def: ServiceDef, refs: Reference[]): Reference[] =>
+    refs.flatMap((r) => {
+      const names = expand(r.name);
+      return names.length === 1 || spend(names.length, at(def, r)) ? names.map((m) => ({ ...r, name: m })) : [];
+    });
 
   // 3. Requirements must not form a cycle; nor may the order they, `wants`, `after` and `before` impose.
   const requireGraph = new Map<string, Edge[]>();
   const orderGraph = new Map<string, Edge[]>();
-  const graph: ResolvedGraph = { services: {}, bundles: {} };
+  const graph: ResolvedGraph = { services: nameRecord(), bundles: nameRecord() };
   for (const [name, { def }] of services) {
     if (def.type !== "bundle") orderGraph.set(name, []);
   }
@@ -120,17 +146,18 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       continue;
     }
     const refs = checked.get(name)!;
-    const requires = expandRefs(refs.requires).filter((r) => {
-      // A task reached through a bundle: the direct case is reported in step 1.
-      if (known(r.name)?.type !== "task") return true;
-      const via = refs.requires.find((q) => q.line === r.line && q.col === r.col)?.name ?? "a bundle";
-      report("error", at(def, r), `'${via}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
-      return false;
-    });
-    const wants = expandRefs(refs.wants);
+    const requires = refs.requires.flatMap((via) =>
+      expandRefs(def, [via]).filter((r) => {
+        // A task reached through a bundle: the direct case is reported in step 1.
+        if (known(r.name)?.type !== "task") return true;
+        report("error", at(def, r), `'${via.name}' contains the task '${r.name}', which is never up, so it cannot be required; use 'wants' or 'after'`);
+        return false;
+      }),
+    );
+    const wants = expandRefs(def, refs.wants);
     requireGraph.set(name, edgesOf(def, requires));
-    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(refs.after)]));
-    for (const b of expandRefs(refs.before)) {
+    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(def, refs.after)]));
+    for (const b of expandRefs(def, refs.before)) {
       orderGraph.get(b.name)?.push({ from: b.name, to: name, file: def.file, line: b.line, col: b.col });
     }
     graph.services[name] = { requires: unique(requires), wants: unique(wants), after: [] };

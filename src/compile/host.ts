@@ -1,36 +1,72 @@
 // Checks against this machine: do the programs exist and are they executable, do the
-// users and groups exist. Skipped with `tend check --portable`, for a source set
-// checked on another machine than the one it will boot.
+// users and groups exist, and (as root) may anyone but root change what runs as root
+// (strict.ts). Skipped with `tend check --portable`, for a source set checked on
+// another machine than the one it will boot.
 
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Report } from "../config/diagnostics.js";
+import type { Location, Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
-import { CLEAN_PATH, DEFAULT_CWD } from "../config/service.js";
+import { CLEAN_PATH, DEFAULT_CWD, type ServiceDef } from "../config/service.js";
+import { strictModes, untrustedMessage, type StrictModes } from "./strict.js";
 
 export interface HostFacts {
   users: ReadonlySet<string>;
   groups: ReadonlySet<string>;
   /** Whether the server may switch users (it runs as root). */
   canSwitchUser: boolean;
+  /** Present when the compiler runs as root: strict modes apply, with the users' ids. */
+  strict?: { uids: ReadonlyMap<string, number> };
 }
 
-/** Programs already looked up in one compilation (thousands of services share a few), with the answer. */
-export type ProgramCache = Map<string, string | null>;
+/** A program resolved: its path, or what is wrong. */
+type Resolved = { path: string } | { problem: string };
+
+/** What one compilation has looked up already (thousands of services share a few programs and directories). */
+export interface HostCache {
+  programs: Map<string, Resolved>;
+  strict: StrictModes | null;
+  /** Untrusted paths already reported: one error each, where it is first met. */
+  untrusted: Set<string>;
+}
 
 export function readHostFacts(): HostFacts {
-  const names = (file: string): Set<string> => {
+  const entries = (file: string): string[][] => {
     try {
-      return new Set(readFileSync(file, "utf8").split("\n").map((l) => l.split(":")[0]!).filter(Boolean));
+      return readFileSync(file, "utf8").split("\n").map((l) => l.split(":")).filter((f) => f[0] !== "");
     } catch {
-      return new Set();
+      return [];
     }
   };
-  return { users: names("/etc/passwd"), groups: names("/etc/group"), canSwitchUser: process.getuid?.() === 0 };
+  const passwd = entries("/etc/passwd");
+  const facts: HostFacts = { users: new Set(passwd.map((f) => f[0]!)), groups: new Set(entries("/etc/group").map((f) => f[0]!)), canSwitchUser: process.getuid?.() === 0 };
+  if (process.geteuid?.() === 0) facts.strict = { uids: new Map(passwd.filter((f) => /^\d+$/.test(f[2] ?? "")).map((f) => [f[0]!, Number(f[2])])) };
+  return facts;
 }
 
-export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report, programs: ProgramCache = new Map()): void {
+export function hostCache(facts: HostFacts): HostCache {
+  const strict = facts.strict;
+  const names = new Map([...(strict?.uids ?? [])].map(([name, uid]) => [uid, name]));
+  return { programs: new Map(), strict: strict === undefined ? null : strictModes((uid) => names.get(uid)), untrusted: new Set() };
+}
+
+/** In strict mode, the source directory and those above it must be root's alone. */
+export function checkSourceDirectory(dir: string, report: Report, cache: HostCache): void {
+  checkTrusted(cache, report, { file: dir, line: 0, col: 0 }, "the source directory: ", dir, [0], "root");
+}
+
+/** In strict mode, reports the first path on the way to `path` that others than `owners` may change: once per compilation. */
+function checkTrusted(cache: HostCache, report: Report, where: Location, what: string, path: string, owners: readonly number[], ownerNames: string): void {
+  const problem = cache.strict?.check(path, owners) ?? null;
+  if (problem === null || cache.untrusted.has(problem.path)) return;
+  cache.untrusted.add(problem.path);
+  report("error", where, `${what}${untrustedMessage(problem, ownerNames)}`);
+}
+
+export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report, cache: HostCache = hostCache(facts)): void {
   const whole = { file: def.file, line: 0, col: 0 };
+  const trust = trusted(def, facts, cache, report);
+  trust(whole, "", def.file, false);
   const at = (key: string) => keyAt.get(key) ?? whole;
   const commands: [string, string[] | null][] = [
     ["command", def.command],
@@ -45,9 +81,10 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
   for (const [key, argv] of commands) {
     if (argv === null) continue;
     const lookup = `${argv[0]}\0${path}\0${cwd}`;
-    if (!programs.has(lookup)) programs.set(lookup, findProgram(argv[0]!, path, cwd));
-    const problem = programs.get(lookup)!;
-    if (problem !== null) report("error", at(key), `'${key}': ${problem}`);
+    if (!cache.programs.has(lookup)) cache.programs.set(lookup, findProgram(argv[0]!, path, cwd));
+    const program = cache.programs.get(lookup)!;
+    if ("problem" in program) report("error", at(key), `'${key}': ${program.problem}`);
+    else trust(at(key), `'${key}': `, program.path, true);
   }
   for (const [key, name, known] of [
     ["user", def.user, facts.users],
@@ -66,19 +103,32 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
     if (!envFile.optional && !isReadable(envFile.path)) {
       report("warning", at("env-file"), `'env-file = ${envFile.path}' cannot be read (yet); write '-${envFile.path}' if it is optional`);
     }
+    trust(at("env-file"), "'env-file': ", envFile.path, true);
   }
 }
 
-/** Null when `program` resolves to an executable file, else what is wrong. */
-function findProgram(program: string, path: string, cwd: string): string | null {
+/**
+ * The strict-mode check of a service file, or of an env-file or program of `def`: root's,
+ * or (for what runs as the service's own user) that user's.
+ */
+function trusted(def: ServiceDef, facts: HostFacts, cache: HostCache, report: Report) {
+  const uid = def.user === null ? undefined : /^\d+$/.test(def.user) ? Number(def.user) : facts.strict?.uids.get(def.user);
+  return (where: Location, what: string, path: string, runsAsUser: boolean): void =>
+    runsAsUser && uid !== undefined && uid !== 0
+      ? checkTrusted(cache, report, where, what, path, [0, uid], `root or ${def.user}`)
+      : checkTrusted(cache, report, where, what, path, [0], "root");
+}
+
+/** Where `program` resolves to (an executable file), else what is wrong: the one place a program is looked up. */
+function findProgram(program: string, path: string, cwd: string): Resolved {
   if (program.includes("/")) {
     const full = isAbsolute(program) ? program : resolve(cwd, program);
-    return isExecutable(full) ? null : `'${full}' ${describeMissing(full)}`;
+    return isExecutable(full) ? { path: full } : { problem: `'${full}' ${describeMissing(full)}` };
   }
   for (const dir of path.split(":")) {
-    if (dir !== "" && isExecutable(join(dir, program))) return null;
+    if (dir !== "" && isExecutable(join(dir, program))) return { path: join(dir, program) };
   }
-  return `'${program}' is not found in PATH (${path}); give an absolute path or set PATH with 'env'`;
+  return { problem: `'${program}' is not found in PATH (${path}); give an absolute path or set PATH with 'env'` };
 }
 
 function describeMissing(file: string): string {

@@ -1,6 +1,7 @@
 // The boot plan: which services bringing a set up would start, as waves — every
 // service in a wave can start in parallel once the waves before it are up.
 
+import { own } from "../records.js";
 import type { ResolvedGraph } from "./graph.js";
 
 export interface Plan {
@@ -9,7 +10,7 @@ export interface Plan {
 
 /** The services a name stands for: a bundle's members, or the service itself. */
 export function expandName(graph: ResolvedGraph, name: string): string[] {
-  return graph.bundles[name] ?? (name in graph.services ? [name] : []);
+  return own(graph.bundles, name) ?? (Object.hasOwn(graph.services, name) ? [name] : []);
 }
 
 /**
@@ -18,10 +19,11 @@ export function expandName(graph: ResolvedGraph, name: string): string[] {
  */
 export function closure(graph: ResolvedGraph, roots: readonly string[], triggered: (name: string) => boolean = () => false): Set<string> {
   const wanted = new Set<string>();
+  const named = new Set(roots);
   const stack = roots.flatMap((r) => expandName(graph, r));
   while (stack.length > 0) {
     const name = stack.pop()!;
-    if (wanted.has(name) || (triggered(name) && !roots.includes(name))) continue;
+    if (wanted.has(name) || (triggered(name) && !named.has(name))) continue;
     wanted.add(name);
     const edges = graph.services[name]!;
     stack.push(...edges.requires, ...edges.wants);

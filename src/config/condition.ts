@@ -9,7 +9,10 @@
 //              | EVENT (KEY "=" GLOB)*               block-added DEVNAME=/dev/sd*
 //
 // GLOB matches values with `*`, `?` and `[…]`, as a shell would match file names.
+// Parentheses nest at most MAX_CONDITION_DEPTH deep: the parser (and everything that
+// walks a condition later) recurses once per level, so a file cannot drive it deeper.
 
+import { nameRecord } from "../records.js";
 import { SERVICE_NAME, type Parsed } from "./values.js";
 
 export type JobVerb = "starting" | "started" | "stopping" | "stopped";
@@ -37,6 +40,9 @@ const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
 const MATCH_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED = new Set<string>(["and", "or", ...JOB_VERBS]);
 
+/** How deep parentheses may nest in one condition (docs/service-files.md). */
+export const MAX_CONDITION_DEPTH = 64;
+
 class ConditionError extends Error {
   constructor(
     message: string,
@@ -52,6 +58,7 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
     const tokens = tokenize(text);
     if (tokens.length === 0) return { ok: false, message: "a condition is needed here, like 'net.eth0=up'" };
     let at = 0;
+    let depth = 0;
     const peek = (): Token | undefined => tokens[at];
     const fail = (message: string, token = peek()): never => {
       throw new ConditionError(message, token?.offset ?? text.length);
@@ -74,12 +81,12 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
       return of.length === 1 ? of[0]! : { kind: "and", of };
     };
     const parseMatches = (): Record<string, string> => {
-      const match: Record<string, string> = {};
+      const match = nameRecord<string>();
       for (let t = peek(); t !== undefined && t.text.includes("=") && !isParen(t); t = peek()) {
         const eq = t.text.indexOf("=");
         const key = t.text.slice(0, eq);
         if (!MATCH_KEY.test(key)) fail(`'${key}' is not a valid event key (letters, digits and '_')`, t);
-        if (key in match) fail(`'${key}' is matched twice`, t);
+        if (Object.hasOwn(match, key)) fail(`'${key}' is matched twice`, t);
         match[key] = checkGlob(t.text.slice(eq + 1), t.offset + eq + 1);
         at++;
       }
@@ -89,10 +96,13 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
       const t = peek();
       if (t === undefined) return fail("the condition ends too early: an event, a level or '(' should follow");
       if (t.text === "(") {
+        if (depth === MAX_CONDITION_DEPTH) fail(`parentheses nest more than ${MAX_CONDITION_DEPTH} deep here: write the condition with fewer levels`, t);
+        depth++;
         at++;
         const inner = parseOr();
         if (peek()?.text !== ")") fail("expected ')' to close the '(' here", t);
         at++;
+        depth--;
         return inner;
       }
       if (t.text === ")" || t.text === "and" || t.text === "or") fail(`unexpected '${t.text}'`);

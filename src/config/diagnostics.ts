@@ -62,6 +62,44 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   return guess === undefined ? "" : ` (did you mean '${guess}'?)`;
 }
 
+/** How much "did you mean" work one compilation may do in all, in character comparisons. */
+export const SUGGESTION_BUDGET = 20_000_000;
+
+/**
+ * `didYouMean` for many words against one list of candidates (every unknown name in a
+ * source set against every service name), in bounded work: each word is compared only
+ * with candidates of a length it could be a typo of, each distinct word once, and once
+ * the budget is spent the rest get no suggestion. So 10^5 unknown names against 10^5
+ * services cost seconds at most, not hours.
+ */
+export function suggester(candidates: Iterable<string>, budget = SUGGESTION_BUDGET): (word: string) => string {
+  const byLength = new Map<number, string[]>();
+  for (const c of candidates) {
+    const bucket = byLength.get(c.length);
+    if (bucket === undefined) byLength.set(c.length, [c]);
+    else bucket.push(c);
+  }
+  const said = new Map<string, string>();
+  let left = budget;
+  return (word) => {
+    const cached = said.get(word);
+    if (cached !== undefined) return cached;
+    const reach = Math.max(1, Math.floor(word.length / 3)); // as `closest` allows
+    const buckets: string[][] = [];
+    let size = 0;
+    for (let length = word.length - reach; length <= word.length + reach; length++) {
+      const bucket = byLength.get(length);
+      if (bucket !== undefined) buckets.push(bucket);
+      size += bucket?.length ?? 0;
+    }
+    const cost = size * (word.length + reach) * word.length;
+    const answer = cost <= left ? didYouMean(word, buckets.flat()) : "";
+    left -= Math.min(left, cost);
+    said.set(word, answer);
+    return answer;
+  };
+}
+
 /** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
 function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit;

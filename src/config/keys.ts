@@ -24,6 +24,7 @@ import {
   type Parsed,
 } from "./values.js";
 import { closest } from "./diagnostics.js";
+import { own } from "../records.js";
 
 /** What a key's parser may use besides the value. */
 export interface KeyContext {
@@ -77,10 +78,22 @@ function names(field: "requires" | "wants" | "after" | "before" | "contents"): K
         continue;
       }
       const list = ctx.def[field];
-      if (list.some((r) => r.name === name)) ctx.warn(`'${name}' is listed twice in '${field}'`, m.index);
-      else list.push({ name, ...offsetAt(ctx, m.index) });
+      const listed = namesIn(list);
+      if (listed.has(name)) ctx.warn(`'${name}' is listed twice in '${field}'`, m.index);
+      else {
+        listed.add(name);
+        list.push({ name, ...offsetAt(ctx, m.index) });
+      }
     }
   };
+}
+
+/** The names already in a reference list (kept beside it: a list of 10^5 names is searched in constant time). */
+const listedNames = new WeakMap<Reference[], Set<string>>();
+function namesIn(list: Reference[]): Set<string> {
+  let names = listedNames.get(list);
+  if (names === undefined) listedNames.set(list, (names = new Set(list.map((r) => r.name))));
+  return names;
 }
 
 function choice<T extends string>(options: readonly T[], set: (def: ServiceDef, value: T) => void): KeySpec["apply"] {
@@ -171,7 +184,7 @@ export const KEYS: Record<string, KeySpec> = {
     list: true,
     apply: (value, ctx) =>
       take(parseEnvAssignment(value), ctx, ([name, val]) => {
-        if (name in ctx.def.env) ctx.warn(`'${name}' is set again here; the last value wins`);
+        if (Object.hasOwn(ctx.def.env, name)) ctx.warn(`'${name}' is set again here; the last value wins`);
         if (name === "NOTIFY_SOCKET" || name.startsWith("TEND_") || name === "LISTEN_FDS") {
           ctx.error(`'${name}' is set by tend itself and cannot be set in a service file`);
         }
@@ -233,7 +246,7 @@ function checkAccount(value: string, ctx: KeyContext, set: (name: string) => voi
 
 /** Why a key does not apply to a type, in words a user can act on. */
 export function notApplicable(key: string, type: ServiceType): string {
-  const spec = KEYS[key]!;
+  const spec = own(KEYS, key)!;
   const reason: Partial<Record<ServiceType, string>> = {
     bundle: "a bundle only names other services (use 'contents')",
     task: "a task runs to completion and is never up",

@@ -138,8 +138,16 @@ function skipContinuation(lines: readonly (string | null)[], i: number): number 
 
 function locator(file: string, segments: readonly Segment[]): (offset: number) => Location {
   return (offset) => {
-    let segment = segments[0]!;
-    for (const s of segments) if (s.start <= offset) segment = s;
+    // The last segment starting at or before `offset`, by bisection: a value continued
+    // over thousands of lines is located thousands of times (once per name in it).
+    let low = 0;
+    let high = segments.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (segments[mid]!.start <= offset) low = mid;
+      else high = mid - 1;
+    }
+    const segment = segments[low]!;
     return { file, line: segment.line, col: segment.col + Math.max(0, offset - segment.start) };
   };
 }

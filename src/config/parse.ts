@@ -3,6 +3,7 @@
 import { closest, type Location, type Report } from "./diagnostics.js";
 import { KEYS, notApplicable, type KeyContext } from "./keys.js";
 import { lex, preview } from "./lexer.js";
+import { own } from "../records.js";
 import { SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
 
 export interface ParsedService {
@@ -37,7 +38,7 @@ export function parseServiceFile(file: string, name: string, bytes: Uint8Array, 
   const conditionRefs: Reference[] = [];
   const firstSeen = new Map<string, Location>();
   for (const entry of entries) {
-    const spec = KEYS[entry.key];
+    const spec = own(KEYS, entry.key);
     if (spec === undefined) {
       const guess = closest(entry.key, Object.keys(KEYS));
       report("error", entry.keyAt, `unknown key '${entry.key}'${guess ? ` (did you mean '${guess}'?)` : ""}`);
@@ -107,7 +108,8 @@ function checkCombinations(
   if (def.group !== null && def.user === null && keyAt.has("group")) {
     problem(at("group"), "'group' without 'user' runs the service as the server's user with only its group changed", "warning");
   }
+  const wanted = new Set(def.wants.map((w) => w.name));
   for (const r of def.requires) {
-    if (def.wants.some((w) => w.name === r.name)) problem(r.line, `'${r.name}' is both required and wanted; 'requires' is enough`, "warning");
+    if (wanted.has(r.name)) problem(r.line, `'${r.name}' is both required and wanted; 'requires' is enough`, "warning");
   }
 }

@@ -3,6 +3,7 @@
 
 import type { Condition } from "./condition.js";
 import type { Schedule } from "./schedule.js";
+import { nameRecord } from "../records.js";
 import type { ReadySpec, ResourceLimit, RestartLimit } from "./values.js";
 
 export type ServiceType = "longrun" | "oneshot" | "task" | "bundle";
@@ -60,6 +61,7 @@ export interface ServiceDef {
 
   user: string | null;
   group: string | null;
+  /** Prototype-free (see records.ts), as every record keyed by a user's names. */
   env: Record<string, string>;
   envFiles: EnvFile[];
   /** Absolute: a relative `cwd` is resolved against the source directory at compile time. */
@@ -108,11 +110,11 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     stopSignal: "SIGTERM",
     user: null,
     group: null,
-    env: {},
+    env: nameRecord(),
     envFiles: [],
     cwd: null,
     umask: null,
-    limits: {},
+    limits: nameRecord(),
     noNewPrivileges: false,
     log: "file",
     logMaxBytes: 1024 * 1024,

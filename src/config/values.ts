@@ -63,7 +63,7 @@ export function parseSignal(text: string): Parsed<string> {
     return name === undefined ? fail(`${text} is not a signal number on this system`) : ok(name);
   }
   const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
-  if (name in SIGNALS) return ok(name);
+  if (Object.hasOwn(SIGNALS, name)) return ok(name);
   const guess = closest(name, Object.keys(SIGNALS));
   return fail(`'${text}' is not a signal${guess ? ` (did you mean '${guess.slice(3)}'?)` : ""}`);
 }

@@ -3,6 +3,7 @@
 // without changing what the service means, so positions are not compared.
 
 import type { Database } from "../compile/database.js";
+import { own } from "../records.js";
 
 export interface DatabaseDiff {
   added: string[];
@@ -14,11 +15,11 @@ export function diffDatabases(current: Pick<Database, "services" | "graph">, nex
   const diff: DatabaseDiff = { added: [], removed: [], changed: [] };
   const names = [...new Set([...Object.keys(current.services), ...Object.keys(next.services)])].sort();
   for (const name of names) {
-    const a = current.services[name];
-    const b = next.services[name];
+    const a = own(current.services, name);
+    const b = own(next.services, name);
     if (a === undefined) diff.added.push(name);
     else if (b === undefined) diff.removed.push(name);
-    else if (meaning(a) !== meaning(b) || JSON.stringify(current.graph.services[name]) !== JSON.stringify(next.graph.services[name])) {
+    else if (meaning(a) !== meaning(b) || JSON.stringify(own(current.graph.services, name)) !== JSON.stringify(own(next.graph.services, name))) {
       diff.changed.push(name);
     }
   }

@@ -28,6 +28,7 @@
 //          X's process is started (or signalled).
 
 import type { Database } from "../compile/database.js";
+import { own } from "../records.js";
 import type { Condition } from "../config/condition.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
@@ -72,7 +73,7 @@ export interface Engine {
 
 export function createEngine(db: Database, now: number): Engine {
   const topo = topology(db);
-  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(db.services[n]!, now)]));
+  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(own(db.services, n)!, now)]));
   return {
     db,
     topo,
@@ -661,7 +662,7 @@ function trigger(ctx: Step, name: string, env: Record<string, string>): { starte
   const def = defOf(e, name);
   let target = name;
   if (def.instance !== null) {
-    const value = env[def.instance];
+    const value = own(env, def.instance);
     if (value === undefined || value === "") return { started: [], skipped: [] }; // the event does not say which instance
     target = `${name}@${value}`;
     if (!e.defs.has(target)) {

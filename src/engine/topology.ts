@@ -2,6 +2,7 @@
 // reverse edges for every service that is not a bundle.
 
 import type { Database } from "../compile/database.js";
+import { own } from "../records.js";
 
 export interface Topology {
   /** Services that are not bundles (in name order), then instances as they are made. */
@@ -60,7 +61,7 @@ export function removeInstance(topo: Topology, name: string): void {
 
 /** The services a name stands for: a bundle's members, a service itself, or nothing. */
 export function members(topo: Topology, name: string): readonly string[] {
-  return topo.bundles[name] ?? (topo.requires.has(name) ? [name] : []);
+  return own(topo.bundles, name) ?? (topo.requires.has(name) ? [name] : []);
 }
 
 /** `name` and everything that requires it, directly or not: what stopping `name` stops. */

@@ -13,6 +13,7 @@
 // Pure: the caller keeps the latches (plain data) and passes the levels.
 
 import { globMatch, type Condition } from "../config/condition.js";
+import { own } from "../records.js";
 
 /** Something that happened: an edge event, or a job event of a service. */
 export type Occurrence =
@@ -44,7 +45,10 @@ function atomsOf(condition: Condition): Atom[] {
 }
 
 const matches = (match: Readonly<Record<string, string>>, values: Readonly<Record<string, string>>): boolean =>
-  Object.entries(match).every(([key, glob]) => values[key] !== undefined && globMatch(glob, values[key]!));
+  Object.entries(match).every(([key, glob]) => {
+    const value = own(values, key);
+    return value !== undefined && globMatch(glob, value);
+  });
 
 function atomMatches(atom: Atom, occurrence: Occurrence): boolean {
   if (atom.kind === "event") return occurrence.kind === "event" && occurrence.name === atom.name && matches(atom.match, occurrence.values);
@@ -120,7 +124,7 @@ export const occurrenceKey = (o: Occurrence): string => (o.kind === "event" ? `e
  */
 export function bindCondition(condition: Condition, env: Readonly<Record<string, string>> | null): Condition {
   if (env === null || !JSON.stringify(condition).includes("$")) return condition;
-  const bind = (glob: string): string => glob.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, key: string) => (env[key] ?? whole).replace(/[*?[\]]/g, "[$&]"));
+  const bind = (glob: string): string => glob.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, key: string) => (own(env, key) ?? whole).replace(/[*?[\]]/g, "[$&]"));
   const walk = (c: Condition): Condition => {
     switch (c.kind) {
       case "and":

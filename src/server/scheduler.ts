@@ -5,6 +5,7 @@
 // that ask for it with `catch-up = yes`), and an interval survives server restarts.
 
 import type { Database } from "../compile/database.js";
+import { own } from "../records.js";
 import type { Fact } from "../engine/types.js";
 import { isClockSchedule, missedSince, nextDue } from "../events/clock.js";
 import { after, type Timer } from "../system/timers.js";
@@ -54,7 +55,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const arm = (service: string): void => {
-    const schedule = db?.services[service]?.schedule ?? null;
+    const schedule = (db === null ? undefined : own(db.services, service))?.schedule ?? null;
     if (!isClockSchedule(schedule)) return;
     const now = options.now();
     const next = nextDue(schedule, now, lastRuns.get(service) ?? null);

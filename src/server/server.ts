@@ -15,6 +15,7 @@ import { diffDatabases } from "../engine/diff.js";
 import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
+import { own } from "../records.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
 import { closeInheritedFds } from "../system/processes.js";
@@ -261,7 +262,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       case "changed": {
         const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
         log(`${action.service}: ${line}`);
-        const def = engine.defs.get(action.service) ?? db.services[action.service];
+        const def = engine.defs.get(action.service) ?? own(db.services, action.service);
         if (def !== undefined) supervisor.note(action.service, def, line);
         waiters.progress(action.service, action.phase, action.reason);
         return;
@@ -292,7 +293,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const bootNames = (): string[] => [BOOT_BUNDLE, ...persistent.enabled];
 
   const unknownNames = (names: string[]): string | null => {
-    const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !(n in engine.db.services));
+    const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !Object.hasOwn(engine.db.services, n));
     return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
   };
 
@@ -317,7 +318,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       }
       case "list":
         return reply(
-          Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: engine.topo.bundles[d.name] ?? null })),
+          Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: own(engine.topo.bundles, d.name) ?? null })),
         );
       case "why": {
         if (!engine.topo.requires.has(request.name)) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle: ask about its members`);
@@ -332,6 +333,9 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const wait = request.wait !== false;
         const named = request.names.flatMap((n) => members(engine.topo, n));
         const activeBefore = engine.topo.names.filter((n) => isActive(engine.services.get(n)!.phase));
+        // Sets, for the restart below: a request may name thousands.
+        const wasActive = new Set(activeBefore);
+        const wasNamed = new Set(named);
         const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false }) : null;
         emit({ kind: request.cmd, names: request.names });
         // Name everything the command touches: what a stop takes down with it (dependents
@@ -340,7 +344,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           request.cmd === "stop"
             ? activeBefore.filter((n) => !engine.wanted.has(n) || !isActive(engine.services.get(n)!.phase))
             : request.cmd === "restart"
-              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => activeBefore.includes(n) || named.includes(n))
+              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => wasActive.has(n) || wasNamed.has(n))
               : named;
         if (widen === null) return reply({ affected });
         connection.send({ id: request.id, affected });

@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
 import { ENV_NAME } from "../config/values.js";
 import type { Account } from "./accounts.js";
+import { nameRecord } from "../records.js";
 
 /** What an event's values may not replace: the clean base every service relies on. */
-const BASE_NAMES = { PATH: 1, HOME: 1, USER: 1, LOGNAME: 1, TEND_SERVICE: 1, NOTIFY_SOCKET: 1, LISTEN_FDS: 1, LISTEN_PID: 1 } as const;
+const BASE_NAMES: ReadonlySet<string> = new Set(["PATH", "HOME", "USER", "LOGNAME", "TEND_SERVICE", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID"]);
 
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; error: string };
 
@@ -19,13 +20,13 @@ export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false;
  * (NOTIFY_SOCKET), which nothing replaces.
  */
 export function serviceEnvironment(def: ServiceDef, account: Account, event: Record<string, string>, extra: Record<string, string>): EnvResult {
-  const env: Record<string, string> = {
+  const env = Object.assign(nameRecord<string>(), {
     PATH: CLEAN_PATH,
     HOME: account.home,
     USER: account.name,
     LOGNAME: account.name,
     TEND_SERVICE: def.name,
-  };
+  });
   for (const file of def.envFiles) {
     let text: string;
     try {
@@ -38,7 +39,7 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
     if (typeof parsed === "string") return { ok: false, error: `${file.path}: ${parsed}` };
     Object.assign(env, parsed);
   }
-  const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !(name in BASE_NAMES)));
+  const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !BASE_NAMES.has(name)));
   return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...extra } };
 }
 
@@ -48,7 +49,7 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
  * Returns the variables, or what is wrong and where.
  */
 export function parseEnvFile(text: string): Record<string, string> | string {
-  const env: Record<string, string> = {};
+  const env = nameRecord<string>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();

@@ -3,7 +3,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { FILE, assertHas, assertOneError, parse, show } from "../helpers.js";
+import { FILE, assertHas, assertOneError, parse, plain, show } from "../helpers.js";
 
 const LONGRUN = "type = longrun\ncommand = /bin/true\n"; // the row's own line is line 3
 const TASK = "type = task\ncommand = /bin/true\n";
@@ -260,14 +260,14 @@ describe("values that are accepted", () => {
     assert.equal(def.stopTimeoutMs, null);
     assert.equal(def.startTimeoutMs, 500);
     assert.deepEqual(def.successExit, [0, 143, "SIGTERM"]);
-    assert.deepEqual(def.env, { GREETING: "hello = world", EMPTY: "" });
+    assert.deepEqual(plain(def.env), { GREETING: "hello = world", EMPTY: "" });
     assert.deepEqual(def.envFiles, [
       { path: "/etc/default/web", optional: true },
       { path: "/etc/tend/web.env", optional: false },
     ]);
     assert.equal(def.cwd, "/etc/tend/data");
     assert.equal(def.umask, 0o027);
-    assert.deepEqual(def.limits, {
+    assert.deepEqual(plain(def.limits), {
       nofile: { soft: 1024, hard: 4096 },
       as: { soft: 512 * 1024 * 1024, hard: null },
       core: { soft: null, hard: null },
@@ -276,7 +276,7 @@ describe("values that are accepted", () => {
     assert.equal(def.log, "stdout");
     assert.equal(def.logMaxBytes, 10 * 1024 * 1024);
     assert.equal(def.logKeep, 3);
-    assert.deepEqual(def.startOn, {
+    assert.deepEqual(plain(def.startOn), {
       kind: "and",
       of: [
         { kind: "level", name: "net.eth0", value: "up" },
@@ -289,7 +289,7 @@ describe("values that are accepted", () => {
         },
       ],
     });
-    assert.deepEqual(def.stopOn, { kind: "level", name: "net.eth0", value: "down" });
+    assert.deepEqual(plain(def.stopOn), { kind: "level", name: "net.eth0", value: "down" });
     assert.deepEqual(
       parsed!.conditionRefs.map((r) => [r.name, r.line, r.col]),
       [["db", 34, 40]],
@@ -321,7 +321,7 @@ describe("values that are accepted", () => {
 
     const after = parse(`${TASK}schedule = 30s after started web\ninstance = X\n`);
     assert.deepEqual(after.diagnostics, [], show(after.diagnostics));
-    assert.deepEqual(after.parsed!.def.schedule, {
+    assert.deepEqual(plain(after.parsed!.def.schedule), {
       kind: "after",
       delayMs: 30_000,
       event: { kind: "job", verb: "started", service: "web", match: {} },
