@@ -28,13 +28,19 @@ export async function status(places: Places, out: Output, names: string[]): Prom
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
   }
-  const { services, tracking } = reply.result as { services: ServiceStatus[]; tracking?: { kind: string; cgroup: string | null } };
+  const { services, tracking, settings } = reply.result as {
+    services: ServiceStatus[];
+    tracking?: { kind: string; cgroup: string | null };
+    settings?: { problems: string[] };
+  };
   if (out.json) out.data(reply.result);
   else {
     printStatusTable(out, services);
     if (names.length === 0 && tracking !== undefined) {
       out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
     }
+    // A tend.conf the server could not use: it runs without a control group until it is fixed.
+    for (const problem of settings?.problems ?? []) out.line(paint(out, "red", `${problem} (running without a control group)`));
   }
   if (names.length === 0) return 0;
   if (services.some((s) => s.phase === "failed")) return LSB.dead;

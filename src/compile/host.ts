@@ -19,14 +19,22 @@ export interface HostFacts {
 export type ProgramCache = Map<string, string | null>;
 
 export function readHostFacts(): HostFacts {
-  const names = (file: string): Set<string> => {
-    try {
-      return new Set(readFileSync(file, "utf8").split("\n").map((l) => l.split(":")[0]!).filter(Boolean));
-    } catch {
-      return new Set();
-    }
-  };
+  const names = (file: string): Set<string> => new Set(readAccountIds(file).keys());
   return { users: names("/etc/passwd"), groups: names("/etc/group"), canSwitchUser: process.getuid?.() === 0 };
+}
+
+/** Names to ids in an /etc/passwd or /etc/group file (`name:x:id:…`); empty when it cannot be read. */
+export function readAccountIds(file: string): Map<string, number> {
+  const ids = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const [name, , id] = line.split(":");
+      if (name) ids.set(name, /^\d+$/.test(id ?? "") ? Number(id) : -1);
+    }
+  } catch {
+    // no such file: no names
+  }
+  return ids;
 }
 
 export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, report: Report, programs: ProgramCache = new Map()): void {

@@ -60,6 +60,8 @@ export interface ServiceDef {
 
   user: string | null;
   group: string | null;
+  /** Who besides root and the control group may start, stop, restart it and read its logs: user names, `@group`s, numbers. */
+  allow: string[];
   env: Record<string, string>;
   envFiles: EnvFile[];
   /** Absolute: a relative `cwd` is resolved against the source directory at compile time. */
@@ -108,6 +110,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     stopSignal: "SIGTERM",
     user: null,
     group: null,
+    allow: [],
     env: {},
     envFiles: [],
     cwd: null,
