@@ -53,6 +53,8 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 export const DRAIN_DEADLINE_MS = 10_000;
 /** A connection with no request in flight and nothing half sent is closed after this long. */
 export const IDLE_TIMEOUT_MS = 60_000;
+/** How long a connection told why it is closed may take to close its end. */
+const CLOSE_LINGER_MS = 1000;
 /** The uid connections are counted under when their peer credentials cannot be read. */
 const UNKNOWN_UID = -1;
 
@@ -66,7 +68,8 @@ export function listenControl(options: ControlSocketOptions): Promise<Server> {
   server.on("error", () => {}); // per-connection errors are handled where they happen
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.path, () => {
+    // A backlog as deep as the connections taken: a burst of clients waits to be accepted rather than failing with EAGAIN.
+    server.listen({ path: options.path, backlog: MAX_CONNECTIONS }, () => {
       try {
         if (options.gid !== null) chownSync(options.path, 0, options.gid);
         chmodSync(options.path, options.mode);
@@ -96,7 +99,7 @@ function admission(options: ControlSocketOptions): (socket: Socket) => void {
   let warned = false;
 
   const forget = (entry: Open): void => {
-    open.delete(entry);
+    if (!open.delete(entry)) return; // an evicted connection was counted out already
     const list = byUid.get(entry.uid) ?? [];
     list.splice(list.indexOf(entry), 1);
     if (list.length === 0) byUid.delete(entry.uid);
@@ -133,11 +136,18 @@ function admission(options: ControlSocketOptions): (socket: Socket) => void {
   };
 }
 
-/** Writes a last reply and closes: destroyed once the kernel has the bytes, so a client that never reads holds no fd. */
+/**
+ * Writes a last reply and half-closes. What the client still sends is read and dropped
+ * (closing with unread data would reset the connection, and the client might never see
+ * why); a client that does not close its end in CLOSE_LINGER_MS is cut off.
+ */
 function closeWith(socket: Socket, reply: Reply): void {
   if (!socket.writable) return void socket.destroy();
   socket.end(`${JSON.stringify(reply)}\n`);
-  socket.once("finish", () => socket.destroy());
+  socket.on("data", () => {});
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+  socket.once("close", () => clearTimeout(linger));
 }
 
 function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSocketOptions, forget: () => void): Open {
@@ -155,6 +165,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
   const write = (reply: Reply): boolean => (socket.writable ? socket.write(`${JSON.stringify(reply)}\n`) : false);
   const refuse = (error: string, id = 0): void => void write({ id, ok: false, error });
   const finish = (reply: Reply): void => {
+    closed = true; // nothing more is dispatched: what it sends now is dropped
     clearTimers();
     closeWith(socket, reply);
   };
@@ -206,6 +217,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     for (const listener of closeListeners.splice(0)) listener();
   });
   socket.on("data", (chunk: string) => {
+    if (closed) return;
     clearTimeout(idleTimer);
     // The deadline runs from a request's first byte to its newline: more bytes do not extend it.
     if (chunk.includes("\n")) {
@@ -262,9 +274,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     uid: peer?.uid ?? UNKNOWN_UID,
     inFlight: () => inFlight,
     close: (why) => {
-      // Counted out at once: the connection that made room takes its place now.
-      forget();
-      closed = true;
+      forget(); // counted out at once: the connection that made room takes its place now
       finish({ id: 0, ok: false, error: why });
     },
   };
