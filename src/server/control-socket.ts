@@ -42,7 +42,7 @@ export interface ControlSocketOptions {
 /** The longest path a unix socket may have (sun_path, less its terminating NUL). */
 export const MAX_SOCKET_PATH = 107;
 /** Connections one socket holds at once: a client cannot exhaust the server's fds. */
-export const MAX_CONNECTIONS = 1024;
+export const MAX_CONNECTIONS = 2048;
 /** Of MAX_CONNECTIONS, the last this many are for root only: no other user's connections can take them. */
 export const ROOT_RESERVE = 64;
 /** Connections one uid other than root may hold on one socket at once (slowloris by one user). */
