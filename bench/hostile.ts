@@ -23,10 +23,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DRAIN_DEADLINE_MS } from "../src/server/control-socket.js";
 import { STATUS_SOCKET } from "../src/server/protocol.js";
+import { startCrowd } from "../test/server/crowd.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = join(REPO, "bin/tend");
-const CROWD = join(REPO, "dist/test/server/crowd.js");
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 const SERVICES = 20;
 
@@ -66,18 +66,6 @@ function timeStatus(root: string, wrap: string[] = []): number {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (run.status !== 0) throw new Error(`tend status${wrap.length > 0 ? " as nobody" : ""} failed: ${run.stderr}`);
   return ms;
-}
-
-function crowd(path: string, spec: object): Promise<{ child: ChildProcess; report: { accepted: number; refused: string[]; failed: number } }> {
-  const child = spawn(process.execPath, [CROWD, path, JSON.stringify(spec)], { stdio: ["pipe", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      if (out.includes("\n")) resolve({ child, report: JSON.parse(out.slice(0, out.indexOf("\n"))) });
-    });
-    child.once("exit", (code) => reject(new Error(`the crowd exited (${code})`)));
-  });
 }
 
 /**
@@ -167,7 +155,7 @@ async function main(): Promise<void> {
   writeFileSync(join(root, "etc/tend/all"), `type = bundle\ncontents = ${Array.from({ length: SERVICES }, (_, i) => `s${i}`).join(" ")}\n`);
   const tend = (...args: string[]) => spawnSync(process.execPath, [BIN, "--root", root, ...args], { encoding: "utf8" });
   let server: ChildProcess | undefined;
-  const children: ChildProcess[] = [];
+  const crowds: Awaited<ReturnType<typeof startCrowd>>[] = [];
   try {
     if (tend("compile").status !== 0) throw new Error("tend compile failed");
     server = spawn(process.execPath, [BIN, "daemon", "--root", root], { stdio: ["ignore", "ignore", "inherit"] });
@@ -185,9 +173,9 @@ async function main(): Promise<void> {
     log(`non-reader: RSS growth ${hogs.map((h) => `${((h.peak - h.baseline) / 1024).toFixed(2)} MiB`).join(", ")}; disconnected after ${hogs.map((h) => `${h.seconds.toFixed(1)} s`).join(", ")}`);
 
     // 2. 256 hostile connections held (and 32 trickling), then root's and nobody's status.
-    const idle = await crowd(status, { uids: Array.from({ length: 8 }, (_, i) => 60000 + i), perUid: 32, behaviour: "idle" });
-    const trickle = await crowd(status, { uids: [65534], perUid: 32, behaviour: "trickle" });
-    children.push(idle.child, trickle.child);
+    const idle = await startCrowd(status, { uids: Array.from({ length: 8 }, (_, i) => 60000 + i), perUid: 32, behaviour: "idle" });
+    const trickle = await startCrowd(status, { uids: [65534], perUid: 32, behaviour: "trickle" });
+    crowds.push(idle, trickle);
     log(`held: ${idle.report.accepted} idle of 8 uids, ${trickle.report.accepted} of nobody trickling`);
     const rootMs: number[] = [];
     const nobodyMs: number[] = [];
@@ -201,7 +189,7 @@ async function main(): Promise<void> {
       return Number(process.hrtime.bigint() - start) / 1e6;
     });
     // Gone, and counted out by the server (a request after their exit is answered after their closes).
-    await Promise.all(children.splice(0).map((c) => new Promise((resolve) => (c.once("exit", resolve), c.stdin!.end()))));
+    await Promise.all(crowds.splice(0).map((c) => c.release()));
     await ask(status, '{"id": 1, "cmd": "ping"}\n');
 
     // 3. 1,000 concurrent status clients.
@@ -220,7 +208,7 @@ async function main(): Promise<void> {
     for (const [what, measured, goal, met] of rows) process.stdout.write(`${met ? "met " : "MISS"}  ${what}: ${measured} (goal ${goal})\n`);
     process.exitCode = rows.every((r) => r[3]) ? 0 : 1;
   } finally {
-    for (const c of children) c.kill("SIGKILL");
+    await Promise.all(crowds.map((c) => c.release()));
     if (server !== undefined && server.exitCode === null) {
       tend("shutdown");
       await waitFor("the server to exit", () => server!.exitCode !== null).catch(() => server!.kill("SIGKILL"));

@@ -43,7 +43,7 @@ export interface ControlSocketOptions {
 export const MAX_SOCKET_PATH = 107;
 /** Connections one socket holds at once: a client cannot exhaust the server's fds. */
 export const MAX_CONNECTIONS = 2048;
-/** Of MAX_CONNECTIONS, the last this many are for root only: no other user's connections can take them. */
+/** Of MAX_CONNECTIONS, the last this many are for root (and the server's own user) only: no other user's connections can take them. */
 export const ROOT_RESERVE = 64;
 /** Connections one uid other than root may hold on one socket at once (slowloris by one user). */
 export const MAX_CONNECTIONS_PER_UID = 32;
@@ -55,6 +55,8 @@ export const DRAIN_DEADLINE_MS = 10_000;
 export const IDLE_TIMEOUT_MS = 60_000;
 /** How long a connection told why it is closed may take to close its end. */
 const CLOSE_LINGER_MS = 1000;
+/** The server's own user: in user mode it has root's place (no per-uid cap, the reserve). */
+const OWNER_UID = process.getuid?.() ?? 0;
 /** The uid connections are counted under when their peer credentials cannot be read. */
 const UNKNOWN_UID = -1;
 
@@ -107,7 +109,7 @@ function admission(options: ControlSocketOptions): (socket: Socket) => void {
 
   /** Why a connection from `uid` cannot be taken now, or null once there is room for it. */
   const room = (uid: number): string | null => {
-    if (uid === 0) return open.size >= MAX_CONNECTIONS ? `too many connections (${MAX_CONNECTIONS} at once)` : null;
+    if (uid === 0 || uid === OWNER_UID) return open.size >= MAX_CONNECTIONS ? `too many connections (${MAX_CONNECTIONS} at once)` : null;
     const mine = byUid.get(uid) ?? [];
     if (mine.length >= MAX_CONNECTIONS_PER_UID) {
       // A user's own idle connections make room for its new ones: an idle slowloris evicts only itself.
@@ -132,7 +134,9 @@ function admission(options: ControlSocketOptions): (socket: Socket) => void {
     if (refusal !== null) return closeWith(socket, { id: 0, ok: false, error: refusal });
     const entry = serve(socket, peer, options, () => forget(entry));
     open.add(entry);
-    byUid.set(uid, [...(byUid.get(uid) ?? []), entry]);
+    const list = byUid.get(uid);
+    if (list === undefined) byUid.set(uid, [entry]);
+    else list.push(entry);
   };
 }
 

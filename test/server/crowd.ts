@@ -8,7 +8,9 @@
 // Once every connection has been admitted or refused it prints one JSON line,
 // {"accepted":N,"refused":["…"],"failed":N}, then holds them until its stdin closes.
 
+import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 
 export interface CrowdSpec {
   uids: number[];
@@ -27,6 +29,21 @@ export interface CrowdReport {
 }
 
 const BATCH = 64;
+
+/** Runs a crowd in a process of its own: resolves once it has reported; `release` ends it and its connections. */
+export async function startCrowd(socketPath: string, spec: CrowdSpec): Promise<{ report: CrowdReport; release: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), socketPath, JSON.stringify(spec)], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
+    });
+    void exited.then(() => reject(new Error(`the crowd exited (${String(child.exitCode ?? child.signalCode)}) before reporting`)));
+  });
+  return { report: JSON.parse(line) as CrowdReport, release: () => (child.stdin.end(), exited) };
+}
 
 function open(path: string, uid: number): Socket {
   process.setegid!(uid);
@@ -81,10 +98,11 @@ async function main(): Promise<void> {
   // every earlier one was admitted or refused, and what was written to those is readable now.
   await new Promise<void>((resolve) => {
     const probe = connect(path, () => probe.write('{"id": 1, "cmd": "ping"}\n'));
-    probe.once("data", () => {
+    const done = (): void => {
       probe.destroy();
       setImmediate(resolve);
-    });
+    };
+    probe.once("data", done).once("error", done).once("close", done);
   });
   await new Promise((resolve) => setImmediate(resolve));
   const report: CrowdReport = { accepted: sockets.length - failed - refused.length, refused, failed };
@@ -96,4 +114,4 @@ async function main(): Promise<void> {
   });
 }
 
-if (process.argv[1]?.endsWith("crowd.js")) void main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();

@@ -7,16 +7,14 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { DRAIN_DEADLINE_MS, IDLE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_UID, ROOT_RESERVE } from "../../src/server/control-socket.js";
 import { CONTROL_SOCKET, MAX_REQUEST_BYTES, PARTIAL_REQUEST_TIMEOUT_MS, STATUS_SOCKET } from "../../src/server/protocol.js";
-import { REPO } from "../helpers.js";
-import type { CrowdReport, CrowdSpec } from "./crowd.js";
-import { IS_ROOT, NODE, rssKiB, runCli, waitFor, withRoot, type Daemon, type TestRoot } from "./harness.js";
+import { startCrowd, type CrowdSpec } from "./crowd.js";
+import { IS_ROOT, rssKiB, runCli, waitFor, withRoot, type Daemon, type TestRoot } from "./harness.js";
 
 interface Raw {
   socket: Socket;
@@ -258,20 +256,8 @@ describe("control socket robustness", { concurrency: true }, () => {
   });
 });
 
-/** Runs a crowd of connections (test/server/crowd.ts) until `release` is called. */
-async function crowd(root: TestRoot, spec: CrowdSpec, socket = STATUS_SOCKET): Promise<{ report: CrowdReport; release: () => Promise<void> }> {
-  const child = spawn(NODE, [join(REPO, "dist/test/server/crowd.js"), join(root.places.run, socket), JSON.stringify(spec)], { stdio: ["pipe", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")));
-    });
-    void exited.then((code) => reject(new Error(`the crowd exited (${String(code)}) before reporting`)));
-  });
-  return { report: JSON.parse(line) as CrowdReport, release: () => (child.stdin.end(), exited.then(() => {})) };
-}
+/** A crowd of connections (test/server/crowd.ts) on one of the root's sockets, until `release`. */
+const crowd = (root: TestRoot, spec: CrowdSpec, socket = STATUS_SOCKET) => startCrowd(join(root.places.run, socket), spec);
 
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
