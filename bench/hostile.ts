@@ -164,13 +164,13 @@ async function main(): Promise<void> {
     if (tend("start", "all").status !== 0) throw new Error("tend start all failed");
     const pid = server.pid!;
 
-    // 1. A pipelining non-reader, three times: the first also pays for what the status
-    // path costs the heap once (V8's young generation growing), the later ones do not.
+    // 1. A pipelining non-reader, three times: what V8 has not collected yet of the
+    // replies built for it counts in the RSS too, more the first times than later.
     const hogs: Hog[] = [];
     for (let i = 0; i < 3; i++) hogs.push(await nonReader(status, pid));
-    const last = hogs.at(-1)!;
-    const growth = (last.peak - last.baseline) / 1024;
-    log(`non-reader: RSS growth ${hogs.map((h) => `${((h.peak - h.baseline) / 1024).toFixed(2)} MiB`).join(", ")}; disconnected after ${hogs.map((h) => `${h.seconds.toFixed(1)} s`).join(", ")}`);
+    const growths = hogs.map((h) => (h.peak - h.baseline) / 1024);
+    const growth = Math.max(...growths);
+    log(`non-reader: disconnected after ${hogs.map((h) => `${h.seconds.toFixed(1)} s`).join(", ")}`);
 
     // 2. 256 hostile connections held (and 32 trickling), then root's and nobody's status.
     const idle = await startCrowd(status, { uids: Array.from({ length: 8 }, (_, i) => 60000 + i), perUid: 32, behaviour: "idle" });
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     const max = (list: number[]): string => Math.max(...list).toFixed(0);
     const median = (list: number[]): string => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!.toFixed(0);
     const rows = [
-      ["a non-reading client: server RSS growth", `${growth.toFixed(2)} MiB (3rd of 3; peak ${(last.peak / 1024).toFixed(1)} MiB over ${(last.baseline / 1024).toFixed(1)} MiB)`, "≤ 2 MiB", growth <= 2],
+      ["a non-reading client: server RSS growth", `at most ${growth.toFixed(2)} MiB in 3 runs (${growths.map((g) => g.toFixed(2)).join(", ")} MiB; what is queued for it is capped at 1 MiB)`, "≤ 2 MiB", growth <= 2],
       [`root's tend status, ${idle.report.accepted + trickle.report.accepted} hostile held`, `median ${median(rootMs)} ms, max ${max(rootMs)} ms (node -e 0: ${median(floor)} ms)`, "< 1 s", Math.max(...rootMs) < 1000],
       [`nobody's tend status, ${idle.report.accepted + trickle.report.accepted} hostile held`, `median ${median(nobodyMs)} ms, max ${max(nobodyMs)} ms`, "< 1 s", Math.max(...nobodyMs) < 1000],
       ["1,000 concurrent status clients (root)", `${asRoot.answered} answered in ${asRoot.ms} ms${asRoot.errors.length ? `; ${asRoot.errors.join("; ")}` : ""}`, "1000", asRoot.answered === 1000],
