@@ -73,7 +73,7 @@ export function listenControl(options: ControlSocketOptions): Promise<Server> {
     // A backlog as deep as the connections taken: a burst of clients waits to be accepted rather than failing with EAGAIN.
     server.listen({ path: options.path, backlog: MAX_CONNECTIONS }, () => {
       try {
-        if (options.gid !== null) chownSync(options.path, 0, options.gid);
+        if (options.gid !== null) chownSync(options.path, OWNER_UID, options.gid);
         chmodSync(options.path, options.mode);
         resolve(server);
       } catch (e) {
