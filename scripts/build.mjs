@@ -1,15 +1,16 @@
-// Ahead-of-time build: the keeper (C) with the machine's cc, then type-check and emit
+// Ahead-of-time build: the keeper (C) and the peer-credentials addon with the machine's cc, then type-check and emit
 // everything (src, tests, bench) with tsc, then bundle the CLI with esbuild so that
 // every `tend` call loads one small entry file and pulls in a command's code only when
 // that command runs.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
-import { buildKeeper } from "./keeper-build.mjs";
+import { buildKeeper, buildPeercred } from "./keeper-build.mjs";
 
 rmSync("dist", { recursive: true, force: true });
 try {
   buildKeeper("dist/keeper/tend-keeper");
+  buildPeercred("dist/native/peercred.node");
 } catch {
   process.exit(1); // cc has printed the errors
 }

@@ -1,6 +1,7 @@
 // Builds the keeper (native/keeper/*.c) with the machine's C compiler: C11, every
 // warning an error. `buildKeeper(out, { sanitize: true })` gives the AddressSanitizer +
-// UndefinedBehaviorSanitizer build the tests run.
+// UndefinedBehaviorSanitizer build the tests run. `buildPeercred` builds the server's
+// SO_PEERCRED addon (native/peercred) the same way, against this node's headers: no node-gyp.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,4 +15,12 @@ export function buildKeeper(out, { sanitize = false } = {}) {
   mkdirSync(dirname(out), { recursive: true });
   const cc = process.env.CC || "cc";
   execFileSync(cc, [...FLAGS, ...(sanitize ? SANITIZE : []), "-o", out, ...sources], { stdio: "inherit" });
+}
+
+export function buildPeercred(out) {
+  const headers = join(dirname(dirname(process.execPath)), "include", "node");
+  mkdirSync(dirname(out), { recursive: true });
+  const cc = process.env.CC || "cc";
+  const flags = ["-std=c11", "-shared", "-fPIC", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes"];
+  execFileSync(cc, [...flags, `-I${headers}`, "-DNODE_GYP_MODULE_NAME=peercred", "-o", out, "native/peercred/peercred.c"], { stdio: "inherit" });
 }

@@ -15,6 +15,8 @@ export interface Places {
   run: string;
   /** One directory of logs per service. */
   log: string;
+  /** The server's own settings (tend.conf): beside the source directory. */
+  config: string;
 }
 
 /**
@@ -40,13 +42,16 @@ export function places({ root, env, uid }: PlaceInputs): Places {
       state: join(base, "var/lib/tend"),
       run: join(base, "run/tend"),
       log: join(base, "var/log/tend"),
+      config: join(base, "etc/tend.conf"),
     };
   }
   const home = env.HOME || homedir();
   const state = join(env.XDG_STATE_HOME || join(home, ".local/state"), "tend");
+  const config = env.XDG_CONFIG_HOME || join(home, ".config");
   return {
     mode: "user",
-    sources: join(env.XDG_CONFIG_HOME || join(home, ".config"), "tend"),
+    sources: join(config, "tend"),
+    config: join(config, "tend.conf"),
     state,
     run: env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "tend") : `/tmp/tend-${uid}`,
     log: join(state, "log"),

@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { Places } from "../places.js";
 import { UserError } from "./errors.js";
-import { CONTROL_SOCKET, READ_ONLY_COMMANDS, STATUS_SOCKET, type Reply, type Request } from "../server/protocol.js";
+import { CONTROL_SOCKET, STATUS_SOCKET, type Reply, type Request } from "../server/protocol.js";
 
 export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 export type Final = Extract<Reply, { ok: boolean }>;
@@ -14,26 +14,42 @@ export type Streamed = Exclude<Reply, { ok: boolean }>;
 /** The server cannot be reached, or answered something unexpected. */
 export class ClientError extends UserError {}
 
-/** Sends `body` and resolves with the final reply; `onStream` sees every line before it. */
+/**
+ * Sends `body` and resolves with the final reply; `onStream` sees every line before it.
+ * Every failure is a ClientError of one line: no server, refused, reset, a garbled reply.
+ */
 export async function call(places: Places, body: RequestBody, onStream: (reply: Streamed) => void = () => {}): Promise<Final> {
   const control = join(places.run, CONTROL_SOCKET);
   try {
     return await exchange(control, body, onStream);
   } catch (e) {
-    // An unprivileged user may still ask read-only questions on the status socket.
-    if ((e as NodeJS.ErrnoException).code === "EACCES" && READ_ONLY_COMMANDS.has(body.cmd)) {
-      return exchange(join(places.run, STATUS_SOCKET), body, onStream);
-    }
-    throw explain(e as NodeJS.ErrnoException, control);
+    // Who may not use control.sock asks on the status socket, where the server checks each request by its peer.
+    if ((e as NodeJS.ErrnoException).code !== "EACCES") throw explain(e as NodeJS.ErrnoException, control);
+  }
+  const status = join(places.run, STATUS_SOCKET);
+  try {
+    return await exchange(status, body, onStream);
+  } catch (e) {
+    throw explain(e as NodeJS.ErrnoException, status);
   }
 }
 
 function explain(e: NodeJS.ErrnoException, path: string): Error {
-  if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
-    return new ClientError(`no tend server is running for this root (no socket at ${path}); start one with 'tend daemon' or 'tend boot'`);
+  if (e instanceof ClientError) return e;
+  switch (e.code) {
+    case "ENOENT":
+    case "ECONNREFUSED":
+      return new ClientError(`no tend server is running for this root (no socket at ${path}); start one with 'tend daemon' or 'tend boot'`);
+    case "EACCES":
+      return new ClientError(`permission denied on ${path}: ask root for access ('control-group' in tend.conf, or 'allow' in a service file)`);
+    case "EAGAIN":
+      return new ClientError(`the server at ${path} is not accepting connections now (too many waiting); try again`);
+    case "ECONNRESET":
+    case "EPIPE":
+      return new ClientError(`the server at ${path} closed the connection before answering`);
+    default:
+      return new ClientError(`${path}: ${e.message}`);
   }
-  if (e.code === "EACCES") return new ClientError(`permission denied on ${path}: this command needs the server's user (root)`);
-  return e instanceof ClientError ? e : new ClientError(`${path}: ${e.message}`);
 }
 
 function exchange(path: string, body: RequestBody, onStream: (reply: Streamed) => void): Promise<Final> {
@@ -41,13 +57,21 @@ function exchange(path: string, body: RequestBody, onStream: (reply: Streamed) =
     const socket = connect(path);
     let buffered = "";
     let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      reject(error);
+    };
     socket.setEncoding("utf8");
     socket.once("connect", () => socket.write(`${JSON.stringify({ id: 1, ...body })}\n`));
     socket.on("data", (chunk: string) => {
       buffered += chunk;
-      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-        const reply = JSON.parse(buffered.slice(0, nl)) as Reply;
+      for (let nl = buffered.indexOf("\n"); nl >= 0 && !settled; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
+        const reply = parseReply(line);
+        if (reply === null) return fail(new ClientError(`the server at ${path} sent a line that is not a reply: ${JSON.stringify(line.slice(0, 80))}`));
         if ("ok" in reply) {
           settled = true;
           socket.end();
@@ -56,11 +80,17 @@ function exchange(path: string, body: RequestBody, onStream: (reply: Streamed) =
         onStream(reply);
       }
     });
-    socket.once("error", (e) => {
-      if (!settled) reject(e);
-    });
-    socket.once("close", () => {
-      if (!settled) reject(new ClientError("the server closed the connection before answering"));
-    });
+    socket.once("error", fail);
+    socket.once("close", () => fail(new ClientError(`the server at ${path} closed the connection before answering`)));
   });
+}
+
+/** A reply line, or null for anything that is not a JSON object. */
+function parseReply(line: string): Reply | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Reply) : null;
+  } catch {
+    return null;
+  }
 }

@@ -167,6 +167,9 @@ function service(v: Json, at: string, name: string): Dict {
   array(d.successExit, `${at}.successExit`).forEach((x, i) => (typeof x === "string" ? x : integer(x, `${at}.successExit[${i}]`, 0, 255)));
   string(d.stopSignal, `${at}.stopSignal`);
   for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key], `${at}.${key}`);
+  // A database compiled before `allow` existed has none: it boots, and nobody else is allowed.
+  if (d.allow === undefined) d.allow = [];
+  array(d.allow, `${at}.allow`).forEach((x, i) => string(x, `${at}.allow[${i}]`));
   if (typeof d.cwd === "string" && !d.cwd.startsWith("/")) fail(`${at}.cwd`, "must be an absolute path");
   d.env = dictionary(d.env, `${at}.env`, ENV_NAME, string);
   array(d.envFiles, `${at}.envFiles`).forEach((f, i) => {

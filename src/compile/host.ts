@@ -31,17 +31,24 @@ export interface HostCache {
 }
 
 export function readHostFacts(): HostFacts {
-  const entries = (file: string): string[][] => {
-    try {
-      return readFileSync(file, "utf8").split("\n").map((l) => l.split(":")).filter((f) => f[0] !== "");
-    } catch {
-      return [];
-    }
-  };
-  const passwd = entries("/etc/passwd");
-  const facts: HostFacts = { users: new Set(passwd.map((f) => f[0]!)), groups: new Set(entries("/etc/group").map((f) => f[0]!)), canSwitchUser: process.getuid?.() === 0 };
-  if (process.geteuid?.() === 0) facts.strict = { uids: new Map(passwd.filter((f) => /^\d+$/.test(f[2] ?? "")).map((f) => [f[0]!, Number(f[2])])) };
+  const uids = readAccountIds("/etc/passwd");
+  const facts: HostFacts = { users: new Set(uids.keys()), groups: new Set(readAccountIds("/etc/group").keys()), canSwitchUser: process.getuid?.() === 0 };
+  if (process.geteuid?.() === 0) facts.strict = { uids: new Map([...uids].filter(([, uid]) => uid >= 0)) };
   return facts;
+}
+
+/** Names to ids in an /etc/passwd or /etc/group file (`name:x:id:…`), -1 for an id that is not a number; empty when it cannot be read. */
+export function readAccountIds(file: string): Map<string, number> {
+  const ids = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const [name, , id] = line.split(":");
+      if (name) ids.set(name, /^\d+$/.test(id ?? "") ? Number(id) : -1);
+    }
+  } catch {
+    // no such file: no names
+  }
+  return ids;
 }
 
 export function hostCache(facts: HostFacts): HostCache {

@@ -179,6 +179,21 @@ export const KEYS: Record<string, KeySpec> = {
 
   user: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.user = name)) },
   group: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.group = name)) },
+  allow: {
+    types: ALL,
+    list: true,
+    apply: (value, ctx) => {
+      const re = /\S+/g;
+      for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+        const who = m[0];
+        const offset = m.index;
+        checkAccount(who.startsWith("@") ? who.slice(1) : who, { ...ctx, error: (message) => ctx.error(message, offset) }, () => {
+          if (ctx.def.allow.includes(who)) ctx.warn(`'${who}' is listed twice in 'allow'`, offset);
+          else ctx.def.allow.push(who);
+        });
+      }
+    },
+  },
   env: {
     types: PROCESS,
     list: true,

@@ -61,6 +61,8 @@ export interface ServiceDef {
 
   user: string | null;
   group: string | null;
+  /** Who besides root and the control group may start, stop, restart it and read its logs: user names, `@group`s, numbers. */
+  allow: string[];
   /** Prototype-free (see records.ts), as every record keyed by a user's names. */
   env: Record<string, string>;
   envFiles: EnvFile[];
@@ -110,6 +112,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     stopSignal: "SIGTERM",
     user: null,
     group: null,
+    allow: [],
     env: nameRecord(),
     envFiles: [],
     cwd: null,

@@ -19,7 +19,11 @@ import { own } from "../records.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
 import { closeInheritedFds } from "../system/processes.js";
+import { lookupGroup } from "../supervisor/accounts.js";
+import { authorise, type Policy } from "./access.js";
 import { listenControl, type Connection } from "./control-socket.js";
+import { openDirectory } from "./directory.js";
+import { readServerConfig } from "./tend-conf.js";
 import { lockRoot } from "./lock.js";
 import { loadPersistent, savePersistent, type Persistent } from "./persist.js";
 import { CONTROL_SOCKET, STATUS_SOCKET, type Request } from "./protocol.js";
@@ -74,6 +78,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   };
   if (loaded.warning !== null) warn(loaded.warning);
   closeInheritedFds();
+  const settings = serverSettings(places);
+  for (const problem of settings.problems) warn(`${problem} (running without a control group)`);
 
   // The engine's clock is ms since the epoch, but monotonic within a server: the times
   // in a snapshot stay meaningful to the server that restores it.
@@ -297,9 +303,18 @@ export async function runServer(options: ServerOptions): Promise<number> {
     return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
   };
 
+  const policy: Policy = {
+    ownerUid: process.getuid?.() ?? 0,
+    controlGroup: settings.controlGroup,
+    definition: (name) => engine.defs.get(name) ?? (Object.hasOwn(engine.db.services, name) ? engine.db.services[name] : undefined),
+    ...openDirectory(),
+  };
+
   function handle(request: Request, connection: Connection): void {
     const reply = (result: unknown): void => void connection.send({ id: request.id, ok: true, result });
     const refuse = (error: string): void => void connection.send({ id: request.id, ok: false, error });
+    const denied = authorise(connection.peer, connection.socket === "control", request, policy);
+    if (denied !== null) return refuse(denied);
     switch (request.cmd) {
       case "ping":
         return reply({ pid: process.pid, generation: engine.db.generation });
@@ -312,6 +327,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
           tracking: supervisor.tracking,
+          settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null },
           warnings,
           services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
         });
@@ -482,8 +498,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
 
   try {
-    sockets.push(await listenControl({ path: join(places.run, CONTROL_SOCKET), mode: 0o600, readOnly: false, handle }));
-    sockets.push(await listenControl({ path: join(places.run, STATUS_SOCKET), mode: 0o666, readOnly: true, handle }));
+    // The control group's members reach control.sock by its mode; every request is still checked by its peer.
+    const group = settings.controlGroup?.gid ?? null;
+    sockets.push(await listenControl({ path: join(places.run, CONTROL_SOCKET), mode: group === null ? 0o600 : 0o660, gid: group, name: "control", handle, log }));
+    sockets.push(await listenControl({ path: join(places.run, STATUS_SOCKET), mode: 0o666, gid: null, name: "status", handle, log }));
     for (const server of sockets) {
       server.on("connection", (client: Socket) => {
         clients.add(client);
@@ -519,6 +537,24 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const code = await done;
   log("all services are down; exiting");
   return code;
+}
+
+interface Settings {
+  controlGroup: { name: string; gid: number } | null;
+  /** What was wrong with tend.conf (then it is not used): `tend status` repeats it. */
+  problems: string[];
+}
+
+/** tend.conf, its control group resolved; a problem is logged and leaves the safe default (no group). */
+function serverSettings(places: Places): Settings {
+  const { config, problems } = readServerConfig(places.config, process.getuid?.() ?? 0);
+  let controlGroup: Settings["controlGroup"] = null;
+  if (config.controlGroup !== null) {
+    const gid = lookupGroup(config.controlGroup);
+    if (gid === null) problems.push(`${places.config}: error: control-group '${config.controlGroup}': no such group on this machine; ignored`);
+    else controlGroup = { name: config.controlGroup, gid };
+  }
+  return { controlGroup, problems };
 }
 
 export interface ApplyPlan {

@@ -40,12 +40,15 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Checked while the command runs: a message ends it at once and fails the call (a server that broke). */
   abortIf?: () => string | null;
+  /** A command the CLI runs under (`setpriv --reuid=65534 …` to be another user). */
+  wrap?: readonly string[];
 }
 
 /** Runs the built CLI without blocking the test's event loop. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const started = Date.now();
-  const child = spawn(NODE, [BIN, ...args], { cwd: REPO, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const [program, ...prefix] = [...(options.wrap ?? []), NODE];
+  const child = spawn(program!, [...prefix, BIN, ...args], { cwd: REPO, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
