@@ -16,6 +16,7 @@ import type { ArmedTimer } from "../engine/snapshot.js";
 import { fileNameOf } from "../places.js";
 import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
+import { after, type Timer } from "../system/timers.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
@@ -111,7 +112,7 @@ export interface Tracking {
 
 function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void } {
   const running = new Map<string, Running>();
-  const timers = new Map<string, { timer: NodeJS.Timeout; armed: ArmedTimer }>();
+  const timers = new Map<string, { timer: Timer; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
   /** Services the keeper was told about since they were last forgotten. */
   const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
@@ -283,11 +284,13 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         case "kill": // the keeper's SIGKILL of a service takes its whole tree, process or not
           return sendSignal(action.service, "SIGKILL");
         case "arm": {
-          clearTimeout(timers.get(action.service)?.timer);
-          const timer = setTimeout(() => {
+          timers.get(action.service)?.timer.cancel();
+          // `after`, not setTimeout: the delay comes from a service file (a stop-timeout of
+          // 30d, a restart-delay), and Node fires a timer longer than 24.8 days at once.
+          const timer = after(action.ms, () => {
             timers.delete(action.service);
             options.emit({ kind: "timer", service: action.service, token: action.token });
-          }, action.ms);
+          });
           timers.set(action.service, { timer, armed: { service: action.service, token: action.token, due: options.now() + action.ms, purpose: action.purpose } });
           return;
         }
@@ -306,7 +309,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       if (known.delete(service)) send(service, { type: "forget", service });
     },
     async close() {
-      for (const t of timers.values()) clearTimeout(t.timer);
+      for (const t of timers.values()) t.timer.cancel();
       timers.clear();
       for (const r of running.values()) r.watch?.cancel();
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
