@@ -14,7 +14,7 @@ import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "
 import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
 import { fileNameOf } from "../places.js";
-import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
+import { currentAccount, groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { after, type Timer } from "../system/timers.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
@@ -278,7 +278,15 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     perform(action, def) {
       switch (action.kind) {
         case "spawn":
-          return start(action.service, action.role, def, action.env);
+          // Whatever goes wrong while a start is prepared, the engine hears of it: a
+          // start that is never reported either way leaves the service starting with no
+          // process, and a shutdown waiting for it for good.
+          try {
+            return start(action.service, action.role, def, action.env);
+          } catch (e) {
+            options.log(`preparing the start of ${action.service} failed: ${(e as Error).stack ?? e}`);
+            return fail(action.service, `cannot prepare the start: ${(e as Error).message ?? e}`);
+          }
         case "signal":
           return sendSignal(action.service, action.signal);
         case "kill": // the keeper's SIGKILL of a service takes its whole tree, process or not
@@ -338,13 +346,18 @@ type Switch = { uid: number; gid: number; groups: number[] };
 /** Who the process runs as, or why it cannot. */
 function credentialsFor(def: ServiceDef, self: Account): { account: Account; switch: Switch | null } | string {
   if (def.user === null && def.group === null) return { account: self, switch: null };
-  const account = def.user === null ? self : lookupUser(def.user);
-  if (account === null) return `no such user '${def.user}'`;
-  const gid = def.group === null ? account.gid : lookupGroup(def.group);
-  if (gid === null) return `no such group '${def.group}'`;
-  if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
-  if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
-  return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+  try {
+    const account = def.user === null ? self : lookupUser(def.user);
+    if (account === null) return `no such user '${def.user}'`;
+    const gid = def.group === null ? account.gid : lookupGroup(def.group);
+    if (gid === null) return `no such group '${def.group}'`;
+    if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
+    if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
+    return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+  } catch (e) {
+    if (e instanceof LookupTimeout) return `cannot look up its user or group: ${e.message}`;
+    throw e;
+  }
 }
 
 function killGroup(pid: number): void {
