@@ -111,11 +111,19 @@ export function encodeMessage(message: ServerMessage): Buffer {
   return encodeFrame(toFrame(message));
 }
 
+/** The keeper's limit on a service's name (an instance's, `mount@/dev/…`, may be longer: it cannot run). */
+export const MAX_SERVICE_NAME_BYTES = 255;
+
 function toFrame(message: ServerMessage): Frame {
   const fields: Frame["fields"] = [];
   const put = (key: string, value: string | number | undefined): void => {
     if (value !== undefined) fields.push([key, String(value)]);
   };
+  // Refused here, not by the keeper: a spawn the keeper refuses without a spawn-failed
+  // would leave the service starting, with no process, for good.
+  if ("service" in message && Buffer.byteLength(message.service) > MAX_SERVICE_NAME_BYTES) {
+    throw new EncodeError(`its name is ${Buffer.byteLength(message.service)} bytes; the keeper takes at most ${MAX_SERVICE_NAME_BYTES}`);
+  }
   const putLog = (settings: Partial<LogSettings>): void => {
     put("log", settings.log);
     put("log-dir", settings.logDir);

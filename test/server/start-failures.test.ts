@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { MAX_SERVICE_NAME_BYTES } from "../../src/keeper/protocol.js";
 import { LOOKUP_TIMEOUT_MS } from "../../src/supervisor/accounts.js";
 import { MAX_ENV_FILE_BYTES } from "../../src/supervisor/environment.js";
 import { IS_ROOT, withRoot } from "./harness.js";
@@ -58,6 +59,19 @@ describe("a start that cannot be prepared", { concurrency: true }, () => {
       const s = await root.state("s");
       assert.equal(s.phase, "failed");
       assert.match(s.reason ?? "", /cannot look up its user or group: 'getent passwd nobody' did not answer within 5s/);
+      await root.shutdown(daemon);
+    }),
+  );
+
+  test("an instance whose name is longer than the keeper takes fails; shutdown completes", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.service("mnt", "type = task\ncommand = true\ninstance = DEVNAME\nstart-on = block-added DEVNAME=*\n");
+      await root.compile();
+      const daemon = await root.startDaemon();
+      const name = `mnt@/dev/${"a".repeat(MAX_SERVICE_NAME_BYTES)}`;
+      assert.equal((await root.tend("emit", "block-added", `DEVNAME=${name.slice(4)}`)).status, 0);
+      const s = await root.waitPhase(name, "failed");
+      assert.match(s.reason ?? "", new RegExp(`cannot start: its name is ${Buffer.byteLength(name)} bytes; the keeper takes at most ${MAX_SERVICE_NAME_BYTES}`));
       await root.shutdown(daemon);
     }),
   );
