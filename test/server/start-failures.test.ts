@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAX_SERVICE_NAME_BYTES } from "../../src/keeper/protocol.js";
+import { MAX_FRAME_FIELDS, MAX_SERVICE_NAME_BYTES } from "../../src/keeper/protocol.js";
 import { LOOKUP_TIMEOUT_MS } from "../../src/supervisor/accounts.js";
 import { MAX_ENV_FILE_BYTES } from "../../src/supervisor/environment.js";
 import { IS_ROOT, withRoot } from "./harness.js";
@@ -15,7 +15,7 @@ import { IS_ROOT, withRoot } from "./harness.js";
 const LONGRUN = "type = longrun\ncommand = sleep 1000\nrestart = never\n";
 
 describe("a start that cannot be prepared", { concurrency: true }, () => {
-  test("env-files that are a FIFO, a device, a directory or too large fail the start; the server goes on", { timeout: 60_000 }, () =>
+  test("env-files that are a FIFO, a device, a directory, too large or too many fail the start; the server goes on", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       const fifo = root.path("fifo.env");
       execFileSync("mkfifo", [fifo]);
@@ -30,9 +30,12 @@ describe("a start that cannot be prepared", { concurrency: true }, () => {
       };
       for (const [name, [file]] of Object.entries(bad)) root.service(name, `${LONGRUN}env-file = ${file}\n`);
       root.service("fine", `${LONGRUN}env-file = -${root.path("missing.env")}\n`);
+      // Within the size limit, but more variables than a keeper message has fields for.
+      const lines = Array.from({ length: MAX_FRAME_FIELDS }, (_, i) => `V${i}=1`).join("\n");
+      root.service("many", `${LONGRUN}env-file = ${root.file("many.env", `${lines}\n`)}\n`);
       await root.compile();
       const daemon = await root.startDaemon();
-      const start = await root.tend("start", ...Object.keys(bad), "fine");
+      const start = await root.tend("start", ...Object.keys(bad), "fine", "many");
       assert.equal(start.status, 1, start.stdout + start.stderr);
       for (const [name, [file, why]] of Object.entries(bad)) {
         const s = await root.state(name);
@@ -41,6 +44,9 @@ describe("a start that cannot be prepared", { concurrency: true }, () => {
         assert.match(s.reason ?? "", why);
       }
       assert.equal((await root.state("fine")).phase, "up", "a missing optional env-file is skipped");
+      const many = await root.state("many");
+      assert.equal(many.phase, "failed", JSON.stringify(many));
+      assert.match(many.reason ?? "", /cannot start: the 'spawn' message has \d+ fields, more than the 32768 the keeper takes/);
       await root.shutdown(daemon);
     }),
   );
