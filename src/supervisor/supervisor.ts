@@ -14,9 +14,9 @@ import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "
 import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
 import { fileNameOf } from "../places.js";
+import { after, type Timer } from "../system/timers.js";
 import { currentAccount, groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
-import { after, type Timer } from "../system/timers.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
