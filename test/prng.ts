@@ -26,3 +26,8 @@ export function random(seed: number): Random {
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
   return { next, int, chance: (p) => next() < p, pick: (items) => items[int(0, items.length - 1)]! };
 }
+
+/** The generator of case `index` of a run: a function of the seed and the index alone, so that one case replays by itself. */
+export function caseRandom(seed: number, index: number): Random {
+  return random((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
+}

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { byLocation, collector, hasErrors, type Diagnostic } from "../config/diagnostics.js";
 import { parseServiceFile, type ParsedService } from "../config/parse.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
-import { readSource } from "../config/source.js";
+import { readSource, type Source } from "../config/source.js";
 import { digestOf, type CompiledSet } from "./database.js";
 import { resolveGraph } from "./graph.js";
 import { checkHost, checkSourceDirectory, hostCache, readHostFacts, type HostFacts } from "./host.js";
@@ -33,8 +33,19 @@ export interface CompileResult {
 
 export function compile(options: CompileOptions): CompileResult {
   const { diagnostics, report } = collector();
-  const sourceDir = resolve(options.sourceDir);
   const source = readSource(options.sourceDir, report);
+  return compileSource(source, diagnostics, options);
+}
+
+/**
+ * The compiler without the disk: the files as readSource returns them, and what reading
+ * them reported. compile() is this after readSource; the fuzzer (bench/fuzz) feeds it
+ * sets made in memory, a million of them, with no directory written.
+ */
+export function compileSource(source: Source, readDiagnostics: readonly Diagnostic[], options: Omit<CompileOptions, "sourceDir">): CompileResult {
+  const { diagnostics, report } = collector();
+  diagnostics.push(...readDiagnostics);
+  const sourceDir = resolve(source.dir);
   const parsed = new Map<string, ParsedService>();
   for (const file of source.files) {
     const service = parseServiceFile(file.file, file.name, file.bytes, sourceDir, report);
@@ -49,9 +60,9 @@ export function compile(options: CompileOptions): CompileResult {
   const unparsed = new Set([...source.files.map((f) => f.name).filter((name) => !parsed.has(name)), ...source.unread]);
   const graph = resolveGraph(parsed, unparsed, report);
   if (source.files.length === 0 && !hasErrors(diagnostics)) {
-    report("error", { file: options.sourceDir, line: 0, col: 0 }, "no service files here: nothing to compile");
+    report("error", { file: source.dir, line: 0, col: 0 }, "no service files here: nothing to compile");
   } else if (!parsed.has(BOOT_BUNDLE)) {
-    report("warning", { file: options.sourceDir, line: 0, col: 0 }, `there is no '${BOOT_BUNDLE}' bundle: booting this set starts nothing`);
+    report("warning", { file: source.dir, line: 0, col: 0 }, `there is no '${BOOT_BUNDLE}' bundle: booting this set starts nothing`);
   }
   diagnostics.sort(byLocation);
 

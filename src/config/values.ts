@@ -16,6 +16,13 @@ export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * The longest duration a file may give: 100 years. Timers of any length work (see
+ * src/system/timers.ts), but a deadline is the epoch plus the duration, and it must
+ * stay an exact number of milliseconds; a duration past a century is a typo.
+ */
+export const MAX_DURATION_DAYS = 36_500;
+const MAX_DURATION_MS = MAX_DURATION_DAYS * DURATION_UNITS.d!;
 
 /**
  * `500ms`, `10s`, `5m`, `1h30m`, `2d`; `0` alone needs no unit. With `allowInfinity`,
@@ -39,7 +46,7 @@ export function parseDuration(text: string, allowInfinity = false): Parsed<numbe
     at = part.lastIndex;
   }
   if (text === "") return fail("a duration is needed here, like 10s");
-  if (!Number.isSafeInteger(Math.round(total))) return fail(`'${text}' is too long a duration`);
+  if (!(total <= MAX_DURATION_MS)) return fail(`'${text}' is too long a duration: at most ${MAX_DURATION_DAYS}d (100 years)`, 0);
   return ok(Math.round(total));
 }
 

@@ -9,6 +9,8 @@ import type { Role } from "../engine/types.js";
 export const PROTOCOL_VERSION = 1;
 /** The longest frame either side may send; a length outside 1..this ends the connection. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Fields after the type the keeper takes in one frame (MAX_FIELDS in keeper.c). */
+export const MAX_FRAME_FIELDS = 32_768;
 
 const KEY = /^[a-z][a-z0-9-]*$/;
 const ROLES: readonly Role[] = ["main", "pre-start", "up", "down", "post-stop"];
@@ -113,11 +115,19 @@ export function encodeMessage(message: ServerMessage): Buffer {
   return encodeFrame(toFrame(message));
 }
 
+/** The keeper's limit on a service's name (an instance's, `mount@/dev/…`, may be longer: it cannot run). */
+export const MAX_SERVICE_NAME_BYTES = 255;
+
 function toFrame(message: ServerMessage): Frame {
   const fields: Frame["fields"] = [];
   const put = (key: string, value: string | number | undefined): void => {
     if (value !== undefined) fields.push([key, String(value)]);
   };
+  // Refused here, not by the keeper: a spawn the keeper refuses without a spawn-failed
+  // would leave the service starting, with no process, for good.
+  if ("service" in message && Buffer.byteLength(message.service) > MAX_SERVICE_NAME_BYTES) {
+    throw new EncodeError(`its name is ${Buffer.byteLength(message.service)} bytes; the keeper takes at most ${MAX_SERVICE_NAME_BYTES}`);
+  }
   const putLog = (settings: Partial<LogSettings>): void => {
     put("log", settings.log);
     put("log-dir", settings.logDir);
@@ -176,6 +186,8 @@ const limitText = (n: number | null): string => (n === null ? "unlimited" : Stri
 
 /** Any frame, as the wire holds it (the keeper's side too, for tests). Throws EncodeError. */
 export function encodeFrame(frame: Frame): Buffer {
+  // The keeper answers a frame of more with an error, not a spawn-failed: refused here.
+  if (frame.fields.length > MAX_FRAME_FIELDS) throw new EncodeError(`the '${frame.type}' message has ${frame.fields.length} fields, more than the ${MAX_FRAME_FIELDS} the keeper takes`);
   const parts: Buffer[] = [field(frame.type, "the message type")];
   for (const [key, value] of frame.fields) {
     if (!KEY.test(key)) throw new EncodeError(`'${key}' is not a valid key`);

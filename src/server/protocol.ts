@@ -44,10 +44,20 @@ export const EVENT_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_EVENT_VALUES = 64;
 const MAX_EVENT_VALUE_LENGTH = 4096;
 
+/**
+ * A value from a request, for an error message. Never throws, whatever was sent:
+ * String() throws on `{"toString": 1}`, JSON.stringify on a list nested 30,000 deep.
+ */
+function shown(value: unknown): string {
+  if (typeof value === "string") return `'${value.slice(0, 200)}'`;
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? "a list" : "an object";
+}
+
 /** What is wrong with an event's name and values, or null. */
 export function checkEvent(name: unknown, values: unknown): string | null {
   if (typeof name !== "string" || !EVENT_NAME.test(name)) {
-    return `'${String(name)}' is not an event name: letters, digits and . _ : / -, starting with a letter or digit`;
+    return `${shown(name)} is not an event name: letters, digits and . _ : / -, starting with a letter or digit`;
   }
   if (typeof values !== "object" || values === null || Array.isArray(values)) return "'values' must be an object of KEY: VALUE strings";
   const entries = Object.entries(values);
@@ -149,7 +159,7 @@ export function checkRequest(value: unknown): Request | string {
       problem = null;
       break;
     default:
-      return `unknown command ${JSON.stringify(r.cmd)}`;
+      return `unknown command ${typeof r.cmd === "string" ? JSON.stringify(r.cmd.slice(0, 200)) : shown(r.cmd)}`;
   }
   return problem ?? (r as unknown as Request);
 }

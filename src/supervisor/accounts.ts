@@ -43,11 +43,23 @@ function getent(database: "passwd" | "group", key: string): string[] | null {
   return run("getent", [database, key])?.trim().split(":") ?? null;
 }
 
-/** The program's output, or null when it fails or is not installed. */
+/**
+ * How long one lookup may take. The server waits for it (a start needs the ids), so
+ * an NSS source that never answers (a dead LDAP server) must not hold it for good.
+ */
+export const LOOKUP_TIMEOUT_MS = 5_000;
+
+/** A lookup that did not finish in time: the start fails with this message. */
+export class LookupTimeout extends Error {}
+
+/** The program's output, or null when it fails or is not installed; throws LookupTimeout when it hangs. */
 function run(program: string, args: string[]): string | null {
   try {
-    return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  } catch {
+    return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: LOOKUP_TIMEOUT_MS, killSignal: "SIGKILL" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ETIMEDOUT") {
+      throw new LookupTimeout(`'${program} ${args.join(" ")}' did not answer within ${LOOKUP_TIMEOUT_MS / 1000}s (is the user database, NSS or LDAP, answering?)`);
+    }
     return null;
   }
 }

@@ -2,11 +2,16 @@
 // its `env` lines — never the environment of the server or of whoever asked for the
 // start. This is what makes a start at boot and a start by an admin the same start.
 
-import { readFileSync } from "node:fs";
 import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
 import { ENV_NAME } from "../config/values.js";
+import { BoundedReadError, readRegularFile } from "../system/bounded-read.js";
 import type { Account } from "./accounts.js";
 import { nameRecord } from "../records.js";
+
+/** An env-file holds a few variables; anything larger is a mistake (or /dev/zero). */
+export const MAX_ENV_FILE_BYTES = 1024 * 1024;
+/** What makes an optional env-file missing (skipped) rather than bad (a failed start). */
+const MISSING = new Set(["ENOENT", "ENOTDIR"]);
 
 /** What an event's values may not replace: the clean base every service relies on. */
 const BASE_NAMES: ReadonlySet<string> = new Set(["PATH", "HOME", "USER", "LOGNAME", "TEND_SERVICE", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID"]);
@@ -30,10 +35,11 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
   for (const file of def.envFiles) {
     let text: string;
     try {
-      text = readFileSync(file.path, "utf8");
+      text = readRegularFile(file.path, MAX_ENV_FILE_BYTES).toString("utf8");
     } catch (e) {
-      if (file.optional) continue;
-      return { ok: false, error: `cannot read env-file ${file.path}: ${(e as NodeJS.ErrnoException).code ?? e}` };
+      if (!(e instanceof BoundedReadError)) throw e;
+      if (file.optional && e.code !== null && MISSING.has(e.code)) continue;
+      return { ok: false, error: `cannot read env-file ${file.path}: ${e.message}` };
     }
     const parsed = parseEnvFile(text);
     if (typeof parsed === "string") return { ok: false, error: `${file.path}: ${parsed}` };

@@ -15,7 +15,8 @@ import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, 
 import type { ArmedTimer } from "../engine/snapshot.js";
 import { fileNameOf, PLACE_MODES } from "../places.js";
 import { ensureDirectory } from "../system/files.js";
-import { currentAccount, groupsOf, lookupGroup, lookupUser, type Account } from "./accounts.js";
+import { after, type Timer } from "../system/timers.js";
+import { currentAccount, groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
@@ -113,7 +114,7 @@ export interface Tracking {
 
 function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void } {
   const running = new Map<string, Running>();
-  const timers = new Map<string, { timer: NodeJS.Timeout; armed: ArmedTimer }>();
+  const timers = new Map<string, { timer: Timer; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
   /** Services the keeper was told about since they were last forgotten. */
   const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
@@ -280,17 +281,27 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     perform(action, def) {
       switch (action.kind) {
         case "spawn":
-          return start(action.service, action.role, def, action.env);
+          // Whatever goes wrong while a start is prepared, the engine hears of it: a
+          // start that is never reported either way leaves the service starting with no
+          // process, and a shutdown waiting for it for good.
+          try {
+            return start(action.service, action.role, def, action.env);
+          } catch (e) {
+            options.log(`preparing the start of ${action.service} failed: ${(e as Error).stack ?? e}`);
+            return fail(action.service, `cannot prepare the start: ${(e as Error).message ?? e}`);
+          }
         case "signal":
           return sendSignal(action.service, action.signal);
         case "kill": // the keeper's SIGKILL of a service takes its whole tree, process or not
           return sendSignal(action.service, "SIGKILL");
         case "arm": {
-          clearTimeout(timers.get(action.service)?.timer);
-          const timer = setTimeout(() => {
+          timers.get(action.service)?.timer.cancel();
+          // `after`, not setTimeout: the delay comes from a service file (a stop-timeout of
+          // 30d, a restart-delay), and Node fires a timer longer than 24.8 days at once.
+          const timer = after(action.ms, () => {
             timers.delete(action.service);
             options.emit({ kind: "timer", service: action.service, token: action.token });
-          }, action.ms);
+          });
           timers.set(action.service, { timer, armed: { service: action.service, token: action.token, due: options.now() + action.ms, purpose: action.purpose } });
           return;
         }
@@ -309,7 +320,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       if (known.delete(service)) send(service, { type: "forget", service });
     },
     async close() {
-      for (const t of timers.values()) clearTimeout(t.timer);
+      for (const t of timers.values()) t.timer.cancel();
       timers.clear();
       for (const r of running.values()) r.watch?.cancel();
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
@@ -338,13 +349,18 @@ type Switch = { uid: number; gid: number; groups: number[] };
 /** Who the process runs as, or why it cannot. */
 function credentialsFor(def: ServiceDef, self: Account): { account: Account; switch: Switch | null } | string {
   if (def.user === null && def.group === null) return { account: self, switch: null };
-  const account = def.user === null ? self : lookupUser(def.user);
-  if (account === null) return `no such user '${def.user}'`;
-  const gid = def.group === null ? account.gid : lookupGroup(def.group);
-  if (gid === null) return `no such group '${def.group}'`;
-  if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
-  if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
-  return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+  try {
+    const account = def.user === null ? self : lookupUser(def.user);
+    if (account === null) return `no such user '${def.user}'`;
+    const gid = def.group === null ? account.gid : lookupGroup(def.group);
+    if (gid === null) return `no such group '${def.group}'`;
+    if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
+    if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
+    return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+  } catch (e) {
+    if (e instanceof LookupTimeout) return `cannot look up its user or group: ${e.message}`;
+    throw e;
+  }
 }
 
 function killGroup(pid: number): void {

@@ -39,6 +39,7 @@ const ROWS: Row[] = [
   row("negative duration", `${LONGRUN}restart-delay = -1s\n`, L3(17), "'-1s' is not a duration"),
   row("infinity where no limit is allowed", `${LONGRUN}restart-delay = infinity\n`, L3(17), "'infinity' is not a duration"),
   row("absurdly long duration", `${LONGRUN}stop-timeout = ${"9".repeat(400)}d\n`, L3(16), "too long"),
+  row("duration beyond 100 years", `${LONGRUN}restart-delay-max = 36501d\n`, L3(21), "'36501d' is too long a duration: at most 36500d (100 years)"),
   row("restart-delay above restart-delay-max", `${LONGRUN}restart-delay = 1m\nrestart-delay-max = 10s\n`, `${FILE}:3`, "'restart-delay' is longer than 'restart-delay-max'"),
   // signals and exit statuses
   row("misspelt signal", `${LONGRUN}stop-signal = TERN\n`, L3(15), "'TERN' is not a signal", "(did you mean 'TERM'?)"),
@@ -129,6 +130,8 @@ const ROWS: Row[] = [
   row("schedule that is words", `${TASK}schedule = sometimes\n`, L3(12), "'sometimes' is not a schedule"),
   row("interval under a second", `${TASK}schedule = every 500ms\n`, L3(18), "an interval must be at least 1s"),
   row("interval that is not a duration", `${TASK}schedule = every y\n`, L3(18), "'y' is not a duration"),
+  row("interval beyond 100 years", `${TASK}schedule = every 40000d\n`, L3(18), "'40000d' is too long a duration"),
+  row("delay beyond 100 years", `${TASK}schedule = 40000d after started x\n`, L3(12), "'40000d' is too long a duration"),
   row("delay that is not a duration", `${TASK}schedule = 5x after started db\n`, L3(12), "'5x' is not a duration"),
   row("delay after a job verb without a name", `${TASK}schedule = 5m after started\n`, L3(21), "'started' must be followed by a service name"),
   // start-on / stop-on
