@@ -147,8 +147,9 @@ function describeMissing(file: string): string {
 }
 
 function isExecutable(file: string): boolean {
-  if (statSync(file, { throwIfNoEntry: false })?.isFile() !== true) return false;
+  // Any error (a name too long, a loop of links, no permission) is "not a program here".
   try {
+    if (!statSync(file).isFile()) return false;
     accessSync(file, constants.X_OK);
     return true;
   } catch {

@@ -34,7 +34,15 @@ export function strictModes(nameOf: (uid: number) => string | undefined): Strict
     const name = nameOf(uid);
     return name === undefined ? `uid ${uid}` : `${name}, uid ${uid}`;
   };
-  const stat = (path: string): Stats | undefined => lstatSync(path, { throwIfNoEntry: false });
+  // A path that cannot be looked at (a name too long, no permission) is as one that is
+  // missing: the checks that the file exists report it.
+  const stat = (path: string): Stats | undefined => {
+    try {
+      return lstatSync(path);
+    } catch {
+      return undefined;
+    }
+  };
 
   /** `entryTrusted`: an entry in this directory exists and passed, so a sticky bit protects it. */
   const judge = (path: string, st: Stats, owners: readonly number[], entryTrusted: boolean): Untrusted | null => {

@@ -37,6 +37,18 @@ describe("programs", () => {
     assertOneError(r.diagnostics, `${r.dir}/web:2:11`, "'command': '/nonexistent/tend/prog' does not exist");
   });
 
+  test("a program whose name is longer than a file name may be is reported, not a crash (ENAMETOOLONG)", () => {
+    const long = `/${"a".repeat(300)}`;
+    const bare = "b".repeat(300);
+    for (const [program, problem] of [
+      [long, `'${long}' does not exist`],
+      [bare, `'${bare}' is not found in PATH`],
+    ] as const) {
+      const r = compileWithProgram(() => web(`command = ${program}`));
+      assertOneError(r.diagnostics, `${r.dir}/web:2:11`, `'command': ${problem}`);
+    }
+  });
+
   test("a program that is not executable (no x bit at all, which fails for root too)", () => {
     const r = compileWithProgram((dir) => web(`command = ${dir}/programs/run`), 0o644);
     assertOneError(r.diagnostics, `${r.dir}/web:2:11`, `'command': '${r.dir}/programs/run' is not executable`);
