@@ -2,6 +2,8 @@
 // its `env` lines — never the environment of the server or of whoever asked for the
 // start. This is what makes a start at boot and a start by an admin the same start.
 
+import { lstatSync, type Stats } from "node:fs";
+import { dirname } from "node:path";
 import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
 import { ENV_NAME } from "../config/values.js";
 import { BoundedReadError, readRegularFile } from "../system/bounded-read.js";
@@ -35,7 +37,7 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
   for (const file of def.envFiles) {
     let text: string;
     try {
-      text = readRegularFile(file.path, MAX_ENV_FILE_BYTES).toString("utf8");
+      text = readRegularFile(file.path, MAX_ENV_FILE_BYTES, vetFor(file.path, account)).toString("utf8");
     } catch (e) {
       if (!(e instanceof BoundedReadError)) throw e;
       if (file.optional && e.code !== null && MISSING.has(e.code)) continue;
@@ -47,6 +49,33 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
   }
   const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !BASE_NAMES.has(name)));
   return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...extra } };
+}
+
+/**
+ * The server reads env-files as root. One reached through a path the service's user
+ * may change (a directory of theirs, or a link they own: allowed by strict modes, for
+ * a secret given to that user) may be swapped at any time for a link to a root-only
+ * file: then the file read must be the user's own, or readable by all.
+ */
+function vetFor(path: string, account: Account): (stat: Stats) => string | null {
+  const asRoot = process.geteuid?.() === 0;
+  if (!asRoot || account.uid === 0 || !userMayRedirect(path, account.uid)) return () => null;
+  return (stat) =>
+    stat.uid === account.uid || (stat.mode & 0o004) !== 0
+      ? null
+      : `it is reached through a path ${account.name} may change, and is not ${account.name}'s to read (owned by uid ${stat.uid}, mode ${(stat.mode & 0o7777).toString(8).padStart(4, "0")})`;
+}
+
+/** Does `uid` own `path` or a directory above it (a missing part counts as nobody's)? */
+function userMayRedirect(path: string, uid: number): boolean {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      if (lstatSync(at).uid === uid) return true;
+    } catch {
+      // not there (yet): opening it says so
+    }
+    if (dirname(at) === at) return false;
+  }
 }
 
 /**

@@ -17,8 +17,11 @@ export class BoundedReadError extends Error {
   }
 }
 
-/** The file's bytes; throws a BoundedReadError that says what is wrong in a few words. */
-export function readRegularFile(path: string, maxBytes: number): Buffer {
+/**
+ * The file's bytes; throws a BoundedReadError that says what is wrong in a few words.
+ * `vet` judges the file opened (its fstat, so no swap can come between) before it is read.
+ */
+export function readRegularFile(path: string, maxBytes: number, vet: (stat: Stats) => string | null = () => null): Buffer {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
@@ -29,6 +32,8 @@ export function readRegularFile(path: string, maxBytes: number): Buffer {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new BoundedReadError(`not a regular file (${kindOf(stat)})`, null);
+    const problem = vet(stat);
+    if (problem !== null) throw new BoundedReadError(problem, null);
     // Up to one byte more than allowed, to tell a file of exactly `maxBytes` from a larger one.
     const chunks: Buffer[] = [];
     let length = 0;

@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_FRAME_FIELDS, MAX_SERVICE_NAME_BYTES } from "../../src/keeper/protocol.js";
 import { LOOKUP_TIMEOUT_MS } from "../../src/supervisor/accounts.js";
@@ -68,6 +68,39 @@ describe("a start that cannot be prepared", { concurrency: true }, () => {
       const s = await root.state("s");
       assert.equal(s.phase, "failed");
       assert.match(s.reason ?? "", /cannot look up its user or group: 'getent passwd nobody' did not answer within 5s/);
+      await root.shutdown(daemon);
+    }),
+  );
+
+  test("an env-file its user swapped for a link to a root-only file fails the start; the user's own still works", { timeout: 60_000, skip: IS_ROOT ? false : "switching users needs root" }, () =>
+    withRoot(async (root) => {
+      const NOBODY = 65534;
+      // A directory of nobody's holding its env-file: strict modes allow it (a secret given to nobody).
+      const mine = root.path("nobody");
+      mkdirSync(mine);
+      chownSync(mine, NOBODY, NOBODY);
+      const own = root.file("nobody/own.env", "MINE=yes\n");
+      chmodSync(own, 0o600);
+      chownSync(own, NOBODY, NOBODY);
+      // …and the link nobody may put there at any time, to a file only root may read.
+      const secret = root.file("secret.env", "SECRET=hunter2\n");
+      chmodSync(secret, 0o600);
+      const swapped = join(mine, "swapped.env");
+      symlinkSync(secret, swapped);
+      lchownSync(swapped, NOBODY, NOBODY);
+      const service = (file: string): string => `type = longrun\nrestart = never\nuser = nobody\nenv-file = ${file}\ncommand = sh -c 'echo "[$MINE$SECRET]"; exec sleep 1000'\n`;
+      root.service("own", service(own));
+      root.service("swapped", service(swapped));
+      await root.compile(); // strict modes accept both: what is checked is the start
+      const daemon = await root.startDaemon();
+      const start = await root.tend("start", "own", "swapped");
+      assert.equal(start.status, 1, start.stdout + start.stderr);
+      assert.equal((await root.state("own")).phase, "up");
+      const s = await root.state("swapped");
+      assert.equal(s.phase, "failed", JSON.stringify(s));
+      assert.match(s.reason ?? "", /is reached through a path nobody may change, and is not nobody's to read/);
+      const logs = await root.tend("logs", "own", "swapped");
+      assert.doesNotMatch(logs.stdout + logs.stderr, /hunter2/);
       await root.shutdown(daemon);
     }),
   );
