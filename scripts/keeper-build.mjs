@@ -17,10 +17,10 @@ export function buildKeeper(out, { sanitize = false } = {}) {
   execFileSync(cc, [...FLAGS, ...(sanitize ? SANITIZE : []), "-o", out, ...sources], { stdio: "inherit" });
 }
 
-export function buildPeercred(out) {
+export function buildPeercred(out, { sanitize = false } = {}) {
   const headers = join(dirname(dirname(process.execPath)), "include", "node");
   mkdirSync(dirname(out), { recursive: true });
   const cc = process.env.CC || "cc";
-  const flags = ["-std=c11", "-shared", "-fPIC", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototypes"];
+  const flags = [...FLAGS, "-shared", "-fPIC", ...(sanitize ? SANITIZE : [])];
   execFileSync(cc, [...flags, `-I${headers}`, "-DNODE_GYP_MODULE_NAME=peercred", "-o", out, "native/peercred/peercred.c"], { stdio: "inherit" });
 }

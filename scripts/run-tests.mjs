@@ -8,14 +8,19 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { buildKeeper } from "./keeper-build.mjs";
+import { buildKeeper, buildPeercred } from "./keeper-build.mjs";
 
 const keeper = resolve("dist/keeper/tend-keeper-sanitized");
 buildKeeper(keeper, { sanitize: true });
+// The peercred addon is loaded into Node, which is not built with the sanitizers: the
+// sanitized build is driven by test/server/peercred.test.ts in a node with them preloaded.
+const peercred = resolve("dist/native/peercred-sanitized.node");
+buildPeercred(peercred, { sanitize: true });
 const reports = mkdtempSync(join(tmpdir(), "tend-sanitizer-"));
 const env = {
   ...process.env,
   TEND_KEEPER: process.env.TEND_KEEPER ?? keeper,
+  TEND_PEERCRED_SANITIZED: peercred,
   ASAN_OPTIONS: `log_path=${reports}/asan:detect_leaks=1:abort_on_error=1`,
   UBSAN_OPTIONS: `log_path=${reports}/ubsan:print_stacktrace=1:halt_on_error=1`,
 };
