@@ -7,7 +7,7 @@
 // deadline (`waitFor`), and the deadlines are generous because CI machines are busy.
 
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,11 +44,33 @@ export interface RunOptions {
   wrap?: readonly string[];
 }
 
+let sharedCli: string | undefined;
+
+/**
+ * The CLI for a command run as another user (`wrap`): a copy of the bundle in a
+ * directory anyone may read, since the checkout may lie below one only root may enter
+ * (a CI's temporary directory). Made once per test process, removed when it exits.
+ */
+function cliForOtherUsers(): string {
+  if (sharedCli !== undefined) return sharedCli;
+  const dir = mkdtempSync(join(tmpdir(), "tend-cli-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  cpSync(join(REPO, "bin"), join(dir, "bin"), { recursive: true });
+  cpSync(join(REPO, "dist/bin"), join(dir, "dist/bin"), { recursive: true });
+  // Readable by all whatever the umask the checkout was made with.
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+  }
+  return (sharedCli = join(dir, "bin/tend"));
+}
+
 /** Runs the built CLI without blocking the test's event loop. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const started = Date.now();
   const [program, ...prefix] = [...(options.wrap ?? []), NODE];
-  const child = spawn(program!, [...prefix, BIN, ...args], { cwd: REPO, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const cli = options.wrap === undefined ? BIN : cliForOtherUsers();
+  const child = spawn(program!, [...prefix, cli, ...args], { cwd: options.wrap === undefined ? REPO : "/", env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
