@@ -87,19 +87,22 @@ describe("control socket", () => {
         const c = await client(path);
         c.socket.pause();
         c.socket.write('{"id": 1, "cmd": "status"}\n'.repeat(2000));
-        await waitFor("the queue to reach the cap", () => blocked, 10_000, 5);
-        gc();
-        const held = process.memoryUsage();
-        const heapMiB = (held.heapUsed - before.heapUsed) / 2 ** 20;
-        const outsideMiB = (held.arrayBuffers - before.arrayBuffers) / 2 ** 20;
-        assert.ok(heapMiB < 0.5, `the JS heap holds ${heapMiB.toFixed(2)} MiB more with 1 MiB queued for a client that does not read`);
-        assert.ok(outsideMiB >= 0.9, `only ${outsideMiB.toFixed(2)} MiB of queued replies outside the heap`);
-        // Nothing more is dispatched while it is blocked: what it sent waits unread.
-        const atCap = handled;
-        await new Promise((r) => setImmediate(r));
-        assert.equal(handled, atCap);
-        assert.ok(handled < 2000, "every request was dispatched");
-        c.socket.destroy();
+        try {
+          await waitFor("the queue to reach the cap", () => blocked, 10_000, 5);
+          gc();
+          const held = process.memoryUsage();
+          const heapMiB = (held.heapUsed - before.heapUsed) / 2 ** 20;
+          const outsideMiB = (held.arrayBuffers - before.arrayBuffers) / 2 ** 20;
+          assert.ok(heapMiB < 0.5, `the JS heap holds ${heapMiB.toFixed(2)} MiB more with 1 MiB queued for a client that does not read`);
+          assert.ok(outsideMiB >= 0.9, `only ${outsideMiB.toFixed(2)} MiB of queued replies outside the heap`);
+          // Nothing more is dispatched while it is blocked: what it sent waits unread.
+          const atCap = handled;
+          await new Promise((r) => setImmediate(r));
+          assert.equal(handled, atCap);
+          assert.ok(handled < 2000, "every request was dispatched");
+        } finally {
+          c.socket.destroy(); // the server closes once its connections have
+        }
       },
     );
   });
