@@ -165,8 +165,19 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
   let drainTimer: NodeJS.Timeout | undefined;
   const closeListeners = new Set<() => void>();
 
+  /**
+   * Every reply goes out here, and past MAX_QUEUED_BYTES the connection is blocked: a
+   * refusal costs more bytes than the line it answers. Queued as a Buffer, what a client
+   * that does not read holds waits outside the JS heap, where it would survive scavenge
+   * after scavenge while more replies are built and make V8 grow its young generation.
+   */
+  const write = (reply: Reply): boolean => {
+    if (!socket.writable) return false;
+    const taken = socket.write(Buffer.from(`${JSON.stringify(reply)}\n`));
+    if (socket.writableLength > MAX_QUEUED_BYTES) block();
+    return taken;
+  };
   /** Refusals of lines that never became requests: they end nothing in flight. */
-  const write = (reply: Reply): boolean => (socket.writable ? socket.write(Buffer.from(`${JSON.stringify(reply)}\n`)) : false);
   const refuse = (error: string, id = 0): void => void write({ id, ok: false, error });
   const finish = (reply: Reply): void => {
     closed = true; // nothing more is dispatched: what it sends now is dropped
@@ -177,7 +188,6 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     send: (reply) => {
       const taken = write(reply);
       if ("ok" in reply && inFlight > 0 && --inFlight === 0) armIdle();
-      if (socket.writableLength > MAX_QUEUED_BYTES) block();
       return taken;
     },
     backlog: () => socket.writableLength,

@@ -17,13 +17,13 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 /** A socket in a temporary directory served by `handle`; closed and removed after `body`. */
-async function withSocket(handle: (request: Request, connection: Connection) => void, body: (path: string) => Promise<void>): Promise<void> {
+async function withSocket(handle: (request: Request, connection: Connection) => void, body: (path: string, server: Server) => Promise<void>): Promise<void> {
   const { dir, remove } = tempDir();
   const path = join(dir, "test.sock");
   let server: Server | undefined;
   try {
     server = await listenControl({ path, mode: 0o600, gid: null, name: "control", handle, log: () => {} });
-    await body(path);
+    await body(path, server);
   } finally {
     await new Promise((r) => (server === undefined ? r(null) : server.close(r)));
     remove();
@@ -106,4 +106,25 @@ describe("control socket", () => {
       },
     );
   });
+
+  test("refusals count against the cap too: a client that sends junk and never reads is read no more once 1 MiB of them is queued", { timeout: 60_000 }, () =>
+    withSocket(
+      () => assert.fail("no junk line is a request"),
+      async (path, server) => {
+        let served: Socket | undefined;
+        server.once("connection", (socket: Socket) => (served = socket));
+        const c = await client(path);
+        c.socket.pause();
+        // 2 bytes a line, 75 bytes a refusal: 1M lines would queue 75 MB.
+        c.socket.write("x\n".repeat(1_000_000));
+        try {
+          await waitFor("1 MiB of refusals queued", () => (served?.writableLength ?? 0) > MAX_QUEUED_BYTES, 20_000, 5);
+          assert.equal(served!.isPaused(), true, "the server still reads a client with 1 MiB of refusals queued");
+          await new Promise((r) => setImmediate(r));
+          assert.ok(served!.writableLength < MAX_QUEUED_BYTES + 1024, `${served!.writableLength} bytes queued`);
+        } finally {
+          c.socket.destroy();
+        }
+      },
+    ));
 });
