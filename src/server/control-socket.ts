@@ -17,8 +17,8 @@ export interface Connection {
   send(reply: Reply): boolean;
   /** Bytes sent but not yet taken by the client: what a client that does not read costs us. */
   backlog(): number;
-  /** Called once when the client goes away. */
-  onClose(listener: () => void): void;
+  /** Called once when the client goes away, unless the returned function was called first (what is done with a connection must not stay attached to it). */
+  onClose(listener: () => void): () => void;
   end(): void;
   /** Who connected (SO_PEERCRED), or null when the kernel's answer could not be read. */
   peer: PeerCredentials | null;
@@ -163,10 +163,21 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
   let requestTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
-  const closeListeners: (() => void)[] = [];
+  const closeListeners = new Set<() => void>();
 
+  /**
+   * Every reply goes out here, and past MAX_QUEUED_BYTES the connection is blocked: a
+   * refusal costs more bytes than the line it answers. Queued as a Buffer, what a client
+   * that does not read holds waits outside the JS heap, where it would survive scavenge
+   * after scavenge while more replies are built and make V8 grow its young generation.
+   */
+  const write = (reply: Reply): boolean => {
+    if (!socket.writable) return false;
+    const taken = socket.write(Buffer.from(`${JSON.stringify(reply)}\n`));
+    if (socket.writableLength > MAX_QUEUED_BYTES) block();
+    return taken;
+  };
   /** Refusals of lines that never became requests: they end nothing in flight. */
-  const write = (reply: Reply): boolean => (socket.writable ? socket.write(`${JSON.stringify(reply)}\n`) : false);
   const refuse = (error: string, id = 0): void => void write({ id, ok: false, error });
   const finish = (reply: Reply): void => {
     closed = true; // nothing more is dispatched: what it sends now is dropped
@@ -177,11 +188,13 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     send: (reply) => {
       const taken = write(reply);
       if ("ok" in reply && inFlight > 0 && --inFlight === 0) armIdle();
-      if (socket.writableLength > MAX_QUEUED_BYTES) block();
       return taken;
     },
     backlog: () => socket.writableLength,
-    onClose: (listener) => void closeListeners.push(listener),
+    onClose: (listener) => {
+      closeListeners.add(listener);
+      return () => void closeListeners.delete(listener);
+    },
     end: () => socket.end(),
     peer,
     socket: options.name,
@@ -218,7 +231,9 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     closed = true;
     clearTimers();
     forget();
-    for (const listener of closeListeners.splice(0)) listener();
+    const listeners = [...closeListeners];
+    closeListeners.clear();
+    for (const listener of listeners) listener();
   });
   socket.on("data", (chunk: string) => {
     if (closed) return;
@@ -262,12 +277,15 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     } catch {
       return refuse("not valid JSON: send one JSON object per line");
     }
-    const request = checkRequest(value);
     const id = typeof (value as { id?: unknown })?.id === "number" ? (value as { id: number }).id : 0;
-    if (typeof request === "string") return refuse(request, id);
+    // In flight from here until its final reply, a refusal included: whatever throws
+    // between the parsed line and that reply is answered, and ends neither the
+    // connection nor the server.
     inFlight++;
     clearTimeout(idleTimer);
     try {
+      const request = checkRequest(value);
+      if (typeof request === "string") return void connection.send({ id, ok: false, error: request });
       options.handle(request, connection);
     } catch (e) {
       connection.send({ id, ok: false, error: `internal error: ${(e as Error).message}` });

@@ -26,6 +26,8 @@ interface Pending extends Waiter {
   watched: Set<string>;
   /** Not answered before the command has run and `widen` said what it concerns. */
   complete: boolean;
+  /** Detaches it from its connection once answered: a connection that waits for command after command keeps none of them. */
+  detach(): void;
 }
 
 export function createWaiters(engine: () => Engine) {
@@ -67,7 +69,8 @@ export function createWaiters(engine: () => Engine) {
      */
     add(waiter: Waiter): (more: readonly string[]) => void {
       const e = engine();
-      const entry: Pending = { ...waiter, services: [], watched: new Set(), complete: false };
+      const detach = waiter.connection.onClose(() => (pending = pending.filter((p) => p !== entry)));
+      const entry: Pending = { ...waiter, services: [], watched: new Set(), complete: false, detach };
       const widen = (names: readonly string[]): void => {
         const added = names.flatMap((n) => members(e.topo, n)).filter((n) => !entry.services.includes(n));
         entry.services.push(...added);
@@ -81,7 +84,6 @@ export function createWaiters(engine: () => Engine) {
       };
       widen(waiter.services);
       pending.push(entry);
-      waiter.connection.onClose(() => (pending = pending.filter((p) => p !== entry)));
       return (more) => {
         widen(more);
         entry.complete = true;
@@ -97,8 +99,10 @@ export function createWaiters(engine: () => Engine) {
       const still: Pending[] = [];
       for (const w of pending) {
         const applying = w.kind === "apply" && e.pendingApply !== null;
-        if (w.complete && !applying && w.services.every((n) => settled(w, n))) finalReply(w);
-        else still.push(w);
+        if (w.complete && !applying && w.services.every((n) => settled(w, n))) {
+          w.detach();
+          finalReply(w);
+        } else still.push(w);
       }
       pending = still;
     },
