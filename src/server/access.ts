@@ -63,6 +63,5 @@ function mayControl(peer: Peer, name: string, policy: Policy): boolean {
     return gid !== null && inGroup(peer, gid);
   };
   if (def.user !== null && isUser(def.user)) return true;
-  // A database compiled before `allow` existed has none.
-  return (def.allow ?? []).some((who) => (who.startsWith("@") ? isMember(who.slice(1)) : isUser(who)));
+  return def.allow.some((who) => (who.startsWith("@") ? isMember(who.slice(1)) : isUser(who)));
 }
