@@ -22,13 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* With no server to ask, a SIGTERM gives services this long before SIGKILL. */
-#define ALONE_STOP_MS 10000
+/* From a SIGTERM to SIGKILL for what still runs, unless the server sets another (`settings`). */
+#define DEFAULT_GRACE_MS 8000
+/* After the grace, how long the server has to finish before the keeper ends without it. */
+#define AFTER_GRACE_MS 2000
 #define IN_START 65536u
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_NOTIFY };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_NOTIFY, K_SERVER_OUT };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -41,19 +43,25 @@ static size_t table_cursor;
 static uint64_t next_seq = 1;
 static int terminate_unsent; /* the signal to tell the server about, 0 for none */
 static bool terminate_asked; /* the server was told to stop everything: if it goes, the keeper does it */
-static int64_t alone_deadline = -1;
+static bool stopping_alone;
+static int64_t grace_ms = DEFAULT_GRACE_MS;
+static int64_t stop_deadline = -1, give_up_at = -1; /* monotonic ms, -1: not armed */
+static bool grace_ran_out;
 static struct field fields[MAX_FIELDS];
 
 static void stop_alone(void);
 
+/* The keeper's own lines are the console's too: `tend-keeper: TEXT` on stderr, or JSON. */
 void complain(const char *format, ...)
 {
     char text[1024];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(text, sizeof text, format, ap);
+    int n = vsnprintf(text, sizeof text, format, ap);
     va_end(ap);
-    dprintf(STDERR_FILENO, "tend-keeper: %s\n", text);
+    size_t length = n < 0 ? 0 : (size_t)n >= sizeof text ? sizeof text - 1 : (size_t)n;
+    console_line("tend-keeper", STREAM_ERR, text, length, "", 0);
+    console_flush();
 }
 
 static int64_t clock_ms(clockid_t clock)
@@ -378,8 +386,11 @@ static void reap(void)
             continue;
         if (pid <= 0)
             return; /* no child left to reap (ECHILD), or none has changed */
-        if (server_reaped(pid, status, shutting_down))
+        if (server_reaped(pid, status, shutting_down)) {
+            if (server_ended())
+                shutting_down = true; /* a first server that never connected: there is nothing to keep */
             continue;
+        }
         struct service *s = service_by_pid(&table, pid);
         if (s != NULL)
             process_ended(s, pid, status);
@@ -395,13 +406,21 @@ static bool any_live(void)
     return false;
 }
 
+/* The stop grace starts with the first SIGTERM (or SIGINT), whoever carries out the stop. */
+static void arm_grace(void)
+{
+    if (stop_deadline < 0)
+        stop_deadline = now_ms() + grace_ms;
+}
+
 /* SIGTERM with no server connected: stop everything ourselves, then exit. */
 static void stop_alone(void)
 {
     shutting_down = true;
-    if (alone_deadline >= 0)
+    arm_grace();
+    if (stopping_alone)
         return;
-    alone_deadline = now_ms() + ALONE_STOP_MS;
+    stopping_alone = true;
     for (size_t i = 0; i < table.count; i++) {
         struct service *s = &table.slots[i];
         if (s->name != NULL && s->pid != 0 && kill(-s->pid, SIGTERM) != 0)
@@ -525,6 +544,7 @@ static const char *configure_log(struct service *s, const struct message *m)
             (message_get(m, "log-group") != NULL && !message_number(m, "log-group", 0, 0xfffffffe, &group)))
             return "bad log-size, log-keep or log-group";
         log_configure(&s->log, LOG_FILE, dir, s->name, (uint64_t)size, (unsigned)keep, group);
+        s->log.console = message_get(m, "log-console") != NULL && strcmp(message_get(m, "log-console"), "1") == 0;
     } else {
         return "log is none, stdout or file";
     }
@@ -576,6 +596,16 @@ static const char *prepare_notify(struct service *s, const struct message *m, co
         return "cannot watch the notify socket";
     }
     return NULL;
+}
+
+/* A service that is not root may open /dev/stdout and /dev/stderr (its pipes, reopened
+ * through /proc) only if the pipes are its own: a pipe is its maker's, mode 0600. */
+static void give_pipes(const struct spawn_request *r)
+{
+    int fds[] = {r->out_fd, r->err_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] >= 0 && fchown(fds[i], r->uid, r->gid) != 0)
+            complain("cannot give the output pipe to uid %u: %s (the service cannot open /dev/stdout)", (unsigned)r->uid, strerror(errno));
 }
 
 static void handle_spawn(const struct message *m)
@@ -669,6 +699,8 @@ static void handle_spawn(const struct message *m)
     }
     r.out_fd = s->log.mode == LOG_NONE ? -1 : s->out_write;
     r.err_fd = apart ? s->err_write : -1;
+    if (r.set_ids)
+        give_pipes(&r);
     r.cgroup_procs = tree_procs_fd(s);
     struct spawned child;
     bool ok = r.argv != NULL && r.envp != NULL && r.groups != NULL && r.group_count == group_count;
@@ -749,6 +781,29 @@ static void handle_forget(const struct message *m)
     s->cgroup = s->program = s->name = NULL;
 }
 
+/* What the server was told to do about the end and the console (docs/keeper-protocol.md). */
+static void handle_settings(const struct message *m)
+{
+    long long grace;
+    const char *console = message_get(m, "console");
+    if (message_get(m, "stop-grace") != NULL && !message_number(m, "stop-grace", 1, 3600000, &grace))
+        return reply_error("bad settings: stop-grace is a number of ms from 1 to 3600000");
+    if (console != NULL && strcmp(console, "text") != 0 && strcmp(console, "json") != 0)
+        return reply_error("bad settings: console is text or json");
+    if (message_get(m, "stop-grace") != NULL) {
+        if (stop_deadline >= 0) /* a stop under way keeps the grace it began with, counted from its signal */
+            stop_deadline += grace - grace_ms;
+        grace_ms = grace;
+    }
+    if (console != NULL)
+        console_set_format(strcmp(console, "json") == 0 ? CONSOLE_JSON : CONSOLE_TEXT);
+    /* The server's own output is read from now on, in the format it asked for (what it
+     * wrote before it connected waits in the pipe; the rest is read when it ends). */
+    static bool reading_server;
+    if (!reading_server && server_output_fd() >= 0 && watch(server_output_fd(), K_SERVER_OUT, 0, EPOLLIN))
+        reading_server = true;
+}
+
 static void handle(char *payload, size_t length)
 {
     struct message m;
@@ -761,6 +816,7 @@ static void handle(char *payload, size_t length)
             return reply_error("this keeper speaks version 1");
         said_hello = table_sending = true;
         table_cursor = 0;
+        server_said_hello();
         out_begin(&out, "hello");
         out_fieldf(&out, "version", "%d", PROTOCOL_VERSION);
         out_fieldf(&out, "pid", "%d", (int)getpid());
@@ -793,6 +849,8 @@ static void handle(char *payload, size_t length)
         shutting_down = true;
         return;
     }
+    if (strcmp(m.type, "settings") == 0)
+        return handle_settings(&m);
     reply_error("unknown message type");
 }
 
@@ -866,6 +924,17 @@ static void read_client(void)
     }
 }
 
+static void take_connection(int fd)
+{
+    if (!watch(fd, K_CLIENT, 0, EPOLLIN)) {
+        close(fd);
+        return;
+    }
+    client_fd = fd;
+    client_events = EPOLLIN;
+    in.length = out.length = 0;
+}
+
 static void accept_client(void)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -885,13 +954,15 @@ static void accept_client(void)
         close(fd);
         return;
     }
-    if (!watch(fd, K_CLIENT, 0, EPOLLIN)) {
-        close(fd);
-        return;
-    }
-    client_fd = fd;
-    client_events = EPOLLIN;
-    in.length = out.length = 0;
+    take_connection(fd);
+}
+
+/* A server of the keeper's own, started with one end of a socket pair: it replaces any
+ * connection left from the server before it, which is dead. */
+void server_connection(int fd)
+{
+    drop_client(NULL);
+    take_connection(fd);
 }
 
 /* ---- events ---- */
@@ -900,12 +971,14 @@ static void on_signal(void)
 {
     struct signalfd_siginfo info;
     while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
-        if (info.ssi_signo == SIGCHLD)
+        if (info.ssi_signo == SIGCHLD) {
             reap();
-        else if (said_hello)
+        } else if (said_hello || server_pid() != 0) { /* a server of its own that has not said hello yet is told once it has */
             terminate_unsent = (int)info.ssi_signo;
-        else
+            arm_grace();
+        } else {
             stop_alone();
+        }
     }
 }
 
@@ -1006,6 +1079,8 @@ static void dispatch(const struct epoll_event *e)
         if (s != NULL && s->notify_fd >= 0)
             on_notify(s);
         return;
+    case K_SERVER_OUT:
+        return server_read_output();
     }
 }
 
@@ -1053,14 +1128,51 @@ static void finish(void)
     free(in.data);
     free(out.data);
     tree_cleanup();
-    if (unlink(socket_path) != 0 && errno != ENOENT)
+    server_release();
+    if (socket_path != NULL && unlink(socket_path) != 0 && errno != ENOENT)
         complain("cannot remove %s: %s", socket_path, strerror(errno));
-    exit(0);
+    exit(server_wanted() ? server_exit_code() : 0); /* a container exits with what its server decided */
+}
+
+/* The grace ran out: SIGKILL to what still runs, named once, and again each second for
+ * what is slow to die. A server that has not finished the stop AFTER_GRACE_MS later is
+ * not waited for: the keeper ends (its services were all killed). */
+static void check_stop_deadline(void)
+{
+    int64_t now = now_ms();
+    if (give_up_at >= 0 && now >= give_up_at && !shutting_down) {
+        complain("the server has not finished the stop %d ms after the grace: ending without it", AFTER_GRACE_MS);
+        shutting_down = true;
+    }
+    if (stop_deadline < 0 || now < stop_deadline)
+        return;
+    char names[1024] = "";
+    size_t used = 0, count = 0, unnamed = 0;
+    for (size_t i = 0; i < table.count; i++) {
+        struct service *s = &table.slots[i];
+        if (s->name == NULL || !service_live(s))
+            continue;
+        tree_kill(s);
+        count++;
+        int n = grace_ran_out ? 0 : snprintf(names + used, sizeof names - used, "%s%s (pid %d)", used > 0 ? ", " : "", s->name, (int)(s->pid != 0 ? s->pid : s->exit_pid));
+        if (n > 0 && (size_t)n < sizeof names - used - 32)
+            used += (size_t)n;
+        else
+            names[used] = '\0', unnamed++;
+    }
+    if (!grace_ran_out) {
+        grace_ran_out = true;
+        give_up_at = now + AFTER_GRACE_MS;
+        if (count > 0)
+            complain("the stop grace of %lld ms ran out: killing %zu service%s still running: %s%s", (long long)grace_ms, count, count == 1 ? "" : "s", names,
+                     unnamed > 0 ? " and more" : "");
+    }
+    stop_deadline = now + 1000;
 }
 
 /* Every service is gone. With a server of its own, the keeper lets it see the end (its
  * connection closes) and waits for it to exit, for SERVER_EXIT_MS at most. */
-#define SERVER_EXIT_MS 10000
+#define SERVER_EXIT_MS 3000
 static int64_t server_deadline = -1;
 
 static void end_when_done(void)
@@ -1084,7 +1196,7 @@ static void end_when_done(void)
 /* How long epoll may wait: until the next deadline of a stop, a server start or a server's exit. */
 static int next_timeout(void)
 {
-    int64_t deadlines[] = {alone_deadline, server_due(), server_deadline}, next = -1;
+    int64_t deadlines[] = {stop_deadline, give_up_at, server_due(), server_deadline}, next = -1;
     for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++)
         if (deadlines[i] >= 0 && (next < 0 || deadlines[i] < next))
             next = deadlines[i];
@@ -1096,7 +1208,7 @@ static int next_timeout(void)
 
 static void usage(void)
 {
-    complain("usage: tend-keeper --socket PATH [--ready-fd N] [--tracking auto|fallback] [--server PROGRAM ARG…]");
+    complain("usage: tend-keeper [--socket PATH] [--ready-fd N] [--tracking auto|fallback] [--server PROGRAM ARG…] (a socket, a server or both)");
     exit(2);
 }
 
@@ -1119,7 +1231,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (socket_path == NULL)
+    if (socket_path == NULL && server == NULL)
         usage();
 
     /* Started with a standard fd closed, the keeper would write its complaints into whatever took its number. */
@@ -1129,10 +1241,8 @@ int main(int argc, char **argv)
     if (spare > 2)
         close(spare);
     mode_t start_umask = umask(077); /* every file the keeper makes gets its mode set explicitly */
-    if (server != NULL && !server_configure(server, start_umask)) {
-        complain("cannot find the server program %s", server[0]);
+    if (server != NULL && !server_configure(server, start_umask, socket_path == NULL))
         exit(2);
-    }
     spawn_reset_signals();
     sigset_t handled;
     sigemptyset(&handled);
@@ -1166,8 +1276,12 @@ int main(int argc, char **argv)
     out.capacity = OUT_SIZE;
     if (in.data == NULL || out.data == NULL)
         die("malloc");
-    listen_on(socket_path);
-    if (!watch(listen_fd, K_LISTEN, 0, EPOLLIN) || !watch(signal_fd, K_SIGNAL, 0, EPOLLIN) || !watch(inotify_fd, K_INOTIFY, 0, EPOLLIN))
+    if (socket_path != NULL) {
+        listen_on(socket_path);
+        if (!watch(listen_fd, K_LISTEN, 0, EPOLLIN))
+            exit(1);
+    }
+    if (!watch(signal_fd, K_SIGNAL, 0, EPOLLIN) || !watch(inotify_fd, K_INOTIFY, 0, EPOLLIN))
         exit(1);
     if (ready_fd >= 0) {
         if (write(ready_fd, "ready\n", 6) != 6)
@@ -1184,12 +1298,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             dispatch(&events[i]);
         tree_sweep(&table);
-        if (alone_deadline >= 0 && now_ms() >= alone_deadline) {
-            for (size_t i = 0; i < table.count; i++)
-                if (table.slots[i].name != NULL && service_live(&table.slots[i]))
-                    tree_kill(&table.slots[i]);
-            alone_deadline = now_ms() + 1000; /* again in a second, for what is slow to die */
-        }
+        check_stop_deadline();
         flush_client();
         server_tick(shutting_down);
         end_when_done();

@@ -6,7 +6,8 @@
  *   protocol.c  frames and fields, both ways
  *   services.c  the table of services and what the server has not been told yet
  *   spawn.c     fork + exec with the exact environment, credentials and fds asked for
- *   logs.c      timestamped, size-rotated log files; stdout lines
+ *   logs.c      timestamped, size-rotated log files; lines for the console
+ *   console.c   the keeper's stdout: every line meant for it, as text or JSON
  *   notify.c    the sd_notify socket of a service
  *   tree.c      one cgroup per service, or the fallback by session and marker
  *   server.c    with --server, the Node server as the keeper's child, run again when it dies
@@ -70,7 +71,8 @@ enum log_stream { STREAM_OUT, STREAM_ERR };
 struct log {
     enum log_mode mode;
     char *dir;
-    char *prefix; /* stdout mode: "NAME: " */
+    char *name;   /* the service's, for the console */
+    bool console; /* a file log whose lines also go to the console (log-console=1) */
     int fd;
     uint64_t size, max_size;
     unsigned keep;
@@ -91,6 +93,14 @@ void log_configure(struct log *log, enum log_mode mode, const char *dir, const c
 void log_output(struct log *log, enum log_stream stream, const char *data, size_t length);
 void log_note(struct log *log, const char *text);
 void log_close(struct log *log);
+
+/* ---- console.c ---- */
+
+enum console_format { CONSOLE_TEXT, CONSOLE_JSON };
+void console_set_format(enum console_format format);
+/* One line (in two parts, as logs.c keeps them) of NAME's; written at the next console_flush. */
+void console_line(const char *name, enum log_stream stream, const char *a, size_t a_length, const char *b, size_t b_length);
+void console_flush(void);
 
 /* ---- services.c ---- */
 
@@ -235,9 +245,20 @@ void tree_cleanup(void);
 
 /* ---- server.c ---- */
 
-/* Keeps the server's command; false when its program cannot be found. */
-bool server_configure(char **argv, mode_t umask_at_start);
+/* Keeps the server's command; false when its program cannot be found. `by_pair`: the
+ * server is given its connection (fd 3, TEND_KEEPER_FD=3) instead of a socket to find. */
+bool server_configure(char **argv, mode_t umask_at_start, bool by_pair);
 bool server_wanted(void);
+/* The read end of the pipe the server writes its stdout and stderr to, -1 without a server. */
+int server_output_fd(void);
+/* Hands what the server wrote to the console, as `tend: LINE`. */
+void server_read_output(void);
+void server_said_hello(void);
+/* The server is not to be started again: the first one ended before it ever said hello. */
+bool server_ended(void);
+void server_release(void);
+/* Its exit status as a process's: the code, or 128 + the signal that killed it. */
+int server_exit_code(void);
 void server_start(void);
 /* Starts it again when its delay is over. */
 void server_tick(bool shutting_down);
@@ -247,7 +268,9 @@ pid_t server_pid(void);
 /* When it is to be started again (monotonic ms), or -1. */
 int64_t server_due(void);
 
-/* ---- keeper.c: clocks ---- */
+/* ---- keeper.c ---- */
+/* Takes `fd`, a socket pair's end, as the server connection (server.c starts the server with the other). */
+void server_connection(int fd);
 int64_t now_ms(void);      /* CLOCK_MONOTONIC */
 int64_t wall_ms(void);     /* CLOCK_REALTIME */
 void complain(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -11,7 +11,9 @@
  * the keeper's own), and `current` and the rotated files are opened and renamed
  * relative to that checked directory, `current` with O_NOFOLLOW. The directory is
  * 0750 and the files 0640, of the service's group when the server names one
- * (`log-group`), so that the service's user can read its own logs and others cannot. */
+ * (`log-group`), so that the service's user can read its own logs and others cannot.
+ *
+ * Stdout mode, and a file log that echoes, hand each line to the console (console.c). */
 #include "keeper.h"
 
 #include <errno.h>
@@ -40,8 +42,10 @@ void log_configure(struct log *log, enum log_mode mode, const char *dir, const c
         log->mode = mode;
         if (mode == LOG_FILE)
             log->dir = strdup(dir);
-        if (mode == LOG_STDOUT && asprintf(&log->prefix, "%s: ", name) < 0)
-            log->prefix = NULL;
+    }
+    if (log->name == NULL || strcmp(log->name, name) != 0) {
+        free(log->name);
+        log->name = strdup(name);
     }
     log->max_size = max_size;
     log->keep = keep;
@@ -255,46 +259,39 @@ static void flush_file(struct log *log)
     clear_batch();
 }
 
-/* Stdout mode: a service's stdout to the keeper's stdout, its stderr (when apart) to the keeper's stderr. */
-static void flush_stdio(enum log_stream stream)
-{
-    size_t written;
-    int fd = stream == STREAM_ERR ? STDERR_FILENO : STDOUT_FILENO;
-    if (batch_length > 0 && !write_all(fd, batch, batch_length, &written) && errno != EPIPE)
-        complain("cannot write service output to %s: %s", stream == STREAM_ERR ? "stderr" : "stdout", strerror(errno));
-    clear_batch();
-}
-
-static void flush(struct log *log, enum log_stream stream)
+static void flush(struct log *log)
 {
     if (log->mode == LOG_FILE)
         flush_file(log);
-    else
-        flush_stdio(stream);
+    if (log->mode == LOG_STDOUT || log->console)
+        console_flush();
 }
 
-/* One line, given in two parts (a partial line kept from before, and the rest). */
-static void add_line(struct log *log, enum log_stream stream, const char *a, size_t a_length, const char *b, size_t b_length)
+/* One line, given in two parts (a partial line kept from before, and the rest); `echo`: to the console too, if the log goes there. */
+static void add_line(struct log *log, enum log_stream stream, const char *a, size_t a_length, const char *b, size_t b_length, bool echo)
 {
-    const char *prefix = log->mode == LOG_FILE ? stamp : log->prefix != NULL ? log->prefix : "";
-    const char *marker = log->mode == LOG_FILE && stream == STREAM_ERR ? "[stderr] " : "";
-    size_t prefix_length = strlen(prefix), marker_length = strlen(marker);
-    size_t length = prefix_length + marker_length + a_length + b_length + 1;
+    if (echo && (log->mode == LOG_STDOUT || log->console))
+        console_line(log->name != NULL ? log->name : "?", stream, a, a_length, b, b_length);
+    if (log->mode != LOG_FILE)
+        return;
+    const char *marker = stream == STREAM_ERR ? "[stderr] " : "";
+    size_t stamp_length = strlen(stamp), marker_length = strlen(marker);
+    size_t length = stamp_length + marker_length + a_length + b_length + 1;
     if (batch_length + length > sizeof batch)
-        flush(log, stream);
+        flush_file(log);
     if (length > sizeof batch)
         return; /* cannot happen: lines are cut at MAX_LINE, far below the batch */
     char *p = batch + batch_length;
-    memcpy(p, prefix, prefix_length);
-    memcpy(p += prefix_length, marker, marker_length);
+    memcpy(p, stamp, stamp_length);
+    memcpy(p += stamp_length, marker, marker_length);
     memcpy(p += marker_length, a, a_length);
     memcpy(p += a_length, b, b_length);
     p[b_length] = '\n';
     batch_length += length;
     batch_lines++;
     /* Rotation is by line: a file ends between max_size and max_size + one line. */
-    if (log->mode == LOG_FILE && log->size + batch_length >= log->max_size) {
-        flush(log, stream);
+    if (log->size + batch_length >= log->max_size) {
+        flush_file(log);
         if (log->fd >= 0 && log->size >= log->max_size) {
             rotate(log);
             log->size = 0;
@@ -326,14 +323,14 @@ void log_output(struct log *log, enum log_stream stream, const char *data, size_
         size_t take = nl == NULL ? length : (size_t)(nl - data);
         const char *partial = log->partial[stream] != NULL ? log->partial[stream] : "";
         if (nl != NULL && take <= room) {
-            add_line(log, stream, partial, *partial_length, data, take);
+            add_line(log, stream, partial, *partial_length, data, take, true);
             data += take + 1;
             length -= take + 1;
         } else if (nl == NULL && length < room) {
             keep_partial(log, stream, data, length);
             break;
         } else { /* longer than a line may be: cut at MAX_LINE */
-            add_line(log, stream, partial, *partial_length, data, room);
+            add_line(log, stream, partial, *partial_length, data, room, true);
             data += room;
             length -= room;
         }
@@ -343,16 +340,17 @@ void log_output(struct log *log, enum log_stream stream, const char *data, size_
         free(log->partial[stream]);
         log->partial[stream] = NULL;
     }
-    flush(log, stream);
+    flush(log);
 }
 
+/* A note is for the file: on the console, the server's own line says the same. */
 void log_note(struct log *log, const char *text)
 {
-    if (log->mode == LOG_NONE)
+    if (log->mode != LOG_FILE)
         return;
     set_stamp();
-    add_line(log, STREAM_OUT, "[tend] ", 7, text, strnlen(text, MAX_LINE)); /* a note is a line too */
-    flush(log, STREAM_OUT);
+    add_line(log, STREAM_OUT, "[tend] ", 7, text, strnlen(text, MAX_LINE), false); /* a note is a line too */
+    flush(log);
 }
 
 void log_close(struct log *log)
@@ -360,7 +358,7 @@ void log_close(struct log *log)
     if (log->fd >= 0)
         close(log->fd);
     free(log->dir);
-    free(log->prefix);
+    free(log->name);
     free(log->partial[STREAM_OUT]);
     free(log->partial[STREAM_ERR]);
     memset(log, 0, sizeof *log);

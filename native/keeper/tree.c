@@ -7,6 +7,9 @@
  * in every service's environment. */
 #include "keeper.h"
 
+/* The inode of the initial PID namespace's /proc/self/ns/pid (the kernel's PROC_PID_INIT_INO). */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -134,8 +137,16 @@ bool tree_init(bool allow_cgroups, char *where, size_t size)
         own[0] = '\0';
     char parent[4096];
     snprintf(parent, sizeof parent, "%s%s", mount, own);
-    remove_stale(parent);
-    if ((size_t)snprintf(base, sizeof base, "%s/tend-%d", parent, (int)getpid()) >= sizeof base) {
+    /* A keeper in a PID namespace of its own (a container's PID 1) shares the hierarchy
+     * with keepers whose pids it cannot see, or sees as its own: its name carries the
+     * namespace, and it leaves the others' directories alone. */
+    struct stat ns;
+    bool namespaced = stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO;
+    if (!namespaced)
+        remove_stale(parent);
+    int length = namespaced ? snprintf(base, sizeof base, "%s/tend-ns%llu-%d", parent, (unsigned long long)ns.st_ino, (int)getpid())
+                            : snprintf(base, sizeof base, "%s/tend-%d", parent, (int)getpid());
+    if (length < 0 || (size_t)length >= sizeof base) {
         base[0] = '\0';
         snprintf(where, size, "fallback (cgroup path too long)");
         return false;

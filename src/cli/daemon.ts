@@ -8,6 +8,9 @@ import { keepRunningWithoutOutput, writable } from "./own-output.js";
 
 export async function daemon(places: Places, boot: boolean): Promise<number> {
   keepRunningWithoutOutput();
+  // Under a keeper that runs it, its lines go through the keeper's console, which prefixes and stamps them.
+  const console = process.env.TEND_CONSOLE === "1";
+  delete process.env.TEND_CONSOLE;
   // The lines of one turn of the server (a mass start logs two per service) go out in one write.
   const pending: string[] = [];
   const flush = (): void => {
@@ -16,7 +19,7 @@ export async function daemon(places: Places, boot: boolean): Promise<number> {
   };
   const log = (line: string): void => {
     if (pending.length === 0) queueMicrotask(flush);
-    pending.push(`${new Date().toISOString()} ${line}\n`);
+    pending.push(console ? `${line}\n` : `${new Date().toISOString()} ${line}\n`);
   };
   return runServer({ places, boot, log });
 }

@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { connect, Socket } from "node:net";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,8 @@ export interface KeeperOptions {
   socket: string;
   /** `fallback`: tell a keeper this server starts not to use cgroups. */
   tracking: "auto" | "fallback";
+  /** Sent right after hello: before the keeper reads the server's own output, it knows the console's format. */
+  settings: Extract<ServerMessage, { type: "settings" }>;
   log(line: string): void;
   /** The connection closed when no shutdown was asked for: the keeper died. */
   lost(why: string): void;
@@ -37,8 +39,8 @@ export interface Keeper {
   tracking: "cgroup" | "fallback";
   /** The keeper's own cgroup, when it tracks with cgroups. */
   cgroup: string | null;
-  /** This server started it (else it outlived a previous server). */
-  started: boolean;
+  /** How this server reached it: it started it, found it running (it outlived a previous server), or was started by it (`--server`, handed the connection). */
+  reached: "started" | "found" | "parent";
   /** The table: live processes, and exits no server acknowledged. */
   procs: Proc[];
   exits: Exited[];
@@ -61,8 +63,22 @@ export function findKeeper(env: NodeJS.ProcessEnv = process.env, from: string = 
   }
 }
 
-/** Connects to the run directory's keeper, starting one when none listens. Throws with a message for the log. */
+/**
+ * The connection a keeper that runs this server handed it (fd 3 of a socket pair, named
+ * by TEND_KEEPER_FD: docs/keeper-protocol.md), or null. Taken once, and out of the
+ * environment, so that nothing this server runs inherits the name of a closed fd.
+ */
+function inheritedConnection(): Socket | null {
+  const fd = process.env.TEND_KEEPER_FD;
+  delete process.env.TEND_KEEPER_FD;
+  if (fd === undefined || !/^\d+$/.test(fd)) return null;
+  return new Socket({ fd: Number(fd), readable: true, writable: true });
+}
+
+/** Connects to the keeper that runs this server, or to the run directory's, starting one when none listens. Throws with a message for the log. */
 export async function openKeeper(options: KeeperOptions): Promise<Keeper> {
+  const parent = inheritedConnection();
+  if (parent !== null) return greet(parent, null, options, true);
   const running = await tryConnect(options.socket);
   if (running !== null) return greet(running, null, options);
   const child = await startKeeper(findKeeper(), options);
@@ -130,7 +146,7 @@ function startKeeper(binary: string, options: KeeperOptions): Promise<ChildProce
 }
 
 /** Sends hello and reads the keeper's hello and table; then hands every message on. */
-function greet(socket: Socket, child: ChildProcess | null, options: KeeperOptions): Promise<Keeper> {
+function greet(socket: Socket, child: ChildProcess | null, options: KeeperOptions, inherited = false): Promise<Keeper> {
   const decoder = new Decoder(parseKeeperMessage);
   const procs: Proc[] = [];
   const exits: Exited[] = [];
@@ -191,7 +207,7 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
       pid: h.pid,
       tracking: h.tracking,
       cgroup: h.cgroup,
-      started: child !== null,
+      reached: child !== null ? "started" : inherited ? "parent" : "found",
       procs,
       exits,
       send(message) {
@@ -253,6 +269,6 @@ function greet(socket: Socket, child: ChildProcess | null, options: KeeperOption
       const cut = decoder.pending() > 0 ? " in the middle of a message" : "";
       options.lost(`the connection to the keeper (pid ${keeper.pid}) closed unexpectedly${cut}`);
     });
-    socket.write(encodeMessage({ type: "hello", version: PROTOCOL_VERSION }));
+    socket.write(Buffer.concat([encodeMessage({ type: "hello", version: PROTOCOL_VERSION }), encodeMessage(options.settings)]));
   });
 }

@@ -46,6 +46,8 @@ export interface LogSettings {
   logKeep?: number;
   /** The group the log directory (0750) and files (0640) are given to: the service's, so that its user reads its own logs. */
   logGroup?: number;
+  /** With `file`: every line also goes to the keeper's console (its stdout), as with `stdout`. */
+  logConsole?: boolean;
 }
 
 export interface SpawnMessage extends LogSettings {
@@ -81,6 +83,8 @@ export type ServerMessage =
   | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
   | { type: "forget"; service: string }
   | { type: "ack"; seq: number }
+  /** How long a stop asked by a signal may take before SIGKILL (ms), and the console's format. */
+  | { type: "settings"; stopGraceMs: number; console: "text" | "json" }
   | { type: "shutdown" };
 
 // ---- keeper → server ----
@@ -134,6 +138,7 @@ function toFrame(message: ServerMessage): Frame {
     put("log-size", settings.logSize);
     put("log-keep", settings.logKeep);
     put("log-group", settings.logGroup);
+    if (settings.logConsole) put("log-console", 1);
   };
   switch (message.type) {
     case "hello":
@@ -175,6 +180,10 @@ function toFrame(message: ServerMessage): Frame {
       break;
     case "ack":
       put("seq", message.seq);
+      break;
+    case "settings":
+      put("stop-grace", message.stopGraceMs);
+      put("console", message.console);
       break;
     case "shutdown":
       break;

@@ -16,7 +16,7 @@ import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
 import { own } from "../records.js";
-import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
+import { openSupervisor, type ConsoleSettings, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
 import { closeInheritedFds } from "../system/processes.js";
 import { lookupGroup } from "../supervisor/accounts.js";
@@ -46,7 +46,11 @@ export interface ServerOptions {
   log(line: string): void;
   /** Called once the control sockets accept connections. */
   onListening?: () => void;
+  /** The console and the stop by signal (defaults: service logs `auto`, text, 8 s). */
+  console?: Partial<ConsoleSettings>;
 }
+
+const DEFAULT_CONSOLE: ConsoleSettings = { serviceLogs: "auto", format: "text", stopGraceMs: 8000 };
 
 
 /** Runs until shut down; resolves with the exit status. */
@@ -136,6 +140,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       },
       lost: (why) => keeperLost(why),
       now,
+      console: { ...DEFAULT_CONSOLE, ...options.console },
     });
   } catch (e) {
     unlock();
@@ -435,7 +440,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   function sendLogs(request: Extract<Request, { cmd: "logs" }>, connection: Connection): void {
     const def = engine.defs.get(request.name);
     if (def === undefined || def.type === "bundle") return void connection.send({ id: request.id, ok: false, error: unknownNames([request.name]) ?? `'${request.name}' is a bundle` });
-    if (def.log !== "file") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to ${def.log === "stdout" ? "the server's stdout" : "nowhere"} ('log = ${def.log}')` });
+    if (def.log !== "file") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')` });
+    if (supervisor.serviceLogs === "console") return void connection.send({ id: request.id, ok: false, error: `${request.name} logs to the console (the keeper's stdout): this server runs with service logs on the console only` });
     const dir = join(places.log, fileNameOf(request.name));
     const tail = tailLog(dir, request.lines ?? 20);
     for (const line of tail.lines) connection.send({ id: request.id, line });

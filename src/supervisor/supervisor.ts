@@ -39,11 +39,27 @@ export interface SupervisorOptions {
   terminate(signal: string): void;
   /** The keeper died; what it ran has been killed. */
   lost(why: string): void;
+  console: ConsoleSettings;
+}
+
+/** The keeper's console (its stdout: the container's when it is PID 1), and how a stop by signal ends. */
+export interface ConsoleSettings {
+  /**
+   * Where the lines of `log = file` services go: their files, the console instead, or
+   * both; `auto` is both when the keeper is PID 1 (a container: `docker logs` and
+   * `tend logs` both work), else files.
+   */
+  serviceLogs: "auto" | "files" | "console" | "both";
+  format: "text" | "json";
+  /** From the SIGTERM the keeper gets to SIGKILL for what still runs. */
+  stopGraceMs: number;
 }
 
 export interface Supervisor {
   /** How the keeper tracks process trees, for `tend status`. */
   tracking: Tracking;
+  /** Where the lines of `log = file` services go (`auto` resolved). */
+  serviceLogs: "files" | "console" | "both";
   /** What the keeper ran when this server connected: processes, and exits no server acknowledged. */
   table: { procs: Proc[]; exits: Exited[] };
   /** Carry out a spawn, signal or arm action for the service `def` describes. */
@@ -97,9 +113,11 @@ export async function openSupervisor(options: SupervisorOptions): Promise<Superv
     supervisor?.killOrphans();
     options.lost(why);
   };
-  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, log: options.log, lost });
+  const { format, stopGraceMs } = options.console;
+  const settings = { type: "settings", stopGraceMs, console: format } as const;
+  const keeper = await openKeeper({ socket: join(options.runDir, KEEPER_SOCKET), tracking: options.tracking, settings, log: options.log, lost });
   options.log(
-    `keeper ${keeper.pid} (${keeper.started ? "started" : "already running"}): ${keeper.tracking === "cgroup" ? `one cgroup per service under ${keeper.cgroup}` : "no cgroups: process groups and sessions"}`,
+    `keeper ${keeper.pid} (${keeper.reached === "started" ? "started" : keeper.reached === "found" ? "already running" : "running this server"}): ${keeper.tracking === "cgroup" ? `one cgroup per service under ${keeper.cgroup}` : "no cgroups: process groups and sessions"}`,
   );
   supervisor = createSupervisor(keeper, options);
   keeper.onMessage(supervisor.receive);
@@ -180,8 +198,11 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     running.set(service, { pid: null, main, probe: probeFor(readiness, cwd, env.env, who.switch), watch: null });
   }
 
-  const logSettings = (service: string, def: ServiceDef): LogSettings =>
-    def.log === "file" ? { log: "file", logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep } : { log: def.log };
+  const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
+  const logSettings = (service: string, def: ServiceDef): LogSettings => {
+    if (def.log !== "file" || serviceLogs === "console") return { log: def.log === "file" ? "stdout" : def.log };
+    return { log: "file", logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep, logConsole: serviceLogs === "both" };
+  };
 
   /** The tcp/unix/exec probe of a longrun's main, run once its process runs. */
   function probeFor(readiness: ServiceDef["ready"], cwd: string, env: Record<string, string>, ids: Switch | null): Running["probe"] {
@@ -251,6 +272,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   return {
     receive,
     tracking: { kind: keeper.tracking, cgroup: keeper.cgroup },
+    serviceLogs,
     table: { procs: keeper.procs, exits: keeper.exits },
     adopt(service, def, pid, role) {
       const main = role === "main" && def.type === "longrun";
