@@ -102,6 +102,41 @@ describe("keeper", { concurrency: true }, () => {
     }),
   );
 
+  test("settings console=json: every console line is a JSON object, the keeper's own complaints too", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send({ type: "settings", stopGraceMs: 5000, console: "json" });
+      c.send(k.spawnMessage("loud", ["sh", "-c", `printf 'a "quoted" \\377 line\\n'; echo two >&2`], { log: "stdout" }));
+      await c.next("exited", (m) => m.service === "loud");
+      await waitFor("two JSON lines on stdout", () => k.stdout().split("\n").filter((l) => l.includes('"loud"')).length === 2);
+      const lines = k.stdout().trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+      assert.deepEqual(lines.map((o) => [o.service, o.stream, o.line]), [["loud", "stdout", 'a "quoted" \ufffd line'], ["loud", "stdout", "two"]]);
+      // A bad request's complaint goes the same way.
+      c.send({ type: "settings", stopGraceMs: 0, console: "json" });
+      assert.match((await c.next("error")).message, /stop-grace is a number of ms/);
+    }),
+  );
+
+  test("log-console=1: a file log's lines go to the console too; tend's notes stay in the file", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send({ ...k.spawnMessage("both", ["sh", "-c", "echo to both"]), logConsole: true });
+      await c.next("exited", (m) => m.service === "both");
+      c.send({ type: "note", service: "both", text: "down" });
+      await waitFor("the note in the file", () => k.logOf("both").includes("[tend] down"));
+      assert.match(k.logOf("both"), /Z to both\n/);
+      assert.equal(k.stdout(), "both: to both\n");
+    }),
+  );
+
+  test("settings are checked: a console format it does not know is refused", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.sendFrame({ type: "settings", fields: [["console", "xml"]] });
+      assert.match((await c.next("error")).message, /console is text or json/);
+    }),
+  );
+
   test("stderr=apart with log=file: stderr lines marked [stderr], a partial line on each stream kept apart", { timeout: 30_000 }, () =>
     withKeeper({}, async (k) => {
       const c = await k.connect();
