@@ -370,6 +370,7 @@ describe("keeper", { concurrency: true }, () => {
         { type: "signal", service: "fuzz", signal: 15 },
         { type: "ack", seq: 3 },
         { type: "forget", service: "fuzz" },
+        { type: "settings", stopGraceMs: 8000, console: "text" },
       ];
       const bodies = valid.map((m) => encodeMessage(m).subarray(4));
       const COUNT = 100_000;

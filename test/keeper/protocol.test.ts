@@ -49,13 +49,14 @@ const errorOf = <T>(decoded: Decoded<T>): string => {
 };
 
 describe("server messages on the wire", () => {
-  test("hello, signal, note, forget, ack and shutdown are laid out as the doc says", () => {
+  test("hello, signal, note, forget, ack, settings and shutdown are laid out as the doc says", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
       [{ type: "note", service: "web", text: "up: ready = fd" }, "note\0service=web\0text=up: ready = fd\0"],
       [{ type: "forget", service: "mount@/dev/sdb1" }, "forget\0service=mount@/dev/sdb1\0"],
       [{ type: "ack", seq: 42 }, "ack\0seq=42\0"],
+      [{ type: "settings", stopGraceMs: 8000, console: "json" }, "settings\0stop-grace=8000\0console=json\0"],
       [{ type: "shutdown" }, "shutdown\0"],
     ];
     for (const [message, body] of cases) {
