@@ -42,6 +42,7 @@ static uint32_t client_events; /* what epoll watches the connection for */
 static size_t table_cursor;
 static uint64_t next_seq = 1;
 static int terminate_unsent; /* the signal to tell the server about, 0 for none */
+static bool hangup_unsent;   /* a SIGHUP the server has not been told about */
 static bool terminate_asked; /* the server was told to stop everything: if it goes, the keeper does it */
 static bool stopping_alone;
 static int64_t grace_ms = DEFAULT_GRACE_MS;
@@ -226,6 +227,12 @@ static void fill(void)
             out_begin(&out, "table-end");
             out_end(&out);
             table_sending = false;
+            continue;
+        }
+        if (hangup_unsent) {
+            out_begin(&out, "hangup");
+            out_end(&out);
+            hangup_unsent = false;
             continue;
         }
         if (terminate_unsent != 0) {
@@ -973,6 +980,11 @@ static void on_signal(void)
     while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
         if (info.ssi_signo == SIGCHLD) {
             reap();
+        } else if (info.ssi_signo == SIGHUP) {
+            if (said_hello || server_pid() != 0)
+                hangup_unsent = true; /* the server loads the installed database */
+            else
+                complain("SIGHUP with no server connected: ignored");
         } else if (said_hello || server_pid() != 0) { /* a server of its own that has not said hello yet is told once it has */
             terminate_unsent = (int)info.ssi_signo;
             arm_grace();
@@ -1249,10 +1261,10 @@ int main(int argc, char **argv)
     sigaddset(&handled, SIGCHLD);
     sigaddset(&handled, SIGTERM);
     sigaddset(&handled, SIGINT);
+    sigaddset(&handled, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &handled, NULL) != 0)
         die("sigprocmask");
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
     if ((signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
         die("signalfd");
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)

@@ -110,6 +110,8 @@ export type KeeperMessage =
   | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null }
   | { type: "log-trouble"; service: string; error: string }
   | { type: "terminate"; signal: string }
+  /** The keeper got SIGHUP: load the installed database, as `tend apply` would. */
+  | { type: "hangup" }
   | { type: "error"; message: string };
 
 // ---- encoding ----
@@ -393,6 +395,8 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
       return { type: "log-trouble", service: f.name("service"), error: f.name("error") };
     case "terminate":
       return { type: "terminate", signal: signalName(f.name("signal")) };
+    case "hangup":
+      return { type: "hangup" };
     case "error":
       return { type: "error", message: f.text("message") };
     default:

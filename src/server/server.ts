@@ -138,6 +138,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         log(`the keeper got ${signal}: stopping everything`);
         emit({ kind: "shutdown" });
       },
+      hangup: () => reload("the keeper got SIGHUP"),
       lost: (why) => keeperLost(why),
       now,
       console: { ...DEFAULT_CONSOLE, ...options.console },
@@ -475,11 +476,25 @@ export async function runServer(options: ServerOptions): Promise<number> {
       return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false, note: "the server runs this generation already" } });
     }
     if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan })([]);
-    emit({ kind: "apply", db: next.database });
-    scheduler.load(next.database, new Set(persistent.disabled));
+    install(next.database);
     if (request.wait === false) connection.send({ id: request.id, ok: true, result: { ...plan, applied: true } });
   }
 
+
+  function install(db: Database): void {
+    emit({ kind: "apply", db });
+    scheduler.load(db, new Set(persistent.disabled));
+  }
+
+  /** SIGHUP (to the server, or to the keeper that runs it): the installed database, when it changed, as `tend apply` would. */
+  function reload(why: string): void {
+    const next = readDatabase(places.state);
+    if (!next.ok) return log(`${why}: not applying: ${next.message}`);
+    if (next.database.digest === engine.db.digest) return log(`${why}: the installed database is the one running (generation ${engine.db.generation})`);
+    if (engine.shuttingDown) return log(`${why}: not applying: the server is shutting down`);
+    log(`${why}: applying the installed database`);
+    install(next.database);
+  }
 
   let finishing = false;
   function finishShutdown(): void {
@@ -527,7 +542,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       emit({ kind: "shutdown" });
     });
   }
-  process.on("SIGHUP", () => log("SIGHUP ignored: use 'tend apply' to load a new database"));
+  process.on("SIGHUP", () => reload("SIGHUP"));
   serving = true;
   drain();
   // A server that took over keeps the levels it found; a new one starts from the persisted ones.

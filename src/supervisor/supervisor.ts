@@ -37,6 +37,8 @@ export interface SupervisorOptions {
   log(line: string): void;
   /** The keeper was sent SIGTERM or SIGINT: the server should shut down. */
   terminate(signal: string): void;
+  /** The keeper was sent SIGHUP: the server should load the installed database. */
+  hangup(): void;
   /** The keeper died; what it ran has been killed. */
   lost(why: string): void;
   console: ConsoleSettings;
@@ -256,6 +258,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         return options.report(m.service, `cannot write its log: ${m.error}`);
       case "terminate":
         return options.terminate(m.signal);
+      case "hangup":
+        return options.hangup();
       case "error":
         return options.log(`the keeper refused a message: ${m.message}`);
       default:
