@@ -82,6 +82,22 @@ describe("tend boot as PID 1", () => {
     ),
   );
 
+  test("SIGHUP to PID 1 loads the database compiled meanwhile (tend compile, then kill -HUP: tend apply)", LONG, () =>
+    withRoot((root) =>
+      boot(root, { default: "type = bundle\ncontents = app\n", app: "type = longrun\ncommand = sleep 1000\n" }, [], async (c) => {
+        await up(c, "app");
+        root.service("default", "type = bundle\ncontents = app extra\n");
+        root.service("extra", "type = longrun\ncommand = sleep 1000\n");
+        await root.compile();
+        process.kill(c.init, "SIGHUP");
+        await c.line(/^tend: the keeper got SIGHUP: applying the installed database$/);
+        await up(c, "extra");
+        process.kill(c.init, "SIGTERM");
+        assert.equal((await c.exited).code, 0);
+      }),
+    ),
+  );
+
   test("past the stop grace, what still runs is killed and named, and PID 1 exits", LONG, () =>
     withRoot((root) =>
       boot(
