@@ -1220,7 +1220,7 @@ static int next_timeout(void)
 
 static void usage(void)
 {
-    complain("usage: tend-keeper [--socket PATH] [--ready-fd N] [--tracking auto|fallback] [--server PROGRAM ARG…] (a socket, a server or both)");
+    complain("usage: tend-keeper [--socket PATH] [--ready-fd N] [--tracking auto|fallback] [--server PROGRAM ARG…] (a socket, a server or both), or tend-keeper boot [ARG…]");
     exit(2);
 }
 
@@ -1228,8 +1228,8 @@ int main(int argc, char **argv)
 {
     int ready_fd = -1;
     bool allow_cgroups = true;
-    char **server = NULL;
-    for (int i = 1; i < argc; i++) {
+    char **server = argc > 1 && argv[1][0] != '-' ? server_tend_command(argv + 1) : NULL;
+    for (int i = server != NULL ? argc : 1; i < argc; i++) {
         if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
             socket_path = argv[++i];
         else if (strcmp(argv[i], "--ready-fd") == 0 && i + 1 < argc)
@@ -1244,7 +1244,7 @@ int main(int argc, char **argv)
             usage();
     }
     if (socket_path == NULL && server == NULL)
-        usage();
+        usage(); /* or a tend command that could not be made into one: server_tend_command said why */
 
     /* Started with a standard fd closed, the keeper would write its complaints into whatever took its number. */
     int spare;

@@ -245,6 +245,9 @@ void tree_cleanup(void);
 
 /* ---- server.c ---- */
 
+/* `tend-keeper boot ARG…`: the server `node DIST/bin/main.js boot ARG…`, DIST the directory
+ * above the keeper's own (dist/keeper/); NULL, said why, when the keeper cannot find itself. */
+char **server_tend_command(char **args);
 /* Keeps the server's command; false when its program cannot be found. `by_pair`: the
  * server is given its connection (fd 3, TEND_KEEPER_FD=3) instead of a socket to find. */
 bool server_configure(char **argv, mode_t umask_at_start, bool by_pair);

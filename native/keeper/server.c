@@ -31,6 +31,7 @@
 extern char **environ;
 
 static char **command;
+static char **tend_argv; /* made by server_tend_command */
 static char **server_env; /* the keeper's environment, TEND_KEEPER_FD and TEND_CONSOLE set */
 static char program[4096];
 static mode_t start_umask;
@@ -45,6 +46,32 @@ static int last_status;
 static bool ours(const char *entry)
 {
     return strncmp(entry, "TEND_KEEPER_FD=", 15) == 0 || strncmp(entry, "TEND_CONSOLE=", 13) == 0;
+}
+
+char **server_tend_command(char **args)
+{
+    static char main_js[4096 + 32];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        complain("cannot find the keeper's own path (/proc/self/exe: %s): use --server node PATH/dist/bin/main.js instead", n < 0 ? strerror(errno) : "empty");
+        return NULL;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    *slash = '\0'; /* readlink gives an absolute path: there is a slash */
+    snprintf(main_js, sizeof main_js, "%s/../bin/main.js", exe);
+    size_t count = 0;
+    while (args[count] != NULL)
+        count++;
+    if ((tend_argv = calloc(count + 3, sizeof *tend_argv)) == NULL) {
+        complain("out of memory");
+        return NULL;
+    }
+    tend_argv[0] = "node";
+    tend_argv[1] = main_js;
+    memcpy(tend_argv + 2, args, count * sizeof *tend_argv);
+    return tend_argv;
 }
 
 bool server_configure(char **argv, mode_t umask_at_start, bool by_pair)
@@ -100,6 +127,7 @@ void server_release(void)
 {
     log_close(&output_log);
     free(server_env);
+    free(tend_argv);
 }
 
 int server_output_fd(void)

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { BIN, withRoot, type TestRoot } from "../server/harness.js";
+import { KEEPER } from "../keeper/harness.js";
 import { CONTAINER_SKIP, withContainer, type Container } from "./harness.js";
 
 const skip = CONTAINER_SKIP ?? false;
@@ -32,6 +33,18 @@ describe("tend boot as PID 1", () => {
         assert.equal((await c.exited).code, 0);
       }),
     ),
+  );
+
+  test("the keeper binary is an entrypoint too: tend-keeper boot ARGS…", LONG, () =>
+    withRoot(async (root) => {
+      root.services({ default: "type = bundle\ncontents = app\n", app: "type = longrun\ncommand = sleep 1000\n" });
+      await root.compile();
+      await withContainer(root, { command: [KEEPER, "boot", "--root", root.dir] }, async (c) => {
+        await up(c, "app");
+        process.kill(c.init, "SIGTERM");
+        assert.equal((await c.exited).code, 0);
+      });
+    }),
   );
 
   test("orphans are reaped: no zombie is left after 100 double forks", LONG, () =>
