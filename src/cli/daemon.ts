@@ -6,7 +6,7 @@ import type { Places } from "../places.js";
 import { runServer } from "../server/server.js";
 import { keepRunningWithoutOutput, writable } from "./own-output.js";
 
-export async function daemon(places: Places, boot: boolean): Promise<number> {
+export async function daemon(places: Places, boot: boolean, compile: boolean): Promise<number> {
   keepRunningWithoutOutput();
   // The lines of one turn of the server (a mass start logs two per service) go out in one write.
   const pending: string[] = [];
@@ -18,5 +18,5 @@ export async function daemon(places: Places, boot: boolean): Promise<number> {
     if (pending.length === 0) queueMicrotask(flush);
     pending.push(`${new Date().toISOString()} ${line}\n`);
   };
-  return runServer({ places, boot, log });
+  return runServer({ places, boot, log, compile });
 }

@@ -33,6 +33,8 @@ function string(v: Json, at: string): string {
   return typeof v === "string" ? v : fail(at, "must be a string");
 }
 
+const sha256 = (v: Json, at: string): string => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? v : fail(at, "must be a sha256 in hex"));
+
 function boolean(v: Json, at: string): boolean {
   return typeof v === "boolean" ? v : fail(at, "must be true or false");
 }
@@ -231,6 +233,8 @@ export function checkDatabaseShape(data: Dict): string | null {
       if ((services[n]!.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
     }
     const boot = array(data.boot, "boot").map((wave, i) => names(wave, `boot[${i}]`, runnable));
+    // A database compiled before tend recorded its sources has none: its freshness is not checked.
+    if (data.sources !== undefined) data.sources = dictionary(data.sources, "sources", SERVICE_NAME, sha256);
     Object.assign(data, { services, graph: { ...graph, services: edges, bundles }, boot });
     return null;
   } catch (e) {

@@ -224,6 +224,25 @@ describe("the shape of a database read from disk", () => {
     });
   });
 
+  test("the record of the source files: a sha256 per service file; absent in a database compiled before it was kept", () => {
+    withTemp((dir) => {
+      const good = installedA(dir) as { sources?: Record<string, string> };
+      assert.deepEqual(Object.keys(good.sources!).sort(), ["default", "web"]);
+      const cases: [string, (d: typeof good) => void, RegExp | null][] = [
+        ["no record", (d) => delete d.sources, null],
+        ["a digest that is not one", (d) => (d.sources!.web = "abc"), /sources\.web must be a sha256 in hex/],
+        ["a name that is not a service file's", (d) => (d.sources!["../x"] = "0".repeat(64)), /sources\["\.\.\/x"\] is not a valid name/],
+      ];
+      for (const [what, change, refused] of cases) {
+        const data = structuredClone(good);
+        change(data);
+        const r = readWith(dir, data);
+        if (refused === null) assert.ok(r.ok && r.database.sources === undefined, what);
+        else assert.ok(!r.ok && refused.test(r.message), `${what}: ${JSON.stringify(r)}`);
+      }
+    });
+  });
+
   test("names a user chose are keys without a prototype: a service named constructor, an env key __proto__", () => {
     withTemp((dir) => {
       const r = compileFiles({
