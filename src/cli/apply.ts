@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { compile } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import type { Places } from "../places.js";
+import { writablePlaces } from "../system/writable.js";
 import { call } from "./client.js";
 import { orUserError } from "./errors.js";
 import { plural, printDiagnostic, type Output } from "./output.js";
@@ -44,7 +45,9 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
       installDatabase(staging, result.compiled);
     } else {
       const compiled = result.compiled;
-      orUserError(`cannot install the database in ${places.state}`, () => installDatabase(places.state, compiled));
+      // Into the state the server reads: under the run directory when the state directory cannot be written.
+      const { state } = orUserError(`cannot install the database in ${places.state}`, () => writablePlaces(places)).places;
+      orUserError(`cannot install the database in ${state}`, () => installDatabase(state, compiled));
     }
     const reply = await call(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
       if (!out.json && process.stdout.isTTY && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);

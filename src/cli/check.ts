@@ -4,6 +4,7 @@
 import { compile, BOOT_BUNDLE } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import type { Places } from "../places.js";
+import { describeMove, writablePlaces } from "../system/writable.js";
 import { orUserError } from "./errors.js";
 import { paint, plural, printDiagnostic, type Output } from "./output.js";
 
@@ -20,7 +21,11 @@ export function runCheck(args: CheckArgs, where: Places, out: Output): number {
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
   const warnings = result.diagnostics.length - errors;
   const compiled = result.compiled;
-  const install = compiled !== null && args.install ? orUserError(`cannot install the database in ${where.state}`, () => installDatabase(where.state, compiled)) : null;
+  // Where the server of this boot reads it: under the run directory when the state directory cannot be written.
+  const target = compiled !== null && args.install ? orUserError(`cannot install the database in ${where.state}`, () => writablePlaces(where)) : null;
+  const state = target?.places.state ?? where.state;
+  const moved = target?.moved.find((m) => m.place === "state") ?? null;
+  const install = compiled !== null && target !== null ? orUserError(`cannot install the database in ${state}`, () => installDatabase(state, compiled)) : null;
 
   if (out.json) {
     out.data({
@@ -35,7 +40,8 @@ export function runCheck(args: CheckArgs, where: Places, out: Output): number {
       installed: install && {
         changed: install.changed,
         generation: install.database.generation,
-        path: where.state,
+        path: state,
+        moved,
         digest: install.database.digest,
       },
     });
@@ -59,7 +65,8 @@ export function runCheck(args: CheckArgs, where: Places, out: Output): number {
   }
   if (install !== null) {
     const { generation } = install.database;
-    out.line(install.changed ? `installed generation ${generation} in ${where.state}` : `unchanged: generation ${generation} in ${where.state} is this configuration already`);
+    if (moved !== null) out.line(describeMove(moved));
+    out.line(install.changed ? `installed generation ${generation} in ${state}` : `unchanged: generation ${generation} in ${state} is this configuration already`);
   }
   return 0;
 }

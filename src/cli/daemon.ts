@@ -6,7 +6,7 @@ import type { Places } from "../places.js";
 import { runServer } from "../server/server.js";
 import { keepRunningWithoutOutput, writable } from "./own-output.js";
 
-export async function daemon(places: Places, boot: boolean): Promise<number> {
+export async function daemon(places: Places, boot: boolean, compile: boolean): Promise<number> {
   keepRunningWithoutOutput();
   // Under a keeper that runs it, its lines go through the keeper's console, which prefixes and stamps them.
   const console = process.env.TEND_CONSOLE === "1";
@@ -21,5 +21,5 @@ export async function daemon(places: Places, boot: boolean): Promise<number> {
     if (pending.length === 0) queueMicrotask(flush);
     pending.push(console ? `${line}\n` : `${new Date().toISOString()} ${line}\n`);
   };
-  return runServer({ places, boot, log });
+  return runServer({ places, boot, log, compile });
 }

@@ -18,8 +18,9 @@ configuration:
   apply [DIR] [--dry-run]      compile, install, and have the running server perform
                                the difference (removed stop, changed restart, added start)
 server:
-  daemon                       run the server in the foreground
-  boot                         run the server and bring up 'default'
+  daemon [--compile]           run the server in the foreground (--compile: compile
+                               and install the source directory first)
+  boot [--compile]             run the server and bring up 'default'
   shutdown                     stop every service in order, then the server
 services:
   status [NAME…]               what runs, what failed and why
@@ -53,6 +54,7 @@ const OPTIONS = {
   follow: { type: "boolean", short: "f" },
   lines: { type: "string", short: "n" },
   persist: { type: "boolean" },
+  compile: { type: "boolean" },
   "no-persist": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -104,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     case "boot": {
       check(names(0, 0));
       const { daemon } = await import("./daemon.js");
-      return daemon(where, command === "boot");
+      return daemon(where, command === "boot", values.compile === true);
     }
     case "emit":
     case "set":

@@ -3,6 +3,7 @@
 
 import type { Places } from "../places.js";
 import type { ServiceStatus } from "../server/protocol.js";
+import { describeMove, type MovedPlace } from "../system/writable.js";
 import { call, ClientError, type Final, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
@@ -28,13 +29,19 @@ export async function status(places: Places, out: Output, names: string[]): Prom
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
   }
-  const { services, tracking, warnings } = reply.result as { services: ServiceStatus[]; tracking?: { kind: string; cgroup: string | null }; warnings?: string[] };
+  const { services, tracking, settings, warnings } = reply.result as {
+    services: ServiceStatus[];
+    tracking?: { kind: string; cgroup: string | null };
+    settings?: { places?: { moved: MovedPlace[] } };
+    warnings?: string[];
+  };
   if (out.json) out.data(reply.result);
   else {
     printStatusTable(out, services);
     if (names.length === 0 && tracking !== undefined) {
       out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
     }
+    if (names.length === 0) for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
     for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
   }
   if (names.length === 0) return 0;

@@ -7,6 +7,7 @@ import { parseServiceFile, type ParsedService } from "../config/parse.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { readSource, type Source } from "../config/source.js";
 import { digestOf, type CompiledSet } from "./database.js";
+import { sourcesRecord } from "./freshness.js";
 import { resolveGraph } from "./graph.js";
 import { checkHost, checkSourceDirectory, hostCache, readHostFacts, type HostFacts } from "./host.js";
 import { plan } from "./plan.js";
@@ -73,7 +74,7 @@ export function compileSource(source: Source, readDiagnostics: readonly Diagnost
     // Stored with absolute paths: the same files reached by another path are the same configuration.
     for (const name of [...parsed.keys()].sort()) services[name] = { ...parsed.get(name)!.def, file: join(sourceDir, name) };
     const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(services[n]!)).waves : [];
-    const set = { source: sourceDir, services, graph, boot };
+    const set = { source: sourceDir, services, graph, boot, sources: sourcesRecord(source.files) };
     compiled = { ...set, digest: digestOf(set) };
   }
   return { accepted, diagnostics, skipped: source.skipped, compiled, serviceCount: source.files.length };

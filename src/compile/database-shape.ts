@@ -6,8 +6,8 @@
 
 import { RESOURCE_LIMITS } from "../config/keys.js";
 import { JOB_VERBS } from "../config/condition.js";
-import { SERVICE_TYPES } from "../config/service.js";
-import { ENV_NAME, SERVICE_NAME } from "../config/values.js";
+import { SERVICE_TYPES, defaultService } from "../config/service.js";
+import { ENV_NAME, PASS_ENV_NAME, SERVICE_NAME } from "../config/values.js";
 
 /** Where the shape is wrong: a path into the file (`services.web.command`) and what it should be. */
 class ShapeError extends Error {}
@@ -32,6 +32,8 @@ function array(v: Json, at: string): Json[] {
 function string(v: Json, at: string): string {
   return typeof v === "string" ? v : fail(at, "must be a string");
 }
+
+const sha256 = (v: Json, at: string): string => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? v : fail(at, "must be a sha256 in hex"));
 
 function boolean(v: Json, at: string): boolean {
   return typeof v === "boolean" ? v : fail(at, "must be true or false");
@@ -144,6 +146,8 @@ function limit(v: Json, at: string): Json {
 }
 
 const LIMIT_NAME = new RegExp(`^(?:${Object.keys(RESOURCE_LIMITS).join("|")})$`);
+/** A service's fields in the order the compiler writes them. */
+const FIELDS = Object.keys(defaultService("x", "x", "longrun"));
 
 function service(v: Json, at: string, name: string): Dict {
   const d = object(v, at);
@@ -177,6 +181,11 @@ function service(v: Json, at: string, name: string): Dict {
     string(o.path, `${at}.envFiles[${i}].path`);
     boolean(o.optional, `${at}.envFiles[${i}].optional`);
   });
+  // A database compiled before `pass-env` existed passes nothing, as its services had nothing passed.
+  if (d.passEnv === undefined) d.passEnv = [];
+  array(d.passEnv, `${at}.passEnv`).forEach((x, i) => {
+    if (!PASS_ENV_NAME.test(string(x, `${at}.passEnv[${i}]`))) fail(`${at}.passEnv[${i}]`, "must be a variable name, PREFIX* or *");
+  });
   nullable((x, where) => integer(x, where, 0, 0o777))(d.umask, `${at}.umask`);
   d.limits = dictionary(d.limits, `${at}.limits`, LIMIT_NAME, limit);
   boolean(d.noNewPrivileges, `${at}.noNewPrivileges`);
@@ -187,7 +196,10 @@ function service(v: Json, at: string, name: string): Dict {
   for (const key of ["startOn", "stopOn"]) if (d[key] !== null) condition(d[key], `${at}.${key}`);
   if (d.schedule !== null) schedule(d.schedule, `${at}.schedule`);
   boolean(d.catchUp, `${at}.catchUp`);
-  return d;
+  // In today's order, with a field an older database lacked (defaulted above) where the
+  // compiler puts it: the same service must mean the same, and src/engine/diff.ts
+  // compares records as JSON, so an apply after an upgrade restarts nothing.
+  return Object.fromEntries(FIELDS.map((key) => [key, d[key]]));
 }
 
 /** Each name of the graph must be a service of the database that is not a bundle. */
@@ -221,6 +233,8 @@ export function checkDatabaseShape(data: Dict): string | null {
       if ((services[n]!.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
     }
     const boot = array(data.boot, "boot").map((wave, i) => names(wave, `boot[${i}]`, runnable));
+    // A database compiled before tend recorded its sources has none: its freshness is not checked.
+    if (data.sources !== undefined) data.sources = dictionary(data.sources, "sources", SERVICE_NAME, sha256);
     Object.assign(data, { services, graph: { ...graph, services: edges, bundles }, boot });
     return null;
   } catch (e) {

@@ -13,6 +13,7 @@ import { PLACE_MODES } from "../places.js";
 import { ensureDirectory, SECRET_FILE_MODE, syncDirectory, tightenFile, writeFileAtomically } from "../system/files.js";
 import { isAlive } from "../system/processes.js";
 import { checkDatabaseShape } from "./database-shape.js";
+import type { SourcesRecord } from "./freshness.js";
 import type { ResolvedGraph } from "./graph.js";
 
 export const DB_FORMAT = "tend-db";
@@ -28,7 +29,12 @@ export interface CompiledSet {
   graph: ResolvedGraph;
   /** What booting (`default`) starts, in parallel waves. */
   boot: string[][];
-  /** sha256 of the above: equal digests mean the same configuration. */
+  /**
+   * Each service file's sha256, by name, for telling at boot that the files changed
+   * since (src/compile/freshness.ts). Absent in a database compiled before tend kept it.
+   */
+  sources?: SourcesRecord;
+  /** sha256 of the above: equal digests mean the same configuration, compiled from the same files. */
   digest: string;
 }
 
@@ -41,7 +47,7 @@ export interface Database extends CompiledSet {
 }
 
 export function digestOf(set: Omit<CompiledSet, "digest">): string {
-  return createHash("sha256").update(JSON.stringify([set.source, set.services, set.graph, set.boot])).digest("hex");
+  return createHash("sha256").update(JSON.stringify([set.source, set.services, set.graph, set.boot, set.sources ?? null])).digest("hex");
 }
 
 export type InstallResult = { changed: false; database: Database } | { changed: true; database: Database; previous: Database | null };

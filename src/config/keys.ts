@@ -9,6 +9,7 @@ import { parseSchedule } from "./schedule.js";
 import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType, StderrMode } from "./service.js";
 import {
   ENV_NAME,
+  PASS_ENV_NAME,
   SERVICE_NAME,
   parseBoolean,
   parseDuration,
@@ -21,6 +22,7 @@ import {
   parseSignal,
   parseSize,
   parseUmask,
+  setByTend,
   type Parsed,
 } from "./values.js";
 import { closest } from "./diagnostics.js";
@@ -88,11 +90,11 @@ function names(field: "requires" | "wants" | "after" | "before" | "contents"): K
   };
 }
 
-/** The names already in a reference list (kept beside it: a list of 10^5 names is searched in constant time). */
-const listedNames = new WeakMap<Reference[], Set<string>>();
-function namesIn(list: Reference[]): Set<string> {
+/** The names already in a list of references or names (kept beside it: a list of 10^5 names is searched in constant time). */
+const listedNames = new WeakMap<readonly (Reference | string)[], Set<string>>();
+function namesIn(list: readonly (Reference | string)[]): Set<string> {
   let names = listedNames.get(list);
-  if (names === undefined) listedNames.set(list, (names = new Set(list.map((r) => r.name))));
+  if (names === undefined) listedNames.set(list, (names = new Set(list.map((r) => (typeof r === "string" ? r : r.name)))));
   return names;
 }
 
@@ -200,9 +202,7 @@ export const KEYS: Record<string, KeySpec> = {
     apply: (value, ctx) =>
       take(parseEnvAssignment(value), ctx, ([name, val]) => {
         if (Object.hasOwn(ctx.def.env, name)) ctx.warn(`'${name}' is set again here; the last value wins`);
-        if (name === "NOTIFY_SOCKET" || name.startsWith("TEND_") || name === "LISTEN_FDS") {
-          ctx.error(`'${name}' is set by tend itself and cannot be set in a service file`);
-        }
+        if (setByTend(name)) ctx.error(`'${name}' is set by tend itself and cannot be set in a service file`);
         ctx.def.env[name] = val;
       }),
   },
@@ -214,6 +214,24 @@ export const KEYS: Record<string, KeySpec> = {
       const path = optional ? value.slice(1) : value;
       if (path === "") return ctx.error("a file name is needed here");
       ctx.def.envFiles.push({ path: absolute(path, ctx), optional });
+    },
+  },
+  "pass-env": {
+    types: PROCESS,
+    list: true,
+    apply: (value, ctx) => {
+      const re = /\S+/g;
+      for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+        const name = m[0];
+        if (!PASS_ENV_NAME.test(name)) {
+          ctx.error(`'${name}' is neither a variable name nor a pattern: use NAME, PREFIX* (like AWS_*) or * alone`, m.index);
+        } else if (setByTend(name)) ctx.error(`'${name}' is set by tend itself and cannot be passed in`, m.index);
+        else if (namesIn(ctx.def.passEnv).has(name)) ctx.warn(`'${name}' is listed twice in 'pass-env'`, m.index);
+        else {
+          namesIn(ctx.def.passEnv).add(name);
+          ctx.def.passEnv.push(name);
+        }
+      }
     },
   },
   cwd: { types: PROCESS, apply: (v, ctx) => void (ctx.def.cwd = absolute(v, ctx)) },

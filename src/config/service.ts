@@ -66,6 +66,8 @@ export interface ServiceDef {
   /** Prototype-free (see records.ts), as every record keyed by a user's names. */
   env: Record<string, string>;
   envFiles: EnvFile[];
+  /** Variables of the server's own environment passed in: names, `PREFIX*` patterns, `*` (see `pass-env`). */
+  passEnv: string[];
   /** Absolute: a relative `cwd` is resolved against the source directory at compile time. */
   cwd: string | null;
   umask: number | null;
@@ -115,6 +117,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     allow: [],
     env: nameRecord(),
     envFiles: [],
+    passEnv: [],
     cwd: null,
     umask: null,
     limits: nameRecord(),

@@ -14,6 +14,15 @@ const fail = <T>(message: string, offset?: number): Parsed<T> =>
 /** Service names double as file names and appear in `name@instance` at run time. */
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What `pass-env` names: a variable, a prefix of names ending in `*` (`AWS_*`), or `*` alone (every variable). */
+export const PASS_ENV_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\*?|\*)$/;
+
+/**
+ * Variables tend sets itself, in every service (`TEND_SERVICE`) or for a protocol it
+ * speaks (sd_notify, socket activation): a service file may neither set nor pass them.
+ */
+export const setByTend = (name: string): boolean =>
+  name.startsWith("TEND_") || name === "NOTIFY_SOCKET" || name === "LISTEN_FDS" || name === "LISTEN_PID";
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /**

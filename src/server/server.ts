@@ -6,8 +6,10 @@
 import type { Server as NetServer, Socket } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { BOOT_BUNDLE } from "../compile/compile.js";
-import { loadDatabase, readDatabase, type Database } from "../compile/database.js";
+import { BOOT_BUNDLE, compile } from "../compile/compile.js";
+import { installDatabase, loadDatabase, readDatabase, type Database } from "../compile/database.js";
+import { staleSources } from "../compile/freshness.js";
+import { formatDiagnostic } from "../config/diagnostics.js";
 import { parseSignal } from "../config/values.js";
 import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
@@ -18,6 +20,7 @@ import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
 import { own } from "../records.js";
 import { openSupervisor, type ConsoleSettings, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
+import { describeMove, writablePlaces, type WritablePlaces } from "../system/writable.js";
 import { closeInheritedFds } from "../system/processes.js";
 import { lookupGroup } from "../supervisor/accounts.js";
 import { authorise, type Policy } from "./access.js";
@@ -48,6 +51,8 @@ export interface ServerOptions {
   onListening?: () => void;
   /** The console and the stop by signal (defaults: service logs `auto`, text, 8 s). */
   console?: Partial<ConsoleSettings>;
+  /** Compile the source directory and install the result before booting it (`--compile`); refuse to start when it is rejected. */
+  compile?: boolean;
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { serviceLogs: "auto", format: "text", stopGraceMs: 8000 };
@@ -55,19 +60,27 @@ const DEFAULT_CONSOLE: ConsoleSettings = { serviceLogs: "auto", format: "text", 
 
 /** Runs until shut down; resolves with the exit status. */
 export async function runServer(options: ServerOptions): Promise<number> {
-  const { places, log } = options;
+  const { log } = options;
+  let writable: WritablePlaces;
   try {
-    for (const place of ["state", "run", "log"] as const) ensureDirectory(places[place], PLACE_MODES[place]);
+    writable = writablePlaces(options.places);
+    for (const place of ["state", "run", "log"] as const) ensureDirectory(writable.places[place], PLACE_MODES[place]);
   } catch (e) {
     log(`cannot start: ${(e as Error).message}`);
     return 1;
   }
+  const { places, moved } = writable;
+  if (moved.length > 0) log(moved.map(describeMove).join("; "));
   const lock = lockRoot(places.run);
   if (!lock.ok) {
     log(`another tend server (pid ${lock.pid}) is already running for ${places.run}; stop it first ('tend shutdown')`);
     return 1;
   }
   const unlock = lock.release;
+  if (options.compile && !compileFirst(places, log)) {
+    unlock();
+    return 1;
+  }
   const loaded = loadDatabase(places.state);
   if (!loaded.ok) {
     unlock();
@@ -81,6 +94,9 @@ export async function runServer(options: ServerOptions): Promise<number> {
     log(`WARNING: ${line}`);
   };
   if (loaded.warning !== null) warn(loaded.warning);
+  const { sources, source, generation } = loaded.database;
+  const stale = sources === undefined || options.compile ? null : staleSources(source, sources, generation);
+  if (stale !== null) warn(stale);
   closeInheritedFds();
   const settings = serverSettings(places);
   for (const problem of settings.problems) warn(`${problem} (running without a control group)`);
@@ -333,7 +349,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
           tracking: supervisor.tracking,
-          settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null },
+          settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, places: { state: places.state, log: places.log, moved } },
           warnings,
           services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
         });
@@ -558,6 +574,30 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const code = await done;
   log("all services are down; exiting");
   return code;
+}
+
+/**
+ * `--compile`: the source directory compiled as `tend compile` does (strict modes as
+ * root), every diagnostic logged, the result installed. False when it is rejected or
+ * cannot be installed: the server does not boot a database its sources no longer make.
+ */
+function compileFirst(places: Places, log: (line: string) => void): boolean {
+  const result = compile({ sourceDir: places.sources, hostChecks: true });
+  for (const d of result.diagnostics) log(formatDiagnostic(d));
+  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
+  if (result.compiled === null) {
+    log(`cannot start: ${places.sources} is rejected (${errors} error${errors === 1 ? "" : "s"}); the installed database is unchanged`);
+    return false;
+  }
+  try {
+    const installed = installDatabase(places.state, result.compiled);
+    const { generation } = installed.database;
+    log(`compiled ${places.sources}: ${installed.changed ? `installed generation ${generation}` : `generation ${generation} is this configuration already`}`);
+    return true;
+  } catch (e) {
+    log(`cannot start: cannot install the database in ${places.state}: ${(e as Error).message}`);
+    return false;
+  }
 }
 
 interface Settings {

@@ -1,11 +1,12 @@
-// The environment a service starts with: a fixed clean base, then its env-files, then
-// its `env` lines — never the environment of the server or of whoever asked for the
-// start. This is what makes a start at boot and a start by an admin the same start.
+// The environment a service starts with: a fixed clean base, then the variables of the
+// server's own environment its `pass-env` names, then its env-files, then its `env`
+// lines — never anything else of the environment of the server or of whoever asked for
+// the start. This is what makes a start at boot and a start by an admin the same start.
 
 import { lstatSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { CLEAN_PATH, type ServiceDef } from "../config/service.js";
-import { ENV_NAME } from "../config/values.js";
+import { ENV_NAME, setByTend } from "../config/values.js";
 import { BoundedReadError, readRegularFile } from "../system/bounded-read.js";
 import type { Account } from "./accounts.js";
 import { nameRecord } from "../records.js";
@@ -15,18 +16,27 @@ export const MAX_ENV_FILE_BYTES = 1024 * 1024;
 /** What makes an optional env-file missing (skipped) rather than bad (a failed start). */
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);
 
-/** What an event's values may not replace: the clean base every service relies on. */
-const BASE_NAMES: ReadonlySet<string> = new Set(["PATH", "HOME", "USER", "LOGNAME", "TEND_SERVICE", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID"]);
+/** The clean base: the clean PATH, and who the process runs as. */
+const CLEAN_BASE: ReadonlySet<string> = new Set(["PATH", "HOME", "USER", "LOGNAME"]);
+/** What an event's values may not replace: the clean base every service relies on, and tend's own. */
+const BASE_NAMES: ReadonlySet<string> = new Set([...CLEAN_BASE, "TEND_SERVICE", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID"]);
 
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; error: string };
 
 /**
  * `account` is who the process runs as: its HOME, USER and LOGNAME are set from it.
- * `event` holds the KEY=VALUE pairs of the event that started the job (they come after
- * the service's own settings, but cannot replace the base); `extra` is tend's own
- * (NOTIFY_SOCKET), which nothing replaces.
+ * `server` is the environment the server runs with (a container's `docker run -e`),
+ * of which only what `pass-env` names is taken. `event` holds the KEY=VALUE pairs of the
+ * event that started the job (they come after the service's own settings, but cannot
+ * replace the base); `extra` is tend's own (NOTIFY_SOCKET), which nothing replaces.
  */
-export function serviceEnvironment(def: ServiceDef, account: Account, event: Record<string, string>, extra: Record<string, string>): EnvResult {
+export function serviceEnvironment(
+  def: ServiceDef,
+  account: Account,
+  server: Readonly<Record<string, string | undefined>>,
+  event: Record<string, string>,
+  extra: Record<string, string>,
+): EnvResult {
   const env = Object.assign(nameRecord<string>(), {
     PATH: CLEAN_PATH,
     HOME: account.home,
@@ -34,6 +44,7 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
     LOGNAME: account.name,
     TEND_SERVICE: def.name,
   });
+  Object.assign(env, passed(def.passEnv, server));
   for (const file of def.envFiles) {
     let text: string;
     try {
@@ -49,6 +60,26 @@ export function serviceEnvironment(def: ServiceDef, account: Account, event: Rec
   }
   const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !BASE_NAMES.has(name)));
   return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...extra } };
+}
+
+/**
+ * The variables of the server's environment that `pass-env` names. A name is taken as
+ * written, even PATH or HOME (whoever writes `pass-env = PATH` means it). A pattern
+ * (`AWS_*`, `*`) never takes the clean base nor a variable of tend's own (`TEND_*`,
+ * `NOTIFY_SOCKET`, `LISTEN_*`): `*` passes what a container was given, not how tend
+ * itself was run. Nothing tend sets itself is taken, whatever names it.
+ */
+function passed(passEnv: readonly string[], server: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out = nameRecord<string>();
+  if (passEnv.length === 0) return out;
+  const names = new Set(passEnv.filter((p) => !p.endsWith("*")));
+  const prefixes = passEnv.filter((p) => p.endsWith("*")).map((p) => p.slice(0, -1));
+  for (const [name, value] of Object.entries(server)) {
+    if (value === undefined || setByTend(name)) continue;
+    const patternMay = !CLEAN_BASE.has(name) && !name.startsWith("LISTEN_");
+    if (names.has(name) || (patternMay && prefixes.some((p) => name.startsWith(p)))) out[name] = value;
+  }
+  return out;
 }
 
 /**

@@ -165,7 +165,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     const main = role === "main" && def.type === "longrun";
     const readiness = main ? def.ready : { kind: "none" as const };
     const notifyPath = join(options.runDir, "notify", `${fileNameOf(service)}.sock`);
-    const env = serviceEnvironment(def, who.account, eventEnv ?? {}, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
+    const env = serviceEnvironment(def, who.account, process.env, eventEnv ?? {}, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
     if (!env.ok) return fail(service, env.error);
     const cwd = def.cwd ?? DEFAULT_CWD;
 
@@ -281,7 +281,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     adopt(service, def, pid, role) {
       const main = role === "main" && def.type === "longrun";
       const who = credentialsFor(def, self);
-      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, {}, {});
+      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, process.env, {}, {});
       const probe = main && env.ok ? probeFor(def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
       const r: Running = { pid, main, probe, watch: null };
       running.set(service, r);

@@ -2,7 +2,7 @@
 // umask (which masks the mode of open and mkdir), and written so that a crash at any
 // moment leaves either the old file or the new one, never a part of one.
 
-import { chmodSync, closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 
 /** Mode of what tend keeps that may hold secrets (the database holds every `env` value). */
@@ -12,6 +12,8 @@ const PARENT_MODE = 0o755;
 
 export interface AtomicWriteOptions {
   mode?: number;
+  /** Write `path` only if there is none: a file written meanwhile by someone else is kept (a link, not a rename). */
+  keepExisting?: boolean;
   /** Test hook: runs after the new file is written and synced, before it replaces the old one. */
   beforeRename?: (() => void) | undefined;
 }
@@ -23,8 +25,10 @@ export const temporaryOf = (path: string): string => join(dirname(path), `${base
  * Replaces `path` with `text`: a temporary file in the same directory, made exclusively
  * (a symlink planted at its name is not followed) with an explicit mode, written,
  * synced, renamed over `path`, then the directory synced so that the rename lasts.
+ * With `keepExisting`, linked into place instead, so that a `path` there already is
+ * kept: then the temporary file is removed and the result is false.
  */
-export function writeFileAtomically(path: string, text: string, options: AtomicWriteOptions = {}): void {
+export function writeFileAtomically(path: string, text: string | Uint8Array, options: AtomicWriteOptions = {}): boolean {
   const mode = options.mode ?? SECRET_FILE_MODE;
   const temporary = temporaryOf(path);
   // One with our pid is a leftover of an earlier life of this pid: never in use.
@@ -33,18 +37,28 @@ export function writeFileAtomically(path: string, text: string, options: AtomicW
   try {
     try {
       fchmodSync(fd, mode); // the umask masked open's mode
-      writeSync(fd, text);
+      writeFileSync(fd, text); // all of it: a write may be partial
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     options.beforeRename?.();
-    renameSync(temporary, path);
+    if (options.keepExisting) {
+      try {
+        linkSync(temporary, path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        rmSync(temporary, { force: true });
+        return false;
+      }
+      rmSync(temporary, { force: true });
+    } else renameSync(temporary, path);
   } catch (e) {
     rmSync(temporary, { force: true });
     throw e;
   }
   syncDirectory(dirname(path));
+  return true;
 }
 
 export function syncDirectory(dir: string): void {

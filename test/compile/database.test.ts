@@ -17,6 +17,7 @@ import {
   readDatabase,
   type CompiledSet,
 } from "../../src/compile/database.js";
+import { diffDatabases } from "../../src/engine/diff.js";
 import { childEnv, compileFiles, show, withTemp } from "../helpers.js";
 
 /** The compiled database module this test runs against, for the child process to import. */
@@ -192,6 +193,52 @@ describe("the shape of a database read from disk", () => {
         const r = readWith(dir, data);
         assert.ok(!r.ok, what);
         assert.match(r.message, expected, what);
+      }
+    });
+  });
+
+  test("a database compiled before pass-env and allow existed reads with none of either, and means what today's does", () => {
+    withTemp((dir) => {
+      const old = installedA(dir) as { services: Record<string, Record<string, unknown>> };
+      for (const def of Object.values(old.services)) {
+        delete def.passEnv;
+        delete def.allow;
+      }
+      const r = readWith(dir, old);
+      assert.ok(r.ok, r.ok ? "" : r.message);
+      assert.deepEqual(r.database.services.web!.passEnv, []);
+      assert.deepEqual(r.database.services.web!.allow, []);
+      // An apply from it to the same files compiled today changes nothing: nothing restarts.
+      assert.deepEqual(diffDatabases(r.database, A), { added: [], removed: [], changed: [] });
+    });
+  });
+
+  test("a pass-env entry that is neither a name nor a pattern is refused", () => {
+    withTemp((dir) => {
+      for (const wrong of ["", "A-B", "*A", "A**", 1]) {
+        const data = structuredClone(installedA(dir)) as { services: Record<string, Record<string, unknown>> };
+        data.services.web!.passEnv = ["HOME", wrong];
+        const r = readWith(dir, data);
+        assert.ok(!r.ok && r.message.includes("services.web.passEnv[1] must be"), `${JSON.stringify(wrong)}: ${JSON.stringify(r)}`);
+      }
+    });
+  });
+
+  test("the record of the source files: a sha256 per service file; absent in a database compiled before it was kept", () => {
+    withTemp((dir) => {
+      const good = installedA(dir) as { sources?: Record<string, string> };
+      assert.deepEqual(Object.keys(good.sources!).sort(), ["default", "web"]);
+      const cases: [string, (d: typeof good) => void, RegExp | null][] = [
+        ["no record", (d) => delete d.sources, null],
+        ["a digest that is not one", (d) => (d.sources!.web = "abc"), /sources\.web must be a sha256 in hex/],
+        ["a name that is not a service file's", (d) => (d.sources!["../x"] = "0".repeat(64)), /sources\["\.\.\/x"\] is not a valid name/],
+      ];
+      for (const [what, change, refused] of cases) {
+        const data = structuredClone(good);
+        change(data);
+        const r = readWith(dir, data);
+        if (refused === null) assert.ok(r.ok && r.database.sources === undefined, what);
+        else assert.ok(!r.ok && refused.test(r.message), `${what}: ${JSON.stringify(r)}`);
       }
     });
   });

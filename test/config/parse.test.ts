@@ -103,7 +103,17 @@ const ROWS: Row[] = [
   row("env setting NOTIFY_SOCKET", `${LONGRUN}env = NOTIFY_SOCKET=/x\n`, L3(7), "'NOTIFY_SOCKET' is set by tend itself"),
   row("env setting a TEND_ variable", `${LONGRUN}env = TEND_ROOT=/x\n`, L3(7), "'TEND_ROOT' is set by tend itself"),
   row("env setting LISTEN_FDS", `${LONGRUN}env = LISTEN_FDS=3\n`, L3(7), "'LISTEN_FDS' is set by tend itself"),
+  row("env setting LISTEN_PID", `${LONGRUN}env = LISTEN_PID=1\n`, L3(7), "'LISTEN_PID' is set by tend itself"),
   row("env-file that is only '-'", `${LONGRUN}env-file = -\n`, L3(12), "a file name is needed here"),
+  row("pass-env name with a '-'", `${LONGRUN}pass-env = FOO A-B\n`, L3(16), "'A-B' is neither a variable name nor a pattern: use NAME, PREFIX* (like AWS_*) or * alone"),
+  row("pass-env pattern with '*' first", `${LONGRUN}pass-env = *_KEY\n`, L3(12), "'*_KEY' is neither a variable name nor a pattern"),
+  row("pass-env pattern with a second '*'", `${LONGRUN}pass-env = AWS_**\n`, L3(12), "'AWS_**' is neither"),
+  row("pass-env name starting with a digit", `${TASK}pass-env = \\\n  OK 1X\n`, `${FILE}:4:6`, "'1X' is neither"),
+  row("pass-env of TEND_SERVICE", `${LONGRUN}pass-env = TEND_SERVICE\n`, L3(12), "'TEND_SERVICE' is set by tend itself and cannot be passed in"),
+  row("pass-env of NOTIFY_SOCKET", `${ONESHOT}pass-env = PATH NOTIFY_SOCKET\n`, L3(17), "'NOTIFY_SOCKET' is set by tend itself"),
+  row("pass-env of LISTEN_FDS", `${LONGRUN}pass-env = LISTEN_FDS\n`, L3(12), "'LISTEN_FDS' is set by tend itself"),
+  row("pass-env of a TEND_ variable", `${LONGRUN}pass-env = TEND_KEEPER\n`, L3(12), "'TEND_KEEPER' is set by tend itself"),
+  row("pass-env on a bundle", `${BUNDLE}pass-env = FOO\n`, L3(1), "'pass-env' does not apply to a bundle"),
   // keys on the wrong type
   row("command on a bundle", `${BUNDLE}command = /bin/true\n`, L3(1), "'command' does not apply to a bundle: a bundle only names other services (use 'contents')"),
   row("start-on on a bundle", `${BUNDLE}start-on = go\n`, L3(1), "'start-on' does not apply to a bundle"),
@@ -411,6 +421,20 @@ describe("errors that come with others, and warnings", () => {
     assert.equal(diagnostics.length, 1, show(diagnostics));
     assertHas(diagnostics, "warning", `${FILE}:4:7`, "'A' is set again here; the last value wins");
     assert.equal(parsed!.def.env.A, "2");
+  });
+
+  test("pass-env takes names and patterns, several a line, and repeats", () => {
+    const { diagnostics, parsed } = parse(`${LONGRUN}pass-env = FOO BAR_*\npass-env = PATH _x9\npass-env = *\n`);
+    assert.deepEqual(diagnostics, [], show(diagnostics));
+    assert.deepEqual(parsed!.def.passEnv, ["FOO", "BAR_*", "PATH", "_x9", "*"]);
+    assert.deepEqual(parse(LONGRUN).parsed!.def.passEnv, []);
+  });
+
+  test("a pass-env name listed twice is a warning at the second", () => {
+    const { diagnostics, parsed } = parse(`${LONGRUN}pass-env = AWS_* HOME\npass-env = AWS_*\n`);
+    assert.equal(diagnostics.length, 1, show(diagnostics));
+    assertHas(diagnostics, "warning", `${FILE}:4:12`, "'AWS_*' is listed twice in 'pass-env'");
+    assert.deepEqual(parsed!.def.passEnv, ["AWS_*", "HOME"]);
   });
 
   test("a name listed twice is a warning at the second", () => {

@@ -94,6 +94,35 @@ describe("environment and file descriptors", { concurrency: true }, () => {
     }),
   );
 
+  test("pass-env brings in exactly the variables it names from the server's environment, never tend's own", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.services({
+        named: `type = longrun\ncommand = ${reporter(root, "named")}\nready = fd\npass-env = FOO BAR_*\n`,
+        all: `type = longrun\ncommand = ${reporter(root, "all")}\nready = fd\npass-env = *\nenv = BAR_TWO=from env\n`,
+      });
+      await root.compile();
+      // As `docker run -e` gives a container's tend boot its environment.
+      const daemon = await root.startDaemon({
+        env: { FOO: "foo", BAR_ONE: "1", BAR_TWO: "2", BAR: "not a BAR_", BAZ: "not named", TEND_PASS_TEST: "tend's", LISTEN_FDNAMES: "tend's" },
+      });
+      for (const name of ["named", "all"]) {
+        const start = await root.tend("start", name);
+        assert.equal(start.status, 0, start.stdout + start.stderr);
+      }
+      const me = userInfo();
+      const base = { PATH: CLEAN_PATH, HOME: me.homedir, USER: me.username, LOGNAME: me.username };
+      assert.deepEqual(envOf(root, "named"), { ...base, TEND_SERVICE: "named", FOO: "foo", BAR_ONE: "1", BAR_TWO: "2" });
+      const all = envOf(root, "all");
+      assert.deepEqual(
+        { FOO: all.FOO, BAR: all.BAR, BAZ: all.BAZ, BAR_TWO: all.BAR_TWO, TEND_SERVICE: all.TEND_SERVICE },
+        { FOO: "foo", BAR: "not a BAR_", BAZ: "not named", BAR_TWO: "from env", TEND_SERVICE: "all" },
+      );
+      assert.deepEqual(Object.keys(all).filter((name) => name.startsWith("TEND_") || name.startsWith("LISTEN_")), ["TEND_SERVICE"]);
+      assert.deepEqual({ PATH: all.PATH, HOME: all.HOME, USER: all.USER, LOGNAME: all.LOGNAME }, base);
+      await root.shutdown(daemon);
+    }),
+  );
+
   test("limit-nofile and umask apply to the process", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.service(
