@@ -14,10 +14,10 @@ const skip = CONTAINER_SKIP ?? false;
 const LONG = { timeout: 60_000, skip };
 
 /** Compiles `files` into the root, then boots it as PID 1. */
-async function boot(root: TestRoot, files: Record<string, string>, args: string[], body: (c: Container) => Promise<void>): Promise<void> {
+async function boot(root: TestRoot, files: Record<string, string>, args: string[], body: (c: Container) => Promise<void>, env?: Record<string, string>): Promise<void> {
   root.services(files);
   await root.compile();
-  await withContainer(root, { args }, body);
+  await withContainer(root, { args, ...(env === undefined ? {} : { env }) }, body);
 }
 
 const up = (c: Container, name: string): Promise<string> => c.line(new RegExp(`^tend: ${name}: up$`));
@@ -250,6 +250,39 @@ describe("tend boot as PID 1", () => {
           process.kill(c.init, "SIGTERM");
           assert.equal((await c.exited).code, 0);
         },
+      ),
+    ),
+  );
+
+  test("a read-only /var (docker run --read-only --tmpfs /run): tend boots, with its state and logs under /run", LONG, () =>
+    withRoot(async (root) => {
+      root.services({ default: "type = bundle\ncontents = app\n", app: "type = longrun\ncommand = sh -c 'echo up on a read-only var; exec sleep 1000'\n" });
+      await root.compile();
+      const mountReadOnly = `mount --bind "$0/var" "$0/var" && mount -o remount,bind,ro "$0/var" && exec "$1" --root "$0" boot`;
+      await withContainer(root, { command: ["sh", "-c", mountReadOnly, root.dir, BIN] }, async (c) => {
+        await c.line(/^app: up on a read-only var$/);
+        assert.match(c.stdout(), /read-only/, "the server says which places moved");
+        process.kill(c.init, "SIGTERM");
+        assert.equal((await c.exited).code, 0);
+      });
+    }),
+  );
+
+  test("the container's environment reaches a service only as pass-env names it", LONG, () =>
+    withRoot((root) =>
+      boot(
+        root,
+        {
+          default: "type = bundle\ncontents = show\n",
+          show: "type = longrun\ncommand = sh -c 'echo \"passed=${DATABASE_URL-unset} other=${SECRET_TOKEN-unset}\"; exec sleep 1000'\npass-env = DATABASE_URL\nlog = stdout\n",
+        },
+        [],
+        async (c) => {
+          await c.line(/^show: passed=postgres:\/\/db other=unset$/);
+          process.kill(c.init, "SIGTERM");
+          assert.equal((await c.exited).code, 0);
+        },
+        { DATABASE_URL: "postgres://db", SECRET_TOKEN: "hunter2" },
       ),
     ),
   );
