@@ -75,8 +75,16 @@ export async function withContainer(root: TestRoot, options: ContainerOptions, b
       init,
       stdout: () => stdout,
       stderr: () => stderr,
-      line: (pattern, timeoutMs = DEADLINE_MS) =>
-        waitFor(`a line ${pattern} on the container's stdout`, () => stdout.split("\n").find((l) => pattern.test(l)) ?? (ended ? raise(`PID 1 exited:\n${stdout}${stderr}`) : null), timeoutMs),
+      async line(pattern, timeoutMs = DEADLINE_MS) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const found = stdout.split("\n").find((l) => pattern.test(l));
+          if (found !== undefined) return found;
+          if (ended) throw new Error(`PID 1 exited before a line ${pattern} came`);
+          if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for a line ${pattern}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
       exited,
       members: () => membersOf(init),
     };
@@ -95,10 +103,6 @@ export async function withContainer(root: TestRoot, options: ContainerOptions, b
     await exited;
   }
 }
-
-const raise = (message: string): never => {
-  throw new Error(message);
-};
 
 /** PID 1 and every process below it (all of a PID namespace's are: orphans go to its PID 1), seen from outside. */
 function membersOf(init: number): { pid: number; zombie: boolean }[] {
