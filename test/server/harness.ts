@@ -305,6 +305,8 @@ export interface DaemonOptions {
   shellPrefix?: string;
   /** Do not wait for the server to answer (it is expected to exit). */
   noWait?: boolean;
+  /** Options for the command (`--exit-with app`). */
+  args?: readonly string[];
 }
 
 export interface TestRoot {
@@ -453,13 +455,13 @@ function makeRoot(dir: string): TestRoot {
       }, timeoutMs);
     },
     async startDaemon(opts = {}) {
-      const command = opts.boot ? "boot" : "daemon";
+      const command = [opts.boot ? "boot" : "daemon", ...(opts.args ?? [])];
       const stdio: StdioOptions = ["ignore", "pipe", "pipe", ...((opts.extraStdio as unknown[] | undefined) ?? [])] as StdioOptions;
       const env = childEnv(opts.env);
       const child =
         opts.shellPrefix === undefined
-          ? spawn(NODE, [BIN, command, "--root", dir], { cwd: REPO, env, stdio, detached: true })
-          : spawn("/bin/sh", ["-c", `${opts.shellPrefix}; exec "$0" "$@"`, NODE, BIN, command, "--root", dir], { cwd: REPO, env, stdio, detached: true });
+          ? spawn(NODE, [BIN, ...command, "--root", dir], { cwd: REPO, env, stdio, detached: true })
+          : spawn("/bin/sh", ["-c", `${opts.shellPrefix}; exec "$0" "$@"`, NODE, BIN, ...command, "--root", dir], { cwd: REPO, env, stdio, detached: true });
       let output = "";
       child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
       child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
