@@ -19,10 +19,11 @@ configuration:
                                the difference (removed stop, changed restart, added start)
 server:
   daemon [RUN OPTIONS]         run the server in the foreground
-  boot [RUN OPTIONS]           run the server and bring up 'default'
-    --exit-with NAME           end (with NAME's exit status) when NAME's run ends
-    --on-boot-failure report|stop   stop everything (exit 1) when a service fails
-                               before the boot completed
+  boot [RUN OPTIONS]           run the server and bring up 'default'; run options:
+    --exit-with NAME           start NAME; when its run ends, stop all and exit with its status
+    --on-boot-failure report|stop
+                               stop: a service failing before the boot completed
+                               stops all (exit 1); report (default): status shows it
     --stop-grace DURATION      how long services get to stop (default 8s)
     --log-format text|json     the server's own log lines
   shutdown                     stop every service in order, then the server
