@@ -47,7 +47,7 @@ export async function runDemo(out: Output): Promise<number> {
 
   let listening: () => void = () => {};
   const ready = new Promise<void>((resolve) => (listening = resolve));
-  const server = runServer({ places: where, boot: false, log: (line) => out.line(paint(out, "dim", `  [tend] ${line}`)), onListening: listening });
+  const server = runServer({ places: where, boot: false, settings: {}, log: (line) => out.line(paint(out, "dim", `  [tend] ${line}`)), onListening: listening });
   // The server may fail to start (it says why): then there is nothing to show.
   const started = await Promise.race([ready.then(() => true), server.then(() => false)]);
   if (!started) return 1;

@@ -18,10 +18,22 @@ configuration:
   apply [DIR] [--dry-run]      compile, install, and have the running server perform
                                the difference (removed stop, changed restart, added start)
 server:
-  daemon [--compile]           run the server in the foreground (--compile: compile
-                               and install the source directory first)
-  boot [--compile]             run the server and bring up 'default'
+  daemon [RUN OPTIONS]         run the server in the foreground
+  boot [RUN OPTIONS]           run the server and bring up 'default'; run options:
+    --exit-with NAME           start NAME; when its run ends, stop all and exit with its status
+    --on-boot-failure report|stop
+                               stop: a service failing before the boot completed
+                               stops all (exit 1); report (default): status shows it
+    --stop-grace DURATION      from a SIGTERM to SIGKILL for what still runs (8s)
+    --log-format text|json     the console (the keeper's stdout, a container's log)
+    --service-logs auto|files|console|both
+                               where 'log = file' services write (auto: both
+                               as a container's PID 1, else files)
+    --compile                  compile and install the source directory first;
+                               refuse to start when it is rejected
   shutdown                     stop every service in order, then the server
+  ready [NAME…] [--wait DUR]   exit 0 when the services (default: the boot's) are
+                               up; with --wait, wait for it (a container's probe)
 services:
   status [NAME…]               what runs, what failed and why
   list                         every service and bundle
@@ -41,7 +53,8 @@ options:
   --root DIR   keep every file under DIR (also: TEND_ROOT)
   --json       machine-readable output
   --version    print the version
-Exit status: 0 success, 1 failed or rejected, 2 usage error, 3 (status) not running, 4 (status) unknown.`;
+Exit status: 0 success, 1 failed or rejected, 2 usage error, 3 (status, ready) not running,
+4 (status) unknown; boot and daemon: 0, or the exit-with service's status, or 1 for a failed boot.`;
 
 const OPTIONS = {
   root: { type: "string" },
@@ -54,8 +67,14 @@ const OPTIONS = {
   follow: { type: "boolean", short: "f" },
   lines: { type: "string", short: "n" },
   persist: { type: "boolean" },
-  compile: { type: "boolean" },
   "no-persist": { type: "boolean" },
+  wait: { type: "string" },
+  "exit-with": { type: "string" },
+  "on-boot-failure": { type: "string" },
+  "stop-grace": { type: "string" },
+  "log-format": { type: "string" },
+  "service-logs": { type: "string" },
+  compile: { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 async function main(argv: string[]): Promise<number> {
@@ -105,8 +124,10 @@ async function main(argv: string[]): Promise<number> {
     case "daemon":
     case "boot": {
       check(names(0, 0));
-      const { daemon } = await import("./daemon.js");
-      return daemon(where, command === "boot", values.compile === true);
+      const { daemon, parseRunFlags } = await import("./daemon.js");
+      const settings = parseRunFlags(values);
+      if (typeof settings === "string") return usage(settings);
+      return daemon(where, command === "boot", settings);
     }
     case "emit":
     case "set":
@@ -175,6 +196,11 @@ async function main(argv: string[]): Promise<number> {
         case "shutdown":
           check(names(0, 0));
           return commands.shutdown(where, out);
+        case "ready": {
+          const wait = values.wait === undefined ? undefined : commands.readyWait(values.wait);
+          if (typeof wait === "string") return usage(wait);
+          return commands.ready(where, out, args, wait);
+        }
         default:
           return usage(`unknown command '${command}'`);
       }

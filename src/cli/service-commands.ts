@@ -1,7 +1,11 @@
 // The commands that ask the server about services or change them: status, list,
-// why, start, stop, restart, enable, disable, signal, logs, shutdown.
+// why, start, stop, restart, enable, disable, signal, logs, shutdown, ready.
 
+import { parseDuration } from "../config/values.js";
+import type { Readiness } from "../engine/boot.js";
 import type { Places } from "../places.js";
+import { MAX_READY_WAIT_MS } from "../server/protocol.js";
+import { changedSettings, type RunSettings } from "../server/run-settings.js";
 import type { ServiceStatus } from "../server/protocol.js";
 import { describeMove, type MovedPlace } from "../system/writable.js";
 import { call, ClientError, type Final, type RequestBody } from "./client.js";
@@ -29,11 +33,11 @@ export async function status(places: Places, out: Output, names: string[]): Prom
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
   }
-  const { services, tracking, settings, warnings } = reply.result as {
+  const { services, tracking, warnings, settings } = reply.result as {
     services: ServiceStatus[];
     tracking?: { kind: string; cgroup: string | null };
-    settings?: { places?: { moved: MovedPlace[] } };
     warnings?: string[];
+    settings?: Partial<RunSettings> & { places?: { moved: MovedPlace[] } };
   };
   if (out.json) out.data(reply.result);
   else {
@@ -42,6 +46,9 @@ export async function status(places: Places, out: Output, names: string[]): Prom
       out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
     }
     if (names.length === 0) for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
+    // A server older than the run settings has none in its reply.
+    const changed = names.length === 0 && settings?.onBootFailure !== undefined ? changedSettings(settings as RunSettings) : [];
+    if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
     for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
   }
   if (names.length === 0) return 0;
@@ -164,4 +171,40 @@ export async function shutdown(places: Places, out: Output): Promise<number> {
   if (out.json) out.data(reply.result);
   else out.line("every service is down; the server is exiting");
   return 0;
+}
+
+/** `--wait DURATION` of `tend ready`, in ms, or the usage error. */
+export function readyWait(text: string): number | string {
+  const d = parseDuration(text);
+  if (!d.ok) return `--wait: ${d.message}`;
+  return d.value! > MAX_READY_WAIT_MS ? `--wait: '${text}' is too long: at most 1d` : d.value!;
+}
+
+/**
+ * `tend ready`: 0 when every service is up (as a container's HEALTHCHECK asks), 1 when
+ * not, saying which wait and which failed; 3 without a server, as `status NAME` says.
+ * With `waitMs` the server answers once they are ready, one failed, or the time is up.
+ */
+export async function ready(places: Places, out: Output, names: string[], waitMs: number | undefined): Promise<number> {
+  const body: RequestBody = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs }) };
+  let reply;
+  try {
+    reply = await ask(places, body);
+  } catch (e) {
+    if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
+    throw e;
+  }
+  const r = reply.result as Readiness;
+  if (out.json) out.data(r);
+  else if (r.ready) out.line("ready");
+  else {
+    const timedOut = waitMs !== undefined && r.failed.length === 0 && !r.shuttingDown;
+    const parts = [
+      ...(r.shuttingDown ? ["the server is shutting down"] : []),
+      ...(r.failed.length > 0 ? [`failed: ${r.failed.join(", ")}`] : []),
+      ...(r.waiting.length > 0 ? [`waiting for ${r.waiting.join(", ")}`] : []),
+    ];
+    out.line(`not ready${timedOut ? ` within ${waitMs % 1000 === 0 ? `${waitMs / 1000}s` : `${waitMs}ms`}` : ""}: ${parts.join("; ")}`);
+  }
+  return r.ready ? 0 : 1;
 }

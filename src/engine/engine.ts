@@ -25,16 +25,22 @@
 //          one run, never two at once), a `stop-on` unwanted; what requires a service
 //          that only its event starts waits for it, and goes down again when it goes;
 //          tasks run on `starting X` (or on `stopping X` while X is up) finish before
-//          X's process is started (or signalled).
+//          X's process is started (or signalled);
+//   boot   a boot waits for its services to be up once; with `on-boot-failure =
+//          stop`, one that fails before then ends it (status 1); the `exit-with`
+//          service's run ending on its own ends it with that run's status; either
+//          end, or a shutdown asked for (status 0), stops everything; the first end
+//          recorded is the one.
 
 import type { Database } from "../compile/database.js";
 import { own } from "../records.js";
 import type { Condition } from "../config/condition.js";
 import { waitsForTrigger, type ServiceDef } from "../config/service.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Occurrence } from "../events/conditions.js";
+import { bootServices, exitCodeOf } from "./boot.js";
 import { diffDatabases } from "./diff.js";
 import { addInstance, members, removeInstance, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
-import type { Action, AdoptedProcess, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
+import type { Action, AdoptedProcess, Boot, End, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export interface Engine {
   db: Database;
@@ -56,6 +62,10 @@ export interface Engine {
    */
   awaiting: Set<string>;
   shuttingDown: boolean;
+  /** The boot's policy and progress, from the `boot` fact; null before it (a server that boots nothing gets one too). */
+  boot: Boot | null;
+  /** How the server ends, once that is decided: set with `shuttingDown`, never changed after. */
+  end: End | null;
   /** A database waiting to replace `db` once the services `leaving` it have stopped. */
   pendingApply: { db: Database; leaving: Set<string> } | null;
   /** Groups of services being restarted: each must be all down before any comes back. */
@@ -85,6 +95,8 @@ export function createEngine(db: Database, now: number): Engine {
     wanted: new Set(),
     awaiting: new Set(),
     shuttingDown: false,
+    boot: null,
+    end: null,
     pendingApply: null,
     bounces: [],
     triggered: new Set(),
@@ -172,7 +184,41 @@ export function step(e: Engine, fact: TimedFact): Action[] {
       if (e.services.has(name)) evaluate(ctx, name); // an apply may have removed it
     }
   } while (completeBounces(ctx) || completeApply(ctx));
+  completeBoot(ctx);
   return ctx.out;
+}
+
+/**
+ * The boot is complete once each of its services that is still wanted (an admin may
+ * have stopped one, an apply removed it) has been up once: its policy no longer applies.
+ */
+function completeBoot(ctx: Step): void {
+  const { e } = ctx;
+  const boot = e.boot;
+  if (boot === null || boot.completeAt !== null) return;
+  for (const name of boot.waiting) if (e.services.has(name) && e.wanted.has(name)) return;
+  boot.completeAt = ctx.now;
+}
+
+/** A service of the boot changed phase while the boot is under way. */
+function bootProgress(ctx: Step, name: string, was: Phase, phase: Phase, reason: string | null): void {
+  const { e } = ctx;
+  const boot = e.boot!;
+  if (!boot.services.has(name)) return;
+  // A task is never up: it has been through the boot once its run ended well.
+  if (phase === "up" || (defOf(e, name).type === "task" && phase === "down" && state(e, name).runs > 0)) boot.waiting.delete(name);
+  if (phase === "failed" && was !== "failed" && boot.onBootFailure === "stop") end(ctx, { code: 1, reason: `boot failed: ${name} failed: ${reason ?? "no reason given"}` });
+}
+
+/** `exit-with NAME`: does a run of NAME that ends now end the boot? Not when tend stops it (a stop, a restart, an apply, a shutdown). */
+const endsBoot = (e: Engine, name: string): boolean => e.boot?.exitWith === name && e.end === null && wantsUp(e, name);
+
+/** The server is to end as `how` says (unless an end was recorded already): everything stops. */
+function end(ctx: Step, how: End): void {
+  const { e } = ctx;
+  e.end ??= how;
+  e.shuttingDown = true;
+  for (const name of e.topo.names) ctx.dirty.add(name);
 }
 
 /** A bounce group that is all down comes back: its services are wanted again. */
@@ -230,6 +276,13 @@ function completeApply(ctx: Step): boolean {
 function handle(ctx: Step, fact: Fact): void {
   const { e } = ctx;
   switch (fact.kind) {
+    case "boot": {
+      const { exitWith } = fact.policy;
+      const services = bootServices(e, fact.names, exitWith);
+      e.boot = { ...fact.policy, services: new Set(services), waiting: new Set(services), completeAt: null };
+      // The `exit-with` service is started by the boot, in its set or not.
+      return handle(ctx, { kind: "start", names: exitWith === null ? fact.names : [...fact.names, exitWith] });
+    }
     case "start":
       for (const name of fact.names) {
         e.explicit.add(name);
@@ -282,9 +335,7 @@ function handle(ctx: Step, fact: Fact): void {
       return;
     }
     case "shutdown":
-      e.shuttingDown = true;
-      for (const name of e.topo.names) ctx.dirty.add(name);
-      return;
+      return end(ctx, { code: 0, reason: fact.reason ?? "asked to shut down" });
     case "spawned":
     case "spawn-failed":
     case "ready":
@@ -482,11 +533,13 @@ function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null):
   const s = state(ctx.e, name);
   const changed = s.phase !== phase || s.reason !== reason;
   const job = jobEvent(s, phase);
+  const was = s.phase;
   s.phase = phase;
   s.reason = reason;
   if (!changed) return;
   s.since = ctx.now;
   ctx.out.push({ kind: "changed", service: name, phase, reason });
+  if (ctx.e.boot !== null && ctx.e.boot.completeAt === null) bootProgress(ctx, name, was, phase, reason);
   const { topo } = ctx.e;
   ctx.dirty.add(name);
   for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
@@ -927,7 +980,9 @@ function timerFired(ctx: Step, name: string): void {
   // With a spawn not yet reported too: `spawned` then sends the stop signal.
   if ((s.phase === "starting" || s.phase === "running") && s.role !== null) {
     const what = def.type === "task" ? "did not finish" : def.type === "oneshot" ? "'up' did not finish" : "did not become ready";
-    return stopProcess(ctx, name, { to: "failed", reason: `start timeout: ${what} within ${seconds(def.startTimeoutMs!)}`, held: true }, null);
+    const reason = `start timeout: ${what} within ${seconds(def.startTimeoutMs!)}`;
+    if (endsBoot(ctx.e, name)) end(ctx, { code: 1, reason: `${name} failed: ${reason}` });
+    return stopProcess(ctx, name, { to: "failed", reason, held: true }, null);
   }
   if (s.phase === "stopping" && s.pid !== null) {
     s.killed = true;
@@ -956,6 +1011,11 @@ function processEnded(ctx: Step, name: string, status: ExitStatus, spawnError: s
     // A oneshot's `down` runs only while stopping: say when it failed.
     const note = role === "down" && !ok ? `down ${described}` : killedNote;
     return finish(ctx, name, outcome.to === "down" && note !== null ? { ...outcome, reason: note } : outcome);
+  }
+  // The `exit-with` service's run is over (its main ended, or never began): so is the
+  // boot, with its status; shutting down, it is not restarted.
+  if (endsBoot(e, name) && (role === "main" || (role === "pre-start" && !ok))) {
+    end(ctx, { code: spawnError === null ? exitCodeOf(status) : 1, reason: `${name} ${role === "pre-start" ? "pre-start " : ""}${described}` });
   }
   switch (role) {
     case "pre-start":

@@ -8,9 +8,10 @@ import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
 import { createEngine, refreshWanted, step, templateOf, type Engine } from "./engine.js";
 import { addInstance } from "./topology.js";
-import type { ServiceState, TimedFact, TimerPurpose } from "./types.js";
+import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
-export const SNAPSHOT_VERSION = 1;
+/** 2: the boot's policy and progress, and the end, are kept (a server that takes over ends as the first would have). */
+export const SNAPSHOT_VERSION = 2;
 
 /** A timer the shell had armed: what a restored engine's timers are armed from again. */
 export interface ArmedTimer {
@@ -22,6 +23,8 @@ export interface ArmedTimer {
 }
 
 type LatchList = [number, Record<string, string>][];
+
+type SavedBoot = Omit<Boot, "services" | "waiting"> & { services: string[]; waiting: string[] };
 
 type SavedState = Omit<ServiceState, "startLatches" | "stopLatches" | "scheduleLatches"> & {
   startLatches: LatchList;
@@ -41,6 +44,8 @@ export interface EngineSnapshot {
   triggered: string[];
   hookRuns: string[];
   shuttingDown: boolean;
+  boot: SavedBoot | null;
+  end: End | null;
   pendingApply: { db: Database; leaving: string[] } | null;
   bounces: string[][];
   levels: [string, string][];
@@ -62,6 +67,8 @@ export function snapshotOf(e: Engine): EngineSnapshot {
     triggered: [...e.triggered],
     hookRuns: [...e.hookRuns],
     shuttingDown: e.shuttingDown,
+    boot: e.boot === null ? null : { ...e.boot, services: [...e.boot.services], waiting: [...e.boot.waiting] },
+    end: e.end,
     pendingApply: e.pendingApply === null ? null : { db: e.pendingApply.db, leaving: [...e.pendingApply.leaving] },
     bounces: e.bounces.map((group) => [...group]),
     levels: [...e.levels],
@@ -98,6 +105,8 @@ export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: numbe
   e.triggered = new Set(snapshot.triggered);
   e.hookRuns = new Set(snapshot.hookRuns);
   e.shuttingDown = snapshot.shuttingDown;
+  e.boot = snapshot.boot === null ? null : { ...snapshot.boot, services: new Set(snapshot.boot.services), waiting: new Set(snapshot.boot.waiting) };
+  e.end = snapshot.end;
   e.pendingApply = snapshot.pendingApply === null ? null : { db: snapshot.pendingApply.db, leaving: new Set(snapshot.pendingApply.leaving) };
   e.bounces = snapshot.bounces.map((group) => new Set(group));
   e.levels = new Map(snapshot.levels);

@@ -68,13 +68,40 @@ export interface ServiceState {
   skipped: number;
 }
 
+/** What ends a boot, besides a shutdown asked for (`tend boot --exit-with`, `--on-boot-failure`). */
+export interface BootPolicy {
+  /** A longrun or task whose run, ending on its own, ends the boot with its exit status; started by the boot. */
+  exitWith: string | null;
+  /** `stop`: a service the boot waits for that fails before the boot completed ends it, with status 1. */
+  onBootFailure: "report" | "stop";
+}
+
+/** A boot under way, or done. */
+export interface Boot extends BootPolicy {
+  /** The services the boot waits for: what its names stand for, and what they require (see boot.ts). */
+  services: Set<string>;
+  /** Those of them that have not been up once yet (a task: whose run has not ended well yet). */
+  waiting: Set<string>;
+  /** When the last of them had been up once (ms): from then on, `onBootFailure` no longer applies. */
+  completeAt: number | null;
+}
+
+/** How the server ends: the status it exits with, and why. The first end recorded is the one. */
+export interface End {
+  code: number;
+  reason: string;
+}
+
 export type Fact =
+  /** The server's start (`tend boot`, or `tend daemon` with no names): start `names`, and end as `policy` says. */
+  | { kind: "boot"; names: string[]; policy: BootPolicy }
   | { kind: "start"; names: string[] }
   | { kind: "stop"; names: string[] }
   | { kind: "restart"; names: string[] }
   /** No longer wanted for itself, nor as a member of a started bundle (it may still be required): `disable`. */
   | { kind: "unwant"; names: string[] }
-  | { kind: "shutdown" }
+  /** Stop everything, then the server; `reason` (SIGTERM, `tend shutdown`) is the end's, with status 0. */
+  | { kind: "shutdown"; reason?: string }
   /** Replace the database: what is removed or changed stops first (dependents before it), then the new one applies. */
   | { kind: "apply"; db: Database }
   | { kind: "spawned"; service: string; pid: number }

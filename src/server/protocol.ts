@@ -31,18 +31,22 @@ export type Request =
   | { id: number; cmd: "unset"; name: string }
   | { id: number; cmd: "events"; count?: number }
   | { id: number; cmd: "levels" }
+  /** Are the services (default: what the boot brings up) ready? With `waitMs`, answered once they are, one failed, or that long passed. */
+  | { id: number; cmd: "ready"; names?: string[]; waitMs?: number }
   | { id: number; cmd: "ping" };
 
 export type Command = Request["cmd"];
 
 /** Commands the read-only status socket accepts. */
-export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping", "events", "levels"]);
+export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping", "events", "levels", "ready"]);
 
 /** Names of events and levels (`block-added`, `net.eth0`), and of the keys events carry. */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 export const EVENT_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_EVENT_VALUES = 64;
 const MAX_EVENT_VALUE_LENGTH = 4096;
+/** The longest `ready` wait: a day (a startup probe waits seconds). */
+export const MAX_READY_WAIT_MS = 86_400_000;
 
 /**
  * A value from a request, for an error message. Never throws, whatever was sent:
@@ -157,6 +161,13 @@ export function checkRequest(value: unknown): Request | string {
       break;
     case "levels":
       problem = null;
+      break;
+    case "ready":
+      problem =
+        (r.names === undefined ? null : names("names")) ??
+        (r.waitMs === undefined || (Number.isSafeInteger(r.waitMs) && (r.waitMs as number) >= 0 && (r.waitMs as number) <= MAX_READY_WAIT_MS)
+          ? null
+          : `'waitMs' must be a whole number of milliseconds from 0 to ${MAX_READY_WAIT_MS}`);
       break;
     default:
       return `unknown command ${typeof r.cmd === "string" ? JSON.stringify(r.cmd.slice(0, 200)) : shown(r.cmd)}`;

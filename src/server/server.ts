@@ -11,6 +11,7 @@ import { installDatabase, loadDatabase, readDatabase, type Database } from "../c
 import { staleSources } from "../compile/freshness.js";
 import { formatDiagnostic } from "../config/diagnostics.js";
 import { parseSignal } from "../config/values.js";
+import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
 import { diffDatabases } from "../engine/diff.js";
@@ -18,7 +19,7 @@ import { members, requirersOf } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
 import { own } from "../records.js";
-import { openSupervisor, type ConsoleSettings, type Supervisor } from "../supervisor/supervisor.js";
+import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
 import { describeMove, writablePlaces, type WritablePlaces } from "../system/writable.js";
 import { closeInheritedFds } from "../system/processes.js";
@@ -37,6 +38,7 @@ import { loadLevels, saveLevels } from "./persist.js";
 import { createScheduler } from "./scheduler.js";
 import { followLog, tailLog } from "./logs.js";
 import { openRuntimeState } from "./runtime-state.js";
+import { mergeRunSettings, type GivenSettings, type RunSettings } from "./run-settings.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
 const MAX_FOLLOW_BACKLOG = 256 * 1024;
@@ -45,17 +47,14 @@ export interface ServerOptions {
   places: Places;
   /** Bring up `default` (and what is enabled) at start. */
   boot: boolean;
+  /** The run settings the flags gave; tend.conf and the defaults give the rest. With `compile`, the source directory is compiled and installed before it boots (a rejected set: it does not start). */
+  settings: GivenSettings;
   /** The server's own log: one line per event worth knowing. */
   log(line: string): void;
   /** Called once the control sockets accept connections. */
   onListening?: () => void;
-  /** The console and the stop by signal (defaults: service logs `auto`, text, 8 s). */
-  console?: Partial<ConsoleSettings>;
-  /** Compile the source directory and install the result before booting it (`--compile`); refuse to start when it is rejected. */
-  compile?: boolean;
 }
 
-const DEFAULT_CONSOLE: ConsoleSettings = { serviceLogs: "auto", format: "text", stopGraceMs: 8000 };
 
 
 /** Runs until shut down; resolves with the exit status. */
@@ -77,7 +76,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     return 1;
   }
   const unlock = lock.release;
-  if (options.compile && !compileFirst(places, log)) {
+  if (options.settings.compile === true && !compileFirst(places, log)) {
     unlock();
     return 1;
   }
@@ -95,11 +94,18 @@ export async function runServer(options: ServerOptions): Promise<number> {
   };
   if (loaded.warning !== null) warn(loaded.warning);
   const { sources, source, generation } = loaded.database;
-  const stale = sources === undefined || options.compile ? null : staleSources(source, sources, generation);
+  const stale = sources === undefined || options.settings.compile === true ? null : staleSources(source, sources, generation);
   if (stale !== null) warn(stale);
   closeInheritedFds();
-  const settings = serverSettings(places);
-  for (const problem of settings.problems) warn(`${problem} (running without a control group)`);
+  const settings = serverSettings(places, options.settings);
+  for (const problem of settings.problems) warn(`${problem} (running with the defaults: no control group)`);
+  const { run } = settings;
+  const exitWith = run.exitWith === null ? null : checkExitWith(loaded.database, run.exitWith);
+  if (exitWith !== null) {
+    unlock();
+    log(`cannot boot: ${exitWith}`);
+    return 2;
+  }
 
   // The engine's clock is ms since the epoch, but monotonic within a server: the times
   // in a snapshot stay meaningful to the server that restores it.
@@ -113,8 +119,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   /** Facts that come while the server starts (the keeper's `terminate`) wait until it serves. */
   let serving = false;
   let booted = false;
-  let finished: (code: number) => void = () => {};
-  const done = new Promise<number>((resolve) => (finished = resolve));
+  let finished: (end: { code: number; reason: string }) => void = () => {};
+  const done = new Promise<{ code: number; reason: string }>((resolve) => (finished = resolve));
 
   const emit = (fact: Fact): void => {
     queue.push({ ...fact, now: now() } as TimedFact);
@@ -152,12 +158,12 @@ export async function runServer(options: ServerOptions): Promise<number> {
       log,
       terminate: (signal) => {
         log(`the keeper got ${signal}: stopping everything`);
-        emit({ kind: "shutdown" });
+        emit({ kind: "shutdown", reason: `the keeper got ${signal}` });
       },
       hangup: () => reload("the keeper got SIGHUP"),
       lost: (why) => keeperLost(why),
       now,
-      console: { ...DEFAULT_CONSOLE, ...options.console },
+      console: { serviceLogs: run.serviceLogs, format: run.logFormat, stopGraceMs: run.stopGraceMs },
     });
   } catch (e) {
     unlock();
@@ -181,9 +187,13 @@ export async function runServer(options: ServerOptions): Promise<number> {
       while (queue.length > 0) {
         const fact = queue.shift()!;
         const before = engine.db;
+        const booting = engine.boot !== null && engine.boot.completeAt === null;
+        const ending = engine.end === null;
         try {
           if (journaling) runtime.record(fact);
           const actions = step(engine, fact);
+          if (ending && engine.end !== null && fact.kind !== "shutdown") log(`${engine.end.reason}: stopping everything (the server will exit with status ${engine.end.code})`);
+          if (booting && engine.boot!.completeAt !== null && engine.boot!.services.size > 0) log(`boot complete: all ${engine.boot!.services.size} services of the boot have been up`);
           // Written ahead: what the keeper is asked to do is in the journal first.
           if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();
           const leaving = engine.db === before ? new Set<string>() : leavingServices(before);
@@ -280,7 +290,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     // The keeper may be lost while the supervisor is being opened, before it is assigned.
     void ((supervisor as Supervisor | undefined)?.close() ?? Promise.resolve()).then(() => {
       unlock();
-      finished(1);
+      finished({ code: 1, reason: "lost the keeper" });
     });
   }
 
@@ -349,7 +359,9 @@ export async function runServer(options: ServerOptions): Promise<number> {
           generation: engine.db.generation,
           shuttingDown: engine.shuttingDown,
           tracking: supervisor.tracking,
-          settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, places: { state: places.state, log: places.log, moved } },
+          settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...run, places: { state: places.state, log: places.log, moved } },
+          boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
+          end: engine.end,
           warnings,
           services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
         });
@@ -449,8 +461,18 @@ export async function runServer(options: ServerOptions): Promise<number> {
         return reply(Object.fromEntries([...engine.levels].map(([name, value]) => [name, { value, persisted: persistedLevels.has(name) }])));
       case "shutdown":
         waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() })([]);
-        emit({ kind: "shutdown" });
+        emit({ kind: "shutdown", reason: "tend shutdown" });
         return;
+      case "ready": {
+        const problem = request.names === undefined ? null : unknownNames(request.names);
+        if (problem !== null) return refuse(problem);
+        // Asked again at each check: an apply may change what the names stand for.
+        const query = () =>
+          readiness(engine, request.names === undefined ? bootServices(engine, bootNames(), engine.boot?.exitWith ?? null) : servicesOf(engine, request.names));
+        if (request.waitMs === undefined) return reply(query());
+        waiters.ready({ id: request.id, connection, query, ms: request.waitMs });
+        return waiters.check();
+      }
     }
   }
 
@@ -485,6 +507,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
   function apply(request: Extract<Request, { cmd: "apply" }>, connection: Connection): void {
     const next = readDatabase(request.from ?? places.state);
     if (!next.ok) return void connection.send({ id: request.id, ok: false, error: next.message });
+    // The boot's end must stay possible: the `exit-with` service stays a longrun or a task.
+    const exitWith = engine.boot?.exitWith ?? null;
+    const kept = exitWith === null ? null : checkExitWith(next.database, exitWith);
+    if (kept !== null) return void connection.send({ id: request.id, ok: false, error: `the server runs with ${kept}: this database cannot be applied` });
     // A staged database has a generation of its own; installed, it would be the next one.
     const plan = applyPlan(engine, next.database, request.from === undefined ? next.database.generation : engine.db.generation + 1);
     if (request.from !== undefined) return void connection.send({ id: request.id, ok: true, result: { ...plan, applied: false } });
@@ -530,7 +556,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         setTimeout(() => client.destroy(), 1000).unref();
       }
       unlock();
-      finished(0);
+      finished(engine.end ?? { code: 0, reason: "shut down" });
     });
   }
 
@@ -555,7 +581,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {
       log(`${signal}: stopping everything`);
-      emit({ kind: "shutdown" });
+      emit({ kind: "shutdown", reason: signal });
     });
   }
   process.on("SIGHUP", () => reload("SIGHUP"));
@@ -566,14 +592,15 @@ export async function runServer(options: ServerOptions): Promise<number> {
   scheduler.load(engine.db, new Set(persistent.disabled));
   options.onListening?.();
   log(`tend server ${process.pid}: database generation ${engine.db.generation} (${engine.topo.names.length} services), sockets in ${places.run}`);
-  if (options.boot && !restored) {
-    booted = true;
-    if (persistent.disabled.length > 0) emit({ kind: "unwant", names: persistent.disabled });
-    emit({ kind: "start", names: bootNames() });
+  // A server that took over keeps the policy of the boot it found (the snapshot has it).
+  if (!restored) {
+    booted = options.boot;
+    if (booted && persistent.disabled.length > 0) emit({ kind: "unwant", names: persistent.disabled });
+    emit({ kind: "boot", names: booted ? bootNames() : [], policy: { exitWith: run.exitWith, onBootFailure: run.onBootFailure } });
   }
-  const code = await done;
-  log("all services are down; exiting");
-  return code;
+  const end = await done;
+  log(`all services are down; exiting with status ${end.code}: ${end.reason}`);
+  return end.code;
 }
 
 /**
@@ -602,12 +629,14 @@ function compileFirst(places: Places, log: (line: string) => void): boolean {
 
 interface Settings {
   controlGroup: { name: string; gid: number } | null;
+  /** The flags over tend.conf over the defaults. */
+  run: RunSettings;
   /** What was wrong with tend.conf (then it is not used): `tend status` repeats it. */
   problems: string[];
 }
 
-/** tend.conf, its control group resolved; a problem is logged and leaves the safe default (no group). */
-function serverSettings(places: Places): Settings {
+/** tend.conf, its control group resolved, under the flags; a problem is logged and leaves the safe defaults (no group). */
+function serverSettings(places: Places, flags: GivenSettings): Settings {
   const { config, problems } = readServerConfig(places.config, process.getuid?.() ?? 0);
   let controlGroup: Settings["controlGroup"] = null;
   if (config.controlGroup !== null) {
@@ -615,7 +644,8 @@ function serverSettings(places: Places): Settings {
     if (gid === null) problems.push(`${places.config}: error: control-group '${config.controlGroup}': no such group on this machine; ignored`);
     else controlGroup = { name: config.controlGroup, gid };
   }
-  return { controlGroup, problems };
+  // A file with an error is not used at all: its run settings neither.
+  return { controlGroup, run: mergeRunSettings(flags, problems.length === 0 ? config.run : {}), problems };
 }
 
 export interface ApplyPlan {

@@ -1,7 +1,9 @@
 // Clients waiting for a command to finish (`tend start` waits by default): they get a
 // progress line for each change among the services concerned, then one final reply
-// once every one of them has settled.
+// once every one of them has settled. And `tend ready --wait`: answered once the
+// services are ready, one of them failed, or its time is up.
 
+import type { Readiness } from "../engine/boot.js";
 import { isActive, type Engine } from "../engine/engine.js";
 import { members } from "../engine/topology.js";
 import type { Phase } from "../engine/types.js";
@@ -30,8 +32,19 @@ interface Pending extends Waiter {
   detach(): void;
 }
 
+/** A `ready` request with `waitMs`. */
+export interface ReadyWaiter {
+  id: number;
+  connection: Connection;
+  /** The readiness of the services asked about, as it is now. */
+  query(): Readiness;
+  /** How long to wait at most: then the answer is what `query` says. */
+  ms: number;
+}
+
 export function createWaiters(engine: () => Engine) {
   let pending: Pending[] = [];
+  const readyWaiters = new Set<{ waiter: ReadyWaiter; answer(): void }>();
 
   const settled = (w: Pending, name: string): boolean => {
     const e = engine();
@@ -94,7 +107,29 @@ export function createWaiters(engine: () => Engine) {
         if (w.progress !== false && (w.kind === "shutdown" || w.watched.has(service))) w.connection.send({ id: w.id, progress: { service, phase, reason } });
       }
     },
+    ready(waiter: ReadyWaiter): void {
+      const entry = {
+        waiter,
+        answer: () => {
+          clearTimeout(deadline);
+          detach();
+          readyWaiters.delete(entry);
+          waiter.connection.send({ id: waiter.id, ok: true, result: waiter.query() });
+        },
+      };
+      const deadline = setTimeout(entry.answer, waiter.ms);
+      const detach = waiter.connection.onClose(() => {
+        clearTimeout(deadline);
+        readyWaiters.delete(entry);
+      });
+      readyWaiters.add(entry);
+    },
     check(): void {
+      for (const entry of readyWaiters) {
+        const now = entry.waiter.query();
+        // A failed service will not come up by itself, and a server shutting down brings nothing up: no use waiting.
+        if (now.ready || now.failed.length > 0 || now.shuttingDown) entry.answer();
+      }
       const e = engine();
       const still: Pending[] = [];
       for (const w of pending) {

@@ -16,6 +16,10 @@
 // action is checked against a model of the conditions as it comes, along with the
 // job events, hooks and instances it implies; the triggered and wanted sets after
 // every step.
+//
+// Half the runs begin with a `boot` fact rather than a start of `default`, some with
+// an `exit-with` service and some with `on-boot-failure = stop`; the end each records
+// is checked against what caused it (see Sim.checkEnd).
 
 import { createHash, type Hash } from "node:crypto";
 import type { Database } from "../../src/compile/database.js";
@@ -25,7 +29,7 @@ import type { ParsedService } from "../../src/config/parse.js";
 import { defaultService, waitsForTrigger, type ServiceDef, type ServiceType } from "../../src/config/service.js";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
 import { members } from "../../src/engine/topology.js";
-import type { Action, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../src/engine/types.js";
+import type { Action, End, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../src/engine/types.js";
 import { conditionRefs, decorate, EventModel, worldFacts, type Expected } from "./sim-events.js";
 
 export interface Scenario {
@@ -308,6 +312,12 @@ class Sim {
   /** The timer being delivered is the one the engine has armed (not a stale one). */
   private liveTimer = false;
 
+  // ---- the boot
+  /** Services seen up since the boot (a task: down after a run that ended). */
+  private readonly upOnce = new Set<string>();
+  /** Services that became failed in this step. */
+  private readonly failedNow = new Set<string>();
+
   constructor(
     readonly db: Database,
     readonly rng: Random,
@@ -390,8 +400,11 @@ class Sim {
   /** The fact an event tells the engine, if it still means something in the world. */
   private factOf(event: Event): Fact | null {
     switch (event.kind) {
-      case "command":
-        return event.fact;
+      case "command": {
+        // The server refuses these while it shuts down (a boot that ended, say).
+        const refused = event.fact.kind === "start" || event.fact.kind === "stop" || event.fact.kind === "restart";
+        return refused && this.engine.shuttingDown ? null : event.fact;
+      }
       case "timer":
         return { kind: "timer", service: event.service, token: event.token };
       case "spawned": {
@@ -448,6 +461,7 @@ class Sim {
       if (h !== undefined && h.token === (fact as { token: number }).token) h.timedOut = true;
     }
     this.hookRuns = new Set(e.hookRuns);
+    const before = this.beforeStep(fact);
     const actions = step(e, { ...fact, now: this.now });
     const line = `${this.now} ${showFact(fact)} => ${actions.map(showAction).join("; ") || "-"}`;
     this.digest.update(line);
@@ -479,6 +493,7 @@ class Sim {
     this.startFired.clear();
     this.stopFired.clear();
     this.runEnded.clear();
+    this.failedNow.clear();
     this.fired = false;
     this.occurrences = 0;
     this.delays = [];
@@ -492,6 +507,7 @@ class Sim {
     const unmet = this.expectJob as { verb: string; service: string; after: string } | null; // set by jobEvents
     if (unmet !== null) this.fail(`(f) ${unmet.after}, and no '${unmet.verb} ${unmet.service}' followed`);
     if (this.delays.length > 0) this.fail(`${this.delays.map((d) => d.service).join(", ")}: a delay with no occurrence to cause it`);
+    this.checkEnd(fact, before, touched);
     this.consistent(this.thorough ? e.topo.names : touched);
     if (made.length > 0) this.checkInstances(made);
     if (this.model !== null) this.checkTriggers(fact);
@@ -568,6 +584,8 @@ class Sim {
   private changed(name: string, phase: Phase, reason: string | null, cleanUp: boolean): void {
     const was = this.phase.get(name)!;
     this.phase.set(name, phase);
+    if (phase === "up" || (this.def(name).type === "task" && phase === "down" && this.engine.services.get(name)!.runs > 0)) this.upOnce.add(name);
+    if (phase === "failed" && was !== "failed") this.failedNow.add(name);
     if ((phase === "starting" || phase === "running") && reason === null && (was === "down" || was === "failed")) {
       this.beginning.add(name);
       this.began.set(name, this.steps); // its first process may wait for the tasks run on `starting NAME`
@@ -712,6 +730,74 @@ class Sim {
         this.count("hook run");
       } else this.hooks.delete(jobOf(what));
     }
+  }
+
+  /** What the boot's checks need to know of the state before a step. */
+  private beforeStep(fact: Fact): { end: End | null; booting: boolean; onItsOwn: boolean } {
+    const e = this.engine;
+    const x = e.boot?.exitWith ?? null;
+    // The exit-with service's main (or its pre-start, failing) ends while tend did not ask it to stop.
+    const wantsUp = x !== null && e.wanted.has(x) && !e.shuttingDown && !(e.pendingApply?.leaving.has(x) ?? false) && !e.bounces.some((g) => g.has(x));
+    const role = fact.kind === "exited" ? this.procs.get(fact.pid)!.role : null;
+    const ends = fact.kind === "exited" && (role === "main" || (role === "pre-start" && !isSuccess(this.def(fact.service), fact.status)));
+    const onItsOwn = ends && fact.service === x && e.end === null && wantsUp && this.phase.get(x) !== "stopping";
+    return { end: e.end, booting: e.boot !== null && e.boot.completeAt === null, onItsOwn };
+  }
+
+  /**
+   * (g) The end: recorded once, with the shutdown it starts, and never changed; each
+   * end has its cause in the step that records it, and each cause records one: a
+   * shutdown (0), the exit-with service's main ending on its own (its status), its run
+   * ending otherwise while wanted (1: no status), a service of the boot failing while
+   * the boot is under way with `on-boot-failure = stop` (1). A boot is complete once
+   * every service of it still wanted has been up once, and only then.
+   */
+  private checkEnd(fact: Fact, before: { end: End | null; booting: boolean; onItsOwn: boolean }, touched: ReadonlySet<string>): void {
+    const e = this.engine;
+    const end = e.end;
+    const boot = e.boot;
+    if (end !== null && !e.shuttingDown) this.fail(`(g) the end is recorded (${end.reason}) but the engine is not shutting down`);
+    // A restart decided before the end (its post-stop ran meanwhile) may be armed, but is called off in the same step.
+    const restarting = end === null ? undefined : [...touched].find((n) => e.services.get(n)?.delayed);
+    if (restarting !== undefined) this.fail(`(g) ${restarting} waits to restart after the end (${end!.reason})`);
+    if (before.end !== null) {
+      if (end?.code !== before.end.code || end.reason !== before.end.reason) this.fail(`(g) the end changed from ${JSON.stringify(before.end)} to ${JSON.stringify(end)}`);
+      return;
+    }
+    const failedInBoot = boot !== null && boot.onBootFailure === "stop" && before.booting ? [...this.failedNow].filter((n) => boot.services.has(n)) : [];
+    if (end === null) {
+      if (before.onItsOwn) this.fail(`(g) the exit-with service ${boot!.exitWith} ended on its own, and the boot did not end`);
+      if (failedInBoot.length > 0) this.fail(`(g) ${failedInBoot.join(", ")} failed during the boot, with on-boot-failure = stop, and the boot did not end`);
+    } else if (fact.kind === "shutdown") {
+      if (end.code !== 0) this.fail(`(g) a shutdown ended with status ${end.code}`);
+    } else if (before.onItsOwn) {
+      const expected = shellStatus((fact as Extract<Fact, { kind: "exited" }>).status);
+      if (end.code !== expected) this.fail(`(g) ${boot!.exitWith} ended with ${showFact(fact)}, and the end's status is ${end.code}, not ${expected}`);
+      this.count("end exit-with");
+    } else if ("service" in fact && fact.service === boot?.exitWith) {
+      // Its run ended without a status of its own (it could not start, its start timed out); the boot may fail in the same step.
+      if (end.code !== 1) this.fail(`(g) ${fact.service}'s run ended on ${showFact(fact)}, and the end's status is ${end.code}, not 1`);
+      this.count("end exit-with");
+    } else if (failedInBoot.length > 0) {
+      if (end.code !== 1 || !end.reason.startsWith("boot failed: ")) this.fail(`(g) ${failedInBoot.join(", ")} failed during the boot, and the end is ${JSON.stringify(end)}`);
+      this.count("end boot failure");
+    } else this.fail(`(g) the end ${JSON.stringify(end)} came on ${showFact(fact)}, which is none of its causes`);
+    if (boot === null || !before.booting || boot.completeAt === null) return;
+    const notYet = this.notUpYet();
+    if (notYet.length > 0) this.fail(`(g) the boot is complete, but ${notYet.slice(0, 5).join(", ")} ha${notYet.length === 1 ? "s" : "ve"} not been up`);
+    this.count("boot complete");
+  }
+
+  /** The services of the boot still wanted that have not been up since it began. */
+  private notUpYet(): string[] {
+    const e = this.engine;
+    return [...e.boot!.services].filter((n) => e.services.has(n) && e.wanted.has(n) && !this.upOnce.has(n));
+  }
+
+  /** (g) Quiet: a boot is complete once every service of it still wanted has been up. */
+  checkBoot(): void {
+    const boot = this.engine.boot;
+    if (boot !== null && boot.completeAt === null && this.notUpYet().length === 0) this.fail("(g) every service of the boot has been up, and the boot is not complete");
   }
 
   /** (e) Instances are made only for a value an event carried, and hold it in their environment. */
@@ -1100,6 +1186,15 @@ class Sim {
   }
 }
 
+/** The status a shell gives a process's end: its code, or 128 + the number of the signal that killed it. */
+function shellStatus(status: ExitStatus): number {
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15 };
+  if (status.code !== null) return status.code;
+  const n = numbers[status.signal!];
+  if (n === undefined) throw new Error(`the world sent a signal the sim has no number for: ${status.signal}`);
+  return 128 + n;
+}
+
 const isSuccess = (def: ServiceDef, status: ExitStatus): boolean =>
   def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
 
@@ -1114,6 +1209,8 @@ const showFact = (f: Fact): string => {
     case "restart":
     case "unwant":
       return `${f.kind} ${f.names.join(" ")}`;
+    case "boot":
+      return `boot ${f.names.join(" ")}${f.policy.exitWith === null ? "" : ` exit-with ${f.policy.exitWith}`} on-boot-failure ${f.policy.onBootFailure}`;
     case "shutdown":
       return "shutdown";
     case "apply":
@@ -1165,7 +1262,7 @@ const showAction = (a: Action): string => {
 function commands(rng: Random, db: Database, count: number, until: number): { t: number; fact: Fact }[] {
   const names = Object.keys(db.services);
   const out: { t: number; fact: Fact }[] = [];
-  if (rng.chance(0.85)) out.push({ t: 0, fact: { kind: "start", names: ["default"] } });
+  if (rng.chance(0.85)) out.push({ t: 0, fact: rng.chance(0.5) ? { kind: "start", names: ["default"] } : bootFact(rng, db) });
   for (let i = 0; i < count; i++) {
     const t = rng.int(0, until);
     const picked = Array.from({ length: weighted(rng, [[1, 70], [2, 20], [3, 10]] as const) }, () => rng.pick(names));
@@ -1182,6 +1279,13 @@ function commands(rng: Random, db: Database, count: number, until: number): { t:
     out.push({ t, fact });
   }
   return out;
+}
+
+/** A boot of `default`, with an exit-with service (a longrun or a task) and `on-boot-failure = stop` now and then. */
+function bootFact(rng: Random, db: Database): Fact {
+  const runs = Object.values(db.services).filter((d) => d.type === "longrun" || d.type === "task").map((d) => d.name);
+  const exitWith = runs.length > 0 && rng.chance(0.35) ? rng.pick(runs) : null;
+  return { kind: "boot", names: ["default"], policy: { exitWith, onBootFailure: rng.chance(0.35) ? "stop" : "report" } };
 }
 
 export interface SimOptions {
@@ -1208,10 +1312,14 @@ export function simulate(scenario: Scenario, options: SimOptions = {}): SimResul
       for (const { t, fact } of worldFacts(rng, clockTasks, rng.int(1, size > 100 ? 40 : 25), 4000)) sim.queue.push({ t, kind: "command", fact });
     }
     sim.run(limit);
-    sim.checkSettled();
-    sim.checkLevels();
-    sim.queue.push({ t: sim.now + 1, kind: "command", fact: { kind: "shutdown" } });
-    sim.run(limit);
+    // A boot that ended is shutting down already: what is left to check is that it did.
+    if (!sim.engine.shuttingDown) {
+      sim.checkSettled();
+      sim.checkLevels();
+      sim.checkBoot();
+      sim.queue.push({ t: sim.now + 1, kind: "command", fact: { kind: "shutdown" } });
+      sim.run(limit);
+    }
     sim.checkShutDown();
     return { scenario, digest: sim.hash, steps: sim.steps, failure: null, counts: sim.counts };
   } catch (e) {

@@ -28,6 +28,12 @@
 //   f. `started X` comes right after X became up (or a task's run launched),
 //      `stopped X` right after X left an active phase, `starting X` right after a
 //      start began, and each of those changes has its job event.
+// Half the runs begin with a `boot` fact (an `exit-with` service, `on-boot-failure =
+// stop`, now and then), and then also:
+//   g. the end is recorded once, in the step of its cause, with the status that cause
+//      gives (0 for a shutdown; the exit-with service's status, or 1; 1 for a boot
+//      failure), starts the shutdown and never changes; nothing waits to restart after
+//      it; a boot is complete exactly when every service of it still wanted has been up.
 // Hung processes (never ready, ignoring SIGTERM) under a timeout of `none` are allowed
 // to keep what waits for them where it is; nothing else may be stuck. What requires
 // a service that only its event starts may wait for that event forever.
@@ -77,12 +83,13 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "
       `${n("trigger")} triggers, ${n("skip")} skipped, ${n("untrigger")} stopped by their event, ${n("instance")} instances, ` +
       `${n("hook run")} transitions waiting for hooks (${n("hook timeout")} hook timeouts), ${n("occurred job")} job events`,
   );
+  t.diagnostic(`boots: ${n("fact boot")} boots, ${n("boot complete")} complete, ${n("end exit-with")} ended by their exit-with service, ${n("end boot failure")} by a boot failure`);
   // A simulation that does nothing proves nothing.
   assert.ok(steps > runs * 10, `only ${steps} steps in ${runs} runs`);
   assert.ok(n("→up") > 0 && n("→failed") > 0 && n("signal SIGKILL") > 0 && n("→starting restarting") > 0, "the runs miss whole kinds of events");
   assert.ok(n("trigger") > 0 && n("untrigger") > 0 && n("instance") > 0, "the runs miss events");
   if (events === "all") {
-    const missing = ["skip", "hook run", "hook timeout", "delay", "fact scheduled"].filter((k) => n(k) === 0);
+    const missing = ["skip", "hook run", "hook timeout", "delay", "fact scheduled", "fact boot", "boot complete", "end exit-with", "end boot failure"].filter((k) => n(k) === 0);
     assert.deepEqual(missing, [], "the runs miss whole kinds of events");
   }
 }

@@ -79,12 +79,24 @@ describe("access: tend.conf", () => {
         chmodSync(path, mode);
         return readServerConfig(path, process.getuid!());
       };
-      assert.deepEqual(read("control-group = ops\n"), { config: { controlGroup: "ops" }, problems: [] });
+      assert.deepEqual(read("control-group = ops\n"), { config: { controlGroup: "ops", run: {} }, problems: [] });
       assert.deepEqual(read("# nothing yet\n\n"), { config: DEFAULT_CONFIG, problems: [] });
       assert.deepEqual(read("control-group = ops\n", 0o666).problems, [`${path}: error: owned by uid ${process.getuid!()} with mode 0666: it must be owned by uid ${process.getuid!()} and writable by no one else; ignored`]);
       assert.deepEqual(read("\ncontrol-group = o:ps\n").problems, [`${path}:2:17: error: 'o:ps' is not a group name or number`]);
       assert.deepEqual(read("control-group = a\ncontrol-group = b\n").problems, [`${path}:2:1: error: 'control-group' is set twice`]);
       assert.deepEqual(read("constructor = x\n").config, DEFAULT_CONFIG);
+      // The run settings (run-settings.ts): the values the flags of `tend boot` take, checked the same way.
+      assert.deepEqual(read("exit-with = app\non-boot-failure = stop\nstop-grace = 30s\nlog-format = json\n").config.run, {
+        exitWith: "app",
+        onBootFailure: "stop",
+        stopGraceMs: 30_000,
+        logFormat: "json",
+      });
+      assert.deepEqual(read("on-boot-failure = halt\n").problems, [`${path}:1:19: error: 'halt' is neither report nor stop`]);
+      assert.deepEqual(read("stop-grace = 0\n").problems, [`${path}:1:14: error: the stop grace must be longer than 0`]);
+      assert.deepEqual(read("stop-grace = 2h\n").problems, [`${path}:1:14: error: '2h' is too long a stop grace: at most 1h`]);
+      assert.deepEqual(read("log-format = text\nlog-format = json\n").problems, [`${path}:2:1: error: 'log-format' is set twice`]);
+      assert.deepEqual(read("control-group = ops\nexit-with = a b\n"), { config: DEFAULT_CONFIG, problems: [`${path}:2:13: error: 'a b' is not a service name`] });
       assert.deepEqual(readServerConfig(join(dir, "none"), 0), { config: DEFAULT_CONFIG, problems: [] });
     }));
 });
@@ -131,6 +143,7 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
       for (const args of [["status"], ["list"], ["why", "web"], ["events"], ["levels"]]) ok(await as(root, [], ...args), args.join(" "));
       for (const args of [["start", "web"], ["restart", "web"], ["logs", "web"], ["stop", "web"], ["start", "own"], ["stop", "own"]]) ok(await as(root, [], ...args), args.join(" "));
       ok(await as(root, [4243], "start", "team"), "start team in group 4243");
+      ok(await as(root, [], "ready", "team"), "ready team");
       const group = "the control group (none is set: 'control-group' in tend.conf)";
       denied(await as(root, [], "start", "team"), `permission denied: 'start team' needs root, ${group} or 'allow' in team's service file`);
       denied(await as(root, [], "stop", "db"), `permission denied: 'stop db' needs root, ${group} or 'allow' in db's service file`);
@@ -174,8 +187,8 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
 
   test("a bad tend.conf is reported at file:line, in the log and in tend status, and leaves no group access", { timeout: 120_000 }, () =>
     withServices("control-grop = 4242\n", async (root, daemon) => {
-      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group`;
-      assert.ok(daemon.output().includes(`${problem} (running without a control group)`), daemon.output());
+      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group, exit-with, on-boot-failure, stop-grace, log-format`;
+      assert.ok(daemon.output().includes(`${problem} (running with the defaults: no control group)`), daemon.output());
       assert.ok((await root.tend("status")).stdout.includes(problem));
       assert.equal(statSync(join(root.places.run, CONTROL_SOCKET)).mode & 0o777, 0o600);
       denied(await as(root, [4242], "stop", "db"), `permission denied: 'stop db' needs root, the control group (none is set: 'control-group' in tend.conf) or 'allow' in db's service file`);

@@ -305,7 +305,7 @@ export interface DaemonOptions {
   shellPrefix?: string;
   /** Do not wait for the server to answer (it is expected to exit). */
   noWait?: boolean;
-  /** More arguments of `tend daemon`/`boot` (`--compile`). */
+  /** More arguments of `tend daemon`/`boot` (`--compile`, `--exit-with app`). */
   args?: readonly string[];
 }
 

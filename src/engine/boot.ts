@@ -1,0 +1,102 @@
+// The boot as the engine sees it: which services a set of names stands for, which of
+// them a boot waits for, the exit status a run's end gives, and readiness (`tend
+// ready`). Pure queries over the engine's state; the rules that change it (the boot's
+// end, its completion) are in engine.ts.
+
+import type { Database } from "../compile/database.js";
+import { waitsForTrigger } from "../config/service.js";
+import { own } from "../records.js";
+import type { Engine } from "./engine.js";
+import { members } from "./topology.js";
+import type { ExitStatus } from "./types.js";
+
+/** Why `name` cannot be the service whose end ends the boot (`--exit-with`), or null. */
+export function checkExitWith(db: Database, name: string): string | null {
+  const def = own(db.services, name);
+  if (def === undefined) return `--exit-with ${name}: there is no service '${name}' in the database (generation ${db.generation})`;
+  if (def.type !== "longrun" && def.type !== "task") return `--exit-with ${name}: '${name}' is a ${def.type}; only a longrun or a task has a run whose end can end the boot`;
+  return null;
+}
+
+/**
+ * The services `names` stand for: each service, each bundle's members (but those
+ * `disable` took out of it), and everything they require, directly or not. A service
+ * that an event or a clock starts counts only when named itself, as in the wanted set:
+ * being in a bundle does not start it.
+ */
+export function servicesOf(e: Engine, names: readonly string[]): string[] {
+  const found = new Set<string>();
+  const named = new Set<string>();
+  const stack: string[] = [];
+  for (const name of names) {
+    for (const m of members(e.topo, name)) {
+      if (m !== name && e.excluded.has(m)) continue;
+      if (m === name) named.add(m);
+      stack.push(m);
+    }
+  }
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (found.has(name) || (!named.has(name) && waitsForTrigger(e.defs.get(name)!))) continue;
+    found.add(name);
+    stack.push(...e.topo.requires.get(name)!);
+  }
+  return [...found];
+}
+
+/**
+ * What a boot of `names` waits for: the services they stand for, and those the
+ * `exit-with` service requires. A task given to `exit-with` is the container's command,
+ * not part of the boot: its run is what the boot is for, and its end ends it.
+ */
+export function bootServices(e: Engine, names: readonly string[], exitWith: string | null): string[] {
+  const all = servicesOf(e, exitWith === null ? names : [...names, exitWith]);
+  return exitWith !== null && e.defs.get(exitWith)?.type === "task" ? all.filter((n) => n !== exitWith) : all;
+}
+
+/** Linux's signal numbers (x86, arm, riscv and most others): a process killed by signal N exits a shell with 128+N. */
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
+  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19,
+  SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28,
+  SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+
+/**
+ * The exit status a process's end stands for, as a shell gives it: its exit code,
+ * 128+N for signal N, and 1 when there is no status to give (the keeper names a signal
+ * it has no name for `signal N`).
+ */
+export function exitCodeOf(status: ExitStatus | null): number {
+  if (status === null) return 1;
+  if (status.code !== null) return status.code;
+  const n = status.signal === null ? undefined : (own(SIGNAL_NUMBERS, status.signal) ?? Number(/^signal (\d+)$/.exec(status.signal)?.[1] ?? NaN));
+  return n !== undefined && Number.isInteger(n) ? 128 + n : 1;
+}
+
+export interface Readiness {
+  /** Every service is up (a task: has run, and its last run did not fail), and the server is not shutting down. */
+  ready: boolean;
+  /** Those not up yet, nor failed. */
+  waiting: string[];
+  /** Those that will not come up by themselves: failed, or ended and held (a longrun that exited by itself). */
+  failed: string[];
+  shuttingDown: boolean;
+}
+
+/**
+ * Are these services ready? A longrun or a oneshot when up; a task once it has run
+ * (`runs` counts the runs that ended) unless its last run failed: a task is never
+ * "up", and one that must have run before what needs it can start is ready then.
+ */
+export function readiness(e: Engine, services: readonly string[]): Readiness {
+  const waiting: string[] = [];
+  const failed: string[] = [];
+  for (const name of services) {
+    const s = e.services.get(name)!;
+    const task = e.defs.get(name)!.type === "task";
+    if (s.phase === "failed" || (!task && s.phase === "down" && s.held)) failed.push(name);
+    else if (task ? s.runs === 0 : s.phase !== "up") waiting.push(name);
+  }
+  return { ready: waiting.length === 0 && failed.length === 0 && !e.shuttingDown, waiting, failed, shuttingDown: e.shuttingDown };
+}
