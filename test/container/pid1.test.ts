@@ -23,9 +23,11 @@ async function boot(root: TestRoot, files: Record<string, string>, args: string[
 const up = (c: Container, name: string): Promise<string> => c.line(new RegExp(`^tend: ${name}: up$`));
 
 describe("tend boot as PID 1", () => {
-  test("PID 1 is the keeper, and the server its child: Node is never PID 1", LONG, () =>
+  test("PID 1 is the keeper, and the server its child: Node is never PID 1; tend ready says when the boot is up", LONG, () =>
     withRoot((root) =>
       boot(root, { default: "type = bundle\ncontents = app\n", app: "type = longrun\ncommand = sleep 1000\n" }, [], async (c) => {
+        const ready = await root.tend("ready", "--wait", "20s"); // what a HEALTHCHECK or a startup probe runs
+        assert.equal(ready.status, 0, ready.stdout + ready.stderr);
         await up(c, "app");
         assert.match(readFileSync(`/proc/${c.init}/comm`, "utf8"), /^tend-keeper/);
         assert.match(await c.line(/^tend: keeper 1 \(running this server\)/), /keeper 1/);
