@@ -215,6 +215,19 @@ describe("tend boot as PID 1", () => {
     ),
   );
 
+  test("--service-logs console: file logs go to the console only, and tend logs says where they went", LONG, () =>
+    withRoot((root) =>
+      boot(root, { default: "type = bundle\ncontents = quiet\n", quiet: "type = longrun\ncommand = sh -c 'echo on the console only; exec sleep 1000'\n" }, ["--service-logs", "console"], async (c) => {
+        await c.line(/^quiet: on the console only$/);
+        const logs = await root.tend("logs", "quiet");
+        assert.equal(logs.status, 1);
+        assert.match(logs.stderr, /logs to the console/);
+        process.kill(c.init, "SIGTERM");
+        assert.equal((await c.exited).code, 0);
+      }),
+    ),
+  );
+
   test("--log-format json: one JSON object a line, with time, service, stream and line, whatever the bytes", LONG, () =>
     withRoot((root) => {
       root.file("weird.sh", `#!/bin/sh\nprintf 'quote " back \\\\ tab \\t bad \\377\\376 end\\n'\necho to stderr >&2\nexec sleep 1000\n`);
