@@ -163,7 +163,9 @@ describe("boot policy", { concurrency: true }, () => {
         onBootFailure: "stop",
         stopGraceMs: 5000,
         logFormat: "text",
+        serviceLogs: "auto",
         compile: false,
+        places: { state: root.places.state, log: root.places.log, moved: [] },
       });
       assert.match((await root.tend("status")).stdout, /^settings: on-boot-failure stop, stop-grace 5s$/m);
       await root.shutdown(daemon);
