@@ -13,6 +13,8 @@ export type Streamed = Exclude<Reply, { ok: boolean }>;
 
 /** The server cannot be reached, or answered something unexpected. */
 export class ClientError extends UserError {}
+/** Nothing listens on the socket: no server runs for this root (yet, or any more). */
+export class NoServerError extends ClientError {}
 
 /**
  * Sends `body` and resolves with the final reply; `onStream` sees every line before it.
@@ -39,7 +41,7 @@ function explain(e: NodeJS.ErrnoException, path: string): Error {
   switch (e.code) {
     case "ENOENT":
     case "ECONNREFUSED":
-      return new ClientError(`no tend server is running for this root (no socket at ${path}); start one with 'tend daemon' or 'tend boot'`);
+      return new NoServerError(`no tend server is running for this root (no socket at ${path}); start one with 'tend daemon' or 'tend boot'`);
     case "EACCES":
       return new ClientError(`permission denied on ${path}: ask root for access ('control-group' in tend.conf, or 'allow' in a service file)`);
     case "EAGAIN":

@@ -8,7 +8,7 @@ import { MAX_READY_WAIT_MS } from "../server/protocol.js";
 import { changedSettings, type RunSettings } from "../server/run-settings.js";
 import type { ServiceStatus } from "../server/protocol.js";
 import { describeMove, type MovedPlace } from "../system/writable.js";
-import { call, ClientError, type Final, type RequestBody } from "./client.js";
+import { call, ClientError, NoServerError, type Final, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
 
@@ -186,13 +186,23 @@ export function readyWait(text: string): number | string {
  * With `waitMs` the server answers once they are ready, one failed, or the time is up.
  */
 export async function ready(places: Places, out: Output, names: string[], waitMs: number | undefined): Promise<number> {
-  const body: RequestBody = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs }) };
+  // Waiting includes waiting for the server: a container's startup probe may run before it listens.
+  const deadline = waitMs === undefined ? 0 : Date.now() + waitMs;
   let reply;
-  try {
-    reply = await ask(places, body);
-  } catch (e) {
-    if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
-    throw e;
+  for (;;) {
+    const left = Math.max(0, deadline - Date.now());
+    const body: RequestBody = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs: left }) };
+    try {
+      reply = await ask(places, body);
+      break;
+    } catch (e) {
+      if (e instanceof NoServerError && left > 0) {
+        await new Promise((r) => setTimeout(r, Math.min(100, left)));
+        continue;
+      }
+      if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
+      throw e;
+    }
   }
   const r = reply.result as Readiness;
   if (out.json) out.data(r);

@@ -187,7 +187,7 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
 
   test("a bad tend.conf is reported at file:line, in the log and in tend status, and leaves no group access", { timeout: 120_000 }, () =>
     withServices("control-grop = 4242\n", async (root, daemon) => {
-      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group, exit-with, on-boot-failure, stop-grace, log-format`;
+      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group, exit-with, on-boot-failure, stop-grace, log-format, service-logs`;
       assert.ok(daemon.output().includes(`${problem} (running with the defaults: no control group)`), daemon.output());
       assert.ok((await root.tend("status")).stdout.includes(problem));
       assert.equal(statSync(join(root.places.run, CONTROL_SOCKET)).mode & 0o777, 0o600);

@@ -111,13 +111,20 @@ describe("boot policy", { concurrency: true }, () => {
         slow: gated(root, "slow", 0),
         never: "type = longrun\nready = fd\ncommand = sleep 1000\n",
         broken: "type = oneshot\nup = false\n",
-        default: "type = bundle\ncontents = slow\n",
+        tune: "type = oneshot\nup = true\n",
+        default: "type = bundle\ncontents = slow tune\n",
       });
       await root.compile();
+      // A probe that starts before the server waits for it too.
+      const early = root.tend("ready", "--wait", "30s", "tune");
+      const quick = await root.tend("ready", "--wait", "100ms");
+      assert.equal(quick.status, 3, "no server came within the wait");
       const daemon = await root.startDaemon({ boot: true });
       const before = await root.tend("ready");
       assert.equal(before.status, 1);
       assert.equal(before.stdout, "not ready: waiting for slow\n");
+      const first = await early;
+      assert.equal(first.status, 0, first.stdout + first.stderr);
       const { data } = await root.json("ready");
       assert.deepEqual(data, { ready: false, waiting: ["slow"], failed: [], shuttingDown: false });
 
