@@ -1146,6 +1146,29 @@ static void finish(void)
     exit(server_wanted() ? server_exit_code() : 0); /* a container exits with what its server decided */
 }
 
+/* One line naming what still runs when the grace ran out: as many as fit, then "and more". */
+static void name_stragglers(void)
+{
+    char names[768] = "";
+    size_t used = 0, count = 0, named = 0;
+    for (size_t i = 0; i < table.count; i++) {
+        const struct service *s = &table.slots[i];
+        if (s->name == NULL || !service_live(s))
+            continue;
+        count++;
+        if (named + 1 < count)
+            continue; /* one did not fit: the rest are counted only */
+        int n = snprintf(names + used, sizeof names - used, "%s%s (pid %d)", used > 0 ? ", " : "", s->name, (int)(s->pid != 0 ? s->pid : s->exit_pid));
+        if (n > 0 && (size_t)n < sizeof names - used)
+            used += (size_t)n, named++;
+        else
+            names[used] = '\0';
+    }
+    if (count > 0)
+        complain("the stop grace of %lld ms ran out: killing %zu service%s still running: %s%s", (long long)grace_ms, count, count == 1 ? "" : "s", names,
+                 named < count ? " and more" : "");
+}
+
 /* The grace ran out: SIGKILL to what still runs, named once, and again each second for
  * what is slow to die. A server that has not finished the stop AFTER_GRACE_MS later is
  * not waited for: the keeper ends (its services were all killed). */
@@ -1158,27 +1181,14 @@ static void check_stop_deadline(void)
     }
     if (stop_deadline < 0 || now < stop_deadline)
         return;
-    char names[1024] = "";
-    size_t used = 0, count = 0, unnamed = 0;
-    for (size_t i = 0; i < table.count; i++) {
-        struct service *s = &table.slots[i];
-        if (s->name == NULL || !service_live(s))
-            continue;
-        tree_kill(s);
-        count++;
-        int n = grace_ran_out ? 0 : snprintf(names + used, sizeof names - used, "%s%s (pid %d)", used > 0 ? ", " : "", s->name, (int)(s->pid != 0 ? s->pid : s->exit_pid));
-        if (n > 0 && (size_t)n < sizeof names - used - 32)
-            used += (size_t)n;
-        else
-            names[used] = '\0', unnamed++;
-    }
     if (!grace_ran_out) {
         grace_ran_out = true;
         give_up_at = now + AFTER_GRACE_MS;
-        if (count > 0)
-            complain("the stop grace of %lld ms ran out: killing %zu service%s still running: %s%s", (long long)grace_ms, count, count == 1 ? "" : "s", names,
-                     unnamed > 0 ? " and more" : "");
+        name_stragglers();
     }
+    for (size_t i = 0; i < table.count; i++)
+        if (table.slots[i].name != NULL && service_live(&table.slots[i]))
+            tree_kill(&table.slots[i]);
     stop_deadline = now + 1000;
 }
 

@@ -140,6 +140,33 @@ describe("tend boot as PID 1", () => {
     ),
   );
 
+  test("a server that hangs during the stop does not hold the container: the keeper kills it and ends", LONG, () =>
+    withRoot((root) =>
+      boot(
+        root,
+        {
+          default: "type = bundle\ncontents = stubborn\n",
+          stubborn: "type = longrun\ncommand = sh -c 'trap \"\" TERM; echo ignoring; while :; do sleep 1; done'\nstop-timeout = 5m\nlog = stdout\n",
+        },
+        ["--stop-grace", "500ms"],
+        async (c) => {
+          await c.line(/^stubborn: ignoring$/);
+          const server = readFileSync(`/proc/${c.init}/task/${c.init}/children`, "utf8")
+            .trim()
+            .split(" ")
+            .map(Number)
+            .find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("dist/bin/main.js"))!;
+          process.kill(c.init, "SIGTERM");
+          process.kill(server, "SIGSTOP"); // it hears of the stop, and can do nothing about it
+          const end = await c.exited;
+          assert.equal(end.code, 128 + 9, "the server's status: killed");
+          assert.match(c.stderr() + c.stdout(), /the stop grace of 500 ms ran out: killing 1 service still running: stubborn/);
+          assert.match(c.stderr() + c.stdout(), /the server has not finished the stop 2000 ms after the grace: ending without it/);
+        },
+      ),
+    ),
+  );
+
   test("--exit-with: when the main service exits on its own, everything stops and PID 1 exits with its code", LONG, () =>
     withRoot((root) =>
       boot(
