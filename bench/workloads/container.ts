@@ -7,8 +7,10 @@
 //                part (/opt/tend), node's, and the s6 packages'
 //   start        from spawning the container (unshare, then PID 1's exec) until every
 //                service of the example set's `default` is up and ready (flaky crashes
-//                on purpose and is left out): tend, `tend boot` as PID 1, polled over
-//                the status socket every 5 ms (what `tend status --json` asks); s6,
+//                on purpose and is left out): tend, `tend boot` as PID 1, and tend
+//                (keeper entry), the keeper as PID 1 running `tend boot` as its child
+//                (the Containerfile's two entry points), polled over the status socket
+//                every 5 ms (what `tend status --json` asks); s6,
 //                s6-svscan as PID 1 (bench/lib/s6-baseline.ts), `s6-svwait -U -a` on
 //                every longrun once their supervisors are there
 //   stop         from SIGTERM to PID 1 (what `docker stop` sends) until PID 1 exited;
@@ -20,16 +22,17 @@
 // Each round runs one container of each, in a shuffled order, one after the other.
 // Root only (namespaces, chroot, overlayfs); elsewhere, a note says why it was skipped.
 //
-// tend boot as PID 1 is today the Node server, which starts the keeper as its child;
-// with init mode (issue 10) PID 1 is the keeper, which runs the server as its child.
-// Both are measured the same way: PID 1 is whatever the entry point became, and tend's
-// processes are PID 1 and the keeper and server among its descendants.
+// `tend boot` as PID 1 is today the Node server, which starts the keeper as its child;
+// with init mode (issue 10) it execs the keeper, which runs the server as its child, as
+// the keeper entry does from the start. All are measured the same way: PID 1 is whatever
+// the entry point became, and tend's processes are PID 1 and the keeper and server among
+// its descendants.
 
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { STATUS_SOCKET, type ServiceStatus } from "../../src/server/protocol.js";
 import { argvOf, descendants, startContainer, type Container } from "../lib/container-run.js";
-import { baseRootfs, containerRootfs, LAYOUT, rootfsUnavailable, treeBytes, type ImageSizes } from "../lib/container-rootfs.js";
+import { baseRootfs, containerRootfs, ENTRY_POINTS, LAYOUT, rootfsUnavailable, treeBytes, writeKeeperLayer, type ImageSizes } from "../lib/container-rootfs.js";
 import { ControlClient } from "../lib/control-client.js";
 import { tail } from "../lib/managers.js";
 import { timeProcess } from "../lib/proc.js";
@@ -48,7 +51,9 @@ const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 5;
 const MiB = 2 ** 20;
 
-type Subject = "tend" | "s6";
+/** tend with each entry point, and the baseline. */
+type Subject = "tend" | "keeper" | "s6";
+const SUBJECTS: readonly Subject[] = ["tend", "keeper", "s6"];
 
 interface Cycle {
   startMs: number;
@@ -118,15 +123,25 @@ function s6Processes(pid1: number): number[] {
   return [pid1, ...descendants(pid1).filter((pid) => commOf(pid) === "s6-supervise")];
 }
 
+/** The image, and the layers over it of the keeper entry and the s6 baseline. */
+interface Layers {
+  image: string;
+  keeper: string;
+  s6: string;
+}
+
 /** One container: started, measured with everything up, stopped by SIGTERM to PID 1. */
-async function cycle(subject: Subject, layers: { image: string; s6: string }, runDir: string): Promise<Cycle> {
-  const c = subject === "tend" ? startContainer([layers.image], runDir, ["tend", "boot"]) : startContainer([layers.s6, layers.image], runDir, [S6_INIT]);
+async function cycle(subject: Subject, layers: Layers, runDir: string): Promise<Cycle> {
+  const c =
+    subject === "s6"
+      ? startContainer([layers.s6, layers.image], runDir, [S6_INIT])
+      : startContainer(subject === "keeper" ? [layers.keeper, layers.image] : [layers.image], runDir, ENTRY_POINTS[subject]);
   try {
-    if (subject === "tend") await tendReady(c);
-    else s6Ready(c);
+    if (subject === "s6") s6Ready(c);
+    else await tendReady(c);
     const startMs = performance.now() - c.startedAt;
     const pid1 = memoryOf([c.pid1]);
-    const procs = subject === "tend" ? tendProcesses(c.pid1) : s6Processes(c.pid1);
+    const procs = subject === "s6" ? s6Processes(c.pid1) : tendProcesses(c.pid1);
     const all = memoryOf(procs);
     if (pid1 === null || all === null) throw failure(c, `${subject}: PID 1 was gone once everything was up`);
     const counted = procs.map((pid) => commOf(pid) ?? "?");
@@ -136,7 +151,7 @@ async function cycle(subject: Subject, layers: { image: string; s6: string }, ru
     const stopMs = performance.now() - stopAt;
     const status = await c.exit;
     c.release();
-    if (subject === "tend" && status !== 0) throw failure(c, `tend: PID 1 exited with status ${status} after SIGTERM, not 0`);
+    if (subject !== "s6" && status !== 0) throw failure(c, `${subject}: PID 1 exited with status ${status} after SIGTERM, not 0`);
     return { startMs, stopMs, pid1RssMiB: pid1.rssMiB, pssMiB: all.pssMiB, counted };
   } catch (e) {
     await c.kill();
@@ -177,30 +192,29 @@ export const container: Workload = {
     try {
       const image = join(dir, "image");
       const sizes: ImageSizes = containerRootfs(ctx.root, image, ctx.log);
-      const s6 = join(dir, "s6-layer");
-      writeS6Layer(s6);
-      const s6Size = s6Bytes(image) + treeBytes(s6);
-      ctx.log(`container: image ${(sizes.rootfs / MiB).toFixed(1)} MiB; ${runs} rounds of one container each of tend and s6 (and one warm-up)`);
+      const layers: Layers = { image, keeper: join(dir, "keeper-layer"), s6: join(dir, "s6-layer") };
+      writeKeeperLayer(layers.keeper);
+      writeS6Layer(layers.s6);
+      const s6Size = s6Bytes(image) + treeBytes(layers.s6);
+      ctx.log(`container: image ${(sizes.rootfs / MiB).toFixed(1)} MiB; ${runs} rounds of one container each of ${SUBJECTS.join(", ")} (and one warm-up)`);
       const r = rng(0xc047);
-      const results: Record<Subject, Cycle[]> = { tend: [], s6: [] };
+      const results: Record<Subject, Cycle[]> = { tend: [], keeper: [], s6: [] };
       let n = 0;
       for (let round = -1; round < runs; round++) {
-        const order = r.shuffle<Subject>(["tend", "s6"]);
+        const order = r.shuffle([...SUBJECTS]);
         const got = await ctx.round(async () => {
           const out: Partial<Record<Subject, Cycle>> = {};
-          for (const subject of order) out[subject] = await cycle(subject, { image, s6 }, join(dir, `run-${n++}`));
+          for (const subject of order) out[subject] = await cycle(subject, layers, join(dir, `run-${n++}`));
           return out as Record<Subject, Cycle>;
         });
         if (round < 0) continue; // the warm-up: page cache, the first overlay mount
-        results.tend.push(got.tend);
-        results.s6.push(got.s6);
+        for (const subject of SUBJECTS) results[subject].push(got[subject]);
       }
       const t = results.tend;
-      const s = results.s6;
-      const pick = (xs: Cycle[], f: (x: Cycle) => number): number[] => xs.map(f);
       const row = (name: string, f: (x: Cycle) => number, note: string, unit: "ms" | "MB"): CaseResult[] => [
-        caseResult("container", `${name}: tend`, "tend", pick(t, f), null, note, unit),
-        withRatio(caseResult("container", `${name}: s6`, "s6", pick(s, f), null, undefined, unit), pick(t, f), pick(s, f)),
+        caseResult("container", `${name}: tend`, "tend", t.map(f), null, note, unit),
+        withRatio(caseResult("container", `${name}: tend (keeper entry)`, "tend", results.keeper.map(f), null, undefined, unit), t.map(f), results.keeper.map(f)),
+        withRatio(caseResult("container", `${name}: s6`, "s6", results.s6.map(f), null, undefined, unit), t.map(f), results.s6.map(f)),
       ];
       const mb = (bytes: number): number[] => [bytes / MiB];
       const cases: CaseResult[] = [
@@ -210,10 +224,10 @@ export const container: Workload = {
         caseResult("container", "image: s6 (packages + layer)", "s6", mb(s6Size), null, "s6, execline, skalibs; the baseline's scripts", "MB"),
         ...row("start, exec → all ready", (x) => x.startMs, "7 services: 2 oneshots, 5 longruns", "ms"),
         ...row("stop, SIGTERM → PID 1 exits", (x) => x.stopMs, "tend exits 0", "ms"),
-        ...row("PID 1 RSS", (x) => x.pid1RssMiB, `VmRSS; PID 1 is ${t[0]?.counted[0] ?? "?"}`, "MB"),
-        ...row("PSS of the manager", (x) => x.pssMiB, `tend: ${t[0]?.counted.join(" + ") ?? "?"}; s6: s6-svscan + supervisors`, "MB"),
+        ...row("PID 1 RSS", (x) => x.pid1RssMiB, `VmRSS; \`tend boot\` as PID 1 is ${t[0]?.counted[0] ?? "?"}`, "MB"),
+        ...row("PSS of the manager", (x) => x.pssMiB, `${t[0]?.counted.join(" + ") ?? "?"}; s6: s6-svscan + supervisors`, "MB"),
       ];
-      return { cases, details: { sizes, s6Bytes: s6Size, tend: t, s6: s } };
+      return { cases, details: { sizes, s6Bytes: s6Size, entryPoints: ENTRY_POINTS, ...results } };
     } finally {
       removeTempDir(dir);
     }
