@@ -21,13 +21,14 @@
 //                 /usr/local/bin/tend linked to it, the example set in /etc/tend, and
 //                 `tend compile` run inside (`RUN tend compile` of the Containerfile).
 //
-// The CLI bundle holds its one dependency (croner), so no node_modules is installed; the
-// copy checks that the bundle imports nothing else. Root only: debootstrap, chroot and
-// the device nodes of the base need it.
+// The CLI bundle holds its one dependency (croner), so no node_modules is installed
+// (test/docs/containerfile.test.ts runs tend from these files alone, and checks that the
+// Containerfile installs the same). Root only: debootstrap, chroot and the device nodes
+// of the base need it.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findExecutable } from "./peers.js";
@@ -84,7 +85,7 @@ export function writeKeeperLayer(dir: string): void {
 export const CONTAINER_ENV: NodeJS.ProcessEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" };
 
 /** The files of tend's build an installation needs (package.json: bin/tend and dist/ are ES modules by its "type"). */
-const INSTALLED = ["package.json", "bin", join("dist", "bin"), join("dist", "keeper", "tend-keeper"), join("dist", "native", "peercred.node")];
+export const INSTALLED = ["package.json", "bin", join("dist", "bin"), join("dist", "keeper", "tend-keeper"), join("dist", "native", "peercred.node")];
 
 function run(file: string, args: string[], timeoutMs: number): string {
   try {
@@ -182,19 +183,6 @@ export function baseRootfs(log: (message: string) => void): string {
   return dir;
 }
 
-/** Every bare module the CLI bundle imports (anything but `node:` and relative paths): the installation would need node_modules for them. */
-function bareImports(dir: string): string[] {
-  const found = new Set<string>();
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
-    const text = readFileSync(join(entry.parentPath, entry.name), "utf8");
-    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([\w@/.:-]+)["']/g)) {
-      if (!m[1]!.startsWith("node:") && !m[1]!.startsWith(".")) found.add(m[1]!);
-    }
-  }
-  return [...found];
-}
-
 export interface ImageSizes {
   /** The whole root file system, bytes (apparent sizes: what an image's layers hold). */
   rootfs: number;
@@ -216,8 +204,6 @@ export function treeBytes(path: string): number {
  */
 export function containerRootfs(repo: string, into: string, log: (message: string) => void): ImageSizes {
   const base = baseRootfs(log);
-  const imports = bareImports(join(repo, "dist", "bin"));
-  if (imports.length > 0) throw new Error(`the CLI bundle imports ${imports.join(", ")}: the image would need node_modules for them`);
   // cp -a: the base has device nodes, which fs.cpSync does not copy.
   run("cp", ["-a", "--reflink=auto", base, into], 300_000);
   const opt = join(into, LAYOUT.tend);
