@@ -20,7 +20,9 @@
 // workloads run tend's peers (s6, runit, supervisord, pm2) beside it, installing them
 // when they are missing (bench/lib/peers.ts), and dinit, built from its source release in
 // ../shared/peers when it is not on the PATH (bench/lib/dinit.ts, cached in
-// bench/.cache/), and stop everything they started. Exit status 0 when
+// bench/.cache/), and stop everything they started. The container workload (root only)
+// builds a Debian root file system with debootstrap once, cached in
+// os.tmpdir()/tend-bench-rootfs/ (bench/lib/container-rootfs.ts). Exit status 0 when
 // every workload ran (a missed goal is a verdict in the table, not a failure), 1 when
 // a workload failed to run, 2 on a usage error.
 
