@@ -28,7 +28,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findExecutable } from "./peers.js";
@@ -64,22 +64,14 @@ export const LAYOUT = {
 
 /**
  * The image's two entry points (the Containerfile's default target and its
- * `keeper-entry` target): `tend boot`, or the keeper running `tend boot` as its child
- * (PID 1 is then the 2 MB keeper from the first exec, not Node). The keeper binds its
- * socket in /run/tend, which it does not make: the keeper entry's layer has it
- * (writeKeeperLayer).
+ * `keeper-entry` target): `tend boot` (bin/tend, run as PID 1, execs the keeper), or the
+ * keeper binary itself, `tend-keeper boot`, for an image without a shell. Either way
+ * PID 1 is the keeper and the Node server its child.
  */
 export const ENTRY_POINTS = {
   tend: ["tend", "boot"],
-  keeper: [join(LAYOUT.tend, "dist", "keeper", "tend-keeper"), "--socket", "/run/tend/keeper.sock", "--server", LAYOUT.node, join(LAYOUT.tend, "bin", "tend"), "boot"],
+  keeper: [join(LAYOUT.tend, "dist", "keeper", "tend-keeper"), "boot"],
 } as const;
-
-/** The keeper entry's layer over the image (the Containerfile's `keeper-entry` target): /run/tend, 0755. */
-export function writeKeeperLayer(dir: string): void {
-  const run = join(dir, "run", "tend");
-  mkdirSync(run, { recursive: true });
-  chmodSync(run, 0o755);
-}
 
 /** What PID 1 of a container gets: the image's PATH and a HOME, nothing of the bench's own environment. */
 export const CONTAINER_ENV: NodeJS.ProcessEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" };

@@ -32,7 +32,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { STATUS_SOCKET, type ServiceStatus } from "../../src/server/protocol.js";
 import { argvOf, descendants, startContainer, type Container } from "../lib/container-run.js";
-import { baseRootfs, containerRootfs, ENTRY_POINTS, LAYOUT, rootfsUnavailable, treeBytes, writeKeeperLayer, type ImageSizes } from "../lib/container-rootfs.js";
+import { baseRootfs, containerRootfs, ENTRY_POINTS, LAYOUT, rootfsUnavailable, treeBytes, type ImageSizes } from "../lib/container-rootfs.js";
 import { ControlClient } from "../lib/control-client.js";
 import { tail } from "../lib/managers.js";
 import { timeProcess } from "../lib/proc.js";
@@ -123,10 +123,9 @@ function s6Processes(pid1: number): number[] {
   return [pid1, ...descendants(pid1).filter((pid) => commOf(pid) === "s6-supervise")];
 }
 
-/** The image, and the layers over it of the keeper entry and the s6 baseline. */
+/** The image, and the layer over it of the s6 baseline. */
 interface Layers {
   image: string;
-  keeper: string;
   s6: string;
 }
 
@@ -135,7 +134,7 @@ async function cycle(subject: Subject, layers: Layers, runDir: string): Promise<
   const c =
     subject === "s6"
       ? startContainer([layers.s6, layers.image], runDir, [S6_INIT])
-      : startContainer(subject === "keeper" ? [layers.keeper, layers.image] : [layers.image], runDir, ENTRY_POINTS[subject]);
+      : startContainer([layers.image], runDir, ENTRY_POINTS[subject]);
   try {
     if (subject === "s6") s6Ready(c);
     else await tendReady(c);
@@ -192,8 +191,7 @@ export const container: Workload = {
     try {
       const image = join(dir, "image");
       const sizes: ImageSizes = containerRootfs(ctx.root, image, ctx.log);
-      const layers: Layers = { image, keeper: join(dir, "keeper-layer"), s6: join(dir, "s6-layer") };
-      writeKeeperLayer(layers.keeper);
+      const layers: Layers = { image, s6: join(dir, "s6-layer") };
       writeS6Layer(layers.s6);
       const s6Size = s6Bytes(image) + treeBytes(layers.s6);
       ctx.log(`container: image ${(sizes.rootfs / MiB).toFixed(1)} MiB; ${runs} rounds of one container each of ${SUBJECTS.join(", ")} (and one warm-up)`);
