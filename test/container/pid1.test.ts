@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { BIN, withRoot, type TestRoot } from "../server/harness.js";
+import { BIN, installForOtherUsers, withRoot, type TestRoot } from "../server/harness.js";
 import { KEEPER } from "../keeper/harness.js";
 import { CONTAINER_SKIP, withContainer, type Container } from "./harness.js";
 
@@ -341,9 +341,12 @@ describe("tend boot as PID 1", () => {
       for (const f of ["default", "app"]) chownSync(`${home}/.config/tend/${f}`, 65534, 65534);
       const env = { HOME: home, XDG_RUNTIME_DIR: root.path("xdg"), XDG_STATE_HOME: "", XDG_CONFIG_HOME: "" };
       const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
-      const compiled = spawnSync(asNobody[0], [...asNobody.slice(1), BIN, "compile"], { env: { ...process.env, ...env }, encoding: "utf8" });
+      // A copy nobody may run (the checkout may be below a directory only root may enter).
+      const installed = installForOtherUsers();
+      const asUser = { ...env, TEND_KEEPER: installed.keeper };
+      const compiled = spawnSync(asNobody[0]!, [...asNobody.slice(1), installed.bin, "compile"], { env: { ...process.env, ...asUser }, encoding: "utf8" });
       assert.equal(compiled.status, 0, compiled.stdout + compiled.stderr);
-      await withContainer(root, { command: [...asNobody, BIN, "boot"], env }, async (c) => {
+      await withContainer(root, { command: [...asNobody, installed.bin, "boot"], env: asUser }, async (c) => {
         await c.line(/^app: running as 65534$/);
         process.kill(c.init, "SIGTERM");
         assert.equal((await c.exited).code, 0);

@@ -24,6 +24,8 @@ export const IS_ROOT = process.getuid?.() === 0;
 
 /** Long enough for any condition a test waits for on a busy machine. */
 export const DEADLINE_MS = 20_000;
+/** How long a server's output may trail its exit (the pipes are read after the exit event). */
+const OUTPUT_DRAIN_MS = 1_000;
 
 export interface Run {
   status: number | null;
@@ -47,29 +49,32 @@ export interface RunOptions {
 let sharedCli: string | undefined;
 
 /**
- * The CLI for a command run as another user (`wrap`): a copy of the bundle in a
- * directory anyone may read, since the checkout may lie below one only root may enter
- * (a CI's temporary directory). Made once per test process, removed when it exits.
+ * tend for another user (`wrap`, or a server run as nobody): a copy of the command, the
+ * bundle, the addon and the keeper the tests use in a directory anyone may read, since
+ * the checkout may lie below one only root may enter (a CI's temporary directory).
+ * Made once per test process, removed when it exits.
  */
-function cliForOtherUsers(): string {
-  if (sharedCli !== undefined) return sharedCli;
+export function installForOtherUsers(): { bin: string; keeper: string } {
+  if (sharedCli !== undefined) return { bin: sharedCli, keeper: join(sharedCli, "../../dist/keeper/tend-keeper") };
   const dir = mkdtempSync(join(tmpdir(), "tend-cli-"));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
-  cpSync(join(REPO, "bin"), join(dir, "bin"), { recursive: true });
-  cpSync(join(REPO, "dist/bin"), join(dir, "dist/bin"), { recursive: true });
-  // Readable by all whatever the umask the checkout was made with.
+  for (const part of ["bin", "dist/bin", "dist/native"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  cpSync(process.env.TEND_KEEPER ?? join(REPO, "dist/keeper/tend-keeper"), join(dir, "dist/keeper/tend-keeper"));
+  // Readable by all whatever the umask the checkout was made with; programs runnable by all.
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+    const path = join(entry.parentPath, entry.name);
+    chmodSync(path, entry.isDirectory() || path.endsWith("tend-keeper") || path.endsWith("bin/tend") ? 0o755 : 0o644);
   }
-  return (sharedCli = join(dir, "bin/tend"));
+  sharedCli = join(dir, "bin/tend");
+  return installForOtherUsers();
 }
 
 /** Runs the built CLI without blocking the test's event loop. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const started = Date.now();
   const [program, ...prefix] = [...(options.wrap ?? []), NODE];
-  const cli = options.wrap === undefined ? BIN : cliForOtherUsers();
+  const cli = options.wrap === undefined ? BIN : installForOtherUsers().bin;
   const child = spawn(program!, [...prefix, cli, ...args], { cwd: options.wrap === undefined ? REPO : "/", env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -466,10 +471,17 @@ function makeRoot(dir: string): TestRoot {
       child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
       child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
       let status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+      // Its last lines may still be in the pipes when it exits: exited waits for them, but
+      // not for a keeper that outlives it and holds the same pipes (at most OUTPUT_DRAIN_MS).
+      const drained = Promise.all([child.stdout!, child.stderr!].map((stream) => new Promise((r) => stream.once("close", r))));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.once("exit", (code, signal) => {
-          status = { code, signal };
-          resolve(status);
+          let timer: NodeJS.Timeout | undefined;
+          void Promise.race([drained, new Promise((r) => (timer = setTimeout(r, OUTPUT_DRAIN_MS)))]).then(() => {
+            clearTimeout(timer);
+            status = { code, signal };
+            resolve(status);
+          });
         });
       });
       const daemon: Daemon = { child, pid: child.pid!, tracked: track(child.pid!), output: () => output, exited, exitStatus: () => status };
