@@ -52,7 +52,8 @@ static struct field fields[MAX_FIELDS];
 
 static void stop_alone(void);
 
-/* The keeper's own lines are the console's too: `tend-keeper: TEXT` on stderr, or JSON. */
+/* The keeper's own lines are the console's too, `tend-keeper: TEXT` (or JSON): on stdout
+ * with the server it runs (a container's one stream of tend's lines), else on stderr. */
 void complain(const char *format, ...)
 {
     char text[1024];
@@ -61,7 +62,7 @@ void complain(const char *format, ...)
     int n = vsnprintf(text, sizeof text, format, ap);
     va_end(ap);
     size_t length = n < 0 ? 0 : (size_t)n >= sizeof text ? sizeof text - 1 : (size_t)n;
-    console_line("tend-keeper", STREAM_ERR, text, length, "", 0);
+    console_line("tend-keeper", server_wanted() ? STREAM_OUT : STREAM_ERR, text, length, "", 0);
     console_flush();
 }
 

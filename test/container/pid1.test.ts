@@ -133,7 +133,7 @@ describe("tend boot as PID 1", () => {
           const took = Date.now() - signalled;
           assert.equal(end.code, 0);
           assert.ok(took >= 1000 && took < 6000, `ended ${took} ms after SIGTERM, with a grace of 1 s`);
-          assert.match(c.stderr() + c.stdout(), /tend-keeper: the stop grace of 1000 ms ran out: killing 1 service still running: stubborn \(pid \d+\)/);
+          assert.match(c.stdout(), /^tend-keeper: the stop grace of 1000 ms ran out: killing 1 service still running: stubborn \(pid \d+\)$/m, "on stdout, with the rest of tend's lines");
           assert.doesNotMatch(c.stderr() + c.stdout(), /polite \(pid/, "what stopped in time is not named");
         },
       ),
