@@ -9,8 +9,8 @@
 //                service of the example set's `default` is up and ready (flaky crashes
 //                on purpose and is left out): tend, `tend boot` as PID 1, and tend
 //                (keeper entry), the keeper as PID 1 running `tend boot` as its child
-//                (the Containerfile's two entry points), polled over the status socket
-//                every 5 ms (what `tend status --json` asks); s6,
+//                (the Containerfile's two entry points), waited for with the `ready`
+//                request on the status socket (what `tend ready --wait` sends); s6,
 //                s6-svscan as PID 1 (bench/lib/s6-baseline.ts), `s6-svwait -U -a` on
 //                every longrun once their supervisors are there
 //   stop         from SIGTERM to PID 1 (what `docker stop` sends) until PID 1 exited;
@@ -22,14 +22,14 @@
 // Each round runs one container of each, in a shuffled order, one after the other.
 // Root only (namespaces, chroot, overlayfs); elsewhere, a note says why it was skipped.
 //
-// `tend boot` as PID 1 is today the Node server, which starts the keeper as its child;
-// with init mode (issue 10) it execs the keeper, which runs the server as its child, as
-// the keeper entry does from the start. All are measured the same way: PID 1 is whatever
-// the entry point became, and tend's processes are PID 1 and the keeper and server among
-// its descendants.
+// Both of tend's entry points end with the same processes: `tend boot` run as PID 1 execs
+// the keeper, which runs the server as its child, as the keeper entry does from the
+// start. Both are measured the same way: PID 1 is whatever the entry point became, and
+// tend's processes are PID 1 and the keeper and server among its descendants.
 
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Readiness } from "../../src/engine/boot.js";
 import { STATUS_SOCKET, type ServiceStatus } from "../../src/server/protocol.js";
 import { argvOf, descendants, startContainer, type Container } from "../lib/container-run.js";
 import { baseRootfs, containerRootfs, ENTRY_POINTS, LAYOUT, rootfsUnavailable, treeBytes, type ImageSizes } from "../lib/container-rootfs.js";
@@ -71,36 +71,36 @@ function failure(c: Container, why: string): Error {
 }
 
 /**
- * Polls the status socket until every TEND_READY service is up; then checks that these
- * are what `default` wants (an example set that changed must change TEND_READY too).
- * TODO(issue 10): once `tend ready [--wait D]` exists, wait with the request it makes
- * (or run it in the container, as a HEALTHCHECK would: `chroot ROOT tend ready --wait 60s`)
- * instead of this loop.
+ * Waits for every TEND_READY service with the request `tend ready --wait` sends, naming
+ * them (the boot's own readiness would answer as soon as flaky failed), connecting again
+ * until the server listens; returns when the answer came. Then checks that these are what
+ * `default` wants (an example set that changed must change TEND_READY too).
  */
-async function tendReady(c: Container): Promise<void> {
+async function tendReady(c: Container): Promise<number> {
   const socket = join(c.root, "run", "tend", STATUS_SOCKET);
   const deadline = performance.now() + READY_TIMEOUT_MS;
-  let client: ControlClient | null = null;
-  try {
-    for (;;) {
-      if (!alive(c.pid1)) throw failure(c, "tend: PID 1 exited before every service was up");
-      if (performance.now() > deadline) throw failure(c, `tend: not every service was up within ${READY_TIMEOUT_MS / 1000} s`);
-      client ??= await ControlClient.open(socket).catch(() => null);
-      const reply = client === null ? null : await client.request({ cmd: "status" });
-      if (reply !== null && !reply.ok) {
-        client!.destroy();
-        client = null;
-      }
-      const services = reply?.ok ? (reply.result as { services: ServiceStatus[] }).services : [];
-      if (TEND_READY.every((name) => services.some((s) => s.name === name && s.phase === "up"))) {
-        const wanted = services.filter((s) => s.wanted && s.name !== FAILS_ON_PURPOSE).map((s) => s.name);
-        if (wanted.length !== TEND_READY.length) throw failure(c, `tend: the example set's default wants ${wanted.join(", ")}; the workload waits for ${TEND_READY.join(", ")}`);
-        return;
-      }
+  for (;;) {
+    if (!alive(c.pid1)) throw failure(c, "tend: PID 1 exited before every service was up");
+    if (performance.now() > deadline) throw failure(c, `tend: the server did not listen within ${READY_TIMEOUT_MS / 1000} s`);
+    const client = await ControlClient.open(socket).catch(() => null);
+    if (client === null) {
       await delay(POLL_MS);
+      continue;
     }
-  } finally {
-    client?.destroy();
+    try {
+      const reply = await client.request({ cmd: "ready", names: [...TEND_READY], waitMs: Math.max(0, Math.round(deadline - performance.now())) });
+      const readyAt = performance.now();
+      const r = reply.result as Readiness | undefined;
+      if (!reply.ok || r === undefined) throw failure(c, `tend: the ready request failed: ${reply.error ?? "no result"}`);
+      if (!r.ready) throw failure(c, `tend: not ready: waiting for ${r.waiting.join(", ") || "none"}; failed: ${r.failed.join(", ") || "none"}`);
+      const status = await client.request({ cmd: "status" });
+      const services = status.ok ? (status.result as { services: ServiceStatus[] }).services : [];
+      const wanted = services.filter((s) => s.wanted && s.name !== FAILS_ON_PURPOSE).map((s) => s.name);
+      if (wanted.length !== TEND_READY.length) throw failure(c, `tend: the example set's default wants ${wanted.join(", ")}; the workload waits for ${TEND_READY.join(", ")}`);
+      return readyAt;
+    } finally {
+      client.destroy();
+    }
   }
 }
 
@@ -136,9 +136,8 @@ async function cycle(subject: Subject, layers: Layers, runDir: string): Promise<
       ? startContainer([layers.s6, layers.image], runDir, [S6_INIT])
       : startContainer([layers.image], runDir, ENTRY_POINTS[subject]);
   try {
-    if (subject === "s6") s6Ready(c);
-    else await tendReady(c);
-    const startMs = performance.now() - c.startedAt;
+    const readyAt = subject === "s6" ? (s6Ready(c), performance.now()) : await tendReady(c);
+    const startMs = readyAt - c.startedAt;
     const pid1 = memoryOf([c.pid1]);
     const procs = subject === "s6" ? s6Processes(c.pid1) : tendProcesses(c.pid1);
     const all = memoryOf(procs);
