@@ -117,6 +117,44 @@ describe("keeper", { concurrency: true }, () => {
     }),
   );
 
+  test("a JSON console stays valid JSON whatever the bytes: 2,000 seeded lines of random bytes and of UTF-8", { timeout: 60_000 }, () =>
+    withKeeper({}, async (k) => {
+      const rng = random(0x4a534f4e);
+      const lines: Buffer[] = [];
+      const texts = ["plain", 'quote " and back \\', "tab\tcr\rbell\u0007", "é ü 日本 🎉", "\u007f del", "nul\u0000inside"];
+      for (let i = 0; i < 2000; i++) {
+        if (rng.chance(0.5)) lines.push(Buffer.from(`${rng.pick(texts)} ${i}`));
+        else lines.push(Buffer.from(Array.from({ length: rng.int(0, 120) }, () => rng.pick([rng.int(0, 255), rng.int(0x80, 0xff)])).filter((b) => b !== 10)));
+      }
+      const file = join(k.dir, "bytes");
+      writeFileSync(file, Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])));
+      const c = await k.connect();
+      c.send({ type: "settings", stopGraceMs: 5000, console: "json" });
+      c.send(k.spawnMessage("bytes", ["cat", file], { log: "stdout" }));
+      await c.next("exited", (m) => m.service === "bytes");
+      await waitFor("every line on the console", () => k.stdout().split("\n").length > lines.length);
+      const objects = k.stdout().trim().split("\n").map((l, i) => {
+        try {
+          return JSON.parse(l) as { line: string };
+        } catch (e) {
+          return assert.fail(`line ${i + 1} is not JSON: ${l} (${(e as Error).message})`);
+        }
+      });
+      assert.equal(objects.length, lines.length);
+      // What was valid UTF-8 comes out as it went in; anything else still decodes to a string.
+      const utf8 = new TextDecoder("utf-8", { fatal: true });
+      for (const [i, bytes] of lines.entries()) {
+        let text: string | null = null;
+        try {
+          text = utf8.decode(bytes);
+        } catch {
+          // not UTF-8: U+FFFD stands in for what is not
+        }
+        if (text !== null) assert.equal(objects[i]!.line, text, `line ${i + 1}`);
+      }
+    }),
+  );
+
   test("log-console=1: a file log's lines go to the console too; tend's notes stay in the file", { timeout: 30_000 }, () =>
     withKeeper({}, async (k) => {
       const c = await k.connect();
