@@ -5,10 +5,17 @@
  *
  * Text: `NAME: LINE`; stderr lines of a service that keeps stderr apart go to stderr.
  * JSON: one object a line on stdout, {"time","service","stream","line"}; bytes that are
- * not UTF-8 become U+FFFD, so every line is valid JSON whatever a service printed. */
+ * not UTF-8 become U+FFFD, so every line is valid JSON whatever a service printed.
+ *
+ * With a server of its own the keeper owns its stdout (a container's log), and never
+ * waits on it: writes that would block keep what is left, the main loop tries again,
+ * and lines that find no room are dropped and counted, said once writing works again.
+ * A console nobody reads (a paused terminal, a stuck log driver) costs lines, never
+ * the keeper's reaping or its services. */
 #include "keeper.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +24,8 @@
 static enum console_format format = CONSOLE_TEXT;
 /* Gathered by stream, written at console_flush: one system call per burst of output. */
 static struct { char data[128 * 1024]; size_t length; } pending[2];
+static bool nonblocking;
+static unsigned long long dropped;
 
 void console_set_format(enum console_format f)
 {
@@ -28,6 +37,16 @@ static int fd_of(enum log_stream stream)
     return stream == STREAM_ERR && format == CONSOLE_TEXT ? STDERR_FILENO : STDOUT_FILENO;
 }
 
+void console_own(void)
+{
+    for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+            return complain("cannot make fd %d non-blocking: %s (a console nobody reads would stall the keeper)", fd, strerror(errno));
+    }
+    nonblocking = true;
+}
+
 static void write_out(enum log_stream stream)
 {
     size_t at = 0;
@@ -35,17 +54,34 @@ static void write_out(enum log_stream stream)
         ssize_t n = write(fd_of(stream), pending[stream].data + at, pending[stream].length - at);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            break; /* a console nobody reads (EPIPE) or a full one loses lines, never the keeper */
+        if (n < 0 && errno == EAGAIN && nonblocking)
+            break; /* the rest waits for the next try */
+        if (n <= 0) {
+            at = pending[stream].length; /* a console that is gone (EPIPE) loses lines, never the keeper */
+            break;
+        }
         at += (size_t)n;
     }
-    pending[stream].length = 0;
+    memmove(pending[stream].data, pending[stream].data + at, pending[stream].length - at);
+    pending[stream].length -= at;
 }
 
 void console_flush(void)
 {
     write_out(STREAM_OUT);
     write_out(STREAM_ERR);
+    if (dropped > 0 && pending[STREAM_OUT].length == 0) {
+        char text[128];
+        int n = snprintf(text, sizeof text, "%llu lines dropped: the console was not read", dropped);
+        dropped = 0;
+        console_line("tend-keeper", STREAM_OUT, text, (size_t)n, "", 0);
+        write_out(STREAM_OUT);
+    }
+}
+
+bool console_waiting(void)
+{
+    return pending[STREAM_OUT].length > 0 || pending[STREAM_ERR].length > 0;
 }
 
 static void put(enum log_stream stream, const char *data, size_t length)
@@ -102,8 +138,10 @@ void console_line(const char *name, enum log_stream stream, const char *a, size_
     size_t most = format == CONSOLE_TEXT ? name_length + a_length + b_length + 3 : 6 * (name_length + a_length + b_length) + 128;
     if (pending[into].length + most > sizeof pending[into].data)
         write_out(into);
-    if (most > sizeof pending[into].data)
-        return; /* cannot happen: lines are cut at MAX_LINE, far below the buffer */
+    if (pending[into].length + most > sizeof pending[into].data) {
+        dropped++; /* still full: the console is not read */
+        return;
+    }
     if (format == CONSOLE_TEXT) {
         put(into, name, name_length);
         put(into, ": ", 2);

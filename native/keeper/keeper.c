@@ -1216,6 +1216,8 @@ static void end_when_done(void)
     }
 }
 
+#define CONSOLE_RETRY_MS 100
+
 /* How long epoll may wait: until the next deadline of a stop, a server start or a server's exit. */
 static int next_timeout(void)
 {
@@ -1223,6 +1225,8 @@ static int next_timeout(void)
     for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++)
         if (deadlines[i] >= 0 && (next < 0 || deadlines[i] < next))
             next = deadlines[i];
+    if (console_waiting() && (next < 0 || next > now_ms() + CONSOLE_RETRY_MS))
+        next = now_ms() + CONSOLE_RETRY_MS; /* lines wait for a console that could not take them */
     if (next < 0)
         return -1;
     int64_t wait = next - now_ms();
@@ -1266,6 +1270,8 @@ int main(int argc, char **argv)
     mode_t start_umask = umask(077); /* every file the keeper makes gets its mode set explicitly */
     if (server != NULL && !server_configure(server, start_umask, socket_path == NULL))
         exit(2);
+    if (server != NULL)
+        console_own();
     spawn_reset_signals();
     sigset_t handled;
     sigemptyset(&handled);
@@ -1322,6 +1328,7 @@ int main(int argc, char **argv)
             dispatch(&events[i]);
         tree_sweep(&table);
         check_stop_deadline();
+        console_flush();
         flush_client();
         server_tick(shutting_down);
         end_when_done();

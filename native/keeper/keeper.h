@@ -100,7 +100,12 @@ enum console_format { CONSOLE_TEXT, CONSOLE_JSON };
 void console_set_format(enum console_format format);
 /* One line (in two parts, as logs.c keeps them) of NAME's; written at the next console_flush. */
 void console_line(const char *name, enum log_stream stream, const char *a, size_t a_length, const char *b, size_t b_length);
+/* Writes what it can; with console_own, never waits: the rest is tried again at the next flush. */
 void console_flush(void);
+/* The keeper owns its stdout (it runs a server): writes to it never block. */
+void console_own(void);
+/* Lines are waiting for a console that could not take them. */
+bool console_waiting(void);
 
 /* ---- services.c ---- */
 

@@ -27,6 +27,9 @@ export interface Container {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   /** Pids (outside) of the processes in the namespace, and which of them are zombies. */
   members(): { pid: number; zombie: boolean }[];
+  /** Stop reading PID 1's stdout (its pipe fills, as a paused terminal's would), and read it again. */
+  pauseStdout(): void;
+  resumeStdout(): void;
 }
 
 export interface ContainerOptions {
@@ -87,6 +90,8 @@ export async function withContainer(root: TestRoot, options: ContainerOptions, b
       },
       exited,
       members: () => membersOf(init),
+      pauseStdout: () => void child.stdout!.pause(),
+      resumeStdout: () => void child.stdout!.resume(),
     };
     await body(container);
   } catch (e) {

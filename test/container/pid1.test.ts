@@ -255,6 +255,34 @@ describe("tend boot as PID 1", () => {
     ),
   );
 
+  test("a console nobody reads stalls nothing: services start and stop, their lines are dropped and counted", LONG, () =>
+    withRoot((root) =>
+      boot(
+        root,
+        {
+          default: "type = bundle\ncontents = calm\n",
+          calm: "type = longrun\ncommand = sleep 1000\n",
+          spew: "type = longrun\ncommand = yes a line of output nobody reads\nlog = stdout\n",
+          other: "type = longrun\ncommand = sleep 1000\n",
+        },
+        [],
+        async (c) => {
+          await up(c, "calm");
+          c.pauseStdout(); // its pipe fills: a terminal paused with ^S, a stuck log driver
+          assert.equal((await root.tend("start", "spew")).status, 0);
+          // The keeper, PID 1, still spawns, hears of readiness and reaps: it never waits on its stdout.
+          const started = await root.tend("start", "other");
+          assert.equal(started.status, 0, started.stdout + started.stderr);
+          assert.equal((await root.tend("stop", "spew", "other")).status, 0);
+          c.resumeStdout();
+          await c.line(/^tend-keeper: \d+ lines dropped: the console was not read$/);
+          process.kill(c.init, "SIGTERM");
+          assert.equal((await c.exited).code, 0);
+        },
+      ),
+    ),
+  );
+
   test("--log-format json: one JSON object a line, with time, service, stream and line, whatever the bytes", LONG, () =>
     withRoot((root) => {
       root.file("weird.sh", `#!/bin/sh\nprintf 'quote " back \\\\ tab \\t bad \\377\\376 end\\n'\necho to stderr >&2\nexec sleep 1000\n`);
