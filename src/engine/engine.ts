@@ -545,6 +545,8 @@ function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null):
   for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
     for (const n of edges.get(name)!) ctx.dirty.add(n);
   }
+  // A failure blocks what requires it however far up (see `blockingRequirement`): all of it looks again.
+  if (phase === "failed" || (phase === "down" && s.held)) for (const n of requirersOf(topo, name)) ctx.dirty.add(n);
   // A hook task that ended lets the transition waiting for it go on.
   if (!isActive(phase)) for (const waiting of hookWaiters(ctx.e, name)) ctx.dirty.add(waiting);
   if (job === "started") announce(ctx, name, "started", {});
@@ -571,14 +573,23 @@ function jobEvent(s: ServiceState, to: Phase): "started" | "stopped" | null {
 /**
  * Why a required service cannot come up until an admin acts (it failed, or ended by
  * itself and is held), as the reason its dependents show; null when none is blocked.
+ * A requirement that is still up but blocked itself, further down (it waits only for
+ * what requires it to stop first), has failed as far as its dependents are concerned:
+ * they go down first, then it does (`s3` → `s2` → failed `s1`).
  */
-function blockingRequirement(e: Engine, name: string): string | null {
+function blockingRequirement(e: Engine, name: string, known = new Map<string, string | null>()): string | null {
+  const memo = known.get(name);
+  if (memo !== undefined) return memo;
+  let why: string | null = null;
   for (const r of e.topo.requires.get(name)!) {
     const s = state(e, r);
-    if (s.phase === "failed") return `dependency ${r} failed`;
-    if (s.held && s.phase === "down") return `dependency ${r} ${defOf(e, r).type === "task" ? "ran and ended" : "exited by itself"}`;
+    if (s.phase === "failed") why = `dependency ${r} failed`;
+    else if (s.held && s.phase === "down") why = `dependency ${r} ${defOf(e, r).type === "task" ? "ran and ended" : "exited by itself"}`;
+    else if (isActive(s.phase) && wantsUp(e, r) && blockingRequirement(e, r, known) !== null) why = `dependency ${r} failed`;
+    if (why !== null) break;
   }
-  return null;
+  known.set(name, why);
+  return why;
 }
 
 /** A requirement that only an event or a clock starts, which has not: what a dependent waits for. */

@@ -28,7 +28,7 @@ import { collector, formatDiagnostic, hasErrors } from "../../src/config/diagnos
 import type { ParsedService } from "../../src/config/parse.js";
 import { defaultService, waitsForTrigger, type ServiceDef, type ServiceType } from "../../src/config/service.js";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
-import { members } from "../../src/engine/topology.js";
+import { members, requirementsOf } from "../../src/engine/topology.js";
 import type { Action, End, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../src/engine/types.js";
 import { conditionRefs, decorate, EventModel, worldFacts, type Expected } from "./sim-events.js";
 
@@ -1104,7 +1104,13 @@ class Sim {
     return seen;
   }
 
-  /** Invariant 4: quiet, with commands over: what is wanted is up, or failed (or held) with a reason. */
+  /** A service that cannot come up until an admin acts: failed, or ended by itself and held. */
+  private blocked(name: string): boolean {
+    const s = this.engine.services.get(name)!;
+    return s.phase === "failed" || (s.phase === "down" && s.held);
+  }
+
+  /** Invariant 4: quiet, with commands over: what is wanted is up (and so is all it requires), or failed (or held) with a reason. */
   checkSettled(): void {
     this.consistent(this.engine.topo.names);
     const { topo } = this.engine;
@@ -1142,7 +1148,12 @@ class Sim {
         if (s.held && asked !== undefined && (this.began.get(name) ?? -1) < asked) {
           this.fail(`invariant 4: an admin started ${name} at step ${asked} while it was stopping; it is ${s.phase}, held (${s.reason}), and never started again`);
         }
-        if (s.phase === "up" && def.type !== "task") continue;
+        if (s.phase === "up" && def.type !== "task") {
+          // Up means everything it requires is up: a failure anywhere below takes it down (DESIGN.md).
+          const broken = requirementsOf(topo, name).find((r) => r !== name && this.blocked(r));
+          if (broken !== undefined) this.fail(`invariant 4: ${why}, but ${broken}, which it requires, is ${this.engine.services.get(broken)!.phase} (${this.engine.services.get(broken)!.reason})`);
+          continue;
+        }
         if ((s.phase === "failed" || (s.phase === "down" && s.held)) && s.reason !== null && s.reason !== "") continue;
         this.fail(`invariant 4: wanted, but ${why}`);
       } else if (s.phase !== "down" && s.phase !== "failed") {
