@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { collector, formatDiagnostic, type Diagnostic } from "../src/config/diagnostics.js";
 import { parseServiceFile, type ParsedService } from "../src/config/parse.js";
 import { compile, type CompileOptions, type CompileResult } from "../src/compile/compile.js";
+import type { Database } from "../src/compile/database.js";
 import { CLEAN_PATH } from "../src/config/service.js";
 export { mulberry32, random, type Random } from "./prng.js";
 
@@ -112,6 +113,13 @@ export function compileFiles(
     writeSource(dir, files);
     return { ...compile({ sourceDir: dir, hostChecks: false, ...options }), dir };
   });
+}
+
+/** `files` compiled (they must be accepted) as the database an engine runs: generation 1. */
+export function compiledDatabase(files: Record<string, string>): Database {
+  const r = compileFiles(files);
+  assert.ok(r.compiled, show(r.diagnostics));
+  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
 }
 
 /** The environment for child processes: ours, without the CA bundle variable. */

@@ -188,11 +188,11 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const fact = queue.shift()!;
         const before = engine.db;
         const booting = engine.boot !== null && engine.boot.completeAt === null;
-        const ending = engine.end === null;
+        const endBefore = engine.end;
         try {
           if (journaling) runtime.record(fact);
           const actions = step(engine, fact);
-          if (ending && engine.end !== null && fact.kind !== "shutdown") log(`${engine.end.reason}: stopping everything (the server will exit with status ${engine.end.code})`);
+          if (endBefore === null && engine.end !== null && fact.kind !== "shutdown") log(`${engine.end.reason}: stopping everything (the server will exit with status ${engine.end.code})`);
           if (booting && engine.boot!.completeAt !== null && engine.boot!.services.size > 0) log(`boot complete: all ${engine.boot!.services.size} services of the boot have been up`);
           // Written ahead: what the keeper is asked to do is in the journal first.
           if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();

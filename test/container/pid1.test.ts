@@ -22,6 +22,12 @@ async function boot(root: TestRoot, files: Record<string, string>, args: string[
 
 const up = (c: Container, name: string): Promise<string> => c.line(new RegExp(`^tend: ${name}: up$`));
 
+/** `docker stop`: SIGTERM to PID 1, which exits 0 once everything stopped. */
+async function stopsCleanly(c: Container): Promise<void> {
+  process.kill(c.init, "SIGTERM");
+  assert.equal((await c.exited).code, 0);
+}
+
 describe("tend boot as PID 1", () => {
   test("PID 1 is the keeper, and the server its child: Node is never PID 1; tend ready says when the boot is up", LONG, () =>
     withRoot((root) =>
@@ -31,8 +37,7 @@ describe("tend boot as PID 1", () => {
         await up(c, "app");
         assert.match(readFileSync(`/proc/${c.init}/comm`, "utf8"), /^tend-keeper/);
         assert.match(await c.line(/^tend: keeper 1 \(running this server\)/), /keeper 1/);
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       }),
     ),
   );
@@ -43,8 +48,7 @@ describe("tend boot as PID 1", () => {
       await root.compile();
       await withContainer(root, { command: [KEEPER, "boot", "--root", root.dir] }, async (c) => {
         await up(c, "app");
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       });
     }),
   );
@@ -64,8 +68,7 @@ describe("tend boot as PID 1", () => {
           const zombies = (): number => c.members().filter((m) => m.zombie).length;
           const left = await waitForZero(zombies);
           assert.equal(left, 0);
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
       ),
     ),
@@ -107,8 +110,7 @@ describe("tend boot as PID 1", () => {
         process.kill(c.init, "SIGHUP");
         await c.line(/^tend: the keeper got SIGHUP: applying the installed database$/);
         await up(c, "extra");
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       }),
     ),
   );
@@ -235,8 +237,7 @@ describe("tend boot as PID 1", () => {
           assert.deepEqual(counted, Array.from({ length: 200 }, (_, i) => `counter: line ${i + 1}`));
           const logs = await root.tend("logs", "quiet");
           assert.match(logs.stdout, /from a file log/, "and `tend logs` still has it");
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
       ),
     ),
@@ -249,8 +250,7 @@ describe("tend boot as PID 1", () => {
         const logs = await root.tend("logs", "quiet");
         assert.equal(logs.status, 1);
         assert.match(logs.stderr, /logs to the console/);
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       }),
     ),
   );
@@ -276,8 +276,7 @@ describe("tend boot as PID 1", () => {
           assert.equal((await root.tend("stop", "spew", "other")).status, 0);
           c.resumeStdout();
           await c.line(/^tend-keeper: \d+ lines dropped: the console was not read$/);
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
       ),
     ),
@@ -298,8 +297,7 @@ describe("tend boot as PID 1", () => {
           const weird = objects.filter((o) => o.service === "weird");
           assert.deepEqual(weird.map((o) => [o.stream, o.line]), [["stdout", 'quote " back \\ tab \t bad \ufffd\ufffd end'], ["stdout", "to stderr"]]);
           assert.ok(!Number.isNaN(Date.parse(objects[0]!.time)));
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
       );
     }),
@@ -317,8 +315,7 @@ describe("tend boot as PID 1", () => {
         async (c) => {
           await c.line(/^writer: via dev stdout$/);
           await c.line(/^writer: via dev stderr$/);
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
       ),
     ),
@@ -332,8 +329,7 @@ describe("tend boot as PID 1", () => {
       await withContainer(root, { command: ["sh", "-c", mountReadOnly, root.dir, BIN] }, async (c) => {
         await c.line(/^app: up on a read-only var$/);
         assert.match(c.stdout(), /read-only/, "the server says which places moved");
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       });
     }),
   );
@@ -349,8 +345,7 @@ describe("tend boot as PID 1", () => {
         [],
         async (c) => {
           await c.line(/^show: passed=postgres:\/\/db other=unset$/);
-          process.kill(c.init, "SIGTERM");
-          assert.equal((await c.exited).code, 0);
+          await stopsCleanly(c);
         },
         { DATABASE_URL: "postgres://db", SECRET_TOKEN: "hunter2" },
       ),
@@ -376,8 +371,7 @@ describe("tend boot as PID 1", () => {
       assert.equal(compiled.status, 0, compiled.stdout + compiled.stderr);
       await withContainer(root, { command: [...asNobody, installed.bin, "boot"], env: asUser }, async (c) => {
         await c.line(/^app: running as 65534$/);
-        process.kill(c.init, "SIGTERM");
-        assert.equal((await c.exited).code, 0);
+        await stopsCleanly(c);
       });
     }),
   );

@@ -4,19 +4,13 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Database } from "../../src/compile/database.js";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
 import { restoreEngine, snapshotOf } from "../../src/engine/snapshot.js";
 import type { Action, Fact } from "../../src/engine/types.js";
-import { compileFiles, show } from "../helpers.js";
+import { compiledDatabase } from "../helpers.js";
 
-function database(files: Record<string, string>): Database {
-  const r = compileFiles(files);
-  assert.ok(r.compiled, show(r.diagnostics));
-  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
-}
 
-const DB = database({
+const DB = compiledDatabase({
   web: "type = longrun\ncommand = /bin/web\nready = fd\nrestart = always\n",
   worker: "type = longrun\ncommand = /bin/worker\nrequires = web\n",
   setup: "type = oneshot\nup = /bin/setup\n",
@@ -111,7 +105,7 @@ describe("adoption", () => {
   });
 
   test("a snapshot of another database is refused", () => {
-    const other = database({ web: "type = longrun\ncommand = /bin/other\n" });
+    const other = compiledDatabase({ web: "type = longrun\ncommand = /bin/other\n" });
     assert.match(String(restoreEngine(snapshotOf(running()), other, 0)), /another database/);
   });
 });

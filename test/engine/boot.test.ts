@@ -6,20 +6,14 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Database } from "../../src/compile/database.js";
 import { checkExitWith, exitCodeOf, readiness, servicesOf } from "../../src/engine/boot.js";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
 import { restoreEngine, snapshotOf } from "../../src/engine/snapshot.js";
 import type { Action, BootPolicy, Fact } from "../../src/engine/types.js";
-import { compileFiles, show } from "../helpers.js";
+import { compiledDatabase } from "../helpers.js";
 
-function database(files: Record<string, string>): Database {
-  const r = compileFiles(files);
-  assert.ok(r.compiled, show(r.diagnostics));
-  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
-}
 
-const DB = database({
+const DB = compiledDatabase({
   db: "type = longrun\ncommand = /bin/db\n",
   migrate: "type = oneshot\nup = /bin/migrate\nrequires = db\n",
   app: "type = longrun\ncommand = /bin/app\nrequires = migrate\nrestart = always\n",

@@ -5,19 +5,13 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Database } from "../../src/compile/database.js";
 import { createEngine, step } from "../../src/engine/engine.js";
 import type { Action, Fact } from "../../src/engine/types.js";
-import { compileFiles, show } from "../helpers.js";
+import { compiledDatabase } from "../helpers.js";
 
-function database(files: Record<string, string>): Database {
-  const r = compileFiles(files);
-  assert.ok(r.compiled, show(r.diagnostics));
-  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
-}
 
 // s1 (never restarted) ← s2 requires s1 ← s3 requires s2.
-const CHAIN = database({
+const CHAIN = compiledDatabase({
   s1: "type = longrun\ncommand = /bin/s1\nrestart = never\n",
   s2: "type = longrun\ncommand = /bin/s2\nrequires = s1\n",
   s3: "type = longrun\ncommand = /bin/s3\nrequires = s2\n",

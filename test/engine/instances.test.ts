@@ -3,16 +3,10 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Database } from "../../src/compile/database.js";
 import { MAX_INSTANCES, createEngine, step, type Engine } from "../../src/engine/engine.js";
 import type { Action, Fact } from "../../src/engine/types.js";
-import { compileFiles, show } from "../helpers.js";
+import { compiledDatabase } from "../helpers.js";
 
-function database(files: Record<string, string>): Database {
-  const r = compileFiles(files);
-  assert.ok(r.compiled, show(r.diagnostics));
-  return { ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" };
-}
 
 /** A world where every process runs to completion with exit 0 as soon as it is spawned. */
 function run(e: Engine, fact: Fact, now: number, spawned: string[]): Action[] {
@@ -33,7 +27,7 @@ const task = (...lines: string[]): string => ["type = task", "command = /bin/tru
 describe("instances", () => {
   test("an instance's job events are its template's, with INSTANCE", () => {
     const e = createEngine(
-      database({
+      compiledDatabase({
         mount: task("start-on = block-added DEVNAME=/dev/sd*", "instance = DEVNAME"),
         "after-any": task("start-on = stopped mount"),
         "after-sdb1": task("start-on = stopped mount INSTANCE=/dev/sdb1"),
@@ -49,7 +43,7 @@ describe("instances", () => {
   });
 
   test(`a template keeps at most ${MAX_INSTANCES} instances: those longest at rest are forgotten`, () => {
-    const e = createEngine(database({ mount: task("start-on = block-added", "instance = DEVNAME") }), 0);
+    const e = createEngine(compiledDatabase({ mount: task("start-on = block-added", "instance = DEVNAME") }), 0);
     const spawned: string[] = [];
     for (let i = 0; i < MAX_INSTANCES + 10; i++) run(e, { kind: "event", name: "block-added", values: { DEVNAME: `/dev/d${i}` } }, i + 1, spawned);
     assert.equal(spawned.length, MAX_INSTANCES + 10, "every device got its run");
