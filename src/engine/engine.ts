@@ -40,7 +40,7 @@ import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey
 import { bootServices, exitCodeOf } from "./boot.js";
 import { diffDatabases } from "./diff.js";
 import { addInstance, members, removeInstance, requirementsOf, requirersOf, topology, type Topology } from "./topology.js";
-import type { Action, AdoptedProcess, Boot, End, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
+import type { Action, AdoptedProcess, Boot, Command, End, ExitStatus, Fact, Outcome, Phase, Role, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
 export interface Engine {
   db: Database;
@@ -175,7 +175,11 @@ interface Step {
 
 export function step(e: Engine, fact: TimedFact): Action[] {
   const ctx: Step = { e, now: fact.now, out: [], dirty: new Set() };
+  const activeBefore = fact.kind === "stop" ? e.topo.names.filter((n) => isActive(state(e, n).phase)) : [];
   handle(ctx, fact);
+  if (fact.kind === "start" || fact.kind === "stop" || fact.kind === "restart") {
+    ctx.out.unshift({ kind: "affected", command: fact.kind, services: affectedBy(e, fact.kind, fact.names, activeBefore) });
+  }
   do {
     // Evaluate until nothing changes: each change marks the services it may unblock.
     while (ctx.dirty.size > 0) {
@@ -238,6 +242,7 @@ function completeApply(ctx: Step): boolean {
   if (pending === null || [...pending.leaving].some((n) => isActive(state(e, n).phase))) return false;
   const diff = diffDatabases(e.db, pending.db);
   const instances = [...e.defs.keys()].filter((n) => n !== templateOf(n));
+  const gone = new Set(diff.removed);
   e.db = pending.db;
   e.topo = topology(pending.db);
   e.defs = definitions(pending.db);
@@ -253,8 +258,10 @@ function completeApply(ctx: Step): boolean {
     } else {
       e.services.delete(name);
       e.triggered.delete(name);
+      gone.add(name);
     }
   }
+  ctx.out.push({ kind: "switched", db: pending.db, removed: [...gone], changed: diff.changed });
   for (const name of [...diff.added, ...diff.changed]) {
     const def = e.defs.get(name); // bundles have no definition here, nor a state
     if (def !== undefined) e.services.set(name, initialState(def, ctx.now));
@@ -271,6 +278,25 @@ function completeApply(ctx: Step): boolean {
   rewant(ctx);
   for (const name of e.topo.names) ctx.dirty.add(name);
   return true;
+}
+
+/**
+ * What a command concerns, once handled: a start, the services it names; a stop, what
+ * was active and is no longer wanted (dependents first, and what only they needed); a
+ * restart, the bounce groups it made, with the services it names.
+ */
+function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
+  const named = [...new Set(names.flatMap((n) => members(e.topo, n)))];
+  switch (command) {
+    case "start":
+      return named;
+    case "stop":
+      return activeBefore.filter((n) => !wantsUp(e, n));
+    case "restart": {
+      const bounced = new Set(e.bounces.flatMap((group) => [...group]));
+      return [...new Set(named.flatMap((n) => requirersOf(e.topo, n)))].filter((n) => bounced.has(n) || named.includes(n));
+    }
+  }
 }
 
 function handle(ctx: Step, fact: Fact): void {
@@ -343,6 +369,11 @@ function handle(ctx: Step, fact: Fact): void {
     case "timer":
       if (!e.services.has(fact.service)) return; // a service an apply removed
       return processFact(ctx, fact);
+    case "signal": {
+      const pid = e.services.get(fact.service)?.pid ?? null;
+      if (pid !== null) ctx.out.push({ kind: "signal", service: fact.service, pid, signal: fact.signal });
+      return;
+    }
     case "adopted":
       if (!e.services.has(fact.service)) return;
       return adopt(ctx, fact);

@@ -120,7 +120,12 @@ export type Fact =
   /** A level changed (`tend set NAME VALUE`), or was removed (value null). */
   | { kind: "level"; name: string; value: string | null }
   /** A task's clock schedule (or the delay after its event) fell due. */
-  | { kind: "scheduled"; service: string; env: Record<string, string> };
+  | { kind: "scheduled"; service: string; env: Record<string, string> }
+  /** An admin's signal (`tend signal NAME SIG`): sent to the service's process, if it has one. */
+  | { kind: "signal"; service: string; signal: string };
+
+/** The commands whose step begins with an `affected` action. */
+export type Command = "start" | "stop" | "restart";
 
 export interface AdoptedProcess {
   pid: number;
@@ -144,6 +149,10 @@ export type Action =
   | { kind: "changed"; service: string; phase: Phase; reason: string | null }
   /** Answer with `scheduled` after `ms`: an `after` schedule's event occurred. */
   | { kind: "delay"; service: string; ms: number; env: Record<string, string> }
+  /** The first action of a start, stop or restart: every service the command concerns (what a stop takes down, what a restart bounces). */
+  | { kind: "affected"; command: Command; services: string[] }
+  /** An apply switched to `db`: what the old database ran under the `removed` and `changed` names (instances included) is gone. */
+  | { kind: "switched"; db: Database; removed: string[]; changed: string[] }
   /** An event, level change, job event or schedule happened, and what it started, stopped or skipped. */
   | { kind: "occurred"; what: Occurrence | { kind: "level"; name: string; value: string | null } | { kind: "schedule"; service: string }; started: string[]; stopped: string[]; skipped: string[] };
 

@@ -114,7 +114,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const runtime = openRuntimeState(places.run, () => ({ snapshot: snapshotOf(engine), timers: supervisor.armed(), booted }), log);
   let engine: Engine = createEngine(loaded.database, now());
   let persistent: Persistent = loadPersistent(places.state, warn);
-  const queue: TimedFact[] = [];
+  /** Facts to step, each with the request to tell what its command concerns (the step's `affected` action). */
+  const queue: { fact: TimedFact; told?: (affected: string[]) => void }[] = [];
   let draining = false;
   /** Facts that come while the server starts (the keeper's `terminate`) wait until it serves. */
   let serving = false;
@@ -122,8 +123,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   let finished: (end: { code: number; reason: string }) => void = () => {};
   const done = new Promise<{ code: number; reason: string }>((resolve) => (finished = resolve));
 
-  const emit = (fact: Fact): void => {
-    queue.push({ ...fact, now: now() } as TimedFact);
+  const emit = (fact: Fact, told?: (affected: string[]) => void): void => {
+    queue.push({ fact: { ...fact, now: now() } as TimedFact, told });
     if (serving && !draining) drain();
   };
   /**
@@ -134,7 +135,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
    */
   let drainQueued = false;
   const post = (fact: Fact): void => {
-    queue.push({ ...fact, now: now() } as TimedFact);
+    queue.push({ fact: { ...fact, now: now() } as TimedFact });
     if (drainQueued) return;
     drainQueued = true;
     queueMicrotask(() => {
@@ -185,8 +186,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     draining = true;
     try {
       while (queue.length > 0) {
-        const fact = queue.shift()!;
-        const before = engine.db;
+        const { fact, told } = queue.shift()!;
+        const defs = engine.defs;
         const booting = engine.boot !== null && engine.boot.completeAt === null;
         const endBefore = engine.end;
         try {
@@ -196,20 +197,15 @@ export async function runServer(options: ServerOptions): Promise<number> {
           if (booting && engine.boot!.completeAt !== null && engine.boot!.services.size > 0) log(`boot complete: all ${engine.boot!.services.size} services of the boot have been up`);
           // Written ahead: what the keeper is asked to do is in the journal first.
           if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();
-          const leaving = engine.db === before ? new Set<string>() : leavingServices(before);
           // An action is carried out even when one before it could not be: each is reported.
           for (const action of actions) {
             try {
-              // What the supervisor keeps for a service removed or changed by the apply goes
-              // before its next spawn: its notes until then belong to the old definition.
-              if (action.kind === "spawn" && leaving.delete(action.service)) supervisor.forget(action.service);
-              perform(action, before);
+              if (action.kind === "affected") told?.(action.services);
+              else perform(action, defs);
             } catch (e) {
               log(`internal error carrying out ${action.kind}: ${(e as Error).stack ?? e}`);
             }
           }
-          for (const name of leaving) supervisor.forget(name);
-          if (engine.db !== before) log(`database generation ${engine.db.generation} applied`);
         } catch (e) {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
         }
@@ -294,13 +290,17 @@ export async function runServer(options: ServerOptions): Promise<number> {
     });
   }
 
-  /** `db` is the database the step began with: a service an apply removed is found there. */
-  function perform(action: Action, db: Database): void {
+  /**
+   * Carry out one action of a step but `affected`, which answers the request of the
+   * step's fact. `defs` are the definitions the step began with: a service an apply
+   * removed is found there.
+   */
+  function perform(action: Exclude<Action, { kind: "affected" }>, defs: Engine["defs"]): void {
     switch (action.kind) {
       case "changed": {
         const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
         log(`${action.service}: ${line}`);
-        const def = engine.defs.get(action.service) ?? own(db.services, action.service);
+        const def = engine.defs.get(action.service) ?? defs.get(action.service);
         if (def !== undefined) supervisor.note(action.service, def, line);
         waiters.progress(action.service, action.phase, action.reason);
         return;
@@ -316,15 +316,14 @@ export async function runServer(options: ServerOptions): Promise<number> {
       }
       case "delay":
         return scheduler.delay(action.service, action.ms, action.env);
+      case "switched":
+        // What the supervisor keeps for a service removed or changed belongs to the old definition.
+        for (const name of [...action.removed, ...action.changed]) supervisor.forget(name);
+        scheduler.load(action.db, new Set(persistent.disabled));
+        return log(`database generation ${action.db.generation} applied`);
       default:
         return supervisor.perform(action, defOf(engine, action.service));
     }
-  }
-
-  /** A new database took over from `previous`: the services it removed or changed. */
-  function leavingServices(previous: Database): Set<string> {
-    const { removed, changed } = diffDatabases(previous, engine.db);
-    return new Set([...removed, ...changed]);
   }
 
   /** The names boot brings up: `default` and what is enabled (the engine leaves out what is disabled). */
@@ -380,26 +379,15 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const problem = unknownNames(request.names);
         if (problem !== null) return refuse(problem);
         if (engine.shuttingDown) return refuse("the server is shutting down");
-        const wait = request.wait !== false;
         const named = request.names.flatMap((n) => members(engine.topo, n));
-        const activeBefore = engine.topo.names.filter((n) => isActive(engine.services.get(n)!.phase));
-        // Sets, for the restart below: a request may name thousands.
-        const wasActive = new Set(activeBefore);
-        const wasNamed = new Set(named);
-        const widen = wait ? waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false }) : null;
-        emit({ kind: request.cmd, names: request.names });
-        // Name everything the command touches: what a stop takes down with it (dependents
-        // first, and what only they needed), what a restart bounces with it.
-        const affected =
-          request.cmd === "stop"
-            ? activeBefore.filter((n) => !engine.wanted.has(n) || !isActive(engine.services.get(n)!.phase))
-            : request.cmd === "restart"
-              ? [...new Set(named.flatMap((n) => requirersOf(engine.topo, n)))].filter((n) => wasActive.has(n) || wasNamed.has(n))
-              : named;
-        if (widen === null) return reply({ affected });
-        connection.send({ id: request.id, affected });
-        widen(affected);
-        waiters.check();
+        const widen = request.wait === false ? null : waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false });
+        // The step names everything the command concerns (what a stop takes down with it,
+        // what a restart bounces) before the progress lines of its changes.
+        emit({ kind: request.cmd, names: request.names }, (affected) => {
+          if (widen === null) return reply({ affected });
+          connection.send({ id: request.id, affected });
+          widen(affected);
+        });
         return;
       }
       case "enable":
@@ -426,7 +414,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
         const s = engine.services.get(request.name);
         if (s === undefined) return refuse(unknownNames([request.name]) ?? `'${request.name}' is a bundle`);
         if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
-        supervisor.signal(request.name, signal.value);
+        emit({ kind: "signal", service: request.name, signal: signal.value });
         return reply({ pid: s.pid, signal: signal.value });
       }
       case "logs":
@@ -523,9 +511,9 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
 
 
+  /** The scheduler follows once the engine switches (the `switched` action). */
   function install(db: Database): void {
     emit({ kind: "apply", db });
-    scheduler.load(db, new Set(persistent.disabled));
   }
 
   /** SIGHUP (to the server, or to the keeper that runs it): the installed database, when it changed, as `tend apply` would. */

@@ -25,7 +25,7 @@ function restarted(e: Engine, now: number): Engine {
 }
 
 const at = (e: Engine, now: number, fact: Fact): Action[] => step(e, { ...fact, now });
-const kinds = (actions: Action[]): string[] => actions.filter((a) => a.kind !== "changed" && a.kind !== "occurred").map((a) => `${a.kind} ${a.service}${a.kind === "spawn" ? ` ${a.role}` : a.kind === "signal" ? ` ${a.signal}` : ""}`);
+const kinds = (actions: Action[]): string[] => actions.filter((a) => a.kind !== "changed" && a.kind !== "occurred" && a.kind !== "affected" && a.kind !== "switched").map((a) => `${a.kind} ${a.service}${a.kind === "spawn" ? ` ${a.role}` : a.kind === "signal" ? ` ${a.signal}` : ""}`);
 
 /** web up (pid 10), setup up, worker up (pid 20). */
 function running(): Engine {

@@ -1244,6 +1244,8 @@ const showFact = (f: Fact): string => {
       return `level ${f.name}=${f.value}`;
     case "scheduled":
       return `scheduled ${f.service}`;
+    case "signal":
+      return `signal ${f.service} ${f.signal}`;
   }
 };
 
@@ -1261,6 +1263,10 @@ const showAction = (a: Action): string => {
       return `${a.service}→${a.phase}${a.reason === null ? "" : ` (${a.reason})`}`;
     case "delay":
       return `delay ${a.service} ${a.ms}ms`;
+    case "affected":
+      return `affected by ${a.command}: ${a.services.join(" ")}`;
+    case "switched":
+      return `switched to ${a.db.digest}`;
     case "occurred":
       return `occurred ${a.what.kind === "job" ? `${a.what.verb} ${jobOf(a.what)}` : "service" in a.what ? `${a.what.kind} ${a.what.service}` : `${a.what.kind} ${a.what.name}${a.what.kind === "level" ? `=${a.what.value}` : ""}`}${a.started.length ? ` started ${a.started.join(",")}` : ""}${a.skipped.length ? ` skipped ${a.skipped.join(",")}` : ""}${a.stopped.length ? ` stopped ${a.stopped.join(",")}` : ""}`;
   }

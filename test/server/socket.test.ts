@@ -261,6 +261,35 @@ const crowd = (root: TestRoot, spec: CrowdSpec, socket = STATUS_SOCKET) => start
 
 const NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 
+describe("a command's lines in the order docs/protocol.md gives", () => {
+  test("stop and restart: `affected` first, then a progress line for each change among those services, then the outcome", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.services({ a: "type = longrun\ncommand = sleep 1000\n", b: "type = longrun\ncommand = sleep 1000\nrequires = a\n" });
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "b")).status, 0);
+      const c = await raw(root);
+      const linesOf = async (id: number, body: object): Promise<Record<string, unknown>[]> => {
+        const from = c.replies.length;
+        c.send(`${JSON.stringify({ id, ...body })}\n`);
+        await waitFor(`the outcome of request ${id}`, () => c.replies.slice(from).some((r) => r.id === id && "ok" in r));
+        return c.replies.slice(from).filter((r) => r.id === id);
+      };
+      const changes = (lines: Record<string, unknown>[]): string[] =>
+        lines.flatMap((r) => (r.progress === undefined ? [] : [`${(r.progress as { service: string }).service} ${(r.progress as { phase: string }).phase}`]));
+      const restart = await linesOf(1, { cmd: "restart", names: ["a"] });
+      assert.deepEqual(restart[0], { id: 1, affected: ["a", "b"] });
+      assert.deepEqual(changes(restart), ["b stopping", "b down", "a stopping", "a down", "a starting", "a up", "b starting", "b up"]);
+      const stop = await linesOf(2, { cmd: "stop", names: ["a"] });
+      assert.deepEqual(stop[0], { id: 2, affected: ["a", "b"] });
+      // Its first changes come in the step of the command itself: they are not lost.
+      assert.deepEqual(changes(stop), ["b stopping", "b down", "a stopping", "a down"]);
+      assert.equal(stop.at(-1)?.ok, true);
+      c.socket.end();
+      await root.shutdown(daemon);
+    }));
+});
+
 describe("connection limits per uid, with a reserve for root", { concurrency: true, skip: IS_ROOT ? false : "needs root: connections are made as other uids" }, () => {
   test(`a uid's idle connections past ${MAX_CONNECTIONS_PER_UID} make room for its new ones; root's and nobody's status answer meanwhile`, { timeout: 120_000 }, () =>
     withServer(async (root) => {
