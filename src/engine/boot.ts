@@ -1,14 +1,15 @@
 // The boot as the engine sees it: which services a set of names stands for, which of
 // them a boot waits for, the exit status a run's end gives, and readiness (`tend
-// ready`). Pure queries over the engine's state; the rules that change it (the boot's
-// end, its completion) are in engine.ts.
+// ready`); and the rules of its end (docs/DESIGN.md, "The boot"): its completion, a
+// failure before it, and the end that stops everything.
 
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger } from "../config/service.js";
 import { own } from "../records.js";
-import type { Engine } from "./engine.js";
+import { defOf, stateOf, type Engine, type Step } from "./engine.js";
+import { wantsUp } from "./wanted.js";
 import { members } from "./topology.js";
-import type { ExitStatus } from "./types.js";
+import type { End, ExitStatus, Phase } from "./types.js";
 
 /** Why `name` cannot be the service whose end ends the boot (`--exit-with`), or null. */
 export function checkExitWith(db: Database, name: string): string | null {
@@ -99,4 +100,37 @@ export function readiness(e: Engine, services: readonly string[]): Readiness {
     else if (task ? s.runs === 0 : s.phase !== "up") waiting.push(name);
   }
   return { ready: waiting.length === 0 && failed.length === 0 && !e.shuttingDown, waiting, failed, shuttingDown: e.shuttingDown };
+}
+
+/**
+ * The boot is complete once each of its services that is still wanted (an admin may
+ * have stopped one, an apply removed it) has been up once: its policy no longer applies.
+ */
+export function completeBoot(ctx: Step): void {
+  const { e } = ctx;
+  const boot = e.boot;
+  if (boot === null || boot.completeAt !== null) return;
+  for (const name of boot.waiting) if (e.services.has(name) && e.wanted.has(name)) return;
+  boot.completeAt = ctx.now;
+}
+
+/** A service of the boot changed phase while the boot is under way. */
+export function bootProgress(ctx: Step, name: string, was: Phase, phase: Phase, reason: string | null): void {
+  const { e } = ctx;
+  const boot = e.boot!;
+  if (!boot.services.has(name)) return;
+  // A task is never up: it has been through the boot once its run ended well.
+  if (phase === "up" || (defOf(e, name).type === "task" && phase === "down" && stateOf(e, name).runs > 0)) boot.waiting.delete(name);
+  if (phase === "failed" && was !== "failed" && boot.onBootFailure === "stop") end(ctx, { code: 1, reason: `boot failed: ${name} failed: ${reason ?? "no reason given"}` });
+}
+
+/** `exit-with NAME`: does a run of NAME that ends now end the boot? Not when tend stops it (a stop, a restart, an apply, a shutdown). */
+export const endsBoot = (e: Engine, name: string): boolean => e.boot?.exitWith === name && e.end === null && wantsUp(e, name);
+
+/** The server is to end as `how` says (unless an end was recorded already): everything stops. */
+export function end(ctx: Step, how: End): void {
+  const { e } = ctx;
+  e.end ??= how;
+  e.shuttingDown = true;
+  for (const name of e.topo.names) ctx.dirty.add(name);
 }

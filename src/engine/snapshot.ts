@@ -6,7 +6,8 @@
 import type { Database } from "../compile/database.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
-import { createEngine, refreshWanted, step, templateOf, type Engine } from "./engine.js";
+import { createEngine, step, templateOf, type Engine } from "./engine.js";
+import { refreshWanted } from "./wanted.js";
 import { addInstance } from "./topology.js";
 import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 

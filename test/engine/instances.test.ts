@@ -3,7 +3,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { MAX_INSTANCES, createEngine, step, type Engine } from "../../src/engine/engine.js";
+import { createEngine, step, type Engine } from "../../src/engine/engine.js";
+import { MAX_INSTANCES } from "../../src/engine/instances.js";
 import type { Action, Fact } from "../../src/engine/types.js";
 import { compiledDatabase } from "../helpers.js";
 

@@ -1,0 +1,55 @@
+// A restarted server takes over the processes the keeper kept running: the restored
+// state and the keeper's table are reconciled, the keeper being the truth.
+
+import type { AdoptedProcess, Fact } from "./types.js";
+import { type Step, defOf, stateOf } from "./engine.js";
+import { setPhase } from "./phase.js";
+import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
+
+/**
+ * After a server restart: reconcile what the restored state says a service runs with
+ * what the keeper says it runs. The same process carries on; a spawn the snapshot was
+ * waiting for is reported; a process the snapshot did not know is taken over in the
+ * phase its role means; a process that ended unseen ends now; a spawn that was asked
+ * for and never made is asked for again. Whether it is still wanted is then decided
+ * as for any service.
+ */
+export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
+  const name = fact.service;
+  const s = stateOf(ctx.e, name);
+  const { process: live, exit } = fact;
+  if (live === null) {
+    if (s.pid === null && s.role !== null && exit !== null) spawned(ctx, name, exit.pid); // it ran and ended unseen
+    if (s.pid !== null) {
+      if (exit?.pid === s.pid) return processEnded(ctx, name, exit.status, null);
+      return processEnded(ctx, name, { code: null, signal: null }, "its process was lost while no server was running");
+    }
+    if (s.role !== null) spawn(ctx, name, s.role);
+    return;
+  }
+  if (s.pid !== live.pid) {
+    if (s.pid === null && s.role === live.role) spawned(ctx, name, live.pid);
+    else takeOver(ctx, name, live);
+  }
+  if (live.ready && s.phase === "starting" && s.role === "main" && s.pid === live.pid) becomeUp(ctx, name);
+}
+
+/** A process the restored state did not know: it runs, so the service is in the phase its role means. */
+export function takeOver(ctx: Step, name: string, live: AdoptedProcess): void {
+  const def = defOf(ctx.e, name);
+  const s = stateOf(ctx.e, name);
+  s.pid = live.pid;
+  s.role = live.role;
+  s.delayed = false;
+  s.timer = 0;
+  if (isStopHook(live.role)) {
+    s.outcome = { to: "down", reason: null, held: false };
+    setPhase(ctx, name, "stopping", null);
+    if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
+    return;
+  }
+  s.outcome = null;
+  setPhase(ctx, name, def.type === "task" ? "running" : "starting", null);
+  if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
+  if (live.role === "main" && def.type === "longrun" && def.ready.kind === "none") becomeUp(ctx, name);
+}

@@ -1,0 +1,124 @@
+// Events decide when something is wanted (docs/DESIGN.md, "Events"): an edge event, a
+// level change or a job event that makes a `start-on` true triggers its service, a
+// `stop-on` untriggers it, an `after` schedule arms its delay.
+
+import { own } from "../records.js";
+import type { Condition } from "../config/condition.js";
+import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, type Occurrence } from "../events/conditions.js";
+import { addInstance, requirementsOf } from "./topology.js";
+import { type Step, defOf, initialState, isActive, stateOf } from "./engine.js";
+import { forgetOldInstances, instancesOf } from "./instances.js";
+import { release } from "./step.js";
+import { rewant } from "./wanted.js";
+
+export interface Effect {
+  started: string[];
+  stopped: string[];
+  skipped: string[];
+}
+
+/** An edge or job event occurred: fire the conditions it completes. */
+export function occur(ctx: Step, occurrence: Occurrence): Effect {
+  const effect: Effect = { started: [], stopped: [], skipped: [] };
+  reactTo(ctx, ctx.e.watchers.get(occurrenceKey(occurrence)) ?? [], occurrence, effect);
+  ctx.out.push({ kind: "occurred", what: occurrence, ...effect });
+  return effect;
+}
+
+export function levelChanged(ctx: Step, name: string, value: string | null): void {
+  const { e } = ctx;
+  if (value === null) e.levels.delete(name);
+  else e.levels.set(name, value);
+  const effect: Effect = { started: [], stopped: [], skipped: [] };
+  reactTo(ctx, e.watchers.get(`level:${name}`) ?? [], name, effect, { [levelKey(name)]: value ?? "", TEND_EVENT: name });
+  ctx.out.push({ kind: "occurred", what: { kind: "level", name, value }, ...effect });
+}
+
+/** The environment variable a level's value is given to jobs in: `net.eth0` → `net_eth0`. */
+export const levelKey = (level: string): string => level.replace(/[^A-Za-z0-9_]/g, "_");
+
+/**
+ * Let each watching service's conditions see the occurrence, a change of the level it
+ * names, or (with null) the levels as they are: `start-on` may trigger it (or a new
+ * instance), `stop-on` untrigger it or its instances, an `after` schedule arm its
+ * delay. A condition that does not mention the level changed is not looked at, as
+ * one that does not mention an event is not.
+ */
+export function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence | string | null, effect: Effect, levelEnv: Record<string, string> = {}): void {
+  const { e } = ctx;
+  const occurrence = typeof what === "string" ? null : what;
+  const concerns = (c: Condition): boolean => typeof what !== "string" || mentionsLevel(c, what);
+  for (const name of watchers) {
+    if (!e.defs.has(name)) continue;
+    const def = defOf(e, name);
+    const s = stateOf(e, name);
+    if (def.startOn !== null && concerns(def.startOn)) {
+      if (occurrence === null && def.stopOn === null && levelsOnly(def.startOn)) {
+        // A start-on over levels alone is a "while": wanted exactly as long as it holds.
+        const now = holds(def.startOn, s.startLatches, e.levels);
+        if (now && !s.levelsHeld) collect(effect, trigger(ctx, name, levelEnv));
+        if (!now && s.levelsHeld && def.type !== "task") effect.stopped.push(...untrigger(ctx, name));
+        s.levelsHeld = now;
+      } else {
+        const fired = observe(def.startOn, s.startLatches, occurrence, e.levels);
+        if (fired !== null) collect(effect, trigger(ctx, name, { ...levelEnv, ...fired.env }));
+      }
+    }
+    if (def.stopOn !== null && concerns(def.stopOn)) {
+      for (const target of [name, ...instancesOf(e, name)]) {
+        const t = stateOf(e, target);
+        if (observe(bindCondition(def.stopOn, t.env), t.stopLatches, occurrence, e.levels) !== null) effect.stopped.push(...untrigger(ctx, target));
+      }
+    }
+    if (def.schedule?.kind === "after" && concerns(def.schedule.event)) {
+      const fired = observe(def.schedule.event, s.scheduleLatches, occurrence, e.levels);
+      if (fired !== null) ctx.out.push({ kind: "delay", service: name, ms: def.schedule.delayMs, env: { ...levelEnv, ...fired.env } });
+    }
+  }
+}
+
+export const collect = (effect: Effect, result: { started: string[]; skipped: string[] }): void => {
+  effect.started.push(...result.started);
+  effect.skipped.push(...result.skipped);
+};
+
+/**
+ * Make a service wanted because its event came (with the event's values for its
+ * environment); a service with `instance = KEY` gets an instance per value of KEY.
+ * A task still running is not started twice: the trigger is counted as skipped.
+ */
+export function trigger(ctx: Step, name: string, env: Record<string, string>): { started: string[]; skipped: string[] } {
+  const { e } = ctx;
+  const def = defOf(e, name);
+  let target = name;
+  if (def.instance !== null) {
+    const value = own(env, def.instance);
+    if (value === undefined || value === "") return { started: [], skipped: [] }; // the event does not say which instance
+    target = `${name}@${value}`;
+    if (!e.defs.has(target)) {
+      forgetOldInstances(e, name);
+      e.defs.set(target, { ...def, name: target });
+      e.services.set(target, initialState(def, ctx.now));
+      addInstance(e.topo, name, target);
+    }
+  }
+  const s = stateOf(e, target);
+  if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || e.triggered.has(target))) {
+    s.skipped++;
+    return { started: [], skipped: [target] };
+  }
+  s.env = env;
+  // Named by its event, as by an admin's start: what it requires is no longer held down by a stop.
+  for (const r of requirementsOf(e.topo, target)) e.stopped.delete(r);
+  e.triggered.add(target);
+  release(ctx, target);
+  rewant(ctx);
+  return { started: [target], skipped: [] };
+}
+
+/** No longer wanted because of its event (its `stop-on` came, or its level went). */
+export function untrigger(ctx: Step, name: string): string[] {
+  if (!ctx.e.triggered.delete(name)) return [];
+  rewant(ctx);
+  return isActive(stateOf(ctx.e, name).phase) ? [name] : [];
+}

@@ -1,0 +1,49 @@
+// A service's phase changes: the `changed` action, the boot's progress, the services
+// that must look again, and the job events (`started`, `stopped`) it is.
+
+import { requirersOf } from "./topology.js";
+import type { Phase, ServiceState } from "./types.js";
+import { bootProgress } from "./boot.js";
+import { type Step, isActive, stateOf } from "./engine.js";
+import { announce, hookWaiters } from "./hooks.js";
+
+export function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
+  const s = stateOf(ctx.e, name);
+  const changed = s.phase !== phase || s.reason !== reason;
+  const job = jobEvent(s, phase);
+  const was = s.phase;
+  s.phase = phase;
+  s.reason = reason;
+  if (!changed) return;
+  s.since = ctx.now;
+  ctx.out.push({ kind: "changed", service: name, phase, reason });
+  if (ctx.e.boot !== null && ctx.e.boot.completeAt === null) bootProgress(ctx, name, was, phase, reason);
+  const { topo } = ctx.e;
+  ctx.dirty.add(name);
+  for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
+    for (const n of edges.get(name)!) ctx.dirty.add(n);
+  }
+  // A failure blocks what requires it however far up (see `blockingRequirement`): all of it looks again.
+  if (phase === "failed" || (phase === "down" && s.held)) for (const n of requirersOf(topo, name)) ctx.dirty.add(n);
+  // A hook task that ended lets the transition waiting for it go on.
+  if (!isActive(phase)) for (const waiting of hookWaiters(ctx.e, name)) ctx.dirty.add(waiting);
+  if (job === "started") announce(ctx, name, "started", {});
+  if (job === "stopped") {
+    const exit = s.lastExit;
+    const values: Record<string, string> = { RESULT: phase === "failed" ? "failed" : "ok" };
+    if (exit?.code !== null && exit?.code !== undefined) values.EXIT_STATUS = String(exit.code);
+    if (exit?.signal) values.EXIT_SIGNAL = exit.signal;
+    announce(ctx, name, "stopped", values);
+  }
+}
+
+/**
+ * The job event a phase change is, if any. `starting` and `stopping` are announced
+ * before the change (with their hooks), a task's `started` when its run launches.
+ */
+export function jobEvent(s: ServiceState, to: Phase): "started" | "stopped" | null {
+  if (to === s.phase) return null;
+  if (to === "up") return "started";
+  if ((to === "down" || to === "failed") && isActive(s.phase)) return "stopped";
+  return null;
+}

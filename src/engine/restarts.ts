@@ -1,0 +1,34 @@
+// A longrun whose main exits on its own (docs/DESIGN.md: restarted by its policy,
+// with a delay that doubles up to restart-delay-max and resets after a stable run; at
+// the restart limit, failed and held).
+
+import type { Outcome } from "./types.js";
+import { type Step, defOf, stateOf } from "./engine.js";
+import { seconds } from "./processes.js";
+import { wantsUp } from "./wanted.js";
+
+/** A longrun's main process exited on its own: restart it, or say why not. */
+export function afterCrash(ctx: Step, name: string, ok: boolean, described: string): Outcome {
+  const def = defOf(ctx.e, name);
+  const s = stateOf(ctx.e, name);
+  const restart = def.restart === "always" || (def.restart === "on-failure" && !ok);
+  if (!restart || !wantsUp(ctx.e, name)) {
+    return ok ? { to: "down", reason: `exited by itself (${described})`, held: true } : { to: "failed", reason: described, held: true };
+  }
+  const limit = def.restartLimit;
+  const stableMs = limit?.windowMs ?? def.restartDelayMaxMs;
+  if (s.upSince !== null && ctx.now - s.upSince >= stableMs) {
+    s.restarts = [];
+    s.backoffMs = def.restartDelayMs;
+  }
+  if (limit !== null) {
+    s.restarts = s.restarts.filter((t) => ctx.now - t < limit.windowMs);
+    if (s.restarts.length >= limit.count) {
+      return { to: "failed", reason: `restart limit hit: ${limit.count} restarts within ${seconds(limit.windowMs)}; last ${described}`, held: true };
+    }
+  }
+  s.restarts.push(ctx.now);
+  const delayMs = s.backoffMs;
+  s.backoffMs = Math.min(s.backoffMs * 2, def.restartDelayMaxMs);
+  return { to: "restart", delayMs };
+}

@@ -1,0 +1,186 @@
+// One fact in, the next actions out: the fact is handled, then every service it may
+// have unblocked is evaluated until nothing changes.
+
+import { bootServices } from "./boot.js";
+import { diffDatabases } from "./diff.js";
+import { members, requirementsOf, requirersOf } from "./topology.js";
+import type { Action, Command, Fact, TimedFact } from "./types.js";
+import { adopt } from "./adopt.js";
+import { completeApply, completeBounces } from "./apply.js";
+import { completeBoot, end } from "./boot.js";
+import { type Engine, type Step, defOf, isActive, stateOf, templateOf } from "./engine.js";
+import { levelChanged, occur, trigger } from "./events.js";
+import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
+import { evaluate } from "./rules.js";
+import { rewant, wantsUp } from "./wanted.js";
+
+export function step(e: Engine, fact: TimedFact): Action[] {
+  const ctx: Step = { e, now: fact.now, out: [], dirty: new Set() };
+  const activeBefore = fact.kind === "stop" ? e.topo.names.filter((n) => isActive(stateOf(e, n).phase)) : [];
+  handle(ctx, fact);
+  if (fact.kind === "start" || fact.kind === "stop" || fact.kind === "restart") {
+    ctx.out.unshift({ kind: "affected", command: fact.kind, services: affectedBy(e, fact.kind, fact.names, activeBefore) });
+  }
+  do {
+    // Evaluate until nothing changes: each change marks the services it may unblock.
+    while (ctx.dirty.size > 0) {
+      const name: string = ctx.dirty.values().next().value!;
+      ctx.dirty.delete(name);
+      if (e.services.has(name)) evaluate(ctx, name); // an apply may have removed it
+    }
+  } while (completeBounces(ctx) || completeApply(ctx));
+  completeBoot(ctx);
+  return ctx.out;
+}
+
+/**
+ * What a command concerns, once handled: a start, the services it names; a stop, what
+ * was active and is no longer wanted (dependents first, and what only they needed); a
+ * restart, the bounce groups it made, with the services it names.
+ */
+export function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
+  const named = [...new Set(names.flatMap((n) => members(e.topo, n)))];
+  switch (command) {
+    case "start":
+      return named;
+    case "stop":
+      return activeBefore.filter((n) => !wantsUp(e, n));
+    case "restart": {
+      const bounced = new Set(e.bounces.flatMap((group) => [...group]));
+      return [...new Set(named.flatMap((n) => requirersOf(e.topo, n)))].filter((n) => bounced.has(n) || named.includes(n));
+    }
+  }
+}
+
+export function handle(ctx: Step, fact: Fact): void {
+  const { e } = ctx;
+  switch (fact.kind) {
+    case "boot": {
+      const { exitWith } = fact.policy;
+      const services = bootServices(e, fact.names, exitWith);
+      e.boot = { ...fact.policy, services: new Set(services), waiting: new Set(services), completeAt: null };
+      // The `exit-with` service is started by the boot, in its set or not.
+      return handle(ctx, { kind: "start", names: exitWith === null ? fact.names : [...fact.names, exitWith] });
+    }
+    case "start":
+      for (const name of fact.names) {
+        e.explicit.add(name);
+        e.excluded.delete(name);
+        for (const m of members(e.topo, name)) {
+          for (const r of requirementsOf(e.topo, m)) {
+            e.stopped.delete(r);
+            release(ctx, r);
+          }
+        }
+      }
+      return rewant(ctx);
+    case "stop":
+      for (const name of fact.names) {
+        e.explicit.delete(name);
+        for (const m of members(e.topo, name)) {
+          for (const r of requirersOf(e.topo, m)) {
+            e.explicit.delete(r);
+            e.stopped.add(r);
+          }
+        }
+      }
+      return rewant(ctx);
+    case "restart": {
+      // Down in order (what requires it first), then up in order: one bounce group per
+      // service, of it and what is up (or coming up) that requires it.
+      for (const name of fact.names) {
+        for (const m of members(e.topo, name)) {
+          release(ctx, m);
+          const group = new Set(requirersOf(e.topo, m).filter((r) => isActive(stateOf(e, r).phase) && stateOf(e, r).phase !== "stopping"));
+          if (group.size > 0) e.bounces.push(group);
+          for (const n of group) ctx.dirty.add(n);
+        }
+      }
+      return handle(ctx, { kind: "start", names: fact.names });
+    }
+    case "unwant":
+      for (const name of fact.names) {
+        e.explicit.delete(name);
+        e.excluded.add(name);
+      }
+      return rewant(ctx);
+    case "apply": {
+      const diff = diffDatabases(e.db, fact.db);
+      const going = [...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n));
+      const instances = e.topo.names.filter((n) => n !== templateOf(n) && going.includes(templateOf(n)));
+      const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
+      e.pendingApply = { db: fact.db, leaving };
+      for (const name of leaving) ctx.dirty.add(name);
+      return;
+    }
+    case "shutdown":
+      return end(ctx, { code: 0, reason: fact.reason ?? "asked to shut down" });
+    case "spawned":
+    case "spawn-failed":
+    case "ready":
+    case "exited":
+    case "timer":
+      if (!e.services.has(fact.service)) return; // a service an apply removed
+      return processFact(ctx, fact);
+    case "signal": {
+      const pid = e.services.get(fact.service)?.pid ?? null;
+      if (pid !== null) ctx.out.push({ kind: "signal", service: fact.service, pid, signal: fact.signal });
+      return;
+    }
+    case "adopted":
+      if (!e.services.has(fact.service)) return;
+      return adopt(ctx, fact);
+    case "event":
+      return void occur(ctx, { kind: "event", name: fact.name, values: fact.values });
+    case "level":
+      return levelChanged(ctx, fact.name, fact.value);
+    case "scheduled": {
+      if (!e.defs.has(fact.service)) return;
+      const result = trigger(ctx, fact.service, fact.env);
+      ctx.out.push({ kind: "occurred", what: { kind: "schedule", service: fact.service }, started: result.started, stopped: [], skipped: result.skipped });
+      return;
+    }
+  }
+}
+
+export function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" }>): void {
+  const { e } = ctx;
+  switch (fact.kind) {
+    case "spawned":
+      return spawned(ctx, fact.service, fact.pid);
+    case "spawn-failed":
+      return processEnded(ctx, fact.service, { code: null, signal: null }, `cannot start: ${fact.error}`);
+    case "ready": {
+      const s = stateOf(e, fact.service);
+      if (s.phase === "starting" && s.role === "main" && s.pid === fact.pid) becomeUp(ctx, fact.service);
+      return;
+    }
+    case "exited": {
+      const s = stateOf(e, fact.service);
+      if (s.pid !== fact.pid) return; // a process we no longer track
+      return processEnded(ctx, fact.service, fact.status, null);
+    }
+    case "timer": {
+      const s = stateOf(e, fact.service);
+      if (s.timer !== fact.token) return; // superseded
+      s.timer = 0;
+      return timerFired(ctx, fact.service);
+    }
+    default: {
+      const unknown: never = fact;
+      throw new Error(`unknown fact ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** Clear what keeps a service from starting automatically: an admin is asking for it. */
+export function release(ctx: Step, name: string): void {
+  const s = stateOf(ctx.e, name);
+  s.held = false;
+  // On its way down to a held state (its start timed out, its run ended): the admin's
+  // start holds for what comes after, so it starts again once stopped.
+  if (s.outcome !== null && s.outcome.to !== "restart") s.outcome = { ...s.outcome, held: false };
+  s.restarts = [];
+  s.backoffMs = defOf(ctx.e, name).restartDelayMs;
+  ctx.dirty.add(name);
+}
