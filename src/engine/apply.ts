@@ -1,12 +1,49 @@
 // Bounces: a database change (`apply`) and an admin's `restart` both take a group of
-// services down in order before any of it comes back (docs/DESIGN.md).
+// services down in order (what requires a service first) before any of it comes back
+// (docs/DESIGN.md). An apply's group is what the new database removes or changes, with
+// every instance of those and what requires them; it switches once all of it is down.
 
+import type { Database } from "../compile/database.js";
 import { mentionsLevel } from "../events/conditions.js";
-import { diffDatabases } from "./diff.js";
-import { addInstance, topology } from "./topology.js";
-import { type Step, definitions, initialState, isActive, stateOf, templateOf, watchersOf } from "./engine.js";
+import { diffDatabases, type DatabaseDiff } from "./diff.js";
+import { addInstance, requirersOf, topology } from "./topology.js";
+import { type Engine, type Step, defOf, definitions, initialState, isActive, stateOf, templateOf, watchersOf } from "./engine.js";
+import { release } from "./step.js";
 import { levelKey, reactTo } from "./events.js";
 import { rewant } from "./wanted.js";
+
+/** What installing `next` would do: what it adds, removes and changes, and what goes down for it. */
+export interface ApplyPlan extends DatabaseDiff {
+  /** Every service that stops before the switch: the removed and changed, their instances, and what requires them. */
+  leaving: Set<string>;
+  /** Those of them that stay in the new database unchanged and are active: they stop, then start again. */
+  bounced: string[];
+}
+
+export function planApply(e: Engine, next: Database): ApplyPlan {
+  const diff = diffDatabases(e.db, next);
+  const going = new Set([...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n)));
+  const instances = e.topo.names.filter((n) => n !== templateOf(n) && going.has(templateOf(n)));
+  const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
+  const bounced = [...leaving].filter((n) => !going.has(n) && !instances.includes(n) && isActive(stateOf(e, n).phase)).sort();
+  return { ...diff, leaving, bounced };
+}
+
+/** An apply: what leaves stops first; `completeApply` switches once it has. */
+export function beginApply(ctx: Step, db: Database): void {
+  const { added, removed, changed, leaving } = planApply(ctx.e, db);
+  ctx.e.pendingApply = { db, diff: { added, removed, changed }, leaving };
+  for (const name of leaving) ctx.dirty.add(name);
+}
+
+/** An admin's restart of `name`: it and what is active that requires it form a bounce group. */
+export function bounce(ctx: Step, name: string): void {
+  const { e } = ctx;
+  release(ctx, name);
+  const group = new Set(requirersOf(e.topo, name).filter((r) => isActive(stateOf(e, r).phase) && stateOf(e, r).phase !== "stopping"));
+  if (group.size > 0) e.bounces.push(group);
+  for (const n of group) ctx.dirty.add(n);
+}
 
 /** A bounce group that is all down comes back: its services are wanted again. */
 export function completeBounces(ctx: Step): boolean {
@@ -23,7 +60,7 @@ export function completeApply(ctx: Step): boolean {
   const { e } = ctx;
   const pending = e.pendingApply;
   if (pending === null || [...pending.leaving].some((n) => isActive(stateOf(e, n).phase))) return false;
-  const diff = diffDatabases(e.db, pending.db);
+  const { diff } = pending;
   const instances = [...e.defs.keys()].filter((n) => n !== templateOf(n));
   const gone = new Set(diff.removed);
   e.db = pending.db;
@@ -36,7 +73,7 @@ export function completeApply(ctx: Step): boolean {
   for (const name of instances) {
     const template = templateOf(name);
     if (e.defs.has(template) && !diff.changed.includes(template)) {
-      e.defs.set(name, { ...e.defs.get(template)!, name });
+      e.defs.set(name, { ...defOf(e, template), name });
       addInstance(e.topo, template, name);
     } else {
       e.services.delete(name);

@@ -8,8 +8,8 @@ import { waitsForTrigger } from "../config/service.js";
 import { own } from "../records.js";
 import { defOf, stateOf, type Engine, type Step } from "./engine.js";
 import { wantsUp } from "./wanted.js";
-import { members } from "./topology.js";
-import type { End, ExitStatus, Phase } from "./types.js";
+import { edgesOf, members } from "./topology.js";
+import type { Boot, End, ExitStatus, Phase } from "./types.js";
 
 /** Why `name` cannot be the service whose end ends the boot (`--exit-with`), or null. */
 export function checkExitWith(db: Database, name: string): string | null {
@@ -38,9 +38,9 @@ export function servicesOf(e: Engine, names: readonly string[]): string[] {
   }
   while (stack.length > 0) {
     const name = stack.pop()!;
-    if (found.has(name) || (!named.has(name) && waitsForTrigger(e.defs.get(name)!))) continue;
+    if (found.has(name) || (!named.has(name) && waitsForTrigger(defOf(e, name)))) continue;
     found.add(name);
-    stack.push(...e.topo.requires.get(name)!);
+    stack.push(...edgesOf(e.topo, "requires", name));
   }
   return [...found];
 }
@@ -94,8 +94,8 @@ export function readiness(e: Engine, services: readonly string[]): Readiness {
   const waiting: string[] = [];
   const failed: string[] = [];
   for (const name of services) {
-    const s = e.services.get(name)!;
-    const task = e.defs.get(name)!.type === "task";
+    const s = stateOf(e, name);
+    const task = defOf(e, name).type === "task";
     if (s.phase === "failed" || (!task && s.phase === "down" && s.held)) failed.push(name);
     else if (task ? s.runs === 0 : s.phase !== "up") waiting.push(name);
   }
@@ -115,9 +115,8 @@ export function completeBoot(ctx: Step): void {
 }
 
 /** A service of the boot changed phase while the boot is under way. */
-export function bootProgress(ctx: Step, name: string, was: Phase, phase: Phase, reason: string | null): void {
+export function bootProgress(ctx: Step, boot: Boot, name: string, was: Phase, phase: Phase, reason: string | null): void {
   const { e } = ctx;
-  const boot = e.boot!;
   if (!boot.services.has(name)) return;
   // A task is never up: it has been through the boot once its run ended well.
   if (phase === "up" || (defOf(e, name).type === "task" && phase === "down" && stateOf(e, name).runs > 0)) boot.waiting.delete(name);

@@ -13,11 +13,11 @@
 //   adopt.ts      a restarted server's processes     step.ts      one fact in, actions out
 
 import type { Database } from "../compile/database.js";
-import { own } from "../records.js";
 import { type ServiceDef } from "../config/service.js";
 import { watchKeys } from "../events/conditions.js";
+import type { DatabaseDiff } from "./diff.js";
 import { topology, type Topology } from "./topology.js";
-import type { Action, Boot, End, Phase, ServiceState } from "./types.js";
+import type { Action, Boot, End, Phase, Pull, ServiceState } from "./types.js";
 
 /** The one way to change an engine: a fact in, the next actions out. */
 export { step } from "./step.js";
@@ -36,6 +36,8 @@ export interface Engine {
   excluded: Set<string>;
   /** Everything `explicit` pulls in: derived, recomputed when `explicit` or `stopped` change. */
   wanted: Set<string>;
+  /** What pulled each wanted service in: derived with `wanted`, for `tend why`. */
+  pulls: Map<string, Pull>;
   /**
    * Wanted services that require (directly or not) one that only its event or clock
    * starts and that is not wanted: derived with `wanted`. They stay down until it is.
@@ -47,7 +49,7 @@ export interface Engine {
   /** How the server ends, once that is decided: set with `shuttingDown`, never changed after. */
   end: End | null;
   /** A database waiting to replace `db` once the services `leaving` it have stopped. */
-  pendingApply: { db: Database; leaving: Set<string> } | null;
+  pendingApply: { db: Database; diff: DatabaseDiff; leaving: Set<string> } | null;
   /** Groups of services being restarted: each must be all down before any comes back. */
   bounces: Set<string>[];
   /** Services that an event, a level or a clock made wanted (a task: for one run). */
@@ -63,16 +65,18 @@ export interface Engine {
 
 export function createEngine(db: Database, now: number): Engine {
   const topo = topology(db);
-  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(own(db.services, n)!, now)]));
+  const defs = definitions(db);
+  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(definitionIn(defs, n), now)]));
   return {
     db,
     topo,
-    defs: definitions(db),
+    defs,
     services,
     explicit: new Set(),
     stopped: new Set(),
     excluded: new Set(),
     wanted: new Set(),
+    pulls: new Map(),
     awaiting: new Set(),
     shuttingDown: false,
     boot: null,
@@ -102,11 +106,13 @@ export function watchersOf(db: Database): Map<string, string[]> {
 }
 
 /** A service's definition; an instance has its template's, under its own name. */
-export const defOf = (e: Engine, name: string): ServiceDef => {
-  const d = e.defs.get(name);
+export const defOf = (e: Engine, name: string): ServiceDef => definitionIn(e.defs, name);
+
+function definitionIn(defs: ReadonlyMap<string, ServiceDef>, name: string): ServiceDef {
+  const d = defs.get(name);
   if (d === undefined) throw new Error(`no service '${name}'`);
   return d;
-};
+}
 
 /** `mount@/dev/sdb1` → `mount`. */
 export const templateOf = (name: string): string => {

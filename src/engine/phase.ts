@@ -1,7 +1,7 @@
 // A service's phase changes: the `changed` action, the boot's progress, the services
 // that must look again, and the job events (`started`, `stopped`) it is.
 
-import { requirersOf } from "./topology.js";
+import { edgesOf, requirersOf } from "./topology.js";
 import type { Phase, ServiceState } from "./types.js";
 import { bootProgress } from "./boot.js";
 import { type Step, isActive, stateOf } from "./engine.js";
@@ -17,11 +17,11 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
   if (!changed) return;
   s.since = ctx.now;
   ctx.out.push({ kind: "changed", service: name, phase, reason });
-  if (ctx.e.boot !== null && ctx.e.boot.completeAt === null) bootProgress(ctx, name, was, phase, reason);
+  if (ctx.e.boot !== null && ctx.e.boot.completeAt === null) bootProgress(ctx, ctx.e.boot, name, was, phase, reason);
   const { topo } = ctx.e;
   ctx.dirty.add(name);
-  for (const edges of [topo.requires, topo.requiredBy, topo.after, topo.before]) {
-    for (const n of edges.get(name)!) ctx.dirty.add(n);
+  for (const edge of ["requires", "requiredBy", "after", "before"] as const) {
+    for (const n of edgesOf(topo, edge, name)) ctx.dirty.add(n);
   }
   // A failure blocks what requires it however far up (see `blockingRequirement`): all of it looks again.
   if (phase === "failed" || (phase === "down" && s.held)) for (const n of requirersOf(topo, name)) ctx.dirty.add(n);

@@ -60,7 +60,7 @@ export function spawned(ctx: Step, name: string, pid: number): void {
     if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
     return;
   }
-  if (s.phase === "stopping") return signalStop(ctx, name); // asked to stop before the spawn was reported
+  if (s.phase === "stopping") return signalStop(ctx, name, pid); // asked to stop before the spawn was reported
   if (s.role === "main" && def.type === "longrun" && def.ready.kind === "none" && s.phase === "starting") becomeUp(ctx, name);
 }
 
@@ -99,16 +99,16 @@ export function stopProcess(ctx: Step, name: string, outcome: Outcome, note: str
   s.outcome = outcome;
   setPhase(ctx, name, "stopping", note);
   // A spawn asked for but not yet reported is signalled once it is (see `spawned`).
-  if (s.pid !== null) signalStop(ctx, name);
+  if (s.pid !== null) signalStop(ctx, name, s.pid);
 }
 
 /** The hooks that run once the service is on its way down: they are never sent the stop signal. */
 export const isStopHook = (role: Role | null): boolean => role === "down" || role === "post-stop";
 
-export function signalStop(ctx: Step, name: string): void {
+export function signalStop(ctx: Step, name: string, pid: number): void {
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
-  ctx.out.push({ kind: "signal", service: name, pid: s.pid!, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
+  ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
   if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
 }
 

@@ -3,6 +3,7 @@
 // ordered after, and what requires it.
 
 import { waitsForTrigger } from "../config/service.js";
+import { edgesOf } from "./topology.js";
 import type { Outcome } from "./types.js";
 import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
 import { announce, dropHooks, hooksDone, waitForHooks } from "./hooks.js";
@@ -78,7 +79,7 @@ export function blockingRequirement(e: Engine, name: string, known = new Map<str
   const memo = known.get(name);
   if (memo !== undefined) return memo;
   let why: string | null = null;
-  for (const r of e.topo.requires.get(name)!) {
+  for (const r of edgesOf(e.topo, "requires", name)) {
     const s = stateOf(e, r);
     if (s.phase === "failed") why = `dependency ${r} failed`;
     else if (s.held && s.phase === "down") why = `dependency ${r} ${defOf(e, r).type === "task" ? "ran and ended" : "exited by itself"}`;
@@ -91,32 +92,52 @@ export function blockingRequirement(e: Engine, name: string, known = new Map<str
 
 /** A requirement that only an event or a clock starts, which has not: what a dependent waits for. */
 export function awaitedTrigger(e: Engine, name: string): string | null {
-  const r = e.topo.requires.get(name)!.find((n) => stateOf(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
+  const r = edgesOf(e.topo, "requires", name).find((n) => stateOf(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
   return r === undefined ? null : `waiting for ${r}, which starts on its own event or schedule`;
 }
 
 /**
- * Everything required is up and staying up (not about to go down for a restart or an
- * apply) — or waiting, before it stops, for this very task to run.
+ * The requirement `r` of `name` is up and staying up (not about to go down for a
+ * restart or an apply) — or waiting, before it stops, for this very task to run.
  */
-export const requirementsUp = (e: Engine, name: string): boolean =>
-  e.topo.requires.get(name)!.every((r) => stateOf(e, r).phase === "up" && (wantsUp(e, r) || stateOf(e, r).hooks.includes(name)));
+export const requirementReady = (e: Engine, name: string, r: string): boolean =>
+  stateOf(e, r).phase === "up" && (wantsUp(e, r) || stateOf(e, r).hooks.includes(name));
 
-/** Everything this service is ordered after has settled: none is in transition or about to start. */
-export function orderingSettled(e: Engine, name: string): boolean {
-  return e.topo.after.get(name)!.every((a) => {
-    const s = stateOf(e, a);
-    if (s.phase === "starting" || s.phase === "running" || s.phase === "stopping") return false;
-    return !(s.phase === "down" && !s.held && wantsUp(e, a) && !e.awaiting.has(a)); // awaiting an event is settled
-  });
+export const requirementsUp = (e: Engine, name: string): boolean => edgesOf(e.topo, "requires", name).every((r) => requirementReady(e, name, r));
+
+/** `a`, which something is ordered after, has settled: it is not in transition nor about to start (awaiting an event is settled). */
+export function settled(e: Engine, a: string): boolean {
+  const s = stateOf(e, a);
+  if (s.phase === "starting" || s.phase === "running" || s.phase === "stopping") return false;
+  return !(s.phase === "down" && !s.held && wantsUp(e, a) && !e.awaiting.has(a));
 }
+
+export const orderingSettled = (e: Engine, name: string): boolean => edgesOf(e.topo, "after", name).every((a) => settled(e, a));
+
+/** The services that must stop before `name` may: what requires it and is active. */
+export const stopsFirst = (e: Engine, name: string): string[] => edgesOf(e.topo, "requiredBy", name).filter((d) => isActive(stateOf(e, d).phase));
 
 /** May this service's process be stopped now? Dependents go first. */
 export function mayStop(e: Engine, name: string): boolean {
-  if (e.topo.requiredBy.get(name)!.some((d) => isActive(stateOf(e, d).phase))) return false;
+  if (stopsFirst(e, name).length > 0) return false;
   // Ordering only matters between services that are both going down.
-  return e.topo.before.get(name)!.every((d) => {
+  return edgesOf(e.topo, "before", name).every((d) => {
     const s = stateOf(e, d);
     return s.phase !== "stopping" && !(isActive(s.phase) && !wantsUp(e, d));
   });
+}
+
+/**
+ * Where a command waits for: has `name` settled, for a `stop` (or shutdown) by being
+ * inactive, for a `start`, `restart` or `apply` by being up, failed or held down — or
+ * inactive, when it is not wanted after all? A restart given at `since` has not even
+ * begun while the service's phase is older. A service an apply removed has settled.
+ */
+export function isSettled(e: Engine, name: string, command: "start" | "stop" | "restart" | "apply" | "shutdown", since: number): boolean {
+  const s = e.services.get(name);
+  if (s === undefined) return true;
+  if (command === "stop" || command === "shutdown") return !isActive(s.phase);
+  if (command === "restart" && s.since < since) return false;
+  if (!e.wanted.has(name)) return !isActive(s.phase);
+  return s.phase === "up" || s.phase === "failed" || (s.phase === "down" && s.held);
 }

@@ -8,6 +8,7 @@ import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
 import { createEngine, step, templateOf, type Engine } from "./engine.js";
 import { refreshWanted } from "./wanted.js";
+import { diffDatabases } from "./diff.js";
 import { addInstance } from "./topology.js";
 import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 
@@ -108,7 +109,8 @@ export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: numbe
   e.shuttingDown = snapshot.shuttingDown;
   e.boot = snapshot.boot === null ? null : { ...snapshot.boot, services: new Set(snapshot.boot.services), waiting: new Set(snapshot.boot.waiting) };
   e.end = snapshot.end;
-  e.pendingApply = snapshot.pendingApply === null ? null : { db: snapshot.pendingApply.db, leaving: new Set(snapshot.pendingApply.leaving) };
+  const pending = snapshot.pendingApply;
+  e.pendingApply = pending === null ? null : { db: pending.db, diff: diffDatabases(db, pending.db), leaving: new Set(pending.leaving) };
   e.bounces = snapshot.bounces.map((group) => new Set(group));
   e.levels = new Map(snapshot.levels);
   e.nextToken = snapshot.nextToken;

@@ -2,13 +2,12 @@
 // have unblocked is evaluated until nothing changes.
 
 import { bootServices } from "./boot.js";
-import { diffDatabases } from "./diff.js";
 import { members, requirementsOf, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
 import { adopt } from "./adopt.js";
-import { completeApply, completeBounces } from "./apply.js";
+import { beginApply, bounce, completeApply, completeBounces } from "./apply.js";
 import { completeBoot, end } from "./boot.js";
-import { type Engine, type Step, defOf, isActive, stateOf, templateOf } from "./engine.js";
+import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { evaluate } from "./rules.js";
@@ -85,34 +84,17 @@ export function handle(ctx: Step, fact: Fact): void {
         }
       }
       return rewant(ctx);
-    case "restart": {
-      // Down in order (what requires it first), then up in order: one bounce group per
-      // service, of it and what is up (or coming up) that requires it.
-      for (const name of fact.names) {
-        for (const m of members(e.topo, name)) {
-          release(ctx, m);
-          const group = new Set(requirersOf(e.topo, m).filter((r) => isActive(stateOf(e, r).phase) && stateOf(e, r).phase !== "stopping"));
-          if (group.size > 0) e.bounces.push(group);
-          for (const n of group) ctx.dirty.add(n);
-        }
-      }
+    case "restart":
+      for (const name of fact.names) for (const m of members(e.topo, name)) bounce(ctx, m);
       return handle(ctx, { kind: "start", names: fact.names });
-    }
     case "unwant":
       for (const name of fact.names) {
         e.explicit.delete(name);
         e.excluded.add(name);
       }
       return rewant(ctx);
-    case "apply": {
-      const diff = diffDatabases(e.db, fact.db);
-      const going = [...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n));
-      const instances = e.topo.names.filter((n) => n !== templateOf(n) && going.includes(templateOf(n)));
-      const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
-      e.pendingApply = { db: fact.db, leaving };
-      for (const name of leaving) ctx.dirty.add(name);
-      return;
-    }
+    case "apply":
+      return beginApply(ctx, fact.db);
     case "shutdown":
       return end(ctx, { code: 0, reason: fact.reason ?? "asked to shut down" });
     case "spawned":

@@ -25,13 +25,13 @@ export function topology(db: Pick<Database, "graph">): Topology {
   const after = new Map<string, string[]>();
   const requiredBy = new Map<string, string[]>(names.map((n) => [n, []]));
   const before = new Map<string, string[]>(names.map((n) => [n, []]));
-  for (const name of names) {
-    const edges = db.graph.services[name]!;
+  // In name order, as `names`: what the reverse edges list comes in a stable order.
+  for (const [name, edges] of Object.entries(db.graph.services).sort(([a], [b]) => (a < b ? -1 : 1))) {
     requires.set(name, edges.requires);
     wants.set(name, edges.wants);
     after.set(name, edges.after);
-    for (const r of edges.requires) requiredBy.get(r)!.push(name);
-    for (const a of edges.after) before.get(a)!.push(name);
+    for (const r of edges.requires) listIn(requiredBy, r).push(name);
+    for (const a of edges.after) listIn(before, a).push(name);
   }
   return { names, requires, wants, after, requiredBy, before, bundles: db.graph.bundles };
 }
@@ -42,21 +42,30 @@ export function topology(db: Pick<Database, "graph">): Topology {
  */
 export function addInstance(topo: Topology, template: string, name: string): void {
   topo.names.push(name);
-  topo.requires.set(name, topo.requires.get(template)!);
-  topo.wants.set(name, topo.wants.get(template)!);
-  topo.after.set(name, topo.after.get(template)!);
+  for (const edge of ["requires", "wants", "after"] as const) topo[edge].set(name, edgesOf(topo, edge, template));
   topo.requiredBy.set(name, []);
   topo.before.set(name, []);
-  for (const r of topo.requires.get(name)!) topo.requiredBy.get(r)!.push(name);
-  for (const a of topo.after.get(name)!) topo.before.get(a)!.push(name);
+  for (const r of edgesOf(topo, "requires", name)) listIn(topo.requiredBy, r).push(name);
+  for (const a of edgesOf(topo, "after", name)) listIn(topo.before, a).push(name);
 }
 
 /** Remove an instance that `addInstance` added, from its edges too. */
 export function removeInstance(topo: Topology, name: string): void {
   topo.names.splice(topo.names.indexOf(name), 1);
-  for (const r of topo.requires.get(name)!) topo.requiredBy.set(r, topo.requiredBy.get(r)!.filter((n) => n !== name));
-  for (const a of topo.after.get(name)!) topo.before.set(a, topo.before.get(a)!.filter((n) => n !== name));
+  for (const r of edgesOf(topo, "requires", name)) topo.requiredBy.set(r, listIn(topo.requiredBy, r).filter((n) => n !== name));
+  for (const a of edgesOf(topo, "after", name)) topo.before.set(a, listIn(topo.before, a).filter((n) => n !== name));
   for (const edges of [topo.requires, topo.wants, topo.after, topo.requiredBy, topo.before]) edges.delete(name);
+}
+
+export type Edge = "requires" | "wants" | "after" | "requiredBy" | "before";
+
+/** What `name` has edges of this kind to (for `requiredBy` and `before`: from). A name not in the graph is the engine's bug, said as such. */
+export const edgesOf = (topo: Topology, edge: Edge, name: string): readonly string[] => listIn(topo[edge], name);
+
+function listIn<T>(edges: ReadonlyMap<string, T>, name: string): T {
+  const list = edges.get(name);
+  if (list === undefined) throw new Error(`internal error: no service '${name}' in the engine's graph`);
+  return list;
 }
 
 /** The services a name stands for: a bundle's members, a service itself, or nothing. */

@@ -5,6 +5,9 @@
 import type { Database } from "../compile/database.js";
 import type { Latches, Occurrence } from "../events/conditions.js";
 
+/** What first pulled a wanted service in: a name an admin, the boot or `enable` gave (a bundle's, for a member), its event, or another wanted service over an edge. */
+export type Pull = { by: "name"; root: string } | { by: "trigger" } | { by: "requires" | "wants"; from: string };
+
 /** What a service is doing. Tasks use `running` instead of starting/up. */
 export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "failed";
 

@@ -3,16 +3,16 @@
 // what they require, and why each is wanted.
 
 import { waitsForTrigger } from "../config/service.js";
-import { members } from "./topology.js";
+import { edgesOf, members } from "./topology.js";
 import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
+import type { Pull } from "./types.js";
 
 /** Recompute the wanted set and evaluate every service whose wantedness changed. */
 export function rewant(ctx: Step): void {
   const { e } = ctx;
   const before = e.wanted;
   const awaited = e.awaiting;
-  e.wanted = computeWanted(e);
-  e.awaiting = computeAwaiting(e);
+  refreshWanted(e);
   // Whether a service is wanted also decides when its neighbours in the order may move
   // (see `mayStop` and `orderingSettled`): evaluate them too.
   const changed = (n: string): void => {
@@ -27,34 +27,66 @@ export function rewant(ctx: Step): void {
   for (const n of e.topo.names) if (stateOf(e, n).phase === "failed" || !isActive(stateOf(e, n).phase)) ctx.dirty.add(n);
 }
 
-/** Derive the wanted sets again (a restored engine: see snapshot.ts). */
+/** Derive the wanted sets again: after any change to what they are made of, and for a restored engine (snapshot.ts). */
 export function refreshWanted(e: Engine): void {
-  e.wanted = computeWanted(e);
+  e.pulls = computeWanted(e);
+  e.wanted = new Set(e.pulls.keys());
   e.awaiting = computeAwaiting(e);
 }
 
 /**
- * Everything the explicit names pull in through `requires` and `wants`. A service that
- * waits for an event or a clock (`start-on`, `schedule`) is pulled in only when named.
+ * Everything the explicit names pull in through `requires` and `wants`, each with what
+ * first pulled it in (breadth first: the shortest chain). A service that waits for an
+ * event or a clock (`start-on`, `schedule`) is pulled in only when named.
  */
-export function computeWanted(e: Engine): Set<string> {
-  const wanted = new Set<string>();
-  const stack: string[] = [...e.triggered];
-  for (const name of e.explicit) {
-    for (const m of members(e.topo, name)) if (m === name || !e.excluded.has(m)) stack.push(m);
+function computeWanted(e: Engine): Map<string, Pull> {
+  const pulls = new Map<string, Pull>();
+  const queue: [string, Pull][] = [...e.triggered].map((n) => [n, { by: "trigger" }]);
+  for (const root of e.explicit) {
+    for (const m of members(e.topo, root)) if (m === root || !e.excluded.has(m)) queue.push([m, { by: "name", root }]);
   }
   // A bundle holding an event-driven service does not start it; naming it, or its event, does.
   const named = (n: string): boolean => e.explicit.has(n) || e.triggered.has(n);
-  while (stack.length > 0) {
-    const name = stack.pop()!;
-    if (wanted.has(name) || e.stopped.has(name)) continue;
+  for (let i = 0; i < queue.length; i++) {
+    const [name, pull] = queue[i]!;
+    if (pulls.has(name) || e.stopped.has(name)) continue;
     if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
-    wanted.add(name);
-    const pulled = [...e.topo.requires.get(name)!, ...e.topo.wants.get(name)!];
+    pulls.set(name, pull);
     // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
-    stack.push(...(e.hookRuns.has(name) ? pulled.filter((n) => !stateOf(e, n).announced) : pulled));
+    const keeps = (n: string): boolean => !e.hookRuns.has(name) || !stateOf(e, n).announced;
+    for (const edge of ["requires", "wants"] as const) {
+      for (const n of edgesOf(e.topo, edge, name)) if (keeps(n)) queue.push([n, { by: edge, from: name }]);
+    }
   }
-  return wanted;
+  return pulls;
+}
+
+/**
+ * The chain that makes `name` wanted, from it back to what an admin, the boot or an
+ * event named (`db requires it` … `started explicitly`); null when it is not wanted.
+ */
+export function wantedBecause(e: Engine, name: string): string[] | null {
+  if (!e.wanted.has(name)) return null;
+  const chain: string[] = [];
+  for (let n: string | null = name; n !== null; ) {
+    const pull = e.pulls.get(n);
+    if (pull === undefined) throw new Error(`internal error: ${n} is wanted but nothing pulled it in`);
+    chain.push(`${n}: ${describePull(n, pull)}`);
+    n = pull.by === "requires" || pull.by === "wants" ? pull.from : null;
+  }
+  return chain;
+}
+
+function describePull(name: string, pull: Pull): string {
+  switch (pull.by) {
+    case "trigger":
+      return "started by its event or schedule (start-on, schedule)";
+    case "name":
+      return pull.root === name ? "started explicitly (by an admin, the boot or 'enable')" : `member of '${pull.root}', started explicitly`;
+    case "requires":
+    case "wants":
+      return `${pull.from} ${pull.by} it`;
+  }
 }
 
 /**
@@ -67,7 +99,7 @@ export function computeAwaiting(e: Engine): Set<string> {
   const stack = e.topo.names.filter((n) => !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
   while (stack.length > 0) {
     const name = stack.pop()!;
-    for (const d of e.topo.requiredBy.get(name)!) {
+    for (const d of edgesOf(e.topo, "requiredBy", name)) {
       if (awaiting.has(d) || !e.wanted.has(d) || (e.hookRuns.has(d) && stateOf(e, name).announced)) continue;
       awaiting.add(d);
       stack.push(d);

@@ -14,8 +14,8 @@ import { parseSignal } from "../config/values.js";
 import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { createEngine, defOf, isActive, step, type Engine } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
-import { diffDatabases } from "../engine/diff.js";
-import { members, requirersOf } from "../engine/topology.js";
+import { planApply } from "../engine/apply.js";
+import { members } from "../engine/topology.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import { fileNameOf, PLACE_MODES, type Places } from "../places.js";
 import { own } from "../records.js";
@@ -31,7 +31,8 @@ import { readServerConfig } from "./tend-conf.js";
 import { lockRoot } from "./lock.js";
 import { loadPersistent, savePersistent, type Persistent } from "./persist.js";
 import { CONTROL_SOCKET, STATUS_SOCKET, type Request } from "./protocol.js";
-import { explain, serviceStatus } from "./status.js";
+import { serviceStatus } from "./status.js";
+import { explain } from "../engine/explain.js";
 import { createWaiters } from "./waiters.js";
 import { createHistory, historyEntry, HISTORY_CAPACITY, type HistoryEntry } from "./history.js";
 import { loadLevels, saveLevels } from "./persist.js";
@@ -647,10 +648,6 @@ export interface ApplyPlan {
 
 /** What installing `next` into the running server would do. */
 export function applyPlan(engine: Engine, next: Database, generation: number): ApplyPlan {
-  const { added, removed, changed } = diffDatabases(engine.db, next);
-  const leaving = new Set([...removed, ...changed].filter((n) => engine.topo.requires.has(n)));
-  const bounced = [...new Set([...leaving].flatMap((n) => requirersOf(engine.topo, n)))]
-    .filter((n) => !leaving.has(n) && isActive(engine.services.get(n)!.phase))
-    .sort();
+  const { added, removed, changed, bounced } = planApply(engine, next);
   return { generation: { from: engine.db.generation, to: generation }, added, removed, changed, bounced };
 }

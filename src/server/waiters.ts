@@ -4,8 +4,9 @@
 // services are ready, one of them failed, or its time is up.
 
 import type { Readiness } from "../engine/boot.js";
-import { isActive, type Engine } from "../engine/engine.js";
-import { members } from "../engine/topology.js";
+import { stateOf, type Engine } from "../engine/engine.js";
+import { isSettled } from "../engine/rules.js";
+import { edgesOf, members } from "../engine/topology.js";
 import type { Phase } from "../engine/types.js";
 import type { Connection } from "./control-socket.js";
 
@@ -46,29 +47,12 @@ export function createWaiters(engine: () => Engine) {
   let pending: Pending[] = [];
   const readyWaiters = new Set<{ waiter: ReadyWaiter; answer(): void }>();
 
-  const settled = (w: Pending, name: string): boolean => {
-    const e = engine();
-    const s = e.services.get(name);
-    if (s === undefined) return true; // removed by an apply
-    switch (w.kind) {
-      case "stop":
-      case "shutdown":
-        return !isActive(s.phase);
-      case "start":
-      case "apply":
-      case "restart":
-        if (w.kind === "restart" && s.since < w.since) return false; // not even begun
-        if (!e.wanted.has(name)) return !isActive(s.phase);
-        return s.phase === "up" || s.phase === "failed" || (s.phase === "down" && s.held);
-    }
-  };
-
   const finalReply = (w: Pending): void => {
     const e = engine();
     const services = w.services
       .filter((n) => e.services.has(n))
       .map((n) => {
-        const s = e.services.get(n)!;
+        const s = stateOf(e, n);
         return { name: n, phase: s.phase, reason: s.reason };
       });
     const failed = services.filter((s) => s.phase === "failed").map((s) => s.name);
@@ -92,7 +76,7 @@ export function createWaiters(engine: () => Engine) {
           const n = stack.pop()!;
           if (entry.watched.has(n) || !e.topo.requires.has(n)) continue;
           entry.watched.add(n);
-          if (waiter.kind === "start" || waiter.kind === "restart") stack.push(...e.topo.requires.get(n)!, ...e.topo.wants.get(n)!);
+          if (waiter.kind === "start" || waiter.kind === "restart") stack.push(...edgesOf(e.topo, "requires", n), ...edgesOf(e.topo, "wants", n));
         }
       };
       widen(waiter.services);
@@ -134,7 +118,7 @@ export function createWaiters(engine: () => Engine) {
       const still: Pending[] = [];
       for (const w of pending) {
         const applying = w.kind === "apply" && e.pendingApply !== null;
-        if (w.complete && !applying && w.services.every((n) => settled(w, n))) {
+        if (w.complete && !applying && w.services.every((n) => isSettled(e, n, w.kind, w.since))) {
           w.detach();
           finalReply(w);
         } else still.push(w);

@@ -1,0 +1,47 @@
+// `tend why NAME`: the state of one service in words an admin can act on, read off the
+// engine with the same rules that decide it (rules.ts, wanted.ts), never re-derived.
+
+import { defOf, isActive, stateOf, type Engine } from "./engine.js";
+import { requirementReady, settled, stopsFirst } from "./rules.js";
+import { edgesOf } from "./topology.js";
+import { wantedBecause } from "./wanted.js";
+
+/** Lines that explain the state of one service. */
+export function explain(e: Engine, name: string): string[] {
+  const s = stateOf(e, name);
+  const lines = [`${name} is ${s.phase}${s.reason ? `: ${s.reason}` : ""}`];
+  const because = wantedBecause(e, name);
+  if (e.shuttingDown) lines.push("the server is shutting down: nothing is wanted");
+  else if (because === null) lines.push(notWanted(e, name));
+  else lines.push("wanted because:", ...because.map((l) => `  ${l}`));
+  if (s.held && (s.phase === "failed" || s.phase === "down")) {
+    lines.push(
+      defOf(e, name).type === "task"
+        ? `its run is over; 'tend start ${name}' runs it again`
+        : `held: it is not started again by itself; 'tend start ${name}' retries it`,
+    );
+  }
+  if (because !== null && e.excluded.has(name)) lines.push(`disabled: 'default' does not bring it up, but what is listed above still needs it`);
+  if (because !== null && (s.phase === "down" || s.phase === "failed")) {
+    for (const r of edgesOf(e.topo, "requires", name)) {
+      const rs = stateOf(e, r);
+      if (!requirementReady(e, name, r)) lines.push(`waits for requirement ${r}, which is ${rs.phase}${rs.reason ? `: ${rs.reason}` : ""}`);
+    }
+    for (const a of edgesOf(e.topo, "after", name)) {
+      if (!settled(e, a)) lines.push(`ordered after ${a}, which is ${isActive(stateOf(e, a).phase) ? stateOf(e, a).phase : "about to start"}`);
+    }
+  }
+  const first = isActive(s.phase) && because === null ? stopsFirst(e, name) : [];
+  if (first.length > 0) lines.push(`stops once these stop first: ${first.join(", ")}`);
+  return lines;
+}
+
+/** Why a service is not wanted, in words an admin can act on. */
+function notWanted(e: Engine, name: string): string {
+  const def = defOf(e, name);
+  if (e.stopped.has(name)) return `not wanted: an admin stopped it (or something it requires); 'tend start ${name}' brings it back`;
+  if (e.excluded.has(name)) return `not wanted: disabled ('tend enable ${name}' puts it back into what boot starts)`;
+  if (def.startOn !== null) return "not wanted now: it starts when its start-on condition comes true";
+  if (def.schedule !== null) return "not wanted now: it runs on its schedule";
+  return "not wanted: nothing started it or pulls it in";
+}
