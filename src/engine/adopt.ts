@@ -1,10 +1,10 @@
 // A restarted server takes over the processes the keeper kept running: the restored
 // state and the keeper's table are reconciled, the keeper being the truth.
 
-import type { AdoptedProcess, Fact } from "./types.js";
-import { type Step, defOf, stateOf } from "./engine.js";
+import { defOf, stateOf, type Step } from "./engine.js";
 import { setPhase } from "./phase.js";
 import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
+import type { AdoptedProcess, Fact } from "./types.js";
 
 /**
  * After a server restart: reconcile what the restored state says a service runs with

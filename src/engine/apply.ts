@@ -5,11 +5,11 @@
 
 import type { Database } from "../compile/database.js";
 import { mentionsLevel } from "../events/conditions.js";
-import { diffDatabases, type DatabaseDiff } from "./diff.js";
-import { addInstance, requirersOf, topology } from "./topology.js";
-import { type Engine, type Step, defOf, definitions, initialState, isActive, stateOf, templateOf, watchersOf } from "./engine.js";
-import { release } from "./step.js";
+import { type DatabaseDiff, diffDatabases } from "./diff.js";
+import { definitions, defOf, type Engine, initialState, isActive, stateOf, type Step, templateOf, watchersOf } from "./engine.js";
 import { levelKey, reactTo } from "./events.js";
+import { release } from "./restarts.js";
+import { addInstance, requirersOf, topology } from "./topology.js";
 import { rewant } from "./wanted.js";
 
 /** What installing `next` would do: what it adds, removes and changes, and what goes down for it. */

@@ -6,10 +6,10 @@
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger } from "../config/service.js";
 import { own } from "../records.js";
-import { defOf, stateOf, type Engine, type Step } from "./engine.js";
-import { wantsUp } from "./wanted.js";
+import { defOf, type Engine, stateOf, type Step } from "./engine.js";
 import { edgesOf, members } from "./topology.js";
 import type { Boot, End, ExitStatus, Phase } from "./types.js";
+import { wantsUp } from "./wanted.js";
 
 /** Why `name` cannot be the service whose end ends the boot (`--exit-with`), or null. */
 export function checkExitWith(db: Database, name: string): string | null {

@@ -13,10 +13,10 @@
 //   adopt.ts      a restarted server's processes     step.ts      one fact in, actions out
 
 import type { Database } from "../compile/database.js";
-import { type ServiceDef } from "../config/service.js";
+import type { ServiceDef } from "../config/service.js";
 import { watchKeys } from "../events/conditions.js";
 import type { DatabaseDiff } from "./diff.js";
-import { topology, type Topology } from "./topology.js";
+import { type Topology, topology } from "./topology.js";
 import type { Action, Boot, End, Phase, Pull, ServiceState } from "./types.js";
 
 /** The one way to change an engine: a fact in, the next actions out. */

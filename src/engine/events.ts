@@ -2,16 +2,16 @@
 // level change or a job event that makes a `start-on` true triggers its service, a
 // `stop-on` untriggers it, an `after` schedule arms its delay.
 
-import { own } from "../records.js";
 import type { Condition } from "../config/condition.js";
-import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, type Occurrence } from "../events/conditions.js";
-import { addInstance, requirementsOf } from "./topology.js";
-import { type Step, defOf, initialState, isActive, stateOf } from "./engine.js";
+import { bindCondition, holds, levelsOnly, mentionsLevel, observe, type Occurrence, occurrenceKey } from "../events/conditions.js";
+import { own } from "../records.js";
+import { defOf, initialState, isActive, stateOf, type Step } from "./engine.js";
 import { forgetOldInstances, instancesOf } from "./instances.js";
-import { release } from "./step.js";
+import { release } from "./restarts.js";
+import { addInstance, requirementsOf } from "./topology.js";
 import { rewant } from "./wanted.js";
 
-export interface Effect {
+interface Effect {
   started: string[];
   stopped: string[];
   skipped: string[];
@@ -77,7 +77,7 @@ export function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence
   }
 }
 
-export const collect = (effect: Effect, result: { started: string[]; skipped: string[] }): void => {
+const collect = (effect: Effect, result: { started: string[]; skipped: string[] }): void => {
   effect.started.push(...result.started);
   effect.skipped.push(...result.skipped);
 };

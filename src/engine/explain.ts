@@ -1,7 +1,7 @@
 // `tend why NAME`: the state of one service in words an admin can act on, read off the
 // engine with the same rules that decide it (rules.ts, wanted.ts), never re-derived.
 
-import { defOf, isActive, stateOf, type Engine } from "./engine.js";
+import { defOf, type Engine, isActive, stateOf } from "./engine.js";
 import { requirementReady, settled, stopsFirst } from "./rules.js";
 import { edgesOf } from "./topology.js";
 import { wantedBecause } from "./wanted.js";

@@ -1,7 +1,7 @@
 // Job events (`starting`, `started`, `stopping`, `stopped X`) and the tasks they run
 // that X's transition waits for: its hooks.
 
-import { type Engine, type Step, defOf, isActive, stateOf, templateOf } from "./engine.js";
+import { defOf, type Engine, isActive, stateOf, type Step, templateOf } from "./engine.js";
 import { occur } from "./events.js";
 import { setPhase } from "./phase.js";
 import { arm } from "./processes.js";
@@ -26,7 +26,7 @@ export function announce(ctx: Step, name: string, verb: "starting" | "started" |
 }
 
 /** Hook tasks may take as long as their own start timeout, or 90 s when they have none. */
-export const DEFAULT_HOOK_TIMEOUT_MS = 90_000;
+const DEFAULT_HOOK_TIMEOUT_MS = 90_000;
 
 export function waitForHooks(ctx: Step, name: string, hooks: string[]): void {
   const s = stateOf(ctx.e, name);

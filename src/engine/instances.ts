@@ -1,8 +1,8 @@
 // `instance = KEY`: one instance of a template per value its events bring
 // (`mount@/dev/sdb1`), a bounded number of them.
 
-import { removeInstance } from "./topology.js";
 import { type Engine, isActive, stateOf, templateOf } from "./engine.js";
+import { removeInstance } from "./topology.js";
 
 export const instancesOf = (e: Engine, template: string): string[] => e.topo.names.filter((n) => n !== template && templateOf(n) === template);
 

@@ -1,11 +1,11 @@
 // A service's phase changes: the `changed` action, the boot's progress, the services
 // that must look again, and the job events (`started`, `stopped`) it is.
 
+import { bootProgress } from "./boot.js";
+import { isActive, stateOf, type Step } from "./engine.js";
+import { announce, hookWaiters } from "./hooks.js";
 import { edgesOf, requirersOf } from "./topology.js";
 import type { Phase, ServiceState } from "./types.js";
-import { bootProgress } from "./boot.js";
-import { type Step, isActive, stateOf } from "./engine.js";
-import { announce, hookWaiters } from "./hooks.js";
 
 export function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
   const s = stateOf(ctx.e, name);
@@ -41,7 +41,7 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
  * The job event a phase change is, if any. `starting` and `stopping` are announced
  * before the change (with their hooks), a task's `started` when its run launches.
  */
-export function jobEvent(s: ServiceState, to: Phase): "started" | "stopped" | null {
+function jobEvent(s: ServiceState, to: Phase): "started" | "stopped" | null {
   if (to === s.phase) return null;
   if (to === "up") return "started";
   if ((to === "down" || to === "failed") && isActive(s.phase)) return "stopped";

@@ -1,15 +1,14 @@
 // A service's processes: its start (pre-start, main, up), its stop (the stop signal,
 // down, post-stop), their timeouts, and where each exit leads.
 
-import { type ServiceDef } from "../config/service.js";
-import { exitCodeOf } from "./boot.js";
-import type { ExitStatus, Outcome, Role, TimerPurpose } from "./types.js";
-import { end, endsBoot } from "./boot.js";
-import { type Step, defOf, stateOf } from "./engine.js";
+import type { ServiceDef } from "../config/service.js";
+import { end, endsBoot, exitCodeOf } from "./boot.js";
+import { defOf, stateOf, type Step } from "./engine.js";
 import { announce, dropHooks, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { afterCrash } from "./restarts.js";
 import { requirementsUp } from "./rules.js";
+import type { ExitStatus, Outcome, Role, TimerPurpose } from "./types.js";
 import { rewant } from "./wanted.js";
 
 export function beginStart(ctx: Step, name: string): void {
@@ -41,7 +40,7 @@ export function launch(ctx: Step, name: string): void {
   if (def.type === "task") announce(ctx, name, "started", {});
 }
 
-export const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : "main");
+const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : "main");
 
 export function spawn(ctx: Step, name: string, role: Role): void {
   const s = stateOf(ctx.e, name);
@@ -105,7 +104,7 @@ export function stopProcess(ctx: Step, name: string, outcome: Outcome, note: str
 /** The hooks that run once the service is on its way down: they are never sent the stop signal. */
 export const isStopHook = (role: Role | null): boolean => role === "down" || role === "post-stop";
 
-export function signalStop(ctx: Step, name: string, pid: number): void {
+function signalStop(ctx: Step, name: string, pid: number): void {
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
   ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
@@ -235,7 +234,7 @@ export function finish(ctx: Step, name: string, outcome: Outcome): void {
 }
 
 /** A task's run is over: its trigger is spent, and what it pulled in is no longer wanted for it. */
-export function endRun(ctx: Step, name: string): void {
+function endRun(ctx: Step, name: string): void {
   ctx.e.hookRuns.delete(name);
   if (ctx.e.triggered.delete(name)) rewant(ctx);
 }
@@ -244,7 +243,7 @@ export function isSuccess(def: ServiceDef, status: ExitStatus): boolean {
   return def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
 }
 
-export function describeExit(status: ExitStatus, killed = false): string {
+function describeExit(status: ExitStatus, killed = false): string {
   if (status.signal !== null) return `killed by ${status.signal}${killed ? " after the stop timeout" : ""}`;
   return `exited with code ${status.code}`;
 }

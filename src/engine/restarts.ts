@@ -1,11 +1,23 @@
 // A longrun whose main exits on its own (docs/DESIGN.md: restarted by its policy,
 // with a delay that doubles up to restart-delay-max and resets after a stable run; at
-// the restart limit, failed and held).
+// the restart limit, failed and held), and what an admin's start clears of that.
 
-import type { Outcome } from "./types.js";
-import { type Step, defOf, stateOf } from "./engine.js";
+import { defOf, stateOf, type Step } from "./engine.js";
 import { seconds } from "./processes.js";
+import type { Outcome } from "./types.js";
 import { wantsUp } from "./wanted.js";
+
+/** Clear what keeps a service from starting automatically: an admin is asking for it. */
+export function release(ctx: Step, name: string): void {
+  const s = stateOf(ctx.e, name);
+  s.held = false;
+  // On its way down to a held state (its start timed out, its run ended): the admin's
+  // start holds for what comes after, so it starts again once stopped.
+  if (s.outcome !== null && s.outcome.to !== "restart") s.outcome = { ...s.outcome, held: false };
+  s.restarts = [];
+  s.backoffMs = defOf(ctx.e, name).restartDelayMs;
+  ctx.dirty.add(name);
+}
 
 /** A longrun's main process exited on its own: restart it, or say why not. */
 export function afterCrash(ctx: Step, name: string, ok: boolean, described: string): Outcome {

@@ -3,12 +3,12 @@
 // ordered after, and what requires it.
 
 import { waitsForTrigger } from "../config/service.js";
-import { edgesOf } from "./topology.js";
-import type { Outcome } from "./types.js";
-import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
+import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { announce, dropHooks, hooksDone, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { beginStart, launch, stopProcess } from "./processes.js";
+import { edgesOf } from "./topology.js";
+import type { Outcome } from "./types.js";
 import { wantsUp } from "./wanted.js";
 
 export function evaluate(ctx: Step, name: string): void {
@@ -57,10 +57,10 @@ export function evaluate(ctx: Step, name: string): void {
   }
 }
 
-export const dependencyFailed = (reason: string): Outcome => ({ to: "failed", reason, held: false });
+const dependencyFailed = (reason: string): Outcome => ({ to: "failed", reason, held: false });
 
 /** Wanted again while up, its stop waiting for the tasks run on `stopping NAME`: it stays. */
-export function cancelStop(ctx: Step, name: string): void {
+function cancelStop(ctx: Step, name: string): void {
   const s = stateOf(ctx.e, name);
   s.announced = false;
   dropHooks(ctx, name);
@@ -91,7 +91,7 @@ export function blockingRequirement(e: Engine, name: string, known = new Map<str
 }
 
 /** A requirement that only an event or a clock starts, which has not: what a dependent waits for. */
-export function awaitedTrigger(e: Engine, name: string): string | null {
+function awaitedTrigger(e: Engine, name: string): string | null {
   const r = edgesOf(e.topo, "requires", name).find((n) => stateOf(e, n).phase === "down" && !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
   return r === undefined ? null : `waiting for ${r}, which starts on its own event or schedule`;
 }

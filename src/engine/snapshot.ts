@@ -6,11 +6,11 @@
 import type { Database } from "../compile/database.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
-import { createEngine, step, templateOf, type Engine } from "./engine.js";
-import { refreshWanted } from "./wanted.js";
 import { diffDatabases } from "./diff.js";
+import { createEngine, type Engine, step, templateOf } from "./engine.js";
 import { addInstance } from "./topology.js";
 import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
+import { refreshWanted } from "./wanted.js";
 
 /** 2: the boot's policy and progress, and the end, are kept (a server that takes over ends as the first would have). */
 export const SNAPSHOT_VERSION = 2;

@@ -1,17 +1,16 @@
 // One fact in, the next actions out: the fact is handled, then every service it may
 // have unblocked is evaluated until nothing changes.
 
-import { bootServices } from "./boot.js";
-import { members, requirementsOf, requirersOf } from "./topology.js";
-import type { Action, Command, Fact, TimedFact } from "./types.js";
 import { adopt } from "./adopt.js";
 import { beginApply, bounce, completeApply, completeBounces } from "./apply.js";
-import { completeBoot, end } from "./boot.js";
-import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
+import { bootServices, completeBoot, end } from "./boot.js";
+import { type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { evaluate } from "./rules.js";
-import { rewant, wantsUp } from "./wanted.js";
+import { members, requirersOf } from "./topology.js";
+import type { Action, Command, Fact, TimedFact } from "./types.js";
+import { startNamed, stopNamed, unwantNamed, wantsUp } from "./wanted.js";
 
 export function step(e: Engine, fact: TimedFact): Action[] {
   const ctx: Step = { e, now: fact.now, out: [], dirty: new Set() };
@@ -37,7 +36,7 @@ export function step(e: Engine, fact: TimedFact): Action[] {
  * was active and is no longer wanted (dependents first, and what only they needed); a
  * restart, the bounce groups it made, with the services it names.
  */
-export function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
+function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
   const named = [...new Set(names.flatMap((n) => members(e.topo, n)))];
   switch (command) {
     case "start":
@@ -51,7 +50,7 @@ export function affectedBy(e: Engine, command: Command, names: readonly string[]
   }
 }
 
-export function handle(ctx: Step, fact: Fact): void {
+function handle(ctx: Step, fact: Fact): void {
   const { e } = ctx;
   switch (fact.kind) {
     case "boot": {
@@ -59,40 +58,17 @@ export function handle(ctx: Step, fact: Fact): void {
       const services = bootServices(e, fact.names, exitWith);
       e.boot = { ...fact.policy, services: new Set(services), waiting: new Set(services), completeAt: null };
       // The `exit-with` service is started by the boot, in its set or not.
-      return handle(ctx, { kind: "start", names: exitWith === null ? fact.names : [...fact.names, exitWith] });
+      return startNamed(ctx, exitWith === null ? fact.names : [...fact.names, exitWith]);
     }
     case "start":
-      for (const name of fact.names) {
-        e.explicit.add(name);
-        e.excluded.delete(name);
-        for (const m of members(e.topo, name)) {
-          for (const r of requirementsOf(e.topo, m)) {
-            e.stopped.delete(r);
-            release(ctx, r);
-          }
-        }
-      }
-      return rewant(ctx);
+      return startNamed(ctx, fact.names);
     case "stop":
-      for (const name of fact.names) {
-        e.explicit.delete(name);
-        for (const m of members(e.topo, name)) {
-          for (const r of requirersOf(e.topo, m)) {
-            e.explicit.delete(r);
-            e.stopped.add(r);
-          }
-        }
-      }
-      return rewant(ctx);
+      return stopNamed(ctx, fact.names);
     case "restart":
       for (const name of fact.names) for (const m of members(e.topo, name)) bounce(ctx, m);
-      return handle(ctx, { kind: "start", names: fact.names });
+      return startNamed(ctx, fact.names);
     case "unwant":
-      for (const name of fact.names) {
-        e.explicit.delete(name);
-        e.excluded.add(name);
-      }
-      return rewant(ctx);
+      return unwantNamed(ctx, fact.names);
     case "apply":
       return beginApply(ctx, fact.db);
     case "shutdown":
@@ -125,7 +101,7 @@ export function handle(ctx: Step, fact: Fact): void {
   }
 }
 
-export function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" }>): void {
+function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" }>): void {
   const { e } = ctx;
   switch (fact.kind) {
     case "spawned":
@@ -153,16 +129,4 @@ export function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "
       throw new Error(`unknown fact ${JSON.stringify(unknown)}`);
     }
   }
-}
-
-/** Clear what keeps a service from starting automatically: an admin is asking for it. */
-export function release(ctx: Step, name: string): void {
-  const s = stateOf(ctx.e, name);
-  s.held = false;
-  // On its way down to a held state (its start timed out, its run ended): the admin's
-  // start holds for what comes after, so it starts again once stopped.
-  if (s.outcome !== null && s.outcome.to !== "restart") s.outcome = { ...s.outcome, held: false };
-  s.restarts = [];
-  s.backoffMs = defOf(ctx.e, name).restartDelayMs;
-  ctx.dirty.add(name);
 }

@@ -3,9 +3,50 @@
 // what they require, and why each is wanted.
 
 import { waitsForTrigger } from "../config/service.js";
-import { edgesOf, members } from "./topology.js";
-import { type Engine, type Step, defOf, isActive, stateOf } from "./engine.js";
+import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
+import { release } from "./restarts.js";
+import { edgesOf, members, requirementsOf, requirersOf } from "./topology.js";
 import type { Pull } from "./types.js";
+
+/** An admin's (or the boot's) start: the names are wanted, and what they require is no longer held down by a stop nor a hold. */
+export function startNamed(ctx: Step, names: readonly string[]): void {
+  const { e } = ctx;
+  for (const name of names) {
+    e.explicit.add(name);
+    e.excluded.delete(name);
+    for (const m of members(e.topo, name)) {
+      for (const r of requirementsOf(e.topo, m)) {
+        e.stopped.delete(r);
+        release(ctx, r);
+      }
+    }
+  }
+  rewant(ctx);
+}
+
+/** An admin's stop: the names, and what requires them, are no longer wanted, even by what `wants` them, until started again. */
+export function stopNamed(ctx: Step, names: readonly string[]): void {
+  const { e } = ctx;
+  for (const name of names) {
+    e.explicit.delete(name);
+    for (const m of members(e.topo, name)) {
+      for (const r of requirersOf(e.topo, m)) {
+        e.explicit.delete(r);
+        e.stopped.add(r);
+      }
+    }
+  }
+  rewant(ctx);
+}
+
+/** `tend disable`: no longer wanted for itself nor as a member of a started bundle (what requires it may still pull it in). */
+export function unwantNamed(ctx: Step, names: readonly string[]): void {
+  for (const name of names) {
+    ctx.e.explicit.delete(name);
+    ctx.e.excluded.add(name);
+  }
+  rewant(ctx);
+}
 
 /** Recompute the wanted set and evaluate every service whose wantedness changed. */
 export function rewant(ctx: Step): void {
@@ -94,7 +135,7 @@ function describePull(name: string, pull: Pull): string {
  * require: its trigger went (a `stop-on`, a level), or never came. A task run on
  * `stopping X` does not wait for X (see `computeWanted`).
  */
-export function computeAwaiting(e: Engine): Set<string> {
+function computeAwaiting(e: Engine): Set<string> {
   const awaiting = new Set<string>();
   const stack = e.topo.names.filter((n) => !e.wanted.has(n) && waitsForTrigger(defOf(e, n)));
   while (stack.length > 0) {
