@@ -11,7 +11,7 @@ import { sourcesRecord } from "./freshness.js";
 import { resolveGraph } from "./graph.js";
 import { checkHost, checkSourceDirectory, hostCache, readHostFacts, type HostFacts } from "./host.js";
 import { plan } from "./plan.js";
-import { nameRecord } from "../records.js";
+import { nameRecord, required } from "../records.js";
 
 /** The bundle that `tend boot` brings up. */
 export const BOOT_BUNDLE = "default";
@@ -73,7 +73,7 @@ export function compileSource(source: Source, readDiagnostics: readonly Diagnost
     const services = nameRecord<ServiceDef>();
     // Stored with absolute paths: the same files reached by another path are the same configuration.
     for (const name of [...parsed.keys()].sort()) services[name] = { ...parsed.get(name)!.def, file: join(sourceDir, name) };
-    const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(services[n]!)).waves : [];
+    const boot = parsed.has(BOOT_BUNDLE) ? plan(graph, [BOOT_BUNDLE], (n) => waitsForTrigger(required(services, n, "the compiled services"))).waves : [];
     const set = { source: sourceDir, services, graph, boot, sources: sourcesRecord(source.files) };
     compiled = { ...set, digest: digestOf(set) };
   }

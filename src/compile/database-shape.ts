@@ -4,6 +4,7 @@
 // The rules are those of src/config/service.ts and src/compile/graph.ts. Every record
 // keyed by a name a user chose is rebuilt without a prototype: `constructor` is a name.
 
+import { isCommand, type Argv } from "../config/argv.js";
 import { RESOURCE_LIMITS } from "../config/keys.js";
 import { JOB_VERBS } from "../config/condition.js";
 import { SERVICE_TYPES, defaultService } from "../config/service.js";
@@ -59,9 +60,9 @@ function dictionary<T>(v: Json, at: string, key: RegExp, value: (v: Json, at: st
   return out;
 }
 
-function program(v: Json, at: string): string[] {
+function program(v: Json, at: string): Argv {
   const list = array(v, at).map((x, i) => string(x, `${at}[${i}]`));
-  return list.length > 0 && list[0] !== "" ? list : fail(at, "must name a program");
+  return isCommand(list) ? list : fail(at, "must name a program");
 }
 const argv = nullable(program);
 
@@ -98,8 +99,8 @@ const matches = (v: Json, at: string): Record<string, string> => dictionary(v, a
 /** A start-on/stop-on condition, walked with a stack of its own: its depth is the file's to choose. */
 function condition(v: Json, at: string): void {
   const stack: [Json, string][] = [[v, at]];
-  while (stack.length > 0) {
-    const [c, where] = stack.pop()!;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [c, where] = top;
     const o = object(c, where);
     switch (oneOf(o.kind, `${where}.kind`, ["or", "and", "level", "event", "job"] as const)) {
       case "or":
@@ -229,8 +230,8 @@ export function checkDatabaseShape(data: Dict): string | null {
       if (runnable(n) !== Object.hasOwn(edges, n)) fail(`graph.services`, runnable(n) ? `has no edges for ${n}` : `has edges for ${n}, which is not a service that runs`);
     }
     const bundles = dictionary(graph.bundles, "graph.bundles", SERVICE_NAME, (v, at) => names(v, at, runnable));
-    for (const n of Object.keys(services)) {
-      if ((services[n]!.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
+    for (const [n, def] of Object.entries(services)) {
+      if ((def.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
     }
     const boot = array(data.boot, "boot").map((wave, i) => names(wave, `boot[${i}]`, runnable));
     // A database compiled before tend recorded its sources has none: its freshness is not checked.

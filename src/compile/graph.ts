@@ -5,8 +5,8 @@
 import { suggester, type Location, type Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import type { Reference, ServiceDef } from "../config/service.js";
-import { nameRecord } from "../records.js";
-import { cycleKey, describeCycle, findCycles, type Edge } from "./cycles.js";
+import { nameRecord, required } from "../records.js";
+import { cycleKey, describeCycle, findCycles, type Cycle, type Edge } from "./cycles.js";
 
 /** For each service that is not a bundle: other non-bundle services, by name. */
 export interface ResolvedEdges {
@@ -55,6 +55,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       return true;
     });
   const checked = new Map<string, Record<"requires" | "wants" | "after" | "before" | "contents", Reference[]>>();
+  const checkedOf = (name: string) => required(checked, name, "the checked references");
   for (const [name, { def, conditionRefs }] of services) {
     checked.set(name, {
       requires: valid(def, def.requires, "requires", "error"),
@@ -73,10 +74,10 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     refs.map((r) => ({ from: def.name, to: r.name, file: def.file, line: r.line, col: r.col }));
   const containment = new Map<string, Edge[]>();
   for (const [name, { def }] of services) {
-    if (def.type === "bundle") containment.set(name, edgesOf(def, checked.get(name)!.contents.filter((r) => known(r.name)?.type === "bundle")));
+    if (def.type === "bundle") containment.set(name, edgesOf(def, checkedOf(name).contents.filter((r) => known(r.name)?.type === "bundle")));
   }
   for (const cycle of findCycles(containment)) {
-    const e = cycle[0]!;
+    const e = cycle[0];
     report("error", e, `bundle '${e.from}' contains itself: ${describeCycle(cycle)}${locations(cycle)}`);
   }
   // Expansion costs what it yields, and nested bundles yield quadratically many names
@@ -91,7 +92,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     return expansionLeft >= 0;
   };
   const contentsAt = (bundle: string): Location => {
-    const { def, keyAt } = services.get(bundle)!;
+    const { def, keyAt } = required(services, bundle, "the services");
     return keyAt.get("contents") ?? { file: def.file, line: 0, col: 0 };
   };
   const members = new Map<string, string[]>();
@@ -103,29 +104,31 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     if (cached) return cached;
     const open = new Set<string>([name]);
     const stack = [{ name, next: 0, found: new Set<string>() }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const contents = checked.get(top.name)!.contents;
-      if (top.next >= contents.length) {
+    for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+      const ref = checkedOf(top.name).contents[top.next];
+      if (ref === undefined) {
         const result = spend(top.found.size, contentsAt(top.name)) ? [...top.found] : [];
         members.set(top.name, result);
         open.delete(top.name);
         stack.pop();
-        for (const m of result) stack[stack.length - 1]?.found.add(m);
+        for (const m of result) stack.at(-1)?.found.add(m);
         continue;
       }
-      const member = contents[top.next++]!.name;
-      if (known(member)?.type !== "bundle") top.found.add(member);
-      else if (members.has(member)) {
-        const expanded = members.get(member)!;
-        if (spend(expanded.length, contentsAt(top.name))) for (const m of expanded) top.found.add(m);
+      top.next++;
+      const member = ref.name;
+      if (known(member)?.type !== "bundle") {
+        top.found.add(member);
+        continue;
       }
-      else if (!open.has(member)) {
+      const expanded = members.get(member);
+      if (expanded !== undefined) {
+        if (spend(expanded.length, contentsAt(top.name))) for (const m of expanded) top.found.add(m);
+      } else if (!open.has(member)) {
         open.add(member);
         stack.push({ name: member, next: 0, found: new Set<string>() });
       }
     }
-    return members.get(name)!;
+    return required(members, name, "the expanded bundles");
   };
   const expandRefs = (def: ServiceDef, refs: Reference[]): Reference[] =>
     refs.flatMap((r) => {
@@ -145,7 +148,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       graph.bundles[name] = expand(name);
       continue;
     }
-    const refs = checked.get(name)!;
+    const refs = checkedOf(name);
     const requires = refs.requires.flatMap((via) =>
       expandRefs(def, [via]).filter((r) => {
         // A task reached through a bundle: the direct case is reported in step 1.
@@ -156,7 +159,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
     );
     const wants = expandRefs(def, refs.wants);
     requireGraph.set(name, edgesOf(def, requires));
-    orderGraph.get(name)!.push(...edgesOf(def, [...requires, ...wants, ...expandRefs(def, refs.after)]));
+    required(orderGraph, name, "the ordering graph").push(...edgesOf(def, [...requires, ...wants, ...expandRefs(def, refs.after)]));
     for (const b of expandRefs(def, refs.before)) {
       orderGraph.get(b.name)?.push({ from: b.name, to: name, file: def.file, line: b.line, col: b.col });
     }
@@ -165,19 +168,19 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
   const reported = new Set<string>();
   for (const cycle of findCycles(requireGraph)) {
     reported.add(cycleKey(cycle));
-    report("error", cycle[0]!, `dependency cycle: ${describeCycle(cycle)}${locations(cycle)}`);
+    report("error", cycle[0], `dependency cycle: ${describeCycle(cycle)}${locations(cycle)}`);
   }
   for (const cycle of findCycles(orderGraph)) {
     if (reported.has(cycleKey(cycle))) continue;
-    report("error", cycle[0]!, `ordering cycle (each must start after the next): ${describeCycle(cycle)}${locations(cycle)}`);
+    report("error", cycle[0], `ordering cycle (each must start after the next): ${describeCycle(cycle)}${locations(cycle)}`);
   }
-  for (const [name, edges] of orderGraph) graph.services[name]!.after = [...new Set(edges.map((e) => e.to))].filter((n) => n !== name);
+  for (const [name, edges] of orderGraph) required(graph.services, name, "the graph's services").after = [...new Set(edges.map((e) => e.to))].filter((n) => n !== name);
   return graph;
 }
 
 const unique = (refs: Reference[]): string[] => [...new Set(refs.map((r) => r.name))];
 
 /** The declarations that make up a cycle, so that every file involved is named. */
-function locations(cycle: readonly Edge[]): string {
+function locations(cycle: Cycle): string {
   return ` (${cycle.map((e) => `${e.file}:${e.line}`).join(", ")})`;
 }

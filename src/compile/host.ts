@@ -5,6 +5,7 @@
 
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import type { Argv } from "../config/argv.js";
 import type { Location, Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import { CLEAN_PATH, DEFAULT_CWD, type ServiceDef } from "../config/service.js";
@@ -75,7 +76,7 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
   const trust = trusted(def, facts, cache, report);
   trust(whole, "", def.file, false);
   const at = (key: string) => keyAt.get(key) ?? whole;
-  const commands: [string, string[] | null][] = [
+  const commands: [string, Argv | null][] = [
     ["command", def.command],
     ["up", def.up],
     ["down", def.down],
@@ -88,8 +89,8 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
   for (const [key, argv] of commands) {
     if (argv === null) continue;
     const lookup = `${argv[0]}\0${path}\0${cwd}`;
-    if (!cache.programs.has(lookup)) cache.programs.set(lookup, findProgram(argv[0]!, path, cwd));
-    const program = cache.programs.get(lookup)!;
+    let program = cache.programs.get(lookup);
+    if (program === undefined) cache.programs.set(lookup, (program = findProgram(argv[0], path, cwd)));
     if ("problem" in program) report("error", at(key), `'${key}': ${program.problem}`);
     else trust(at(key), `'${key}': `, program.path, true);
   }

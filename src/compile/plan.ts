@@ -1,7 +1,7 @@
 // The boot plan: which services bringing a set up would start, as waves — every
 // service in a wave can start in parallel once the waves before it are up.
 
-import { own } from "../records.js";
+import { own, required } from "../records.js";
 import type { ResolvedGraph } from "./graph.js";
 
 export interface Plan {
@@ -21,11 +21,10 @@ export function closure(graph: ResolvedGraph, roots: readonly string[], triggere
   const wanted = new Set<string>();
   const named = new Set(roots);
   const stack = roots.flatMap((r) => expandName(graph, r));
-  while (stack.length > 0) {
-    const name = stack.pop()!;
+  for (let name = stack.pop(); name !== undefined; name = stack.pop()) {
     if (wanted.has(name) || (triggered(name) && !named.has(name))) continue;
     wanted.add(name);
-    const edges = graph.services[name]!;
+    const edges = required(graph.services, name, "the graph's services");
     stack.push(...edges.requires, ...edges.wants);
   }
   return wanted;
@@ -37,7 +36,7 @@ export function plan(graph: ResolvedGraph, roots: readonly string[], triggered?:
   const waiting = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const name of members) {
-    const before = graph.services[name]!.after.filter((n) => members.has(n));
+    const before = required(graph.services, name, "the graph's services").after.filter((n) => members.has(n));
     waiting.set(name, before.length);
     for (const b of before) {
       const list = dependents.get(b);
@@ -52,7 +51,7 @@ export function plan(graph: ResolvedGraph, roots: readonly string[], triggered?:
     const next: string[] = [];
     for (const done of wave) {
       for (const d of dependents.get(done) ?? []) {
-        const left = waiting.get(d)! - 1;
+        const left = required(waiting, d, "the counts of services waited for") - 1;
         waiting.set(d, left);
         if (left === 0) next.push(d);
       }

@@ -4,6 +4,12 @@
 
 export type SplitResult = { ok: true; argv: string[] } | { ok: false; offset: number; message: string };
 
+/** A command's argv: it names a program, so it is never empty. */
+export type Argv = [string, ...string[]];
+
+/** Does `argv` name a program (a first word, and not an empty one)? A service file's commands and the database's must. */
+export const isCommand = (argv: string[]): argv is Argv => argv.length > 0 && argv[0] !== "";
+
 export function splitArgv(text: string): SplitResult {
   const argv: string[] = [];
   let word = "";

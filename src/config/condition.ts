@@ -65,20 +65,20 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
     };
 
     const parseOr = (): Condition => {
-      const of = [parseAnd()];
+      const of: [Condition, ...Condition[]] = [parseAnd()];
       while (peek()?.text === "or") {
         at++;
         of.push(parseAnd());
       }
-      return of.length === 1 ? of[0]! : { kind: "or", of };
+      return of.length === 1 ? of[0] : { kind: "or", of };
     };
     const parseAnd = (): Condition => {
-      const of = [parseAtom()];
+      const of: [Condition, ...Condition[]] = [parseAtom()];
       while (peek()?.text === "and") {
         at++;
         of.push(parseAtom());
       }
-      return of.length === 1 ? of[0]! : { kind: "and", of };
+      return of.length === 1 ? of[0] : { kind: "and", of };
     };
     const parseMatches = (): Record<string, string> => {
       const match = nameRecord<string>();
@@ -115,18 +115,19 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
       }
       if ((JOB_VERBS as readonly string[]).includes(t.text)) {
         const target = peek();
-        if (target === undefined || isParen(target) || RESERVED.has(target.text)) fail(`'${t.text}' must be followed by a service name`, target ?? t);
-        if (!SERVICE_NAME.test(target!.text)) fail(`'${target!.text}' is not a valid service name`, target);
+        if (target === undefined || isParen(target) || RESERVED.has(target.text)) return fail(`'${t.text}' must be followed by a service name`, target ?? t);
+        if (!SERVICE_NAME.test(target.text)) fail(`'${target.text}' is not a valid service name`, target);
         at++;
-        references.push({ service: target!.text, offset: target!.offset });
-        return { kind: "job", verb: t.text as JobVerb, service: target!.text, match: parseMatches() };
+        references.push({ service: target.text, offset: target.offset });
+        return { kind: "job", verb: t.text as JobVerb, service: target.text, match: parseMatches() };
       }
       if (!EVENT_NAME.test(t.text)) fail(`'${t.text}' is not a valid event name`, t);
       return { kind: "event", name: t.text, match: parseMatches() };
     };
 
     const condition = parseOr();
-    if (at < tokens.length) fail(`unexpected '${peek()!.text}': join conditions with 'and' or 'or'`);
+    const extra = peek();
+    if (extra !== undefined) fail(`unexpected '${extra.text}': join conditions with 'and' or 'or'`);
     return { ok: true, value: { condition, references } };
   } catch (e) {
     if (e instanceof ConditionError) return { ok: false, message: e.message, offset: e.offset };

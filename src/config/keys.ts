@@ -3,7 +3,7 @@
 // documents this table; a test checks that the two name the same keys.
 
 import { isAbsolute, resolve } from "node:path";
-import { splitArgv } from "./argv.js";
+import { isCommand, splitArgv, type Argv } from "./argv.js";
 import { parseCondition } from "./condition.js";
 import { parseSchedule } from "./schedule.js";
 import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType, StderrMode } from "./service.js";
@@ -26,7 +26,6 @@ import {
   type Parsed,
 } from "./values.js";
 import { closest } from "./diagnostics.js";
-import { own } from "../records.js";
 
 /** What a key's parser may use besides the value. */
 export interface KeyContext {
@@ -61,11 +60,11 @@ function take<T>(parsed: Parsed<T>, ctx: KeyContext, set: (value: T) => void): v
   else ctx.error(parsed.message, parsed.offset);
 }
 
-function command(set: (def: ServiceDef, argv: string[]) => void): KeySpec["apply"] {
+function command(set: (def: ServiceDef, argv: Argv) => void): KeySpec["apply"] {
   return (value, ctx) => {
     const split = splitArgv(value);
     if (!split.ok) return ctx.error(split.message, split.offset);
-    if (split.argv.length === 0 || split.argv[0] === "") return ctx.error("a command is needed here");
+    if (!isCommand(split.argv)) return ctx.error("a command is needed here");
     set(ctx.def, split.argv);
   };
 }
@@ -106,8 +105,13 @@ function choice<T extends string>(options: readonly T[], set: (def: ServiceDef, 
   };
 }
 
-function duration(set: (def: ServiceDef, ms: number | null) => void, allowInfinity = false): KeySpec["apply"] {
-  return (value, ctx) => take(parseDuration(value, allowInfinity), ctx, (ms) => set(ctx.def, ms));
+function duration(set: (def: ServiceDef, ms: number) => void): KeySpec["apply"] {
+  return (value, ctx) => take(parseDuration(value), ctx, (ms) => set(ctx.def, ms));
+}
+
+/** A duration, or `infinity` (null): no limit. */
+function timeout(set: (def: ServiceDef, ms: number | null) => void): KeySpec["apply"] {
+  return (value, ctx) => take(parseDuration(value, true), ctx, (ms) => set(ctx.def, ms));
 }
 
 function offsetAt(ctx: KeyContext, offset: number): { line: number; col: number } {
@@ -156,12 +160,12 @@ export const KEYS: Record<string, KeySpec> = {
   contents: { types: ["bundle"], list: true, apply: names("contents") },
 
   ready: { types: ["longrun"], apply: (v, ctx) => take(parseReady(v), ctx, (r) => (ctx.def.ready = r)) },
-  "start-timeout": { types: PROCESS, apply: duration((d, ms) => (d.startTimeoutMs = ms), true) },
-  "stop-timeout": { types: PROCESS, apply: duration((d, ms) => (d.stopTimeoutMs = ms), true) },
+  "start-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.startTimeoutMs = ms)) },
+  "stop-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.stopTimeoutMs = ms)) },
 
   restart: { types: ["longrun"], apply: choice<RestartPolicy>(["always", "on-failure", "never"], (d, v) => (d.restart = v)) },
-  "restart-delay": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMs = ms!)) },
-  "restart-delay-max": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMaxMs = ms!)) },
+  "restart-delay": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMs = ms)) },
+  "restart-delay-max": { types: ["longrun"], apply: duration((d, ms) => (d.restartDelayMaxMs = ms)) },
   "restart-limit": { types: ["longrun"], apply: (v, ctx) => take(parseRestartLimit(v), ctx, (l) => (ctx.def.restartLimit = l)) },
   "success-exit": {
     types: PROCESS,
@@ -278,8 +282,7 @@ function checkAccount(value: string, ctx: KeyContext, set: (name: string) => voi
 }
 
 /** Why a key does not apply to a type, in words a user can act on. */
-export function notApplicable(key: string, type: ServiceType): string {
-  const spec = own(KEYS, key)!;
+export function notApplicable(key: string, spec: KeySpec, type: ServiceType): string {
   const reason: Partial<Record<ServiceType, string>> = {
     bundle: "a bundle only names other services (use 'contents')",
     task: "a task runs to completion and is never up",

@@ -45,7 +45,7 @@ export function lex(file: string, bytes: Uint8Array, report: Report): Entry[] {
   const entries: Entry[] = [];
   for (let i = 0; i < lines.length; i++) {
     const first = lines[i];
-    if (first === null) continue; // already reported as invalid UTF-8
+    if (typeof first !== "string") continue; // null: already reported as invalid UTF-8
     const lineNo = i + 1;
     if (first.length > MAX_LINE_CHARS) {
       report("error", { file, line: lineNo, col: 0 }, `line is ${first.length} characters long; the limit is ${MAX_LINE_CHARS}`);

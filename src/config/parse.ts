@@ -51,7 +51,7 @@ export function parseServiceFile(file: string, name: string, bytes: Uint8Array, 
     }
     if (earlier === undefined) firstSeen.set(entry.key, entry.at(0));
     if (type !== null && !spec.types.includes(type)) {
-      report("error", entry.keyAt, notApplicable(entry.key, type));
+      report("error", entry.keyAt, notApplicable(entry.key, spec, type));
       continue;
     }
     if (entry.value === "" && entry.key !== "description") {

@@ -16,21 +16,23 @@ export type Schedule =
 export function parseSchedule(text: string): Parsed<{ schedule: Schedule; references: ConditionReference[] }> {
   const every = /^every\s+(\S+)$/.exec(text);
   if (every) {
-    const interval = parseDuration(every[1]!);
-    const intervalAt = text.length - every[1]!.length;
+    const intervalText = every[1]!;
+    const interval = parseDuration(intervalText);
+    const intervalAt = text.length - intervalText.length;
     if (!interval.ok) return { ok: false, message: interval.message, offset: intervalAt };
-    if (interval.value! < 1000) return { ok: false, message: "an interval must be at least 1s", offset: intervalAt };
-    return { ok: true, value: { schedule: { kind: "every", intervalMs: interval.value! }, references: [] } };
+    if (interval.value < 1000) return { ok: false, message: "an interval must be at least 1s", offset: intervalAt };
+    return { ok: true, value: { schedule: { kind: "every", intervalMs: interval.value }, references: [] } };
   }
   const after = /^(\S+)\s+after\s+(.*)$/.exec(text);
   if (after) {
     const delay = parseDuration(after[1]!);
     if (!delay.ok) return { ok: false, message: delay.message, offset: 0 };
-    const eventAt = text.length - after[2]!.length;
-    const event = parseCondition(after[2]!);
+    const eventText = after[2]!;
+    const eventAt = text.length - eventText.length;
+    const event = parseCondition(eventText);
     if (!event.ok) return { ok: false, message: event.message, offset: eventAt + (event.offset ?? 0) };
     const references = event.value.references.map((r) => ({ ...r, offset: r.offset + eventAt }));
-    return { ok: true, value: { schedule: { kind: "after", delayMs: delay.value!, event: event.value.condition }, references } };
+    return { ok: true, value: { schedule: { kind: "after", delayMs: delay.value, event: event.value.condition }, references } };
   }
   try {
     new Cron(text, { paused: true, mode: "5-or-6-parts" });

@@ -1,6 +1,7 @@
 // What one service file means: the ServiceDef type, with every key's default.
 // The compiled database stores exactly these records.
 
+import type { Argv } from "./argv.js";
 import type { Condition } from "./condition.js";
 import type { Schedule } from "./schedule.js";
 import { nameRecord } from "../records.js";
@@ -34,11 +35,11 @@ export interface ServiceDef {
   file: string;
   description: string;
 
-  command: string[] | null;
-  up: string[] | null;
-  down: string[] | null;
-  preStart: string[] | null;
-  postStop: string[] | null;
+  command: Argv | null;
+  up: Argv | null;
+  down: Argv | null;
+  preStart: Argv | null;
+  postStop: Argv | null;
 
   requires: Reference[];
   wants: Reference[];

@@ -3,7 +3,8 @@
 
 import { constants } from "node:os";
 import { closest } from "./diagnostics.js";
-import { splitArgv } from "./argv.js";
+import { isCommand, splitArgv, type Argv } from "./argv.js";
+import { required } from "../records.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; offset?: number };
 
@@ -24,19 +25,21 @@ export const PASS_ENV_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\*?|\*)$/;
 export const setByTend = (name: string): boolean =>
   name.startsWith("TEND_") || name === "NOTIFY_SOCKET" || name === "LISTEN_FDS" || name === "LISTEN_PID";
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /**
  * The longest duration a file may give: 100 years. Timers of any length work (see
  * src/system/timers.ts), but a deadline is the epoch plus the duration, and it must
  * stay an exact number of milliseconds; a duration past a century is a typo.
  */
 export const MAX_DURATION_DAYS = 36_500;
-const MAX_DURATION_MS = MAX_DURATION_DAYS * DURATION_UNITS.d!;
+const MAX_DURATION_MS = MAX_DURATION_DAYS * DURATION_UNITS.d;
 
 /**
  * `500ms`, `10s`, `5m`, `1h30m`, `2d`; `0` alone needs no unit. With `allowInfinity`,
  * `infinity` means "no limit" and parses to null.
  */
+export function parseDuration(text: string, allowInfinity?: false): Parsed<number>;
+export function parseDuration(text: string, allowInfinity: boolean): Parsed<number | null>;
 export function parseDuration(text: string, allowInfinity = false): Parsed<number | null> {
   if (allowInfinity && text === "infinity") return ok(null);
   if (text === "0") return ok(0);
@@ -51,7 +54,7 @@ export function parseDuration(text: string, allowInfinity = false): Parsed<numbe
       const also = allowInfinity ? ", or 'infinity'" : "";
       return fail(`'${text}' is not a duration: use a number with a unit ms, s, m, h or d, like 500ms, 10s, 1m30s${also}${hint}`, at);
     }
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    total += Number(m[1]) * required(DURATION_UNITS, m[2]!, "duration units");
     at = part.lastIndex;
   }
   if (text === "") return fail("a duration is needed here, like 10s");
@@ -59,13 +62,13 @@ export function parseDuration(text: string, allowInfinity = false): Parsed<numbe
   return ok(Math.round(total));
 }
 
-const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const SIZE_UNITS = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** A byte count: `4096`, `512K`, `10M`, `1G` (powers of 1024; `KiB`/`KB` accepted too). */
 export function parseSize(text: string): Parsed<number> {
   const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text);
   if (m === null) return fail(`'${text}' is not a size: use a number of bytes with an optional unit K, M, G, like 10M`);
-  const bytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  const bytes = Number(m[1]) * required(SIZE_UNITS, m[2]!.toLowerCase(), "size units");
   if (!Number.isSafeInteger(bytes)) return fail(`'${text}' is too large a size`);
   return ok(bytes);
 }
@@ -108,7 +111,7 @@ export type ReadySpec =
   | { kind: "notify" }
   | { kind: "tcp"; host: string; port: number }
   | { kind: "unix"; path: string }
-  | { kind: "exec"; argv: string[] };
+  | { kind: "exec"; argv: Argv };
 
 const READY_KINDS = ["none", "fd", "notify", "tcp", "unix", "exec"];
 
@@ -139,7 +142,7 @@ export function parseReady(text: string): Parsed<ReadySpec> {
     case "exec": {
       const split = splitArgv(arg ?? "");
       if (!split.ok) return fail(split.message, colon + 1 + split.offset);
-      if (split.argv.length === 0 || split.argv[0] === "") return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
+      if (!isCommand(split.argv)) return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
       return ok({ kind: "exec", argv: split.argv });
     }
     default: {
@@ -161,11 +164,12 @@ export function parseRestartLimit(text: string): Parsed<RestartLimit | null> {
   if (m === null) return fail(`expected 'COUNT in DURATION' like '5 in 30s', or 'none'`);
   const count = parseInteger(m[1]!, 1, 1_000_000);
   if (!count.ok) return fail(count.message);
-  const window = parseDuration(m[2]!);
-  const windowAt = text.length - m[2]!.length;
+  const windowText = m[2]!;
+  const window = parseDuration(windowText);
+  const windowAt = text.length - windowText.length;
   if (!window.ok) return fail(window.message, windowAt);
   if (window.value === 0) return fail("the window of a restart limit must be longer than 0", windowAt);
-  return ok({ count: count.value, windowMs: window.value! });
+  return ok({ count: count.value, windowMs: window.value });
 }
 
 export interface ResourceLimit {

@@ -33,13 +33,13 @@ const atomCache = new WeakMap<Condition, Atom[]>();
 function atomsOf(condition: Condition): Atom[] {
   let atoms = atomCache.get(condition);
   if (atoms === undefined) {
-    atoms = [];
+    const found: Atom[] = [];
     const walk = (c: Condition): void => {
       if (c.kind === "and" || c.kind === "or") c.of.forEach(walk);
-      else atoms!.push(c);
+      else found.push(c);
     };
     walk(condition);
-    atomCache.set(condition, atoms);
+    atomCache.set(condition, (atoms = found));
   }
   return atoms;
 }

@@ -277,16 +277,15 @@ export class Decoder<T> {
 /** A frame's body → its fields, or what is wrong with it. */
 function splitFrame(body: Buffer): Frame | string {
   if (body.length === 0 || body[body.length - 1] !== 0) return "the frame does not end with a NUL byte";
-  const raw: Buffer[] = [];
-  for (let start = 0; start < body.length; ) {
-    const nul = body.indexOf(0, start);
-    raw.push(body.subarray(start, nul));
-    start = nul + 1;
-  }
-  const type = raw[0]!.toString("utf8");
+  // The type, then the fields: each a string that ends with a NUL, the last one at the body's end.
+  const typeEnd = body.indexOf(0);
+  const type = body.subarray(0, typeEnd).toString("utf8");
   if (!KEY.test(type)) return `'${type}' is not a message type`;
   const fields: Frame["fields"] = [];
-  for (const f of raw.slice(1)) {
+  for (let start = typeEnd + 1; start < body.length; ) {
+    const nul = body.indexOf(0, start);
+    const f = body.subarray(start, nul);
+    start = nul + 1;
     const eq = f.indexOf(0x3d); // '='
     if (eq < 0) return `a field of '${type}' has no '=': '${f.toString("utf8")}'`;
     const key = f.subarray(0, eq).toString("latin1");

@@ -116,9 +116,8 @@ function userMayRedirect(path: string, uid: number): boolean {
  */
 export function parseEnvFile(text: string): Record<string, string> | string {
   const env = nameRecord<string>();
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const assignment = line.startsWith("export ") ? line.slice(7).trimStart() : line;
     const eq = assignment.indexOf("=");

@@ -8,6 +8,7 @@
 import { readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
+import type { Argv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
@@ -173,7 +174,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       type: "spawn",
       service,
       role,
-      file: argv[0]!,
+      file: argv[0],
       args: argv,
       env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
       cwd,
@@ -213,7 +214,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     if (readiness.kind === "unix") probe = (ready) => watchConnect({ path: readiness.path }, ready);
     if (readiness.kind === "exec") {
       const as = ids === null ? {} : { uid: ids.uid, gid: ids.gid };
-      probe = (ready) => watchProbe(readiness.argv[0]!, readiness.argv.slice(1), { cwd, env, ...as }, ready);
+      probe = (ready) => watchProbe(readiness.argv[0], readiness.argv.slice(1), { cwd, env, ...as }, ready);
     }
     return probe;
   }
@@ -354,7 +355,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   };
 }
 
-function commandFor(def: ServiceDef, role: Role): string[] | null {
+function commandFor(def: ServiceDef, role: Role): Argv | null {
   switch (role) {
     case "main":
       return def.command;
