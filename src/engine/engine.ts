@@ -13,6 +13,7 @@
 //   adopt.ts      a restarted server's processes     step.ts      one fact in, actions out
 
 import type { Database } from "../compile/database.js";
+import { required } from "../records.js";
 import type { ServiceDef } from "../config/service.js";
 import { watchKeys } from "../events/conditions.js";
 import type { DatabaseDiff } from "./diff.js";
@@ -66,7 +67,7 @@ export interface Engine {
 export function createEngine(db: Database, now: number): Engine {
   const topo = topology(db);
   const defs = definitions(db);
-  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(definitionIn(defs, n), now)]));
+  const services = new Map<string, ServiceState>(topo.names.map((n) => [n, initialState(required(defs, n, "the database's service definitions"), now)]));
   return {
     db,
     topo,
@@ -106,13 +107,7 @@ export function watchersOf(db: Database): Map<string, string[]> {
 }
 
 /** A service's definition; an instance has its template's, under its own name. */
-export const defOf = (e: Engine, name: string): ServiceDef => definitionIn(e.defs, name);
-
-function definitionIn(defs: ReadonlyMap<string, ServiceDef>, name: string): ServiceDef {
-  const d = defs.get(name);
-  if (d === undefined) throw new Error(`no service '${name}'`);
-  return d;
-}
+export const defOf = (e: Engine, name: string): ServiceDef => required(e.defs, name, "the engine's service definitions");
 
 /** `mount@/dev/sdb1` → `mount`. */
 export const templateOf = (name: string): string => {
@@ -159,8 +154,4 @@ export interface Step {
   dirty: Set<string>;
 }
 
-export const stateOf = (e: Engine, name: string): ServiceState => {
-  const s = e.services.get(name);
-  if (s === undefined) throw new Error(`no service '${name}'`);
-  return s;
-};
+export const stateOf = (e: Engine, name: string): ServiceState => required(e.services, name, "the engine's service states");

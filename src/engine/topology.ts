@@ -2,7 +2,7 @@
 // reverse edges for every service that is not a bundle.
 
 import type { Database } from "../compile/database.js";
-import { own } from "../records.js";
+import { own, required } from "../records.js";
 
 export interface Topology {
   /** Services that are not bundles (in name order), then instances as they are made. */
@@ -59,14 +59,11 @@ export function removeInstance(topo: Topology, name: string): void {
 
 export type Edge = "requires" | "wants" | "after" | "requiredBy" | "before";
 
-/** What `name` has edges of this kind to (for `requiredBy` and `before`: from). A name not in the graph is the engine's bug, said as such. */
-export const edgesOf = (topo: Topology, edge: Edge, name: string): readonly string[] => listIn(topo[edge], name);
+/** What `name` has edges of this kind to (for `requiredBy` and `before`: from). */
+export const edgesOf = (topo: Topology, edge: Edge, name: string): readonly string[] => required(topo[edge], name, "the engine's graph");
 
-function listIn<T>(edges: ReadonlyMap<string, T>, name: string): T {
-  const list = edges.get(name);
-  if (list === undefined) throw new Error(`internal error: no service '${name}' in the engine's graph`);
-  return list;
-}
+/** A reverse edge list, to add to. */
+const listIn = (edges: ReadonlyMap<string, string[]>, name: string): string[] => required(edges, name, "the engine's reverse edges");
 
 /** The services a name stands for: a bundle's members, a service itself, or nothing. */
 export function members(topo: Topology, name: string): readonly string[] {
