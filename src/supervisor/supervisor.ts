@@ -8,17 +8,17 @@
 import { readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
-import type { Argv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
-import { EncodeError, type KeeperMessage, type LogSettings, type ServerMessage, type SpawnMessage } from "../keeper/protocol.js";
+import { EncodeError, type KeeperMessage, type ServerMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
-import { fileNameOf, PLACE_MODES } from "../places.js";
+import { PLACE_MODES } from "../places.js";
 import { ensureDirectory } from "../system/files.js";
 import { after, type Timer } from "../system/timers.js";
-import { currentAccount, groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
+import { currentAccount } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
+import { credentialsFor, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
@@ -157,55 +157,21 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     }
   };
 
+  const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
+  const places = { runDir: options.runDir, logDir: options.logDir, serviceLogs, self };
+
   function start(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string> | null): void {
-    const argv = commandFor(def, role);
-    if (argv === null) return fail(service, `no command for ${role}`);
-    const who = credentialsFor(def, self);
-    if (typeof who === "string") return fail(service, who);
-
-    const main = role === "main" && def.type === "longrun";
-    const readiness = main ? def.ready : { kind: "none" as const };
-    const notifyPath = join(options.runDir, "notify", `${fileNameOf(service)}.sock`);
-    const env = serviceEnvironment(def, who.account, process.env, eventEnv ?? {}, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
-    if (!env.ok) return fail(service, env.error);
-    const cwd = def.cwd ?? DEFAULT_CWD;
-
-    const message: SpawnMessage = {
-      type: "spawn",
-      service,
-      role,
-      file: argv[0],
-      args: argv,
-      env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
-      cwd,
-      umask: def.umask ?? 0o022,
-      ...logSettings(service, def),
-      ...(def.log === "file" && who.switch !== null ? { logGroup: who.switch.gid } : {}),
-      ...(def.stderr === "apart" ? { stderr: "apart" as const } : {}),
-      ...(who.switch ?? {}),
-      nnp: def.noNewPrivileges,
-      limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
-      cgroup: `${fileNameOf(service)}.service`,
-      // A oneshot's `up` may leave daemons behind that live until the oneshot stops.
-      killRest: !(def.type === "oneshot" && role === "up"),
-    };
-    if (readiness.kind === "fd") message.readyFd = readiness.fd;
-    if (readiness.kind === "notify") message.notify = notifyPath;
+    const spawn = spawnMessage(service, role, def, eventEnv ?? {}, places);
+    if (typeof spawn === "string") return fail(service, spawn);
     try {
-      if (!keeper.send(message)) return fail(service, "the keeper is gone");
+      if (!keeper.send(spawn.message)) return fail(service, "the keeper is gone");
     } catch (e) {
       if (e instanceof EncodeError) return fail(service, e.message);
       throw e;
     }
     known.add(service);
-    running.set(service, { pid: null, main, probe: probeFor(readiness, cwd, env.env, who.switch), watch: null });
+    running.set(service, { pid: null, main: spawn.main, probe: probeFor(spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null });
   }
-
-  const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
-  const logSettings = (service: string, def: ServiceDef): LogSettings => {
-    if (def.log !== "file" || serviceLogs === "console") return { log: def.log === "file" ? "stdout" : def.log };
-    return { log: "file", logDir: join(options.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep, logConsole: serviceLogs === "both" };
-  };
 
   /** The tcp/unix/exec probe of a longrun's main, run once its process runs. */
   function probeFor(readiness: ServiceDef["ready"], cwd: string, env: Record<string, string>, ids: Switch | null): Running["probe"] {
@@ -337,7 +303,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     note(service, def, text) {
       if (def.log === "none") return;
       // A note may come before the first spawn ("starting"): it says where the log goes.
-      send(service, { type: "note", service, text, ...logSettings(service, def) });
+      send(service, { type: "note", service, text, ...logSettings(service, def, places) });
       known.add(service);
     },
     signal: sendSignal,
@@ -353,41 +319,6 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
     },
   };
-}
-
-function commandFor(def: ServiceDef, role: Role): Argv | null {
-  switch (role) {
-    case "main":
-      return def.command;
-    case "pre-start":
-      return def.preStart;
-    case "post-stop":
-      return def.postStop;
-    case "up":
-      return def.up;
-    case "down":
-      return def.down;
-  }
-}
-
-/** Switching users: the ids, and the supplementary groups (`user =` brings its own; `group =` alone, none). */
-type Switch = { uid: number; gid: number; groups: number[] };
-
-/** Who the process runs as, or why it cannot. */
-function credentialsFor(def: ServiceDef, self: Account): { account: Account; switch: Switch | null } | string {
-  if (def.user === null && def.group === null) return { account: self, switch: null };
-  try {
-    const account = def.user === null ? self : lookupUser(def.user);
-    if (account === null) return `no such user '${def.user}'`;
-    const gid = def.group === null ? account.gid : lookupGroup(def.group);
-    if (gid === null) return `no such group '${def.group}'`;
-    if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
-    if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
-    return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
-  } catch (e) {
-    if (e instanceof LookupTimeout) return `cannot look up its user or group: ${e.message}`;
-    throw e;
-  }
 }
 
 function killGroup(pid: number): void {

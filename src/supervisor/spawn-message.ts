@@ -1,0 +1,107 @@
+// What the keeper is told to spawn for a service's role: the command, who it runs as,
+// its clean environment, its output and limits (docs/keeper-protocol.md, `spawn`); or
+// why it cannot be spawned, as the `spawn-failed` the engine is told.
+
+import { join } from "node:path";
+import type { Argv } from "../config/argv.js";
+import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
+import type { Role } from "../engine/types.js";
+import type { LogSettings, SpawnMessage } from "../keeper/protocol.js";
+import { fileNameOf } from "../places.js";
+import { groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
+import { serviceEnvironment } from "./environment.js";
+
+/** Where a spawn's files go, and who the server runs as. */
+export interface SpawnPlaces {
+  runDir: string;
+  logDir: string;
+  /** Where file logs go: files only, the console only (then `log = file` means the keeper's stdout), or both. */
+  serviceLogs: "files" | "console" | "both";
+  self: Account;
+}
+
+/** Switching users: the ids, and the supplementary groups (`user =` brings its own; `group =` alone, none). */
+export type Switch = { uid: number; gid: number; groups: number[] };
+
+export interface Spawn {
+  message: SpawnMessage;
+  /** A longrun's main: the process whose readiness makes the service up. */
+  main: boolean;
+  readiness: ServiceDef["ready"];
+  /** The environment the process gets (a probe runs with it too). */
+  env: Record<string, string>;
+  ids: Switch | null;
+}
+
+export function spawnMessage(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string>, places: SpawnPlaces): Spawn | string {
+  const argv = commandFor(def, role);
+  if (argv === null) return `no command for ${role}`;
+  const who = credentialsFor(def, places.self);
+  if (typeof who === "string") return who;
+  const main = role === "main" && def.type === "longrun";
+  const readiness = main ? def.ready : { kind: "none" as const };
+  const notifyPath = join(places.runDir, "notify", `${fileNameOf(service)}.sock`);
+  const env = serviceEnvironment(def, who.account, process.env, eventEnv, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
+  if (!env.ok) return env.error;
+  const message: SpawnMessage = {
+    type: "spawn",
+    service,
+    role,
+    file: argv[0],
+    args: argv,
+    env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
+    cwd: def.cwd ?? DEFAULT_CWD,
+    umask: def.umask ?? 0o022,
+    ...logSettings(service, def, places),
+    ...(def.log === "file" && who.switch !== null ? { logGroup: who.switch.gid } : {}),
+    ...(def.stderr === "apart" ? { stderr: "apart" as const } : {}),
+    ...(who.switch ?? {}),
+    nnp: def.noNewPrivileges,
+    limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
+    cgroup: `${fileNameOf(service)}.service`,
+    // A oneshot's `up` may leave daemons behind that live until the oneshot stops.
+    killRest: !(def.type === "oneshot" && role === "up"),
+  };
+  if (readiness.kind === "fd") message.readyFd = readiness.fd;
+  if (readiness.kind === "notify") message.notify = notifyPath;
+  return { message, main, readiness, env: env.env, ids: who.switch };
+}
+
+/** Where the keeper writes the output of a service's processes, and its notes. */
+export function logSettings(service: string, def: ServiceDef, places: SpawnPlaces): LogSettings {
+  if (def.log !== "file" || places.serviceLogs === "console") return { log: def.log === "file" ? "stdout" : def.log };
+  return { log: "file", logDir: join(places.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep, logConsole: places.serviceLogs === "both" };
+}
+
+function commandFor(def: ServiceDef, role: Role): Argv | null {
+  switch (role) {
+    case "main":
+      return def.command;
+    case "pre-start":
+      return def.preStart;
+    case "post-stop":
+      return def.postStop;
+    case "up":
+      return def.up;
+    case "down":
+      return def.down;
+  }
+}
+
+/** Who the process runs as, or why it cannot. */
+export function credentialsFor(def: ServiceDef, self: Account): { account: Account; switch: Switch | null } | string {
+  if (def.user === null && def.group === null) return { account: self, switch: null };
+  try {
+    const account = def.user === null ? self : lookupUser(def.user);
+    if (account === null) return `no such user '${def.user}'`;
+    const gid = def.group === null ? account.gid : lookupGroup(def.group);
+    if (gid === null) return `no such group '${def.group}'`;
+    if (account.uid === self.uid && gid === self.gid) return { account, switch: null };
+    if (self.uid !== 0) return `switching to user '${def.user ?? self.name}' needs a server running as root`;
+    return { account, switch: { uid: account.uid, gid, groups: def.user === null ? [] : groupsOf(account) } };
+  } catch (e) {
+    if (e instanceof LookupTimeout) return `cannot look up its user or group: ${e.message}`;
+    throw e;
+  }
+}
+
