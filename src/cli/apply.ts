@@ -8,21 +8,10 @@ import { compile } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import type { Places } from "../places.js";
 import { writablePlaces } from "../system/writable.js";
-import { call } from "./client.js";
+import type { ApplyResult } from "../server/protocol.js";
+import { request } from "./client.js";
 import { orUserError } from "./errors.js";
 import { plural, printDiagnostic, type Output } from "./output.js";
-import { CommandError } from "./service-commands.js";
-
-interface Plan {
-  generation: { from: number; to: number };
-  added: string[];
-  removed: string[];
-  changed: string[];
-  bounced: string[];
-  applied?: boolean;
-  note?: string;
-  failed?: string[];
-}
 
 export async function apply(places: Places, out: Output, sourceDir: string | undefined, dryRun: boolean, portable: boolean): Promise<number> {
   const result = compile({ sourceDir: sourceDir ?? places.sources, hostChecks: !portable });
@@ -36,8 +25,7 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
   }
   if (!out.json) for (const d of result.diagnostics) printDiagnostic(out, d); // warnings: an accepted set has no error
   // Install only for a server that will apply it: without one, 'tend compile' is the command.
-  const ping = await call(places, { cmd: "ping" });
-  if (!ping.ok) throw new CommandError(ping.error);
+  await request(places, { cmd: "ping" });
   let staging: string | undefined;
   try {
     if (dryRun) {
@@ -49,20 +37,19 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
       const { state } = orUserError(`cannot install the database in ${places.state}`, () => writablePlaces(places)).places;
       orUserError(`cannot install the database in ${state}`, () => installDatabase(state, compiled));
     }
-    const reply = await call(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
+    const plan = await request(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
       if (!out.json && process.stdout.isTTY && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
     });
-    if (!reply.ok) throw new CommandError(reply.error);
-    const plan = reply.result as Plan;
-    if (out.json) return out.data(plan), (plan.failed?.length ?? 0) > 0 ? 1 : 0;
+    const failed = "failed" in plan ? plan.failed : [];
+    if (out.json) return out.data(plan), failed.length > 0 ? 1 : 0;
     printPlan(out, plan, dryRun);
-    return (plan.failed?.length ?? 0) > 0 ? 1 : 0;
+    return failed.length > 0 ? 1 : 0;
   } finally {
     if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
   }
 }
 
-function printPlan(out: Output, plan: Plan, dryRun: boolean): void {
+function printPlan(out: Output, plan: ApplyResult, dryRun: boolean): void {
   const rows: [string, string[]][] = [
     ["add (start if wanted)", plan.added],
     ["remove (stop)", plan.removed],
@@ -71,8 +58,8 @@ function printPlan(out: Output, plan: Plan, dryRun: boolean): void {
   ];
   if (rows.every(([, names]) => names.length === 0)) out.line("no difference: nothing to do");
   for (const [what, names] of rows) if (names.length > 0) out.line(`${what}: ${names.join(", ")}`);
-  if (plan.note) out.line(plan.note);
+  if ("note" in plan && plan.note) out.line(plan.note);
   else if (dryRun) out.line("dry run: nothing was changed");
-  else if (plan.failed?.length) out.line(`failed: ${plan.failed.join(", ")}`);
+  else if ("failed" in plan && plan.failed.length > 0) out.line(`failed: ${plan.failed.join(", ")}`);
   else out.line(`applied generation ${plan.generation.to}`);
 }

@@ -1,26 +1,37 @@
 // The client side of the control protocol: one request, any number of progress or
-// log lines, one final reply. Every CLI command that talks to the server uses this.
+// log lines, one final reply. Every CLI command that talks to the server uses this,
+// and gets the result its command's entry in the protocol's table says.
 
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Places } from "../places.js";
 import { UserError } from "./errors.js";
-import { CONTROL_SOCKET, STATUS_SOCKET, type Reply, type Request } from "../server/protocol.js";
+import { CONTROL_SOCKET, STATUS_SOCKET, type Command, type Final, type Reply, type RequestOf, type ResultOf, type Streamed } from "../server/protocol.js";
 
-export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
-export type Final = Extract<Reply, { ok: boolean }>;
-export type Streamed = Exclude<Reply, { ok: boolean }>;
+/** What a request of `C` holds besides its id and command. */
+export type Fields<C extends Command> = C extends Command ? Omit<RequestOf<C>, "id" | "cmd"> : never;
+/** A request as the CLI writes it (the id is the client's to give); for several commands, one of theirs. */
+export type RequestBody<C extends Command = Command> = C extends Command ? { cmd: C } & Fields<C> : never;
 
 /** The server cannot be reached, or answered something unexpected. */
 export class ClientError extends UserError {}
 /** Nothing listens on the socket: no server runs for this root (yet, or any more). */
 export class NoServerError extends ClientError {}
+/** The server refused a request, with its reason. */
+export class CommandError extends UserError {}
+
+/** Sends `body` and resolves with its result; a refusal is a CommandError with the server's reason. */
+export async function request<C extends Command>(places: Places, body: { cmd: C } & Fields<C>, onStream?: (reply: Streamed) => void): Promise<ResultOf<C>> {
+  const reply = await call(places, body, onStream);
+  if (!reply.ok) throw new CommandError(reply.error);
+  return reply.result;
+}
 
 /**
  * Sends `body` and resolves with the final reply; `onStream` sees every line before it.
  * Every failure is a ClientError of one line: no server, refused, reset, a garbled reply.
  */
-export async function call(places: Places, body: RequestBody, onStream: (reply: Streamed) => void = () => {}): Promise<Final> {
+export async function call<C extends Command>(places: Places, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => void = () => {}): Promise<Final<C>> {
   const control = join(places.run, CONTROL_SOCKET);
   try {
     return await exchange(control, body, onStream);
@@ -54,7 +65,7 @@ function explain(e: NodeJS.ErrnoException, path: string): Error {
   }
 }
 
-function exchange(path: string, body: RequestBody, onStream: (reply: Streamed) => void): Promise<Final> {
+function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => void): Promise<Final<C>> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buffered = "";
@@ -77,7 +88,8 @@ function exchange(path: string, body: RequestBody, onStream: (reply: Streamed) =
         if ("ok" in reply) {
           settled = true;
           socket.end();
-          return resolve(reply);
+          // The server answers a request of C with C's result (the protocol's table): this is where the client takes its word.
+          return resolve(reply as Final<C>);
         }
         onStream(reply);
       }

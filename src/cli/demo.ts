@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import { compile } from "../compile/compile.js";
 import { installDatabase } from "../compile/database.js";
 import { places } from "../places.js";
-import type { ServiceStatus } from "../server/protocol.js";
 import { runServer } from "../server/server.js";
 import { call } from "./client.js";
 import { UserError } from "./errors.js";
@@ -33,7 +32,7 @@ export async function runDemo(out: Output): Promise<number> {
   const where = places({ root, env: process.env, uid: process.getuid?.() ?? 0 });
   const running = await call(where, { cmd: "ping" }).catch(() => null);
   if (running?.ok) {
-    throw new UserError(`a demo is already running (server pid ${(running.result as { pid: number }).pid}); stop it with Ctrl-C or 'tend --root ${root} shutdown'`);
+    throw new UserError(`a demo is already running (server pid ${running.result.pid}); stop it with Ctrl-C or 'tend --root ${root} shutdown'`);
   }
   rmSync(root, { recursive: true, force: true }); // a fresh start each time
   const examples = join(pkg, "examples");
@@ -55,7 +54,7 @@ export async function runDemo(out: Output): Promise<number> {
   const status = await call(where, { cmd: "status" });
   if (status.ok) {
     out.line("");
-    printStatusTable(out, (status.result as { services: ServiceStatus[] }).services);
+    printStatusTable(out, status.result.services);
   }
   if (process.stdout.isTTY && process.stdin.isTTY) {
     out.line("\nthe demo keeps running: try 'tend --root .demo status' or 'tend --root .demo logs web' in another terminal; Ctrl-C stops everything in order");

@@ -3,27 +3,12 @@
 // is called from udev rules and network hooks, so this module stays small.
 
 import type { Places } from "../places.js";
+import type { HistoryEntry } from "../server/history.js";
 import { checkEvent } from "../server/protocol.js";
-import { call, type RequestBody } from "./client.js";
+import { request, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import type { Output } from "./output.js";
 import { nameRecord } from "../records.js";
-
-interface Entry {
-  time: number;
-  kind: string;
-  name: string;
-  values: Record<string, string>;
-  started: string[];
-  stopped: string[];
-  skipped: string[];
-}
-
-async function ask(places: Places, body: RequestBody): Promise<unknown> {
-  const reply = await call(places, body);
-  if (!reply.ok) throw new UserError(reply.error);
-  return reply.result;
-}
 
 /** `KEY=VALUE` words into values; every malformed one is refused, with the reason. */
 export function parseAssignments(words: readonly string[]): Record<string, string> {
@@ -40,7 +25,7 @@ export async function emit(places: Places, out: Output, name: string, words: str
   const values = parseAssignments(words);
   const problem = checkEvent(name, values);
   if (problem !== null) throw new UserError(problem, 2);
-  const entry = (await ask(places, { cmd: "emit", name, values })) as Entry | null;
+  const entry = await request(places, { cmd: "emit", name, values });
   if (out.json) out.data(entry);
   else if (entry !== null) out.line(describe(entry));
   return 0;
@@ -49,15 +34,15 @@ export async function emit(places: Places, out: Output, name: string, words: str
 export async function setLevel(places: Places, out: Output, name: string, value: string | null, persist: boolean | undefined): Promise<number> {
   const problem = checkEvent(name, value === null ? {} : { value });
   if (problem !== null) throw new UserError(problem, 2);
-  const body: RequestBody = value === null ? { cmd: "unset", name } : persist === undefined ? { cmd: "set", name, value } : { cmd: "set", name, value, persist };
-  const entry = (await ask(places, body)) as Entry | null;
+  const body: RequestBody<"set" | "unset"> = value === null ? { cmd: "unset", name } : persist === undefined ? { cmd: "set", name, value } : { cmd: "set", name, value, persist };
+  const entry = await request(places, body);
   if (out.json) out.data(entry);
   else if (entry !== null) out.line(describe(entry));
   return 0;
 }
 
 export async function events(places: Places, out: Output, count: number): Promise<number> {
-  const result = (await ask(places, { cmd: "events", count })) as { entries: Entry[]; dropped: number; total: number };
+  const result = await request(places, { cmd: "events", count });
   if (out.json) return out.data(result), 0;
   if (result.dropped > 0) out.line(`(${result.dropped} older entries dropped: the history keeps the last ${result.total - result.dropped})`);
   for (const entry of result.entries) out.line(`${new Date(entry.time).toISOString()}  ${describe(entry)}`);
@@ -65,7 +50,7 @@ export async function events(places: Places, out: Output, count: number): Promis
 }
 
 export async function levels(places: Places, out: Output): Promise<number> {
-  const result = (await ask(places, { cmd: "levels" })) as Record<string, { value: string; persisted: boolean }>;
+  const result = await request(places, { cmd: "levels" });
   if (out.json) return out.data(result), 0;
   const names = Object.keys(result).sort();
   if (names.length === 0) out.line("no levels are set");
@@ -73,7 +58,7 @@ export async function levels(places: Places, out: Output): Promise<number> {
   return 0;
 }
 
-function describe(entry: Entry): string {
+function describe(entry: HistoryEntry): string {
   const values = Object.entries(entry.values).map(([k, v]) => ` ${k}=${v}`).join("");
   const what =
     entry.kind === "level"

@@ -2,52 +2,37 @@
 // why, start, stop, restart, enable, disable, signal, logs, shutdown, ready.
 
 import { parseDuration } from "../config/values.js";
-import type { Readiness } from "../engine/boot.js";
 import type { Places } from "../places.js";
-import { MAX_READY_WAIT_MS } from "../server/protocol.js";
-import { changedSettings, type RunSettings } from "../server/run-settings.js";
-import type { ServiceStatus } from "../server/protocol.js";
-import { describeMove, type MovedPlace } from "../system/writable.js";
-import { call, ClientError, NoServerError, type Final, type RequestBody } from "./client.js";
+import { MAX_READY_WAIT_MS, type ServiceStatus } from "../server/protocol.js";
+import { changedSettings } from "../server/run-settings.js";
+import { describeMove } from "../system/writable.js";
+import { ClientError, CommandError, NoServerError, request, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
 
 /** LSB `status` exit codes, used when names are given. */
 const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
 
-async function ask(places: Places, body: RequestBody, onStream?: Parameters<typeof call>[2]): Promise<Final & { ok: true }> {
-  const reply = await call(places, body, onStream);
-  if (!reply.ok) throw new CommandError(reply.error, body.cmd === "status" ? LSB.unknown : 1);
-  return reply;
-}
-
-/** The server refused a request, with its reason. */
-export class CommandError extends UserError {}
-
 export async function status(places: Places, out: Output, names: string[]): Promise<number> {
-  let reply;
+  let result;
   try {
-    reply = await ask(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+    result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
   } catch (e) {
+    if (e instanceof CommandError) throw new CommandError(e.message, LSB.unknown);
     // No server: nothing it runs is running (LSB 3), which `tend status NAME` says.
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
   }
-  const { services, tracking, warnings, settings } = reply.result as {
-    services: ServiceStatus[];
-    tracking?: { kind: string; cgroup: string | null };
-    warnings?: string[];
-    settings?: Partial<RunSettings> & { places?: { moved: MovedPlace[] } };
-  };
-  if (out.json) out.data(reply.result);
+  // A server older than this client may leave out what came later (tracking, warnings, the settings): each is checked.
+  const { services, tracking, warnings, settings } = result;
+  if (out.json) out.data(result);
   else {
     printStatusTable(out, services);
     if (names.length === 0 && tracking !== undefined) {
       out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
     }
     if (names.length === 0) for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
-    // A server older than the run settings has none in its reply.
-    const changed = names.length === 0 && settings?.onBootFailure !== undefined ? changedSettings(settings as RunSettings) : [];
+    const changed = names.length === 0 && settings?.onBootFailure !== undefined ? changedSettings(settings) : [];
     if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
     for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
   }
@@ -98,8 +83,7 @@ function ago(epochMs: number): string {
 }
 
 export async function list(places: Places, out: Output): Promise<number> {
-  const reply = await ask(places, { cmd: "list" });
-  const services = reply.result as { name: string; type: string; description: string; members: string[] | null }[];
+  const services = await request(places, { cmd: "list" });
   if (out.json) return out.data(services), 0;
   const width = Math.max(4, ...services.map((s) => s.name.length));
   for (const s of services) out.line(`${s.name.padEnd(width)}  ${s.type.padEnd(7)}  ${s.description}${s.members ? ` [${s.members.join(" ")}]` : ""}`);
@@ -107,41 +91,40 @@ export async function list(places: Places, out: Output): Promise<number> {
 }
 
 export async function why(places: Places, out: Output, name: string): Promise<number> {
-  const reply = await ask(places, { cmd: "why", name });
-  if (out.json) out.data(reply.result);
-  else for (const line of reply.result as string[]) out.line(line);
+  const lines = await request(places, { cmd: "why", name });
+  if (out.json) out.data(lines);
+  else for (const line of lines) out.line(line);
   return 0;
 }
 
 /** start / stop / restart: name what is affected, show progress on a terminal, wait for the outcome. */
 export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
   const live = !out.json && process.stdout.isTTY === true;
-  const reply = await ask(places, { cmd, names, wait, progress: live }, (line) => {
+  const result = await request(places, { cmd, names, wait, progress: live }, (line) => {
     if (live && "affected" in line && line.affected.length > 0) out.line(`${cmd === "stop" ? "stopping" : cmd === "restart" ? "restarting" : "starting"}: ${line.affected.join(", ")}`);
     if (live && "progress" in line) {
       const p = line.progress;
       out.line(`  ${p.service}: ${p.phase}${p.reason ? ` (${p.reason})` : ""}`);
     }
   });
-  const result = reply.result as { services?: { name: string; phase: string; reason: string | null }[]; failed?: string[]; affected?: string[] };
-  if (out.json) return out.data(result), result.failed?.length ? 1 : 0;
-  if (!wait) {
-    out.line(`${cmd}: asked for ${(result.affected ?? names).join(", ")}`);
+  if (out.json) return out.data(result), "failed" in result && result.failed.length > 0 ? 1 : 0;
+  if ("affected" in result) {
+    out.line(`${cmd}: asked for ${result.affected.join(", ")}`);
     return 0;
   }
-  if ((result.services ?? []).length === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
-  for (const s of result.services ?? []) {
+  if (result.services.length === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
+  for (const s of result.services) {
     const state = s.phase === "failed" ? paint(out, "red", s.phase) : s.phase;
     out.line(`${s.name}: ${state}${s.reason ? ` (${s.reason})` : ""}`);
   }
-  return (result.failed?.length ?? 0) > 0 ? 1 : 0;
+  return result.failed.length > 0 ? 1 : 0;
 }
 
 export async function enable(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
-  const reply = await ask(places, { cmd, names });
-  if (out.json) out.data(reply.result);
+  const result = await request(places, { cmd, names });
+  if (out.json) out.data(result);
   else {
-    const { booted } = reply.result as { booted?: boolean };
+    const { booted } = result;
     const now = booted ? (cmd === "enable" ? "; starting it now" : "; stopping it unless something needs it") : "; this server was not booted, so boot sets take effect at the next 'tend boot'";
     out.line(`${cmd}d: ${names.join(", ")} (kept across server restarts${now})`);
   }
@@ -149,26 +132,26 @@ export async function enable(places: Places, out: Output, cmd: "enable" | "disab
 }
 
 export async function signal(places: Places, out: Output, name: string, sig: string): Promise<number> {
-  const reply = await ask(places, { cmd: "signal", name, signal: sig });
-  const { pid, signal: sent } = reply.result as { pid: number; signal: string };
-  if (out.json) out.data(reply.result);
+  const result = await request(places, { cmd: "signal", name, signal: sig });
+  const { pid, signal: sent } = result;
+  if (out.json) out.data(result);
   else out.line(`sent ${sent} to ${name} (process group ${pid})`);
   return 0;
 }
 
 export async function logs(places: Places, out: Output, name: string, lines: number, follow: boolean): Promise<number> {
-  const reply = await ask(places, { cmd: "logs", name, lines, follow }, (line) => {
+  await request(places, { cmd: "logs", name, lines, follow }, (line) => {
     if ("line" in line) out.line(out.json ? JSON.stringify({ line: line.line }) : line.line);
   });
-  return reply.ok ? 0 : 1;
+  return 0;
 }
 
 export async function shutdown(places: Places, out: Output): Promise<number> {
   const live = !out.json && process.stdout.isTTY === true;
-  const reply = await ask(places, { cmd: "shutdown" }, (line) => {
+  const result = await request(places, { cmd: "shutdown" }, (line) => {
     if (live && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
   });
-  if (out.json) out.data(reply.result);
+  if (out.json) out.data(result);
   else out.line("every service is down; the server is exiting");
   return 0;
 }
@@ -188,12 +171,12 @@ export function readyWait(text: string): number | string {
 export async function ready(places: Places, out: Output, names: string[], waitMs: number | undefined): Promise<number> {
   // Waiting includes waiting for the server: a container's startup probe may run before it listens.
   const deadline = waitMs === undefined ? 0 : Date.now() + waitMs;
-  let reply;
+  let r;
   for (;;) {
     const left = Math.max(0, deadline - Date.now());
-    const body: RequestBody = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs: left }) };
+    const body: RequestBody<"ready"> = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs: left }) };
     try {
-      reply = await ask(places, body);
+      r = await request(places, body);
       break;
     } catch (e) {
       if (e instanceof NoServerError && left > 0) {
@@ -204,7 +187,6 @@ export async function ready(places: Places, out: Output, names: string[], waitMs
       throw e;
     }
   }
-  const r = reply.result as Readiness;
   if (out.json) out.data(r);
   else if (r.ready) out.line("ready");
   else {

@@ -4,7 +4,7 @@
 // are a first fence; this is the rule (docs/protocol.md, "Access").
 
 import type { ServiceDef } from "../config/service.js";
-import { READ_ONLY_COMMANDS, type Request } from "./protocol.js";
+import { readOnly, type Command, type Request } from "./protocol.js";
 
 export interface Peer {
   uid: number;
@@ -26,7 +26,7 @@ export interface Policy {
 }
 
 /** Commands that `allow` (and a service's own `user`) grant, for the services they name. */
-const SERVICE_COMMANDS: ReadonlySet<Request["cmd"]> = new Set(["start", "stop", "restart", "logs"]);
+const SERVICE_COMMANDS: ReadonlySet<Command> = new Set(["start", "stop", "restart", "logs"]);
 
 /**
  * Null when `peer` may make `request`, else the one-line refusal. A null peer (its
@@ -34,7 +34,7 @@ const SERVICE_COMMANDS: ReadonlySet<Request["cmd"]> = new Set(["start", "stop", 
  * only root and the control group, and gets only the read-only commands elsewhere.
  */
 export function authorise(peer: Peer | null, onControlSocket: boolean, request: Request, policy: Policy): string | null {
-  if (READ_ONLY_COMMANDS.has(request.cmd)) return null;
+  if (readOnly(request.cmd)) return null;
   if (peer === null ? onControlSocket : isPrivileged(peer, policy)) return null;
   const group = policy.controlGroup === null ? "the control group (none is set: 'control-group' in tend.conf)" : `the control group '${policy.controlGroup.name}' (tend.conf)`;
   const names = "names" in request ? (request.names ?? []) : "name" in request ? [request.name] : [];

@@ -17,10 +17,17 @@ export interface HistoryEntry {
   skipped: string[];
 }
 
+/** The newest entries, oldest first, and how many were dropped since the server started. */
+export interface RecentHistory {
+  entries: HistoryEntry[];
+  dropped: number;
+  total: number;
+}
+
 export interface History {
   add(entry: HistoryEntry): void;
-  /** The newest `count` entries, oldest first, and how many were dropped since the server started. */
-  recent(count: number): { entries: HistoryEntry[]; dropped: number; total: number };
+  /** The newest `count` entries. */
+  recent(count: number): RecentHistory;
 }
 
 export const HISTORY_CAPACITY = 1000;

@@ -2,8 +2,18 @@
 // A client sends one request per line; the server answers with one or more lines
 // carrying the request's id: `progress` lines for a command that waits, then exactly
 // one final line with `ok`.
+//
+// Every command is one entry of COMMANDS, as every key of a service file is one entry
+// of config/keys.ts: its request's fields and how each is checked, its reply's result
+// (a type only), and whether anyone may make it. The request and reply types, the
+// validation and the access rule all come from that table.
 
-import type { Phase } from "../engine/types.js";
+import type { Readiness } from "../engine/boot.js";
+import type { End, Phase } from "../engine/types.js";
+import type { Tracking } from "../supervisor/supervisor.js";
+import type { MovedPlace } from "../system/writable.js";
+import type { HistoryEntry, RecentHistory } from "./history.js";
+import type { RunSettings } from "./run-settings.js";
 
 /** In the run directory: the control socket (0600) and the read-only status socket (0666). */
 export const CONTROL_SOCKET = "control.sock";
@@ -14,32 +24,6 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 /** A connection that sends half a request and then nothing is closed after this long. */
 export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
 
-export type Request =
-  | { id: number; cmd: "status"; names?: string[] }
-  | { id: number; cmd: "list" }
-  /** `progress: false` asks for the outcome only (a script, or output that is not a terminal). */
-  | { id: number; cmd: "start" | "stop" | "restart"; names: string[]; wait?: boolean; progress?: boolean }
-  | { id: number; cmd: "enable" | "disable"; names: string[] }
-  | { id: number; cmd: "logs"; name: string; lines?: number; follow?: boolean }
-  | { id: number; cmd: "signal"; name: string; signal: string }
-  | { id: number; cmd: "why"; name: string }
-  /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */
-  | { id: number; cmd: "apply"; from?: string; wait?: boolean }
-  | { id: number; cmd: "shutdown" }
-  | { id: number; cmd: "emit"; name: string; values: Record<string, string> }
-  | { id: number; cmd: "set"; name: string; value: string; persist?: boolean }
-  | { id: number; cmd: "unset"; name: string }
-  | { id: number; cmd: "events"; count?: number }
-  | { id: number; cmd: "levels" }
-  /** Are the services (default: what the boot brings up) ready? With `waitMs`, answered once they are, one failed, or that long passed. */
-  | { id: number; cmd: "ready"; names?: string[]; waitMs?: number }
-  | { id: number; cmd: "ping" };
-
-export type Command = Request["cmd"];
-
-/** Commands the read-only status socket accepts. */
-export const READ_ONLY_COMMANDS: ReadonlySet<Command> = new Set(["status", "list", "why", "ping", "events", "levels", "ready"]);
-
 /** Names of events and levels (`block-added`, `net.eth0`), and of the keys events carry. */
 export const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 export const EVENT_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -48,31 +32,7 @@ const MAX_EVENT_VALUE_LENGTH = 4096;
 /** The longest `ready` wait: a day (a startup probe waits seconds). */
 export const MAX_READY_WAIT_MS = 86_400_000;
 
-/**
- * A value from a request, for an error message. Never throws, whatever was sent:
- * String() throws on `{"toString": 1}`, JSON.stringify on a list nested 30,000 deep.
- */
-function shown(value: unknown): string {
-  if (typeof value === "string") return `'${value.slice(0, 200)}'`;
-  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
-  return Array.isArray(value) ? "a list" : "an object";
-}
-
-/** What is wrong with an event's name and values, or null. */
-export function checkEvent(name: unknown, values: unknown): string | null {
-  if (typeof name !== "string" || !EVENT_NAME.test(name)) {
-    return `${shown(name)} is not an event name: letters, digits and . _ : / -, starting with a letter or digit`;
-  }
-  if (typeof values !== "object" || values === null || Array.isArray(values)) return "'values' must be an object of KEY: VALUE strings";
-  const entries = Object.entries(values);
-  if (entries.length > MAX_EVENT_VALUES) return `an event carries at most ${MAX_EVENT_VALUES} values`;
-  for (const [key, value] of entries) {
-    if (!EVENT_KEY.test(key)) return `'${key}' is not a valid key: letters, digits and _, not starting with a digit`;
-    if (typeof value !== "string") return `the value of ${key} must be a string`;
-    if (value.length > MAX_EVENT_VALUE_LENGTH) return `the value of ${key} is longer than ${MAX_EVENT_VALUE_LENGTH} characters`;
-  }
-  return null;
-}
+// ---- What the replies hold ----
 
 export interface ServiceStatus {
   name: string;
@@ -96,81 +56,210 @@ export interface ServiceStatus {
   statusText: string | null;
 }
 
-export type Reply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string }
+export interface StatusResult {
+  generation: number;
+  shuttingDown: boolean;
+  tracking: Tracking;
+  /** The server config file, its control group, the run settings in force, and the places in use. */
+  settings: RunSettings & { file: string; controlGroup: string | null; places: { state: string; log: string; moved: MovedPlace[] } };
+  /** When the boot completed (ms since the epoch, or null), and its services not up once yet. */
+  boot: { completeAt: number | null; waiting: string[] } | null;
+  /** How the server is to end, once decided. */
+  end: End | null;
+  /** What the server could not read or use when it started, each a sentence. */
+  warnings: string[];
+  services: ServiceStatus[];
+}
+
+export interface ListEntry {
+  name: string;
+  type: string;
+  description: string;
+  /** A bundle's members; null for a service. */
+  members: readonly string[] | null;
+}
+
+/** Where a command that was waited for left each service it concerns. */
+export interface Outcome {
+  services: { name: string; phase: Phase; reason: string | null }[];
+  failed: string[];
+}
+
+/** start, stop, restart: the outcome, or with `wait: false` at once what the command concerns. */
+export type ChangeResult = Outcome | { affected: string[] };
+
+/** What installing a database into the running server does. */
+export interface ApplyPlan {
+  generation: { from: number; to: number };
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Unchanged services that stop and start again because something they require changes. */
+  bounced: string[];
+}
+
+/** The plan, and then its outcome once waited for; or, answered at once (`from`, `wait: false`, nothing to do), whether it was applied. */
+export type ApplyResult = (ApplyPlan & Outcome) | (ApplyPlan & { applied: boolean; note?: string });
+
+/** enable, disable: the persisted sets, and whether this server booted (then the change takes effect now). */
+export interface Enablement {
+  enabled: string[];
+  disabled: string[];
+  booted: boolean;
+}
+
+// ---- The table ----
+
+declare const holds: unique symbol;
+
+/** A request field: how its value is checked, and (as a type only) what it holds once checked. */
+interface Field<T, Optional extends boolean> {
+  optional: Optional;
+  /** Null when `value`, the field `key` of a request, is right; else what is wrong. */
+  check(value: unknown, key: string): string | null;
+  readonly [holds]?: T;
+}
+
+/** A reply's result, carried by the table as a type only: nothing of it exists at run time. */
+interface Result<T> {
+  readonly [holds]?: T;
+}
+const result = <T>(): Result<T> => ({});
+
+interface CommandSpec {
+  fields: Record<string, Field<unknown, boolean>>;
+  /** It only reads: anyone may make it, on either socket (docs/protocol.md, "Access"). */
+  readOnly: boolean;
+  result: Result<unknown>;
+}
+
+const field = <T>(check: Field<T, false>["check"]): Field<T, false> => ({ optional: false, check });
+const optional = <T>(f: Field<T, false>): Field<T, true> => ({ optional: true, check: (value, key) => (value === undefined ? null : f.check(value, key)) });
+const typed = <T>(type: string): Field<T, false> => field((value, key) => (typeof value === type ? null : `'${key}' must be a ${type}`));
+
+const boolean = typed<boolean>("boolean");
+const number = typed<number>("number");
+const string = typed<string>("string");
+/** A string with something in it: a name, a signal. */
+const text = field<string>((value, key) => (typeof value === "string" && value !== "" ? null : `'${key}' must be a string`));
+const names = field<string[]>((value, key) =>
+  Array.isArray(value) && value.every((n) => typeof n === "string") && value.length > 0 ? null : `'${key}' must be a non-empty list of names`,
+);
+const eventName = field<string>((value) =>
+  typeof value === "string" && EVENT_NAME.test(value) ? null : `${shown(value)} is not an event name: letters, digits and . _ : / -, starting with a letter or digit`,
+);
+const eventValues = field<Record<string, string>>((value) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "'values' must be an object of KEY: VALUE strings";
+  const entries = Object.entries(value);
+  if (entries.length > MAX_EVENT_VALUES) return `an event carries at most ${MAX_EVENT_VALUES} values`;
+  for (const [key, v] of entries) {
+    if (!EVENT_KEY.test(key)) return `'${key}' is not a valid key: letters, digits and _, not starting with a digit`;
+    if (typeof v !== "string") return `the value of ${key} must be a string`;
+    if (v.length > MAX_EVENT_VALUE_LENGTH) return `the value of ${key} is longer than ${MAX_EVENT_VALUE_LENGTH} characters`;
+  }
+  return null;
+});
+const levelValue = field<string>((value, key) => (typeof value === "string" && value.length <= MAX_EVENT_VALUE_LENGTH ? null : `'${key}' must be a string`));
+const waitMs = field<number>((value, key) =>
+  Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_READY_WAIT_MS
+    ? null
+    : `'${key}' must be a whole number of milliseconds from 0 to ${MAX_READY_WAIT_MS}`,
+);
+
+/** start, stop, restart. `progress: false` asks for the outcome only (a script, or output that is not a terminal). */
+const change = { fields: { names, wait: optional(boolean), progress: optional(boolean) }, readOnly: false, result: result<ChangeResult>() };
+const enablement = { fields: { names }, readOnly: false, result: result<Enablement>() };
+
+/**
+ * Every command: its fields, checked in this order (the first problem is the error),
+ * its result, and whether it only reads. docs/protocol.md, "Commands", lists the same.
+ */
+export const COMMANDS = {
+  status: { fields: { names: optional(names) }, readOnly: true, result: result<StatusResult>() },
+  list: { fields: {}, readOnly: true, result: result<ListEntry[]>() },
+  start: change,
+  stop: change,
+  restart: change,
+  enable: enablement,
+  disable: enablement,
+  /** The lines come as `line` replies; the result is null. */
+  logs: { fields: { name: text, lines: optional(number), follow: optional(boolean) }, readOnly: false, result: result<null>() },
+  signal: { fields: { name: text, signal: text }, readOnly: false, result: result<{ pid: number; signal: string }>() },
+  /** Lines that explain the state of one service. */
+  why: { fields: { name: text }, readOnly: true, result: result<string[]>() },
+  /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */
+  apply: { fields: { from: optional(string), wait: optional(boolean) }, readOnly: false, result: result<ApplyResult>() },
+  shutdown: { fields: {}, readOnly: false, result: result<Outcome>() },
+  /** emit, set, unset: the history entry of the event or level change. */
+  emit: { fields: { name: eventName, values: eventValues }, readOnly: false, result: result<HistoryEntry | null>() },
+  set: { fields: { name: eventName, value: levelValue, persist: optional(boolean) }, readOnly: false, result: result<HistoryEntry | null>() },
+  unset: { fields: { name: eventName }, readOnly: false, result: result<HistoryEntry | null>() },
+  events: { fields: { count: optional(number) }, readOnly: true, result: result<RecentHistory>() },
+  levels: { fields: {}, readOnly: true, result: result<Record<string, { value: string; persisted: boolean }>>() },
+  /** Are the services (default: what the boot brings up) ready? With `waitMs`, answered once they are, one failed, or that long passed. */
+  ready: { fields: { names: optional(names), waitMs: optional(waitMs) }, readOnly: true, result: result<Readiness>() },
+  ping: { fields: {}, readOnly: true, result: result<{ pid: number; generation: number }>() },
+} satisfies Record<string, CommandSpec>;
+
+type Table = typeof COMMANDS;
+export type Command = keyof Table;
+
+type Held<F> = F extends { readonly [holds]?: infer T } ? T : never;
+type FieldsOf<F> = { [K in keyof F as F[K] extends Field<unknown, false> ? K : never]: Held<F[K]> } & {
+  [K in keyof F as F[K] extends Field<unknown, true> ? K : never]?: Held<F[K]>;
+};
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/** The request of one command (of each of several, for a union). */
+export type RequestOf<C extends Command> = { [K in C]: Flat<{ id: number; cmd: K } & FieldsOf<Table[K]["fields"]>> }[C];
+export type Request = RequestOf<Command>;
+
+type Results = { [C in Command]: Held<Table[C]["result"]> };
+/** What the final reply to a request of `C` carries as its `result`. */
+export type ResultOf<C extends Command> = Results[C];
+
+/** The final line of a request of `C`, as its client reads it. */
+export type Final<C extends Command = Command> = { id: number; ok: true; result: ResultOf<C> } | { id: number; ok: false; error: string };
+/** The lines before the final one. */
+export type Streamed =
   | { id: number; progress: { service: string; phase: Phase; reason: string | null } }
   /** Before a start, stop or restart is waited for: every service it concerns. */
   | { id: number; affected: string[] }
   | { id: number; line: string };
+/**
+ * Any line the server sends, as the socket carries it: what a result holds is the
+ * table's, and the server's handlers can answer each command only with its own.
+ */
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string } | Streamed;
+
+/** Whether anyone may make a request of `cmd`: it only reads. */
+export const readOnly = (cmd: Command): boolean => COMMANDS[cmd].readOnly;
+
+/**
+ * A value from a request, for an error message. Never throws, whatever was sent:
+ * String() throws on `{"toString": 1}`, JSON.stringify on a list nested 30,000 deep.
+ */
+function shown(value: unknown): string {
+  if (typeof value === "string") return `'${value.slice(0, 200)}'`;
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? "a list" : "an object";
+}
+
+/** What is wrong with an event's name and values, or null. */
+export function checkEvent(name: unknown, values: unknown): string | null {
+  return eventName.check(name, "name") ?? eventValues.check(values, "values");
+}
 
 /** Validate one parsed request line; returns an error message for anything malformed. */
 export function checkRequest(value: unknown): Request | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "a request is a JSON object";
   const r = value as Record<string, unknown>;
   if (typeof r.id !== "number" || !Number.isSafeInteger(r.id)) return "'id' must be an integer";
-  const names = (key: string): string | null =>
-    Array.isArray(r[key]) && (r[key] as unknown[]).every((n) => typeof n === "string") && (r[key] as unknown[]).length > 0
-      ? null
-      : `'${key}' must be a non-empty list of names`;
-  const str = (key: string): string | null => (typeof r[key] === "string" && r[key] !== "" ? null : `'${key}' must be a string`);
-  const optional = (key: string, type: string): string | null =>
-    r[key] === undefined || typeof r[key] === type ? null : `'${key}' must be a ${type}`;
-  let problem: string | null;
-  switch (r.cmd) {
-    case "status":
-      problem = r.names === undefined ? null : names("names");
-      break;
-    case "list":
-    case "shutdown":
-    case "ping":
-      problem = null;
-      break;
-    case "start":
-    case "stop":
-    case "restart":
-      problem = names("names") ?? optional("wait", "boolean") ?? optional("progress", "boolean");
-      break;
-    case "enable":
-    case "disable":
-      problem = names("names");
-      break;
-    case "logs":
-      problem = str("name") ?? optional("lines", "number") ?? optional("follow", "boolean");
-      break;
-    case "signal":
-      problem = str("name") ?? str("signal");
-      break;
-    case "why":
-      problem = str("name");
-      break;
-    case "apply":
-      problem = optional("from", "string") ?? optional("wait", "boolean");
-      break;
-    case "emit":
-      problem = checkEvent(r.name, r.values);
-      break;
-    case "set":
-      problem = checkEvent(r.name, {}) ?? (typeof r.value === "string" && r.value.length <= MAX_EVENT_VALUE_LENGTH ? null : "'value' must be a string") ?? optional("persist", "boolean");
-      break;
-    case "unset":
-      problem = checkEvent(r.name, {});
-      break;
-    case "events":
-      problem = optional("count", "number");
-      break;
-    case "levels":
-      problem = null;
-      break;
-    case "ready":
-      problem =
-        (r.names === undefined ? null : names("names")) ??
-        (r.waitMs === undefined || (Number.isSafeInteger(r.waitMs) && (r.waitMs as number) >= 0 && (r.waitMs as number) <= MAX_READY_WAIT_MS)
-          ? null
-          : `'waitMs' must be a whole number of milliseconds from 0 to ${MAX_READY_WAIT_MS}`);
-      break;
-    default:
-      return `unknown command ${typeof r.cmd === "string" ? JSON.stringify(r.cmd.slice(0, 200)) : shown(r.cmd)}`;
+  const spec: CommandSpec | undefined = typeof r.cmd === "string" && Object.hasOwn(COMMANDS, r.cmd) ? COMMANDS[r.cmd as Command] : undefined;
+  if (spec === undefined) return `unknown command ${typeof r.cmd === "string" ? JSON.stringify(r.cmd.slice(0, 200)) : shown(r.cmd)}`;
+  for (const [key, f] of Object.entries(spec.fields)) {
+    const problem = f.check(r[key], key);
+    if (problem !== null) return problem;
   }
-  return problem ?? (r as unknown as Request);
+  return r as unknown as Request;
 }

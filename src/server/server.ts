@@ -30,7 +30,7 @@ import { openDirectory } from "./directory.js";
 import { readServerConfig } from "./tend-conf.js";
 import { lockRoot } from "./lock.js";
 import { loadPersistent, savePersistent, type Persistent } from "./persist.js";
-import { CONTROL_SOCKET, STATUS_SOCKET, type Request } from "./protocol.js";
+import { CONTROL_SOCKET, STATUS_SOCKET, type ApplyPlan, type Request } from "./protocol.js";
 import { serviceStatus } from "./status.js";
 import { explain } from "../engine/explain.js";
 import { createWaiters } from "./waiters.js";
@@ -637,14 +637,7 @@ function serverSettings(places: Places, flags: GivenSettings): Settings {
   return { controlGroup, run: mergeRunSettings(flags, problems.length === 0 ? config.run : {}), problems };
 }
 
-export interface ApplyPlan {
-  generation: { from: number; to: number };
-  added: string[];
-  removed: string[];
-  changed: string[];
-  /** Unchanged services that stop and start again because something they require changes. */
-  bounced: string[];
-}
+export type { ApplyPlan };
 
 /** What installing `next` into the running server would do. */
 export function applyPlan(engine: Engine, next: Database, generation: number): ApplyPlan {

@@ -12,9 +12,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { call, type Final, type RequestBody } from "../../src/cli/client.js";
+import { call, type Fields } from "../../src/cli/client.js";
 import { places, type Places } from "../../src/places.js";
-import type { ServiceStatus } from "../../src/server/protocol.js";
+import type { Command, Final, ServiceStatus } from "../../src/server/protocol.js";
 import { REPO, childEnv } from "../helpers.js";
 
 export const BIN = join(REPO, "bin/tend");
@@ -333,7 +333,7 @@ export interface TestRoot {
   /** `tend --root ROOT --json ARGS…`, with its stdout parsed. */
   json<T = unknown>(...args: string[]): Promise<{ run: Run; data: T }>;
   /** One request over the control socket, as the CLI sends it (for polling). */
-  request(body: RequestBody): Promise<Final>;
+  request<C extends Command>(body: { cmd: C } & Fields<C>): Promise<Final<C>>;
   status(): Promise<ServiceStatus[]>;
   state(name: string): Promise<ServiceStatus>;
   waitPhase(name: string, phase: string | ((s: ServiceStatus) => boolean), timeoutMs?: number): Promise<ServiceStatus>;
@@ -445,12 +445,12 @@ function makeRoot(dir: string): TestRoot {
     async status() {
       const reply = await call(where, { cmd: "status" });
       assert.ok(reply.ok, `status refused: ${JSON.stringify(reply)}`);
-      return note((reply.result as { services: ServiceStatus[] }).services);
+      return note(reply.result.services);
     },
     async state(name) {
       const reply = await call(where, { cmd: "status", names: [name] });
       assert.ok(reply.ok, `status ${name} refused: ${JSON.stringify(reply)}`);
-      return note((reply.result as { services: ServiceStatus[] }).services)[0]!;
+      return note(reply.result.services)[0]!;
     },
     waitPhase(name, phase, timeoutMs) {
       const test = typeof phase === "string" ? (s: ServiceStatus) => s.phase === phase : phase;
@@ -490,7 +490,7 @@ function makeRoot(dir: string): TestRoot {
       await waitFor("the server to answer on its control socket", async () => {
         if (status !== null) throw new Error(`the server exited (${JSON.stringify(status)}):\n${output}`);
         const reply = await call(where, { cmd: "ping" });
-        return reply.ok && (reply.result as { pid: number }).pid === child.pid;
+        return reply.ok && reply.result.pid === child.pid;
       });
       return daemon;
     },

@@ -30,7 +30,7 @@ describe("server lifecycle", { concurrency: true }, () => {
       assert.deepEqual(exit, { code: 1, signal: null });
       await says(second, new RegExp(`another tend server \\(pid ${first.pid}\\) is already running for ${root.places.run}`));
       const ping = await root.request({ cmd: "ping" });
-      assert.ok(ping.ok && (ping.result as { pid: number }).pid === first.pid);
+      assert.ok(ping.ok && ping.result.pid === first.pid);
       await root.shutdown(first);
     }),
   );
@@ -132,7 +132,7 @@ describe("server lifecycle", { concurrency: true }, () => {
       const exited = new Promise<number | null>((resolve) => keeper.once("exit", resolve));
       const serving = async (): Promise<number | null> => {
         const reply = await root.request({ cmd: "ping" });
-        return reply.ok ? (reply.result as { pid: number }).pid : null;
+        return reply.ok ? reply.result.pid : null;
       };
       try {
         const first = await waitFor("the server the keeper started", serving);

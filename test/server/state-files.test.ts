@@ -260,7 +260,7 @@ describe("the lock", () => {
         const pid = Number(await waitFor("the server's pid", () => /^\d+\n/.exec(out)?.[0]));
         await waitFor("the first server to answer", async () => {
           const reply = await root.request({ cmd: "ping" });
-          return reply.ok && (reply.result as { pid: number }).pid === pid;
+          return reply.ok && reply.result.pid === pid;
         });
         process.kill(pid, "SIGKILL");
         await waitFor("the server to be a zombie", () => /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")));
