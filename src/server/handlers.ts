@@ -1,0 +1,257 @@
+// The request handlers: one per command of the protocol's table, each answering only
+// with its command's result. A request reaches its handler once it is well formed
+// (control-socket.ts) and its peer may make it (access.ts); what it asks for becomes
+// facts for the loop, and the reply says what came of them.
+
+import { join } from "node:path";
+import { readDatabase, type Database } from "../compile/database.js";
+import { parseSignal } from "../config/values.js";
+import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
+import { planApply } from "../engine/apply.js";
+import type { Engine } from "../engine/engine.js";
+import { explain } from "../engine/explain.js";
+import { members } from "../engine/topology.js";
+import { fileNameOf } from "../places.js";
+import { own } from "../records.js";
+import { authorise, type Policy } from "./access.js";
+import { bootNames, type ServerContext, type ServerCore } from "./context.js";
+import type { Connection } from "./control-socket.js";
+import { openDirectory } from "./directory.js";
+import { HISTORY_CAPACITY } from "./history.js";
+import { followLog, tailLog } from "./logs.js";
+import { saveLevels, savePersistent } from "./persist.js";
+import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
+import { serviceStatus } from "./status.js";
+
+/** A log follower with more than this much unread is sent no more lines until it catches up. */
+const MAX_FOLLOW_BACKLOG = 256 * 1024;
+
+/** How a handler answers its request: with its command's result, or a refusal. */
+interface Answer<C extends Command> {
+  reply(result: ResultOf<C>): void;
+  refuse(error: string): void;
+}
+
+type Handler<C extends Command> = (server: ServerContext, request: RequestOf<C>, answer: Answer<C>, connection: Connection) => void;
+
+/** Answers each request on the control sockets, once its peer is found to be allowed it. */
+export function createHandler(server: ServerContext): (request: Request, connection: Connection) => void {
+  const policy: Policy = {
+    ownerUid: process.getuid?.() ?? 0,
+    controlGroup: server.settings.controlGroup,
+    definition: (name) => server.engine.defs.get(name) ?? (Object.hasOwn(server.engine.db.services, name) ? server.engine.db.services[name] : undefined),
+    ...openDirectory(),
+  };
+  return (request, connection) => {
+    const denied = authorise(connection.peer, connection.socket === "control", request, policy);
+    if (denied !== null) return void connection.send({ id: request.id, ok: false, error: denied });
+    dispatch(server, request.cmd, request, connection);
+  };
+}
+
+/** `cmd` is the request's: its handler, and the answer its result type allows. */
+function dispatch<C extends Command>(server: ServerContext, cmd: C, request: RequestOf<C>, connection: Connection): void {
+  const handler: Handler<C> = HANDLERS[cmd];
+  const answer: Answer<C> = {
+    reply: (result) => void connection.send({ id: request.id, ok: true, result }),
+    refuse: (error) => void connection.send({ id: request.id, ok: false, error }),
+  };
+  handler(server, request, answer, connection);
+}
+
+const unknownNames = (engine: Engine, names: string[]): string | null => {
+  const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !Object.hasOwn(engine.db.services, n));
+  return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
+};
+
+const HANDLERS: { [C in Command]: Handler<C> } = {
+  ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
+  status({ engine, supervisor, scheduler, places, settings, moved, warnings }, request, { reply, refuse }) {
+    const names = request.names ?? engine.topo.names;
+    const problem = unknownNames(engine, names);
+    if (problem !== null) return refuse(problem);
+    const expanded = [...new Set(names.flatMap((n) => members(engine.topo, n)))];
+    return reply({
+      generation: engine.db.generation,
+      shuttingDown: engine.shuttingDown,
+      tracking: supervisor.tracking,
+      settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...settings.run, places: { state: places.state, log: places.log, moved } },
+      boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
+      end: engine.end,
+      warnings,
+      services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
+    });
+  },
+  list: ({ engine }, _request, { reply }) =>
+    reply(Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: own(engine.topo.bundles, d.name) ?? null }))),
+  why({ engine }, request, { reply, refuse }) {
+    if (!engine.topo.requires.has(request.name)) return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle: ask about its members`);
+    return reply(explain(engine, request.name));
+  },
+  start: change,
+  stop: change,
+  restart: change,
+  enable: enablement,
+  disable: enablement,
+  signal({ engine, emit }, request, { reply, refuse }) {
+    const signal = parseSignal(request.signal);
+    if (!signal.ok) return refuse(signal.message);
+    const s = engine.services.get(request.name);
+    if (s === undefined) return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle`);
+    if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
+    emit({ kind: "signal", service: request.name, signal: signal.value });
+    return reply({ pid: s.pid, signal: signal.value });
+  },
+  logs: sendLogs,
+  apply,
+  emit(server, request, { reply }) {
+    server.emit({ kind: "event", name: request.name, values: request.values });
+    return reply(server.lastOccurrence);
+  },
+  set: level,
+  unset: level,
+  events: ({ history }, request, { reply }) => reply(history.recent(Math.max(1, Math.min(request.count ?? 50, HISTORY_CAPACITY)))),
+  levels: ({ engine, persistedLevels }, _request, { reply }) =>
+    reply(Object.fromEntries([...engine.levels].map(([name, value]) => [name, { value, persisted: persistedLevels.has(name) }]))),
+  shutdown({ engine, waiters, emit, now }, request, _answer, connection) {
+    waiters.add({ id: request.id, connection, kind: "shutdown", services: engine.topo.names, since: now() })([]);
+    emit({ kind: "shutdown", reason: "tend shutdown" });
+  },
+  ready(server, request, { reply, refuse }, connection) {
+    const { engine, waiters } = server;
+    const problem = request.names === undefined ? null : unknownNames(engine, request.names);
+    if (problem !== null) return refuse(problem);
+    // Asked again at each check: an apply may change what the names stand for.
+    const query = () =>
+      readiness(engine, request.names === undefined ? bootServices(engine, bootNames(server), engine.boot?.exitWith ?? null) : servicesOf(engine, request.names));
+    if (request.waitMs === undefined) return reply(query());
+    waiters.ready({ id: request.id, connection, query, ms: request.waitMs });
+    return waiters.check();
+  },
+};
+
+/** start, stop, restart: the facts, then what they concern, then (waited for) the outcome. */
+function change({ engine, waiters, emit, now }: ServerContext, request: RequestOf<"start" | "stop" | "restart">, { reply, refuse }: Answer<"start" | "stop" | "restart">, connection: Connection): void {
+  const problem = unknownNames(engine, request.names);
+  if (problem !== null) return refuse(problem);
+  if (engine.shuttingDown) return refuse("the server is shutting down");
+  const named = request.names.flatMap((n) => members(engine.topo, n));
+  const widen = request.wait === false ? null : waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false });
+  // The step names everything the command concerns (what a stop takes down with it,
+  // what a restart bounces) before the progress lines of its changes.
+  emit({ kind: request.cmd, names: request.names }, (affected) => {
+    if (widen === null) return reply({ affected });
+    connection.send({ id: request.id, affected });
+    widen(affected);
+  });
+}
+
+/** enable, disable: persisted first; a booted server then starts or lets go of them. */
+function enablement(server: ServerContext, request: RequestOf<"enable" | "disable">, { reply, refuse }: Answer<"enable" | "disable">): void {
+  const { engine, places, emit } = server;
+  const problem = unknownNames(engine, request.names);
+  if (problem !== null) return refuse(problem);
+  const names = new Set(request.names);
+  const enabled = server.persistent.enabled.filter((n) => !names.has(n));
+  const disabled = server.persistent.disabled.filter((n) => !names.has(n));
+  if (request.cmd === "enable") enabled.push(...names);
+  else disabled.push(...names);
+  server.persistent = { enabled, disabled };
+  try {
+    savePersistent(places.state, server.persistent);
+  } catch (e) {
+    return refuse(`cannot save ${places.state}: ${(e as Error).message}`);
+  }
+  if (server.booted) emit(request.cmd === "enable" ? { kind: "start", names: request.names } : { kind: "unwant", names: request.names });
+  return reply({ ...server.persistent, booted: server.booted });
+}
+
+/** set, unset: the level, persisted when asked (or when it was), then the fact. */
+function level(server: ServerContext, request: RequestOf<"set" | "unset">, { reply, refuse }: Answer<"set" | "unset">): void {
+  const { places, persistedLevels } = server;
+  const value = request.cmd === "set" ? request.value : null;
+  // A level is persisted when set with --persist, and stays so until unset or set with --no-persist.
+  const persist = request.cmd === "set" && (request.persist ?? persistedLevels.has(request.name));
+  const next = new Map(persistedLevels);
+  if (persist) next.set(request.name, value!);
+  else next.delete(request.name);
+  if (next.size !== persistedLevels.size || (persist && persistedLevels.get(request.name) !== value)) {
+    try {
+      saveLevels(places.state, next);
+    } catch (e) {
+      return refuse(`cannot save the level in ${places.state}: ${(e as Error).message}`);
+    }
+    server.persistedLevels = next;
+  }
+  server.emit({ kind: "level", name: request.name, value });
+  return reply(server.lastOccurrence);
+}
+
+function sendLogs({ engine, supervisor, places, followers }: ServerContext, request: RequestOf<"logs">, { reply, refuse }: Answer<"logs">, connection: Connection): void {
+  const def = engine.defs.get(request.name);
+  if (def === undefined || def.type === "bundle") return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle`);
+  if (def.log !== "file") return refuse(`${request.name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')`);
+  if (supervisor.serviceLogs === "console") return refuse(`${request.name} logs to the console (the keeper's stdout): this server runs with service logs on the console only`);
+  const dir = join(places.log, fileNameOf(request.name));
+  const tail = tailLog(dir, request.lines ?? 20);
+  for (const line of tail.lines) connection.send({ id: request.id, line });
+  if (!request.follow) return reply(null);
+  let dropped = 0;
+  const stop = followLog(dir, tail.end, (line) => {
+    // A follower that does not keep up loses lines, and is told how many: never our memory.
+    if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
+    connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line });
+    dropped = 0;
+  });
+  // Following ends with the server, after the last lines written.
+  const end = (): void => {
+    stop();
+    reply(null);
+  };
+  followers.add(end);
+  connection.onClose(() => {
+    stop();
+    followers.delete(end);
+  });
+}
+
+function apply(server: ServerContext, request: RequestOf<"apply">, { reply, refuse }: Answer<"apply">, connection: Connection): void {
+  const { engine, places, waiters, now } = server;
+  const next = readDatabase(request.from ?? places.state);
+  if (!next.ok) return refuse(next.message);
+  // The boot's end must stay possible: the `exit-with` service stays a longrun or a task.
+  const exitWith = engine.boot?.exitWith ?? null;
+  const kept = exitWith === null ? null : checkExitWith(next.database, exitWith);
+  if (kept !== null) return refuse(`the server runs with ${kept}: this database cannot be applied`);
+  // A staged database has a generation of its own; installed, it would be the next one.
+  const plan = applyPlan(engine, next.database, request.from === undefined ? next.database.generation : engine.db.generation + 1);
+  if (request.from !== undefined) return reply({ ...plan, applied: false });
+  if (next.database.digest === engine.db.digest) {
+    return reply({ ...plan, applied: false, note: "the server runs this generation already" });
+  }
+  if (request.wait !== false) waiters.add({ id: request.id, connection, kind: "apply", services: [...plan.added, ...plan.changed], since: now(), result: plan })([]);
+  install(server, next.database);
+  if (request.wait === false) reply({ ...plan, applied: true });
+}
+
+/** The scheduler follows once the engine switches (the `switched` action). */
+function install({ emit }: ServerCore, db: Database): void {
+  emit({ kind: "apply", db });
+}
+
+/** SIGHUP (to the server, or to the keeper that runs it): the installed database, when it changed, as `tend apply` would. */
+export function reload(server: ServerCore, why: string): void {
+  const { places, log, engine } = server;
+  const next = readDatabase(places.state);
+  if (!next.ok) return log(`${why}: not applying: ${next.message}`);
+  if (next.database.digest === engine.db.digest) return log(`${why}: the installed database is the one running (generation ${engine.db.generation})`);
+  if (engine.shuttingDown) return log(`${why}: not applying: the server is shutting down`);
+  log(`${why}: applying the installed database`);
+  install(server, next.database);
+}
+
+/** What installing `next` into the running server would do. */
+export function applyPlan(engine: Engine, next: Database, generation: number): ApplyPlan {
+  const { added, removed, changed, bounced } = planApply(engine, next);
+  return { generation: { from: engine.db.generation, to: generation }, added, removed, changed, bounced };
+}

@@ -1,0 +1,144 @@
+// The server's loop: facts in, actions out. Facts are queued and handled one at a time,
+// never re-entrantly (a fact produced while actions run waits its turn): each is
+// journaled, stepped through the engine, and its actions carried out through the
+// supervisor, the scheduler, the waiters and the history.
+
+import { defOf, isActive, step, type Engine } from "../engine/engine.js";
+import type { Action, Fact, TimedFact } from "../engine/types.js";
+import type { ServerContext, Told } from "./context.js";
+import { historyEntry } from "./history.js";
+import type { RuntimeState } from "./runtime-state.js";
+
+export interface Loop {
+  /** A fact handled at once when the server serves: a request's, whose outcome its reply names (`told`: what its command concerns). */
+  emit(fact: Fact, told?: Told): void;
+  /**
+   * What the keeper reports comes in bursts (500 exits in one read): the facts of one
+   * turn are handled together, once the turn is over, so that the journal, the waiters
+   * and the acknowledgements are dealt with once for all of them.
+   */
+  post(fact: Fact): void;
+  /** From now on facts are handled, those queued while the server started first. */
+  serve(server: ServerContext): void;
+  /** Whether facts are journaled: not before the engine is settled (see `readopt`), nor after the server's end. */
+  journaling: boolean;
+}
+
+export interface LoopOptions {
+  now(): number;
+  log(line: string): void;
+  runtime: RuntimeState;
+  /** Called after each drain once every service is down in a shutdown. */
+  finishShutdown(): void;
+}
+
+export function createLoop(options: LoopOptions): Loop {
+  const { now, log, runtime } = options;
+  /** Facts to step, each with the request to tell what its command concerns (the step's `affected` action). */
+  const queue: { fact: TimedFact; told?: Told }[] = [];
+  let draining = false;
+  /** Facts that come while the server starts (the keeper's `terminate`) wait until it serves. */
+  let serving: ServerContext | null = null;
+  let drainQueued = false;
+
+  const loop: Loop = {
+    emit(fact, told) {
+      queue.push({ fact: { ...fact, now: now() } as TimedFact, told });
+      if (serving !== null && !draining) drain(serving);
+    },
+    post(fact) {
+      queue.push({ fact: { ...fact, now: now() } as TimedFact });
+      if (drainQueued) return;
+      drainQueued = true;
+      queueMicrotask(() => {
+        drainQueued = false;
+        if (serving !== null && !draining) drain(serving);
+      });
+    },
+    serve(server) {
+      serving = server;
+      drain(server);
+    },
+    journaling: false,
+  };
+
+  function drain(server: ServerContext): void {
+    const { engine, supervisor, waiters } = server;
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const { fact, told } = queue.shift()!;
+        const defs = engine.defs;
+        const booting = engine.boot !== null && engine.boot.completeAt === null;
+        const endBefore = engine.end;
+        try {
+          if (loop.journaling) runtime.record(fact);
+          const actions = step(engine, fact);
+          if (endBefore === null && engine.end !== null && fact.kind !== "shutdown") log(`${engine.end.reason}: stopping everything (the server will exit with status ${engine.end.code})`);
+          if (booting && engine.boot!.completeAt !== null && engine.boot!.services.size > 0) log(`boot complete: all ${engine.boot!.services.size} services of the boot have been up`);
+          // Written ahead: what the keeper is asked to do is in the journal first.
+          if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();
+          // An action is carried out even when one before it could not be: each is reported.
+          for (const action of actions) {
+            try {
+              if (action.kind === "affected") told?.(action.services);
+              else perform(server, action, defs);
+            } catch (e) {
+              log(`internal error carrying out ${action.kind}: ${(e as Error).stack ?? e}`);
+            }
+          }
+        } catch (e) {
+          log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
+        }
+      }
+      if (loop.journaling) {
+        runtime.flush();
+        supervisor.acknowledge(); // every exit reported so far is journaled now
+        runtime.checkpoint();
+      }
+      waiters.check();
+      if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) options.finishShutdown();
+    } finally {
+      draining = false;
+    }
+  }
+
+  return loop;
+}
+
+/**
+ * Carry out one action of a step but `affected`, which answers the request of the
+ * step's fact. `defs` are the definitions the step began with: a service an apply
+ * removed is found there.
+ */
+function perform(server: ServerContext, action: Exclude<Action, { kind: "affected" }>, defs: Engine["defs"]): void {
+  const { engine, log, supervisor, waiters, history, scheduler, persistent } = server;
+  switch (action.kind) {
+    case "changed": {
+      const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
+      log(`${action.service}: ${line}`);
+      const def = engine.defs.get(action.service) ?? defs.get(action.service);
+      if (def !== undefined) supervisor.note(action.service, def, line);
+      waiters.progress(action.service, action.phase, action.reason);
+      return;
+    }
+    case "occurred": {
+      // Every start and stop is a job event: only those that set something off are history.
+      const effect = action.started.length + action.stopped.length + action.skipped.length > 0;
+      if (action.what.kind === "job" && !effect) return;
+      const entry = historyEntry(action, Date.now());
+      history.add(entry);
+      if (entry.kind === "event" || entry.kind === "level") server.lastOccurrence = entry;
+      return;
+    }
+    case "delay":
+      return scheduler.delay(action.service, action.ms, action.env);
+    case "switched":
+      // What the supervisor keeps for a service removed or changed belongs to the old definition.
+      for (const name of [...action.removed, ...action.changed]) supervisor.forget(name);
+      scheduler.load(action.db, new Set(persistent.disabled));
+      return log(`database generation ${action.db.generation} applied`);
+    default:
+      return supervisor.perform(action, defOf(engine, action.service));
+  }
+}
