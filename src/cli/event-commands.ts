@@ -52,9 +52,9 @@ export async function events(places: Places, out: Output, count: number): Promis
 export async function levels(places: Places, out: Output): Promise<number> {
   const result = await request(places, { cmd: "levels" });
   if (out.json) return out.data(result), 0;
-  const names = Object.keys(result).sort();
-  if (names.length === 0) out.line("no levels are set");
-  for (const name of names) out.line(`${name}=${result[name]!.value}${result[name]!.persisted ? "  (persisted)" : ""}`);
+  const levels = Object.entries(result).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (levels.length === 0) out.line("no levels are set");
+  for (const [name, level] of levels) out.line(`${name}=${level.value}${level.persisted ? "  (persisted)" : ""}`);
   return 0;
 }
 

@@ -160,7 +160,7 @@ export async function shutdown(places: Places, out: Output): Promise<number> {
 export function readyWait(text: string): number | string {
   const d = parseDuration(text);
   if (!d.ok) return `--wait: ${d.message}`;
-  return d.value! > MAX_READY_WAIT_MS ? `--wait: '${text}' is too long: at most 1d` : d.value!;
+  return d.value > MAX_READY_WAIT_MS ? `--wait: '${text}' is too long: at most 1d` : d.value;
 }
 
 /**

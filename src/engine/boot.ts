@@ -6,7 +6,7 @@
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger } from "../config/service.js";
 import { own } from "../records.js";
-import { defOf, type Engine, stateOf, type Step } from "./engine.js";
+import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { edgesOf, members } from "./topology.js";
 import type { Boot, End, ExitStatus, Phase } from "./types.js";
 import { wantsUp } from "./wanted.js";
@@ -125,6 +125,9 @@ export function bootProgress(ctx: Step, boot: Boot, name: string, was: Phase, ph
 
 /** `exit-with NAME`: does a run of NAME that ends now end the boot? Not when tend stops it (a stop, a restart, an apply, a shutdown). */
 export const endsBoot = (e: Engine, name: string): boolean => e.boot?.exitWith === name && e.end === null && wantsUp(e, name);
+
+/** Shutting down, and everything is down: the server may exit (with `e.end`, when one was recorded). */
+export const isOver = (e: Engine): boolean => e.shuttingDown && e.topo.names.every((n) => !isActive(stateOf(e, n).phase));
 
 /** The server is to end as `how` says (unless an end was recorded already): everything stops. */
 export function end(ctx: Step, how: End): void {

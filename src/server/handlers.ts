@@ -173,7 +173,7 @@ function level(server: ServerContext, request: RequestOf<"set" | "unset">, { rep
   // A level is persisted when set with --persist, and stays so until unset or set with --no-persist.
   const persist = request.cmd === "set" && (request.persist ?? persistedLevels.has(request.name));
   const next = new Map(persistedLevels);
-  if (persist) next.set(request.name, value!);
+  if (persist && value !== null) next.set(request.name, value);
   else next.delete(request.name);
   if (next.size !== persistedLevels.size || (persist && persistedLevels.get(request.name) !== value)) {
     try {

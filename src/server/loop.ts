@@ -3,7 +3,8 @@
 // journaled, stepped through the engine, and its actions carried out through the
 // supervisor, the scheduler, the waiters and the history.
 
-import { defOf, isActive, step, type Engine } from "../engine/engine.js";
+import { isOver } from "../engine/boot.js";
+import { defOf, step, type Engine } from "../engine/engine.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import type { ServerContext, Told } from "./context.js";
 import { historyEntry } from "./history.js";
@@ -69,13 +70,13 @@ export function createLoop(options: LoopOptions): Loop {
       while (queue.length > 0) {
         const { fact, told } = queue.shift()!;
         const defs = engine.defs;
-        const booting = engine.boot !== null && engine.boot.completeAt === null;
+        const boot = engine.boot !== null && engine.boot.completeAt === null ? engine.boot : null;
         const endBefore = engine.end;
         try {
           if (loop.journaling) runtime.record(fact);
           const actions = step(engine, fact);
           if (endBefore === null && engine.end !== null && fact.kind !== "shutdown") log(`${engine.end.reason}: stopping everything (the server will exit with status ${engine.end.code})`);
-          if (booting && engine.boot!.completeAt !== null && engine.boot!.services.size > 0) log(`boot complete: all ${engine.boot!.services.size} services of the boot have been up`);
+          if (boot !== null && boot.completeAt !== null && boot.services.size > 0) log(`boot complete: all ${boot.services.size} services of the boot have been up`);
           // Written ahead: what the keeper is asked to do is in the journal first.
           if (actions.some((a) => a.kind === "spawn" || a.kind === "signal")) runtime.flush();
           // An action is carried out even when one before it could not be: each is reported.
@@ -97,7 +98,7 @@ export function createLoop(options: LoopOptions): Loop {
         runtime.checkpoint();
       }
       waiters.check();
-      if (engine.shuttingDown && engine.topo.names.every((n) => !isActive(engine.services.get(n)!.phase))) options.finishShutdown();
+      if (isOver(engine)) options.finishShutdown();
     } finally {
       draining = false;
     }

@@ -47,8 +47,8 @@ function parseStopGrace(text: string): Parsed<number> {
   const d = parseDuration(text);
   if (!d.ok) return fail(d.message);
   if (d.value === 0) return fail("the stop grace must be longer than 0");
-  if (d.value! > MAX_STOP_GRACE_MS) return fail(`'${text}' is too long a stop grace: at most 1h`);
-  return ok(d.value!);
+  if (d.value > MAX_STOP_GRACE_MS) return fail(`'${text}' is too long a stop grace: at most 1h`);
+  return ok(d.value);
 }
 
 type Valued = Exclude<keyof RunSettings, "compile">;

@@ -80,12 +80,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       let baselines = false;
       for (const def of Object.values(next.services)) {
         if (!isClockSchedule(def.schedule) || disabled.has(def.name)) continue;
-        if (!lastRuns.has(def.name)) {
+        const lastRun = lastRuns.get(def.name);
+        if (lastRun === undefined) {
           // Never ran: count from now, and remember it, so that a restart does not reset the count.
           lastRuns.set(def.name, now);
           baselines = true;
         } else if (def.catchUp) {
-          const missed = missedSince(def.schedule, lastRuns.get(def.name)!, now);
+          const missed = missedSince(def.schedule, lastRun, now);
           if (missed !== null) {
             options.log(`${def.name}: caught up: the run due ${new Date(missed).toISOString()} was missed while the server was down`);
             fire(def.name, { TEND_EVENT: "catch-up", TEND_DUE: new Date(missed).toISOString() });
