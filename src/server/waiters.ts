@@ -9,6 +9,7 @@ import { isSettled } from "../engine/rules.js";
 import { edgesOf, members } from "../engine/topology.js";
 import type { Phase } from "../engine/types.js";
 import type { Connection } from "./control-socket.js";
+import type { ApplyPlan, Outcome, ResultOf } from "./protocol.js";
 
 export interface Waiter {
   id: number;
@@ -18,8 +19,8 @@ export interface Waiter {
   services: string[];
   /** When the command was given (engine clock). */
   since: number;
-  /** Extra data for the final reply. */
-  result?: object;
+  /** An apply's plan, which its final reply carries with the outcome. */
+  result?: ApplyPlan;
   /** Send a progress line for each change (default); off, only the outcome. */
   progress?: boolean;
 }
@@ -55,8 +56,9 @@ export function createWaiters(engine: () => Engine) {
         const s = stateOf(e, n);
         return { name: n, phase: s.phase, reason: s.reason };
       });
-    const failed = services.filter((s) => s.phase === "failed").map((s) => s.name);
-    w.connection.send({ id: w.id, ok: true, result: { ...w.result, services, failed } });
+    const outcome: Outcome = { services, failed: services.filter((s) => s.phase === "failed").map((s) => s.name) };
+    const result: ResultOf<"start" | "stop" | "restart" | "shutdown" | "apply"> = w.result === undefined ? outcome : { ...w.result, ...outcome };
+    w.connection.send({ id: w.id, ok: true, result });
   };
 
   return {
