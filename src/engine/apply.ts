@@ -55,6 +55,13 @@ export function completeBounces(ctx: Step): boolean {
   return true;
 }
 
+/** A service the new database does not have: nothing may name it any more (its event, a hook run, a bounce). */
+function forget(e: Engine, name: string): void {
+  e.services.delete(name);
+  e.triggered.delete(name);
+  e.hookRuns.delete(name);
+}
+
 /** Once everything leaving the old database has stopped, switch to the new one. */
 export function completeApply(ctx: Step): boolean {
   const { e } = ctx;
@@ -68,7 +75,7 @@ export function completeApply(ctx: Step): boolean {
   e.defs = definitions(pending.db);
   e.watchers = watchersOf(pending.db);
   e.pendingApply = null;
-  for (const name of diff.removed) e.services.delete(name);
+  for (const name of diff.removed) forget(e, name);
   // Instances of an unchanged template carry on; the others stopped with it and go.
   for (const name of instances) {
     const template = templateOf(name);
@@ -76,8 +83,7 @@ export function completeApply(ctx: Step): boolean {
       e.defs.set(name, { ...defOf(e, template), name });
       addInstance(e.topo, template, name);
     } else {
-      e.services.delete(name);
-      e.triggered.delete(name);
+      forget(e, name);
       gone.add(name);
     }
   }

@@ -61,7 +61,7 @@ export function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence
         s.levelsHeld = now;
       } else {
         const fired = observe(def.startOn, s.startLatches, occurrence, e.levels);
-        if (fired !== null) collect(effect, trigger(ctx, name, { ...levelEnv, ...fired.env }));
+        if (fired !== null) collect(effect, trigger(ctx, name, { ...levelEnv, ...fired.env }, !(occurrence?.kind === "job" && occurrence.verb === "stopping")));
       }
     }
     if (def.stopOn !== null && concerns(def.stopOn)) {
@@ -87,7 +87,7 @@ const collect = (effect: Effect, result: { started: string[]; skipped: string[] 
  * environment); a service with `instance = KEY` gets an instance per value of KEY.
  * A task still running is not started twice: the trigger is counted as skipped.
  */
-export function trigger(ctx: Step, name: string, env: Record<string, string>): { started: string[]; skipped: string[] } {
+export function trigger(ctx: Step, name: string, env: Record<string, string>, unstops = true): { started: string[]; skipped: string[] } {
   const { e } = ctx;
   const def = defOf(e, name);
   let target = name;
@@ -100,6 +100,8 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>): {
       e.defs.set(target, { ...def, name: target });
       e.services.set(target, initialState(def, ctx.now));
       addInstance(e.topo, name, target);
+      // Made while an apply that changes its template waits: it goes with the template's other instances.
+      if (e.pendingApply?.leaving.has(name) === true) e.pendingApply.leaving.add(target);
     }
   }
   const s = stateOf(e, target);
@@ -108,8 +110,10 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>): {
     return { started: [], skipped: [target] };
   }
   s.env = env;
-  // Named by its event, as by an admin's start: what it requires is no longer held down by a stop.
-  for (const r of requirementsOf(e.topo, target)) e.stopped.delete(r);
+  // Named by its event, as by an admin's start: what it requires is no longer held down
+  // by a stop — but for a task run on `stopping X`, which must not undo the stop under way.
+  e.stopped.delete(target);
+  if (unstops) for (const r of requirementsOf(e.topo, target)) e.stopped.delete(r);
   e.triggered.add(target);
   release(ctx, target);
   rewant(ctx);

@@ -3,7 +3,7 @@
 
 import { defOf, type Engine, isActive, stateOf } from "./engine.js";
 import { requirementReady, settled, stopsFirst } from "./rules.js";
-import { edgesOf } from "./topology.js";
+import { edgesOf, members } from "./topology.js";
 import { wantedBecause } from "./wanted.js";
 
 /** Lines that explain the state of one service. */
@@ -21,7 +21,8 @@ export function explain(e: Engine, name: string): string[] {
         : `held: it is not started again by itself; 'tend start ${name}' retries it`,
     );
   }
-  if (because !== null && e.excluded.has(name)) lines.push(`disabled: 'default' does not bring it up, but what is listed above still needs it`);
+  const disabled = disabledBy(e, name);
+  if (because !== null && disabled !== null) lines.push(`disabled: 'default' does not bring it up, but what is listed above still needs it`);
   if (because !== null && (s.phase === "down" || s.phase === "failed")) {
     for (const r of edgesOf(e.topo, "requires", name)) {
       const rs = stateOf(e, r);
@@ -36,11 +37,18 @@ export function explain(e: Engine, name: string): string[] {
   return lines;
 }
 
+/** The name `tend disable` was given that takes `name` out of what the boot starts: itself, or a bundle it is in; or null. */
+function disabledBy(e: Engine, name: string): string | null {
+  if (e.excluded.has(name)) return name;
+  return [...e.excluded].find((n) => members(e.topo, n).includes(name)) ?? null;
+}
+
 /** Why a service is not wanted, in words an admin can act on. */
 function notWanted(e: Engine, name: string): string {
   const def = defOf(e, name);
   if (e.stopped.has(name)) return `not wanted: an admin stopped it (or something it requires); 'tend start ${name}' brings it back`;
-  if (e.excluded.has(name)) return `not wanted: disabled ('tend enable ${name}' puts it back into what boot starts)`;
+  const disabled = disabledBy(e, name);
+  if (disabled !== null) return `not wanted: disabled${disabled === name ? "" : ` with '${disabled}'`} ('tend enable ${disabled}' puts it back into what boot starts)`;
   if (def.startOn !== null) return "not wanted now: it starts when its start-on condition comes true";
   if (def.schedule !== null) return "not wanted now: it runs on its schedule";
   return "not wanted: nothing started it or pulls it in";

@@ -83,14 +83,16 @@ export function refreshWanted(e: Engine): void {
 function computeWanted(e: Engine): Map<string, Pull> {
   const pulls = new Map<string, Pull>();
   const queue: [string, Pull][] = [...e.triggered].map((n) => [n, { by: "trigger" }]);
+  const excluded = excludedMembers(e);
   for (const root of e.explicit) {
-    for (const m of members(e.topo, root)) if (m === root || !e.excluded.has(m)) queue.push([m, { by: "name", root }]);
+    for (const m of members(e.topo, root)) if (m === root || !excluded.has(m)) queue.push([m, { by: "name", root }]);
   }
+  const stopped = heldByStops(e);
   // A bundle holding an event-driven service does not start it; naming it, or its event, does.
   const named = (n: string): boolean => e.explicit.has(n) || e.triggered.has(n);
   for (let i = 0; i < queue.length; i++) {
     const [name, pull] = queue[i]!;
-    if (pulls.has(name) || e.stopped.has(name)) continue;
+    if (pulls.has(name) || stopped.has(name)) continue;
     if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
     pulls.set(name, pull);
     // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
@@ -100,6 +102,28 @@ function computeWanted(e: Engine): Map<string, Pull> {
     }
   }
   return pulls;
+}
+
+/** What `tend disable` took out of the bundles that bring it up: the services disabled, and the members of the bundles disabled. */
+export function excludedMembers(e: Engine): Set<string> {
+  return new Set([...e.excluded].flatMap((n) => members(e.topo, n)));
+}
+
+/**
+ * What an admin's stop keeps down: the services stopped and, however it came to be so
+ * (an apply may add a service that requires one), everything that requires them — but
+ * a task run on `stopping X`, which X waits for before it goes.
+ */
+function heldByStops(e: Engine): Set<string> {
+  const held = new Set<string>();
+  const stack = [...e.stopped].filter((n) => e.topo.requires.has(n));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (held.has(name) || (e.hookRuns.has(name) && !e.stopped.has(name))) continue;
+    held.add(name);
+    stack.push(...edgesOf(e.topo, "requiredBy", name));
+  }
+  return held;
 }
 
 /**
