@@ -7,9 +7,9 @@ import type { Database } from "../compile/database.js";
 import { waitsForTrigger } from "../config/service.js";
 import { own } from "../records.js";
 import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
-import { edgesOf, members } from "./topology.js";
+import { edgesOf } from "./topology.js";
 import type { Boot, End, ExitStatus, Phase } from "./types.js";
-import { excludedMembers, wantsUp } from "./wanted.js";
+import { broughtUpBy, wantsUp } from "./wanted.js";
 
 /** Why `name` cannot be the service whose end ends the boot (`--exit-with`), or null. */
 export function checkExitWith(db: Database, name: string): string | null {
@@ -29,13 +29,9 @@ export function servicesOf(e: Engine, names: readonly string[]): string[] {
   const found = new Set<string>();
   const named = new Set<string>();
   const stack: string[] = [];
-  const excluded = excludedMembers(e);
   for (const name of names) {
-    for (const m of members(e.topo, name)) {
-      if (m !== name && excluded.has(m)) continue;
-      if (m === name) named.add(m);
-      stack.push(m);
-    }
+    if (e.topo.requires.has(name)) named.add(name);
+    stack.push(...broughtUpBy(e, name));
   }
   while (stack.length > 0) {
     const name = stack.pop()!;

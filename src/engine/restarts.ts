@@ -24,10 +24,10 @@ export function afterCrash(ctx: Step, name: string, ok: boolean, described: stri
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
   const restart = def.restart === "always" || (def.restart === "on-failure" && !ok);
-  if (!restart) return ok ? { to: "down", reason: `exited by itself (${described})`, held: true } : { to: "failed", reason: described, held: true };
-  // On its way down anyway (a stop, a bounce, an apply, a shutdown): it is down now, and
-  // comes back as the rest of its group does.
-  if (!wantsUp(ctx.e, name)) return { to: "down", reason: `exited by itself (${described}) while it was to stop`, held: false };
+  // Not restarted by itself: held. On its way down anyway (a stop, a bounce, an apply, a
+  // shutdown): not held, so that it comes back as the rest of its group does.
+  const held = !restart;
+  if (!restart || !wantsUp(ctx.e, name)) return ok ? { to: "down", reason: `exited by itself (${described})`, held } : { to: "failed", reason: described, held };
   const limit = def.restartLimit;
   const stableMs = limit?.windowMs ?? def.restartDelayMaxMs;
   if (s.upSince !== null && ctx.now - s.upSince >= stableMs) {

@@ -10,11 +10,11 @@ import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { evaluate } from "./rules.js";
 import { members, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
-import { startNamed, stopNamed, unwantNamed, wantsUp } from "./wanted.js";
+import { broughtUpBy, startNamed, stopNamed, unwantNamed } from "./wanted.js";
 
 export function step(e: Engine, fact: TimedFact): Action[] {
   const ctx: Step = { e, now: fact.now, out: [], dirty: new Set() };
-  const activeBefore = fact.kind === "stop" ? e.topo.names.filter((n) => isActive(stateOf(e, n).phase)) : [];
+  const activeBefore = fact.kind === "stop" ? e.topo.names.filter((n) => e.wanted.has(n) && isActive(stateOf(e, n).phase)) : [];
   handle(ctx, fact);
   if (fact.kind === "start" || fact.kind === "stop" || fact.kind === "restart") {
     ctx.out.unshift({ kind: "affected", command: fact.kind, services: affectedBy(e, fact.kind, fact.names, activeBefore) });
@@ -32,17 +32,17 @@ export function step(e: Engine, fact: TimedFact): Action[] {
 }
 
 /**
- * What a command concerns, once handled: a start, the services it names; a stop, what
- * was active and is no longer wanted (dependents first, and what only they needed); a
- * restart, the bounce groups it made, with the services it names.
+ * What a command concerns, once handled: a start, the services it brings up; a stop,
+ * what was wanted and active and is wanted no more (its dependents, and what only they
+ * needed); a restart, the bounce groups it made, with the services it names.
  */
 function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
-  const named = [...new Set(names.flatMap((n) => members(e.topo, n)))];
+  const named = [...new Set(names.flatMap((n) => (command === "start" ? broughtUpBy(e, n) : members(e.topo, n))))];
   switch (command) {
     case "start":
       return named;
     case "stop":
-      return activeBefore.filter((n) => !wantsUp(e, n));
+      return activeBefore.filter((n) => !e.wanted.has(n));
     case "restart": {
       const bounced = new Set(e.bounces.flatMap((group) => [...group]));
       return [...new Set(named.flatMap((n) => requirersOf(e.topo, n)))].filter((n) => bounced.has(n) || named.includes(n));

@@ -3,6 +3,7 @@
 // what they require, and why each is wanted.
 
 import { waitsForTrigger } from "../config/service.js";
+import { own } from "../records.js";
 import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { release } from "./restarts.js";
 import { edgesOf, members, requirementsOf, requirersOf } from "./topology.js";
@@ -83,10 +84,7 @@ export function refreshWanted(e: Engine): void {
 function computeWanted(e: Engine): Map<string, Pull> {
   const pulls = new Map<string, Pull>();
   const queue: [string, Pull][] = [...e.triggered].map((n) => [n, { by: "trigger" }]);
-  const excluded = excludedMembers(e);
-  for (const root of e.explicit) {
-    for (const m of members(e.topo, root)) if (m === root || !excluded.has(m)) queue.push([m, { by: "name", root }]);
-  }
+  for (const root of e.explicit) for (const m of broughtUpBy(e, root)) queue.push([m, { by: "name", root }]);
   const stopped = heldByStops(e);
   // A bundle holding an event-driven service does not start it; naming it, or its event, does.
   const named = (n: string): boolean => e.explicit.has(n) || e.triggered.has(n);
@@ -104,9 +102,23 @@ function computeWanted(e: Engine): Map<string, Pull> {
   return pulls;
 }
 
-/** What `tend disable` took out of the bundles that bring it up: the services disabled, and the members of the bundles disabled. */
-export function excludedMembers(e: Engine): Set<string> {
-  return new Set([...e.excluded].flatMap((n) => members(e.topo, n)));
+/**
+ * The services a name brings up: a service itself, a bundle its members — but what
+ * `tend disable` took out of it: a member, or a bundle inside it (with what that holds).
+ */
+export function broughtUpBy(e: Engine, name: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const stack = [name];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const def = own(e.db.services, n);
+    if (def?.type === "bundle") stack.push(...def.contents.map((r) => r.name).filter((m) => !e.excluded.has(m)));
+    else if (e.topo.requires.has(n)) found.push(n);
+  }
+  return found;
 }
 
 /**
