@@ -36,6 +36,7 @@ describe("rule: apply", () => {
     assert.deepEqual(r.exits("db", "SIGTERM"), [
       "db → down",
       "job stopped db RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "switched to generation 2, changed db",
       "db → starting",
       "job starting db",
       "arm db start-timeout 60s",
@@ -49,6 +50,7 @@ describe("rule: apply", () => {
   test("an added service a started bundle now holds starts at the switch, which is at once: nothing changed leaves", () => {
     const r = running();
     assert.deepEqual(r.apply({ ...FILES, default: bundle("web", "cache", "extra"), extra: longrun() }), [
+      "switched to generation 2, changed default",
       "extra → starting",
       "job starting extra",
       "arm extra start-timeout 60s",
@@ -65,21 +67,29 @@ describe("rule: apply", () => {
       "signal cache SIGTERM",
       "arm cache stop-timeout 10s",
     ]);
-    assert.deepEqual(r.exits("cache", "SIGTERM"), ["cache → down", "job stopped cache RESULT=ok EXIT_SIGNAL=SIGTERM"]);
+    assert.deepEqual(r.exits("cache", "SIGTERM"), [
+      "cache → down",
+      "job stopped cache RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "switched to generation 2, removed cache, changed default",
+    ]);
     assert.deepEqual([...r.e.services.keys()].sort(), ["db", "web"]);
     assert.deepEqual(r.step({ kind: "exited", service: "cache", pid, status: { code: 0, signal: null } }), []);
   });
 
   test("no longer in the bundle that was started, but still defined: it stops after the switch, as any unwanted service", () => {
     const r = running();
-    assert.deepEqual(r.apply({ ...FILES, default: bundle("web") }), ["job stopping cache", "cache → stopping", "signal cache SIGTERM", "arm cache stop-timeout 10s"]);
-    assert.equal(r.e.db.generation, 2);
+    assert.deepEqual(r.apply({ ...FILES, default: bundle("web") }), [
+      "switched to generation 2, changed default",
+      "job stopping cache",
+      "cache → stopping",
+      "signal cache SIGTERM",
+      "arm cache stop-timeout 10s",
+    ]);
   });
 
   test("where the lines stand is no change: a comment added touches nothing", () => {
     const r = running();
-    assert.deepEqual(r.apply({ ...FILES, db: `# the database\n\n${longrun()}` }), []);
-    assert.equal(r.e.db.generation, 2);
+    assert.deepEqual(r.apply({ ...FILES, db: `# the database\n\n${longrun()}` }), ["switched to generation 2"]);
   });
 
   test("resolved edges are the service's too: `before = web` in cache changes web, which bounces", () => {
@@ -100,6 +110,7 @@ describe("rule: apply", () => {
     assert.deepEqual(r.exits("cache", "SIGTERM"), [
       "cache → down",
       "job stopped cache RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "switched to generation 2, changed cache web",
       "cache → starting",
       "job starting cache",
       "arm cache start-timeout 60s",
@@ -112,15 +123,19 @@ describe("rule: apply", () => {
     const files = { mount: longrun("start-on = disk DEV=*", "instance = DEV"), other: longrun() };
     const r = rig(files);
     r.settle(r.emit("disk", { DEV: "sdb" }));
-    assert.deepEqual(r.apply({ ...files, other: longrun("env = X=1") }), []);
+    assert.deepEqual(r.apply({ ...files, other: longrun("env = X=1") }), ["switched to generation 2, changed other"]);
     assert.deepEqual(r.phases("mount@sdb"), ["mount@sdb up"]);
-    assert.deepEqual(r.apply({ ...files, mount: longrun("start-on = disk DEV=*", "instance = DEV", "env = X=2") }), [
+    assert.deepEqual(r.apply({ ...files, other: longrun("env = X=1"), mount: longrun("start-on = disk DEV=*", "instance = DEV", "env = X=2") }), [
       "job stopping mount INSTANCE=sdb",
       "mount@sdb → stopping",
       "signal mount@sdb SIGTERM",
       "arm mount@sdb stop-timeout 10s",
     ]);
-    r.exits("mount@sdb", "SIGTERM");
+    assert.deepEqual(r.exits("mount@sdb", "SIGTERM"), [
+      "mount@sdb → down",
+      "job stopped mount INSTANCE=sdb RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "switched to generation 3, removed mount@sdb, changed mount",
+    ]);
     assert.deepEqual([...r.e.services.keys()].sort(), ["mount", "other"]);
   });
 
@@ -128,6 +143,7 @@ describe("rule: apply", () => {
     const r = rig({ net: longrun() });
     r.set("eth0", "up");
     assert.deepEqual(r.apply({ net: longrun(), dhcp: longrun("start-on = eth0=up") }), [
+      "switched to generation 2",
       "dhcp → starting",
       "job starting dhcp",
       "arm dhcp start-timeout 60s",

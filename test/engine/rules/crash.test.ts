@@ -67,7 +67,7 @@ describe("rule: crash, restart back-off and limit", () => {
       r.spawned("db");
     }
     r.settle(r.exits("db", 1));
-    assert.deepEqual(r.start("db"), ["db → down", "db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main", "web → down"]);
+    assert.deepEqual(r.start("db"), ["affected start db", "db → down", "db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main", "web → down"]);
     assert.deepEqual(r.spawned("db"), ["db → up", "job started db", "web → starting", "job starting web", "arm web start-timeout 60s", "spawn web main"]);
     assert.deepEqual(r.exits("db", 1), ["db → starting: restarting in 1s (1 recent restarts)", "arm db restart-delay 1s"]);
   });
@@ -93,10 +93,19 @@ describe("rule: crash, restart back-off and limit", () => {
     assert.deepEqual(r.exits("d", 1), ["d → failed: exited with code 1", "job stopped d RESULT=failed EXIT_STATUS=1"]);
   });
 
+  test("with a `post-stop`: it runs first, the service stopping meanwhile; then the restart", () => {
+    const r = rig({ db: longrun("post-stop = /bin/clean-up") });
+    r.settle(r.start("db"));
+    assert.deepEqual(r.exits("db", 1), ["db → stopping: exited with code 1", "spawn db post-stop"]);
+    r.spawned("db");
+    assert.deepEqual(r.exits("db", 0), ["db → starting: restarting in 200ms (1 recent restarts)", "arm db restart-delay 200ms"]);
+  });
+
   test("stopped while it waits to restart: it has no process, so it is down at once, before what requires it", () => {
     const r = crashing();
     r.exits("db", 1);
     assert.deepEqual(r.stop("db"), [
+      "affected stop db web",
       "job stopping web",
       "web → stopping",
       "signal web SIGTERM",

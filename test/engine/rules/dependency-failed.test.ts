@@ -42,7 +42,7 @@ describe("rule: dependency failed", () => {
     const r = chain();
     r.settle(r.start("s3"));
     r.settle(r.exits("s1", "SIGKILL"));
-    assert.deepEqual(r.start("s1"), ["s1 → down", "s1 → starting", "job starting s1", "arm s1 start-timeout 60s", "spawn s1 main", "s2 → down", "s3 → down"]);
+    assert.deepEqual(r.start("s1"), ["affected start s1", "s1 → down", "s1 → starting", "job starting s1", "arm s1 start-timeout 60s", "spawn s1 main", "s2 → down", "s3 → down"]);
     assert.deepEqual(r.spawned("s1"), ["s1 → up", "job started s1", "s2 → starting", "job starting s2", "arm s2 start-timeout 60s", "spawn s2 main"]);
     assert.deepEqual(r.spawned("s2"), ["s2 → up", "job started s2", "s3 → starting", "job starting s3", "arm s3 start-timeout 60s", "spawn s3 main"]);
   });

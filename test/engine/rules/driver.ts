@@ -12,14 +12,18 @@
 //   job starting web ▸ started t   an occurrence (job event, `event NAME K=V`, `level N=V`,
 //                                  `level N unset`, `schedule t`), and what it started,
 //                                  stopped and skipped
+//   affected stop web db           what a start, stop or restart concerns
+//   switched to generation 2, removed x, changed y    an apply's switch (to the database
+//                                  `apply` gave, checked), and what left the old one
 //
-// Every field of an action is in its line (but the timer token, checked instead), so
-// equal lines are equal actions, and a failing case shows what came instead.
+// Every field of an action is in its line (but the timer token and the database,
+// checked instead), so equal lines are equal actions, and a failing case shows what
+// came instead.
 
 import assert from "node:assert/strict";
 import type { Database } from "../../../src/compile/database.js";
-import { createEngine, step, type Engine } from "../../../src/engine/engine.js";
-import type { Action, BootPolicy, Fact, Phase } from "../../../src/engine/types.js";
+import { createEngine, defOf, step, type Engine } from "../../../src/engine/engine.js";
+import type { Action, BootPolicy, Fact, ServiceState } from "../../../src/engine/types.js";
 import { compiledDatabase } from "../../helpers.js";
 
 /** A service file's text: `type = TYPE`, a command (or a oneshot's `up`), then `lines`. */
@@ -45,8 +49,8 @@ export class Rig {
   /** The process the world gave each service last, and each service's armed timer. */
   private readonly pids = new Map<string, number>();
   private readonly timers = new Map<string, { token: number; due: number }>();
-  /** The databases `apply` was given, by generation: how a switch names the one it switched to. */
-  private generation = 1;
+  /** The databases `apply` gave the engine, by generation: what a switch may switch to. */
+  private readonly applied = new Map<number, Database>();
 
   constructor(files: Record<string, string>) {
     this.e = createEngine(compiledDatabase(files), 0);
@@ -67,7 +71,8 @@ export class Rig {
     this.step({ kind: "boot", names, policy: { exitWith: null, onBootFailure: "report", ...policy } });
   /** Replace the database with `files` compiled: the next generation. */
   apply(files: Record<string, string>): string[] {
-    const db: Database = { ...compiledDatabase(files), generation: ++this.generation };
+    const db: Database = { ...compiledDatabase(files), generation: this.applied.size + 2 };
+    this.applied.set(db.generation, db);
     return this.step({ kind: "apply", db });
   }
   emit = (name: string, values: Record<string, string> = {}): string[] => this.step({ kind: "event", name, values });
@@ -111,21 +116,19 @@ export class Rig {
       const spawn = /^spawn (\S+) (\S+)/.exec(line);
       const signal = /^signal (\S+) (SIG\w+)$/.exec(line);
       if (spawn !== null) {
-        const [, service, role] = spawn as unknown as [string, string, string];
+        const [, service = "", role] = spawn;
         this.settle(this.spawned(service));
-        const def = this.e.defs.get(service)!;
+        const def = defOf(this.e, service);
         if (role === "main" && def.type === "longrun" && def.ready.kind !== "none") this.settle(this.ready(service));
         else if (role !== "main" || def.type === "task") this.settle(this.exits(service, 0));
-      } else if (signal !== null) this.settle(this.exits(signal[1]!, signal[2]!));
+      } else if (signal !== null) this.settle(this.exits(signal[1] ?? "", signal[2] ?? ""));
     }
   }
 
-  phase = (name: string): Phase => this.state(name).phase;
-  reason = (name: string): string | null => this.state(name).reason;
   /** `name phase` for each of `names`: the state a case checks besides the actions. */
-  phases = (...names: string[]): string[] => names.map((n) => `${n} ${this.phase(n)}`);
+  phases = (...names: string[]): string[] => names.map((n) => `${n} ${this.state(n).phase}`);
 
-  private state(name: string) {
+  private state(name: string): ServiceState {
     const s = this.e.services.get(name);
     assert.ok(s !== undefined, `no service '${name}'`);
     return s;
@@ -154,6 +157,13 @@ export class Rig {
         return `delay ${a.service} ${duration(a.ms)} {${pairs(a.env)}}`;
       case "changed":
         return `${a.service} → ${a.phase}${a.reason === null ? "" : `: ${a.reason}`}`;
+      case "affected":
+        return ["affected", a.command, ...a.services].join(" ");
+      case "switched": {
+        assert.equal(a.db, this.applied.get(a.db.generation), "a switch to a database `apply` did not give");
+        const left = (["removed", "changed"] as const).filter((k) => a[k].length > 0).map((k) => `, ${k} ${a[k].join(" ")}`);
+        return `switched to generation ${a.db.generation}${left.join("")}`;
+      }
       case "occurred": {
         const w = a.what;
         const what =

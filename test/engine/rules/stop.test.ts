@@ -16,7 +16,7 @@ describe("rule: stop", () => {
   test("what requires a stopped service goes down first, then the service", () => {
     const r = rig({ db: longrun(), web: longrun("requires = db") });
     r.settle(r.start("web"));
-    assert.deepEqual(r.stop("db"), ["job stopping web", "web → stopping", "signal web SIGTERM", "arm web stop-timeout 10s"]);
+    assert.deepEqual(r.stop("db"), ["affected stop db web", "job stopping web", "web → stopping", "signal web SIGTERM", "arm web stop-timeout 10s"]);
     assert.deepEqual(r.exits("web", "SIGTERM"), [
       "web → down",
       "job stopped web RESULT=ok EXIT_SIGNAL=SIGTERM",
@@ -31,7 +31,7 @@ describe("rule: stop", () => {
   test("ordered after it and stopping too: those stop first", () => {
     const r = rig({ db: longrun(), cache: longrun("after = db") });
     r.settle(r.start("db", "cache"));
-    assert.deepEqual(r.stop("db", "cache"), ["job stopping cache", "cache → stopping", "signal cache SIGTERM", "arm cache stop-timeout 10s"]);
+    assert.deepEqual(r.stop("db", "cache"), ["affected stop cache db", "job stopping cache", "cache → stopping", "signal cache SIGTERM", "arm cache stop-timeout 10s"]);
     assert.deepEqual(r.exits("cache", "SIGTERM"), [
       "cache → down",
       "job stopped cache RESULT=ok EXIT_SIGNAL=SIGTERM",
@@ -45,14 +45,14 @@ describe("rule: stop", () => {
   test("ordered after it but staying up: no reason to wait", () => {
     const r = rig({ db: longrun(), cache: longrun("after = db") });
     r.settle(r.start("db", "cache"));
-    assert.deepEqual(r.stop("db"), ["job stopping db", "db → stopping", "signal db SIGTERM", "arm db stop-timeout 10s"]);
+    assert.deepEqual(r.stop("db"), ["affected stop db", "job stopping db", "db → stopping", "signal db SIGTERM", "arm db stop-timeout 10s"]);
     assert.deepEqual(r.phases("cache"), ["cache up"]);
   });
 
   test("the stop signal is `stop-signal`; SIGKILL after `stop-timeout`; then `post-stop`, under its own timeout", () => {
     const r = rig({ db: longrun("stop-signal = SIGINT", "post-stop = /bin/clean-up") });
     r.settle(r.start("db"));
-    assert.deepEqual(r.stop("db"), ["job stopping db", "db → stopping", "signal db SIGINT", "arm db stop-timeout 10s"]);
+    assert.deepEqual(r.stop("db"), ["affected stop db", "job stopping db", "db → stopping", "signal db SIGINT", "arm db stop-timeout 10s"]);
     assert.deepEqual(r.fire("db"), ["signal db SIGKILL"]);
     assert.deepEqual(r.exits("db", "SIGKILL"), ["spawn db post-stop"]);
     assert.deepEqual(r.spawned("db"), ["arm db stop-timeout 10s"], "the hook is never sent the stop signal");
@@ -63,7 +63,7 @@ describe("rule: stop", () => {
   test("a oneshot's stop is its `down`, killed only after its own stop timeout", () => {
     const r = rig({ mount: oneshot("down = /bin/umount") });
     r.settle(r.start("mount"));
-    assert.deepEqual(r.stop("mount"), ["job stopping mount", "mount → stopping", "spawn mount down"]);
+    assert.deepEqual(r.stop("mount"), ["affected stop mount", "job stopping mount", "mount → stopping", "spawn mount down"]);
     assert.deepEqual(r.spawned("mount"), ["arm mount stop-timeout 10s"]);
     assert.deepEqual(r.fire("mount"), ["signal mount SIGKILL"]);
     assert.deepEqual(r.exits("mount", "SIGKILL"), [
@@ -75,13 +75,13 @@ describe("rule: stop", () => {
   test("a oneshot without `down`: what its `up` left running is killed, and it is down at once", () => {
     const r = rig({ tmpfs: oneshot() });
     r.settle(r.start("tmpfs"));
-    assert.deepEqual(r.stop("tmpfs"), ["job stopping tmpfs", "kill tmpfs", "tmpfs → down", "job stopped tmpfs RESULT=ok EXIT_STATUS=0"]);
+    assert.deepEqual(r.stop("tmpfs"), ["affected stop tmpfs", "job stopping tmpfs", "kill tmpfs", "tmpfs → down", "job stopped tmpfs RESULT=ok EXIT_STATUS=0"]);
   });
 
   test("stopped before its spawn was reported: the signal goes once it is", () => {
     const r = rig({ web: longrun() });
     r.start("web");
-    assert.deepEqual(r.stop("web"), ["job stopping web", "web → stopping"]);
+    assert.deepEqual(r.stop("web"), ["affected stop web", "job stopping web", "web → stopping"]);
     assert.deepEqual(r.spawned("web"), ["signal web SIGTERM", "arm web stop-timeout 10s"]);
     assert.deepEqual(r.exits("web", "SIGTERM"), ["web → down", "job stopped web RESULT=ok EXIT_SIGNAL=SIGTERM"]);
   });
@@ -90,6 +90,6 @@ describe("rule: stop", () => {
     const r = rig({ web: longrun("pre-start = /bin/prepare", "stop-signal = SIGQUIT") });
     r.start("web");
     r.spawned("web");
-    assert.deepEqual(r.stop("web"), ["job stopping web", "web → stopping", "signal web SIGTERM", "arm web stop-timeout 10s"]);
+    assert.deepEqual(r.stop("web"), ["affected stop web", "job stopping web", "web → stopping", "signal web SIGTERM", "arm web stop-timeout 10s"]);
   });
 });

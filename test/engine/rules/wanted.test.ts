@@ -31,7 +31,7 @@ describe("rule: wanted", () => {
   test("an admin's stop takes the service out, and what requires it; what only wants it stays", () => {
     const r = rig({ db: longrun(), metrics: longrun(), web: longrun("requires = db", "wants = metrics"), api: longrun("requires = db") });
     r.settle(r.start("web", "api"));
-    assert.deepEqual(r.stop("metrics"), ["job stopping metrics", "metrics → stopping", "signal metrics SIGTERM", "arm metrics stop-timeout 10s"]);
+    assert.deepEqual(r.stop("metrics"), ["affected stop metrics", "job stopping metrics", "metrics → stopping", "signal metrics SIGTERM", "arm metrics stop-timeout 10s"]);
     r.settle(r.exits("metrics", "SIGTERM"));
     assert.deepEqual(wanted(r), ["api", "db", "web"]);
     r.stop("db");
@@ -42,7 +42,7 @@ describe("rule: wanted", () => {
     const r = rig({ db: longrun(), metrics: longrun(), web: longrun("requires = db", "wants = metrics") });
     r.settle(r.start("web"));
     r.settle(r.stop("db", "metrics"));
-    assert.deepEqual(r.start("web"), ["db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main"]);
+    assert.deepEqual(r.start("web"), ["affected start web", "db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main"]);
     assert.deepEqual(wanted(r), ["db", "web"], "metrics stays out until it is started by name");
   });
 
@@ -52,12 +52,12 @@ describe("rule: wanted", () => {
     assert.deepEqual(r.unwant("cron"), ["job stopping cron", "cron → stopping", "signal cron SIGTERM", "arm cron stop-timeout 10s"]);
     r.settle(r.exits("cron", "SIGTERM"));
     assert.deepEqual(wanted(r), ["web"]);
-    assert.deepEqual(r.start("cron"), ["cron → starting", "job starting cron", "arm cron start-timeout 60s", "spawn cron main"], "named, it is wanted again");
+    assert.deepEqual(r.start("cron"), ["affected start cron", "cron → starting", "job starting cron", "arm cron start-timeout 60s", "spawn cron main"], "named, it is wanted again");
   });
 
   test("one with `start-on` is not pulled in by a bundle, nor by what requires it: that waits, saying why", () => {
     const r = rig({ default: bundle("web", "mount"), mount: longrun("start-on = disk-added"), web: longrun("requires = mount") });
-    assert.deepEqual(r.start("default"), ["web → down: waiting for mount, which starts on its own event or schedule"]);
+    assert.deepEqual(r.start("default"), ["affected start web mount", "web → down: waiting for mount, which starts on its own event or schedule"]);
     assert.deepEqual(r.emit("disk-added"), [
       "event disk-added ▸ started mount",
       "mount → starting",
@@ -71,7 +71,7 @@ describe("rule: wanted", () => {
 
   test("one with a `schedule` neither, unless named", () => {
     const r = rig({ backup: task("schedule = every 1h"), default: bundle("backup") });
-    assert.deepEqual(r.start("default"), []);
-    assert.deepEqual(r.start("backup"), ["backup → running", "job starting backup", "spawn backup main", "job started backup"]);
+    assert.deepEqual(r.start("default"), ["affected start backup"], "it concerns the start, which leaves it to its clock");
+    assert.deepEqual(r.start("backup"), ["affected start backup", "backup → running", "job starting backup", "spawn backup main", "job started backup"]);
   });
 });

@@ -1,0 +1,71 @@
+// docs/protocol.md, the `affected` reply line:
+//
+//   before a start, stop or restart is waited for, every service it concerns (for a
+//   stop: its dependents, it, and what only they needed)
+//
+// The engine says it, as the first action of the command's step, so that no one else
+// derives it. And an admin's signal (`tend signal NAME SIG`) is a fact like any other,
+// answered by a `signal` action when the service has a process.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bundle, longrun, rig } from "./driver.js";
+
+const FILES = { db: longrun(), web: longrun("requires = db"), api: longrun("requires = db"), log: longrun(), default: bundle("web", "log") };
+
+describe("rule: what a command concerns, and an admin's signal", () => {
+  test("a start concerns the services it names, bundles expanded (not what they pull in)", () => {
+    const r = rig(FILES);
+    assert.deepEqual(r.start("default"), [
+      "affected start web log",
+      "db → starting",
+      "job starting db",
+      "arm db start-timeout 60s",
+      "spawn db main",
+      "log → starting",
+      "job starting log",
+      "arm log start-timeout 60s",
+      "spawn log main",
+    ]);
+  });
+
+  test("a stop concerns what goes down with it: what requires it, and what only it needed", () => {
+    const r = rig(FILES);
+    r.settle(r.start("web", "api", "log"));
+    assert.deepEqual(r.stop("web"), ["affected stop web", "job stopping web", "web → stopping", "signal web SIGTERM", "arm web stop-timeout 10s"]);
+    r.settle(r.exits("web", "SIGTERM"));
+    assert.deepEqual(r.stop("api"), ["affected stop api db", "job stopping api", "api → stopping", "signal api SIGTERM", "arm api stop-timeout 10s"]);
+  });
+
+  test("a stop of what is down concerns nothing; nor does a name the database does not hold", () => {
+    const r = rig(FILES);
+    assert.deepEqual(r.stop("web"), ["affected stop"]);
+    assert.deepEqual(r.stop("nosuch"), ["affected stop"]);
+    assert.deepEqual(r.start("nosuch"), ["affected start"]);
+  });
+
+  test("a restart concerns what it bounces", () => {
+    const r = rig(FILES);
+    r.settle(r.start("web", "api"));
+    assert.deepEqual(r.restart("db", "web"), [
+      "affected restart db api web",
+      "job stopping api",
+      "api → stopping",
+      "signal api SIGTERM",
+      "arm api stop-timeout 10s",
+      "job stopping web",
+      "web → stopping",
+      "signal web SIGTERM",
+      "arm web stop-timeout 10s",
+    ]);
+  });
+
+  test("an admin's signal goes to the service's process; a service without one, or none at all, gets nothing", () => {
+    const r = rig(FILES);
+    r.settle(r.start("log"));
+    assert.deepEqual(r.step({ kind: "signal", service: "log", signal: "SIGHUP" }), ["signal log SIGHUP"]);
+    assert.deepEqual(r.step({ kind: "signal", service: "web", signal: "SIGHUP" }), []);
+    assert.deepEqual(r.step({ kind: "signal", service: "nosuch", signal: "SIGHUP" }), []);
+    assert.deepEqual(r.phases("log"), ["log up"], "a signal changes nothing by itself: what the process does about it comes as facts");
+  });
+});
