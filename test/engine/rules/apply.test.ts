@@ -9,7 +9,9 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bundle, longrun, rig } from "./driver.js";
+import { planApply } from "../../../src/engine/apply.js";
+import { compiledDatabase } from "../../helpers.js";
+import { bundle, longrun, rig, task } from "./driver.js";
 
 const FILES = { default: bundle("web", "cache"), db: longrun(), web: longrun("requires = db"), cache: longrun() };
 
@@ -56,6 +58,19 @@ describe("rule: apply", () => {
       "arm extra start-timeout 60s",
       "spawn extra main",
     ]);
+  });
+
+  test("the plan, before anything moves: what leaves (instances too), and what of it stays and bounces", () => {
+    const files = { ...FILES, api: longrun("requires = db"), fsck: task("start-on = disk", "instance = DEV") };
+    const r = rig(files);
+    r.settle(r.start("default"));
+    r.settle(r.emit("disk", { DEV: "sdb" }));
+    const plan = planApply(r.e, compiledDatabase({ ...files, db: longrun("env = MODE=fast"), fsck: task("start-on = disk", "instance = DEV", "env = X=1") }));
+    assert.deepEqual(
+      { ...plan, leaving: [...plan.leaving].sort() },
+      { added: [], removed: [], changed: ["db", "fsck"], leaving: ["api", "db", "fsck", "fsck@sdb", "web"], bounced: ["web"] },
+      "api leaves too, but is not running: it does not bounce",
+    );
   });
 
   test("a removed service stops and is forgotten: what the world says of it later is ignored", () => {

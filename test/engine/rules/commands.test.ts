@@ -9,6 +9,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { isSettled } from "../../../src/engine/rules.js";
 import { bundle, longrun, rig } from "./driver.js";
 
 const FILES = { db: longrun(), web: longrun("requires = db"), api: longrun("requires = db"), log: longrun(), default: bundle("web", "log") };
@@ -58,6 +59,27 @@ describe("rule: what a command concerns, and an admin's signal", () => {
       "signal web SIGTERM",
       "arm web stop-timeout 10s",
     ]);
+  });
+
+  test("where a command waits: a stop until down; a start until up, failed or held; a restart until it has begun", () => {
+    const r = rig({ ...FILES, db: longrun("restart = never") });
+    r.start("web");
+    assert.deepEqual([isSettled(r.e, "db", "start", 0), isSettled(r.e, "api", "start", 0)], [false, true], "api, not wanted and down, has nothing to wait for");
+    r.spawned("db");
+    r.settle(["spawn web main"]);
+    assert.equal(isSettled(r.e, "web", "start", 0), true);
+    r.later(10).restart("web");
+    assert.equal(isSettled(r.e, "web", "restart", 10), false);
+    r.settle(r.exits("web", "SIGTERM"));
+    assert.equal(isSettled(r.e, "web", "restart", 10), true);
+    r.stop("web");
+    assert.deepEqual([isSettled(r.e, "web", "stop", 10), isSettled(r.e, "db", "shutdown", 10)], [false, false]);
+    r.settle(r.exits("web", "SIGTERM"));
+    assert.deepEqual([isSettled(r.e, "web", "stop", 10), isSettled(r.e, "db", "stop", 10)], [true, true]);
+    r.settle(r.start("db"));
+    r.exits("db", 0);
+    assert.equal(isSettled(r.e, "db", "start", 10), true, "down and held: it will not come up by itself");
+    assert.equal(isSettled(r.e, "nosuch", "apply", 10), true, "what an apply removed has settled");
   });
 
   test("an admin's signal goes to the service's process; a service without one, or none at all, gets nothing", () => {

@@ -7,6 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { wantedBecause } from "../../../src/engine/wanted.js";
 import { bundle, longrun, rig, task } from "./driver.js";
 
 const wanted = (r: ReturnType<typeof rig>): string[] => [...r.e.wanted].sort();
@@ -67,6 +68,19 @@ describe("rule: wanted", () => {
       "web → down",
     ]);
     assert.deepEqual(r.spawned("mount"), ["mount → up", "job started mount", "web → starting", "job starting web", "arm web start-timeout 60s", "spawn web main"]);
+  });
+
+  test("why a service is wanted: the shortest chain back to what was named, or its event", () => {
+    const r = rig({ default: bundle("web"), db: longrun(), metrics: longrun(), web: longrun("requires = db", "wants = metrics"), mount: longrun("start-on = disk") });
+    r.start("default");
+    r.emit("disk");
+    assert.deepEqual(wantedBecause(r.e, "db"), ["db: web requires it", "web: member of 'default', started explicitly"]);
+    assert.deepEqual(wantedBecause(r.e, "metrics"), ["metrics: web wants it", "web: member of 'default', started explicitly"]);
+    assert.deepEqual(wantedBecause(r.e, "mount"), ["mount: started by its event or schedule (start-on, schedule)"]);
+    r.start("db");
+    assert.deepEqual(wantedBecause(r.e, "db"), ["db: started explicitly (by an admin, the boot or 'enable')"]);
+    r.stop("metrics");
+    assert.equal(wantedBecause(r.e, "metrics"), null);
   });
 
   test("one with a `schedule` neither, unless named", () => {
