@@ -3,7 +3,8 @@
 //   A database change (`apply`) stops what is removed or changed (dependents first),
 //   then switches to the new database and starts what is wanted.
 //
-// What counts as changed is src/engine/diff.ts's: a service's definition or its
+// Home: src/engine/apply.ts `planApply`, `beginApply`, `completeApply` (the `switched`
+// action). What counts as changed is src/engine/diff.ts's: a service's definition or its
 // resolved edges, not where its lines stand. Instances of an unchanged template carry
 // on; and what arrives sees the levels as they are.
 

@@ -6,7 +6,8 @@
 //   first end recorded is the one, and starts the shutdown; it is engine state, kept
 //   in the snapshot.
 //
-// (What a boot waits for, exit statuses and readiness are src/engine/boot.ts's:
+// Home: src/engine/boot.ts `end`, `endsBoot`, `bootProgress`, `completeBoot`. (What a
+// boot waits for, exit statuses and readiness are src/engine/boot.ts's:
 // test/engine/boot.test.ts.)
 
 import { describe, test } from "node:test";

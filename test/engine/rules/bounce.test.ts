@@ -3,8 +3,9 @@
 //   An admin `restart` is the same kind of *bounce*: the service and what is active
 //   that requires it go down in order, then all come back in order.
 //
-// (An apply's bounce is in apply.test.ts.) The step of a restart begins with what it
-// affects: the services named and what the bounce takes down with them.
+// Home: src/engine/apply.ts `bounce`, `completeBounces`. (An apply's is in
+// apply.test.ts.) The step of a restart begins with what it affects: the services named
+// and what the bounce takes down with them.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

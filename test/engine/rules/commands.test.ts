@@ -1,11 +1,12 @@
-// docs/protocol.md, the `affected` reply line:
+// docs/DESIGN.md, "The rules the engine keeps":
 //
-//   before a start, stop or restart is waited for, every service it concerns (for a
-//   stop: its dependents, it, and what only they needed)
+//   A command's step begins with what it concerns (`affected`): a start, what it names;
+//   a stop, what goes down with it; a restart, its bounce groups. A waiter has settled
+//   when `isSettled` says so.
 //
-// The engine says it, as the first action of the command's step, so that no one else
-// derives it. And an admin's signal (`tend signal NAME SIG`) is a fact like any other,
-// answered by a `signal` action when the service has a process.
+// Home: src/engine/step.ts `affectedBy`; rules.ts `isSettled`. And an admin's signal
+// (`tend signal NAME SIG`) is a fact like any other, answered by a `signal` action when
+// the service has a process.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -2,8 +2,11 @@
 //
 //   A longrun that exits on its own is restarted by its policy without touching its
 //   dependents, with a delay that doubles up to `restart-delay-max` and resets after
-//   a stable run; at the restart limit it is *failed* and *held*. […] `tend
+//   a stable run; at the restart limit it is *failed* and *held*. `tend
 //   start`/`restart` clears holds.
+//
+// Home: src/engine/restarts.ts `afterCrash`, `release`; the exit in processes.ts
+// `processEnded`.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

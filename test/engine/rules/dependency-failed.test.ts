@@ -4,7 +4,8 @@
 //   up they are and however they were started (`s3` requires `s2` requires a failed
 //   `s1`: s3 goes down, then s2); they start again by themselves when X comes back.
 //
-// The chain case is issue 11's defect, found by a peer's test suite ported to tend.
+// Home: src/engine/rules.ts `blockingRequirement`. The chain case is issue 11's defect,
+// found by a peer's test suite ported to tend.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -5,9 +5,12 @@
 //   (`starting`, `started`, `stopping`, `stopped`) that makes a `start-on` true makes
 //   its service wanted (a task: for one run; one arriving while it runs is counted as
 //   skipped, never run twice), a `stop-on` unwanted. Edge atoms latch until their
-//   condition fires; a condition of levels only is a "while". […] Clock schedules and
-//   "N after EVENT" delays come in as facts from the server's scheduler, so the engine
-//   stays pure.
+//   condition fires; a condition of levels only is a "while".
+//
+//   Clock schedules and "N after EVENT" delays come in as facts from the server's
+//   scheduler, so the engine stays pure.
+//
+// Home: src/engine/events.ts `reactTo`, `trigger`, `untrigger`; step.ts (`scheduled`).
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -3,9 +3,11 @@
 //   Tasks run on `starting X` / `stopping X` are *hooks*: X's first process waits for
 //   them, or its stop signal does, within the hook's timeout.
 //
-// The hook's timeout is its own `start-timeout`, or 90 s. A hook that fails or times
-// out does not hold X back; one still running then goes on as an ordinary run.
-// (`down` and `post-stop`, the hooks of a service's own stop, are in stop.test.ts.)
+// Home: src/engine/hooks.ts `announce`, `waitForHooks`, `hooksDone`.
+//
+// The hook's timeout is its own `start-timeout`, or 90 s. A hook that fails or times out
+// does not hold X back; one still running then goes on as an ordinary run. (`down` and
+// `post-stop`, the hooks of a service's own stop, are in stop.test.ts.)
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,10 +1,12 @@
 // docs/DESIGN.md, "The rules the engine keeps":
 //
-//   `instance = KEY` makes one instance per value (`mount@/dev/sdb1`).
+//   `instance = KEY` makes one instance per value (`mount@/dev/sdb1`), at most 64 a
+//   template, the longest at rest forgotten first.
 //
-// An instance has its template's definition under its own name, the event's values in
-// its environment; its job events are its template's with INSTANCE set (as Upstart's
-// are); `$KEY` in its `stop-on` is its own value; and a template keeps a bounded number.
+// Home: src/engine/instances.ts `forgetOldInstances`; made in events.ts `trigger`. An
+// instance has its template's definition under its own name, the event's values in its
+// environment; its job events are its template's with INSTANCE set (as Upstart's are);
+// `$KEY` in its `stop-on` is its own value.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

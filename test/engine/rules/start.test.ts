@@ -3,6 +3,8 @@
 //   A service *starts* when it is wanted, not held, everything it `requires` is up
 //   (ready), and everything it is ordered `after` has settled (is not in transition
 //   and is not about to start).
+//
+// Home: src/engine/rules.ts `evaluate` (down/failed), `requirementReady` and `settled`.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -4,6 +4,8 @@
 //   once nothing that requires it is active and everything ordered after it that is
 //   also stopping has stopped.
 //
+// Home: src/engine/rules.ts `evaluate` (active), `mayStop`, `stopsFirst`.
+//
 // A stop is the stop signal, then SIGKILL after `stop-timeout`; a oneshot's stop is its
 // `down` (or, without one, killing what its `up` left running); `down` and `post-stop`
 // are part of the stop, never sent the stop signal.

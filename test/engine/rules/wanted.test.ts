@@ -4,6 +4,9 @@
 //   `default`, `tend start`, `enable`) through `requires` and `wants`, less what an
 //   admin stopped (and what requires it). A service with `start-on` or `schedule` is
 //   only pulled in when named, since an event or a clock decides when it runs.
+//
+// Home: src/engine/wanted.ts `computeWanted` (and `wantedBecause`), `startNamed`,
+// `stopNamed`, `unwantNamed`.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
