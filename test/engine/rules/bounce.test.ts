@@ -52,6 +52,21 @@ describe("rule: bounce (restart)", () => {
     ]);
   });
 
+  test("a crash on its way down is no reason to restart it, nor to hold it: it comes back with its group", () => {
+    const r = rig(FILES);
+    r.settle(r.start("web"));
+    r.restart("db");
+    assert.deepEqual(r.exits("db", 1), ["db → down: exited by itself (exited with code 1) while it was to stop", "job stopped db RESULT=ok EXIT_STATUS=1"]);
+    assert.deepEqual(r.exits("web", "SIGTERM"), [
+      "web → down",
+      "job stopped web RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "db → starting",
+      "job starting db",
+      "arm db start-timeout 60s",
+      "spawn db main",
+    ]);
+  });
+
   test("only what is active is bounced: what is only ordered after it, or not running, is left alone", () => {
     const r = rig(FILES);
     r.settle(r.start("web", "cache"));
