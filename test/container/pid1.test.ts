@@ -291,6 +291,8 @@ describe("tend boot as PID 1", () => {
         ["--log-format", "json"],
         async (c) => {
           await c.line(/to stderr/);
+          // The service may write before the server has said it is up: wait for that line too.
+          await c.line(/"service":"tend".*"line":"weird: up"/);
           const objects = c.stdout().trim().split("\n").map((l) => JSON.parse(l) as { time: string; service: string; stream: string; line: string });
           for (const o of objects) assert.deepEqual(Object.keys(o), ["time", "service", "stream", "line"]);
           assert.ok(objects.some((o) => o.service === "tend" && o.line === "weird: up"), "tend's own lines are objects too");

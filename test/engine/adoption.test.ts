@@ -5,9 +5,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createEngine, step, type Engine } from "../../src/engine/engine.js";
-import { restoreEngine, snapshotOf } from "../../src/engine/snapshot.js";
-import type { Action, Fact } from "../../src/engine/types.js";
-import { compiledDatabase } from "../helpers.js";
+import { replay, restoreEngine, snapshotOf } from "../../src/engine/snapshot.js";
+import type { Action, Fact, TimedFact } from "../../src/engine/types.js";
+import { compiledDatabase, plain } from "../helpers.js";
 
 
 const DB = compiledDatabase({
@@ -102,6 +102,45 @@ describe("adoption", () => {
     const r = restarted(running(), 6);
     assert.deepEqual(kinds(at(r, 6, { kind: "adopted", service: "setup", process: null, exit: null })), []);
     assert.equal(r.services.get("setup")!.phase, "up");
+  });
+
+  test("a stop hook the snapshot did not know: the service is stopping, under the hook's stop timeout", () => {
+    const r = restarted(running(), 6);
+    assert.deepEqual(kinds(at(r, 6, { kind: "adopted", service: "worker", process: { pid: 41, role: "post-stop", ready: false }, exit: null })), ["arm worker"]);
+    assert.deepEqual([r.services.get("worker")!.phase, r.services.get("worker")!.pid], ["stopping", 41]);
+  });
+
+  test("instances an event made are in the snapshot, with their definitions", () => {
+    const db = compiledDatabase({ mount: "type = longrun\ncommand = /bin/mount\nstart-on = disk DEV=*\ninstance = DEV\n" });
+    const e = createEngine(db, 0);
+    at(e, 1, { kind: "event", name: "disk", values: { DEV: "sdb" } });
+    at(e, 2, { kind: "spawned", service: "mount@sdb", pid: 50 });
+    const restored = restoreEngine(JSON.parse(JSON.stringify(snapshotOf(e))), db, 3);
+    assert.ok(typeof restored !== "string", String(restored));
+    assert.deepEqual(restored.topo.names, ["mount", "mount@sdb"]);
+    assert.deepEqual(plain(snapshotOf(restored)), plain(snapshotOf(e)));
+  });
+
+  test("replaying the facts after the snapshot ends where the dead server was; the timers still pending come back", () => {
+    const before = running();
+    const snapshot = JSON.parse(JSON.stringify(snapshotOf(before))) as ReturnType<typeof snapshotOf>;
+    const after = [
+      { kind: "exited", service: "web", pid: 10, status: { code: 1, signal: null }, now: 7 },
+      { kind: "start", names: ["extra"], now: 8 },
+    ] as TimedFact[];
+    for (const fact of after) step(before, fact);
+    const restored = restoreEngine(snapshot, DB, 9);
+    assert.ok(typeof restored !== "string", String(restored));
+    const stale = { service: "setup", token: 999, due: 0, purpose: "start-timeout" } as const;
+    const timers = replay(restored, after, [stale]);
+    assert.deepEqual(snapshotOf(restored), snapshotOf(before));
+    assert.deepEqual(
+      timers.map((t) => [t.service, t.purpose, t.due]),
+      [
+        ["web", "restart-delay", 7 + 200],
+        ["extra", "start-timeout", 8 + 60_000],
+      ],
+    );
   });
 
   test("a snapshot of another database is refused", () => {
