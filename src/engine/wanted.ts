@@ -115,7 +115,8 @@ export function broughtUpBy(e: Engine, name: string): string[] {
     if (seen.has(n)) continue;
     seen.add(n);
     const def = own(e.db.services, n);
-    if (def?.type === "bundle") stack.push(...def.contents.map((r) => r.name).filter((m) => !e.excluded.has(m)));
+    // Reversed onto the stack: the members come out in the order the bundle lists them.
+    if (def?.type === "bundle") stack.push(...def.contents.map((r) => r.name).filter((m) => !e.excluded.has(m)).reverse());
     else if (e.topo.requires.has(n)) found.push(n);
   }
   return found;

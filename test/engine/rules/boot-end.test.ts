@@ -24,8 +24,8 @@ describe("rule: the boot's end", () => {
     const r = rig(CONTAINER);
     r.settle(r.boot(["default"], { exitWith: "app" }));
     assert.deepEqual(r.exits("app", 3), [
-      "app → down: exited by itself (exited with code 3) while it was to stop",
-      "job stopped app RESULT=ok EXIT_STATUS=3",
+      "app → failed: exited with code 3",
+      "job stopped app RESULT=failed EXIT_STATUS=3",
       "job stopping cache",
       "cache → stopping",
       "signal cache SIGTERM",

@@ -56,10 +56,11 @@ describe("rule: bounce (restart)", () => {
     const r = rig(FILES);
     r.settle(r.start("web"));
     r.restart("db");
-    assert.deepEqual(r.exits("db", 1), ["db → down: exited by itself (exited with code 1) while it was to stop", "job stopped db RESULT=ok EXIT_STATUS=1"]);
+    assert.deepEqual(r.exits("db", 1), ["db → failed: exited with code 1", "job stopped db RESULT=failed EXIT_STATUS=1"]);
     assert.deepEqual(r.exits("web", "SIGTERM"), [
       "web → down",
       "job stopped web RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "db → down",
       "db → starting",
       "job starting db",
       "arm db start-timeout 60s",

@@ -39,6 +39,19 @@ describe("rule: what a command concerns, and an admin's signal", () => {
     assert.deepEqual(r.stop("api"), ["affected stop api db", "job stopping api", "api → stopping", "signal api SIGTERM", "arm api stop-timeout 10s"]);
   });
 
+  test("a stop concerns what it makes unwanted, not what a bounce under way takes down meanwhile", () => {
+    const r = rig(FILES);
+    r.settle(r.start("web", "log"));
+    r.restart("db");
+    assert.deepEqual(r.stop("log"), ["affected stop log", "job stopping log", "log → stopping", "signal log SIGTERM", "arm log stop-timeout 10s"]);
+  });
+
+  test("a start of a bundle does not concern a member 'tend disable' took out of it", () => {
+    const r = rig(FILES);
+    r.unwant("log");
+    assert.deepEqual(r.start("default")[0], "affected start web");
+  });
+
   test("a stop of what is down concerns nothing; nor does a name the database does not hold", () => {
     const r = rig(FILES);
     assert.deepEqual(r.stop("web"), ["affected stop"]);
