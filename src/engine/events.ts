@@ -109,6 +109,8 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
     s.skipped++;
     return { started: [], skipped: [target] };
   }
+  // Wanted by its event and running already: a repeat changes nothing (a crash loop still reaches its restart limit).
+  if (e.triggered.has(target) && isActive(s.phase)) return { started: [], skipped: [] };
   s.env = env;
   // Named by its event, as by an admin's start: what it requires is no longer held down
   // by a stop — but for a task run on `stopping X`, which must not undo the stop under way.

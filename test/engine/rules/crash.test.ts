@@ -44,6 +44,21 @@ describe("rule: crash, restart back-off and limit", () => {
     ]);
   });
 
+  test("an event that keeps coming does not keep a crash loop from its limit: a longrun its event started and still runs ignores a repeat", () => {
+    const r = rig({ db: longrun("start-on = kick", "restart-delay = 1s", "restart-limit = 2 in 1m") });
+    r.emit("kick");
+    r.spawned("db");
+    for (let i = 0; i < 2; i++) {
+      r.exits("db", 1);
+      assert.deepEqual(r.emit("kick"), ["event kick"]);
+      r.fire("db");
+      r.spawned("db");
+    }
+    assert.deepEqual(r.exits("db", 1)[0], "db → failed: restart limit hit: 2 restarts within 60s; last exited with code 1");
+    // Failed and held: the next event is a new start, as an admin's would be.
+    assert.deepEqual(r.emit("kick")[0], "event kick ▸ started db");
+  });
+
   test("at the limit it is failed and held, and what requires it stops: 'dependency db failed'", () => {
     const r = crashing();
     for (let i = 0; i < 3; i++) {
