@@ -5,12 +5,19 @@
 // I/O and reads no clock: facts carry the time, and every effect (spawn a process, send
 // a signal, arm a timer) is an action for the shell to carry out, whose result comes
 // back as another fact. Each rule of docs/DESIGN.md lives in one module here:
-//   wanted.ts     what is wanted, and why            rules.ts     may it start, must it stop
-//   processes.ts  spawn, ready, exit, timeouts       restarts.ts  back-off and the restart limit
-//   phase.ts      a phase change and what it sets off  events.ts  conditions, levels, triggers
-//   hooks.ts      job events and the tasks they run  instances.ts `instance = KEY`
-//   apply.ts      database switches and bounces      boot.ts      the boot's end
-//   adopt.ts      a restarted server's processes     step.ts      one fact in, actions out
+//   step.ts       one fact in, the next actions out
+//   wanted.ts     what is wanted, and why; an admin's start, stop and disable
+//   rules.ts      may a service start, must it stop; when a command has settled
+//   phase.ts      a phase change and what it sets off
+//   processes.ts  spawn, ready, exit, stop signal, timeouts
+//   restarts.ts   back-off and the restart limit
+//   events.ts     conditions meeting events and levels
+//   hooks.ts      job events and the tasks a transition waits for
+//   instances.ts  `instance = KEY`
+//   apply.ts      database switches and bounces
+//   boot.ts       the boot's set and its end
+//   adopt.ts      a restarted server taking over the keeper's processes
+//   explain.ts    `tend why`
 
 import type { Database } from "../compile/database.js";
 import { required } from "../records.js";
