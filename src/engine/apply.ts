@@ -23,9 +23,9 @@ export interface ApplyPlan extends DatabaseDiff {
 export function planApply(e: Engine, next: Database): ApplyPlan {
   const diff = diffDatabases(e.db, next);
   const going = new Set([...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n)));
-  const instances = e.topo.names.filter((n) => n !== templateOf(n) && going.has(templateOf(n)));
+  const instances = new Set(e.topo.names.filter((n) => n !== templateOf(n) && going.has(templateOf(n))));
   const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
-  const bounced = [...leaving].filter((n) => !going.has(n) && !instances.includes(n) && isActive(stateOf(e, n).phase)).sort();
+  const bounced = [...leaving].filter((n) => !going.has(n) && !instances.has(n) && isActive(stateOf(e, n).phase)).sort();
   return { ...diff, leaving, bounced };
 }
 

@@ -42,10 +42,8 @@ export interface Engine {
   stopped: Set<string>;
   /** Services a bundle in `explicit` does not bring up (`tend disable`). */
   excluded: Set<string>;
-  /** Everything `explicit` pulls in: derived, recomputed when `explicit` or `stopped` change. */
-  wanted: Set<string>;
-  /** What pulled each wanted service in: derived with `wanted`, for `tend why`. */
-  pulls: Map<string, Pull>;
+  /** Everything `explicit` pulls in, each with what first pulled it in (for `tend why`): derived, recomputed when what it is made of changes. */
+  wanted: Map<string, Pull>;
   /**
    * Wanted services that require (directly or not) one that only its event or clock
    * starts and that is not wanted: derived with `wanted`. They stay down until it is.
@@ -83,8 +81,7 @@ export function createEngine(db: Database, now: number): Engine {
     explicit: new Set(),
     stopped: new Set(),
     excluded: new Set(),
-    wanted: new Set(),
-    pulls: new Map(),
+    wanted: new Map(),
     awaiting: new Set(),
     shuttingDown: false,
     boot: null,

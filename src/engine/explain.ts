@@ -4,7 +4,7 @@
 import { defOf, type Engine, isActive, stateOf } from "./engine.js";
 import { requirementReady, settled, stopsFirst } from "./rules.js";
 import { edgesOf, members } from "./topology.js";
-import { wantedBecause } from "./wanted.js";
+import { broughtUpBy, wantedBecause } from "./wanted.js";
 
 /** Lines that explain the state of one service. */
 export function explain(e: Engine, name: string): string[] {
@@ -37,10 +37,12 @@ export function explain(e: Engine, name: string): string[] {
   return lines;
 }
 
-/** The name `tend disable` was given that takes `name` out of what the boot starts: itself, or a bundle it is in; or null. */
+/** The name `tend disable` was given that takes `name` out of what a started bundle brings up: itself, or a bundle inside; or null. */
 function disabledBy(e: Engine, name: string): string | null {
   if (e.excluded.has(name)) return name;
-  return [...e.excluded].find((n) => members(e.topo, n).includes(name)) ?? null;
+  const cut: string[] = [];
+  for (const root of e.explicit) broughtUpBy(e, root, cut);
+  return cut.find((n) => members(e.topo, n).includes(name)) ?? null;
 }
 
 /** Why a service is not wanted, in words an admin can act on. */

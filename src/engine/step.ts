@@ -37,15 +37,16 @@ export function step(e: Engine, fact: TimedFact): Action[] {
  * needed); a restart, the bounce groups it made, with the services it names.
  */
 function affectedBy(e: Engine, command: Command, names: readonly string[], activeBefore: readonly string[]): string[] {
-  const named = [...new Set(names.flatMap((n) => (command === "start" ? broughtUpBy(e, n) : members(e.topo, n))))];
+  // A set: a request may name thousands.
+  const named = new Set(names.flatMap((n) => (command === "start" ? broughtUpBy(e, n) : members(e.topo, n))));
   switch (command) {
     case "start":
-      return named;
+      return [...named];
     case "stop":
       return activeBefore.filter((n) => !e.wanted.has(n));
     case "restart": {
       const bounced = new Set(e.bounces.flatMap((group) => [...group]));
-      return [...new Set(named.flatMap((n) => requirersOf(e.topo, n)))].filter((n) => bounced.has(n) || named.includes(n));
+      return [...new Set([...named].flatMap((n) => requirersOf(e.topo, n)))].filter((n) => bounced.has(n) || named.has(n));
     }
   }
 }

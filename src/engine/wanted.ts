@@ -62,8 +62,8 @@ export function rewant(ctx: Step): void {
     for (const m of e.topo.after.get(n) ?? []) ctx.dirty.add(m);
     for (const m of e.topo.before.get(n) ?? []) ctx.dirty.add(m);
   };
-  for (const n of before) if (!e.wanted.has(n)) changed(n);
-  for (const n of e.wanted) if (!before.has(n)) changed(n);
+  for (const n of before.keys()) if (!e.wanted.has(n)) changed(n);
+  for (const n of e.wanted.keys()) if (!before.has(n)) changed(n);
   for (const n of awaited) if (!e.awaiting.has(n)) changed(n);
   for (const n of e.awaiting) if (!awaited.has(n)) changed(n);
   for (const n of e.topo.names) if (stateOf(e, n).phase === "failed" || !isActive(stateOf(e, n).phase)) ctx.dirty.add(n);
@@ -71,8 +71,7 @@ export function rewant(ctx: Step): void {
 
 /** Derive the wanted sets again: after any change to what they are made of, and for a restored engine (snapshot.ts). */
 export function refreshWanted(e: Engine): void {
-  e.pulls = computeWanted(e);
-  e.wanted = new Set(e.pulls.keys());
+  e.wanted = computeWanted(e);
   e.awaiting = computeAwaiting(e);
 }
 
@@ -94,9 +93,11 @@ function computeWanted(e: Engine): Map<string, Pull> {
     if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
     pulls.set(name, pull);
     // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
-    const keeps = (n: string): boolean => !e.hookRuns.has(name) || !stateOf(e, n).announced;
+    const hookRun = e.hookRuns.has(name);
     for (const edge of ["requires", "wants"] as const) {
-      for (const n of edgesOf(e.topo, edge, name)) if (keeps(n)) queue.push([n, { by: edge, from: name }]);
+      for (const n of edgesOf(e.topo, edge, name)) {
+        if (!pulls.has(n) && !(hookRun && stateOf(e, n).announced)) queue.push([n, { by: edge, from: name }]);
+      }
     }
   }
   return pulls;
@@ -104,9 +105,10 @@ function computeWanted(e: Engine): Map<string, Pull> {
 
 /**
  * The services a name brings up: a service itself, a bundle its members — but what
- * `tend disable` took out of it: a member, or a bundle inside it (with what that holds).
+ * `tend disable` took out of it: a member, or a bundle inside it (with what that holds),
+ * each name so cut off added to `cut`.
  */
-export function broughtUpBy(e: Engine, name: string): string[] {
+export function broughtUpBy(e: Engine, name: string, cut: string[] = []): string[] {
   const found: string[] = [];
   const seen = new Set<string>();
   const stack = [name];
@@ -116,7 +118,11 @@ export function broughtUpBy(e: Engine, name: string): string[] {
     seen.add(n);
     const def = own(e.db.services, n);
     // Reversed onto the stack: the members come out in the order the bundle lists them.
-    if (def?.type === "bundle") stack.push(...def.contents.map((r) => r.name).filter((m) => !e.excluded.has(m)).reverse());
+    if (def?.type === "bundle") {
+      const contents = def.contents.map((r) => r.name);
+      cut.push(...contents.filter((m) => e.excluded.has(m)));
+      stack.push(...contents.filter((m) => !e.excluded.has(m)).reverse());
+    }
     else if (e.topo.requires.has(n)) found.push(n);
   }
   return found;
@@ -147,7 +153,7 @@ export function wantedBecause(e: Engine, name: string): string[] | null {
   if (!e.wanted.has(name)) return null;
   const chain: string[] = [];
   for (let n: string | null = name; n !== null; ) {
-    const pull = e.pulls.get(n);
+    const pull = e.wanted.get(n);
     if (pull === undefined) throw new Error(`internal error: ${n} is wanted but nothing pulled it in`);
     chain.push(`${n}: ${describePull(n, pull)}`);
     n = pull.by === "requires" || pull.by === "wants" ? pull.from : null;

@@ -44,7 +44,7 @@ describe("adoption", () => {
     const before = running();
     const after = restarted(before, 6);
     assert.deepEqual(snapshotOf(after), snapshotOf(before));
-    assert.deepEqual([...after.wanted].sort(), [...before.wanted].sort());
+    assert.deepEqual([...after.wanted.keys()].sort(), [...before.wanted.keys()].sort());
     for (const fact of [{ kind: "exited", service: "web", pid: 10, status: { code: 1, signal: null } }, { kind: "stop", names: ["setup"] }] as Fact[]) {
       assert.deepEqual(at(after, 7, fact), at(before, 7, fact));
     }

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { wantedBecause } from "../../../src/engine/wanted.js";
 import { bundle, longrun, rig, task } from "./driver.js";
 
-const wanted = (r: ReturnType<typeof rig>): string[] => [...r.e.wanted].sort();
+const wanted = (r: ReturnType<typeof rig>): string[] => [...r.e.wanted.keys()].sort();
 
 describe("rule: wanted", () => {
   test("a start pulls in what is required and what is wanted; `wants` orders but does not hold back", () => {

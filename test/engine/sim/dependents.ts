@@ -31,7 +31,7 @@ export function dependentChecks(sim: Sim, oracle: Oracle, leaving: () => Readonl
   const dependencyOf = (reason: string | null): string | null => DEPENDENCY.exec(reason ?? "")?.[1] ?? null;
 
   /** A dependent's reason that no longer holds: what it names is up, and nothing below it is blocked. */
-  const stale = (name: string, x: string, quiet: boolean, wanted: ReadonlySet<string>): void => {
+  const stale = (name: string, x: string, quiet: boolean, wanted: { has(name: string): boolean }): void => {
     if (blocked(x)) return;
     if (!quiet && world.phase(x) !== "up") return; // on its way down or up: wait for it
     const s = e.services.get(name)!;

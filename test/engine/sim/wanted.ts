@@ -147,7 +147,7 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
   const compare = (fact: Fact): void => {
     const expected = wanted();
     for (const n of expected) if (!e.wanted.has(n)) fail(`wanted: ${n} is wanted by DESIGN.md's rules (the names started, their requirements and wants, the triggers), but the engine does not want it (after ${fact.kind})`);
-    for (const n of e.wanted) if (!expected.has(n)) fail(`wanted: the engine wants ${n}, but DESIGN.md's rules do not: ${whyNot(n)} (after ${fact.kind})`);
+    for (const n of e.wanted.keys()) if (!expected.has(n)) fail(`wanted: the engine wants ${n}, but DESIGN.md's rules do not: ${whyNot(n)} (after ${fact.kind})`);
   };
 
   return {
