@@ -39,7 +39,7 @@ export function createHandler(server: ServerContext): (request: Request, connect
   const policy: Policy = {
     ownerUid: process.getuid?.() ?? 0,
     controlGroup: server.settings.controlGroup,
-    definition: (name) => server.engine.defs.get(name) ?? (Object.hasOwn(server.engine.db.services, name) ? server.engine.db.services[name] : undefined),
+    definition: (name) => server.engine.defs.get(name) ?? own(server.engine.db.services, name),
     ...openDirectory(),
   };
   return (request, connection) => {
