@@ -21,3 +21,13 @@ export function orUserError<T>(what: string, body: () => T): T {
     throw e;
   }
 }
+
+/** A command typed wrongly: `tend: MESSAGE`, then the command's usage line (the global one without a command), exit 2. */
+export class UsageError extends UserError {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message, 2);
+  }
+}

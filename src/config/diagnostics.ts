@@ -100,20 +100,25 @@ export function suggester(candidates: Iterable<string>, budget = SUGGESTION_BUDG
   };
 }
 
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
+/** Edit distance (Levenshtein, a swap of two neighbours counting as one edit), giving up (returning `limit`) once it cannot be below `limit`. */
 function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit;
+  let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     let rowMin = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      let value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      // Two letters swapped (`strat`, `stpo`) are one typo, not two.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, before[j - 2]! + 1);
       current.push(value);
       rowMin = Math.min(rowMin, value);
     }
+    // No later row can go below this one's least (a swap costs no less than the substitution before it).
     if (rowMin >= limit) return limit;
+    before = previous;
     previous = current;
   }
   return previous[b.length]!;

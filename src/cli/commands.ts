@@ -1,0 +1,376 @@
+// The table of tend's commands and options: what each command takes, what it says
+// about itself, and how it runs. The global usage, each command's help, the usage
+// errors, the man page tend(1) and the shell completion are all drawn from it, so
+// they cannot disagree. A command's code is a lazy import in its `run`: every `tend`
+// call loads this table, never the code of the commands it does not run.
+//
+// Adding a command: an entry in COMMANDS (in the order the usage lists them), its
+// options in OPTIONS if they are new, and its section in docs/cli.md (a test checks).
+
+import type { Places } from "../places.js";
+import type { Output } from "./output.js";
+import { UsageError } from "./errors.js";
+
+export interface OptionSpec {
+  /** The one-letter form, without its `-`. */
+  readonly short?: string;
+  /** The name of the option's value in the usage (a word of OPERANDS, or choices `a|b`); a flag has none. */
+  readonly value?: string;
+  /** May be given more than once: every value is kept, in order. */
+  readonly repeat?: boolean;
+  readonly help: string;
+}
+
+/** Every option of every command. Which command takes which is the command's `options`. */
+export const OPTIONS = {
+  root: { value: "DIR", help: "keep every file under DIR instead of the system or user places (also: TEND_ROOT=DIR)" },
+  json: { help: "write the result as JSON on stdout" },
+  help: { short: "h", help: "print the usage, or a command's help, and exit" },
+  version: { help: "print tend's version and exit" },
+  portable: { help: "skip the host checks (programs, users, groups, strict modes): for a set meant for another machine" },
+  "dry-run": { help: "show what would stop, restart and start; change nothing" },
+  "no-wait": { help: "return once the server has the request, without waiting for the outcome" },
+  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20) or entries (events: 50) to show" },
+  follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
+  persist: { help: "keep the level across server restarts (STATE/levels.json)" },
+  "no-persist": { help: "stop keeping the level across restarts; it is set all the same" },
+  wait: { value: "DURATION", help: "wait up to DURATION (at most 1d) for them to be ready, and for a server to answer" },
+  "exit-with": { value: "NAME", help: "start NAME with the boot; when its run ends, stop everything and exit with its status" },
+  "on-boot-failure": { value: "report|stop", help: "stop: a service failing before the boot completed stops everything (exit 1); report (default): status shows it" },
+  "stop-grace": { value: "DURATION", help: "from a SIGTERM to SIGKILL for what still runs (default 8s, at most 1h)" },
+  "log-format": { value: "text|json", help: "the console's lines (the keeper's stdout, a container's log)" },
+  "service-logs": { value: "auto|files|console|both", help: "where 'log = file' services write (auto: both as a container's PID 1, else files)" },
+  compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+/** An option's entry, as the general shape (the table's own type is each entry's literal one). */
+export const option = (name: OptionName): OptionSpec => OPTIONS[name];
+
+/** The options every command takes. */
+export const GLOBAL_OPTIONS: readonly OptionName[] = ["root", "json", "help", "version"];
+
+/** The run options of `daemon` and `boot`, which tend.conf can also give. */
+const RUN_OPTIONS = ["exit-with", "on-boot-failure", "stop-grace", "log-format", "service-logs", "compile"] as const satisfies readonly OptionName[];
+
+type ValueOf<S> = S extends { readonly value: string } ? (S extends { readonly repeat: true } ? string[] : string) : true;
+/** The options given, by name: a flag is `true`, an option with a value its text (a list for `repeat`). */
+export type Values = { [K in OptionName]?: ValueOf<(typeof OPTIONS)[K]> };
+
+/**
+ * The words a command's operands and options' values are named by in the usage: how a
+ * missing one is named in an error, and what completes it (`__complete`).
+ */
+export const OPERANDS = {
+  NAME: { missing: "a service name", complete: "services" },
+  DIR: { missing: "a directory", complete: "directories" },
+  SIGNAL: { missing: "a signal", complete: "signals" },
+  EVENT: { missing: "an event name", complete: "none" },
+  "KEY=VALUE": { missing: "a KEY=VALUE word", complete: "none" },
+  LEVEL: { missing: "a level name", complete: "levels" },
+  VALUE: { missing: "a value", complete: "none" },
+  COMMAND: { missing: "a command", complete: "commands" },
+  WORD: { missing: "a word", complete: "none" },
+  N: { missing: "a number", complete: "none" },
+  DURATION: { missing: "a duration", complete: "none" },
+} as const satisfies Record<string, { missing: string; complete: Completion }>;
+
+export type Completion = "services" | "directories" | "signals" | "levels" | "commands" | "none";
+
+export const GROUPS = {
+  configuration: "configuration",
+  server: "the server",
+  services: "services",
+  events: "events",
+  help: "help",
+} as const;
+
+/** What a command's `run` is given. */
+export interface Invocation {
+  /** The command as typed (one entry may serve several: start, stop, restart). */
+  command: string;
+  args: string[];
+  values: Values;
+  places: Places;
+  out: Output;
+  /**
+   * This table, for the commands that describe commands (help, completion): their
+   * chunks get it from here rather than importing it, so that the table stays in the
+   * entry file instead of a chunk of its own, one file less for every call to load.
+   */
+  table: Table;
+}
+
+/** The table as one value (TABLE, below). */
+export interface Table {
+  COMMANDS: Readonly<Record<string, CommandSpec>>;
+  OPTIONS: Readonly<Record<OptionName, OptionSpec>>;
+  GLOBAL_OPTIONS: readonly OptionName[];
+  OPERANDS: typeof OPERANDS;
+  GROUPS: typeof GROUPS;
+  commandNamed(name: string): CommandSpec | undefined;
+  arity(spec: CommandSpec): { min: number; max: number; words: string[] };
+  option(name: OptionName): OptionSpec;
+}
+
+export interface CommandSpec {
+  readonly group: keyof typeof GROUPS;
+  /** The operands in the usage: `NAME…` one or more, `[DIR]` at most one, `NAME SIGNAL` exactly two; how many it takes is read off this. */
+  readonly operands: string;
+  /** The options it takes besides the global ones. */
+  readonly options: readonly OptionName[];
+  /** One line for the list of commands (at most 50 characters, to fit beside the usage). */
+  readonly summary: string;
+  /** `tend help COMMAND` and the man page: what it does, in a paragraph or two (blank lines between). */
+  readonly help: string;
+  /** Left out of the usage, the man page and completion (the shell completion's own helper). */
+  readonly hidden?: boolean;
+  run(a: Invocation): Promise<number> | number;
+}
+
+/** A whole number of at least `min` from an option's text, or the usage error. */
+function count(a: Invocation, text: string | undefined, fallback: number, min: number, what: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`-n takes a number of ${what}${min > 0 ? ` from ${min}` : ""}, not '${text}'`, a.command);
+  return n;
+}
+
+const change = (cmd: "start" | "stop" | "restart") => async (a: Invocation) =>
+  (await import("./service-commands.js")).change(a.places, a.out, cmd, a.args, a.values["no-wait"] !== true);
+const enable = (cmd: "enable" | "disable") => async (a: Invocation) => (await import("./service-commands.js")).enable(a.places, a.out, cmd, a.args);
+const check = (install: boolean) => async (a: Invocation) =>
+  (await import("./check.js")).runCheck({ sourceDir: a.args[0], portable: a.values.portable === true, install }, a.places, a.out);
+const server = (boot: boolean) => async (a: Invocation) => {
+  const { daemon, parseRunFlags } = await import("./daemon.js");
+  const settings = parseRunFlags(a.values);
+  if (typeof settings === "string") throw new UsageError(settings, a.command);
+  return daemon(a.places, boot, settings);
+};
+
+const RUN_OPTIONS_HELP = "The run options can also be given in tend.conf (KEY = VALUE, the option's name without --); an option given here wins over tend.conf, which wins over the default.";
+
+/** Every command, in the order the usage and the man page list them. */
+export const COMMANDS = {
+  check: {
+    group: "configuration",
+    operands: "[DIR]",
+    options: ["portable"],
+    summary: "check the service files in DIR; show the boot plan",
+    help: "Compiles the service files in DIR (default: the sources place, /etc/tend in root mode) and prints every error and warning as FILE:LINE:COL: MESSAGE, then the boot plan of 'default' in waves. It writes nothing. Exit 0 accepted, 1 rejected.",
+    run: check(false),
+  },
+  compile: {
+    group: "configuration",
+    operands: "[DIR]",
+    options: ["portable"],
+    summary: "check, then install the compiled database",
+    help: "Checks DIR as 'tend check' does and, if the set is accepted, installs the compiled database atomically in the state place (STATE/db.json, the previous one kept as db.prev.json). Compiling unchanged files writes nothing. A running server keeps its database until 'tend apply' or SIGHUP.",
+    run: check(true),
+  },
+  apply: {
+    group: "configuration",
+    operands: "[DIR]",
+    options: ["dry-run", "portable"],
+    summary: "compile, install, and have the server switch to it",
+    help: "Compiles and installs DIR as 'tend compile' does, then has the running server perform the difference: what was removed stops, what changed restarts (with what requires it), what was added starts if something wants it. It prints the plan, then waits for the changed and added services to settle.",
+    run: async (a) => (await import("./apply.js")).apply(a.places, a.out, a.args[0], a.values["dry-run"] === true, a.values.portable === true),
+  },
+  daemon: {
+    group: "server",
+    operands: "",
+    options: RUN_OPTIONS,
+    summary: "run the server in the foreground; start nothing",
+    help: `Runs the server in the foreground for this root, logging to stderr, and starts no service until asked (only an --exit-with service). It takes over the services a previous server left with the keeper. SIGTERM and SIGINT stop everything in order; SIGHUP loads the installed database when it changed.\n\n${RUN_OPTIONS_HELP}`,
+    run: server(false),
+  },
+  boot: {
+    group: "server",
+    operands: "",
+    options: RUN_OPTIONS,
+    summary: "run the server and bring up 'default'",
+    help: `Runs the server as 'tend daemon' does and brings up the 'default' bundle and every enabled service, less the disabled ones: what an init system or a container's entry point runs.\n\n${RUN_OPTIONS_HELP}`,
+    run: server(true),
+  },
+  shutdown: {
+    group: "server",
+    operands: "",
+    options: [],
+    summary: "stop every service in order, then the server",
+    help: "Asks the server to stop every service, dependents first, and waits until all are down; the server then exits.",
+    run: async (a) => (await import("./service-commands.js")).shutdown(a.places, a.out),
+  },
+  ready: {
+    group: "server",
+    operands: "[NAME…]",
+    options: ["wait"],
+    summary: "exit 0 once the services (or the boot's) are up",
+    help: "Says whether the named services (default: the boot's) and what they require are up, and exits 0 if so, 1 if not, 3 if no server runs: a container's health check. With --wait, waits for it (a startup probe).",
+    run: async (a) => {
+      const commands = await import("./service-commands.js");
+      const wait = a.values.wait === undefined ? undefined : commands.readyWait(a.values.wait);
+      if (typeof wait === "string") throw new UsageError(wait, a.command);
+      return commands.ready(a.places, a.out, a.args, wait);
+    },
+  },
+  status: {
+    group: "services",
+    operands: "[NAME…]",
+    options: [],
+    summary: "what runs, what failed and why",
+    help: "Prints a table of every service (or of the named ones; a bundle stands for its members): its kind, state, main process, since when, and why. With names, the exit status is LSB's: 0 all up, 1 one failed, 3 one not up, 4 an unknown name.",
+    run: async (a) => (await import("./service-commands.js")).status(a.places, a.out, a.args),
+  },
+  list: {
+    group: "services",
+    operands: "",
+    options: [],
+    summary: "every service and bundle, with its description",
+    help: "Lists every service and bundle of the database the server runs: its name, type and description, and a bundle's members.",
+    run: async (a) => (await import("./service-commands.js")).list(a.places, a.out),
+  },
+  why: {
+    group: "services",
+    operands: "NAME",
+    options: [],
+    summary: "why a service is in its state",
+    help: "Explains a service's state: what wants it (the chain back to what was started explicitly), what holds it, which requirement or ordering it waits for, what must stop before it.",
+    run: async (a) => (await import("./service-commands.js")).why(a.places, a.out, a.args[0]!),
+  },
+  start: {
+    group: "services",
+    operands: "NAME…",
+    options: ["no-wait"],
+    summary: "start services and what they need; wait for them",
+    help: "Starts each named service (a bundle: its members) with everything it requires and wants, in order, and waits until each is up, failed or done. A failed or held service is tried again, whatever its restart limit; a task runs once more. On a terminal it shows each change as it happens.",
+    run: change("start"),
+  },
+  stop: {
+    group: "services",
+    operands: "NAME…",
+    options: ["no-wait"],
+    summary: "stop services, and first what requires them",
+    help: "Stops each named service and everything active that requires it, dependents first, and waits until they are down. They stay down until started again (or the server restarts: to keep a service of 'default' down at boot, disable it).",
+    run: change("stop"),
+  },
+  restart: {
+    group: "services",
+    operands: "NAME…",
+    options: ["no-wait"],
+    summary: "stop services and start them again, in order",
+    help: "Stops each named service, after what requires it, then starts them all again in order, and waits until they are up again (or failed). Never blocked by the restart limit.",
+    run: change("restart"),
+  },
+  enable: {
+    group: "services",
+    operands: "NAME…",
+    options: [],
+    summary: "persistently add services to what boot starts",
+    help: "Records the names in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now.",
+    run: enable("enable"),
+  },
+  disable: {
+    group: "services",
+    operands: "NAME…",
+    options: [],
+    summary: "persistently keep services out of the boot",
+    help: "Records the names in STATE/enabled.json as disabled: a later 'tend boot' leaves them out of the bundles it starts; a server started by 'tend boot' also stops them now unless something needs them.",
+    run: enable("disable"),
+  },
+  signal: {
+    group: "services",
+    operands: "NAME SIGNAL",
+    options: [],
+    summary: "send a signal to a service's process group",
+    help: "Sends SIGNAL (HUP, sigusr1, 15 …) to the process group of the service's running process; KILL ends the whole service. A process that dies of it is restarted by its policy: to stop a service, use 'tend stop'.",
+    run: async (a) => (await import("./service-commands.js")).signal(a.places, a.out, a.args[0]!, a.args[1]!),
+  },
+  logs: {
+    group: "services",
+    operands: "NAME",
+    options: ["lines", "follow"],
+    summary: "a service's log; -f follows it",
+    help: "Prints the last lines of a service's log (20 unless -n says), oldest first, each stamped with the time tend read it; tend's own lines about the service are marked [tend]. With -f, goes on printing new lines as they are written.",
+    run: async (a) => (await import("./service-commands.js")).logs(a.places, a.out, a.args[0]!, count(a, a.values.lines, 20, 0, "lines"), a.values.follow === true),
+  },
+  demo: {
+    group: "services",
+    operands: "",
+    options: [],
+    summary: "run the examples (what 'npm start' runs)",
+    help: "Compiles the package's examples/ into a private root (.demo/ in the package), runs them with a server in this process as the current user, and shows the status. On a terminal it keeps running until Ctrl-C; otherwise it stops everything again at once.",
+    run: async (a) => {
+      if (a.values.json) throw new UsageError("'demo' shows a live run and has no JSON output; use 'status --json' against its root (.demo)", a.command);
+      return (await import("./demo.js")).runDemo(a.out);
+    },
+  },
+  emit: {
+    group: "events",
+    operands: "EVENT [KEY=VALUE…]",
+    options: [],
+    summary: "tell the server an event happened (udev, hooks)",
+    help: "Sends the edge event EVENT with its KEY=VALUE values; the server fires every start-on, stop-on and schedule it completes, and the answer says what it started, stopped or skipped.",
+    run: async (a) => (await import("./event-commands.js")).emit(a.places, a.out, a.args[0]!, a.args.slice(1)),
+  },
+  set: {
+    group: "events",
+    operands: "LEVEL VALUE",
+    options: ["persist", "no-persist"],
+    summary: "set a level (net.eth0 up); what it starts or stops",
+    help: "Sets the level LEVEL to VALUE; every condition that mentions it looks again, so a start-on fires and a 'while' starts or stops its service. A level lasts until the server exits, unless --persist.",
+    run: async (a) => {
+      const persist = a.values.persist ? true : a.values["no-persist"] ? false : undefined;
+      return (await import("./event-commands.js")).setLevel(a.places, a.out, a.args[0]!, a.args[1]!, persist);
+    },
+  },
+  unset: {
+    group: "events",
+    operands: "LEVEL",
+    options: [],
+    summary: "remove a level",
+    help: "Removes the level LEVEL (and its persisted value); a 'while' over it stops its service.",
+    run: async (a) => (await import("./event-commands.js")).setLevel(a.places, a.out, a.args[0]!, null, undefined),
+  },
+  events: {
+    group: "events",
+    operands: "",
+    options: ["lines"],
+    summary: "recent events and what they started or stopped",
+    help: "Prints the newest entries (50 unless -n says) of the server's history: every event, level change and schedule that fell due, with what each started, stopped or skipped.",
+    run: async (a) => (await import("./event-commands.js")).events(a.places, a.out, count(a, a.values.lines, 50, 1, "entries")),
+  },
+  levels: {
+    group: "events",
+    operands: "",
+    options: [],
+    summary: "the current value of every level",
+    help: "Prints every level that is set, NAME=VALUE, and whether it is persisted.",
+    run: async (a) => (await import("./event-commands.js")).levels(a.places, a.out),
+  },
+  help: {
+    group: "help",
+    operands: "[COMMAND]",
+    options: [],
+    summary: "the usage, or a command's help",
+    help: "Prints the list of commands, or the usage, options and description of COMMAND ('tend COMMAND --help' does the same). 'man tend' has them all.",
+    run: async (a) => (await import("./help.js")).words(a.table).help(a.args[0]),
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+/** The entry of a command typed by a user, or undefined (`constructor` is no command). */
+export function commandNamed(name: string): CommandSpec | undefined {
+  return Object.hasOwn(COMMANDS, name) ? (COMMANDS as Record<string, CommandSpec>)[name] : undefined;
+}
+
+/** How many operands a command takes, read off its usage: `[X]` optional, `X…` repeats. */
+export function arity(spec: CommandSpec): { min: number; max: number; words: string[] } {
+  const words = spec.operands.split(" ").filter(Boolean);
+  const min = words.filter((w) => !w.startsWith("[")).length;
+  return { min, max: words.some((w) => w.includes("…")) ? Infinity : words.length, words };
+}
+
+/** The table as one value, for the chunks that are given it (Invocation's `table`). */
+export const TABLE: Table = { COMMANDS, OPTIONS, GLOBAL_OPTIONS, OPERANDS, GROUPS, commandNamed, arity, option };
