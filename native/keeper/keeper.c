@@ -561,13 +561,19 @@ static const char *configure_log(struct service *s, const struct message *m)
     return NULL;
 }
 
+static bool good_name(const char *name)
+{
+    if (name != NULL && name[0] != '\0' && strlen(name) <= 255)
+        return true;
+    reply_error("a service name of 1 to 255 bytes is needed");
+    return false;
+}
+
 static struct service *named(const struct message *m, bool create)
 {
     const char *name = message_get(m, "service");
-    if (name == NULL || name[0] == '\0' || strlen(name) > 255) {
-        reply_error("a service name of 1 to 255 bytes is needed");
+    if (!good_name(name))
         return NULL;
-    }
     struct service *s = service_find(&table, name);
     if (s == NULL && create && (s = service_add(&table, name)) == NULL)
         reply_error("out of memory");
@@ -789,6 +795,23 @@ static void handle_forget(const struct message *m)
     s->cgroup = s->program = s->name = NULL;
 }
 
+/* The pids of a service's tree, answered at once (process_input left room for it). */
+static void handle_procs(const struct message *m)
+{
+    const char *name = message_get(m, "service");
+    if (!good_name(name))
+        return;
+    const struct service *s = service_find(&table, name);
+    pid_t pids[MAX_PROCS_LISTED];
+    size_t total = s == NULL ? 0 : tree_procs(&table, s, pids, MAX_PROCS_LISTED);
+    out_begin(&out, "procs");
+    out_field(&out, "service", name);
+    out_fieldf(&out, "total", "%zu", total);
+    for (size_t i = 0; i < total && i < MAX_PROCS_LISTED; i++)
+        out_fieldf(&out, "pid", "%d", (int)pids[i]);
+    out_end(&out);
+}
+
 /* What the server was told to do about the end and the console (docs/keeper-protocol.md). */
 static void handle_settings(const struct message *m)
 {
@@ -844,6 +867,8 @@ static void handle(char *payload, size_t length)
         return handle_note(&m);
     if (strcmp(m.type, "forget") == 0)
         return handle_forget(&m);
+    if (strcmp(m.type, "procs") == 0)
+        return handle_procs(&m);
     if (strcmp(m.type, "ack") == 0) {
         long long seq;
         if (!message_number(&m, "seq", 1, 1LL << 62, &seq))

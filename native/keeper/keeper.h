@@ -9,7 +9,7 @@
  *   logs.c      timestamped, size-rotated log files; lines for the console
  *   console.c   the keeper's stdout: every line meant for it, as text or JSON
  *   notify.c    the sd_notify socket of a service
- *   tree.c      one cgroup per service, or the fallback by session and marker
+ *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids
  *   server.c    with --server, the Node server as the keeper's child, run again when it dies
  */
 #ifndef TEND_KEEPER_H
@@ -29,6 +29,9 @@
 /* A longer line is cut: a service printing without newlines cannot grow the keeper. */
 #define MAX_LINE 16384u
 #define MAX_STATUS_TEXT 1024u
+/* A `procs` answer names at most this many pids (12 bytes each at most: it fits in
+ * MAX_OUT_MESSAGE with a name of 255 bytes); its `total` counts them all. */
+#define MAX_PROCS_LISTED 256u
 
 /* ---- protocol.c ---- */
 
@@ -245,6 +248,9 @@ bool tree_populated(const struct service *s);
  * process group now and the rest at the next tree_sweep). */
 void tree_kill(struct service *s);
 void tree_sweep(struct services *t);
+/* The pids of the service's tree now (its leader first, at most `cap` of them into
+ * `pids`); returns how many it has in all. */
+size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size_t cap);
 void tree_remove(struct service *s, int inotify_fd);
 void tree_cleanup(void);
 

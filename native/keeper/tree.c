@@ -218,8 +218,8 @@ bool tree_populated(const struct service *s)
     return strstr(text, "populated 1") != NULL;
 }
 
-/* Kill every pid listed in the cgroup (for kernels without cgroup.kill). */
-static void kill_listed(int dir)
+/* Hands every pid listed in the cgroup to `found`. */
+static void each_listed(int dir, void (*found)(pid_t pid, void *context), void *context)
 {
     int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
@@ -231,8 +231,14 @@ static void kill_listed(int dir)
     int pid;
     while (fscanf(f, "%d", &pid) == 1)
         if (pid > 0)
-            kill(pid, SIGKILL);
+            found(pid, context);
     fclose(f);
+}
+
+static void kill_found(pid_t pid, void *context)
+{
+    (void)context;
+    kill(pid, SIGKILL);
 }
 
 struct proc_entry {
@@ -260,7 +266,7 @@ static bool read_stat(pid_t pid, struct proc_entry *e)
     return true;
 }
 
-/* The service whose TEND_SERVICE=NAME the process was started with, among those swept. */
+/* The service whose TEND_SERVICE=NAME the process was started with, or NULL. */
 static struct service *marked_by(pid_t pid, struct services *t)
 {
     char path[64];
@@ -274,31 +280,58 @@ static struct service *marked_by(pid_t pid, struct services *t)
     if (got <= 0)
         return NULL;
     env[got] = '\0';
-    for (char *p = env; p < env + got; p += strlen(p) + 1) {
-        if (strncmp(p, "TEND_SERVICE=", 13) != 0)
-            continue;
-        struct service *s = service_find(t, p + 13);
-        return s != NULL && s->sweep ? s : NULL;
-    }
+    for (char *p = env; p < env + got; p += strlen(p) + 1)
+        if (strncmp(p, "TEND_SERVICE=", 13) == 0)
+            return service_find(t, p + 13);
     return NULL;
 }
 
-static bool swept_leader(struct services *t, pid_t pid)
+/* The process whose session and group are the service's: its process, or the one that
+ * just ended while the rest of its tree goes. A number that may have been given out
+ * again is not named (see tree_kill). */
+static pid_t leader_of(const struct service *s)
 {
-    for (size_t i = 0; pid > 0 && i < t->count; i++)
-        if (t->slots[i].sweep && t->slots[i].sweep_leader == pid)
+    return s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : 0;
+}
+
+/* Whose trees a walk over /proc finds: every service marked to be swept, or `one`. */
+struct walk {
+    struct services *t;
+    const struct service *one;
+    void (*found)(pid_t pid, void *context);
+    void *context;
+};
+
+static bool walk_leader(const struct walk *w, pid_t pid)
+{
+    if (pid <= 0)
+        return false;
+    if (w->one != NULL)
+        return leader_of(w->one) == pid;
+    for (size_t i = 0; i < w->t->count; i++)
+        if (w->t->slots[i].sweep && w->t->slots[i].sweep_leader == pid)
             return true;
     return false;
 }
 
-/* One pass over /proc for every service marked: its session, its process group, the
- * descendants of its main process, and orphans marked with its name get SIGKILL. */
-static size_t sweep_once(struct services *t)
+/* An orphan the keeper inherited, not a service's own process, marked with a service walked. */
+static bool walk_marked(const struct walk *w, const struct proc_entry *e)
+{
+    if (e->ppid != getpid() || service_by_pid(w->t, e->pid) != NULL)
+        return false;
+    const struct service *s = marked_by(e->pid, w->t);
+    return s != NULL && (w->one != NULL ? s == w->one : s->sweep);
+}
+
+/* One pass over /proc: the sessions and process groups the walked services lead, the
+ * descendants of what is found, and the orphans marked with their names, each handed
+ * to `found` once. Returns how many were found. */
+static size_t walk_once(const struct walk *w)
 {
     DIR *proc = opendir("/proc");
     if (proc == NULL)
         return 0;
-    size_t cap = 1024, n = 0, killed = 0;
+    size_t cap = 1024, n = 0, count = 0;
     struct proc_entry *all = malloc(cap * sizeof *all);
     pid_t top = 0;
     struct dirent *d;
@@ -321,29 +354,28 @@ static size_t sweep_once(struct services *t)
         }
     }
     closedir(proc);
-    unsigned char *doomed = all == NULL ? NULL : calloc((size_t)top / 8 + 1, 1);
-#define DOOMED(p) (doomed[(p) / 8] & (1u << ((p) % 8)))
-    for (bool grew = doomed != NULL; grew;) {
+    unsigned char *member = all == NULL ? NULL : calloc((size_t)top / 8 + 1, 1);
+#define MEMBER(p) (member[(p) / 8] & (1u << ((p) % 8)))
+    for (bool grew = member != NULL; grew;) {
         grew = false;
         for (size_t i = 0; i < n; i++) {
             pid_t pid = all[i].pid;
-            if (DOOMED(pid))
+            if (MEMBER(pid))
                 continue;
-            bool mine = swept_leader(t, all[i].session) || swept_leader(t, all[i].pgrp) ||
-                        (all[i].ppid > 0 && all[i].ppid <= top && DOOMED(all[i].ppid)) ||
-                        (all[i].ppid == getpid() && service_by_pid(t, pid) == NULL && marked_by(pid, t) != NULL);
+            bool mine = walk_leader(w, all[i].session) || walk_leader(w, all[i].pgrp) ||
+                        (all[i].ppid > 0 && all[i].ppid <= top && MEMBER(all[i].ppid)) || walk_marked(w, &all[i]);
             if (mine) {
-                doomed[pid / 8] |= (unsigned char)(1u << (pid % 8));
+                member[pid / 8] |= (unsigned char)(1u << (pid % 8));
                 grew = true;
-                kill(pid, SIGKILL);
-                killed++;
+                w->found(pid, w->context);
+                count++;
             }
         }
     }
-#undef DOOMED
-    free(doomed);
+#undef MEMBER
+    free(member);
     free(all);
-    return killed;
+    return count;
 }
 
 void tree_sweep(struct services *t)
@@ -354,8 +386,9 @@ void tree_sweep(struct services *t)
     if (!any)
         return;
     /* Twice: a process may fork while the one before it is being killed. */
-    if (sweep_once(t) > 0)
-        sweep_once(t);
+    struct walk w = {.t = t, .found = kill_found};
+    if (walk_once(&w) > 0)
+        walk_once(&w);
     for (size_t i = 0; i < t->count; i++)
         t->slots[i].sweep = false;
 }
@@ -368,19 +401,56 @@ void tree_kill(struct service *s)
         if (fd >= 0)
             close(fd);
         if (!done)
-            kill_listed(s->cgroup_dir); /* a kernel older than 5.14 */
+            each_listed(s->cgroup_dir, kill_found, NULL); /* a kernel older than 5.14 */
         return;
     }
     /* The group and session of a process that ended long ago are no longer ours to
      * name: its number may lead someone else's by now. Only the orphans marked with
      * the service's name are found then. A pid just reaped is still safe: the kernel
      * does not give out a number while a group or session of that number has members. */
-    pid_t leader = s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : 0;
+    pid_t leader = leader_of(s);
     if (leader > 0)
         kill(-leader, SIGKILL);
     /* The rest (a setsid child, an orphan) is found by tree_sweep, once for all services. */
     s->sweep = true;
     s->sweep_leader = leader;
+}
+
+/* The pids asked for: the leader first, as many others as fit after it, all counted. */
+struct pid_list {
+    pid_t *pids;
+    size_t count, cap, total;
+    pid_t first;
+};
+
+static void list_found(pid_t pid, void *context)
+{
+    struct pid_list *l = context;
+    l->total++;
+    if (l->count < l->cap)
+        l->pids[l->count++] = pid;
+    else if (pid == l->first)
+        l->pids[l->count - 1] = pid; /* the leader has a place whatever the order it comes in */
+    else
+        return;
+    if (pid == l->first) {
+        l->pids[l->count - 1] = l->pids[0];
+        l->pids[0] = pid;
+    }
+}
+
+size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size_t cap)
+{
+    struct pid_list l = {.pids = pids, .cap = cap, .first = leader_of(s)};
+    if (cap == 0)
+        return 0;
+    if (s->cgroup_dir >= 0) {
+        each_listed(s->cgroup_dir, list_found, &l);
+    } else {
+        struct walk w = {.t = t, .one = s, .found = list_found, .context = &l};
+        walk_once(&w);
+    }
+    return l.total;
 }
 
 void tree_remove(struct service *s, int inotify_fd)

@@ -11,6 +11,8 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Fields after the type the keeper takes in one frame (MAX_FIELDS in keeper.c). */
 export const MAX_FRAME_FIELDS = 32_768;
+/** The most pids a `procs` answer lists (MAX_PROCS_LISTED in keeper.h); its `total` says how many there were. */
+export const MAX_PROCS_LISTED = 256;
 
 const KEY = /^[a-z][a-z0-9-]*$/;
 const ROLES: readonly Role[] = ["main", "pre-start", "up", "down", "post-stop"];
@@ -82,6 +84,8 @@ export type ServerMessage =
   | { type: "signal"; service: string; signal: number }
   | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
   | { type: "forget"; service: string }
+  /** Asks for the pids of the service's tree: answered by a `procs` of the same service. */
+  | { type: "procs"; service: string }
   | { type: "ack"; seq: number }
   /** How long a stop asked by a signal may take before SIGKILL (ms), and the console's format. */
   | { type: "settings"; stopGraceMs: number; console: "text" | "json" }
@@ -109,6 +113,8 @@ export type KeeperMessage =
     }
   | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null }
   | { type: "log-trouble"; service: string; error: string }
+  /** The answer to a `procs`: at most MAX_PROCS_LISTED pids, its leader (main process) first; `total` counts them all. */
+  | { type: "procs"; service: string; pids: number[]; total: number }
   | { type: "terminate"; signal: string }
   /** The keeper got SIGHUP: load the installed database, as `tend apply` would. */
   | { type: "hangup" }
@@ -178,6 +184,7 @@ function toFrame(message: ServerMessage): Frame {
       putLog(message);
       break;
     case "forget":
+    case "procs":
       put("service", message.service);
       break;
     case "ack":
@@ -321,7 +328,15 @@ class Fields {
   }
 
   number(key: string): number {
-    const value = this.text(key);
+    return this.decimal(key, this.text(key));
+  }
+
+  /** Every value of a repeated key, in order, as numbers. */
+  numbers(key: string): number[] {
+    return this.frame.fields.filter(([k]) => k === key).map(([, value]) => this.decimal(key, value));
+  }
+
+  private decimal(key: string, value: string): number {
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new FieldError(`'${key}=${value}' in '${this.frame.type}' is not a number`);
     return Number(value);
   }
@@ -392,6 +407,12 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
     }
     case "log-trouble":
       return { type: "log-trouble", service: f.name("service"), error: f.name("error") };
+    case "procs": {
+      const pids = f.numbers("pid");
+      const total = f.number("total");
+      if (pids.length > Math.min(total, MAX_PROCS_LISTED)) throw new FieldError(`'procs' lists ${pids.length} pids of a total of ${total} (at most ${MAX_PROCS_LISTED})`);
+      return { type: "procs", service: f.name("service"), pids, total };
+    }
     case "terminate":
       return { type: "terminate", signal: signalName(f.name("signal")) };
     case "hangup":

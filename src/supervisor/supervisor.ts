@@ -85,8 +85,20 @@ export interface Supervisor {
   statusText(service: string): string | undefined;
   /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup) goes. */
   forget(service: string): void;
+  /**
+   * The processes of the service's tree now, as the keeper tracks it (its cgroup, or by
+   * session, group, descent and marker): its main process first. None once the keeper
+   * is gone.
+   */
+  processesOf(service: string): Promise<ProcessList>;
   /** Stops timers and probes, and the keeper; resolves once the keeper is gone (or given up on). */
   close(): Promise<void>;
+}
+
+/** Up to MAX_PROCS_LISTED pids of a tree (the keeper's frame is bounded); `total` counts them all. */
+export interface ProcessList {
+  pids: number[];
+  total: number;
 }
 
 /** A process asked for and not yet reported ended. */
@@ -139,6 +151,12 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const statusTexts = new Map<string, string>();
   /** Services the keeper was told about since they were last forgotten. */
   const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
+  /** Who waits for a `procs` answer, by service, in the order they asked: the keeper answers in that order. */
+  const askedProcs = new Map<string, ((list: ProcessList) => void)[]>();
+  const answerAllProcs = (): void => {
+    for (const waiting of askedProcs.values()) for (const answer of waiting) answer({ pids: [], total: 0 });
+    askedProcs.clear();
+  };
   /** Exits handled, to acknowledge once the server's state covering them is saved. */
   const handled: number[] = keeper.exits.map((e) => e.seq);
   const self = currentAccount();
@@ -223,6 +241,13 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       }
       case "log-trouble":
         return options.report(m.service, `cannot write its log: ${m.error}`);
+      case "procs": {
+        const waiting = askedProcs.get(m.service);
+        const answer = waiting?.shift();
+        if (waiting?.length === 0) askedProcs.delete(m.service);
+        if (answer === undefined) return options.log(`the keeper answered a 'procs' of ${m.service} that was not asked for; ignored`);
+        return answer({ pids: m.pids, total: m.total });
+      }
       case "terminate":
         return options.terminate(m.signal);
       case "hangup":
@@ -262,6 +287,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
      * their cgroups, which outlive the keeper, and by process group.
      */
     killOrphans() {
+      answerAllProcs();
       for (const r of running.values()) {
         r.watch?.cancel();
         if (r.pid !== null) killGroup(r.pid);
@@ -312,11 +338,26 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       statusTexts.delete(service);
       if (known.delete(service)) send(service, { type: "forget", service });
     },
+    processesOf(service) {
+      return new Promise((resolve) => {
+        let sent = false;
+        try {
+          sent = keeper.send({ type: "procs", service });
+        } catch (e) {
+          if (!(e instanceof EncodeError)) throw e; // a name no frame can carry: nothing the keeper runs
+        }
+        if (!sent) return resolve({ pids: [], total: 0 });
+        const waiting = askedProcs.get(service);
+        if (waiting === undefined) askedProcs.set(service, [resolve]);
+        else waiting.push(resolve);
+      });
+    },
     async close() {
       for (const t of timers.values()) t.timer.cancel();
       timers.clear();
       for (const r of running.values()) r.watch?.cancel();
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
+      answerAllProcs();
     },
   };
 }

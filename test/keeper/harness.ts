@@ -4,13 +4,13 @@
 // by its own pid, the cgroup tree it made removed by the keeper itself on shutdown).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decoder, encodeFrame, encodeMessage, parseKeeperMessage, type Frame, type KeeperMessage, type ServerMessage, type SpawnMessage } from "../../src/keeper/protocol.js";
 import { REPO } from "../helpers.js";
-import { alive, waitFor } from "../server/harness.js";
+import { alive, installForOtherUsers, waitFor } from "../server/harness.js";
 
 export const KEEPER = process.env.TEND_KEEPER ?? join(REPO, "dist/keeper/tend-keeper");
 export const IS_ROOT = process.getuid?.() === 0;
@@ -42,10 +42,20 @@ export interface Keeper {
   exited: Promise<number | null>;
 }
 
-export async function withKeeper(options: { tracking?: "auto" | "fallback" }, body: (k: Keeper) => Promise<void>): Promise<void> {
+export interface KeeperOptions {
+  tracking?: "auto" | "fallback";
+  /** Run the keeper as this user (and group) with no supplementary groups, through setpriv: it needs root. */
+  user?: number;
+}
+
+export async function withKeeper(options: KeeperOptions, body: (k: Keeper) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "tend-keeper-"));
   const socketPath = join(dir, "keeper.sock");
-  const child = spawn(KEEPER, ["--socket", socketPath, "--ready-fd", "3", "--tracking", options.tracking ?? "auto"], {
+  const args = ["--socket", socketPath, "--ready-fd", "3", "--tracking", options.tracking ?? "auto"];
+  if (options.user !== undefined) chownSync(dir, options.user, options.user);
+  const [program, ...rest] =
+    options.user === undefined ? [KEEPER, ...args] : ["setpriv", `--reuid=${options.user}`, `--regid=${options.user}`, "--clear-groups", installForOtherUsers().keeper, ...args];
+  const child = spawn(program!, rest, {
     stdio: ["ignore", "pipe", "pipe", "pipe"],
     detached: true,
   });

@@ -1,18 +1,18 @@
 // The keeper on its own, driven over its protocol with real processes: exact
 // environment and fds, exec failures, whole trees killed (cgroup and fallback),
 // /dev/stdout, stderr on a pipe of its own, sd_notify, logs that survive a full disk
-// and a deleted file, orphans reaped, surviving its server, 1000 services, and 10^5
-// malformed messages.
+// and a deleted file, orphans reaped, surviving its server, the pids of a tree, 1000
+// services, and 10^5 malformed messages.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrame, encodeMessage, type ServerMessage } from "../../src/keeper/protocol.js";
-import { random, type Random } from "../helpers.js";
+import { encodeFrame, encodeMessage, type KeeperMessage, type ServerMessage } from "../../src/keeper/protocol.js";
+import { findTool, random, type Random } from "../helpers.js";
 import { alive, processTable, waitFor } from "../server/harness.js";
-import { IS_ROOT, withKeeper, type Keeper } from "./harness.js";
+import { IS_ROOT, withKeeper, type Connection, type Keeper } from "./harness.js";
 
 const cgroupsWritable = ((): boolean => {
   try {
@@ -25,6 +25,13 @@ const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
   { name: "auto", skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
   { name: "fallback", skip: false },
 ];
+
+/** A `procs` asked now, and its answer (the keeper answers in the order asked). */
+async function ask(c: Connection, service: string): Promise<Extract<KeeperMessage, { type: "procs" }>> {
+  const from = c.messages.length;
+  c.send({ type: "procs", service });
+  return c.next("procs", (m) => m.service === service, from);
+}
 
 const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
 
@@ -82,6 +89,58 @@ describe("keeper", { concurrency: true }, () => {
       }),
     );
   }
+
+  const PROCS_AS: { title: string; options: { tracking: "auto" | "fallback"; user?: number }; skip: string | false }[] = [
+    ...TRACKINGS.map((t) => ({ title: t.name === "auto" ? "root, cgroup" : "fallback", options: { tracking: t.name }, skip: t.skip })),
+    { title: "a normal user, fallback", options: { tracking: "auto", user: 65534 }, skip: IS_ROOT && findTool("setpriv") !== null ? false : "running the keeper as nobody needs root and setpriv" },
+  ];
+  for (const as of PROCS_AS) {
+    test(`procs: the pids of a service's tree, its process first, a setsid grandchild and an orphan included (${as.title})`, { timeout: 30_000, skip: as.skip }, () =>
+      withKeeper(as.options, async (k) => {
+        const c = await k.connect();
+        const hello = c.messages.find((m) => m.type === "hello");
+        assert.equal(hello?.type === "hello" && hello.tracking, as.title === "root, cgroup" ? "cgroup" : "fallback");
+        const grandchild = join(k.dir, "grandchild");
+        const orphan = join(k.dir, "orphan");
+        const script = `setsid sleep 1000 & echo $! > ${grandchild}; (setsid sh -c 'sleep 1000 & echo $! > ${orphan}' &); echo >&3; exec sleep 1000`;
+        c.send(k.spawnMessage("tree", ["sh", "-c", script], { readyFd: 3 }));
+        c.send(k.spawnMessage("other", ["sleep", "1000"]));
+        const main = (await c.next("spawned", (m) => m.service === "tree")).pid;
+        const other = (await c.next("spawned", (m) => m.service === "other")).pid;
+        await c.next("ready", (m) => m.service === "tree");
+        const expected = [main, await readPid(grandchild), await readPid(orphan)];
+        // The subshells that started them may still be on their way out: asked until only the three are left.
+        const answer = await waitFor("the tree's three processes alone", async () => {
+          const m = await ask(c, "tree");
+          return m.pids.length === 3 ? m : null;
+        });
+        assert.equal(answer.pids[0], main, "its process first");
+        assert.deepEqual([...answer.pids].sort(), [...expected].sort());
+        assert.equal(answer.total, 3);
+        const others = await ask(c, "other");
+        assert.deepEqual(others, { type: "procs", service: "other", pids: [other], total: 1 });
+        assert.deepEqual(await ask(c, "nobody-knows-me"), { type: "procs", service: "nobody-knows-me", pids: [], total: 0 });
+      }),
+    );
+  }
+
+  test("procs of a tree of 400 processes: 256 listed, its process first, all counted", { timeout: 60_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const script = "i=0; while [ $i -lt 400 ]; do sleep 1000 & i=$((i+1)); done; echo >&3; wait";
+      c.send(k.spawnMessage("crowd", ["sh", "-c", script], { readyFd: 3 }));
+      const main = (await c.next("spawned", (m) => m.service === "crowd")).pid;
+      await c.next("ready", (m) => m.service === "crowd");
+      const answer = await ask(c, "crowd");
+      assert.equal(answer.total, 401, "sh and its 400 sleeps");
+      assert.equal(answer.pids.length, 256);
+      assert.equal(answer.pids[0], main);
+      assert.equal(new Set(answer.pids).size, 256, "each pid once");
+      c.send({ type: "signal", service: "crowd", signal: 9 });
+      await c.next("exited", (m) => m.service === "crowd");
+      await waitFor("the crowd to be gone", async () => (await ask(c, "crowd")).total === 0);
+    }),
+  );
 
   test("a service can open /dev/stdout and /dev/stderr (a pipe, not a socket)", { timeout: 30_000 }, () =>
     withKeeper({}, async (k) => {
@@ -408,6 +467,7 @@ describe("keeper", { concurrency: true }, () => {
         { type: "signal", service: "fuzz", signal: 15 },
         { type: "ack", seq: 3 },
         { type: "forget", service: "fuzz" },
+        { type: "procs", service: "fuzz" },
         { type: "settings", stopGraceMs: 8000, console: "text" },
       ];
       const bodies = valid.map((m) => encodeMessage(m).subarray(4));

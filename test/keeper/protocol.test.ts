@@ -49,12 +49,13 @@ const errorOf = <T>(decoded: Decoded<T>): string => {
 };
 
 describe("server messages on the wire", () => {
-  test("hello, signal, note, forget, ack, settings and shutdown are laid out as the doc says", () => {
+  test("hello, signal, note, forget, procs, ack, settings and shutdown are laid out as the doc says", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
       [{ type: "note", service: "web", text: "up: ready = fd" }, "note\0service=web\0text=up: ready = fd\0"],
       [{ type: "forget", service: "mount@/dev/sdb1" }, "forget\0service=mount@/dev/sdb1\0"],
+      [{ type: "procs", service: "web" }, "procs\0service=web\0"],
       [{ type: "ack", seq: 42 }, "ack\0seq=42\0"],
       [{ type: "settings", stopGraceMs: 8000, console: "json" }, "settings\0stop-grace=8000\0console=json\0"],
       [{ type: "shutdown" }, "shutdown\0"],
@@ -174,6 +175,13 @@ describe("keeper messages parsed", () => {
     [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "5"], ["signal", "TERM"]] }, { type: "exited", service: "a", pid: 99, seq: 5, code: null, signal: "SIGTERM" }],
     [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "6"], ["signal", "9"]] }, { type: "exited", service: "a", pid: 99, seq: 6, code: null, signal: "SIGKILL" }],
     [{ type: "log-trouble", fields: [["service", "a"], ["error", "ENOSPC"]] }, { type: "log-trouble", service: "a", error: "ENOSPC" }],
+    [
+      { type: "procs", fields: [["service", "web"], ["total", "3"], ["pid", "40"], ["pid", "41"], ["pid", "7"]] },
+      { type: "procs", service: "web", pids: [40, 41, 7], total: 3 },
+    ],
+    // Cut: fewer pids than the total.
+    [{ type: "procs", fields: [["service", "web"], ["total", "10000"], ["pid", "40"]] }, { type: "procs", service: "web", pids: [40], total: 10000 }],
+    [{ type: "procs", fields: [["service", "gone"], ["total", "0"]] }, { type: "procs", service: "gone", pids: [], total: 0 }],
     [{ type: "terminate", fields: [["signal", "SIGTERM"]] }, { type: "terminate", signal: "SIGTERM" }],
     [{ type: "error", fields: [["message", "spawn before hello"]] }, { type: "error", message: "spawn before hello" }],
   ];
@@ -205,6 +213,10 @@ describe("keeper messages parsed", () => {
       ["hello\0version=1\0pid=1\0tracking=magic\0", /neither cgroup nor fallback/],
       ["exited\0service=a\0pid=1\0seq=1\0", /one of 'code' and 'signal'/],
       ["exited\0service=a\0pid=1\0seq=1\0code=0\0signal=KILL\0", /one of 'code' and 'signal'/],
+      ["procs\0service=a\0pid=1\0", /lacks 'total'/],
+      ["procs\0service=a\0total=1\0pid=1\0pid=2\0", /lists 2 pids of a total of 1/],
+      ["procs\0service=a\0total=2\0pid=1\0pid=x\0", /'pid=x' in 'procs' is not a number/],
+      [`procs\0service=a\0total=1000\0${"pid=1\0".repeat(257)}`, /lists 257 pids of a total of 1000 \(at most 256\)/],
       ["frobnicate\0x=1\0", /unknown message type 'frobnicate'/],
     ];
     for (const [body, pattern] of wrong) assert.match(errorOf(decodeOne(keeperDecoder(), frameOf(body))), pattern, JSON.stringify(body));
