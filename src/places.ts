@@ -4,6 +4,7 @@
 
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { DirectoryKind } from "./config/service.js";
 
 export interface Places {
   mode: "system" | "user" | "root-dir";
@@ -17,6 +18,13 @@ export interface Places {
   log: string;
   /** The server's own settings (tend.conf): beside the source directory. */
   config: string;
+  /** The environment every service starts from (tend.env, systemd's DefaultEnvironment): beside tend.conf. */
+  environment: string;
+  /**
+   * Where services' own directories go (`runtime-directory` & co.): /run, /var/lib,
+   * /var/cache, /var/log; in user mode the XDG places, as systemd --user maps them.
+   */
+  directories: Record<DirectoryKind, string>;
 }
 
 /**
@@ -43,18 +51,30 @@ export function places({ root, env, uid }: PlaceInputs): Places {
       run: join(base, "run/tend"),
       log: join(base, "var/log/tend"),
       config: join(base, "etc/tend.conf"),
+      environment: join(base, "etc/tend.env"),
+      directories: { runtime: join(base, "run"), state: join(base, "var/lib"), cache: join(base, "var/cache"), logs: join(base, "var/log") },
     };
   }
   const home = env.HOME || homedir();
-  const state = join(env.XDG_STATE_HOME || join(home, ".local/state"), "tend");
+  const stateHome = env.XDG_STATE_HOME || join(home, ".local/state");
+  const state = join(stateHome, "tend");
   const config = env.XDG_CONFIG_HOME || join(home, ".config");
+  const run = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "tend") : `/tmp/tend-${uid}`;
   return {
     mode: "user",
     sources: join(config, "tend"),
     config: join(config, "tend.conf"),
+    environment: join(config, "tend.env"),
     state,
-    run: env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "tend") : `/tmp/tend-${uid}`,
+    run,
     log: join(state, "log"),
+    directories: {
+      // Without XDG_RUNTIME_DIR, under tend's own run directory in /tmp.
+      runtime: env.XDG_RUNTIME_DIR || join(run, "runtime"),
+      state: stateHome,
+      cache: env.XDG_CACHE_HOME || join(home, ".cache"),
+      logs: join(stateHome, "log"),
+    },
   };
 }
 

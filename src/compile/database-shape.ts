@@ -4,11 +4,11 @@
 // The rules are those of src/config/service.ts and src/compile/graph.ts. Every record
 // keyed by a name a user chose is rebuilt without a prototype: `constructor` is a name.
 
-import { isCommand, type Argv } from "../config/argv.js";
+import { isCommand, isTemplate, literalOf, literalTemplate, type Argv } from "../config/argv.js";
 import { RESOURCE_LIMITS } from "../config/keys.js";
 import { JOB_VERBS } from "../config/condition.js";
-import { SERVICE_TYPES, defaultService } from "../config/service.js";
-import { ENV_NAME, PASS_ENV_NAME, SERVICE_NAME } from "../config/values.js";
+import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService } from "../config/service.js";
+import { ENV_NAME, PASS_ENV_NAME, SERVICE_NAME, parseDirectoryName } from "../config/values.js";
 
 /** Where the shape is wrong: a path into the file (`services.web.command`) and what it should be. */
 class ShapeError extends Error {}
@@ -60,9 +60,11 @@ function dictionary<T>(v: Json, at: string, key: RegExp, value: (v: Json, at: st
   return out;
 }
 
+/** Command words are templates (src/config/argv.ts), the program's a literal one. */
 function program(v: Json, at: string): Argv {
-  const list = array(v, at).map((x, i) => string(x, `${at}[${i}]`));
-  return isCommand(list) ? list : fail(at, "must name a program");
+  const list = array(v, at).map((x, i) => (isTemplate(string(x, `${at}[${i}]`)) ? (x as string) : fail(`${at}[${i}]`, "must be a word as the compiler writes it ($$, ${NAME} or a lone $NAME)")));
+  const name = list.length > 0 ? literalOf(list[0]!) : null;
+  return isCommand(list) && name !== null && name !== "" ? list : fail(at, "must name a program, not a variable");
 }
 const argv = nullable(program);
 
@@ -150,8 +152,36 @@ const LIMIT_NAME = new RegExp(`^(?:${Object.keys(RESOURCE_LIMITS).join("|")})$`)
 /** A service's fields in the order the compiler writes them. */
 const FIELDS = Object.keys(defaultService("x", "x", "longrun"));
 
+/**
+ * A database compiled before commands had variables (it has no `directories`) holds
+ * its words as they were meant, literally: each `$` in them is one, as a template says.
+ */
+function fromBeforeVariables(d: Dict): void {
+  if (d.directories !== undefined) return;
+  d.directories = {};
+  const literal = (words: Json): Json => (Array.isArray(words) ? words.map((w) => (typeof w === "string" ? literalTemplate(w) : w)) : words);
+  for (const key of ["command", "up", "down", "preStart", "postStop"]) d[key] = literal(d[key]);
+  if (isObject(d.ready) && d.ready.kind === "exec") d.ready = { ...d.ready, argv: literal(d.ready.argv) };
+}
+
+/** `directories`: known kinds only, in their order, each with names the compiler accepts and a mode. */
+function directories(v: Json, at: string): Dict {
+  const o = object(v, at);
+  for (const key of Object.keys(o)) if (!(DIRECTORY_KINDS as readonly string[]).includes(key)) fail(`${at}.${key}`, `is not one of ${DIRECTORY_KINDS.join(", ")}`);
+  const out: Dict = {};
+  for (const kind of DIRECTORY_KINDS) {
+    if (o[kind] === undefined) continue;
+    const d = object(o[kind], `${at}.${kind}`);
+    const names = array(d.names, `${at}.${kind}.names`).map((n, i) => (parseDirectoryName(string(n, `${at}.${kind}.names[${i}]`)).ok ? n : fail(`${at}.${kind}.names[${i}]`, "must be a relative path under the base")));
+    if (names.length === 0) fail(`${at}.${kind}.names`, "must name a directory");
+    out[kind] = { names, mode: integer(d.mode, `${at}.${kind}.mode`, 0, 0o7777) };
+  }
+  return out;
+}
+
 function service(v: Json, at: string, name: string): Dict {
   const d = object(v, at);
+  fromBeforeVariables(d);
   if (d.name !== name) fail(`${at}.name`, `must be ${JSON.stringify(name)}, the name it is filed under`);
   oneOf(d.type, `${at}.type`, SERVICE_TYPES);
   string(d.file, `${at}.file`);
@@ -190,6 +220,7 @@ function service(v: Json, at: string, name: string): Dict {
   nullable((x, where) => integer(x, where, 0, 0o777))(d.umask, `${at}.umask`);
   d.limits = dictionary(d.limits, `${at}.limits`, LIMIT_NAME, limit);
   boolean(d.noNewPrivileges, `${at}.noNewPrivileges`);
+  d.directories = directories(d.directories, `${at}.directories`);
   oneOf(d.log, `${at}.log`, ["file", "stdout", "none"] as const);
   integer(d.logMaxBytes, `${at}.logMaxBytes`, 1);
   integer(d.logKeep, `${at}.logKeep`, 0, 1000);

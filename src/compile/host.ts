@@ -5,7 +5,7 @@
 
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Argv } from "../config/argv.js";
+import { literalOf, type Argv } from "../config/argv.js";
 import type { Location, Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import { CLEAN_PATH, DEFAULT_CWD, type ServiceDef } from "../config/service.js";
@@ -87,10 +87,12 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
   const path = def.env.PATH ?? CLEAN_PATH;
   const cwd = def.cwd ?? DEFAULT_CWD;
   for (const [key, argv] of commands) {
-    if (argv === null) continue;
-    const lookup = `${argv[0]}\0${path}\0${cwd}`;
+    // The program word is literal (parseCommand refuses a variable there), as a template: `$$` for a `$`.
+    const name = argv === null ? null : literalOf(argv[0]);
+    if (name === null) continue;
+    const lookup = `${name}\0${path}\0${cwd}`;
     let program = cache.programs.get(lookup);
-    if (program === undefined) cache.programs.set(lookup, (program = findProgram(argv[0], path, cwd)));
+    if (program === undefined) cache.programs.set(lookup, (program = findProgram(name, path, cwd)));
     if ("problem" in program) report("error", at(key), `'${key}': ${program.problem}`);
     else trust(at(key), `'${key}': `, program.path, true);
   }

@@ -3,15 +3,17 @@
 // documents this table; a test checks that the two name the same keys.
 
 import { isAbsolute, resolve } from "node:path";
-import { isCommand, splitArgv, type Argv } from "./argv.js";
+import { parseCommand, type Argv } from "./argv.js";
 import { parseCondition } from "./condition.js";
 import { parseSchedule } from "./schedule.js";
-import type { Reference, RestartPolicy, LogMode, ServiceDef, ServiceType, StderrMode } from "./service.js";
+import { DEFAULT_DIRECTORY_MODE, DIRECTORY_KINDS, type Directories, type DirectoryKind, type Reference, type RestartPolicy, type LogMode, type ServiceDef, type ServiceType, type StderrMode } from "./service.js";
 import {
   ENV_NAME,
   PASS_ENV_NAME,
   SERVICE_NAME,
   parseBoolean,
+  parseDirectoryMode,
+  parseDirectoryName,
   parseDuration,
   parseEnvAssignment,
   parseExitStatus,
@@ -62,10 +64,9 @@ function take<T>(parsed: Parsed<T>, ctx: KeyContext, set: (value: T) => void): v
 
 function command(set: (def: ServiceDef, argv: Argv) => void): KeySpec["apply"] {
   return (value, ctx) => {
-    const split = splitArgv(value);
-    if (!split.ok) return ctx.error(split.message, split.offset);
-    if (!isCommand(split.argv)) return ctx.error("a command is needed here");
-    set(ctx.def, split.argv);
+    const command = parseCommand(value);
+    if (!command.ok) return ctx.error(command.message, command.offset);
+    set(ctx.def, command.argv);
   };
 }
 
@@ -133,6 +134,26 @@ export const RESOURCE_LIMITS: Record<string, boolean> = {
   rss: true,
   stack: true,
 };
+
+/** The directories of one kind a file names so far (with the default mode until `KIND-directory-mode`). */
+const directoriesOf = (def: ServiceDef, kind: DirectoryKind): Directories => (def.directories[kind] ??= { names: [], mode: DEFAULT_DIRECTORY_MODE });
+
+/** `runtime-directory` & co.: names separated by blanks; one inside another of the same kind is refused (see src/system/service-directories.ts). */
+function directoryNames(kind: DirectoryKind): KeySpec["apply"] {
+  return (value, ctx) => {
+    const re = /\S+/g;
+    for (let m = re.exec(value); m !== null; m = re.exec(value)) {
+      const offset = m.index;
+      take(parseDirectoryName(m[0]), { ...ctx, error: (message) => ctx.error(message, offset) }, (name) => {
+        const { names } = directoriesOf(ctx.def, kind);
+        const nested = names.find((n) => n === name || name.startsWith(`${n}/`) || n.startsWith(`${name}/`));
+        if (nested === name) return ctx.warn(`'${name}' is listed twice in '${kind}-directory'`, offset);
+        if (nested !== undefined) return ctx.error(`'${name}' and '${nested}' are one inside the other: list only the one the service needs`, offset);
+        names.push(name);
+      });
+    }
+  };
+}
 
 const conditionKey = (field: "startOn" | "stopOn"): KeySpec => ({
   types: PROCESS, // a bundle is wanted when something names it; its members can wait for events
@@ -245,6 +266,12 @@ export const KEYS: Record<string, KeySpec> = {
     Object.entries(RESOURCE_LIMITS).map(([limit, bytes]): [string, KeySpec] => [
       `limit-${limit}`,
       { types: PROCESS, apply: (v, ctx) => take(parseResourceLimit(v, bytes), ctx, (l) => (ctx.def.limits[limit] = l)) },
+    ]),
+  ),
+  ...Object.fromEntries(
+    DIRECTORY_KINDS.flatMap((kind): [string, KeySpec][] => [
+      [`${kind}-directory`, { types: PROCESS, list: true, apply: directoryNames(kind) }],
+      [`${kind}-directory-mode`, { types: PROCESS, apply: (v, ctx) => take(parseDirectoryMode(v), ctx, (mode) => (directoriesOf(ctx.def, kind).mode = mode)) }],
     ]),
   ),
 

@@ -4,7 +4,7 @@ import { closest, type Location, type Report } from "./diagnostics.js";
 import { KEYS, notApplicable, type KeyContext } from "./keys.js";
 import { lex, preview } from "./lexer.js";
 import { own } from "../records.js";
-import { SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
+import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
 
 export interface ParsedService {
   def: ServiceDef;
@@ -108,6 +108,15 @@ function checkCombinations(
   if (def.group !== null && def.user === null && keyAt.has("group")) {
     problem(at("group"), "'group' without 'user' runs the service as the server's user with only its group changed", "warning");
   }
+  // Directories in one order whatever the file's (a database compares services as JSON); a mode alone names none.
+  const directories: ServiceDef["directories"] = {};
+  for (const kind of DIRECTORY_KINDS) {
+    const d = def.directories[kind];
+    if (d === undefined) continue;
+    if (d.names.length > 0) directories[kind] = d;
+    else if (!keyAt.has(`${kind}-directory`)) problem(at(`${kind}-directory-mode`), `'${kind}-directory-mode' without '${kind}-directory' applies to nothing`, "warning");
+  }
+  def.directories = directories;
   const wanted = new Set(def.wants.map((w) => w.name));
   for (const r of def.requires) {
     if (wanted.has(r.name)) problem(r.line, `'${r.name}' is both required and wanted; 'requires' is enough`, "warning");

@@ -21,6 +21,22 @@ export interface EnvFile {
   optional: boolean;
 }
 
+/**
+ * The directories the server makes for a service before it starts (systemd's
+ * RuntimeDirectory= and co.): under /run, /var/lib, /var/cache and /var/log in root
+ * mode (src/places.ts has every mode's bases), owned by the service's user.
+ */
+export type DirectoryKind = "runtime" | "state" | "cache" | "logs";
+export const DIRECTORY_KINDS: readonly DirectoryKind[] = ["runtime", "state", "cache", "logs"];
+/** The mode a service's directories get when the file gives none. */
+export const DEFAULT_DIRECTORY_MODE = 0o755;
+
+export interface Directories {
+  /** Relative paths under the kind's base, checked when compiling (no `..`, no empty part). */
+  names: string[];
+  mode: number;
+}
+
 /** A reference to another service, with where the file says it (for graph errors). */
 export interface Reference {
   name: string;
@@ -74,6 +90,8 @@ export interface ServiceDef {
   umask: number | null;
   limits: Record<string, ResourceLimit>;
   noNewPrivileges: boolean;
+  /** Only the kinds the file names, in DIRECTORY_KINDS order. */
+  directories: Partial<Record<DirectoryKind, Directories>>;
 
   log: LogMode;
   logMaxBytes: number;
@@ -123,6 +141,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     umask: null,
     limits: nameRecord(),
     noNewPrivileges: false,
+    directories: {},
     log: "file",
     logMaxBytes: 1024 * 1024,
     logKeep: 5,

@@ -3,7 +3,7 @@
 
 import { constants } from "node:os";
 import { closest } from "./diagnostics.js";
-import { isCommand, splitArgv, type Argv } from "./argv.js";
+import { parseCommand, type Argv } from "./argv.js";
 import { required } from "../records.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; offset?: number };
@@ -24,6 +24,31 @@ export const PASS_ENV_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\*?|\*)$/;
  */
 export const setByTend = (name: string): boolean =>
   name.startsWith("TEND_") || name === "NOTIFY_SOCKET" || name === "LISTEN_FDS" || name === "LISTEN_PID";
+
+/** A directory's mode: three or four octal digits (`0755`, `750`, `2770`). */
+export function parseDirectoryMode(text: string): Parsed<number> {
+  return /^[0-7]{3,4}$/.test(text) ? ok(parseInt(text, 8)) : fail(`'${text}' is not an octal mode like 0755 or 0750`);
+}
+
+/** The longest part of a path the kernel takes (NAME_MAX). */
+const MAX_NAME_BYTES = 255;
+
+/**
+ * A directory name of `runtime-directory` & co.: a relative path under its base, with
+ * no empty, `.` or `..` part (it must stay under the base), no `:` (the variables
+ * that list them are colon-separated) and no control character. The first part may
+ * not be `tend`: tend keeps its own places there.
+ */
+export function parseDirectoryName(text: string): Parsed<string> {
+  if (text.startsWith("/")) return fail(`'${text}' is an absolute path: name a directory under the base (runtime-directory = sshd makes /run/sshd)`);
+  const parts = text.split("/");
+  const bad = parts.findIndex((p) => p === "" || p === "." || p === "..");
+  if (bad >= 0) return fail(`'${text}' has ${parts[bad] === "" ? "an empty part" : `a '${parts[bad]}' part`}: the name must be a plain path under the base, like 'sshd' or 'postgresql/15-main'`);
+  if (/[:\x00-\x1f\x7f]/.test(text)) return fail(`'${text}' holds a ':' or a control character`);
+  if (parts.some((p) => Buffer.byteLength(p) > MAX_NAME_BYTES)) return fail(`'${text}' has a part longer than ${MAX_NAME_BYTES} bytes`);
+  if (parts[0] === "tend") return fail(`'${text}': tend keeps its own files under 'tend'; choose another name`);
+  return ok(text);
+}
 
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /**
@@ -140,10 +165,10 @@ export function parseReady(text: string): Parsed<ReadySpec> {
       if (arg === undefined || !arg.startsWith("/")) return fail("expected unix:/ABSOLUTE/PATH", colon + 1);
       return ok({ kind: "unix", path: arg });
     case "exec": {
-      const split = splitArgv(arg ?? "");
-      if (!split.ok) return fail(split.message, colon + 1 + split.offset);
-      if (!isCommand(split.argv)) return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
-      return ok({ kind: "exec", argv: split.argv });
+      const command = parseCommand(arg ?? "");
+      if (command.ok) return ok({ kind: "exec", argv: command.argv });
+      if (command.offset === undefined) return fail("expected exec:COMMAND, the probe that exits 0 once the service is ready", colon + 1);
+      return fail(command.message, colon + 1 + command.offset);
     }
     default: {
       const guess = closest(kind, READY_KINDS);

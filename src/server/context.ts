@@ -8,6 +8,7 @@ import { BOOT_BUNDLE } from "../compile/compile.js";
 import type { Engine } from "../engine/engine.js";
 import type { Fact } from "../engine/types.js";
 import type { Places } from "../places.js";
+import type { DefaultEnvironment } from "../supervisor/default-environment.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
 import type { MovedPlace } from "../system/writable.js";
 import type { History, HistoryEntry } from "./history.js";
@@ -30,6 +31,8 @@ export interface ServerCore {
   /** The state or log directories moved under the run directory for this boot. */
   moved: MovedPlace[];
   settings: Settings;
+  /** tend.env, read again when it changed: its problems are in `tend status` while they last. */
+  environment: DefaultEnvironment;
   /** What went wrong with what the server keeps (a database or a state file it could not read): in `tend status` until it exits. */
   warnings: string[];
   log(line: string): void;

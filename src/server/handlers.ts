@@ -66,7 +66,7 @@ const unknownNames = (engine: Engine, names: string[]): string | null => {
 
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
-  status({ engine, supervisor, scheduler, places, settings, moved, warnings }, request, { reply, refuse }) {
+  status({ engine, supervisor, scheduler, places, settings, moved, warnings, environment }, request, { reply, refuse }) {
     const names = request.names ?? engine.topo.names;
     const problem = unknownNames(engine, names);
     if (problem !== null) return refuse(problem);
@@ -78,7 +78,7 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
       settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...settings.run, places: { state: places.state, log: places.log, moved } },
       boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
       end: engine.end,
-      warnings,
+      warnings: [...warnings, ...environment.problems()],
       services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
     });
   },

@@ -4,7 +4,7 @@
 // supervisor, the scheduler, the waiters and the history.
 
 import { isOver } from "../engine/boot.js";
-import { defOf, step, type Engine } from "../engine/engine.js";
+import { defOf, isActive, step, type Engine } from "../engine/engine.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import type { ServerContext, Told } from "./context.js";
 import { historyEntry } from "./history.js";
@@ -88,6 +88,7 @@ export function createLoop(options: LoopOptions): Loop {
               log(`internal error carrying out ${action.kind}: ${(e as Error).stack ?? e}`);
             }
           }
+          settle(server, actions, defs);
         } catch (e) {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
         }
@@ -105,6 +106,27 @@ export function createLoop(options: LoopOptions): Loop {
   }
 
   return loop;
+}
+
+/**
+ * What lives only while a service runs (its runtime directories) goes once a step
+ * leaves it down or failed: one that went down and starts again in the same step (an
+ * automatic restart without delay), or waits for its restart delay (starting), keeps it.
+ */
+function settle(server: ServerContext, actions: readonly Action[], defs: Engine["defs"]): void {
+  const { engine, supervisor, log } = server;
+  for (const action of actions) {
+    if (action.kind !== "changed" || isActive(action.phase)) continue;
+    const s = engine.services.get(action.service);
+    // The definition it ran with: an apply in this step may have switched to another.
+    const def = defs.get(action.service) ?? engine.defs.get(action.service);
+    if (def === undefined || (s !== undefined && isActive(s.phase))) continue;
+    try {
+      supervisor.stopped(action.service, def);
+    } catch (e) {
+      log(`internal error after ${action.service} stopped: ${(e as Error).stack ?? e}`);
+    }
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { createEngine, defOf } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
 import { PLACE_MODES, type Places } from "../places.js";
 import { lookupGroup } from "../supervisor/accounts.js";
+import { defaultEnvironment } from "../supervisor/default-environment.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
 import { closeInheritedFds } from "../system/processes.js";
@@ -91,6 +92,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const settings = serverSettings(places, options.settings);
   for (const problem of settings.problems) warn(`${problem} (running with the defaults: no control group)`);
   const { run } = settings;
+  const environment = defaultEnvironment(places.environment, process.getuid?.() ?? 0, (line) => log(`WARNING: ${line}`));
+  environment.current(); // its problems are known (logged, in `tend status`) before any start
   const exitWith = run.exitWith === null ? null : checkExitWith(loaded.database, run.exitWith);
   if (exitWith !== null) {
     unlock();
@@ -109,6 +112,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     places,
     moved,
     settings,
+    environment,
     warnings,
     log,
     now,
@@ -125,6 +129,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     supervisor = await openSupervisor({
       logDir: places.log,
       runDir: places.run,
+      directories: places.directories,
+      defaults: () => environment.current(),
       tracking: process.env.TEND_TRACKING === "fallback" ? "fallback" : "auto",
       emit: loop.post,
       report: (service, text) => log(`${service}: ${text}`),

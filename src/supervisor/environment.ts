@@ -1,7 +1,8 @@
-// The environment a service starts with: a fixed clean base, then the variables of the
-// server's own environment its `pass-env` names, then its env-files, then its `env`
-// lines — never anything else of the environment of the server or of whoever asked for
-// the start. This is what makes a start at boot and a start by an admin the same start.
+// The environment a service starts with: a fixed clean base, then the server-wide
+// tend.env, who it runs as, the variables of the server's own environment its
+// `pass-env` names, its env-files, its `env` lines — never anything else of the
+// environment of the server or of whoever asked for the start. This is what makes a
+// start at boot and a start by an admin the same start.
 
 import { lstatSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
@@ -23,28 +24,27 @@ const BASE_NAMES: ReadonlySet<string> = new Set([...CLEAN_BASE, "TEND_SERVICE", 
 
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; error: string };
 
-/**
- * `account` is who the process runs as: its HOME, USER and LOGNAME are set from it.
- * `server` is the environment the server runs with (a container's `docker run -e`),
- * of which only what `pass-env` names is taken. `event` holds the KEY=VALUE pairs of the
- * event that started the job (they come after the service's own settings, but cannot
- * replace the base); `extra` is tend's own (NOTIFY_SOCKET), which nothing replaces.
- */
-export function serviceEnvironment(
-  def: ServiceDef,
-  account: Account,
-  server: Readonly<Record<string, string | undefined>>,
-  event: Record<string, string>,
-  extra: Record<string, string>,
-): EnvResult {
-  const env = Object.assign(nameRecord<string>(), {
-    PATH: CLEAN_PATH,
+/** Where a service's variables come from besides its file. */
+export interface EnvSources {
+  /** The environment the server runs with (a container's `docker run -e`): only what `pass-env` names is taken. */
+  server: Readonly<Record<string, string | undefined>>;
+  /** tend.env's variables (src/supervisor/default-environment.ts): under everything the service sets. */
+  defaults?: Readonly<Record<string, string>>;
+  /** The KEY=VALUE pairs of the event that started the job: after the service's own settings, but never replacing the base. */
+  event?: Readonly<Record<string, string>>;
+  /** tend's own (NOTIFY_SOCKET, RUNTIME_DIRECTORY & co.), which nothing replaces. */
+  extra?: Readonly<Record<string, string>>;
+}
+
+/** `account` is who the process runs as: its HOME, USER and LOGNAME are set from it. */
+export function serviceEnvironment(def: ServiceDef, account: Account, sources: EnvSources): EnvResult {
+  const env = Object.assign(nameRecord<string>(), { PATH: CLEAN_PATH }, sources.defaults, {
     HOME: account.home,
     USER: account.name,
     LOGNAME: account.name,
     TEND_SERVICE: def.name,
   });
-  Object.assign(env, passed(def.passEnv, server));
+  Object.assign(env, passed(def.passEnv, sources.server));
   for (const file of def.envFiles) {
     let text: string;
     try {
@@ -55,11 +55,12 @@ export function serviceEnvironment(
       return { ok: false, error: `cannot read env-file ${file.path}: ${e.message}` };
     }
     const parsed = parseEnvFile(text);
-    if (typeof parsed === "string") return { ok: false, error: `${file.path}: ${parsed}` };
-    Object.assign(env, parsed);
+    const bad = parsed.errors[0];
+    if (bad !== undefined) return { ok: false, error: `${file.path}: line ${bad.line}: ${bad.message}` };
+    Object.assign(env, envOf(parsed.assignments));
   }
-  const fromEvent = Object.fromEntries(Object.entries(event).filter(([name]) => !BASE_NAMES.has(name)));
-  return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...extra } };
+  const fromEvent = Object.fromEntries(Object.entries(sources.event ?? {}).filter(([name]) => !BASE_NAMES.has(name)));
+  return { ok: true, env: { ...env, ...def.env, ...fromEvent, ...sources.extra } };
 }
 
 /**
@@ -109,23 +110,40 @@ function userMayRedirect(path: string, uid: number): boolean {
   }
 }
 
+/** An env-file read: its assignments in order (a later one of a name wins), and its bad lines. */
+export interface EnvFileText {
+  assignments: { name: string; value: string; line: number }[];
+  errors: { line: number; message: string }[];
+}
+
 /**
- * The env-file format: `NAME=VALUE` lines, `#` comments, blank lines, an optional
- * `export ` in front, and one pair of matching quotes around the value removed.
- * Returns the variables, or what is wrong and where.
+ * The env-file format (docs/service-files.md, "env-file"): `NAME=VALUE` lines, `#`
+ * comments, blank lines, an optional `export ` in front; blanks around the name and the
+ * value are dropped, then one pair of matching quotes around the value; nothing else is
+ * interpreted (no escapes, no variables, no continued lines).
  */
-export function parseEnvFile(text: string): Record<string, string> | string {
-  const env = nameRecord<string>();
+export function parseEnvFile(text: string): EnvFileText {
+  const out: EnvFileText = { assignments: [], errors: [] };
   for (const [i, raw] of text.split("\n").entries()) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const assignment = line.startsWith("export ") ? line.slice(7).trimStart() : line;
     const eq = assignment.indexOf("=");
     const name = eq < 0 ? "" : assignment.slice(0, eq).trim();
-    if (!ENV_NAME.test(name)) return `line ${i + 1}: expected NAME=VALUE`;
+    if (!ENV_NAME.test(name)) {
+      out.errors.push({ line: i + 1, message: "expected NAME=VALUE" });
+      continue;
+    }
     let value = assignment.slice(eq + 1).trim();
     if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
-    env[name] = value;
+    out.assignments.push({ name, value, line: i + 1 });
   }
+  return out;
+}
+
+/** The variables of an env-file's assignments (prototype-free: `__proto__=` is a variable). */
+export function envOf(assignments: EnvFileText["assignments"]): Record<string, string> {
+  const env = nameRecord<string>();
+  for (const a of assignments) env[a.name] = a.value;
   return env;
 }

@@ -3,11 +3,12 @@
 // why it cannot be spawned, as the `spawn-failed` the engine is told.
 
 import { join } from "node:path";
-import type { Argv } from "../config/argv.js";
+import { expandArgv, type Argv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Role } from "../engine/types.js";
 import type { LogSettings, SpawnMessage } from "../keeper/protocol.js";
 import { fileNameOf } from "../places.js";
+import { directoryEnvironment, type DirectoryBases, type Owner } from "../system/service-directories.js";
 import { groupsOf, lookupGroup, lookupUser, LookupTimeout, type Account } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 
@@ -18,6 +19,10 @@ export interface SpawnPlaces {
   /** Where file logs go: files only, the console only (then `log = file` means the keeper's stdout), or both. */
   serviceLogs: "files" | "console" | "both";
   self: Account;
+  /** Where services' own directories go (`runtime-directory` & co.). */
+  directories: DirectoryBases;
+  /** tend.env's variables as they are now. */
+  defaults(): Readonly<Record<string, string>>;
 }
 
 /** Switching users: the ids, and the supplementary groups (`user =` brings its own; `group =` alone, none). */
@@ -31,6 +36,8 @@ export interface Spawn {
   /** The environment the process gets (a probe runs with it too). */
   env: Record<string, string>;
   ids: Switch | null;
+  /** Who the service's directories belong to: who the process runs as. */
+  owner: Owner;
 }
 
 export function spawnMessage(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string>, places: SpawnPlaces): Spawn | string {
@@ -41,14 +48,22 @@ export function spawnMessage(service: string, role: Role, def: ServiceDef, event
   const main = role === "main" && def.type === "longrun";
   const readiness = main ? def.ready : { kind: "none" as const };
   const notifyPath = join(places.runDir, "notify", `${fileNameOf(service)}.sock`);
-  const env = serviceEnvironment(def, who.account, process.env, eventEnv, readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {});
+  const notify: Record<string, string> = readiness.kind === "notify" ? { NOTIFY_SOCKET: notifyPath } : {};
+  const env = serviceEnvironment(def, who.account, {
+    server: process.env,
+    defaults: places.defaults(),
+    event: eventEnv,
+    extra: { ...directoryEnvironment(def, places.directories), ...notify },
+  });
   if (!env.ok) return env.error;
+  // The program word is literal (the compiler refuses a variable there): it stays the first word.
+  const args = expandArgv(argv, env.env);
   const message: SpawnMessage = {
     type: "spawn",
     service,
     role,
-    file: argv[0],
-    args: argv,
+    file: args[0]!,
+    args,
     env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
     cwd: def.cwd ?? DEFAULT_CWD,
     umask: def.umask ?? 0o022,
@@ -64,7 +79,8 @@ export function spawnMessage(service: string, role: Role, def: ServiceDef, event
   };
   if (readiness.kind === "fd") message.readyFd = readiness.fd;
   if (readiness.kind === "notify") message.notify = notifyPath;
-  return { message, main, readiness, env: env.env, ids: who.switch };
+  const owner = { uid: who.switch?.uid ?? places.self.uid, gid: who.switch?.gid ?? places.self.gid };
+  return { message, main, readiness, env: env.env, ids: who.switch, owner };
 }
 
 /** Where the keeper writes the output of a service's processes, and its notes. */

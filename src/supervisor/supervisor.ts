@@ -8,6 +8,7 @@
 import { readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
+import { expandArgv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import type { Action, Fact, Role } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
@@ -15,6 +16,7 @@ import { EncodeError, type KeeperMessage, type ServerMessage } from "../keeper/p
 import type { ArmedTimer } from "../engine/snapshot.js";
 import { PLACE_MODES } from "../places.js";
 import { ensureDirectory } from "../system/files.js";
+import { directoryEnvironment, makeDirectories, removeRuntimeDirectories, type DirectoryBases } from "../system/service-directories.js";
 import { after, type Timer } from "../system/timers.js";
 import { currentAccount } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
@@ -27,6 +29,10 @@ export interface SupervisorOptions {
   logDir: string;
   /** The run directory: the keeper's socket, per-service notify sockets. */
   runDir: string;
+  /** Where services' own directories go (`runtime-directory` & co.). */
+  directories: DirectoryBases;
+  /** tend.env's variables as they are now: every service starts from them. */
+  defaults(): Readonly<Record<string, string>>;
   /** `fallback`: a keeper started now does not use cgroups. */
   tracking: "auto" | "fallback";
   /** The engine's clock (ms since the epoch), for the deadlines of armed timers. */
@@ -83,6 +89,8 @@ export interface Supervisor {
   signal(service: string, signal: string): void;
   /** The last STATUS= an sd_notify service sent. */
   statusText(service: string): string | undefined;
+  /** The service is down (or failed) and stays so for now: what lives only while it runs goes (its runtime directories). */
+  stopped(service: string, def: ServiceDef): void;
   /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup) goes. */
   forget(service: string): void;
   /**
@@ -176,11 +184,16 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   };
 
   const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
-  const places = { runDir: options.runDir, logDir: options.logDir, serviceLogs, self };
+  const places = { runDir: options.runDir, logDir: options.logDir, serviceLogs, self, directories: options.directories, defaults: options.defaults };
 
   function start(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string> | null): void {
     const spawn = spawnMessage(service, role, def, eventEnv ?? {}, places);
     if (typeof spawn === "string") return fail(service, spawn);
+    // Before each process of the start (not of the stop: `down` and `post-stop` find them as they were).
+    if (role === "pre-start" || role === "main" || role === "up") {
+      const problem = makeDirectories(def, options.directories, spawn.owner);
+      if (problem !== null) return fail(service, problem);
+    }
     try {
       if (!keeper.send(spawn.message)) return fail(service, "the keeper is gone");
     } catch (e) {
@@ -198,7 +211,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     if (readiness.kind === "unix") probe = (ready) => watchConnect({ path: readiness.path }, ready);
     if (readiness.kind === "exec") {
       const as = ids === null ? {} : { uid: ids.uid, gid: ids.gid };
-      probe = (ready) => watchProbe(readiness.argv[0], readiness.argv.slice(1), { cwd, env, ...as }, ready);
+      const [file, ...args] = expandArgv(readiness.argv, env);
+      probe = (ready) => watchProbe(file!, args, { cwd, env, ...as }, ready);
     }
     return probe;
   }
@@ -273,7 +287,11 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     adopt(service, def, pid, role) {
       const main = role === "main" && def.type === "longrun";
       const who = credentialsFor(def, self);
-      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, process.env, {}, {});
+      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, {
+        server: process.env,
+        defaults: options.defaults(),
+        extra: directoryEnvironment(def, options.directories),
+      });
       const probe = main && env.ok ? probeFor(def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
       const r: Running = { pid, main, probe, watch: null };
       running.set(service, r);
@@ -333,6 +351,9 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       known.add(service);
     },
     signal: sendSignal,
+    stopped(service, def) {
+      for (const problem of removeRuntimeDirectories(def, options.directories)) options.report(service, problem);
+    },
     statusText: (service) => statusTexts.get(service),
     forget(service) {
       statusTexts.delete(service);

@@ -76,11 +76,11 @@ export class PlaceError extends Error {
 }
 
 /**
- * Makes `dir` (and the missing directories above it, 0755) with exactly `mode`. An
- * existing `dir` with more permissions than `mode` is tightened to it; one owned by
- * another user is refused: whoever owns it could replace what tend keeps there.
+ * Makes the missing directories on the way to `dir` (0755, whatever the umask) and
+ * `dir` itself if it is missing (0700: its caller gives it its mode). Existing ones are
+ * left as they are. Returns those it made, outermost first.
  */
-export function ensureDirectory(dir: string, mode: number): void {
+export function makeMissingDirectories(dir: string): string[] {
   const missing: string[] = [];
   for (let at = dir; ; at = dirname(at)) {
     try {
@@ -93,12 +93,22 @@ export function ensureDirectory(dir: string, mode: number): void {
   }
   for (const made of missing) {
     try {
-      mkdirSync(made);
+      mkdirSync(made, 0o700);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // made meanwhile: checked below
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // made meanwhile: checked by the caller
     }
     if (made !== dir) chmodSync(made, PARENT_MODE);
   }
+  return missing;
+}
+
+/**
+ * Makes `dir` (and the missing directories above it, 0755) with exactly `mode`. An
+ * existing `dir` with more permissions than `mode` is tightened to it; one owned by
+ * another user is refused: whoever owns it could replace what tend keeps there.
+ */
+export function ensureDirectory(dir: string, mode: number): void {
+  const missing = makeMissingDirectories(dir);
   const st = statSync(dir);
   if (!st.isDirectory()) throw new PlaceError(`${dir} is not a directory: remove it, and tend makes the directory it needs there`);
   const uid = process.geteuid?.() ?? st.uid;

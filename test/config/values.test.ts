@@ -3,7 +3,6 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { joinArgv, splitArgv } from "../../src/config/argv.js";
 import { globMatch, parseCondition } from "../../src/config/condition.js";
 import { closest, formatDiagnostic } from "../../src/config/diagnostics.js";
 import { parseSchedule } from "../../src/config/schedule.js";
@@ -17,7 +16,7 @@ import {
   parseSize,
   parseUmask,
 } from "../../src/config/values.js";
-import { plain, random } from "../helpers.js";
+import { plain } from "../helpers.js";
 
 describe("durations", () => {
   const GOOD: [string, number][] = [
@@ -222,31 +221,6 @@ test("schedules", () => {
   assert.ok(!cron.message.includes(".."), cron.message);
   assert.deepEqual(parseSchedule("every  soon"), { ok: false, message: (parseDuration("soon") as { message: string }).message, offset: 7 });
   assert.deepEqual(parseSchedule("every  1ms"), { ok: false, message: "an interval must be at least 1s", offset: 7 });
-});
-
-describe("argv", () => {
-  test("splits like a POSIX shell quotes", () => {
-    assert.deepEqual(splitArgv(`a 'b c' "d \\"e\\" \\$f \\x" g\\ h ''`), { ok: true, argv: ["a", "b c", 'd "e" $f \\x', "g h", ""] });
-    assert.deepEqual(splitArgv("  \t "), { ok: true, argv: [] });
-    assert.deepEqual(splitArgv("a'b'\"c\"d"), { ok: true, argv: ["abcd"] });
-  });
-
-  test("errors carry the offset of the quote", () => {
-    assert.deepEqual(splitArgv("echo 'x"), { ok: false, offset: 5, message: "unterminated single quote" });
-    assert.deepEqual(splitArgv('echo "x'), { ok: false, offset: 5, message: "unterminated double quote" });
-    assert.deepEqual(splitArgv("echo x\\"), { ok: false, offset: 6, message: "a '\\' at the end escapes nothing" });
-  });
-
-  test("joinArgv round-trips through splitArgv (property, seeded)", () => {
-    const seed = 20240601;
-    const rng = random(seed);
-    const alphabet = ["a", "Z", "0", " ", "\t", "'", '"', "\\", "$", "`", "*", "é", "=", "-", "/", "\n", ";"];
-    for (let i = 0; i < 2000; i++) {
-      const argv = Array.from({ length: rng.int(1, 5) }, () => Array.from({ length: rng.int(0, 8) }, () => rng.pick(alphabet)).join(""));
-      const split = splitArgv(joinArgv(argv));
-      assert.deepEqual(split, { ok: true, argv }, `seed ${seed}, case ${i}: ${JSON.stringify(argv)}`);
-    }
-  });
 });
 
 test("closest guesses only plausible typos", () => {

@@ -22,7 +22,7 @@ function service(...lines: string[]): ServiceDef {
 
 /** The environment of `def` started by a server running with `server`, by no event. */
 function envOf(def: ServiceDef, server: Record<string, string>, event: Record<string, string> = {}, extra: Record<string, string> = {}): Record<string, string> {
-  const r = serviceEnvironment(def, ACCOUNT, server, event, extra);
+  const r = serviceEnvironment(def, ACCOUNT, { server, event, extra });
   assert.ok(r.ok, r.ok ? "" : r.error);
   return { ...r.env };
 }
@@ -74,7 +74,7 @@ describe("pass-env", () => {
 
   test("names like Object.prototype's members are variables like any other", () => {
     const server = JSON.parse('{"__proto__": "p", "constructor": "c", "toString": "t"}') as Record<string, string>;
-    const r = serviceEnvironment(service("pass-env = __proto__ constructor"), ACCOUNT, server, {}, {});
+    const r = serviceEnvironment(service("pass-env = __proto__ constructor"), ACCOUNT, { server });
     assert.ok(r.ok);
     assert.deepEqual(Object.entries(r.env).filter(([name]) => !Object.hasOwn(BASE, name)).sort(), [["__proto__", "p"], ["constructor", "c"]]);
   });
