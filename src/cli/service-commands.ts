@@ -121,12 +121,31 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
 }
 
 export async function enable(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
-  const result = await request(places, { cmd, names });
+  let result;
+  try {
+    result = await request(places, { cmd, names });
+  } catch (e) {
+    if (!(e instanceof NoServerError)) throw e;
+    return enableOffline(places, out, cmd, names);
+  }
   if (out.json) out.data(result);
   else {
     const { booted } = result;
     const now = booted ? (cmd === "enable" ? "; starting it now" : "; stopping it unless something needs it") : "; this server was not booted, so boot sets take effect at the next 'tend boot'";
     out.line(`${cmd}d: ${names.join(", ")} (kept across server restarts${now})`);
+  }
+  return 0;
+}
+
+/** No server runs: the state file is edited for the next boot (src/cli/offline.ts). */
+async function enableOffline(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
+  const { enableOffline: record } = await import("./offline.js");
+  const { persistent, warnings } = record(places, cmd, names);
+  for (const warning of warnings) out.error(`warning: ${warning}`);
+  if (out.json) out.data({ ...persistent, booted: false, running: false });
+  else {
+    const them = names.length > 1 ? "them" : "it";
+    out.line(`${cmd}d: ${names.join(", ")} (not running: the next 'tend boot' ${cmd === "enable" ? `starts ${them}` : `leaves ${them} out`})`);
   }
   return 0;
 }

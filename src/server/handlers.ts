@@ -19,7 +19,7 @@ import type { Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, tailLog } from "./logs.js";
-import { saveLevels, savePersistent } from "./persist.js";
+import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
 import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
 import { serviceStatus } from "./status.js";
 
@@ -151,12 +151,7 @@ function enablement(server: ServerContext, request: RequestOf<"enable" | "disabl
   const { engine, places, emit } = server;
   const problem = unknownNames(engine, request.names);
   if (problem !== null) return refuse(problem);
-  const names = new Set(request.names);
-  const enabled = server.persistent.enabled.filter((n) => !names.has(n));
-  const disabled = server.persistent.disabled.filter((n) => !names.has(n));
-  if (request.cmd === "enable") enabled.push(...names);
-  else disabled.push(...names);
-  server.persistent = { enabled, disabled };
+  server.persistent = enablementAfter(server.persistent, request.cmd, request.names);
   try {
     savePersistent(places.state, server.persistent);
   } catch (e) {

@@ -46,6 +46,12 @@ export function lockRoot(runDir: string): LockResult {
   }
 }
 
+/** The pid of the server holding the lock of `runDir`, or null when none does (no file, or a stale one: left as it is). */
+export function lockHolder(runDir: string): number | null {
+  const text = contentOf(join(runDir, LOCK_FILE));
+  return text === null ? null : holderOf(text);
+}
+
 const contentOf = (path: string): string | null => {
   try {
     return readFileSync(path, "utf8");

@@ -67,6 +67,15 @@ export function loadPersistent(stateDir: string, warn: Warn): Persistent {
   return loadStateFile(stateDir, FILE, decode, { enabled: [], disabled: [] }, warn);
 }
 
+/** The lists after `enable` or `disable` of `names`: each named one in that list only, at its end. */
+export function enablementAfter(current: Persistent, cmd: "enable" | "disable", names: readonly string[]): Persistent {
+  const named = new Set(names);
+  const enabled = current.enabled.filter((n) => !named.has(n));
+  const disabled = current.disabled.filter((n) => !named.has(n));
+  (cmd === "enable" ? enabled : disabled).push(...named);
+  return { enabled, disabled };
+}
+
 export function savePersistent(stateDir: string, value: Persistent): void {
   saveStateFile(stateDir, FILE, value);
 }
