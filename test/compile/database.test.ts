@@ -17,6 +17,7 @@ import {
   readDatabase,
   type CompiledSet,
 } from "../../src/compile/database.js";
+import { expandArgv } from "../../src/config/argv.js";
 import { diffDatabases } from "../../src/engine/diff.js";
 import { childEnv, compileFiles, show, withTemp } from "../helpers.js";
 
@@ -210,6 +211,39 @@ describe("the shape of a database read from disk", () => {
       assert.deepEqual(r.database.services.web!.allow, []);
       // An apply from it to the same files compiled today changes nothing: nothing restarts.
       assert.deepEqual(diffDatabases(r.database, A), { added: [], removed: [], changed: [] });
+    });
+  });
+
+  test("a database compiled before variables existed means its '$' literally; command words and directories must be as the compiler writes them", () => {
+    withTemp((dir) => {
+      const good = installedA(dir) as { services: Record<string, Record<string, unknown>> };
+      const old = structuredClone(good);
+      delete old.services.web!.directories;
+      old.services.web!.command = ["sh", "-c", "echo $HOME ${X} $$", "$1"];
+      old.services.web!.ready = { kind: "exec", argv: ["/bin/$x"] };
+      const r = readWith(dir, old);
+      assert.ok(r.ok, r.ok ? "" : r.message);
+      const web = r.database.services.web!;
+      assert.deepEqual(web.directories, {});
+      assert.deepEqual(web.command, ["sh", "-c", "echo $$HOME $${X} $$$$", "$$1"]);
+      assert.deepEqual(expandArgv(web.command!, { HOME: "h", X: "x" }), ["sh", "-c", "echo $HOME ${X} $$", "$1"]);
+      assert.deepEqual(web.ready, { kind: "exec", argv: ["/bin/$$x"] });
+
+      const cases: [string, unknown, RegExp][] = [
+        ["command", ["$PROG", "-x"], /services\.web\.command must name a program, not a variable/],
+        ["command", ["sh", "a$b"], /services\.web\.command\[1\] must be a word as the compiler writes it/],
+        ["directories", { runtime: { names: ["/abs"], mode: 0o755 } }, /services\.web\.directories\.runtime\.names\[0\] must be a relative path/],
+        ["directories", { runtime: { names: ["a/../b"], mode: 0o755 } }, /services\.web\.directories\.runtime\.names\[0\]/],
+        ["directories", { state: { names: [], mode: 0o755 } }, /services\.web\.directories\.state\.names must name a directory/],
+        ["directories", { state: { names: ["x"], mode: 0o10000 } }, /services\.web\.directories\.state\.mode must be a whole number/],
+        ["directories", { temp: { names: ["x"], mode: 0o755 } }, /services\.web\.directories\.temp is not one of runtime, state, cache, logs/],
+      ];
+      for (const [key, value, expected] of cases) {
+        const data = structuredClone(good);
+        data.services.web![key] = value;
+        const bad = readWith(dir, data);
+        assert.ok(!bad.ok && expected.test(bad.message), `${key} = ${JSON.stringify(value)}: ${JSON.stringify(bad)}`);
+      }
     });
   });
 

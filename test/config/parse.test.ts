@@ -168,6 +168,20 @@ const ROWS: Row[] = [
   row("unterminated quote in pre-start", `${LONGRUN}pre-start = /bin/x 'y\n`, L3(20), "unterminated single quote"),
   row("unterminated quote in down", `${ONESHOT}down = /bin/x "y\n`, L3(15), "unterminated double quote"),
   row("command of only blanks in quotes", "type = longrun\ncommand = ''\n", `${FILE}:2:11`, "a command is needed here"),
+  row("a variable as the program", "type = longrun\ncommand = $DAEMON -f\n", `${FILE}:2:11`, "the program cannot come from a variable ('$DAEMON')"),
+  row("a variable inside the program", "type = oneshot\nup = /opt/${V}/bin/up\n", `${FILE}:2:11`, "the program cannot come from a variable ('$V')"),
+  row("an unclosed '${' in a command", "type = longrun\ncommand = /bin/echo x${A\n", `${FILE}:2:22`, "'${' is not closed"),
+  row("'${…}' around what is not a name", "type = task\ncommand = /bin/echo ${A:-x}\n", `${FILE}:2:21`, "'${A:-x}' is not a variable"),
+  row("a variable as the probe's program", `${LONGRUN}ready = exec:$PROBE\n`, L3(14), "the program cannot come from a variable"),
+  // directories
+  row("an absolute directory name", `${LONGRUN}runtime-directory = /run/x\n`, L3(21), "'/run/x' is an absolute path"),
+  row("a directory name with '..'", `${LONGRUN}state-directory = a ../b\n`, L3(21), "'../b' has a '..' part"),
+  row("a directory name with an empty part", `${LONGRUN}cache-directory = a//b\n`, L3(19), "'a//b' has an empty part"),
+  row("a directory name with ':'", `${LONGRUN}cache-directory = a:b\n`, L3(19), "holds a ':'"),
+  row("a directory under 'tend'", `${LONGRUN}logs-directory = tend/x\n`, L3(18), "tend keeps its own files under 'tend'"),
+  row("two directories one inside the other", `${LONGRUN}runtime-directory = a\nruntime-directory = a/b\n`, `${FILE}:4:21`, "'a/b' and 'a' are one inside the other"),
+  row("a directory mode that is not octal", `${LONGRUN}runtime-directory = x\nruntime-directory-mode = 0855\n`, `${FILE}:4:26`, "'0855' is not an octal mode"),
+  row("a directory key on a bundle", `${BUNDLE}state-directory = x\n`, L3(1), "'state-directory' does not apply to a bundle"),
 ];
 
 describe("each validation error is reported once, at its place", () => {
@@ -375,6 +389,28 @@ describe("values that are accepted", () => {
         assert.equal(parsed!.def.stderr, value);
       }
     }
+  });
+
+  test("directories: names of each kind and their modes, in one order whatever the file's", () => {
+    const { parsed, diagnostics } = parse(
+      `${LONGRUN}state-directory = b\nruntime-directory = sshd postgresql/15-main\nruntime-directory = other\nruntime-directory-mode = 0750\nlogs-directory-mode = 2750\nlogs-directory = nginx\n`,
+    );
+    assert.deepEqual(diagnostics, [], show(diagnostics));
+    const { directories } = parsed!.def;
+    assert.deepEqual(plain(directories), {
+      runtime: { names: ["sshd", "postgresql/15-main", "other"], mode: 0o750 },
+      state: { names: ["b"], mode: 0o755 },
+      logs: { names: ["nginx"], mode: 0o2750 },
+    });
+    assert.deepEqual(Object.keys(directories), ["runtime", "state", "logs"]);
+  });
+
+  test("a directory named twice, or a mode without its directory, is a warning", () => {
+    const { parsed, diagnostics } = parse(`${LONGRUN}runtime-directory = a b a\ncache-directory-mode = 0700\n`);
+    assert.equal(diagnostics.length, 2, show(diagnostics));
+    assertHas(diagnostics, "warning", `${FILE}:3:25`, "'a' is listed twice in 'runtime-directory'");
+    assertHas(diagnostics, "warning", `${FILE}:4`, "'cache-directory-mode' without 'cache-directory' applies to nothing");
+    assert.deepEqual(plain(parsed!.def.directories), { runtime: { names: ["a", "b"], mode: 0o755 } });
   });
 
   test("restart-limit none", () => {

@@ -1,6 +1,7 @@
 // A service's environment as the supervisor builds it, from the parsed file and the
 // server's own environment given as data: what `pass-env` takes, what it never takes,
-// and which layer wins (clean base < pass-env < env-files < env < event < tend's own).
+// and which layer wins (clean PATH < tend.env < who it runs as < pass-env < env-files <
+// env < event < tend's own).
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,8 +22,8 @@ function service(...lines: string[]): ServiceDef {
 }
 
 /** The environment of `def` started by a server running with `server`, by no event. */
-function envOf(def: ServiceDef, server: Record<string, string>, event: Record<string, string> = {}, extra: Record<string, string> = {}): Record<string, string> {
-  const r = serviceEnvironment(def, ACCOUNT, { server, event, extra });
+function envOf(def: ServiceDef, server: Record<string, string>, event: Record<string, string> = {}, extra: Record<string, string> = {}, defaults: Record<string, string> = {}): Record<string, string> {
+  const r = serviceEnvironment(def, ACCOUNT, { server, event, extra, defaults });
   assert.ok(r.ok, r.ok ? "" : r.error);
   return { ...r.env };
 }
@@ -97,4 +98,10 @@ describe("pass-env", () => {
       });
     }),
   );
+
+  test("tend.env is under everything the service sets, over the clean PATH; who it runs as comes after it", () => {
+    const def = service("pass-env = PASSED", "env = LINE=line");
+    const defaults = { PATH: "/site/bin:/usr/bin", HOME: "/nowhere", PASSED: "defaults", LINE: "defaults", ONLY: "defaults" };
+    assert.deepEqual(envOf(def, { PASSED: "server" }, {}, {}, defaults), { ...BASE, PATH: "/site/bin:/usr/bin", PASSED: "server", LINE: "line", ONLY: "defaults" });
+  });
 });
