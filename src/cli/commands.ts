@@ -267,7 +267,7 @@ export const COMMANDS = {
     operands: "NAME…",
     options: [],
     summary: "persistently add services to what boot starts",
-    help: "Records the names in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now.",
+    help: "Records the names in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now. With no server running, it records them itself, for the next boot.",
     run: enable("enable"),
   },
   disable: {
@@ -275,7 +275,7 @@ export const COMMANDS = {
     operands: "NAME…",
     options: [],
     summary: "persistently keep services out of the boot",
-    help: "Records the names in STATE/enabled.json as disabled: a later 'tend boot' leaves them out of the bundles it starts; a server started by 'tend boot' also stops them now unless something needs them.",
+    help: "Records the names in STATE/enabled.json as disabled: a later 'tend boot' leaves them out of the bundles it starts; a server started by 'tend boot' also stops them now unless something needs them. With no server running, it records them itself, for the next boot.",
     run: enable("disable"),
   },
   signal: {

@@ -29,6 +29,8 @@ async function withSupervisor(body: (s: Supervisor, facts: Fact[], dir: string) 
     supervisor = await openSupervisor({
       logDir: join(dir, "log"),
       runDir: dir,
+      directories: { runtime: join(dir, "run"), state: join(dir, "lib"), cache: join(dir, "cache"), logs: join(dir, "logs") },
+      defaults: () => ({}),
       tracking: process.env.TEND_TRACKING === "fallback" ? "fallback" : "auto",
       now: () => Date.now(),
       emit: (fact) => void facts.push(fact),
