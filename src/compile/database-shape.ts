@@ -187,10 +187,12 @@ function service(v: Json, at: string, name: string): Dict {
   string(d.file, `${at}.file`);
   string(d.description, `${at}.description`);
   // A missing field fails as the wrong type: `undefined` is neither null nor a value.
-  for (const key of ["command", "up", "down", "preStart", "postStop"]) argv(d[key], `${at}.${key}`);
+  // A database compiled before `reload` existed has none of its keys: its services cannot be reloaded.
+  if (d.reload === undefined && d.reloadSignal === undefined && d.reloadTimeoutMs === undefined) Object.assign(d, { reload: null, reloadSignal: null, reloadTimeoutMs: 60_000 });
+  for (const key of ["command", "up", "down", "preStart", "postStop", "reload"]) argv(d[key], `${at}.${key}`);
   for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
   ready(d.ready, `${at}.ready`);
-  for (const key of ["startTimeoutMs", "stopTimeoutMs"]) nullable(duration)(d[key], `${at}.${key}`);
+  for (const key of ["startTimeoutMs", "stopTimeoutMs", "reloadTimeoutMs"]) nullable(duration)(d[key], `${at}.${key}`);
   oneOf(d.restart, `${at}.restart`, ["always", "on-failure", "never"] as const);
   duration(d.restartDelayMs, `${at}.restartDelayMs`);
   duration(d.restartDelayMaxMs, `${at}.restartDelayMaxMs`);
@@ -201,6 +203,7 @@ function service(v: Json, at: string, name: string): Dict {
   }
   array(d.successExit, `${at}.successExit`).forEach((x, i) => (typeof x === "string" ? x : integer(x, `${at}.successExit[${i}]`, 0, 255)));
   string(d.stopSignal, `${at}.stopSignal`);
+  nullable(string)(d.reloadSignal, `${at}.reloadSignal`);
   for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key], `${at}.${key}`);
   // A database compiled before `allow` existed has none: it boots, and nobody else is allowed.
   if (d.allow === undefined) d.allow = [];

@@ -82,6 +82,7 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
     ["down", def.down],
     ["pre-start", def.preStart],
     ["post-stop", def.postStop],
+    ["reload", def.reload],
     ["ready", def.ready.kind === "exec" ? def.ready.argv : null],
   ];
   const path = def.env.PATH ?? CLEAN_PATH;

@@ -203,6 +203,9 @@ export const KEYS: Record<string, KeySpec> = {
     },
   },
   "stop-signal": { types: RUNS_COMMAND, apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.stopSignal = s)) },
+  reload: { types: ["longrun"], apply: command((d, a) => (d.reload = a)) },
+  "reload-signal": { types: ["longrun"], apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.reloadSignal = s)) },
+  "reload-timeout": { types: ["longrun"], apply: timeout((d, ms) => (d.reloadTimeoutMs = ms)) },
 
   user: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.user = name)) },
   group: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.group = name)) },

@@ -98,6 +98,12 @@ function checkCombinations(
   if (def.restartDelayMs > def.restartDelayMaxMs) {
     problem(at("restart-delay"), "'restart-delay' is longer than 'restart-delay-max'");
   }
+  if (keyAt.has("reload") && keyAt.has("reload-signal")) {
+    problem(at("reload-signal"), `'reload' (line ${at("reload")}) and 'reload-signal' (line ${at("reload-signal")}) both say how to reload: keep one`);
+  }
+  if (keyAt.has("reload-timeout") && !keyAt.has("reload") && !keyAt.has("reload-signal")) {
+    problem(at("reload-timeout"), "'reload-timeout' applies to a 'reload' or 'reload-signal', and there is neither", "warning");
+  }
   if (def.catchUp && def.schedule === null) problem(at("catch-up"), "'catch-up' needs a 'schedule' whose missed runs it catches up");
   if (def.catchUp && def.schedule?.kind === "after") {
     problem(at("catch-up"), "'catch-up' applies to clock schedules ('every …' or cron), not to a delay after an event");

@@ -75,6 +75,11 @@ export interface ServiceDef {
   /** Exit codes and signal names that count as a clean exit. */
   successExit: (number | string)[];
   stopSignal: string;
+  /** `tend reload`: a command run beside the service (with MAINPID), or a signal to its main process; at most one of the two. */
+  reload: Argv | null;
+  reloadSignal: string | null;
+  /** How long a reload may take (its command, or the READY=1 of a notify service); null: no limit. */
+  reloadTimeoutMs: number | null;
 
   user: string | null;
   group: string | null;
@@ -131,6 +136,9 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     restartLimit: { count: 5, windowMs: 60_000 },
     successExit: [0],
     stopSignal: "SIGTERM",
+    reload: null,
+    reloadSignal: null,
+    reloadTimeoutMs: 60_000,
     user: null,
     group: null,
     allow: [],
