@@ -4,6 +4,7 @@
 import { defOf, stateOf, type Step } from "./engine.js";
 import { setPhase } from "./phase.js";
 import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
+import { adoptReload } from "./reload.js";
 import type { AdoptedProcess, Fact } from "./types.js";
 
 /**
@@ -15,6 +16,7 @@ import type { AdoptedProcess, Fact } from "./types.js";
  * as for any service.
  */
 export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
+  adoptReload(ctx, fact.service, fact.reload ?? null);
   const name = fact.service;
   const s = stateOf(ctx.e, name);
   const { process: live, exit } = fact;

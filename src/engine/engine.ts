@@ -10,6 +10,7 @@
 //   rules.ts      may a service start, must it stop; when a command has settled
 //   phase.ts      a phase change and what it sets off
 //   processes.ts  spawn, ready, exit, stop signal, timeouts
+//   reload.ts     `tend reload`: a command beside the service, or a signal; RELOADING=1
 //   restarts.ts   back-off and the restart limit
 //   events.ts     conditions meeting events and levels
 //   hooks.ts      job events and the tasks a transition waits for
@@ -144,6 +145,8 @@ export function initialState(def: ServiceDef, now: number): ServiceState {
     hooks: [],
     announced: false,
     skipped: 0,
+    reload: null,
+    reloaded: null,
   };
 }
 

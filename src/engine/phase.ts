@@ -5,6 +5,7 @@ import { bootProgress } from "./boot.js";
 import { isActive, stateOf, type Step } from "./engine.js";
 import { announce, hookWaiters } from "./hooks.js";
 import { edgesOf, requirersOf } from "./topology.js";
+import { reloadInterrupted } from "./reload.js";
 import type { Phase, ServiceState } from "./types.js";
 
 export function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
@@ -17,6 +18,8 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
   if (!changed) return;
   s.since = ctx.now;
   ctx.out.push({ kind: "changed", service: name, phase, reason });
+  // A reload happens only while up.
+  if (phase !== "up" && s.reload !== null) reloadInterrupted(ctx, name);
   if (ctx.e.boot !== null && ctx.e.boot.completeAt === null) bootProgress(ctx, ctx.e.boot, name, was, phase, reason);
   const { topo } = ctx.e;
   ctx.dirty.add(name);

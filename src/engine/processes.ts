@@ -107,7 +107,7 @@ export const isStopHook = (role: Role | null): boolean => role === "down" || rol
 function signalStop(ctx: Step, name: string, pid: number): void {
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
-  ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" ? def.stopSignal : "SIGTERM" });
+  ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" ? def.stopSignal : "SIGTERM", to: "group" });
   if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
 }
 
@@ -140,7 +140,7 @@ export function timerFired(ctx: Step, name: string): void {
   }
   if (s.phase === "stopping" && s.pid !== null) {
     s.killed = true;
-    ctx.out.push({ kind: "signal", service: name, pid: s.pid, signal: "SIGKILL" });
+    ctx.out.push({ kind: "signal", service: name, pid: s.pid, signal: "SIGKILL", to: "group" });
   }
 }
 
@@ -243,7 +243,7 @@ export function isSuccess(def: ServiceDef, status: ExitStatus): boolean {
   return def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
 }
 
-function describeExit(status: ExitStatus, killed = false): string {
+export function describeExit(status: ExitStatus, killed = false): string {
   if (status.signal !== null) return `killed by ${status.signal}${killed ? " after the stop timeout" : ""}`;
   return `exited with code ${status.code}`;
 }

@@ -7,7 +7,7 @@ import type { Database } from "../compile/database.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
-import { createEngine, type Engine, step, templateOf } from "./engine.js";
+import { createEngine, type Engine, initialState, step, templateOf } from "./engine.js";
 import { addInstance } from "./topology.js";
 import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 import { refreshWanted } from "./wanted.js";
@@ -93,8 +93,10 @@ export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: numbe
     addInstance(e.topo, template, def.name);
   }
   for (const [name, saved] of snapshot.services) {
-    if (!e.defs.has(name)) continue;
+    const def = e.defs.get(name);
+    if (def === undefined) continue;
     e.services.set(name, {
+      ...initialState(def, now), // a field a server before this one did not keep starts as a new service's
       ...saved,
       startLatches: new Map(saved.startLatches) as Latches,
       stopLatches: new Map(saved.stopLatches) as Latches,

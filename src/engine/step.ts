@@ -7,6 +7,7 @@ import { bootServices, completeBoot, end } from "./boot.js";
 import { type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
+import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
 import { evaluate } from "./rules.js";
 import { members, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
@@ -82,10 +83,23 @@ function handle(ctx: Step, fact: Fact): void {
       if (!e.services.has(fact.service)) return; // a service an apply removed
       return processFact(ctx, fact);
     case "signal": {
-      const pid = e.services.get(fact.service)?.pid ?? null;
-      if (pid !== null) ctx.out.push({ kind: "signal", service: fact.service, pid, signal: fact.signal });
+      const s = e.services.get(fact.service);
+      // `--main`: the main process alone, which a service has only while its `command` runs.
+      const to = fact.to === "main" ? "main" : "group";
+      if (s?.pid != null && (to === "group" || s.role === "main")) ctx.out.push({ kind: "signal", service: fact.service, pid: s.pid, signal: fact.signal, to });
       return;
     }
+    case "reload":
+      return reloadNamed(ctx, fact.names);
+    case "reload-spawned":
+    case "reload-spawn-failed":
+    case "reload-exited":
+      if (!e.services.has(fact.service)) return;
+      return reloadProcessFact(ctx, fact);
+    case "reloading":
+    case "reloaded":
+      if (!e.services.has(fact.service)) return;
+      return (fact.kind === "reloading" ? reloading : reloaded)(ctx, fact.service, fact.pid);
     case "adopted":
       if (!e.services.has(fact.service)) return;
       return adopt(ctx, fact);
@@ -122,6 +136,7 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
     case "timer": {
       const s = stateOf(e, fact.service);
       if (s.timer !== fact.token) return; // superseded
+      if (s.reload?.token === fact.token) return reloadTimedOut(ctx, fact.service);
       s.timer = 0;
       return timerFired(ctx, fact.service);
     }

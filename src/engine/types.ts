@@ -14,6 +14,24 @@ export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "faile
 /** The process a service has at a time: each service runs at most one. */
 export type Role = "pre-start" | "main" | "up" | "down" | "post-stop";
 
+/** What a spawn is for: the service's process (a role), or its reload command, which runs beside its main process (reload.ts). */
+export type SpawnRole = Role | "reload";
+
+/** Whom a signal is for: the process group of the service's process, its main process alone, or its reload command's group. */
+export type SignalTarget = "group" | "main" | "reload";
+
+/** A reload under way (`tend reload`, or a notify service that said RELOADING=1): see reload.ts. */
+export interface Reload {
+  /** Its command runs: asked for, and not ended yet. */
+  command: boolean;
+  /** The command's process, once its spawn is reported. */
+  pid: number | null;
+  /** Whether it waits for the main process's READY=1: not (`none`), yes (`awaited`: it said RELOADING=1, or its signal asks for it), or it came. */
+  ready: "none" | "awaited" | "came";
+  /** The token of its reload-timeout (0: none): the service's one timer while it is up. */
+  token: number;
+}
+
 /**
  * Where a service goes once its process has ended (after a post-stop hook, if any):
  * down or failed (held: not started again automatically), or back to starting.
@@ -69,6 +87,10 @@ export interface ServiceState {
   announced: boolean;
   /** Triggers that came while a run was still going (a task never overlaps itself). */
   skipped: number;
+  /** A reload under way; only while the service is up. */
+  reload: Reload | null;
+  /** How the last reload ended (error null: reloaded), and when: what `tend reload` answers. */
+  reloaded: { at: number; error: string | null } | null;
 }
 
 /** What ends a boot, besides a shutdown asked for (`tend boot --exit-with`, `--on-boot-failure`). */
@@ -116,16 +138,26 @@ export type Fact =
    * A restarted server's word on one service, from the keeper's table: the process it
    * runs now, and the exit the previous server did not see (the engine was restored
    * from a snapshot that may be a little behind: the keeper is the truth about processes).
+   * `reload`: the pid of the reload command it runs beside (absent: none).
    */
-  | { kind: "adopted"; service: string; process: AdoptedProcess | null; exit: { pid: number; status: ExitStatus } | null }
+  | { kind: "adopted"; service: string; process: AdoptedProcess | null; exit: { pid: number; status: ExitStatus } | null; reload?: number }
   /** An edge event (`tend emit NAME KEY=VALUE…`). */
   | { kind: "event"; name: string; values: Record<string, string> }
   /** A level changed (`tend set NAME VALUE`), or was removed (value null). */
   | { kind: "level"; name: string; value: string | null }
   /** A task's clock schedule (or the delay after its event) fell due. */
   | { kind: "scheduled"; service: string; env: Record<string, string> }
-  /** An admin's signal (`tend signal NAME SIG`): sent to the service's process, if it has one. */
-  | { kind: "signal"; service: string; signal: string };
+  /** An admin's signal (`tend signal NAME SIG`): sent to the service's process group, if it has a process; `main`: to its main process alone (`--main`). */
+  | { kind: "signal"; service: string; signal: string; to: "group" | "main" }
+  /** An admin's reload (`tend reload NAME…`): each up service runs its reload command, or its main process is sent its reload signal. */
+  | { kind: "reload"; names: string[] }
+  /** The reload command runs (`spawned` of its process), could not be started, or ended. */
+  | { kind: "reload-spawned"; service: string; pid: number }
+  | { kind: "reload-spawn-failed"; service: string; error: string }
+  | { kind: "reload-exited"; service: string; pid: number; status: ExitStatus }
+  /** The main process of a notify service said RELOADING=1, or READY=1 after it (its reload is done). */
+  | { kind: "reloading"; service: string; pid: number }
+  | { kind: "reloaded"; service: string; pid: number }
 
 /** The commands whose step begins with an `affected` action. */
 export type Command = "start" | "stop" | "restart";
@@ -137,13 +169,16 @@ export interface AdoptedProcess {
   ready: boolean;
 }
 
-export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay" | "hook-timeout";
+export type TimerPurpose = "start-timeout" | "stop-timeout" | "restart-delay" | "hook-timeout" | "reload-timeout";
 
 export type Action =
-  /** Start the service's process for `role`; answer with `spawned` or `spawn-failed`, then `exited` (and `ready` for a longrun's main). */
-  | { kind: "spawn"; service: string; role: Role; env: Record<string, string> | null }
-  /** Send a signal to the service's process group. */
-  | { kind: "signal"; service: string; pid: number; signal: string }
+  /**
+   * Start the service's process for `role`; answer with `spawned` or `spawn-failed`, then `exited` (and `ready` for a longrun's main).
+   * A `reload` process runs beside it: answered with `reload-spawned` or `reload-spawn-failed`, then `reload-exited`.
+   */
+  | { kind: "spawn"; service: string; role: SpawnRole; env: Record<string, string> | null }
+  /** Send a signal to `pid` (the service's process, or its reload command's), as `to` says. */
+  | { kind: "signal"; service: string; pid: number; signal: string; to: SignalTarget }
   /** Kill whatever is left of the service's processes: a oneshot's `up` may leave children, which go with the oneshot. */
   | { kind: "kill"; service: string }
   /** Answer with `timer` after `ms`; replaces any timer the service had. */

@@ -99,9 +99,9 @@ describe("rule: what a command concerns, and an admin's signal", () => {
   test("an admin's signal goes to the service's process; a service without one, or none at all, gets nothing", () => {
     const r = rig(FILES);
     r.settle(r.start("log"));
-    assert.deepEqual(r.step({ kind: "signal", service: "log", signal: "SIGHUP" }), ["signal log SIGHUP"]);
-    assert.deepEqual(r.step({ kind: "signal", service: "web", signal: "SIGHUP" }), []);
-    assert.deepEqual(r.step({ kind: "signal", service: "nosuch", signal: "SIGHUP" }), []);
+    assert.deepEqual(r.step({ kind: "signal", service: "log", signal: "SIGHUP", to: "group" }), ["signal log SIGHUP"]);
+    assert.deepEqual(r.step({ kind: "signal", service: "web", signal: "SIGHUP", to: "group" }), []);
+    assert.deepEqual(r.step({ kind: "signal", service: "nosuch", signal: "SIGHUP", to: "group" }), []);
     assert.deepEqual(r.phases("log"), ["log up"], "a signal changes nothing by itself: what the process does about it comes as facts");
   });
 });

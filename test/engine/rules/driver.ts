@@ -4,7 +4,10 @@
 // reads as the sequence of facts and the exact answer to each:
 //
 //   spawn web main                 a spawn, with `{K=V …}` when it carries an environment
-//   signal web SIGTERM             to the process the world gave web last (else `pid=N`)
+//   signal web SIGTERM             to the process group of the process the world gave web
+//                                  last (else `pid=N`); `signal web main SIGHUP` to its
+//                                  main process alone, `signal web reload SIGKILL` to its
+//                                  reload command (the one the world gave it last, else `pid=N`)
 //   kill web                       what is left of web's processes
 //   arm web start-timeout 60s      a timer (its token is checked to be new, not shown)
 //   delay t 5s {K=V}               a `scheduled` asked for
@@ -48,6 +51,7 @@ export class Rig {
   private lastToken = 0;
   /** The process the world gave each service last, and each service's armed timer. */
   private readonly pids = new Map<string, number>();
+  private readonly reloadPids = new Map<string, number>();
   private readonly timers = new Map<string, { token: number; due: number }>();
   /** The databases `apply` gave the engine, by generation: what a switch may switch to. */
   private readonly applied = new Map<number, Database>();
@@ -78,6 +82,8 @@ export class Rig {
   emit = (name: string, values: Record<string, string> = {}): string[] => this.step({ kind: "event", name, values });
   set = (level: string, value: string | null): string[] => this.step({ kind: "level", name: level, value });
   scheduled = (service: string, env: Record<string, string> = {}): string[] => this.step({ kind: "scheduled", service, env });
+  reload = (...names: string[]): string[] => this.step({ kind: "reload", names });
+  signal = (service: string, signal: string, to: "group" | "main" = "group"): string[] => this.step({ kind: "signal", service, signal, to });
 
   // ---- What the world says about processes and timers ----
   /** The process the engine asked for runs: the world gives it the next pid. */
@@ -93,6 +99,24 @@ export class Rig {
     const status = typeof how === "number" ? { code: how, signal: null } : { code: null, signal: how };
     return this.step({ kind: "exited", service, pid: this.pid(service), status });
   }
+  /** The reload command the engine asked for runs: the world gives it the next pid. */
+  reloadSpawned(service: string): string[] {
+    const pid = this.nextPid++;
+    this.reloadPids.set(service, pid);
+    return this.step({ kind: "reload-spawned", service, pid });
+  }
+  reloadSpawnFailed = (service: string, error: string): string[] => this.step({ kind: "reload-spawn-failed", service, error });
+  /** The reload command the world gave the service last ends. */
+  reloadExits(service: string, how: number | string): string[] {
+    const pid = this.reloadPids.get(service);
+    assert.ok(pid !== undefined, `${service} was given no reload command`);
+    const status = typeof how === "number" ? { code: how, signal: null } : { code: null, signal: how };
+    return this.step({ kind: "reload-exited", service, pid, status });
+  }
+  /** The service's main process says RELOADING=1, or READY=1 after it. */
+  reloading = (service: string): string[] => this.step({ kind: "reloading", service, pid: this.pid(service) });
+  reloaded = (service: string): string[] => this.step({ kind: "reloaded", service, pid: this.pid(service) });
+
   /** The service's timer falls due: the clock moves to then. */
   fire(service: string): string[] {
     const timer = this.timers.get(service);
@@ -125,6 +149,13 @@ export class Rig {
     }
   }
 
+  /** How the last reload of `name` ended: `reloaded`, the error, or `reloading` while one is under way (what `tend reload` waits for). */
+  lastReload(name: string): string {
+    const s = this.state(name);
+    if (s.reload !== null) return "reloading";
+    return s.reloaded === null ? "never" : (s.reloaded.error ?? "reloaded");
+  }
+
   /** `name phase` for each of `names`: the state a case checks besides the actions. */
   phases = (...names: string[]): string[] => names.map((n) => `${n} ${this.state(n).phase}`);
 
@@ -144,8 +175,10 @@ export class Rig {
     switch (a.kind) {
       case "spawn":
         return `spawn ${a.service} ${a.role}${a.env === null ? "" : ` {${pairs(a.env)}}`}`;
-      case "signal":
-        return `signal ${a.service}${this.pids.get(a.service) === a.pid ? "" : ` pid=${a.pid}`} ${a.signal}`;
+      case "signal": {
+        const known = (a.to === "reload" ? this.reloadPids : this.pids).get(a.service) === a.pid;
+        return `signal ${a.service}${a.to === "group" ? "" : ` ${a.to}`}${known ? "" : ` pid=${a.pid}`} ${a.signal}`;
+      }
       case "kill":
         return `kill ${a.service}`;
       case "arm":

@@ -7,13 +7,13 @@
 // themselves, or rarely hang. `faults` sets how hostile the world is, from 1 to 0.
 
 import type { ServiceDef } from "../../../src/config/service.js";
-import type { ExitStatus, Role } from "../../../src/engine/types.js";
+import type { ExitStatus, SpawnRole } from "../../../src/engine/types.js";
 import { weighted, type Random } from "./choose.js";
 
 export interface Proc {
   pid: number;
   service: string;
-  role: Role;
+  role: SpawnRole;
   alive: boolean;
   /** The engine has been told `spawned` (or `spawn-failed`). */
   reported: boolean;
@@ -37,10 +37,18 @@ export interface Fate {
   ignoresSignals: boolean;
 }
 
+/** What a notify service's main process says about a reload: RELOADING=1, then READY=1 (never, for one that hangs), after how long. */
+export interface ReloadTalk {
+  reloading: number | null;
+  ready: number | null;
+}
+
 export interface Behaviour {
-  fate(service: string, role: Role, def: ServiceDef): Fate;
-  /** How a process ends on `signal` (an admin's, or the engine's stop): after how long, and how; null: it carries on. */
-  signalled(p: Proc, signal: string, byAdmin: boolean): { after: number; status: ExitStatus } | null;
+  fate(service: string, role: SpawnRole, def: ServiceDef): Fate;
+  /** How a process ends on `signal` (an admin's or a reload's, or the engine's stop): after how long, and how; null: it carries on. */
+  signalled(p: Proc, signal: string, asked: boolean): { after: number; status: ExitStatus } | null;
+  /** A `ready = notify` main process asked to reload (its reload command runs, or it was sent its reload signal). */
+  reloadTalk(def: ServiceDef): ReloadTalk;
 }
 
 /** Signals that end a process that does not handle them; an admin's SIGHUP or SIGUSR1 asks a daemon for something else. */
@@ -52,7 +60,9 @@ export const obedient: Behaviour = {
     const daemon = role === "main" && def.type === "longrun";
     return { fails: false, reportAfter: 0, ready: daemon && def.ready.kind !== "none" ? [0] : [], exit: daemon ? null : { after: 0, status: { code: 0, signal: null } }, ignoresSignals: false };
   },
-  signalled: (p, signal, byAdmin) => (byAdmin && !ENDS.has(signal)) || (p.ignoresSignals && signal !== "SIGKILL") ? null : { after: 0, status: { code: null, signal } },
+  signalled: (p, signal, asked) => (asked && !ENDS.has(signal)) || (p.ignoresSignals && signal !== "SIGKILL") ? null : { after: 0, status: { code: null, signal } },
+  // A notify service sent its reload signal speaks the protocol; its reload command reloads it without a word.
+  reloadTalk: (def) => (def.reload === null ? { reloading: 0, ready: 0 } : { reloading: null, ready: null }),
 };
 
 export function randomBehaviour(rng: Random, faults: number): Behaviour {
@@ -98,10 +108,17 @@ export function randomBehaviour(rng: Random, faults: number): Behaviour {
       fate.exit = { after, status };
       return fate;
     },
-    signalled(p, signal, byAdmin) {
+    signalled(p, signal, asked) {
       if (signal === "SIGKILL") return { after: rng.int(0, 3), status: { code: null, signal } };
-      if (p.ignoresSignals || (byAdmin && !ENDS.has(signal))) return null;
+      if (p.ignoresSignals || (asked && !ENDS.has(signal))) return null;
       return { after: rng.int(0, 300), status: rng.chance(0.7) ? { code: null, signal } : { code: 0, signal: null } };
+    },
+    reloadTalk(def) {
+      // Mostly RELOADING=1 then READY=1; now and then silent, or stuck after RELOADING=1.
+      const talks = def.reload === null ? !rng.chance(0.1 * faults) : rng.chance(0.5);
+      if (!talks) return { reloading: null, ready: null };
+      const reloading = rng.int(0, 60);
+      return { reloading, ready: rng.chance(0.1 * faults) ? null : reloading + rng.int(0, 300) };
     },
   };
 }

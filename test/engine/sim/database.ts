@@ -9,7 +9,7 @@ import { resolveGraph } from "../../../src/compile/graph.js";
 import { collector, formatDiagnostic, hasErrors } from "../../../src/config/diagnostics.js";
 import type { ParsedService } from "../../../src/config/parse.js";
 import { defaultService, type ServiceDef, type ServiceType } from "../../../src/config/service.js";
-import { earlier, weighted, type Random } from "./choose.js";
+import { earlier, random, weighted, type Random } from "./choose.js";
 import { conditionRefs, decorate } from "./conditions.js";
 import { indexOf, nameAt, ref } from "./names.js";
 
@@ -59,6 +59,9 @@ export function generateDatabase(rng: Random, size: number, events: Random | nul
   const share = rng.pick([0.3, 0.6, 0.9]);
   for (let i = 0; i < n; i++) if (rng.chance(share)) boot.contents.push(ref(nameAt(i)));
   defs.push(boot);
+  // Drawn last, from a stream of their own: the graph of a seed stays what it was without them.
+  const reloads = random(rng.int(0, 0x7fffffff));
+  for (const def of defs) if (def.type === "longrun") configureReload(reloads, def);
   return databaseOf(defs, 1);
 }
 
@@ -70,6 +73,19 @@ export function databaseOf(defs: readonly ServiceDef[], generation: number): Dat
   if (hasErrors(diagnostics)) throw new Error(`the generator made an invalid graph:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
   const services = Object.fromEntries(defs.map((d) => [d.name, d]));
   return { format: "tend-db", version: 1, generation, compiledAt: "", source: "/sim", services, graph, boot: [], digest: `generation ${generation}` };
+}
+
+/** A reload for some longruns: a command or a signal to the main process, under a timeout or none. */
+export function configureReload(rng: Random, def: ServiceDef): void {
+  const how = weighted(rng, [
+    ["none", 50],
+    ["command", 30],
+    ["signal", 20],
+  ] as const);
+  if (how === "none") return;
+  if (how === "command") def.reload = ["/sim/reload"];
+  else def.reloadSignal = rng.pick(["SIGHUP", "SIGUSR1", "SIGUSR2"]);
+  def.reloadTimeoutMs = rng.chance(0.1) ? null : rng.int(50, 1500);
 }
 
 /** Random commands, hooks, readiness, timeouts and restart policy for a service. */

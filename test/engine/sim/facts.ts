@@ -1,5 +1,5 @@
 // What comes to the engine from outside, at random times: the admin's commands (start,
-// stop, restart, disable, signal, apply), the boot, and the world's edge events, level
+// stop, restart, disable, signal, reload, apply), the boot, and the world's edge events, level
 // changes and clock runs.
 
 import type { Database } from "../../../src/compile/database.js";
@@ -14,7 +14,7 @@ export interface TimedFact {
 }
 
 /**
- * Admin commands in [0, until]: start, stop, restart, disable (unwant) and signals of
+ * Admin commands in [0, until]: start, stop, restart, disable (unwant), reloads and signals of
  * services and bundles of any of `dbs` (the first, and those applied later); mostly a
  * boot of the first first.
  */
@@ -34,10 +34,20 @@ export function commands(rng: Random, dbs: readonly Database[], count: number, u
       ["stop-default", 5],
       ["unwant", 5],
       ["signal", 8],
+      ["reload", 12],
     ] as const);
     if (kind === "signal") {
       const signal = weighted(rng, [["SIGHUP", 30], ["SIGUSR1", 15], ["SIGTERM", 30], ["SIGINT", 10], ["SIGKILL", 15]] as const);
-      out.push({ t, fact: { kind: "signal", service: picked[0]!, signal } });
+      out.push({ t, fact: { kind: "signal", service: picked[0]!, signal, to: rng.chance(0.3) ? "main" : "group" } });
+      continue;
+    }
+    if (kind === "reload") {
+      // Mostly of services that can be reloaded (the server refuses the others; the engine records why).
+      const reloadable = [...new Set(dbs.flatMap((d) => Object.values(d.services).filter((s) => s.reload !== null || s.reloadSignal !== null).map((s) => s.name)))];
+      const name = reloadable.length > 0 && rng.chance(0.85) ? rng.pick(reloadable) : picked[0]!;
+      // Now and then twice in a row: the second waits for the first.
+      out.push({ t, fact: { kind: "reload", names: [name] } });
+      if (rng.chance(0.15)) out.push({ t: t + rng.int(0, 30), fact: { kind: "reload", names: [name] } });
       continue;
     }
     const fact: Fact =

@@ -3,14 +3,18 @@
 //      begins while what it is ordered after is in transition;
 //   2. nothing that is required stops before what requires it has, nor before what
 //      is ordered after it and also stopping has stopped;
-//   3. one process per service, and the engine's pid and role are the world's;
+//   3. one process per service (and at most one reload command beside it), and the
+//      engine's pid and role are the world's;
+//   r. a reload never changes a phase nor spawns anything but a reload command, and
+//      is under way only while its service is up;
 // and what each action may be: a process of a role the service has, a stop signal
 // only while stopping (SIGKILL only on the stop timeout, never to a stop hook), an
-// admin's signal sent to the process the service has, a kill only of a oneshot's
-// leftovers.
+// admin's signal sent to the process the service has (its main with `to: main`), a
+// reload's signal to the main process while up, a SIGKILL of a reload command only
+// when its reload is over, a kill only of a oneshot's leftovers.
 
 import type { ServiceDef } from "../../../src/config/service.js";
-import type { Action, ExitStatus, Fact, Role } from "../../../src/engine/types.js";
+import type { Action, ExitStatus, Fact, SpawnRole } from "../../../src/engine/types.js";
 import { ACTIVE, START_ROLES, type Check, type Sim } from "./check.js";
 import { showAction, showFact } from "./report.js";
 
@@ -22,7 +26,7 @@ export function processChecks(sim: Sim): Check {
   let signalled: number | null = null;
 
   /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
-  const checkStart = (name: string, role: Role, begins: boolean): void => {
+  const checkStart = (name: string, role: SpawnRole, begins: boolean): void => {
     const g = world.graph;
     for (const r of g.requires(name)) {
       const phase = world.phase(r);
@@ -69,6 +73,16 @@ export function processChecks(sim: Sim): Check {
   const spawn = (a: Extract<Action, { kind: "spawn" }>): void => {
     const { service: name, role } = a;
     const def = world.def(name);
+    if (role === "reload") {
+      if (def.reload === null) fail(`${name}: spawned a reload command it does not have`);
+      if (world.phase(name) !== "up") fail(`invariant r: ${name} spawned its reload command while ${world.phase(name)}`);
+      const other = world.reloadCommand(name);
+      if (other !== undefined) fail(`invariant 3: ${name} spawned a reload command while another (pid ${other.pid}) is still alive`);
+      const main = world.live(name);
+      if (a.env?.MAINPID !== String(main?.pid)) fail(`${name}: its reload command has MAINPID=${a.env?.MAINPID}, its main process is ${main?.pid}`);
+      return;
+    }
+    if (isReloadFact(world.fact!)) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
     const other = world.live(name);
     if (other !== undefined) fail(`invariant 3: ${name} spawned a ${role} while its ${other.role} (pid ${other.pid}) is still alive`);
     if (START_ROLES.includes(role)) checkStart(name, role, world.begins(a) === "start");
@@ -90,9 +104,22 @@ export function processChecks(sim: Sim): Check {
     }
     const f = world.fact!;
     if (f.kind === "signal") {
-      // An admin's signal goes to the process the service has, whatever it is doing.
-      if (name !== f.service || a.signal !== f.signal || pid !== signalled) fail(`${showFact(f)} => ${showAction(a)}: the engine had pid ${signalled}`);
+      // An admin's signal goes to the process the service has, whatever it is doing (`to: main`: its main process).
+      if (name !== f.service || a.signal !== f.signal || pid !== signalled || a.to !== f.to) fail(`${showFact(f)} => ${showAction(a)}: the engine had pid ${signalled}`);
       signalled = null;
+      return;
+    }
+    if (a.to === "reload") {
+      // A reload command killed: its reload timed out, or it is one whose reload is over.
+      if (a.signal !== "SIGKILL" || p?.role !== "reload") fail(`${name}: ${showAction(a)} to what is not a reload command`);
+      const r = e.services.get(name)?.reload;
+      if (r != null && r.pid === pid) fail(`${name}: its reload command (pid ${pid}) was killed while its reload goes on`);
+      return;
+    }
+    if (a.to === "main") {
+      if (f.kind !== "reload" || a.signal !== world.def(name).reloadSignal || p?.role !== "main" || world.phase(name) !== "up") {
+        fail(`${name}: ${showAction(a)} on ${showFact(f)} while ${world.phase(name)}: not its reload signal to an up main process`);
+      }
       return;
     }
     const phase = world.phase(name);
@@ -139,7 +166,8 @@ export function processChecks(sim: Sim): Check {
         const p = world.proc(fact.pid)!;
         if (s !== undefined && s.pid !== p.pid) fail(`${p.service}: pid ${p.pid} (${p.role}) exited but the engine tracks pid ${s.pid} (${s.role})`);
       }
-      signalled = fact.kind === "signal" ? (e.services.get(fact.service)?.pid ?? null) : null;
+      const s = fact.kind === "signal" ? e.services.get(fact.service) : undefined;
+      signalled = s === undefined || (fact.kind === "signal" && fact.to === "main" && s.role !== "main") ? null : s.pid;
     },
     action(a, i, actions) {
       switch (a.kind) {
@@ -171,6 +199,10 @@ export function processChecks(sim: Sim): Check {
   };
 }
 
+/** The facts of a reload: none of them changes a phase. (A timer may be a reload's timeout: its step is checked by `reload` below.) */
+const isReloadFact = (f: Fact): boolean =>
+  f.kind === "reload" || f.kind === "reload-spawned" || f.kind === "reload-spawn-failed" || f.kind === "reload-exited" || f.kind === "reloading" || f.kind === "reloaded";
+
 /** Does the service's file count this end as a clean exit? */
 export const isSuccess = (def: ServiceDef, status: ExitStatus): boolean =>
   def.successExit.some((x) => (typeof x === "number" ? status.code === x : status.signal === x));
@@ -194,5 +226,11 @@ export function consistent(sim: Sim, names: Iterable<string>): void {
       if (s.delayed) fail(`${name}: ${s.phase} but waiting to restart`);
     }
     if (s.delayed && s.phase !== "starting") fail(`${name}: waiting to restart while ${s.phase}`);
+    if (s.reload !== null) {
+      if (s.phase !== "up") fail(`invariant r: ${name} reloads while ${s.phase}`);
+      const r = world.reloadCommand(name);
+      if (s.reload.pid !== null && (r === undefined || r.pid !== s.reload.pid || !r.reported)) fail(`${name}: the engine's reload command is pid ${s.reload.pid}, the world's ${r?.pid}`);
+      if (!s.reload.command && s.reload.pid !== null) fail(`${name}: a reload command pid ${s.reload.pid} that does not run`);
+    }
   }
 }

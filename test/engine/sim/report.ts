@@ -43,7 +43,18 @@ export function showFact(f: Fact): string {
     case "scheduled":
       return `scheduled ${f.service}`;
     case "signal":
-      return `signal ${f.service} ${f.signal}`;
+      return `signal ${f.service} ${f.signal}${f.to === "main" ? " main" : ""}`;
+    case "reload":
+      return `reload ${f.names.join(" ")}`;
+    case "reload-spawned":
+      return `reload-spawned ${f.service} ${f.pid}`;
+    case "reload-spawn-failed":
+      return `reload-spawn-failed ${f.service}`;
+    case "reload-exited":
+      return `reload-exited ${f.service} ${f.pid} ${f.status.signal ?? f.status.code}`;
+    case "reloading":
+    case "reloaded":
+      return `${f.kind} ${f.service} ${f.pid}`;
   }
 }
 
@@ -52,7 +63,7 @@ export function showAction(a: Action): string {
     case "spawn":
       return `spawn ${a.service} ${a.role}`;
     case "signal":
-      return `signal ${a.service} ${a.pid} ${a.signal}`;
+      return `signal ${a.service} ${a.pid} ${a.signal}${a.to === "group" ? "" : ` to ${a.to}`}`;
     case "kill":
       return `kill ${a.service}`;
     case "arm":
@@ -84,7 +95,7 @@ function countKey(a: Action): string {
     case "arm":
       return `arm ${a.purpose}`;
     case "signal":
-      return `signal ${a.signal === "SIGKILL" ? "SIGKILL" : "stop"}`;
+      return `signal ${a.to === "group" ? (a.signal === "SIGKILL" ? "SIGKILL" : "stop") : `${a.to} ${a.signal === "SIGKILL" ? "SIGKILL" : "other"}`}`;
     default:
       return a.kind;
   }

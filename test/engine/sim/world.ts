@@ -1,8 +1,11 @@
 // The fake supervisor: processes, timers and a clock that answer the engine as the
 // real supervisor does. `spawn` is answered with `spawned` (or `spawn-failed`), then
 // `ready` for a longrun's main, then `exited`; `signal` ends a process (or not); `arm`
-// comes back as `timer`; `delay` as `scheduled`. What each process does is its
-// behaviour's to say: by default it obeys at once (a longrun's main runs until
+// comes back as `timer`; `delay` as `scheduled`. A `reload` spawn is the reload
+// command, beside the service's process: `reload-spawned`, then `reload-exited`; it
+// dies with the service's main (the keeper's kill of its tree), and a notify main
+// asked to reload says `reloading` and `reloaded` as its behaviour says. What each
+// process does is its behaviour's to say: by default it obeys at once (a longrun's main runs until
 // signalled, everything else exits 0); the simulation's is random (see behaviour.ts).
 // Events run in (time, sequence) order on a fake clock. Like the server, it refuses a
 // start, stop, restart or apply while the engine shuts down; an engine that throws is
@@ -20,7 +23,7 @@
 import type { Database } from "../../../src/compile/database.js";
 import type { ServiceDef } from "../../../src/config/service.js";
 import { createEngine, step, type Engine } from "../../../src/engine/engine.js";
-import type { Action, ExitStatus, Fact, Phase, Role, TimerPurpose } from "../../../src/engine/types.js";
+import type { Action, ExitStatus, Fact, Phase, SpawnRole, TimerPurpose } from "../../../src/engine/types.js";
 import { obedient, type Behaviour, type Proc } from "./behaviour.js";
 import { graphOf, templateOf, type Graph } from "./graph.js";
 import { Queue } from "./queue.js";
@@ -39,7 +42,8 @@ type Pending =
   | { t: number; seq: number; kind: "fact"; fact: Fact }
   | { t: number; seq: number; kind: "timer"; service: string; token: number }
   | { t: number; seq: number; kind: "spawned" | "ready"; pid: number }
-  | { t: number; seq: number; kind: "exit"; pid: number; status: ExitStatus };
+  | { t: number; seq: number; kind: "exit"; pid: number; status: ExitStatus }
+  | { t: number; seq: number; kind: "reloading" | "reloaded"; pid: number };
 
 export interface WorldOptions {
   behaviour?: Behaviour;
@@ -62,6 +66,8 @@ export interface World {
   knows(name: string): boolean;
   /** The one live process (or pending spawn) of a service. */
   live(name: string): Proc | undefined;
+  /** Its live reload command (or its pending spawn). */
+  reloadCommand(name: string): Proc | undefined;
   proc(pid: number): Proc | undefined;
   def(name: string): ServiceDef;
   /** Does this spawn begin a start (`start`), or a start again after a restart delay (`again`)? */
@@ -90,6 +96,9 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
   const after: NonNullable<Observer["afterStep"]>[] = [];
   const procs = new Map<number, Proc>();
   const live = new Map<string, Proc>();
+  const reloads = new Map<string, Proc>();
+  /** Where a process is the live one: its service's reload command, or its process. */
+  const slot = (p: Proc): Map<string, Proc> => (p.role === "reload" ? reloads : live);
   const phases = new Map<string, Phase>(engine.topo.names.map((n) => [n, "down"]));
   const purposes = new Map<number, TimerPurpose>();
   const instances = new Map<string, string[]>();
@@ -124,11 +133,13 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         return { kind: "timer", service: event.service, token: event.token };
       case "spawned": {
         const p = procs.get(event.pid)!;
+        if (!p.alive) return null; // a reload command that died with its service before it was reported
         p.reported = true;
-        if (!p.fails) return { kind: "spawned", service: p.service, pid: p.pid };
+        const reload = p.role === "reload";
+        if (!p.fails) return { kind: reload ? "reload-spawned" : "spawned", service: p.service, pid: p.pid };
         p.alive = false;
-        live.delete(p.service);
-        return { kind: "spawn-failed", service: p.service, error: "simulated failure" };
+        slot(p).delete(p.service);
+        return { kind: reload ? "reload-spawn-failed" : "spawn-failed", service: p.service, error: "simulated failure" };
       }
       case "ready": {
         const p = procs.get(event.pid)!;
@@ -140,17 +151,40 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         const p = procs.get(event.pid)!;
         if (!p.alive) return null; // already ended (a signal and its own exit, say)
         p.alive = false;
-        live.delete(p.service);
+        slot(p).delete(p.service);
+        if (p.role === "reload") return p.reported ? { kind: "reload-exited", service: p.service, pid: p.pid, status: event.status } : null;
+        if (p.role === "main") endReloadCommand(p.service);
         return { kind: "exited", service: p.service, pid: p.pid, status: event.status };
+      }
+      case "reloading":
+      case "reloaded": {
+        const p = procs.get(event.pid)!;
+        return p.alive && p.ready ? { kind: event.kind, service: p.service, pid: p.pid } : null;
       }
     }
   };
 
-  const spawn = (name: string, role: Role): void => {
+  /** The service's main ended: the keeper kills the rest of its tree, its reload command with it. */
+  const endReloadCommand = (name: string): void => {
+    const r = reloads.get(name);
+    if (r !== undefined) queue.push({ t: now, kind: "exit", pid: r.pid, status: { code: null, signal: "SIGKILL" } });
+  };
+
+  /** A notify main asked to reload says RELOADING=1 and READY=1, as its behaviour has it. */
+  const talkOfReload = (name: string): void => {
+    const p = live.get(name);
+    if (p === undefined || p.role !== "main" || def(name).ready.kind !== "notify") return;
+    const talk = behaviour.reloadTalk(def(name));
+    if (talk.reloading !== null) queue.push({ t: now + talk.reloading, kind: "reloading", pid: p.pid });
+    if (talk.ready !== null) queue.push({ t: now + talk.ready, kind: "reloaded", pid: p.pid });
+  };
+
+  const spawn = (name: string, role: SpawnRole): void => {
     const fate = behaviour.fate(name, role, def(name));
     const p: Proc = { pid: nextPid++, service: name, role, alive: true, reported: false, fails: fate.fails, ignoresSignals: fate.ignoresSignals, ready: false };
     procs.set(p.pid, p);
-    live.set(name, p);
+    slot(p).set(name, p);
+    if (role === "reload") talkOfReload(name);
     const at = now + fate.reportAfter;
     queue.push({ t: at, kind: "spawned", pid: p.pid });
     if (fate.fails) return;
@@ -192,7 +226,10 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
       case "signal": {
         const p = procs.get(a.pid);
         if (p === undefined || !p.alive) return;
-        const end = behaviour.signalled(p, a.signal, fact?.kind === "signal");
+        // An admin's signal, or a reload's, asks the process for something: a stop's ends it.
+        const asked = fact?.kind === "signal" || fact?.kind === "reload";
+        if (fact?.kind === "reload") talkOfReload(a.service);
+        const end = behaviour.signalled(p, a.signal, asked);
         if (end !== null) queue.push({ t: now + end.after, kind: "exit", pid: a.pid, status: end.status });
         return;
       }
@@ -282,6 +319,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
     },
     knows: (name) => phases.has(name),
     live: (name) => live.get(name),
+    reloadCommand: (name) => reloads.get(name),
     proc: (pid) => procs.get(pid),
     def,
     begins: (a) => {
@@ -307,6 +345,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
       if (p === undefined || !p.reported) throw new Error(`${name} has no process to exit`);
       p.alive = false;
       live.delete(name);
+      if (p.role === "main") endReloadCommand(name);
       return tell({ kind: "exited", service: name, pid: p.pid, status });
     },
     observe: (o) => {
