@@ -30,7 +30,7 @@
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_NOTIFY, K_SERVER_OUT };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -131,23 +131,31 @@ static void reply_error(const char *text)
     out_end(&out);
 }
 
-static void emit_exited(struct service *s)
+static void emit_exit(const struct service *s, pid_t pid, uint64_t seq, int status, bool reload)
 {
     out_begin(&out, "exited");
     out_field(&out, "service", s->name);
-    out_fieldf(&out, "pid", "%d", (int)s->last_pid);
-    out_fieldf(&out, "seq", "%llu", (unsigned long long)s->last_seq);
-    if (WIFSIGNALED(s->last_status))
-        out_field(&out, "signal", signal_name(WTERMSIG(s->last_status)));
+    out_fieldf(&out, "pid", "%d", (int)pid);
+    out_fieldf(&out, "seq", "%llu", (unsigned long long)seq);
+    if (reload)
+        out_field(&out, "role", "reload");
+    if (WIFSIGNALED(status))
+        out_field(&out, "signal", signal_name(WTERMSIG(status)));
     else
-        out_fieldf(&out, "code", "%d", WEXITSTATUS(s->last_status));
+        out_fieldf(&out, "code", "%d", WEXITSTATUS(status));
     out_end(&out);
+}
+
+static void emit_exited(struct service *s)
+{
+    emit_exit(s, s->last_pid, s->last_seq, s->last_status, false);
 }
 
 /* Writes what the slot has pending, in the order the protocol promises. */
 static void emit_pending(struct service *s)
 {
-    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_READY, P_NOTIFY, P_EXITED, P_LOG};
+    /* A reload command's news after the service's: a RELOADING=1 its command set off comes before its exit. */
+    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         unsigned what = order[i];
         if (!(s->pending & what))
@@ -181,10 +189,27 @@ static void emit_pending(struct service *s)
                 out_field(&out, "reloading", "1");
             if (s->notice_changed & 16)
                 out_field(&out, "watchdog", "1");
+            if (s->notice_changed & 32)
+                out_field(&out, "reloaded", "1");
             s->notice_changed = 0;
             break;
         case P_EXITED:
             emit_exited(s);
+            continue;
+        case P_RELOAD_SPAWNED:
+            out_begin(&out, "spawned");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "pid", "%d", (int)s->reload.spawned_pid);
+            out_field(&out, "role", "reload");
+            break;
+        case P_RELOAD_FAILED:
+            out_begin(&out, "spawn-failed");
+            out_field(&out, "service", s->name);
+            out_field(&out, "error", s->reload.failure != NULL ? s->reload.failure : "the spawn failed");
+            out_field(&out, "role", "reload");
+            break;
+        case P_RELOAD_EXITED:
+            emit_exit(s, s->reload.exit_pid, s->reload.seq, s->reload.exit_status, true);
             continue;
         case P_LOG:
             out_begin(&out, "log-trouble");
@@ -197,11 +222,25 @@ static void emit_pending(struct service *s)
     }
 }
 
-/* One slot's line(s) of the table: its live process and its unacknowledged exit. */
-static void emit_table_entry(struct service *s)
+/* One slot's lines of the table, a frame at a time: `part` 0 is its live process or its
+ * unacknowledged exit, 1 its reload command. */
+static void emit_table_entry(struct service *s, int part)
 {
     if (s->name == NULL)
         return;
+    if (part == 1) {
+        if (s->reload.pid == 0)
+            return;
+        out_begin(&out, "proc");
+        out_field(&out, "service", s->name);
+        out_field(&out, "role", "reload");
+        out_fieldf(&out, "pid", "%d", (int)s->reload.pid);
+        out_fieldf(&out, "since", "%lld", (long long)s->reload.since);
+        out_field(&out, "ready", "0");
+        out_end(&out);
+        s->pending &= ~(unsigned)P_RELOAD_SPAWNED;
+        return;
+    }
     if (service_live(s)) { /* an exec not yet confirmed too: a spawn-failed follows if it fails */
         out_begin(&out, "proc");
         out_field(&out, "service", s->name);
@@ -221,8 +260,9 @@ static void fill(void)
 {
     while (said_hello && out_room(&out)) {
         if (table_sending) {
-            if (table_cursor < table.count) {
-                emit_table_entry(&table.slots[table_cursor++]);
+            if (table_cursor < 2 * table.count) {
+                emit_table_entry(&table.slots[table_cursor / 2], (int)(table_cursor % 2));
+                table_cursor++;
                 continue;
             }
             out_begin(&out, "table-end");
@@ -303,11 +343,13 @@ static void flush_client(void)
 
 /* ---- processes ---- */
 
-static void fail_spawn(struct service *s, const char *text)
+/* A spawn-failed for the service's process, or for its reload command. */
+static void fail_spawn(struct service *s, bool reload, const char *text)
 {
-    free(s->failure);
-    s->failure = strdup(text);
-    service_mark(&table, s, P_FAILED);
+    char **failure = reload ? &s->reload.failure : &s->failure;
+    free(*failure);
+    *failure = strdup(text);
+    service_mark(&table, s, reload ? P_RELOAD_FAILED : P_FAILED);
 }
 
 /* Reads what is in one of the service's pipes now. */
@@ -385,6 +427,42 @@ static void process_ended(struct service *s, pid_t pid, int status)
     finish_exit(s);
 }
 
+/* The reload command's exec status pipe, as take_exec_outcome reads the service's. */
+static void take_reload_exec_outcome(struct service *s)
+{
+    char error[512];
+    int outcome = spawn_outcome(s->reload.exec_fd, "the reload command", error, sizeof error);
+    if (outcome < 0)
+        return;
+    close_fd(&s->reload.exec_fd);
+    if (outcome == 0) {
+        s->reload.spawned_pid = s->reload.pid;
+        service_mark(&table, s, P_RELOAD_SPAWNED);
+        return;
+    }
+    s->reload.exec_failed = true;
+    free(s->reload.failure);
+    s->reload.failure = strdup(error);
+}
+
+/* The reload command ended: its exit is told (it is not kept for a next server's table). */
+static void reload_ended(struct service *s, pid_t pid, int status)
+{
+    if (s->reload.exec_fd >= 0)
+        take_reload_exec_outcome(s);
+    s->reload.pid = 0;
+    if (s->reload.exec_failed) {
+        s->reload.exec_failed = false;
+        service_mark(&table, s, P_RELOAD_FAILED);
+        return;
+    }
+    read_output(s, true);
+    s->reload.exit_pid = pid;
+    s->reload.exit_status = status;
+    s->reload.seq = next_seq++;
+    service_mark(&table, s, P_RELOAD_EXITED);
+}
+
 static void reap(void)
 {
     for (;;) {
@@ -402,6 +480,8 @@ static void reap(void)
         struct service *s = service_by_pid(&table, pid);
         if (s != NULL)
             process_ended(s, pid, status);
+        else if ((s = service_by_reload(&table, pid)) != NULL)
+            reload_ended(s, pid, status);
         /* else: an orphan that was reparented to the keeper, now reaped */
     }
 }
@@ -409,7 +489,7 @@ static void reap(void)
 static bool any_live(void)
 {
     for (size_t i = 0; i < table.count; i++)
-        if (table.slots[i].name != NULL && service_live(&table.slots[i]))
+        if (table.slots[i].name != NULL && service_busy(&table.slots[i]))
             return true;
     return false;
 }
@@ -433,6 +513,8 @@ static void stop_alone(void)
         struct service *s = &table.slots[i];
         if (s->name != NULL && s->pid != 0 && kill(-s->pid, SIGTERM) != 0)
             kill(s->pid, SIGTERM);
+        if (s->name != NULL && s->reload.pid != 0 && kill(-s->reload.pid, SIGTERM) != 0)
+            kill(s->reload.pid, SIGTERM);
     }
 }
 
@@ -440,7 +522,7 @@ static void stop_alone(void)
 
 static bool valid_role(const char *role)
 {
-    static const char *const roles[] = {"main", "pre-start", "up", "down", "post-stop"};
+    static const char *const roles[] = {"main", "pre-start", "up", "down", "post-stop", "reload"};
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
         if (strcmp(role, roles[i]) == 0)
             return true;
@@ -622,25 +704,22 @@ static void give_pipes(const struct spawn_request *r)
             complain("cannot give the output pipe to uid %u: %s (the service cannot open /dev/stdout)", (unsigned)r->uid, strerror(errno));
 }
 
-static void handle_spawn(const struct message *m)
+/* Starts the process a spawn asks for: the service's own, or its reload command beside it.
+ * NULL when it runs, else why it does not (`error` may hold the text). */
+static const char *start_process(struct service *s, const struct message *m, bool reload, char *error, size_t error_size)
 {
-    struct service *s = named(m, true);
-    if (s == NULL)
-        return;
-    if (service_live(s)) {
-        char text[128];
-        snprintf(text, sizeof text, "a process of this service is still running (pid %d)", (int)(s->pid != 0 ? s->pid : s->exit_pid));
-        return fail_spawn(s, text);
+    if (reload ? s->reload.pid != 0 : service_live(s)) {
+        pid_t pid = reload ? s->reload.pid : s->pid != 0 ? s->pid : s->exit_pid;
+        snprintf(error, error_size, reload ? "a reload command of this service is still running (pid %d)" : "a process of this service is still running (pid %d)", (int)pid);
+        return error;
     }
     if (shutting_down)
-        return fail_spawn(s, "the keeper is shutting down");
-    const char *role = message_get(m, "role"), *file = message_get(m, "file");
+        return "the keeper is shutting down";
+    const char *file = message_get(m, "file");
     long long number;
     struct spawn_request r = {.cwd = "/", .umask = 022, .ready_fd = -1, .out_fd = -1, .err_fd = -1, .cgroup_procs = -1};
-    if (role == NULL || !valid_role(role))
-        return fail_spawn(s, "bad request: role is main, pre-start, up, down or post-stop");
     if (file == NULL || file[0] == '\0' || count_key(m, "arg") == 0)
-        return fail_spawn(s, "bad request: file and at least one arg are needed");
+        return "bad request: file and at least one arg are needed";
     if (message_get(m, "cwd") != NULL)
         r.cwd = message_get(m, "cwd");
     const char *mask = message_get(m, "umask");
@@ -648,13 +727,13 @@ static void handle_spawn(const struct message *m)
         char *end;
         unsigned long v = strtoul(mask, &end, 8);
         if (*mask == '\0' || *end != '\0' || v > 0777)
-            return fail_spawn(s, "bad request: umask is octal, at most 777");
+            return "bad request: umask is octal, at most 777";
         r.umask = (mode_t)v;
     }
     if (message_get(m, "uid") != NULL || message_get(m, "gid") != NULL) {
         long long uid, gid;
         if (!message_number(m, "uid", 0, 0xfffffffeLL, &uid) || !message_number(m, "gid", 0, 0xfffffffeLL, &gid))
-            return fail_spawn(s, "bad request: uid and gid come together, as numbers");
+            return "bad request: uid and gid come together, as numbers";
         r.set_ids = true;
         r.uid = (uid_t)uid;
         r.gid = (gid_t)gid;
@@ -662,38 +741,42 @@ static void handle_spawn(const struct message *m)
     r.nnp = message_get(m, "nnp") != NULL && strcmp(message_get(m, "nnp"), "1") == 0;
     for (size_t i = 0; i < m->count; i++)
         if (strncmp(m->fields[i].key, "limit=", 6) == 0 && !parse_limit(m->fields[i].value, &r))
-            return fail_spawn(s, "bad request: limit is NAME:SOFT:HARD");
-    if (message_get(m, "ready-fd") != NULL) {
+            return "bad request: limit is NAME:SOFT:HARD";
+    /* A reload command reports nothing but its exit: readiness and sd_notify are its service's. */
+    if (!reload && message_get(m, "ready-fd") != NULL) {
         if (!message_number(m, "ready-fd", 3, 1023, &number))
-            return fail_spawn(s, "bad request: ready-fd is a number from 3 to 1023");
+            return "bad request: ready-fd is a number from 3 to 1023";
         r.ready_fd = (int)number;
     }
     const char *stderr_mode = message_get(m, "stderr");
     if (stderr_mode != NULL && strcmp(stderr_mode, "apart") != 0)
-        return fail_spawn(s, "bad request: stderr is apart, or absent for with stdout");
+        return "bad request: stderr is apart, or absent for with stdout";
     const char *problem = configure_log(s, m);
     if (problem != NULL)
-        return fail_spawn(s, problem);
+        return problem;
     bool apart = stderr_mode != NULL && s->log.mode != LOG_NONE;
     if (apart && (problem = keep_pipe(s, K_ERR, &s->err_read, &s->err_write)) != NULL)
-        return fail_spawn(s, problem);
+        return problem;
     const char *cgroup = message_get(m, "cgroup");
-    if (s->cgroup_dir >= 0 && (cgroup == NULL || strcmp(cgroup, s->cgroup) != 0))
+    if (s->cgroup_dir >= 0 && (cgroup == NULL || strcmp(cgroup, s->cgroup) != 0)) {
+        if (reload)
+            return "bad request: a reload command runs in its service's cgroup";
         tree_remove(s, inotify_fd); /* the old cgroup goes while its name is still known */
+    }
     for (size_t i = 0; cgroup != NULL && i < table.count; i++)
         if (&table.slots[i] != s && table.slots[i].cgroup != NULL && table.slots[i].name != NULL && strcmp(table.slots[i].cgroup, cgroup) == 0)
-            return fail_spawn(s, "bad request: another service has this cgroup");
+            return "bad request: another service has this cgroup";
     if (!keep_copy(&s->cgroup, cgroup))
-        return fail_spawn(s, "out of memory");
-    char error[512], resolved[4096];
+        return "out of memory";
+    char resolved[4096];
     if (!spawn_resolve(file, path_of(m), resolved, sizeof resolved)) {
-        snprintf(error, sizeof error, "%s: no such program", file);
-        return fail_spawn(s, error);
+        snprintf(error, error_size, "%s: no such program", file);
+        return error;
     }
-    if (s->cgroup != NULL && tree_prepare(s, inotify_fd, error, sizeof error) != 0)
-        return fail_spawn(s, error);
-    if ((problem = prepare_notify(s, m, &r, error, sizeof error)) != NULL)
-        return fail_spawn(s, problem);
+    if (s->cgroup != NULL && tree_prepare(s, inotify_fd, error, error_size) != 0)
+        return error;
+    if (!reload && (problem = prepare_notify(s, m, &r, error, error_size)) != NULL)
+        return problem;
     r.file = resolved;
     r.argv = values_of(m, "arg");
     r.envp = values_of(m, "env");
@@ -719,21 +802,30 @@ static void handle_spawn(const struct message *m)
     struct spawned child;
     bool ok = r.argv != NULL && r.envp != NULL && r.groups != NULL && r.group_count == group_count;
     if (!ok)
-        snprintf(error, sizeof error, r.group_count != group_count ? "bad request: a group is not a number" : "out of memory");
+        snprintf(error, error_size, r.group_count != group_count ? "bad request: a group is not a number" : "out of memory");
     else if (s->cgroup_dir >= 0 && r.cgroup_procs < 0)
-        snprintf(error, sizeof error, "cannot open the cgroup's cgroup.procs: %s", strerror(errno)), ok = false;
+        snprintf(error, error_size, "cannot open the cgroup's cgroup.procs: %s", strerror(errno)), ok = false;
     else
-        ok = spawn_process(&r, &child, error, sizeof error);
+        ok = spawn_process(&r, &child, error, error_size);
     free(r.argv);
     free(r.envp);
     free(r.groups);
     close_fd(&r.cgroup_procs);
     if (!ok)
-        return fail_spawn(s, error);
+        return error;
     size_t index = service_index(&table, s);
+    if (reload) {
+        s->reload.pid = child.pid;
+        s->reload.since = wall_ms();
+        s->reload.exec_fd = child.exec_fd;
+        s->reload.exec_failed = false;
+        if (!watch(s->reload.exec_fd, K_RELOAD_EXEC, index, EPOLLIN))
+            take_reload_exec_outcome(s);
+        return NULL;
+    }
     s->pid = child.pid;
     s->since = wall_ms();
-    snprintf(s->role, sizeof s->role, "%s", role);
+    snprintf(s->role, sizeof s->role, "%s", message_get(m, "role"));
     s->ready = s->exec_failed = false;
     s->kill_rest = message_get(m, "kill-rest") != NULL && strcmp(message_get(m, "kill-rest"), "1") == 0;
     s->exec_fd = child.exec_fd;
@@ -746,6 +838,22 @@ static void handle_spawn(const struct message *m)
         take_exec_outcome(s); /* cannot wait for it: it will be read when the child is reaped */
     if (s->ready_fd >= 0 && !watch(s->ready_fd, K_READY, index, EPOLLIN))
         close_fd(&s->ready_fd);
+    return NULL;
+}
+
+static void handle_spawn(const struct message *m)
+{
+    struct service *s = named(m, true);
+    if (s == NULL)
+        return;
+    const char *role = message_get(m, "role");
+    if (role == NULL || !valid_role(role))
+        return fail_spawn(s, false, "bad request: role is main, pre-start, up, down, post-stop or reload");
+    bool reload = strcmp(role, "reload") == 0;
+    char error[512];
+    const char *problem = start_process(s, m, reload, error, sizeof error);
+    if (problem != NULL)
+        fail_spawn(s, reload, problem);
 }
 
 static void handle_signal(const struct message *m)
@@ -756,12 +864,17 @@ static void handle_signal(const struct message *m)
         return;
     if (!message_number(m, "signal", 1, 64, &sig))
         return reply_error("signal is a number from 1 to 64");
-    if (sig == SIGKILL) /* with no process too: what a oneshot's up left behind */
+    const char *to = message_get(m, "to");
+    bool main_only = to != NULL && strcmp(to, "main") == 0, reload = to != NULL && strcmp(to, "reload") == 0;
+    if (to != NULL && !main_only && !reload)
+        return reply_error("to is main or reload, or absent for the process group");
+    if (sig == SIGKILL && to == NULL) /* with no process too: what a oneshot's up left behind */
         return tree_kill(s);
-    if (s->pid == 0)
+    pid_t pid = reload ? s->reload.pid : s->pid;
+    if (pid == 0)
         return;
-    if (kill(-s->pid, (int)sig) != 0 && kill(s->pid, (int)sig) != 0 && errno != ESRCH)
-        complain("cannot signal %s (%d): %s", s->name, (int)s->pid, strerror(errno));
+    if ((main_only || kill(-pid, (int)sig) != 0) && kill(pid, (int)sig) != 0 && errno != ESRCH)
+        complain("cannot signal %s (%d): %s", s->name, (int)pid, strerror(errno));
 }
 
 static void handle_note(const struct message *m)
@@ -785,7 +898,7 @@ static void handle_forget(const struct message *m)
     struct service *s = named(m, false);
     if (s == NULL)
         return;
-    if (service_live(s))
+    if (service_busy(s))
         return reply_error("a service with a running process cannot be forgotten");
     tree_remove(s, inotify_fd);
     service_release(s);
@@ -1113,6 +1226,10 @@ static void dispatch(const struct epoll_event *e)
         if (s != NULL && s->exec_fd >= 0)
             take_exec_outcome(s);
         return;
+    case K_RELOAD_EXEC:
+        if (s != NULL && s->reload.exec_fd >= 0)
+            take_reload_exec_outcome(s);
+        return;
     case K_NOTIFY:
         if (s != NULL && s->notify_fd >= 0)
             on_notify(s);
@@ -1179,12 +1296,13 @@ static void name_stragglers(void)
     size_t used = 0, count = 0, named = 0;
     for (size_t i = 0; i < table.count; i++) {
         const struct service *s = &table.slots[i];
-        if (s->name == NULL || !service_live(s))
+        if (s->name == NULL || !service_busy(s))
             continue;
         count++;
         if (named + 1 < count)
             continue; /* one did not fit: the rest are counted only */
-        int n = snprintf(names + used, sizeof names - used, "%s%s (pid %d)", used > 0 ? ", " : "", s->name, (int)(s->pid != 0 ? s->pid : s->exit_pid));
+        pid_t pid = s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : s->reload.pid;
+        int n = snprintf(names + used, sizeof names - used, "%s%s (pid %d)", used > 0 ? ", " : "", s->name, (int)pid);
         if (n > 0 && (size_t)n < sizeof names - used)
             used += (size_t)n, named++;
         else
@@ -1213,7 +1331,7 @@ static void check_stop_deadline(void)
         name_stragglers();
     }
     for (size_t i = 0; i < table.count; i++)
-        if (table.slots[i].name != NULL && service_live(&table.slots[i]))
+        if (table.slots[i].name != NULL && service_busy(&table.slots[i]))
             tree_kill(&table.slots[i]);
     stop_deadline = now + 1000;
 }

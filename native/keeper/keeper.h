@@ -119,11 +119,15 @@ enum pending {
     P_NOTIFY = 8,
     P_EXITED = 16,
     P_LOG = 32,
+    P_RELOAD_SPAWNED = 64,
+    P_RELOAD_FAILED = 128,
+    P_RELOAD_EXITED = 256,
 };
 
 struct notice {
     char *status;
     long long mainpid;
+    /* `reloading`: RELOADING=1 came, and no READY=1 after it yet (that READY=1 is told as `reloaded`). */
     bool stopping, reloading, watchdog;
 };
 
@@ -169,6 +173,19 @@ struct service {
     struct notice notice;
     unsigned notice_changed;
     bool queued;
+    /* The reload command (role=reload): a process beside the service's own, in its
+     * cgroup, writing to its pipes; at most one at a time. pid 0: none. Its exit is told
+     * once, not kept for a next server's table. */
+    struct {
+        pid_t pid;
+        int64_t since;
+        int exec_fd;
+        bool exec_failed;
+        char *failure;
+        pid_t spawned_pid, exit_pid;
+        int exit_status;
+        uint64_t seq;
+    } reload;
 };
 
 struct services {
@@ -180,12 +197,17 @@ struct services {
 
 struct service *service_find(struct services *t, const char *name);
 struct service *service_add(struct services *t, const char *name);
+/* The service whose own process `pid` is (not its reload command: see service_by_reload). */
 struct service *service_by_pid(struct services *t, pid_t pid);
+struct service *service_by_reload(struct services *t, pid_t pid);
 size_t service_index(const struct services *t, const struct service *s);
 void service_mark(struct services *t, struct service *s, unsigned what);
 /* Frees everything the slot holds but the name and its place. */
 void service_release(struct service *s);
+/* It has a process, or one that ended waits for the rest of its tree. */
 bool service_live(const struct service *s);
+/* Live, or its reload command runs. */
+bool service_busy(const struct service *s);
 
 /* ---- spawn.c ---- */
 

@@ -61,11 +61,18 @@ static bool has_prefix(const char *line, size_t length, const char *prefix)
     return length >= n && memcmp(line, prefix, n) == 0;
 }
 
-/* One line of a datagram; returns true for READY=1. */
+/* One line of a datagram; returns true for READY=1. A READY=1 after RELOADING=1 ends a
+ * reload (systemd's Type=notify-reload): it is told as `reloaded`, since the first
+ * READY=1 of a process is its readiness, told once. */
 static bool take_line(const char *line, size_t length, struct notice *n, unsigned *changed)
 {
-    if (length == 7 && memcmp(line, "READY=1", 7) == 0)
+    if (length == 7 && memcmp(line, "READY=1", 7) == 0) {
+        if (n->reloading) {
+            n->reloading = false;
+            *changed |= 32;
+        }
         return true;
+    }
     if (has_prefix(line, length, "STATUS=")) {
         size_t text_length = length - 7 < MAX_STATUS_TEXT ? length - 7 : MAX_STATUS_TEXT;
         char *text = malloc(text_length + 1);

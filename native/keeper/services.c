@@ -28,7 +28,7 @@ struct service *service_find(struct services *t, const char *name)
 static void slot_init(struct service *s)
 {
     memset(s, 0, sizeof *s);
-    s->exec_fd = s->ready_fd = s->notify_fd = -1;
+    s->exec_fd = s->ready_fd = s->notify_fd = s->reload.exec_fd = -1;
     s->out_read = s->out_write = -1;
     s->err_read = s->err_write = -1;
     s->cgroup_dir = -1;
@@ -84,6 +84,14 @@ struct service *service_by_pid(struct services *t, pid_t pid)
     return NULL;
 }
 
+struct service *service_by_reload(struct services *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (t->slots[i].name != NULL && t->slots[i].reload.pid == pid)
+            return &t->slots[i];
+    return NULL;
+}
+
 size_t service_index(const struct services *t, const struct service *s)
 {
     return (size_t)(s - t->slots);
@@ -105,6 +113,11 @@ bool service_live(const struct service *s)
     return s->pid != 0 || s->finishing;
 }
 
+bool service_busy(const struct service *s)
+{
+    return service_live(s) || s->reload.pid != 0;
+}
+
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -115,6 +128,7 @@ static void close_fd(int *fd)
 void service_release(struct service *s)
 {
     close_fd(&s->exec_fd);
+    close_fd(&s->reload.exec_fd);
     close_fd(&s->ready_fd);
     close_fd(&s->notify_fd);
     if (s->notify_path != NULL)
@@ -128,6 +142,8 @@ void service_release(struct service *s)
     log_close(&s->log);
     free(s->failure);
     s->failure = NULL;
+    free(s->reload.failure);
+    s->reload.failure = NULL;
     free(s->notice.status);
     s->notice.status = NULL;
 }

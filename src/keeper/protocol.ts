@@ -4,7 +4,7 @@
 // messages; it does no I/O, so that any byte stream can be fed to it in a test.
 
 import { constants } from "node:os";
-import type { Role } from "../engine/types.js";
+import type { SpawnRole } from "../engine/types.js";
 
 export const PROTOCOL_VERSION = 1;
 /** The longest frame either side may send; a length outside 1..this ends the connection. */
@@ -15,7 +15,7 @@ export const MAX_FRAME_FIELDS = 32_768;
 export const MAX_PROCS_LISTED = 256;
 
 const KEY = /^[a-z][a-z0-9-]*$/;
-const ROLES: readonly Role[] = ["main", "pre-start", "up", "down", "post-stop"];
+const ROLES: readonly SpawnRole[] = ["main", "pre-start", "up", "down", "post-stop", "reload"];
 const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
 
 /** One frame, untyped: what the wire holds. */
@@ -55,7 +55,8 @@ export interface LogSettings {
 export interface SpawnMessage extends LogSettings {
   type: "spawn";
   service: string;
-  role: Role;
+  /** `reload`: the reload command, beside the service's process (see docs/keeper-protocol.md). */
+  role: SpawnRole;
   file: string;
   /** argv, argv[0] first. */
   args: string[];
@@ -81,7 +82,8 @@ export interface SpawnMessage extends LogSettings {
 export type ServerMessage =
   | { type: "hello"; version: number }
   | SpawnMessage
-  | { type: "signal"; service: string; signal: number }
+  /** To the process group of the service's process; `main`: its process alone; `reload`: its reload command's group. */
+  | { type: "signal"; service: string; signal: number; to?: "main" | "reload" }
   | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
   | { type: "forget"; service: string }
   /** Asks for the pids of the service's tree: answered by a `procs` of the same service. */
@@ -95,10 +97,11 @@ export type ServerMessage =
 
 export type KeeperMessage =
   | { type: "hello"; version: number; pid: number; tracking: "cgroup" | "fallback"; cgroup: string | null }
-  | { type: "proc"; service: string; role: Role; pid: number; since: number; ready: boolean }
+  | { type: "proc"; service: string; role: SpawnRole; pid: number; since: number; ready: boolean }
   | { type: "table-end" }
-  | { type: "spawned"; service: string; pid: number }
-  | { type: "spawn-failed"; service: string; error: string }
+  /** `reload`: about the reload command, not the service's process. */
+  | { type: "spawned"; service: string; pid: number; reload: boolean }
+  | { type: "spawn-failed"; service: string; error: string; reload: boolean }
   | { type: "ready"; service: string; pid: number }
   | {
       type: "notify";
@@ -109,9 +112,11 @@ export type KeeperMessage =
       mainpid?: number;
       stopping?: boolean;
       reloading?: boolean;
+      /** READY=1 after RELOADING=1: the reload is done. */
+      reloaded?: boolean;
       watchdog?: boolean;
     }
-  | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null }
+  | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null; reload: boolean }
   | { type: "log-trouble"; service: string; error: string }
   /** The answer to a `procs`: at most MAX_PROCS_LISTED pids, its leader (main process) first; `total` counts them all. */
   | { type: "procs"; service: string; pids: number[]; total: number }
@@ -177,6 +182,7 @@ function toFrame(message: ServerMessage): Frame {
     case "signal":
       put("service", message.service);
       put("signal", message.signal);
+      put("to", message.to);
       break;
     case "note":
       put("service", message.service);
@@ -360,6 +366,13 @@ function signalName(text: string): string {
   return text.startsWith("SIG") ? text : `SIG${text}`;
 }
 
+/** `role=reload` on `spawned`, `spawn-failed` and `exited`: the news is of the reload command; absent, of the service's process. */
+function ofReload(f: Fields): boolean {
+  const role = f.optional("role", f.text);
+  if (role !== undefined && role !== "reload") throw new FieldError(`'role=${role}' is not 'reload'`);
+  return role === "reload";
+}
+
 /** A frame from the keeper → its message, or why it is not one. */
 export function parseKeeperMessage(frame: Frame): Decoded<KeeperMessage> {
   try {
@@ -380,14 +393,14 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
     case "proc": {
       const role = f.text("role");
       if (!(ROLES as readonly string[]).includes(role)) throw new FieldError(`'role=${role}' in 'proc' is not a role`);
-      return { type: "proc", service: f.name("service"), role: role as Role, pid: f.number("pid"), since: f.number("since"), ready: f.flag("ready") };
+      return { type: "proc", service: f.name("service"), role: role as SpawnRole, pid: f.number("pid"), since: f.number("since"), ready: f.flag("ready") };
     }
     case "table-end":
       return { type: "table-end" };
     case "spawned":
-      return { type: "spawned", service: f.name("service"), pid: f.number("pid") };
+      return { type: "spawned", service: f.name("service"), pid: f.number("pid"), reload: ofReload(f) };
     case "spawn-failed":
-      return { type: "spawn-failed", service: f.name("service"), error: f.name("error") };
+      return { type: "spawn-failed", service: f.name("service"), error: f.name("error"), reload: ofReload(f) };
     case "ready":
       return { type: "ready", service: f.name("service"), pid: f.number("pid") };
     case "notify": {
@@ -396,14 +409,14 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
       const mainpid = f.optional("mainpid", f.number);
       if (status !== undefined) message.status = status;
       if (mainpid !== undefined) message.mainpid = mainpid;
-      for (const key of ["stopping", "reloading", "watchdog"] as const) if (f.has(key)) message[key] = f.flag(key);
+      for (const key of ["stopping", "reloading", "reloaded", "watchdog"] as const) if (f.has(key)) message[key] = f.flag(key);
       return message;
     }
     case "exited": {
       const code = f.optional("code", f.number) ?? null;
       const signal = f.optional("signal", f.name) ?? null;
       if ((code === null) === (signal === null)) throw new FieldError("'exited' needs one of 'code' and 'signal'");
-      return { type: "exited", service: f.name("service"), pid: f.number("pid"), seq: f.number("seq"), code, signal: signal === null ? null : signalName(signal) };
+      return { type: "exited", service: f.name("service"), pid: f.number("pid"), seq: f.number("seq"), code, signal: signal === null ? null : signalName(signal), reload: ofReload(f) };
     }
     case "log-trouble":
       return { type: "log-trouble", service: f.name("service"), error: f.name("error") };

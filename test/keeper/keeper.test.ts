@@ -289,6 +289,77 @@ describe("keeper", { concurrency: true }, () => {
     }),
   );
 
+  test("a reload command runs beside the service's process, into its log; one at a time; listed in the table; its exit told with role=reload", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      c.send(k.spawnMessage("web", ["sh", "-c", "echo started; exec sleep 1000"]));
+      const main = await c.next("spawned", (m) => m.service === "web" && !m.reload);
+      const reload = (args: string[]) => k.spawnMessage("web", args, { role: "reload", killRest: false, env: ["PATH=/usr/bin:/bin", `MAINPID=${main.pid}`] });
+      c.send(reload(["sh", "-c", "echo reloading $MAINPID; exec sleep 1000"]));
+      const command = await c.next("spawned", (m) => m.service === "web" && m.reload);
+      c.send(reload(["true"]));
+      assert.match((await c.next("spawn-failed", (m) => m.service === "web")).error, /a reload command of this service is still running/);
+      await waitFor("its line in the service's log", () => k.logOf("web").includes(`reloading ${main.pid}`));
+      // A new server finds both processes in the table.
+      c.socket.destroy();
+      await c.closed;
+      const d = await k.connect();
+      const procs = d.messages.filter((m) => m.type === "proc" && m.service === "web");
+      assert.deepEqual(procs.map((m) => m.type === "proc" && [m.role, m.pid]), [["main", main.pid], ["reload", command.pid]]);
+      d.send({ type: "signal", service: "web", signal: 15, to: "reload" });
+      const exit = await d.next("exited", (m) => m.service === "web");
+      assert.deepEqual([exit.pid, exit.reload, exit.signal], [command.pid, true, "SIGTERM"]);
+      assert.ok(alive(main.pid), "the service's process runs on");
+      d.send(reload(["/nonexistent/reload"]));
+      assert.equal((await d.next("spawn-failed", (m) => m.service === "web" && m.reload)).error, "/nonexistent/reload: no such program");
+      d.send(reload(["sh", "-c", "exit 0"]));
+      assert.equal((await d.next("exited", (m) => m.service === "web" && m.reload && m.pid !== command.pid)).code, 0);
+    }),
+  );
+
+  test("signal to=main reaches the main process alone, not the rest of its group", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const child = join(k.dir, "child-hups");
+      const script = `trap 'echo main-hup' HUP; (trap 'echo hup > ${child}' HUP; while :; do sleep 0.05; done) & echo ready >&3; while :; do sleep 0.05; done`;
+      c.send(k.spawnMessage("m", ["sh", "-c", script], { readyFd: 3 }));
+      await c.next("ready", (m) => m.service === "m");
+      c.send({ type: "signal", service: "m", signal: 1, to: "main" });
+      await waitFor("the main's HUP", () => k.logOf("m").includes("main-hup"));
+      assert.equal(existsSync(child), false, "the child in the main's group got no HUP");
+      c.send({ type: "signal", service: "m", signal: 1 });
+      await waitFor("the group's HUP reaching the child", () => existsSync(child));
+      c.send({ type: "signal", service: "m", signal: 1, to: "elsewhere" as "main" });
+      assert.match((await c.next("error")).message, /to is main or reload/);
+    }),
+  );
+
+  test("sd_notify: RELOADING=1 then READY=1 is told as reloading=1, then reloaded=1", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const path = join(k.dir, "n.notify");
+      const python = `import os, signal, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(os.environ['NOTIFY_SOCKET'])
+def reload(*_):
+    s.send(b'RELOADING=1')
+    time.sleep(0.3)
+    s.send(b'READY=1')
+signal.signal(signal.SIGHUP, reload)
+s.send(b'READY=1')
+while True: time.sleep(1000)
+`;
+      c.send(k.spawnMessage("n", ["python3", "-c", python], { notify: path, env: ["PATH=/usr/bin:/bin", `NOTIFY_SOCKET=${path}`] }));
+      await c.next("ready", (m) => m.service === "n");
+      c.send({ type: "signal", service: "n", signal: 1, to: "main" });
+      const from = c.messages.length;
+      await c.next("notify", (m) => m.service === "n" && m.reloading === true, from);
+      const done = await c.next("notify", (m) => m.service === "n" && m.reloaded === true, from);
+      assert.equal(done.reloading, undefined, "READY=1 came in a datagram of its own, after RELOADING=1");
+      assert.equal(c.messages.filter((m) => m.type === "ready" && m.service === "n").length, 1, "readiness is told once");
+    }),
+  );
+
   test("the keeper outlives its server: the table after a reconnect, an exit kept until acknowledged, no log gap", { timeout: 60_000 }, () =>
     withKeeper({}, async (k) => {
       const first = await k.connect();
@@ -465,6 +536,8 @@ describe("keeper", { concurrency: true }, () => {
       const valid: ServerMessage[] = [
         k.spawnMessage("fuzz", ["/nonexistent/fuzz-program"], { readyFd: 3 }),
         { type: "signal", service: "fuzz", signal: 15 },
+        { type: "signal", service: "fuzz", signal: 9, to: "main" },
+        { ...k.spawnMessage("fuzz", ["/nonexistent/fuzz-program"]), role: "reload" },
         { type: "ack", seq: 3 },
         { type: "forget", service: "fuzz" },
         { type: "procs", service: "fuzz" },

@@ -53,6 +53,8 @@ describe("server messages on the wire", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
+      [{ type: "signal", service: "web", signal: 1, to: "main" }, "signal\0service=web\0signal=1\0to=main\0"],
+      [{ type: "signal", service: "web", signal: 9, to: "reload" }, "signal\0service=web\0signal=9\0to=reload\0"],
       [{ type: "note", service: "web", text: "up: ready = fd" }, "note\0service=web\0text=up: ready = fd\0"],
       [{ type: "forget", service: "mount@/dev/sdb1" }, "forget\0service=mount@/dev/sdb1\0"],
       [{ type: "procs", service: "web" }, "procs\0service=web\0"],
@@ -158,10 +160,28 @@ describe("keeper messages parsed", () => {
       { type: "proc", service: "web", role: "post-stop", pid: 12, since: 1790000000123, ready: true },
     ],
     [{ type: "table-end", fields: [] }, { type: "table-end" }],
-    [{ type: "spawned", fields: [["service", "a"], ["pid", "99"]] }, { type: "spawned", service: "a", pid: 99 }],
+    [{ type: "spawned", fields: [["service", "a"], ["pid", "99"]] }, { type: "spawned", service: "a", pid: 99, reload: false }],
     [
       { type: "spawn-failed", fields: [["service", "a"], ["error", "chdir /srv: No such file or directory"]] },
-      { type: "spawn-failed", service: "a", error: "chdir /srv: No such file or directory" },
+      { type: "spawn-failed", service: "a", error: "chdir /srv: No such file or directory", reload: false },
+    ],
+    // The reload command's news (role=reload), and its proc in the table.
+    [{ type: "spawned", fields: [["service", "a"], ["pid", "101"], ["role", "reload"]] }, { type: "spawned", service: "a", pid: 101, reload: true }],
+    [
+      { type: "spawn-failed", fields: [["service", "a"], ["error", "reload: no such program"], ["role", "reload"]] },
+      { type: "spawn-failed", service: "a", error: "reload: no such program", reload: true },
+    ],
+    [
+      { type: "exited", fields: [["service", "a"], ["pid", "101"], ["seq", "7"], ["role", "reload"], ["code", "3"]] },
+      { type: "exited", service: "a", pid: 101, seq: 7, code: 3, signal: null, reload: true },
+    ],
+    [
+      { type: "proc", fields: [["service", "a"], ["role", "reload"], ["pid", "101"], ["since", "1790000000123"], ["ready", "0"]] },
+      { type: "proc", service: "a", role: "reload", pid: 101, since: 1790000000123, ready: false },
+    ],
+    [
+      { type: "notify", fields: [["service", "a"], ["pid", "99"], ["reloading", "1"], ["reloaded", "1"]] },
+      { type: "notify", service: "a", pid: 99, reloading: true, reloaded: true },
     ],
     [{ type: "ready", fields: [["service", "a"], ["pid", "99"]] }, { type: "ready", service: "a", pid: 99 }],
     [
@@ -169,11 +189,20 @@ describe("keeper messages parsed", () => {
       { type: "notify", service: "a", pid: 99, status: "serving = yes", stopping: true, mainpid: 100 },
     ],
     [{ type: "notify", fields: [["service", "a"], ["pid", "99"], ["status", ""]] }, { type: "notify", service: "a", pid: 99, status: "" }],
-    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "3"], ["code", "0"]] }, { type: "exited", service: "a", pid: 99, seq: 3, code: 0, signal: null }],
-    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "4"], ["signal", "SIGKILL"]] }, { type: "exited", service: "a", pid: 99, seq: 4, code: null, signal: "SIGKILL" }],
+    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "3"], ["code", "0"]] }, { type: "exited", service: "a", pid: 99, seq: 3, code: 0, signal: null, reload: false }],
+    [
+      { type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "4"], ["signal", "SIGKILL"]] },
+      { type: "exited", service: "a", pid: 99, seq: 4, code: null, signal: "SIGKILL", reload: false },
+    ],
     // The doc says signal=NAME: a bare name or a number is read as the same signal.
-    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "5"], ["signal", "TERM"]] }, { type: "exited", service: "a", pid: 99, seq: 5, code: null, signal: "SIGTERM" }],
-    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "6"], ["signal", "9"]] }, { type: "exited", service: "a", pid: 99, seq: 6, code: null, signal: "SIGKILL" }],
+    [
+      { type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "5"], ["signal", "TERM"]] },
+      { type: "exited", service: "a", pid: 99, seq: 5, code: null, signal: "SIGTERM", reload: false },
+    ],
+    [
+      { type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "6"], ["signal", "9"]] },
+      { type: "exited", service: "a", pid: 99, seq: 6, code: null, signal: "SIGKILL", reload: false },
+    ],
     [{ type: "log-trouble", fields: [["service", "a"], ["error", "ENOSPC"]] }, { type: "log-trouble", service: "a", error: "ENOSPC" }],
     [
       { type: "procs", fields: [["service", "web"], ["total", "3"], ["pid", "40"], ["pid", "41"], ["pid", "7"]] },
@@ -192,7 +221,7 @@ describe("keeper messages parsed", () => {
 
   test("unknown keys are ignored and the last of a repeated key counts", () => {
     const frame: Frame = { type: "spawned", fields: [["service", "a"], ["pid", "1"], ["future-key", "x"], ["pid", "2"]] };
-    assert.deepEqual(messageOf(decodeOne(keeperDecoder(), encodeFrame(frame))), { type: "spawned", service: "a", pid: 2 });
+    assert.deepEqual(messageOf(decodeOne(keeperDecoder(), encodeFrame(frame))), { type: "spawned", service: "a", pid: 2, reload: false });
   });
 
   test("well framed but wrong: each is refused with what is wrong", () => {
@@ -217,6 +246,8 @@ describe("keeper messages parsed", () => {
       ["procs\0service=a\0total=1\0pid=1\0pid=2\0", /lists 2 pids of a total of 1/],
       ["procs\0service=a\0total=2\0pid=1\0pid=x\0", /'pid=x' in 'procs' is not a number/],
       [`procs\0service=a\0total=1000\0${"pid=1\0".repeat(257)}`, /lists 257 pids of a total of 1000 \(at most 256\)/],
+      ["spawned\0service=a\0pid=1\0role=main\0", /'role=main' is not 'reload'/],
+      ["notify\0service=a\0pid=1\0reloaded=yes\0", /not 0 or 1/],
       ["frobnicate\0x=1\0", /unknown message type 'frobnicate'/],
     ];
     for (const [body, pattern] of wrong) assert.match(errorOf(decodeOne(keeperDecoder(), frameOf(body))), pattern, JSON.stringify(body));
