@@ -41,6 +41,7 @@ export const OPTIONS = {
   "log-format": { value: "text|json", help: "the console's lines (the keeper's stdout, a container's log)" },
   "service-logs": { value: "auto|files|console|both", help: "where 'log = file' services write (auto: both as a container's PID 1, else files)" },
   compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
+  main: { help: "to the service's main process alone, not its process group" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -262,6 +263,14 @@ export const COMMANDS = {
     help: "Stops each named service, after what requires it, then starts them all again in order, and waits until they are up again (or failed). Never blocked by the restart limit.",
     run: change("restart"),
   },
+  reload: {
+    group: "services",
+    operands: "NAME…",
+    options: ["no-wait"],
+    summary: "have up services read their configuration again",
+    help: "Has each named service (a bundle: its members) read its configuration again without a restart: its 'reload' command runs beside it (with MAINPID), or its main process is sent its 'reload-signal'; a notify service that says RELOADING=1 is done at its READY=1. Waits for each: 'web: reloaded', or 'web: reload failed: …' (exit 1; the service keeps running). Refused for a service that is not up or has no way to reload.",
+    run: async (a) => (await import("./service-commands.js")).reload(a.places, a.out, a.args, a.values["no-wait"] !== true),
+  },
   enable: {
     group: "services",
     operands: "NAME…",
@@ -281,10 +290,10 @@ export const COMMANDS = {
   signal: {
     group: "services",
     operands: "NAME SIGNAL",
-    options: [],
+    options: ["main"],
     summary: "send a signal to a service's process group",
-    help: "Sends SIGNAL (HUP, sigusr1, 15 …) to the process group of the service's running process; KILL ends the whole service. A process that dies of it is restarted by its policy: to stop a service, use 'tend stop'.",
-    run: async (a) => (await import("./service-commands.js")).signal(a.places, a.out, a.args[0]!, a.args[1]!),
+    help: "Sends SIGNAL (HUP, sigusr1, 15 …) to the process group of the service's running process; KILL ends the whole service. With --main, to its main process alone (a master that passes it on to its workers itself). A process that dies of it is restarted by its policy: to stop a service, use 'tend stop'.",
+    run: async (a) => (await import("./service-commands.js")).signal(a.places, a.out, a.args[0]!, a.args[1]!, a.values.main === true),
   },
   logs: {
     group: "services",

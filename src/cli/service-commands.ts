@@ -1,5 +1,5 @@
 // The commands that ask the server about services or change them: status, list,
-// why, start, stop, restart, enable, disable, signal, logs, shutdown, ready.
+// why, start, stop, restart, reload, enable, disable, signal, logs, shutdown, ready.
 
 import { parseDuration } from "../config/values.js";
 import type { Places } from "../places.js";
@@ -46,7 +46,7 @@ export function printStatusTable(out: Output, services: ServiceStatus[]): void {
   const rows = services.map((s) => [
     s.name,
     s.type,
-    s.phase,
+    s.reloading ? `${s.phase} (reloading)` : s.phase,
     s.pid === null ? "-" : String(s.pid),
     ago(s.since),
     detail(s),
@@ -56,7 +56,7 @@ export function printStatusTable(out: Output, services: ServiceStatus[]): void {
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
   out.line(paint(out, "bold", line(header)));
   for (const row of rows) {
-    const colour = row[2] === "failed" ? "red" : row[2] === "up" || row[2] === "running" ? "green" : null;
+    const colour = row[2] === "failed" ? "red" : row[2]!.startsWith("up") || row[2] === "running" ? "green" : null;
     out.line(colour === null ? line(row) : line(row).replace(` ${row[2]} `, ` ${paint(out, colour, row[2]!)} `));
   }
 }
@@ -150,11 +150,23 @@ async function enableOffline(places: Places, out: Output, cmd: "enable" | "disab
   return 0;
 }
 
-export async function signal(places: Places, out: Output, name: string, sig: string): Promise<number> {
-  const result = await request(places, { cmd: "signal", name, signal: sig });
+/** reload: each service's reload, waited for; 1 when one failed (the service keeps running). */
+export async function reload(places: Places, out: Output, names: string[], wait: boolean): Promise<number> {
+  const result = await request(places, { cmd: "reload", names, wait });
+  if (out.json) return out.data(result), "failed" in result && result.failed.length > 0 ? 1 : 0;
+  if ("reloading" in result) {
+    out.line(`reload: asked of ${result.reloading.join(", ")}`);
+    return 0;
+  }
+  for (const s of result.services) out.line(s.error === null ? `${s.name}: reloaded` : `${s.name}: ${paint(out, "red", "reload failed")}: ${s.error}`);
+  return result.failed.length > 0 ? 1 : 0;
+}
+
+export async function signal(places: Places, out: Output, name: string, sig: string, main: boolean): Promise<number> {
+  const result = await request(places, { cmd: "signal", name, signal: sig, ...(main ? { main } : {}) });
   const { pid, signal: sent } = result;
   if (out.json) out.data(result);
-  else out.line(`sent ${sent} to ${name} (process group ${pid})`);
+  else out.line(`sent ${sent} to ${name} (${main ? "main process" : "process group"} ${pid})`);
   return 0;
 }
 

@@ -83,7 +83,7 @@ export interface ServiceDef {
 
   user: string | null;
   group: string | null;
-  /** Who besides root and the control group may start, stop, restart it and read its logs: user names, `@group`s, numbers. */
+  /** Who besides root and the control group may start, stop, restart, reload it and read its logs: user names, `@group`s, numbers. */
   allow: string[];
   /** Prototype-free (see records.ts), as every record keyed by a user's names. */
   env: Record<string, string>;

@@ -26,7 +26,7 @@ export interface Policy {
 }
 
 /** Commands that `allow` (and a service's own `user`) grant, for the services they name. */
-const SERVICE_COMMANDS: ReadonlySet<Command> = new Set(["start", "stop", "restart", "logs"]);
+const SERVICE_COMMANDS: ReadonlySet<Command> = new Set(["start", "stop", "restart", "reload", "logs"]);
 
 /**
  * Null when `peer` may make `request`, else the one-line refusal. A null peer (its

@@ -8,6 +8,7 @@ import { readDatabase, type Database } from "../compile/database.js";
 import { parseSignal } from "../config/values.js";
 import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { planApply } from "../engine/apply.js";
+import { cannotReload } from "../engine/reload.js";
 import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
 import { members } from "../engine/topology.js";
@@ -99,9 +100,11 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
     const s = engine.services.get(request.name);
     if (s === undefined) return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle`);
     if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
-    emit({ kind: "signal", service: request.name, signal: signal.value });
+    if (request.main && s.role !== "main") return refuse(`${request.name} has no main process now (its ${s.role} runs)`);
+    emit({ kind: "signal", service: request.name, signal: signal.value, to: request.main ? "main" : "group" });
     return reply({ pid: s.pid, signal: signal.value });
   },
+  reload: reloadServices,
   logs: sendLogs,
   apply,
   emit(server, request, { reply }) {
@@ -144,6 +147,19 @@ function change({ engine, waiters, emit, now }: ServerContext, request: RequestO
     connection.send({ id: request.id, affected });
     widen(affected);
   });
+}
+
+/** reload: each service named (bundles expanded) must be up and have a way to reload; then, waited for, how each reload ended. */
+function reloadServices({ engine, waiters, emit, now }: ServerContext, request: RequestOf<"reload">, { reply, refuse }: Answer<"reload">, connection: Connection): void {
+  const problem = unknownNames(engine, request.names);
+  if (problem !== null) return refuse(problem);
+  if (engine.shuttingDown) return refuse("the server is shutting down");
+  const services = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
+  const refused = services.map((n) => cannotReload(engine, n)).find((why) => why !== null);
+  if (refused !== undefined) return refuse(refused);
+  if (request.wait !== false) waiters.reload({ id: request.id, connection, services, since: now() });
+  emit({ kind: "reload", names: services });
+  if (request.wait === false) reply({ reloading: services });
 }
 
 /** enable, disable: persisted first; a booted server then starts or lets go of them. */

@@ -54,6 +54,8 @@ export interface ServiceStatus {
   nextRun: number | null;
   /** What an sd_notify service last said with STATUS=. */
   statusText: string | null;
+  /** A reload is under way (`tend reload`, or a notify service that said RELOADING=1): shown `up (reloading)`. */
+  reloading: boolean;
 }
 
 export interface StatusResult {
@@ -87,6 +89,9 @@ export interface Outcome {
 
 /** start, stop, restart: the outcome, or with `wait: false` at once what the command concerns. */
 export type ChangeResult = Outcome | { affected: string[] };
+
+/** reload: how each service's reload ended (`error` null: reloaded), or with `wait: false` at once what is being reloaded. */
+export type ReloadResult = { services: { name: string; error: string | null }[]; failed: string[] } | { reloading: string[] };
 
 /** What installing a database into the running server does. */
 export interface ApplyPlan {
@@ -184,7 +189,10 @@ export const COMMANDS = {
   disable: enablement,
   /** The lines come as `line` replies; the result is null. */
   logs: { fields: { name: text, lines: optional(number), follow: optional(boolean) }, readOnly: false, result: result<null>() },
-  signal: { fields: { name: text, signal: text }, readOnly: false, result: result<{ pid: number; signal: string }>() },
+  /** To the process group of the service's process; `main`: to its main process alone. */
+  signal: { fields: { name: text, signal: text, main: optional(boolean) }, readOnly: false, result: result<{ pid: number; signal: string }>() },
+  /** Up services run their `reload` or are sent their `reload-signal`; waited for (the default) until each is over. */
+  reload: { fields: { names, wait: optional(boolean) }, readOnly: false, result: result<ReloadResult>() },
   /** Lines that explain the state of one service. */
   why: { fields: { name: text }, readOnly: true, result: result<string[]>() },
   /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */

@@ -267,9 +267,10 @@ function readopt(server: ServerCore, supervisor: Supervisor, runtime: RuntimeSta
     }
   }
   const { engine } = server;
-  const procOf = new Map(procs.map((p) => [p.service, p]));
+  const procOf = new Map(procs.flatMap((p) => (p.role === "reload" ? [] : [[p.service, { ...p, role: p.role }] as const])));
+  const reloadOf = new Map(procs.flatMap((p) => (p.role === "reload" ? [[p.service, p.pid] as const] : [])));
   const exitOf = new Map(exits.map((x) => [x.service, x]));
-  const names = new Set([...procOf.keys(), ...exitOf.keys()]);
+  const names = new Set([...procOf.keys(), ...exitOf.keys(), ...reloadOf.keys()]);
   for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null) names.add(name);
   let adopted = 0;
   for (const name of names) {
@@ -286,11 +287,14 @@ function readopt(server: ServerCore, supervisor: Supervisor, runtime: RuntimeSta
       supervisor.adopt(name, defOf(engine, name), live.pid, live.role);
       adopted++;
     }
+    const reload = reloadOf.get(name);
+    if (reload !== undefined) supervisor.adoptReload(name, reload);
     emit({
       kind: "adopted",
       service: name,
       process: live === null ? null : { pid: live.pid, role: live.role, ready: live.ready },
       exit: exit === null ? null : { pid: exit.pid, status: { code: exit.code, signal: exit.signal } },
+      ...(reload === undefined ? {} : { reload }),
     });
   }
   if (taken || adopted > 0) log(`took over ${adopted} running process${adopted === 1 ? "" : "es"}${taken ? " and the previous server's state" : " without the previous server's state"}`);

@@ -30,5 +30,6 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts): Servi
     skipped: s.skipped,
     nextRun: shell.nextRun ?? null,
     statusText: shell.statusText ?? null,
+    reloading: s.reload !== null,
   };
 }

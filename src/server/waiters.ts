@@ -5,6 +5,7 @@
 
 import type { Readiness } from "../engine/boot.js";
 import { stateOf, type Engine } from "../engine/engine.js";
+import { reloadOutcome } from "../engine/reload.js";
 import { isSettled } from "../engine/rules.js";
 import { edgesOf, members } from "../engine/topology.js";
 import type { Phase } from "../engine/types.js";
@@ -34,6 +35,15 @@ interface Pending extends Waiter {
   detach(): void;
 }
 
+/** A `reload` waited for: answered once the reload of each service is over. */
+export interface ReloadWaiter {
+  id: number;
+  connection: Connection;
+  services: string[];
+  /** When it was asked (engine clock): a reload that ended before is not its own. */
+  since: number;
+}
+
 /** A `ready` request with `waitMs`. */
 export interface ReadyWaiter {
   id: number;
@@ -47,6 +57,7 @@ export interface ReadyWaiter {
 export function createWaiters(engine: () => Engine) {
   let pending: Pending[] = [];
   const readyWaiters = new Set<{ waiter: ReadyWaiter; answer(): void }>();
+  const reloadWaiters = new Set<{ waiter: ReloadWaiter; detach(): void }>();
 
   const finalReply = (w: Pending): void => {
     const e = engine();
@@ -93,6 +104,11 @@ export function createWaiters(engine: () => Engine) {
         if (w.progress !== false && (w.kind === "shutdown" || w.watched.has(service))) w.connection.send({ id: w.id, progress: { service, phase, reason } });
       }
     },
+    reload(waiter: ReloadWaiter): void {
+      const entry = { waiter, detach: () => {} };
+      entry.detach = waiter.connection.onClose(() => reloadWaiters.delete(entry));
+      reloadWaiters.add(entry);
+    },
     ready(waiter: ReadyWaiter): void {
       const entry = {
         waiter,
@@ -117,6 +133,15 @@ export function createWaiters(engine: () => Engine) {
         if (now.ready || now.failed.length > 0 || now.shuttingDown) entry.answer();
       }
       const e = engine();
+      for (const entry of reloadWaiters) {
+        const { waiter } = entry;
+        const outcomes = waiter.services.map((name) => ({ name, outcome: reloadOutcome(e, name, waiter.since) }));
+        if (outcomes.some((o) => o.outcome === null)) continue;
+        entry.detach();
+        reloadWaiters.delete(entry);
+        const services = outcomes.map(({ name, outcome }) => ({ name, error: outcome!.error }));
+        waiter.connection.send({ id: waiter.id, ok: true, result: { services, failed: services.filter((s) => s.error !== null).map((s) => s.name) } });
+      }
       const still: Pending[] = [];
       for (const w of pending) {
         const applying = w.kind === "apply" && e.pendingApply !== null;

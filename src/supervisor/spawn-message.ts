@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { expandArgv, type Argv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
-import type { Role } from "../engine/types.js";
+import type { SpawnRole } from "../engine/types.js";
 import type { LogSettings, SpawnMessage } from "../keeper/protocol.js";
 import { fileNameOf } from "../places.js";
 import { directoryEnvironment, type DirectoryBases, type Owner } from "../system/service-directories.js";
@@ -40,7 +40,7 @@ export interface Spawn {
   owner: Owner;
 }
 
-export function spawnMessage(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string>, places: SpawnPlaces): Spawn | string {
+export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, eventEnv: Record<string, string>, places: SpawnPlaces): Spawn | string {
   const argv = commandFor(def, role);
   if (argv === null) return `no command for ${role}`;
   const who = credentialsFor(def, places.self);
@@ -74,8 +74,9 @@ export function spawnMessage(service: string, role: Role, def: ServiceDef, event
     nnp: def.noNewPrivileges,
     limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
     cgroup: `${fileNameOf(service)}.service`,
-    // A oneshot's `up` may leave daemons behind that live until the oneshot stops.
-    killRest: !(def.type === "oneshot" && role === "up"),
+    // A oneshot's `up` may leave daemons behind that live until the oneshot stops; a
+    // reload command's end is not its service's.
+    killRest: !(def.type === "oneshot" && role === "up") && role !== "reload",
   };
   if (readiness.kind === "fd") message.readyFd = readiness.fd;
   if (readiness.kind === "notify") message.notify = notifyPath;
@@ -89,7 +90,7 @@ export function logSettings(service: string, def: ServiceDef, places: SpawnPlace
   return { log: "file", logDir: join(places.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep, logConsole: places.serviceLogs === "both" };
 }
 
-function commandFor(def: ServiceDef, role: Role): Argv | null {
+function commandFor(def: ServiceDef, role: SpawnRole): Argv | null {
   switch (role) {
     case "main":
       return def.command;
@@ -101,6 +102,8 @@ function commandFor(def: ServiceDef, role: Role): Argv | null {
       return def.up;
     case "down":
       return def.down;
+    case "reload":
+      return def.reload;
   }
 }
 

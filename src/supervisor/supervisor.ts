@@ -10,7 +10,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { expandArgv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
-import type { Action, Fact, Role } from "../engine/types.js";
+import type { Action, Fact, Role, SignalTarget, SpawnRole } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
 import { EncodeError, type KeeperMessage, type ServerMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
@@ -79,14 +79,16 @@ export interface Supervisor {
    * engine takes a `ready` only while the service is starting).
    */
   adopt(service: string, def: ServiceDef, pid: number, role: Role): void;
+  /** A reload command of the table, now the engine's again. */
+  adoptReload(service: string, pid: number): void;
   /** The timers armed now, for the state a next server restores. */
   armed(): ArmedTimer[];
   /** Tell the keeper that the exits reported so far are handled and journaled: it may forget them. */
   acknowledge(): void;
   /** A line from tend about the service (starting, up, exited …) for its log. */
   note(service: string, def: ServiceDef, text: string): void;
-  /** Send a signal (`SIGHUP`) to the service's process group. */
-  signal(service: string, signal: string): void;
+  /** Send a signal (`SIGHUP`) to the service's process group (as `to` says). */
+  signal(service: string, signal: string, to?: SignalTarget): void;
   /** The last STATUS= an sd_notify service sent. */
   statusText(service: string): string | undefined;
   /** The service is down (or failed) and stays so for now: what lives only while it runs goes (its runtime directories). */
@@ -155,6 +157,8 @@ export interface Tracking {
 
 function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void } {
   const running = new Map<string, Running>();
+  /** Reload commands asked for and not yet reported ended, with their pid once reported. */
+  const reloads = new Map<string, number | null>();
   const timers = new Map<string, { timer: Timer; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
   /** Services the keeper was told about since they were last forgotten. */
@@ -169,7 +173,11 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const handled: number[] = keeper.exits.map((e) => e.seq);
   const self = currentAccount();
 
-  const fail = (service: string, error: string): void => {
+  const fail = (service: string, error: string, role: SpawnRole = "main"): void => {
+    if (role === "reload") {
+      options.report(service, `cannot start its reload command: ${error}`);
+      return options.emit({ kind: "reload-spawn-failed", service, error });
+    }
     options.report(service, error);
     options.emit({ kind: "spawn-failed", service, error });
   };
@@ -186,22 +194,42 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
   const places = { runDir: options.runDir, logDir: options.logDir, serviceLogs, self, directories: options.directories, defaults: options.defaults };
 
-  function start(service: string, role: Role, def: ServiceDef, eventEnv: Record<string, string> | null): void {
+  function start(service: string, role: SpawnRole, def: ServiceDef, eventEnv: Record<string, string> | null): void {
     const spawn = spawnMessage(service, role, def, eventEnv ?? {}, places);
-    if (typeof spawn === "string") return fail(service, spawn);
+    if (typeof spawn === "string") return fail(service, spawn, role);
     // Before each process of the start (not of the stop: `down` and `post-stop` find them as they were).
     if (role === "pre-start" || role === "main" || role === "up") {
       const problem = makeDirectories(def, options.directories, spawn.owner);
       if (problem !== null) return fail(service, problem);
     }
     try {
-      if (!keeper.send(spawn.message)) return fail(service, "the keeper is gone");
+      if (!keeper.send(spawn.message)) return fail(service, "the keeper is gone", role);
     } catch (e) {
-      if (e instanceof EncodeError) return fail(service, e.message);
+      if (e instanceof EncodeError) return fail(service, e.message, role);
       throw e;
     }
     known.add(service);
+    if (role === "reload") return void reloads.set(service, null);
     running.set(service, { pid: null, main: spawn.main, probe: probeFor(spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null });
+  }
+
+  /** What the keeper says about a reload command. */
+  function receiveReload(m: Extract<KeeperMessage, { type: "spawned" | "spawn-failed" | "exited" }>): void {
+    const asked = reloads.has(m.service);
+    switch (m.type) {
+      case "spawned":
+        if (!asked || reloads.get(m.service) !== null) return options.log(`the keeper reported a reload command of ${m.service} (pid ${m.pid}) that was not asked for; ignored`);
+        reloads.set(m.service, m.pid);
+        return options.emit({ kind: "reload-spawned", service: m.service, pid: m.pid });
+      case "spawn-failed":
+        if (!asked || reloads.get(m.service) !== null) return options.log(`the keeper reported a failed reload command of ${m.service} that was not asked for: ${m.error}`);
+        reloads.delete(m.service);
+        return fail(m.service, m.error, "reload");
+      case "exited":
+        if (reloads.get(m.service) === m.pid) reloads.delete(m.service);
+        handled.push(m.seq);
+        return options.emit({ kind: "reload-exited", service: m.service, pid: m.pid, status: { code: m.code, signal: m.signal } });
+    }
   }
 
   /** The tcp/unix/exec probe of a longrun's main, run once its process runs. */
@@ -223,6 +251,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
 
   /** What the keeper says, as facts for the engine. */
   function receive(m: KeeperMessage): void {
+    if ((m.type === "spawned" || m.type === "spawn-failed" || m.type === "exited") && m.reload) return receiveReload(m);
     switch (m.type) {
       case "spawned": {
         const r = running.get(m.service);
@@ -241,6 +270,9 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         return options.emit({ kind: "ready", service: m.service, pid: m.pid });
       case "notify":
         if (m.status !== undefined) statusTexts.set(m.service, m.status);
+        // In the order they were said: a READY=1 that ends a reload follows its RELOADING=1.
+        if (m.reloading) options.emit({ kind: "reloading", service: m.service, pid: m.pid });
+        if (m.reloaded) options.emit({ kind: "reloaded", service: m.service, pid: m.pid });
         return;
       case "exited": {
         const r = running.get(m.service);
@@ -273,10 +305,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     }
   }
 
-  const sendSignal = (service: string, name: string): void => {
+  const sendSignal = (service: string, name: string, to: SignalTarget = "group"): void => {
     const signal = SIGNALS[name];
     if (signal === undefined) return options.report(service, `no signal ${name} on this system`);
-    send(service, { type: "signal", service, signal });
+    send(service, { type: "signal", service, signal, ...(to === "group" ? {} : { to }) });
   };
 
   return {
@@ -298,6 +330,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       known.add(service);
       watchReadiness(service, r, pid);
     },
+    adoptReload(service, pid) {
+      reloads.set(service, pid);
+      known.add(service);
+    },
     armed: () => [...timers.values()].map((t) => t.armed),
     /**
      * The keeper died: its services live on, unsupervised, their output pipes broken.
@@ -310,6 +346,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         r.watch?.cancel();
         if (r.pid !== null) killGroup(r.pid);
       }
+      for (const pid of reloads.values()) if (pid !== null) killGroup(pid);
       if (keeper.cgroup !== null) killCgroups(keeper.cgroup, options.log);
     },
     acknowledge() {
@@ -325,10 +362,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
             return start(action.service, action.role, def, action.env);
           } catch (e) {
             options.log(`preparing the start of ${action.service} failed: ${(e as Error).stack ?? e}`);
-            return fail(action.service, `cannot prepare the start: ${(e as Error).message ?? e}`);
+            return fail(action.service, `cannot prepare the start: ${(e as Error).message ?? e}`, action.role);
           }
         case "signal":
-          return sendSignal(action.service, action.signal);
+          return sendSignal(action.service, action.signal, action.to);
         case "kill": // the keeper's SIGKILL of a service takes its whole tree, process or not
           return sendSignal(action.service, "SIGKILL");
         case "arm": {

@@ -18,6 +18,7 @@ interface Row {
   parts: string[];
 }
 
+const pick = ({ reload, reloadSignal, reloadTimeoutMs }: { reload: unknown; reloadSignal: unknown; reloadTimeoutMs: unknown }) => ({ reload, reloadSignal, reloadTimeoutMs });
 const row = (name: string, text: string, at: string, ...parts: string[]): Row => ({ name, text, at, parts });
 const L3 = (col: number): string => `${FILE}:3:${col}`;
 
@@ -41,6 +42,10 @@ const ROWS: Row[] = [
   row("absurdly long duration", `${LONGRUN}stop-timeout = ${"9".repeat(400)}d\n`, L3(16), "too long"),
   row("duration beyond 100 years", `${LONGRUN}restart-delay-max = 36501d\n`, L3(21), "'36501d' is too long a duration: at most 36500d (100 years)"),
   row("restart-delay above restart-delay-max", `${LONGRUN}restart-delay = 1m\nrestart-delay-max = 10s\n`, `${FILE}:3`, "'restart-delay' is longer than 'restart-delay-max'"),
+  // reload
+  row("both reload and reload-signal", `${LONGRUN}reload = /bin/true\nreload-signal = HUP\n`, `${FILE}:4`, "'reload' (line 3) and 'reload-signal' (line 4) both say how to reload: keep one"),
+  row("reload for a oneshot", `${ONESHOT}reload = /bin/true\n`, L3(1), "'reload'"),
+  row("misspelt reload signal", `${LONGRUN}reload-signal = HUPP\n`, L3(17), "'HUPP' is not a signal"),
   // signals and exit statuses
   row("misspelt signal", `${LONGRUN}stop-signal = TERN\n`, L3(15), "'TERN' is not a signal", "(did you mean 'TERM'?)"),
   row("signal number that does not exist", `${LONGRUN}stop-signal = 99\n`, L3(15), "99 is not a signal number"),
@@ -411,6 +416,17 @@ describe("values that are accepted", () => {
     assertHas(diagnostics, "warning", `${FILE}:3:25`, "'a' is listed twice in 'runtime-directory'");
     assertHas(diagnostics, "warning", `${FILE}:4`, "'cache-directory-mode' without 'cache-directory' applies to nothing");
     assert.deepEqual(plain(parsed!.def.directories), { runtime: { names: ["a", "b"], mode: 0o755 } });
+  });
+
+  test("reload: a command, or a signal to the main process, and a timeout (infinity: none)", () => {
+    assert.deepEqual(pick(parse(LONGRUN).parsed!.def), { reload: null, reloadSignal: null, reloadTimeoutMs: 60_000 });
+    const command = parse(`${LONGRUN}reload = /bin/kill -HUP $MAINPID\nreload-timeout = infinity\n`);
+    assert.deepEqual(command.diagnostics, [], show(command.diagnostics));
+    assert.deepEqual(pick(command.parsed!.def), { reload: ["/bin/kill", "-HUP", "$MAINPID"], reloadSignal: null, reloadTimeoutMs: null });
+    const signal = parse(`${LONGRUN}reload-signal = usr1\nreload-timeout = 5s\n`);
+    assert.deepEqual(pick(signal.parsed!.def), { reload: null, reloadSignal: "SIGUSR1", reloadTimeoutMs: 5000 });
+    const alone = parse(`${LONGRUN}reload-timeout = 5s\n`);
+    assertHas(alone.diagnostics, "warning", `${FILE}:3`, "'reload-timeout' applies to a 'reload' or 'reload-signal', and there is neither");
   });
 
   test("restart-limit none", () => {

@@ -48,6 +48,8 @@ describe("access: the decision", () => {
     assert.equal(authorise(alice, false, stop("web"), policy(defs)), null);
     assert.equal(authorise(alice, false, { id: 1, cmd: "logs", name: "own" }, policy(defs)), null);
     assert.equal(authorise({ uid: 1001, gid: 1001, groups: [60] }, false, { id: 1, cmd: "restart", names: ["api"] }, policy(defs)), null);
+    assert.equal(authorise(alice, false, { id: 1, cmd: "reload", names: ["web", "own"] }, policy(defs)), null);
+    assert.match(authorise(alice, false, { id: 1, cmd: "reload", names: ["db"] }, policy(defs))!, /^permission denied: 'reload db' needs root, .* or 'allow' in db's service file$/);
     assert.equal(
       authorise(alice, false, stop("web", "db"), policy(defs, { name: "ops", gid: 50 })),
       "permission denied: 'stop web db' needs root, the control group 'ops' (tend.conf) or 'allow' in db's service file",
