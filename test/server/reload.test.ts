@@ -153,6 +153,27 @@ describe("tend reload", { concurrency: true }, () => {
     );
   }
 
+  test("a server that dies during a reload: the next one takes the reload command over, and sees it end", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const gate = root.path("gate");
+      root.service("web", `type = longrun\ncommand = sleep 1000\nreload = sh -c 'echo $$ > ${root.path("reload.pid")}; while [ ! -e ${gate} ]; do sleep 0.02; done'\n`);
+      await root.compile();
+      const first = await root.startDaemon();
+      assert.equal((await root.tend("start", "web")).status, 0);
+      assert.equal((await root.tend("reload", "--no-wait", "web")).status, 0);
+      const command = Number(await waitFor("the reload command", () => readLines(root.path("reload.pid"))[0]));
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const second = await root.startDaemon();
+      assert.equal((await root.state("web")).reloading, true, "the reload goes on");
+      writeFileSync(gate, "");
+      await root.waitPhase("web", (s) => !s.reloading);
+      assert.ok(!alive(command));
+      assert.equal((await root.state("web")).phase, "up");
+      await root.shutdown(second);
+    }),
+  );
+
   test("tend signal --main reaches the main process alone; without it, the process group", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.service("web", counter(root, "web", ""));
