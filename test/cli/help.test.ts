@@ -123,7 +123,7 @@ describe("usage errors", () => {
     [["logs", "-x", "web"], "unknown option '-x'", "usage: tend logs NAME [-n N] [-f]  (tend help logs)"],
     [["start", "--lines", "5", "web"], "'start' does not take --lines", "usage: tend start NAME… [--no-wait]  (tend help start)"],
     [["--follow", "status"], "'status' does not take --follow", "usage: tend status [NAME…]  (tend help status)"],
-    [["signal", "web"], "'signal' needs a signal", "usage: tend signal NAME SIGNAL  (tend help signal)"],
+    [["signal", "web"], "'signal' needs a signal", "usage: tend signal NAME SIGNAL [--main]  (tend help signal)"],
     [["set"], "'set' needs a level name and a value", "usage: tend set LEVEL VALUE [--persist] [--no-persist]  (tend help set)"],
     [["why", "a", "b"], "'why' takes 1 argument", "usage: tend why NAME  (tend help why)"],
     [["list", "x"], "'list' takes no arguments", "usage: tend list  (tend help list)"],
