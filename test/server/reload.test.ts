@@ -52,7 +52,8 @@ describe("tend reload", { concurrency: true }, () => {
   test("a reload command runs beside the service with MAINPID, into its log; a reload signal reaches the main process alone; neither restarts it", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.services({
-        web: counter(root, "web", `reload = sh -c 'echo reloading $MAINPID; kill -HUP $MAINPID'\n`),
+        // $MAINPID in the shell's quotes is the shell's, as an argument tend's own.
+        web: counter(root, "web", `reload = sh -c 'echo reloading $MAINPID; kill -HUP $1' reload $MAINPID\n`),
         sig: counter(root, "sig", "reload-signal = USR1\n"),
       });
       await root.compile();
