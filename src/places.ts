@@ -80,3 +80,6 @@ export function places({ root, env, uid }: PlaceInputs): Places {
 
 /** A service's name as one path component: an instance value may hold '/' (`mount@/dev/sdb1`). */
 export const fileNameOf = (service: string): string => service.replace(/%/g, "%25").replace(/\//g, "%2F");
+
+/** The directory in LOG of the syslog messages no service sent (`tend logs syslog`): no service's name begins with '_'. */
+export const SYSLOG_LOG_DIR = "_syslog";

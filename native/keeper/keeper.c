@@ -30,7 +30,7 @@
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT, K_SYSLOG };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -48,6 +48,8 @@ static bool stopping_alone;
 static int64_t grace_ms = DEFAULT_GRACE_MS;
 static int64_t stop_deadline = -1, give_up_at = -1; /* monotonic ms, -1: not armed */
 static bool grace_ran_out;
+static bool syslog_unsent;      /* the answer to the server's last `syslog` */
+static char syslog_error[512];  /* its error, empty when there is none */
 static struct field fields[MAX_FIELDS];
 
 static void stop_alone(void);
@@ -274,6 +276,16 @@ static void fill(void)
             out_begin(&out, "hangup");
             out_end(&out);
             hangup_unsent = false;
+            continue;
+        }
+        if (syslog_unsent) {
+            out_begin(&out, "syslog");
+            if (syslog_path() != NULL)
+                out_field(&out, "path", syslog_path());
+            if (syslog_error[0] != '\0')
+                out_field(&out, "error", syslog_error);
+            out_end(&out);
+            syslog_unsent = false;
             continue;
         }
         if (terminate_unsent != 0) {
@@ -614,17 +626,16 @@ static const char *keep_pipe(struct service *s, enum kind kind, int *read_end, i
     return NULL;
 }
 
-/* log=, log-dir=, log-size=, log-keep=, log-group= of a spawn or a note; NULL or what is wrong. */
-static const char *configure_log(struct service *s, const struct message *m)
+/* log= (present), log-dir=, log-size=, log-keep=, log-group=, log-console= into `log`, named
+ * `name` on the console; NULL or what is wrong. */
+static const char *set_log(struct log *log, const char *name, const struct message *m)
 {
     const char *mode = message_get(m, "log");
-    if (mode == NULL)
-        return NULL;
     long long size = 1 << 20, keep = 5, group = -1;
     if (strcmp(mode, "none") == 0) {
-        log_configure(&s->log, LOG_NONE, NULL, s->name, 0, 0, -1);
+        log_configure(log, LOG_NONE, NULL, name, 0, 0, -1);
     } else if (strcmp(mode, "stdout") == 0) {
-        log_configure(&s->log, LOG_STDOUT, NULL, s->name, 0, 0, -1);
+        log_configure(log, LOG_STDOUT, NULL, name, 0, 0, -1);
     } else if (strcmp(mode, "file") == 0) {
         const char *dir = message_get(m, "log-dir");
         if (dir == NULL || dir[0] != '/' || strrchr(dir, '/')[1] == '\0')
@@ -633,14 +644,23 @@ static const char *configure_log(struct service *s, const struct message *m)
             (message_get(m, "log-keep") != NULL && !message_number(m, "log-keep", 0, 1000, &keep)) ||
             (message_get(m, "log-group") != NULL && !message_number(m, "log-group", 0, 0xfffffffe, &group)))
             return "bad log-size, log-keep or log-group";
-        log_configure(&s->log, LOG_FILE, dir, s->name, (uint64_t)size, (unsigned)keep, group);
-        s->log.console = message_get(m, "log-console") != NULL && strcmp(message_get(m, "log-console"), "1") == 0;
+        log_configure(log, LOG_FILE, dir, name, (uint64_t)size, (unsigned)keep, group);
+        log->console = message_get(m, "log-console") != NULL && strcmp(message_get(m, "log-console"), "1") == 0;
     } else {
         return "log is none, stdout or file";
     }
-    if (s->log.mode != LOG_NONE)
-        return keep_pipe(s, K_OUT, &s->out_read, &s->out_write);
     return NULL;
+}
+
+/* The log fields of a spawn or a note, and the output pipe a log needs; NULL or what is wrong. */
+static const char *configure_log(struct service *s, const struct message *m)
+{
+    if (message_get(m, "log") == NULL)
+        return NULL;
+    const char *problem = set_log(&s->log, s->name, m);
+    if (problem == NULL && s->log.mode != LOG_NONE)
+        return keep_pipe(s, K_OUT, &s->out_read, &s->out_write);
+    return problem;
 }
 
 static bool good_name(const char *name)
@@ -948,6 +968,27 @@ static void handle_settings(const struct message *m)
         reading_server = true;
 }
 
+/* Where syslog(3) messages are read (`path`; none: nowhere), and the log of those no
+ * service sent. Answered with `syslog` (docs/keeper-protocol.md). */
+static void handle_syslog(const struct message *m)
+{
+    const char *where = message_get(m, "path");
+    const char *problem = message_get(m, "log") != NULL ? set_log(syslog_log(), "syslog", m) : NULL;
+    if (problem != NULL)
+        return reply_error(problem);
+    syslog_error[0] = '\0';
+    if (where == NULL) {
+        syslog_stop();
+    } else if (syslog_path() == NULL || strcmp(syslog_path(), where) != 0) {
+        problem = syslog_listen(where, syslog_error, sizeof syslog_error);
+        if (problem == NULL && !watch(syslog_fd(), K_SYSLOG, 0, EPOLLIN)) {
+            syslog_stop();
+            snprintf(syslog_error, sizeof syslog_error, "cannot watch the syslog socket");
+        }
+    }
+    syslog_unsent = true;
+}
+
 static void handle(char *payload, size_t length)
 {
     struct message m;
@@ -997,6 +1038,8 @@ static void handle(char *payload, size_t length)
     }
     if (strcmp(m.type, "settings") == 0)
         return handle_settings(&m);
+    if (strcmp(m.type, "syslog") == 0)
+        return handle_syslog(&m);
     reply_error("unknown message type");
 }
 
@@ -1118,6 +1161,7 @@ static void on_signal(void)
     struct signalfd_siginfo info;
     while (read(signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
         if (info.ssi_signo == SIGCHLD) {
+            syslog_read(&table, 64); /* first: what a main process said before it ended is still placed by its pid */
             reap();
         } else if (info.ssi_signo == SIGHUP) {
             if (said_hello || server_pid() != 0)
@@ -1236,6 +1280,8 @@ static void dispatch(const struct epoll_event *e)
         return;
     case K_SERVER_OUT:
         return server_read_output();
+    case K_SYSLOG:
+        return syslog_read(&table, 64); /* at most 64 a turn: a flood must not hold up the rest */
     }
 }
 
@@ -1282,6 +1328,8 @@ static void finish(void)
     free(table.queue);
     free(in.data);
     free(out.data);
+    syslog_stop();
+    log_close(syslog_log());
     tree_cleanup();
     server_release();
     if (socket_path != NULL && unlink(socket_path) != 0 && errno != ENOENT)

@@ -9,7 +9,8 @@
  *   logs.c      timestamped, size-rotated log files; lines for the console
  *   console.c   the keeper's stdout: every line meant for it, as text or JSON
  *   notify.c    the sd_notify socket of a service
- *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids
+ *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids, the service of a pid
+ *   syslog.c    the syslog(3) socket (/dev/log): each message into the log of the service that sent it
  *   server.c    with --server, the Node server as the keeper's child, run again when it dies
  */
 #ifndef TEND_KEEPER_H
@@ -95,6 +96,8 @@ void log_configure(struct log *log, enum log_mode mode, const char *dir, const c
 /* Stderr lines are marked `[stderr]` in a file, and go to the keeper's stderr in stdout mode. */
 void log_output(struct log *log, enum log_stream stream, const char *data, size_t length);
 void log_note(struct log *log, const char *text);
+/* One whole line, `MARKER TEXT` (a syslog message's), to the file and the console as output would go. */
+void log_line(struct log *log, const char *marker, const char *text, size_t length);
 void log_close(struct log *log);
 
 /* ---- console.c ---- */
@@ -255,6 +258,9 @@ void spawn_reset_signals(void);
 int notify_open(const char *path, bool chown_to, uid_t uid, gid_t gid, char *error, size_t error_size);
 /* Reads every datagram queued; reports READY=1 as true. */
 bool notify_read(int fd, struct notice *n, unsigned *changed);
+struct msghdr;
+/* Closes the fds a datagram carried (SCM_RIGHTS): nobody asked for them. */
+void close_passed_fds(struct msghdr *header);
 
 /* ---- tree.c ---- */
 
@@ -275,6 +281,22 @@ void tree_sweep(struct services *t);
 size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size_t cap);
 void tree_remove(struct service *s, int inotify_fd);
 void tree_cleanup(void);
+/* The service a process belongs to (its cgroup, or in fallback mode its ancestry), or NULL. */
+struct service *tree_owner(struct services *t, pid_t pid);
+
+/* ---- syslog.c ---- */
+
+/* Listens on PATH (what it listened on before is closed first; the same path is kept);
+ * NULL, or why not, and then it listens nowhere. A socket someone listens on is never replaced. */
+const char *syslog_listen(const char *path, char *error, size_t size);
+/* Closes the socket and removes it (if it is still the one the keeper made). */
+void syslog_stop(void);
+int syslog_fd(void);         /* -1: not listening */
+const char *syslog_path(void); /* NULL: not listening */
+/* The `syslog` log: what no service sent. */
+struct log *syslog_log(void);
+/* Reads at most `max` datagrams, each into the log of the service whose process sent it. */
+void syslog_read(struct services *t, unsigned max);
 
 /* ---- server.c ---- */
 

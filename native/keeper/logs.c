@@ -353,6 +353,16 @@ void log_note(struct log *log, const char *text)
     flush(log);
 }
 
+/* A whole line from elsewhere than the pipes (a syslog message): to the file and, if the log goes there, the console. */
+void log_line(struct log *log, const char *marker, const char *text, size_t length)
+{
+    if (log->mode == LOG_NONE)
+        return;
+    set_stamp();
+    add_line(log, STREAM_OUT, marker, strlen(marker), text, length < MAX_LINE ? length : MAX_LINE, true);
+    flush(log);
+}
+
 void log_close(struct log *log)
 {
     if (log->fd >= 0)

@@ -43,7 +43,7 @@ int notify_open(const char *path, bool chown_to, uid_t uid, gid_t gid, char *err
     return fd;
 }
 
-static void close_passed_fds(struct msghdr *header)
+void close_passed_fds(struct msghdr *header)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(header); c != NULL; c = CMSG_NXTHDR(header, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 static char base[4096]; /* empty: the fallback */
+static size_t mount_length; /* base + mount_length: the base as /proc/PID/cgroup names it */
 static int base_fd = -1;
 
 bool tree_cgroups(void)
@@ -163,6 +164,7 @@ bool tree_init(bool allow_cgroups, char *where, size_t size)
         base[0] = '\0';
         return false;
     }
+    mount_length = strlen(mount);
     snprintf(where, size, "cgroup %s", base);
     return true;
 }
@@ -245,7 +247,8 @@ struct proc_entry {
     pid_t pid, ppid, pgrp, session;
 };
 
-static bool read_stat(pid_t pid, struct proc_entry *e)
+/* `zombies`: a process that has ended but is not reaped yet still counts (its parent, group and session are still its). */
+static bool read_stat(pid_t pid, struct proc_entry *e, bool zombies)
 {
     char path[64], text[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -260,7 +263,7 @@ static bool read_stat(pid_t pid, struct proc_entry *e)
     char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
     char state;
     int ppid, pgrp, session;
-    if (after == NULL || sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4 || state == 'Z')
+    if (after == NULL || sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4 || (state == 'Z' && !zombies))
         return false;
     *e = (struct proc_entry){pid, ppid, pgrp, session};
     return true;
@@ -347,7 +350,7 @@ static size_t walk_once(const struct walk *w)
             all = more;
             cap *= 2;
         }
-        if (read_stat((pid_t)pid, &all[n])) {
+        if (read_stat((pid_t)pid, &all[n], false)) {
             if (all[n].pid > top)
                 top = all[n].pid;
             n++;
@@ -451,6 +454,66 @@ size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size
         walk_once(&w);
     }
     return l.total;
+}
+
+/* The service whose cgroup holds the process (/proc/PID/cgroup: `0::<base>/<leaf>…`). */
+static struct service *owner_by_cgroup(struct services *t, pid_t pid)
+{
+    char path[64], text[4096 + 64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    text[n] = '\0';
+    const char *line = strncmp(text, "0::", 3) == 0 ? text : strstr(text, "\n0::");
+    if (line == NULL)
+        return NULL;
+    const char *relative = base + mount_length, *p = line + (line == text ? 3 : 4);
+    size_t length = strlen(relative);
+    if (strncmp(p, relative, length) != 0 || p[length] != '/')
+        return NULL;
+    const char *leaf = p + length + 1;
+    size_t leaf_length = strcspn(leaf, "/\n");
+    for (size_t i = 0; i < t->count; i++) {
+        struct service *s = &t->slots[i];
+        if (s->name != NULL && s->cgroup_dir >= 0 && strlen(s->cgroup) == leaf_length && memcmp(s->cgroup, leaf, leaf_length) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* Without cgroups: up the process's ancestry, a service's live main process as an
+ * ancestor or as the leader of its group or session (a number that is a live
+ * process's is not anyone else's), or, for an orphan the keeper inherited, its mark. */
+static struct service *owner_by_descent(struct services *t, pid_t pid)
+{
+    struct proc_entry e;
+    for (int depth = 0; depth < 64 && pid > 1 && read_stat(pid, &e, true); depth++) {
+        pid_t known[] = {e.pid, e.pgrp, e.session};
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            struct service *s = known[i] > 0 ? service_by_pid(t, known[i]) : NULL;
+            if (s != NULL)
+                return s;
+        }
+        if (e.ppid == getpid())
+            return marked_by(pid, t);
+        pid = e.ppid;
+    }
+    return NULL;
+}
+
+struct service *tree_owner(struct services *t, pid_t pid)
+{
+    if (pid <= 0 || pid == getpid())
+        return NULL;
+    struct service *s = service_by_pid(t, pid); /* a main process, even one that has ended and is not reaped yet */
+    if (s != NULL)
+        return s;
+    return tree_cgroups() ? owner_by_cgroup(t, pid) : owner_by_descent(t, pid);
 }
 
 void tree_remove(struct service *s, int inotify_fd)

@@ -18,6 +18,8 @@ export interface OptionSpec {
   readonly value?: string;
   /** May be given more than once: every value is kept, in order. */
   readonly repeat?: boolean;
+  /** With `value`: the value the option has when given alone (`--syslog` is `--syslog=on`); one of its own then comes after `=` only. */
+  readonly optional?: string;
   readonly help: string;
 }
 
@@ -40,6 +42,11 @@ export const OPTIONS = {
   "stop-grace": { value: "DURATION", help: "from a SIGTERM to SIGKILL for what still runs (default 8s, at most 1h)" },
   "log-format": { value: "text|json", help: "the console's lines (the keeper's stdout, a container's log)" },
   "service-logs": { value: "auto|files|console|both", help: "where 'log = file' services write (auto: both as a container's PID 1, else files)" },
+  syslog: {
+    value: "PATH",
+    optional: "on",
+    help: "listen for syslog(3) messages on /dev/log (a user's or --root server: RUN/dev-log), or on PATH (off: not); each goes to the log of the service that sent it",
+  },
   compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
   main: { help: "to the service's main process alone, not its process group" },
 } as const satisfies Record<string, OptionSpec>;
@@ -53,7 +60,7 @@ export const option = (name: OptionName): OptionSpec => OPTIONS[name];
 export const GLOBAL_OPTIONS: readonly OptionName[] = ["root", "json", "help", "version"];
 
 /** The run options of `daemon` and `boot`, which tend.conf can also give. */
-const RUN_OPTIONS = ["exit-with", "on-boot-failure", "stop-grace", "log-format", "service-logs", "compile"] as const satisfies readonly OptionName[];
+const RUN_OPTIONS = ["exit-with", "on-boot-failure", "stop-grace", "log-format", "service-logs", "syslog", "compile"] as const satisfies readonly OptionName[];
 
 type ValueOf<S> = S extends { readonly value: string } ? (S extends { readonly repeat: true } ? string[] : string) : true;
 /** The options given, by name: a flag is `true`, an option with a value its text (a list for `repeat`). */
@@ -66,6 +73,7 @@ export type Values = { [K in OptionName]?: ValueOf<(typeof OPTIONS)[K]> };
 export const OPERANDS = {
   NAME: { missing: "a service name", complete: "services" },
   DIR: { missing: "a directory", complete: "directories" },
+  PATH: { missing: "a path", complete: "directories" },
   SIGNAL: { missing: "a signal", complete: "signals" },
   EVENT: { missing: "an event name", complete: "none" },
   "KEY=VALUE": { missing: "a KEY=VALUE word", complete: "none" },
@@ -300,7 +308,7 @@ export const COMMANDS = {
     operands: "NAME",
     options: ["lines", "follow"],
     summary: "a service's log; -f follows it",
-    help: "Prints the last lines of a service's log (20 unless -n says), oldest first, each stamped with the time tend read it; tend's own lines about the service are marked [tend]. With -f, goes on printing new lines as they are written.",
+    help: "Prints the last lines of a service's log (20 unless -n says), oldest first, each stamped with the time tend read it; tend's own lines about the service are marked [tend]. With -f, goes on printing new lines as they are written. 'tend logs syslog' is the syslog log, the messages no service sent (boot --syslog), unless a service has that name; 'tend logs _syslog' always is.",
     run: async (a) => (await import("./service-commands.js")).logs(a.places, a.out, a.args[0]!, count(a, a.values.lines, 20, 0, "lines"), a.values.follow === true),
   },
   demo: {

@@ -48,7 +48,7 @@ export function words(t: Table) {
   /** `-n, --lines N`; `long`: `--lines N`; `short`, the one-letter form when there is one: `-n N`. */
   const flag = (name: OptionName, form: "both" | "long" | "short" = "both"): string => {
     const o = t.option(name);
-    const value = o.value === undefined ? "" : ` ${o.value}`;
+    const value = o.value === undefined ? "" : o.optional !== undefined ? `[=${o.value}]` : ` ${o.value}`;
     if (o.short === undefined || form === "long") return `--${name}${value}`;
     return form === "short" ? `-${o.short}${value}` : `-${o.short}, --${name}${value}`;
   };

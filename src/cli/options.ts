@@ -1,6 +1,7 @@
 // The words of a `tend` command line into options and operands, by the options table
 // (commands.ts), the way getopt_long reads them: options anywhere before `--`,
-// `--name value` and `--name=value`, `-n 5` and `-n5`, flags grouped (`-fn 5`). What
+// `--name value` and `--name=value` (an optional value: `--name=value` only), `-n 5`
+// and `-n5`, flags grouped (`-fn 5`). What
 // is wrong comes back as a value for the caller to word, never as an exception, so no
 // parser's wording reaches the user.
 
@@ -42,6 +43,7 @@ export function parseOptions<V>(words: readonly string[], table: Readonly<Record
         if (eq >= 0) return { ok: false, problem: "no-value", option: `--${name}` };
         set(name, true);
       } else if (eq >= 0) set(name, word.slice(eq + 1));
+      else if (spec.optional !== undefined) set(name, spec.optional);
       else if (i + 1 < words.length) set(name, words[++i]!);
       else return { ok: false, problem: "missing-value", option: `--${name}` };
       continue;

@@ -91,6 +91,8 @@ export type ServerMessage =
   | { type: "ack"; seq: number }
   /** How long a stop asked by a signal may take before SIGKILL (ms), and the console's format. */
   | { type: "settings"; stopGraceMs: number; console: "text" | "json" }
+  /** Listen for syslog(3) messages at `path` (none: nowhere), and where those no service sent go. */
+  | ({ type: "syslog"; path?: string } & Partial<LogSettings>)
   | { type: "shutdown" };
 
 // ---- keeper → server ----
@@ -123,6 +125,8 @@ export type KeeperMessage =
   | { type: "terminate"; signal: string }
   /** The keeper got SIGHUP: load the installed database, as `tend apply` would. */
   | { type: "hangup" }
+  /** The answer to `syslog`: where the keeper listens now (null: nowhere), and why not where it was asked. */
+  | { type: "syslog"; path: string | null; error: string | null }
   | { type: "error"; message: string };
 
 // ---- encoding ----
@@ -199,6 +203,10 @@ function toFrame(message: ServerMessage): Frame {
     case "settings":
       put("stop-grace", message.stopGraceMs);
       put("console", message.console);
+      break;
+    case "syslog":
+      put("path", message.path);
+      putLog(message);
       break;
     case "shutdown":
       break;
@@ -430,6 +438,8 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
       return { type: "terminate", signal: signalName(f.name("signal")) };
     case "hangup":
       return { type: "hangup" };
+    case "syslog":
+      return { type: "syslog", path: f.optional("path", f.name) ?? null, error: f.optional("error", f.name) ?? null };
     case "error":
       return { type: "error", message: f.text("message") };
     default:

@@ -4,6 +4,7 @@
 // are a first fence; this is the rule (docs/protocol.md, "Access").
 
 import type { ServiceDef } from "../config/service.js";
+import { namesSyslogLog } from "./logs.js";
 import { readOnly, type Command, type Request } from "./protocol.js";
 
 export interface Peer {
@@ -39,7 +40,9 @@ export function authorise(peer: Peer | null, onControlSocket: boolean, request: 
   const group = policy.controlGroup === null ? "the control group (none is set: 'control-group' in tend.conf)" : `the control group '${policy.controlGroup.name}' (tend.conf)`;
   const names = "names" in request ? (request.names ?? []) : "name" in request ? [request.name] : [];
   const asked = `'${[request.cmd, ...names].join(" ")}'`;
-  if (!SERVICE_COMMANDS.has(request.cmd)) return `permission denied: ${asked} needs root or ${group}`;
+  // The syslog log holds what any process sent: no service's `allow` covers it.
+  const ofServices = SERVICE_COMMANDS.has(request.cmd) && !(request.cmd === "logs" && namesSyslogLog(request.name, (name) => policy.definition(name) !== undefined));
+  if (!ofServices) return `permission denied: ${request.cmd === "logs" ? "'logs' of the syslog log" : asked} needs root or ${group}`;
   const refused = peer === null ? names[0] : names.find((name) => !mayControl(peer, name, policy));
   if (refused === undefined) return null;
   return `permission denied: ${asked} needs root, ${group} or 'allow' in ${refused}'s service file`;

@@ -3,6 +3,7 @@
 // (control-socket.ts) and its peer may make it (access.ts); what it asks for becomes
 // facts for the loop, and the reply says what came of them.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readDatabase, type Database } from "../compile/database.js";
 import { parseSignal } from "../config/values.js";
@@ -12,14 +13,14 @@ import { cannotReload } from "../engine/reload.js";
 import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
 import { members } from "../engine/topology.js";
-import { fileNameOf } from "../places.js";
+import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
 import { authorise, type Policy } from "./access.js";
 import { bootNames, type ServerContext, type ServerCore } from "./context.js";
 import type { Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
-import { followLog, tailLog } from "./logs.js";
+import { followLog, namesSyslogLog, tailLog } from "./logs.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
 import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
 import { serviceStatus } from "./status.js";
@@ -198,12 +199,26 @@ function level(server: ServerContext, request: RequestOf<"set" | "unset">, { rep
   return reply(server.lastOccurrence);
 }
 
-function sendLogs({ engine, supervisor, places, followers }: ServerContext, request: RequestOf<"logs">, { reply, refuse }: Answer<"logs">, connection: Connection): void {
+/** The directory of the log a `logs` request names, or why it has none. */
+function logDirectory({ engine, supervisor, places, settings }: ServerContext, request: RequestOf<"logs">): { dir: string } | { problem: string } {
+  if (namesSyslogLog(request.name, (name) => engine.defs.has(name))) {
+    const dir = join(places.log, SYSLOG_LOG_DIR);
+    if (settings.run.syslog === "off" && !existsSync(dir)) return { problem: "there is no syslog log: this server does not listen for syslog messages (see 'tend boot --syslog')" };
+    if (supervisor.serviceLogs === "console") return { problem: "the syslog log goes to the console (the keeper's stdout): this server runs with service logs on the console only" };
+    return { dir };
+  }
   const def = engine.defs.get(request.name);
-  if (def === undefined || def.type === "bundle") return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle`);
-  if (def.log !== "file") return refuse(`${request.name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')`);
-  if (supervisor.serviceLogs === "console") return refuse(`${request.name} logs to the console (the keeper's stdout): this server runs with service logs on the console only`);
-  const dir = join(places.log, fileNameOf(request.name));
+  if (def === undefined || def.type === "bundle") return { problem: unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle` };
+  if (def.log !== "file") return { problem: `${request.name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')` };
+  if (supervisor.serviceLogs === "console") return { problem: `${request.name} logs to the console (the keeper's stdout): this server runs with service logs on the console only` };
+  return { dir: join(places.log, fileNameOf(request.name)) };
+}
+
+function sendLogs(server: ServerContext, request: RequestOf<"logs">, { reply, refuse }: Answer<"logs">, connection: Connection): void {
+  const { followers } = server;
+  const where = logDirectory(server, request);
+  if ("problem" in where) return refuse(where.problem);
+  const { dir } = where;
   const tail = tailLog(dir, request.lines ?? 20);
   for (const line of tail.lines) connection.send({ id: request.id, line });
   if (!request.follow) return reply(null);

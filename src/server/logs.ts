@@ -1,12 +1,20 @@
 // Reading service logs for `tend logs`. The keeper writes them (`TIME LINE` lines in
-// LOG/NAME/current, rotated by size to current.1 … current.KEEP); the server only
-// reads: the last lines across the generations, and new lines as they are written,
-// following `current` across rotations.
+// LOG/NAME/current, rotated by size to current.1 … current.KEEP; the syslog log in
+// LOG/_syslog/); the server only reads: the last lines across the generations, and new
+// lines as they are written, following `current` across rotations.
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
+import { SYSLOG_LOG_DIR } from "../places.js";
 
 const CURRENT_LOG = "current";
+
+/**
+ * Whether a name `tend logs` is given means the syslog log (the syslog messages no
+ * service sent), named as its directory, `_syslog` (no service's name begins with
+ * '_'), or `syslog` when no service has that name (a service called `syslog` keeps it).
+ */
+export const namesSyslogLog = (name: string, isService: (name: string) => boolean): boolean => name === SYSLOG_LOG_DIR || (name === "syslog" && !isService(name));
 const ROTATED_LOG = new RegExp(`^${CURRENT_LOG}\\.\\d+$`);
 
 /** Where `current` ended when it was read: its inode (a rotation makes a new one) and the bytes up to its last newline. */

@@ -4,7 +4,9 @@
 // parsers (`--exit-with NAME` is `exit-with = NAME`): flags override tend.conf, which
 // overrides the defaults. Pure.
 
+import { join } from "node:path";
 import { parseDuration, SERVICE_NAME } from "../config/values.js";
+import type { Places } from "../places.js";
 
 export interface RunSettings {
   /** The service whose run, ending on its own, ends the boot with its exit status (a container's command). */
@@ -17,11 +19,13 @@ export interface RunSettings {
   logFormat: "text" | "json";
   /** Where the lines of `log = file` services go: see ConsoleSettings (src/supervisor/supervisor.ts). */
   serviceLogs: "auto" | "files" | "console" | "both";
+  /** Listen for syslog(3) messages: `off`, `on` (the default socket: see syslogSocket) or a socket's absolute path. */
+  syslog: string;
   /** Compile the source directory before the server starts (a flag only). */
   compile: boolean;
 }
 
-export const DEFAULT_RUN_SETTINGS: Readonly<RunSettings> = { exitWith: null, onBootFailure: "report", stopGraceMs: 8000, logFormat: "text", serviceLogs: "auto", compile: false };
+export const DEFAULT_RUN_SETTINGS: Readonly<RunSettings> = { exitWith: null, onBootFailure: "report", stopGraceMs: 8000, logFormat: "text", serviceLogs: "auto", syslog: "off", compile: false };
 
 /** The settings one place gives (the flags, tend.conf); the rest come from the next place. */
 export type GivenSettings = Partial<RunSettings>;
@@ -43,6 +47,28 @@ const oneOf =
   (text: string): Parsed<T> =>
     (words as string[]).includes(text) ? ok(text as T) : fail(`'${text}' is not one of ${words.join(", ")}`);
 
+/** A unix socket's path fits in sun_path (108 bytes with its NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+function parseSyslog(text: string): Parsed<string> {
+  if (text === "on" || text === "off") return ok(text);
+  if (!text.startsWith("/")) return fail(`'${text}' is not on, off or an absolute path`);
+  if (Buffer.byteLength(text) > MAX_SOCKET_PATH_BYTES) return fail(`a socket path is at most ${MAX_SOCKET_PATH_BYTES} bytes`);
+  if (text.includes("\0")) return fail("a path holds no NUL byte");
+  return ok(text);
+}
+
+/**
+ * The socket `syslog = on` means: /dev/log, where syslog(3) sends, for the system's
+ * server; RUN/dev-log for a user's or a `--root` one (its daemons are pointed at it,
+ * `logger -u`), which must not take the machine's. Null for `off`.
+ */
+export function syslogSocket(setting: string, where: { mode: Places["mode"]; run: string }): string | null {
+  if (setting === "off") return null;
+  if (setting !== "on") return setting;
+  return where.mode === "system" ? "/dev/log" : join(where.run, "dev-log");
+}
+
 function parseStopGrace(text: string): Parsed<number> {
   const d = parseDuration(text);
   if (!d.ok) return fail(d.message);
@@ -60,6 +86,7 @@ const KEYS: { [F in Valued]: { key: string; parse(text: string): Parsed<RunSetti
   stopGraceMs: { key: "stop-grace", parse: parseStopGrace },
   logFormat: { key: "log-format", parse: either("text", "json") },
   serviceLogs: { key: "service-logs", parse: oneOf("auto", "files", "console", "both") },
+  syslog: { key: "syslog", parse: parseSyslog },
 };
 
 const FIELDS = Object.keys(KEYS) as Valued[];

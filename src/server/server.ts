@@ -29,7 +29,7 @@ import { lockRoot } from "./lock.js";
 import { createLoop } from "./loop.js";
 import { loadLevels, loadPersistent } from "./persist.js";
 import { CONTROL_SOCKET, STATUS_SOCKET } from "./protocol.js";
-import { mergeRunSettings, type GivenSettings } from "./run-settings.js";
+import { mergeRunSettings, syslogSocket, type GivenSettings } from "./run-settings.js";
 import { openRuntimeState, type RuntimeState } from "./runtime-state.js";
 import { createScheduler } from "./scheduler.js";
 import { readServerConfig } from "./tend-conf.js";
@@ -135,6 +135,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
       emit: loop.post,
       report: (service, text) => log(`${service}: ${text}`),
       log,
+      warn,
+      syslog: syslogSocket(run.syslog, places),
       terminate: (signal) => {
         log(`the keeper got ${signal}: stopping everything`);
         loop.emit({ kind: "shutdown", reason: `the keeper got ${signal}` });

@@ -86,8 +86,14 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
 
 /** Where the keeper writes the output of a service's processes, and its notes. */
 export function logSettings(service: string, def: ServiceDef, places: SpawnPlaces): LogSettings {
-  if (def.log !== "file" || places.serviceLogs === "console") return { log: def.log === "file" ? "stdout" : def.log };
-  return { log: "file", logDir: join(places.logDir, fileNameOf(service)), logSize: def.logMaxBytes, logKeep: def.logKeep, logConsole: places.serviceLogs === "both" };
+  if (def.log !== "file") return { log: def.log };
+  return fileLog(fileNameOf(service), def.logMaxBytes, def.logKeep, places);
+}
+
+/** A log in LOG/DIR, rotated at `size` bytes keeping `keep` files: in the file, on the console instead, or both, as the server's service logs go. */
+export function fileLog(dir: string, size: number, keep: number, places: Pick<SpawnPlaces, "logDir" | "serviceLogs">): LogSettings {
+  if (places.serviceLogs === "console") return { log: "stdout" };
+  return { log: "file", logDir: join(places.logDir, dir), logSize: size, logKeep: keep, logConsole: places.serviceLogs === "both" };
 }
 
 function commandFor(def: ServiceDef, role: SpawnRole): Argv | null {

@@ -14,13 +14,13 @@ import type { Action, Fact, Role, SignalTarget, SpawnRole } from "../engine/type
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
 import { EncodeError, type KeeperMessage, type ServerMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
-import { PLACE_MODES } from "../places.js";
+import { PLACE_MODES, SYSLOG_LOG_DIR } from "../places.js";
 import { ensureDirectory } from "../system/files.js";
 import { directoryEnvironment, makeDirectories, removeRuntimeDirectories, type DirectoryBases } from "../system/service-directories.js";
 import { after, type Timer } from "../system/timers.js";
 import { currentAccount } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
-import { credentialsFor, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
+import { credentialsFor, fileLog, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
 import { watchConnect, watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
@@ -42,6 +42,10 @@ export interface SupervisorOptions {
   report(service: string, text: string): void;
   /** The server's own log. */
   log(line: string): void;
+  /** Something the admin should see in `tend status` too. */
+  warn(line: string): void;
+  /** Where the keeper listens for syslog(3) messages (`tend boot --syslog`), or null: nowhere. */
+  syslog: string | null;
   /** The keeper was sent SIGTERM or SIGINT: the server should shut down. */
   terminate(signal: string): void;
   /** The keeper was sent SIGHUP: the server should load the installed database. */
@@ -123,6 +127,9 @@ interface Running {
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
+/** The syslog log rotates as a service's does by default. */
+const SYSLOG_LOG_BYTES = 1024 * 1024;
+const SYSLOG_LOG_KEEP = 5;
 /** How long the keeper may take to exit once every service is down. */
 const KEEPER_EXIT_MS = 5_000;
 
@@ -146,6 +153,7 @@ export async function openSupervisor(options: SupervisorOptions): Promise<Superv
   );
   supervisor = createSupervisor(keeper, options);
   keeper.onMessage(supervisor.receive);
+  supervisor.listenSyslog();
   return supervisor;
 }
 
@@ -155,7 +163,7 @@ export interface Tracking {
   cgroup: string | null;
 }
 
-function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void } {
+function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void; listenSyslog(): void } {
   const running = new Map<string, Running>();
   /** Reload commands asked for and not yet reported ended, with their pid once reported. */
   const reloads = new Map<string, number | null>();
@@ -298,6 +306,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         return options.terminate(m.signal);
       case "hangup":
         return options.hangup();
+      case "syslog":
+        if (m.error !== null) return options.warn(`not listening for syslog messages: ${m.error}`);
+        if (m.path !== null) options.log(`listening for syslog messages on ${m.path}: each goes to the log of the service that sent it, the rest to 'tend logs syslog'`);
+        return;
       case "error":
         return options.log(`the keeper refused a message: ${m.message}`);
       default:
@@ -351,6 +363,14 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     },
     acknowledge() {
       for (const seq of handled.splice(0)) keeper.send({ type: "ack", seq });
+    },
+    /**
+     * Asked before any spawn, so that a daemon's first messages are placed too; asked
+     * also when off: a keeper that outlived a server that listened stops listening.
+     */
+    listenSyslog() {
+      const log = fileLog(SYSLOG_LOG_DIR, SYSLOG_LOG_BYTES, SYSLOG_LOG_KEEP, places);
+      keeper.send(options.syslog === null ? { type: "syslog" } : { type: "syslog", path: options.syslog, ...log });
     },
     perform(action, def) {
       switch (action.kind) {

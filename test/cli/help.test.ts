@@ -65,6 +65,16 @@ describe("reading the command line", () => {
     assert.deepEqual(joined.operands, ["-"]);
   });
 
+  test("an option whose value is optional takes one after '=' only: alone it has its default", () => {
+    const alone = parse("boot", "--syslog", "x");
+    assert.ok(alone.ok);
+    assert.deepEqual({ ...alone.values }, { syslog: "on" });
+    assert.deepEqual(alone.operands, ["boot", "x"]);
+    const given = parse("boot", "--syslog=/run/log");
+    assert.ok(given.ok);
+    assert.deepEqual({ ...given.values }, { syslog: "/run/log" });
+  });
+
   test("what is wrong comes back as a value, with the option as typed", () => {
     assert.deepEqual(parse("--folow"), { ok: false, problem: "unknown", option: "--folow" });
     assert.deepEqual(parse("--folow=1"), { ok: false, problem: "unknown", option: "--folow" });

@@ -542,6 +542,8 @@ while True: time.sleep(1000)
         { type: "forget", service: "fuzz" },
         { type: "procs", service: "fuzz" },
         { type: "settings", stopGraceMs: 8000, console: "text" },
+        // No path: a mangled one could name any place on the machine (the socket is bound there); the log fields are fuzzed.
+        { type: "syslog", log: "file", logDir: join(k.dir, "log-syslog"), logSize: 4096, logKeep: 1 },
       ];
       const bodies = valid.map((m) => encodeMessage(m).subarray(4));
       const COUNT = 100_000;

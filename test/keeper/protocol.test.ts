@@ -49,7 +49,7 @@ const errorOf = <T>(decoded: Decoded<T>): string => {
 };
 
 describe("server messages on the wire", () => {
-  test("hello, signal, note, forget, procs, ack, settings and shutdown are laid out as the doc says", () => {
+  test("hello, signal, note, forget, procs, ack, settings, syslog and shutdown are laid out as the doc says", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
@@ -60,6 +60,12 @@ describe("server messages on the wire", () => {
       [{ type: "procs", service: "web" }, "procs\0service=web\0"],
       [{ type: "ack", seq: 42 }, "ack\0seq=42\0"],
       [{ type: "settings", stopGraceMs: 8000, console: "json" }, "settings\0stop-grace=8000\0console=json\0"],
+      [
+        { type: "syslog", path: "/dev/log", log: "file", logDir: "/var/log/tend/_syslog", logSize: 1048576, logKeep: 5, logConsole: true },
+        "syslog\0path=/dev/log\0log=file\0log-dir=/var/log/tend/_syslog\0log-size=1048576\0log-keep=5\0log-console=1\0",
+      ],
+      [{ type: "syslog", path: "/run/tend/dev-log", log: "stdout" }, "syslog\0path=/run/tend/dev-log\0log=stdout\0"],
+      [{ type: "syslog" }, "syslog\0"],
       [{ type: "shutdown" }, "shutdown\0"],
     ];
     for (const [message, body] of cases) {
@@ -212,6 +218,12 @@ describe("keeper messages parsed", () => {
     [{ type: "procs", fields: [["service", "web"], ["total", "10000"], ["pid", "40"]] }, { type: "procs", service: "web", pids: [40], total: 10000 }],
     [{ type: "procs", fields: [["service", "gone"], ["total", "0"]] }, { type: "procs", service: "gone", pids: [], total: 0 }],
     [{ type: "terminate", fields: [["signal", "SIGTERM"]] }, { type: "terminate", signal: "SIGTERM" }],
+    [{ type: "syslog", fields: [["path", "/dev/log"]] }, { type: "syslog", path: "/dev/log", error: null }],
+    [{ type: "syslog", fields: [] }, { type: "syslog", path: null, error: null }],
+    [
+      { type: "syslog", fields: [["error", "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it"]] },
+      { type: "syslog", path: null, error: "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it" },
+    ],
     [{ type: "error", fields: [["message", "spawn before hello"]] }, { type: "error", message: "spawn before hello" }],
   ];
 
@@ -248,6 +260,8 @@ describe("keeper messages parsed", () => {
       [`procs\0service=a\0total=1000\0${"pid=1\0".repeat(257)}`, /lists 257 pids of a total of 1000 \(at most 256\)/],
       ["spawned\0service=a\0pid=1\0role=main\0", /'role=main' is not 'reload'/],
       ["notify\0service=a\0pid=1\0reloaded=yes\0", /not 0 or 1/],
+      ["syslog\0path=\0", /empty 'path'/],
+      ["syslog\0error=\0", /empty 'error'/],
       ["frobnicate\0x=1\0", /unknown message type 'frobnicate'/],
     ];
     for (const [body, pattern] of wrong) assert.match(errorOf(decodeOne(keeperDecoder(), frameOf(body))), pattern, JSON.stringify(body));

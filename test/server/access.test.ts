@@ -59,6 +59,17 @@ describe("access: the decision", () => {
     assert.match(authorise({ uid: 1001, gid: 1001, groups: [] }, false, stop("api"), policy(defs))!, /^permission denied/);
   });
 
+  test("the syslog log is for root and the control group: a service called syslog grants its own log only", () => {
+    const logs = (name: string): Request => ({ id: 1, cmd: "logs", name });
+    const refusal = "permission denied: 'logs' of the syslog log needs root or the control group (none is set: 'control-group' in tend.conf)";
+    assert.equal(authorise(alice, false, logs("syslog"), policy(defs)), refusal);
+    assert.equal(authorise(alice, false, logs("_syslog"), policy(defs)), refusal);
+    const withSyslog = [...defs, service("syslog", { allow: ["alice"] })];
+    assert.equal(authorise(alice, false, logs("syslog"), policy(withSyslog)), null);
+    assert.equal(authorise(alice, false, logs("_syslog"), policy(withSyslog)), refusal);
+    assert.equal(authorise({ ...alice, groups: [50] }, false, logs("_syslog"), policy(defs, { name: "ops", gid: 50 })), null);
+  });
+
   test("names that are Object.prototype's are services like any other, unknown here", () => {
     for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
       assert.match(authorise(alice, false, stop(name), policy(defs))!, /^permission denied/);
@@ -189,7 +200,7 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
 
   test("a bad tend.conf is reported at file:line, in the log and in tend status, and leaves no group access", { timeout: 120_000 }, () =>
     withServices("control-grop = 4242\n", async (root, daemon) => {
-      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group, exit-with, on-boot-failure, stop-grace, log-format, service-logs`;
+      const problem = `${root.path("etc/tend.conf")}:1:1: error: unknown key 'control-grop' (did you mean 'control-group'?); tend.conf knows control-group, exit-with, on-boot-failure, stop-grace, log-format, service-logs, syslog`;
       assert.ok(daemon.output().includes(`${problem} (running with the defaults: no control group)`), daemon.output());
       assert.ok((await root.tend("status")).stdout.includes(problem));
       assert.equal(statSync(join(root.places.run, CONTROL_SOCKET)).mode & 0o777, 0o600);

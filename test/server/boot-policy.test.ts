@@ -171,6 +171,7 @@ describe("boot policy", { concurrency: true }, () => {
         stopGraceMs: 5000,
         logFormat: "text",
         serviceLogs: "auto",
+        syslog: "off",
         compile: false,
         places: { state: root.places.state, log: root.places.log, moved: [] },
       });

@@ -36,6 +36,8 @@ async function withSupervisor(body: (s: Supervisor, facts: Fact[], dir: string) 
       emit: (fact) => void facts.push(fact),
       report: (service, text) => void lines.push(`${service}: ${text}`),
       log: (line) => void lines.push(line),
+      warn: (line) => void lines.push(`WARNING: ${line}`),
+      syslog: null,
       terminate: () => {},
       hangup: () => {},
       lost: (why) => void lines.push(`lost: ${why}`),
