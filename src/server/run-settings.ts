@@ -1,8 +1,8 @@
 // The settings a server runs with: when the boot ends and with which status, how long
-// services are given to stop, how the server writes its log. They come from the flags
-// of `tend boot` / `tend daemon` and from tend.conf, through one table of keys and
-// parsers (`--exit-with NAME` is `exit-with = NAME`): flags override tend.conf, which
-// overrides the defaults. Pure.
+// services are given to stop, how the server writes its log, whether it listens for
+// syslog messages. They come from the flags of `tend boot` / `tend daemon` and from
+// tend.conf, through one table of keys and parsers (`--exit-with NAME` is `exit-with =
+// NAME`): flags override tend.conf, which overrides the defaults. Pure.
 
 import { join } from "node:path";
 import { parseDuration, SERVICE_NAME } from "../config/values.js";

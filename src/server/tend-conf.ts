@@ -12,7 +12,7 @@ import { parseRunSetting, RUN_KEYS, type GivenSettings } from "./run-settings.js
 export interface ServerConfig {
   /** Members of this group may do over control.sock all that root may (the socket is 0660 root:GROUP). */
   controlGroup: string | null;
-  /** The run settings the file gives (`exit-with`, `on-boot-failure`, `stop-grace`, `log-format`). */
+  /** The run settings the file gives (`exit-with`, `on-boot-failure`, `stop-grace`, `log-format`, `service-logs`, `syslog`). */
   run: GivenSettings;
 }
 
