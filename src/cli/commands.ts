@@ -45,7 +45,7 @@ export const OPTIONS = {
   syslog: {
     value: "PATH",
     optional: "on",
-    help: "listen for syslog(3) messages on /dev/log (a user's or --root server: RUN/dev-log), or on PATH (off: not); each goes to the log of the service that sent it",
+    help: "listen for syslog(3) messages on /dev/log (RUN/dev-log for a user's or --root server) or on PATH, each into the log of the service that sent it; =off: not (over tend.conf)",
   },
   compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
   main: { help: "to the service's main process alone, not its process group" },
