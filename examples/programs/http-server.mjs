@@ -1,7 +1,8 @@
-// Demo: a small HTTP server; tend sees it ready once the port accepts connections.
+// Demo: a small HTTP server on DEMO_PORT (settings/demo.env); tend sees it ready once
+// the port accepts connections (its probe connects with bash's /dev/tcp).
 import { createServer } from "node:http";
 
-const port = Number(process.argv[2] ?? 18080);
+const port = Number(process.env.DEMO_PORT ?? 18080);
 const server = createServer((req, res) => {
   console.log(`${req.method} ${req.url}`);
   res.end(`${process.env.GREETING ?? "hello"}\n`);

@@ -1,8 +1,10 @@
-// Demo: a worker that says it is ready by writing a newline to fd 3 (the s6 protocol).
+// Demo: a worker that says it is ready by writing a newline to fd 3 (the s6 protocol);
+// given a path, it first asks the web server (on DEMO_PORT) for it.
 import { writeSync } from "node:fs";
 
-const url = process.argv[2];
-if (url) {
+const path = process.argv[2];
+if (path) {
+  const url = `http://127.0.0.1:${process.env.DEMO_PORT ?? 18080}${path}`;
   const res = await fetch(url);
   console.log(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
 }

@@ -1,9 +1,12 @@
-// `tend demo` (what `npm start` runs): the example service set, compiled into a
-// private root under the package and run by an in-process server as the current
-// user, so nothing on the machine is touched. On a terminal it keeps running until
-// Ctrl-C; otherwise it shows what came up and stops everything again.
+// `tend demo` (what `npm start` runs): the example service set, copied into a private
+// root under the package (its sources place) with settings of its own (a free port,
+// a data directory in the root: settings/demo.env), and run by an in-process server
+// as the current user; so nothing on the machine is touched, and two checkouts run
+// side by side. On a terminal it keeps running until Ctrl-C; otherwise, or once nobody reads
+// its output any more (`npm start | head`), it stops everything again, in order.
 
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compile } from "../compile/compile.js";
@@ -13,6 +16,7 @@ import { runServer } from "../server/server.js";
 import { call } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, printDiagnostic, type Output } from "./output.js";
+import { keepRunningWithoutOutput, writable } from "./own-output.js";
 import { printStatusTable } from "./service-commands.js";
 
 /** The package's own directory, found from wherever the bundle was loaded. */
@@ -26,7 +30,23 @@ export function packageDir(): string {
   throw new Error("cannot find tend's package directory");
 }
 
-export async function runDemo(out: Output): Promise<number> {
+/** A TCP port of 127.0.0.1 free at this moment. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function runDemo(given: Output): Promise<number> {
+  // Output nobody reads any more ends the demo in order, never the process at once:
+  // the services run in the keeper, which would outlive a server that just exited.
+  keepRunningWithoutOutput();
+  const out: Output = { ...given, line: (text) => void (writable(process.stdout) && given.line(text)) };
   const pkg = packageDir();
   const root = join(pkg, ".demo");
   const where = places({ root, env: process.env, uid: process.getuid?.() ?? 0 });
@@ -35,14 +55,18 @@ export async function runDemo(out: Output): Promise<number> {
     throw new UserError(`a demo is already running (server pid ${running.result.pid}); stop it with Ctrl-C or 'tend --root ${root} shutdown'`);
   }
   rmSync(root, { recursive: true, force: true }); // a fresh start each time
+  // The set, its data and its sockets live in the root; the services read where from settings/demo.env.
   const examples = join(pkg, "examples");
-  const result = compile({ sourceDir: examples, hostChecks: true });
+  cpSync(examples, where.sources, { recursive: true });
+  const port = await freePort();
+  writeFileSync(join(where.sources, "settings/demo.env"), `DEMO_PORT=${port}\nDEMO_DIR=${join(root, "tmp")}\n`, { mode: 0o644 });
+  const result = compile({ sourceDir: where.sources, hostChecks: true });
   for (const d of result.diagnostics) printDiagnostic(out, d);
   if (result.compiled === null) return 1;
   installDatabase(where.state, result.compiled);
-  out.line(`${paint(out, "green", "accepted")}: ${examples}: ${result.serviceCount} services; boot plan:`);
+  out.line(`${paint(out, "green", "accepted")}: ${examples} (copied to ${where.sources}): ${result.serviceCount} services; boot plan:`);
   result.compiled.boot.forEach((wave, i) => out.line(`  ${i + 1}. ${wave.join("  ")}`));
-  out.line(`running them under ${root} (logs in ${where.log})\n`);
+  out.line(`running them under ${root} (logs in ${where.log}), web on 127.0.0.1:${port}\n`);
 
   let listening: () => void = () => {};
   const ready = new Promise<void>((resolve) => (listening = resolve));
@@ -50,17 +74,31 @@ export async function runDemo(out: Output): Promise<number> {
   // The server may fail to start (it says why): then there is nothing to show.
   const started = await Promise.race([ready.then(() => true), server.then(() => false)]);
   if (!started) return 1;
-  await call(where, { cmd: "start", names: ["default"], wait: true });
-  const status = await call(where, { cmd: "status" });
-  if (status.ok) {
-    out.line("");
-    printStatusTable(out, status.result.services);
+  let stopping = false;
+  const stopAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void call(where, { cmd: "shutdown" }).catch(() => {});
+  };
+  if (!writable(process.stdout)) stopAll();
+  process.stdout.once("error", stopAll);
+
+  // Once stopping, the server may be gone before these are answered: that is no error.
+  try {
+    await call(where, { cmd: "start", names: ["default"], wait: true });
+    const status = stopping ? null : await call(where, { cmd: "status" });
+    if (status?.ok) {
+      out.line("");
+      printStatusTable(out, status.result.services);
+    }
+  } catch (e) {
+    if (!stopping) throw e;
   }
   if (process.stdout.isTTY && process.stdin.isTTY) {
     out.line("\nthe demo keeps running: try 'tend --root .demo status' or 'tend --root .demo logs web' in another terminal; Ctrl-C stops everything in order");
-  } else {
+  } else if (!stopping) {
     out.line("\nnot on a terminal: stopping everything in order");
-    await call(where, { cmd: "shutdown" });
+    stopAll();
   }
   return server;
 }
