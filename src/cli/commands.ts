@@ -373,6 +373,15 @@ export const COMMANDS = {
     help: "Prints the list of commands, or the usage, options and description of COMMAND ('tend COMMAND --help' does the same). 'man tend' has them all.",
     run: async (a) => (await import("./help.js")).words(a.table).help(a.args[0]),
   },
+  __complete: {
+    group: "help",
+    operands: "[WORD…]",
+    options: [],
+    summary: "the shell completion's candidates for the last word",
+    help: "Prints the candidates for the last WORD of a command line (the words after 'tend'), one a line: what contrib/completion/ calls. Service and level names come from the running server, if one answers within a second.",
+    hidden: true,
+    run: async (a) => (await import("./complete.js")).complete(a.table, a.args),
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
