@@ -1,9 +1,9 @@
 // Ahead-of-time build: the keeper (C) and the peer-credentials addon with the machine's cc, then type-check and emit
 // everything (src, tests, bench) with tsc, then bundle the CLI with esbuild so that
 // every `tend` call loads one small entry file and pulls in a command's code only when
-// that command runs.
+// that command runs; last, the man pages (dist/man) from the command table and docs/.
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { buildKeeper, buildPeercred } from "./keeper-build.mjs";
 
@@ -30,3 +30,9 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
 });
+
+const { manPages } = await import("../dist/src/man/pages.js");
+const { version } = JSON.parse(readFileSync("package.json", "utf8"));
+const pages = manPages({ cli: readFileSync("docs/cli.md", "utf8"), serviceFiles: readFileSync("docs/service-files.md", "utf8"), version });
+mkdirSync("dist/man", { recursive: true });
+for (const [name, text] of Object.entries(pages)) writeFileSync(`dist/man/${name}`, text);
