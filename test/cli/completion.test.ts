@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { COMMANDS, type CommandSpec } from "../../src/cli/commands.js";
+import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec } from "../../src/cli/commands.js";
 import { childEnv, REPO, runTend, tempDir, withTemp } from "../helpers.js";
 import { withRoot, type TestRoot } from "../server/harness.js";
 
@@ -15,6 +15,9 @@ const LONG = { timeout: 90_000 };
 const VISIBLE = Object.entries(COMMANDS as Record<string, CommandSpec>)
   .filter(([, c]) => c.hidden !== true)
   .map(([n]) => n);
+
+/** The commands users see that start with `prefix`, in the table's order. */
+const starting = (prefix: string): string[] => VISIBLE.filter((n) => n.startsWith(prefix));
 
 /** The candidates `tend __complete` prints for a command line (without descriptions). */
 function complete(...words: string[]): string[] {
@@ -49,14 +52,17 @@ async function withServer(body: (root: TestRoot) => Promise<void>): Promise<void
 describe("tend __complete", () => {
   test("commands, options of the command, option values, directories, signals", () => {
     assert.deepEqual(complete(""), VISIBLE);
-    assert.deepEqual(complete("st"), ["status", "start", "stop"]);
-    assert.deepEqual(complete("logs", "--"), ["--lines", "--follow", "--root", "--json", "--help", "--version"]);
-    assert.deepEqual(complete("start", "--"), ["--no-wait", "--root", "--json", "--help", "--version"]);
+    assert.deepEqual(complete("st"), starting("st"));
+    for (const name of ["logs", "start", "list"] as const) {
+      assert.deepEqual(complete(name, "--"), [...COMMANDS[name].options, ...GLOBAL_OPTIONS].map((o) => `--${o}`), name);
+    }
+    assert.ok(complete("logs", "--").includes("--follow"));
+    assert.deepEqual(complete("logs", "--fo"), ["--follow"]);
     assert.deepEqual(complete("--json", "boot", "--log-format", ""), ["text", "json"]);
     assert.deepEqual(complete("daemon", "--on-boot-failure", "s"), ["stop"]);
     assert.deepEqual(complete("check", ""), [":directories"]);
     assert.deepEqual(complete("--root", ""), [":directories"]);
-    assert.deepEqual(complete("help", "re"), ["ready", "restart"]);
+    assert.deepEqual(complete("help", "re"), starting("re"));
     assert.ok(complete("signal", "web", "").includes("HUP"));
     assert.deepEqual(complete("signal", "web", "US"), ["USR1", "USR2"]);
     assert.deepEqual(complete("list", ""), [], "list takes no operand");
@@ -141,7 +147,7 @@ describe("bash", () => {
       const commands = await bash(path, ["re"]);
       assert.equal(commands.status, 0, commands.stderr);
       assert.equal(commands.stderr, "");
-      assert.deepEqual(commands.stdout.split("\n"), ["complete -F _tend tend", "ready", "restart", ""]);
+      assert.deepEqual(commands.stdout.split("\n"), ["complete -F _tend tend", ...starting("re"), ""]);
       assert.deepEqual((await bash(path, ["logs", "--f"])).stdout.split("\n").slice(1), ["--follow", ""]);
       mkdirSync(join(dir, "services"));
       assert.deepEqual((await bash(path, ["check", join(dir, "ser")])).stdout.split("\n").slice(1), [join(dir, "services"), ""]);
@@ -167,7 +173,7 @@ describe("zsh", () => {
       const call = (words: string[]) => zsh(path, `${stubs}\nwords=(${["tend", ...words].map(quote).join(" ")}); CURRENT=${words.length + 1}\n_tend`);
       const commands = await call(["re"]);
       assert.equal(commands.stderr, "");
-      assert.deepEqual(commands.stdout.split("\n"), [`ready:${COMMANDS.ready.summary}`, `restart:${COMMANDS.restart.summary}`, ""]);
+      assert.deepEqual(commands.stdout.split("\n"), [...starting("re").map((n) => `${n}:${(COMMANDS as Record<string, CommandSpec>)[n]!.summary}`), ""]);
       assert.equal((await call(["check", ""])).stdout, "DIRECTORIES\n");
       await withServer(async (root) => {
         const names = await call(["--root", root.dir, "logs", ""]);
