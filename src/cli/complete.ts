@@ -40,7 +40,8 @@ function read(t: Table, words: readonly string[]): Line {
     else if (!line.ended && word.startsWith("--root=")) line.root = word.slice(7);
     else if (!line.ended && word.startsWith("-") && word.length > 1) {
       const option = named(word);
-      if (option !== undefined && t.option(option).value !== undefined) line.valueOf = option;
+      // An optional value (`--syslog[=PATH]`) comes after `=` only: the next word is not it.
+      if (option !== undefined && t.option(option).value !== undefined && t.option(option).optional === undefined) line.valueOf = option;
     } else if (line.command === undefined) line.command = word;
     else line.operands++;
   }

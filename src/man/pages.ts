@@ -52,9 +52,15 @@ const paragraphs = (text: string, between: string): string[] =>
 export function tendPage(sources: ManSources): string {
   const t = TABLE;
   const w = words(t);
+  /** An option's value in roff: ` VALUE`, `[=VALUE]` when it is optional, nothing for a flag. */
+  const valueOf = (o: OptionName): string => {
+    const spec = t.option(o);
+    if (spec.value === undefined) return "";
+    return spec.optional === undefined ? ` \\fI${escape(spec.value)}\\fR` : `[=\\fI${escape(spec.value)}\\fR]`;
+  };
   const flag = (o: OptionName): string => {
     const spec = t.option(o);
-    const value = spec.value === undefined ? "" : ` \\fI${escape(spec.value)}\\fR`;
+    const value = valueOf(o);
     return `${spec.short === undefined ? "" : `\\fB\\-${spec.short}\\fR, `}\\fB\\-\\-${escape(o)}\\fR${value}`;
   };
   /** `tend logs NAME [-n N] [-f]` in roff; `short`: `[OPTIONS]` for a usage too wide for a line of the synopsis. */
@@ -64,7 +70,7 @@ export function tendPage(sources: ManSources): string {
     const options = short && w.synopsis(name).length > w.synopsis(name, SYNOPSIS_WIDTH).length ? ["[\\fIOPTIONS\\fR]"] : spec.options.map((o) => {
       const s = t.option(o);
       const form = s.short === undefined ? `\\-\\-${escape(o)}` : `\\-${s.short}`;
-      return `[\\fB${form}\\fR${s.value === undefined ? "" : ` \\fI${escape(s.value)}\\fR`}]`;
+      return `[\\fB${form}\\fR${valueOf(o)}]`;
     });
     return [`\\fBtend ${escape(name)}\\fR`, ...operands.map((o) => o.replace(/…/, "\\[u2026]")), ...options].join(" ");
   };

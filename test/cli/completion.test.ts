@@ -60,6 +60,7 @@ describe("tend __complete", () => {
     assert.deepEqual(complete("logs", "--fo"), ["--follow"]);
     assert.deepEqual(complete("--json", "boot", "--log-format", ""), ["text", "json"]);
     assert.deepEqual(complete("daemon", "--on-boot-failure", "s"), ["stop"]);
+    assert.deepEqual(complete("boot", "--syslog", "--json", "--comp"), ["--compile"], "an optional value is not the next word");
     assert.deepEqual(complete("check", ""), [":directories"]);
     assert.deepEqual(complete("--root", ""), [":directories"]);
     assert.deepEqual(complete("help", "re"), starting("re"));
