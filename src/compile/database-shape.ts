@@ -81,13 +81,14 @@ const duration = (v: Json, at: string): number => (typeof v === "number" && Numb
 
 function ready(v: Json, at: string): void {
   const o = object(v, at);
-  switch (oneOf(o.kind, `${at}.kind`, ["none", "fd", "notify", "tcp", "unix", "exec"] as const)) {
+  switch (oneOf(o.kind, `${at}.kind`, ["none", "fd", "notify", "tcp", "unix", "unix-dgram", "exec"] as const)) {
     case "fd":
       return void integer(o.fd, `${at}.fd`, 3, 1023);
     case "tcp":
       string(o.host, `${at}.host`);
       return void integer(o.port, `${at}.port`, 1, 65535);
     case "unix":
+    case "unix-dgram":
       return void string(o.path, `${at}.path`);
     case "exec":
       return void program(o.argv, `${at}.argv`);

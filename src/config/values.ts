@@ -135,12 +135,15 @@ export type ReadySpec =
   | { kind: "fd"; fd: number }
   | { kind: "notify" }
   | { kind: "tcp"; host: string; port: number }
+  /** A stream socket: Node connects only by SOCK_STREAM. */
   | { kind: "unix"; path: string }
+  /** A datagram socket bound to the path (a /dev/log): no connection is made. */
+  | { kind: "unix-dgram"; path: string }
   | { kind: "exec"; argv: Argv };
 
-const READY_KINDS = ["none", "fd", "notify", "tcp", "unix", "exec"];
+const READY_KINDS = ["none", "fd", "notify", "tcp", "unix", "unix-dgram", "exec"];
 
-/** `none`, `fd` / `fd:N`, `notify`, `tcp:HOST:PORT`, `unix:/PATH`, `exec:COMMAND`. */
+/** `none`, `fd` / `fd:N`, `notify`, `tcp:HOST:PORT`, `unix:/PATH`, `unix-dgram:/PATH`, `exec:COMMAND`. */
 export function parseReady(text: string): Parsed<ReadySpec> {
   const colon = text.indexOf(":");
   const kind = colon < 0 ? text : text.slice(0, colon);
@@ -162,8 +165,9 @@ export function parseReady(text: string): Parsed<ReadySpec> {
       return ok({ kind: "tcp", host: m[1]!.replace(/^\[|\]$/g, ""), port: port.value });
     }
     case "unix":
-      if (arg === undefined || !arg.startsWith("/")) return fail("expected unix:/ABSOLUTE/PATH", colon + 1);
-      return ok({ kind: "unix", path: arg });
+    case "unix-dgram":
+      if (arg === undefined || !arg.startsWith("/")) return fail(`expected ${kind}:/ABSOLUTE/PATH`, colon + 1);
+      return ok({ kind, path: arg });
     case "exec": {
       const command = parseCommand(arg ?? "");
       if (command.ok) return ok({ kind: "exec", argv: command.argv });

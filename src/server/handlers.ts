@@ -81,7 +81,7 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
       boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
       end: engine.end,
       warnings: [...warnings, ...environment.problems()],
-      services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n) })),
+      services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n), notReady: supervisor.notReadyBecause(n) })),
     });
   },
   list: ({ engine }, _request, { reply }) =>

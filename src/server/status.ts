@@ -1,6 +1,6 @@
 // What the server says about a service in a `status` reply: the engine's state and
-// what the shell knows (sd_notify's STATUS=, the next clock run). `why` is the
-// engine's own (engine/explain.ts).
+// what the shell knows (sd_notify's STATUS=, the next clock run, a readiness probe
+// that found another process's listener). `why` is the engine's own (engine/explain.ts).
 
 import { defOf, stateOf, type Engine } from "../engine/engine.js";
 import type { ServiceStatus } from "./protocol.js";
@@ -10,6 +10,8 @@ export interface ShellFacts {
   statusText: string | undefined;
   /** The next time its schedule falls due (ms since the epoch). */
   nextRun: number | undefined;
+  /** Why its readiness waits, where the supervisor knows (its tcp/unix listener is another process's). */
+  notReady: string | undefined;
 }
 
 export function serviceStatus(e: Engine, name: string, shell: ShellFacts): ServiceStatus {
@@ -23,7 +25,7 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts): Servi
     wanted: e.wanted.has(name) && !e.shuttingDown,
     pid: s.pid,
     since: Math.round(s.since),
-    reason: s.reason,
+    reason: s.reason ?? (s.phase === "starting" && shell.notReady !== undefined ? `not ready: ${shell.notReady}` : null),
     lastExit: s.lastExit,
     restarts: s.restarts.length,
     runs: s.runs,

@@ -21,7 +21,8 @@ import { after, type Timer } from "../system/timers.js";
 import { currentAccount } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { credentialsFor, fileLog, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
-import { watchConnect, watchProbe } from "./readiness/poll.js";
+import { watchListener } from "./readiness/listener.js";
+import { watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
 
 export interface SupervisorOptions {
@@ -97,6 +98,8 @@ export interface Supervisor {
   statusText(service: string): string | undefined;
   /** The service is down (or failed) and stays so for now: what lives only while it runs goes (its runtime directories). */
   stopped(service: string, def: ServiceDef): void;
+  /** Why a starting service is not ready yet, where tend knows: its tcp/unix listener is another process's. */
+  notReadyBecause(service: string): string | undefined;
   /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup) goes. */
   forget(service: string): void;
   /**
@@ -169,6 +172,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const reloads = new Map<string, number | null>();
   const timers = new Map<string, { timer: Timer; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
+  /** Why a service's readiness waits, said by its probe (a listener that is another process's). */
+  const heldBack = new Map<string, string>();
   /** Services the keeper was told about since they were last forgotten. */
   const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
   /** Who waits for a `procs` answer, by service, in the order they asked: the keeper answers in that order. */
@@ -218,7 +223,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     }
     known.add(service);
     if (role === "reload") return void reloads.set(service, null);
-    running.set(service, { pid: null, main: spawn.main, probe: probeFor(spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null });
+    running.set(service, { pid: null, main: spawn.main, probe: probeFor(service, def, spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null });
   }
 
   /** What the keeper says about a reload command. */
@@ -240,11 +245,12 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     }
   }
 
-  /** The tcp/unix/exec probe of a longrun's main, run once its process runs. */
-  function probeFor(readiness: ServiceDef["ready"], cwd: string, env: Record<string, string>, ids: Switch | null): Running["probe"] {
+  /** The tcp/unix/exec probe of a longrun's main (`readiness` is none for other processes), run once its process runs. */
+  function probeFor(service: string, def: ServiceDef, readiness: ServiceDef["ready"], cwd: string, env: Record<string, string>, ids: Switch | null): Running["probe"] {
     let probe: Running["probe"] = null;
-    if (readiness.kind === "tcp") probe = (ready) => watchConnect({ host: readiness.host, port: readiness.port }, ready);
-    if (readiness.kind === "unix") probe = (ready) => watchConnect({ path: readiness.path }, ready);
+    if (readiness.kind === "tcp" || readiness.kind === "unix" || readiness.kind === "unix-dgram") {
+      probe = (ready) => watchListener(readiness, { service, processes: () => processesOf(service), onReady: ready, notOurs: (text) => notOurs(service, def, text) });
+    }
     if (readiness.kind === "exec") {
       const as = ids === null ? {} : { uid: ids.uid, gid: ids.gid };
       const [file, ...args] = expandArgv(readiness.argv, env);
@@ -254,8 +260,42 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   }
 
   const watchReadiness = (service: string, r: Running, pid: number): void => {
-    r.watch = r.probe?.(() => options.emit({ kind: "ready", service, pid })) ?? null;
+    heldBack.delete(service);
+    r.watch =
+      r.probe?.(() => {
+        heldBack.delete(service);
+        options.emit({ kind: "ready", service, pid });
+      }) ?? null;
   };
+
+  /** Said once a holder: in the server's log, the service's, and its status until it is ready. */
+  function notOurs(service: string, def: ServiceDef, text: string): void {
+    heldBack.set(service, text);
+    options.report(service, text);
+    note(service, def, text);
+  }
+
+  function note(service: string, def: ServiceDef, text: string): void {
+    if (def.log === "none") return;
+    // A note may come before the first spawn ("starting"): it says where the log goes.
+    send(service, { type: "note", service, text, ...logSettings(service, def, places) });
+    known.add(service);
+  }
+
+  function processesOf(service: string): Promise<ProcessList> {
+    return new Promise((resolve) => {
+      let sent = false;
+      try {
+        sent = keeper.send({ type: "procs", service });
+      } catch (e) {
+        if (!(e instanceof EncodeError)) throw e; // a name no frame can carry: nothing the keeper runs
+      }
+      if (!sent) return resolve({ pids: [], total: 0 });
+      const waiting = askedProcs.get(service);
+      if (waiting === undefined) askedProcs.set(service, [resolve]);
+      else waiting.push(resolve);
+    });
+  }
 
   /** What the keeper says, as facts for the engine. */
   function receive(m: KeeperMessage): void {
@@ -286,6 +326,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         const r = running.get(m.service);
         if (r !== undefined && r.pid === m.pid) {
           r.watch?.cancel();
+          heldBack.delete(m.service);
           running.delete(m.service);
           if (r.main) statusTexts.delete(m.service);
         }
@@ -336,7 +377,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         defaults: options.defaults(),
         extra: directoryEnvironment(def, options.directories),
       });
-      const probe = main && env.ok ? probeFor(def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
+      const probe = main && env.ok ? probeFor(service, def, def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
       const r: Running = { pid, main, probe, watch: null };
       running.set(service, r);
       known.add(service);
@@ -401,35 +442,19 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         }
       }
     },
-    note(service, def, text) {
-      if (def.log === "none") return;
-      // A note may come before the first spawn ("starting"): it says where the log goes.
-      send(service, { type: "note", service, text, ...logSettings(service, def, places) });
-      known.add(service);
-    },
+    note,
     signal: sendSignal,
     stopped(service, def) {
       for (const problem of removeRuntimeDirectories(def, options.directories)) options.report(service, problem);
     },
     statusText: (service) => statusTexts.get(service),
+    notReadyBecause: (service) => heldBack.get(service),
     forget(service) {
       statusTexts.delete(service);
+      heldBack.delete(service);
       if (known.delete(service)) send(service, { type: "forget", service });
     },
-    processesOf(service) {
-      return new Promise((resolve) => {
-        let sent = false;
-        try {
-          sent = keeper.send({ type: "procs", service });
-        } catch (e) {
-          if (!(e instanceof EncodeError)) throw e; // a name no frame can carry: nothing the keeper runs
-        }
-        if (!sent) return resolve({ pids: [], total: 0 });
-        const waiting = askedProcs.get(service);
-        if (waiting === undefined) askedProcs.set(service, [resolve]);
-        else waiting.push(resolve);
-      });
-    },
+    processesOf,
     async close() {
       for (const t of timers.values()) t.timer.cancel();
       timers.clear();

@@ -65,6 +65,8 @@ const ROWS: Row[] = [
   row("ready tcp with an unclosed IPv6 bracket", `${LONGRUN}ready = tcp:[::1:80\n`, L3(13), "expected tcp:HOST:PORT"),
   row("ready unix with a relative path", `${LONGRUN}ready = unix:run/x.sock\n`, L3(14), "expected unix:/ABSOLUTE/PATH"),
   row("ready unix without a path", `${LONGRUN}ready = unix\n`, L3(9), "expected unix:/ABSOLUTE/PATH"),
+  row("ready unix-dgram with a relative path", `${LONGRUN}ready = unix-dgram:dev/log\n`, L3(20), "expected unix-dgram:/ABSOLUTE/PATH"),
+  row("ready unix-dgram misspelt", `${LONGRUN}ready = unix-dgran:/dev/log\n`, L3(9), "'unix-dgran' is not a readiness protocol", "(did you mean 'unix-dgram'?)"),
   row("ready exec without a command", `${LONGRUN}ready = exec:\n`, L3(14), "expected exec:COMMAND"),
   row("ready exec with an unterminated quote", `${LONGRUN}ready = exec:probe 'x\n`, L3(20), "unterminated single quote"),
   row("ready kind misspelt", `${LONGRUN}ready = fdd\n`, L3(9), "'fdd' is not a readiness protocol", "(did you mean 'fd'?)"),
@@ -209,6 +211,7 @@ describe("readiness specs that are accepted", () => {
     ["tcp:localhost:65535", { kind: "tcp", host: "localhost", port: 65535 }],
     ["tcp:[::1]:8080", { kind: "tcp", host: "::1", port: 8080 }],
     ["unix:/run/app.sock", { kind: "unix", path: "/run/app.sock" }],
+    ["unix-dgram:/dev/log", { kind: "unix-dgram", path: "/dev/log" }],
     ["exec:test -S /run/app.sock", { kind: "exec", argv: ["test", "-S", "/run/app.sock"] }],
     [`exec:/bin/probe "a b" 'c'`, { kind: "exec", argv: ["/bin/probe", "a b", "c"] }],
   ];

@@ -2,11 +2,14 @@
 // spawned. Each provider waits for a gate file before it signals readiness, so the
 // test can see it held in `starting`, with the service that requires it not yet
 // started; then the gate opens and the dependent starts, after the provider's own
-// "ready" stamp. Also: the start timeout.
+// "ready" stamp. Also: a listener that is another process's (an orphan holding the
+// port) does not make the service ready, and the start timeout.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { findTool } from "../helpers.js";
 import { JS_STAMP, NODE, alive, freePort, stamps, waitFor, withRoot, type ChangeResult, type TestRoot } from "./harness.js";
 
@@ -26,7 +29,9 @@ const STAMP_READY = (root: TestRoot): string => `date +%s%N > ${root.path("p.rea
 
 /** A node program that listens (on a port or a unix path) once the gate file exists. */
 const LISTENER = `${JS_STAMP}
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer } from "node:net";
 const [gate, readyFile, where] = process.argv.slice(2);
 process.on("SIGTERM", () => process.exit(0));
@@ -49,6 +54,20 @@ with open(ready, "w") as f:
     f.write(str(time.time_ns()))
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.sendto(b"STATUS=serving tests\\nREADY=1", os.environ["NOTIFY_SOCKET"])
+while True:
+    time.sleep(3600)
+`;
+
+/** A unix datagram socket bound once the gate file exists (Node has none: python3). */
+const DGRAM_PY = `import os, socket, sys, time, signal
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+gate, ready, path = sys.argv[1], sys.argv[2], sys.argv[3]
+while not os.path.exists(gate):
+    time.sleep(0.02)
+with open(ready, "w") as f:
+    f.write(str(time.time_ns()))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
 while True:
     time.sleep(3600)
 `;
@@ -89,6 +108,13 @@ const PROTOCOLS: Protocol[] = [
     ready: (r) => `unix:${r.path("p.sock")}`,
     gated: true,
     command: (r) => `${NODE} ${r.file("listen.mjs", LISTENER)} ${r.path("gate")} ${r.path("p.ready")} ${r.path("p.sock")}`,
+  },
+  {
+    name: "unix-dgram (python3)",
+    ready: (r) => `unix-dgram:${r.path("p.dgram")}`,
+    gated: true,
+    skip: python === null && "python3 is not installed",
+    command: (r) => `${python} ${r.file("dgram.py", DGRAM_PY)} ${r.path("gate")} ${r.path("p.ready")} ${r.path("p.dgram")}`,
   },
   {
     name: "exec",
@@ -145,6 +171,106 @@ describe("readiness protocols", { concurrency: true }, () => {
           assert.match(text.stdout, new RegExp(`"${protocol.statusText}"`));
         }
         await root.shutdown(daemon);
+      }),
+    );
+  }
+});
+
+/**
+ * Another process's socket, started by the test (not by tend): `tcp` (on 127.0.0.1, a
+ * free port), `unix` or `unix-dgram` at PATH. It prints where it is, then a line per
+ * connection it accepts; SIGTERM removes its path and ends it.
+ */
+const FOREIGN_PY = `import os, signal, socket, sys
+kind, where = sys.argv[1], sys.argv[2]
+if kind == "tcp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    where = str(s.getsockname()[1])
+else:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM if kind == "unix-dgram" else socket.SOCK_STREAM)
+    s.bind(where)
+def end(*_):
+    if kind != "tcp":
+        os.unlink(where)
+    os._exit(0)
+signal.signal(signal.SIGTERM, end)
+if kind != "unix-dgram":
+    s.listen(16)
+print(where, flush=True)
+while True:
+    if kind == "unix-dgram":
+        signal.pause()
+    c, _ = s.accept()
+    print("connection", flush=True)
+    c.close()
+`;
+
+/** The service: binds WHERE once it is free (the port, or a path no longer there), then counts the connections it accepts in COUNT. */
+const OWN_PY = `import os, socket, sys, time
+kind, where, count = sys.argv[1], sys.argv[2], sys.argv[3]
+while True:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM) if kind == "tcp" else socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM if kind == "unix-dgram" else socket.SOCK_STREAM)
+    try:
+        if kind == "tcp":
+            s.bind(("127.0.0.1", int(where)))
+        elif os.path.exists(where):
+            raise OSError("still there")
+        else:
+            s.bind(where)
+        break
+    except OSError:
+        s.close()
+        time.sleep(0.02)
+if kind == "unix-dgram":
+    while True:
+        time.sleep(3600)
+s.listen(16)
+accepted = 0
+while True:
+    c, _ = s.accept()
+    c.close()
+    accepted += 1
+    with open(count, "w") as f:
+        f.write(str(accepted))
+`;
+
+describe("readiness is the service's own listener", { concurrency: true }, () => {
+  for (const kind of ["tcp", "unix", "unix-dgram"] as const) {
+    test(`ready = ${kind}: another process's socket there does not make the service ready, and tend says whose it is once; its own does, without a connection`, { skip: python === null && "python3 is not installed", timeout: 90_000 }, () =>
+      withRoot(async (root) => {
+        const foreign = spawn(python!, [root.file("foreign.py", FOREIGN_PY), kind, kind === "tcp" ? "0" : root.path("p.sock")], { stdio: ["ignore", "pipe", "inherit"] });
+        const gone = new Promise((resolve) => foreign.once("exit", resolve));
+        try {
+          let said = "";
+          foreign.stdout!.setEncoding("utf8").on("data", (d: string) => (said += d));
+          const where = await waitFor("the foreign socket", () => said.split("\n").length > 1 && said.split("\n")[0]);
+          const place = kind === "tcp" ? `127.0.0.1:${where}` : where;
+          root.service("p", `type = longrun\ncommand = ${python} ${root.file("own.py", OWN_PY)} ${kind} ${where} ${root.path("accepted")}\nready = ${kind}:${place}\nstart-timeout = 60s\n`);
+          await root.compile();
+          const daemon = await root.startDaemon();
+          const asked = await root.tend("start", "p", "--no-wait");
+          assert.equal(asked.status, 0, asked.stderr);
+          const command = readFileSync(`/proc/${foreign.pid}/comm`, "utf8").trim();
+          const text = `${place} is ${kind === "unix-dgram" ? "bound" : "answered"} by pid ${foreign.pid} (${command}), which is not p's`;
+          const held = await root.waitPhase("p", (s) => s.reason === `not ready: ${text}`);
+          assert.equal(held.phase, "starting");
+          const status = await root.tend("status", "p");
+          assert.ok(status.stdout.includes(text), status.stdout);
+          const log = join(root.places.log, "p", "current");
+          await waitFor("the service's log to say so", () => existsSync(log) && readFileSync(log, "utf8").includes(`[tend] ${text}`));
+          foreign.kill("SIGTERM");
+          await gone;
+          const up = await root.waitPhase("p", "up");
+          assert.equal(up.reason, null);
+          assert.equal(readFileSync(log, "utf8").split(`[tend] ${text}`).length, 2, "said once in its log");
+          assert.equal(daemon.output().split(`p: ${text}`).length, 2, `said once in tend's output:\n${daemon.output()}`);
+          assert.doesNotMatch(said, /connection/, "no connection was made to the other process");
+          assert.equal(existsSync(root.path("accepted")), false, "no connection was made to the service: the kernel's tables told");
+          await root.shutdown(daemon);
+        } finally {
+          foreign.kill("SIGKILL");
+        }
       }),
     );
   }

@@ -1,6 +1,7 @@
-// Readiness by polling: `tcp:HOST:PORT` and `unix:PATH` are ready once a connection is
-// accepted; `exec:COMMAND` once the probe exits 0. Polls back off from 5 ms to 500 ms,
-// so a slow service costs little and a fast one is seen quickly.
+// Readiness by polling: a connection attempt (what `tcp:` and `unix:` fall back on
+// where the listener's owner cannot be known, readiness/listener.ts) and `exec:`
+// probes, ready once the probe exits 0. Polls back off from 5 ms to 500 ms, so a slow
+// service costs little and a fast one is seen quickly.
 
 import { spawn, type SpawnOptions } from "node:child_process";
 import { connect, type NetConnectOpts } from "node:net";
@@ -9,8 +10,11 @@ import type { Watch } from "./watch.js";
 const FIRST_DELAY_MS = 5;
 const MAX_DELAY_MS = 500;
 
+/** One try: it calls `done` once (ready or not) and returns how to abandon it. */
+export type Attempt = (done: (ready: boolean) => void) => () => void;
+
 /** Runs `attempt` until it reports success, waiting longer between tries each time. */
-function poll(attempt: (done: (ready: boolean) => void) => () => void, onReady: () => void): Watch {
+export function poll(attempt: Attempt, onReady: () => void): Watch {
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;
   let abort = (): void => {};
@@ -36,8 +40,10 @@ function poll(attempt: (done: (ready: boolean) => void) => () => void, onReady: 
   };
 }
 
-export function watchConnect(target: NetConnectOpts, onReady: () => void): Watch {
-  return poll((done) => {
+/** Ready once a connection to `target` is accepted. */
+export const connectAttempt =
+  (target: NetConnectOpts): Attempt =>
+  (done) => {
     const socket = connect(target);
     socket.once("connect", () => {
       socket.destroy();
@@ -48,8 +54,7 @@ export function watchConnect(target: NetConnectOpts, onReady: () => void): Watch
       done(false);
     });
     return () => socket.destroy();
-  }, onReady);
-}
+  };
 
 /** A probe that has not answered within this long counts as "not ready yet" and is killed. */
 const PROBE_TIMEOUT_MS = 5_000;
