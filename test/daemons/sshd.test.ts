@@ -73,6 +73,7 @@ describe("sshd as Debian ships it", () => {
           "command = /usr/sbin/sshd -D $SSHD_OPTS",
           "ready = notify",
           "restart = on-failure",
+          "success-exit = 255",
           "runtime-directory = sshd",
           "runtime-directory-mode = 0755",
           "",
