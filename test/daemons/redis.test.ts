@@ -2,16 +2,19 @@
 // /etc/redis/redis.conf --supervised systemd --daemonize no, Type=notify, User=redis):
 // a private configuration on a loopback port with its data in the state directory tend
 // makes for it, ready when it says READY=1, run as redis when the test is root, PING
-// answered over the protocol, an ordered stop that leaves no redis.
+// answered over the protocol, a reload by a command (redis-cli, when redis-tools is
+// installed), an ordered stop that leaves no redis.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { findTool } from "../helpers.js";
 import { IS_ROOT, freePort, waitFor, withRoot } from "../server/harness.js";
 import { allGone, converse, daemon } from "./daemons.js";
 
 const REDIS = daemon("redis-server", "redis-server");
+const CLI = findTool("redis-cli");
 
 /** The uid of the user redis, when the test can run it as that user. */
 const redisUid = ((): number | null => {
@@ -26,7 +29,7 @@ const redisUid = ((): number | null => {
 const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 
 describe("redis as Debian ships it", () => {
-  test(`ready by notify, its data in its state directory, PING answered${redisUid === null ? " (as the test's user: not root, or no user redis)" : ", as the user redis"}; an ordered stop`, { timeout: 120_000, skip: REDIS.skip }, () =>
+  test(`ready by notify, its data in its state directory, PING answered${redisUid === null ? " (as the test's user: not root, or no user redis)" : ", as the user redis"}${CLI === null ? "" : "; tend reload runs redis-cli beside it"}; an ordered stop`, { timeout: 120_000, skip: REDIS.skip }, () =>
     withRoot(async (root) => {
       chmodSync(root.dir, 0o755); // redis reads its configuration and writes its data through it
       const port = await freePort();
@@ -46,6 +49,8 @@ describe("redis as Debian ships it", () => {
           "umask = 007",
           "state-directory = redis",
           "state-directory-mode = 0750",
+          // Debian ships no reload for redis: one that changes a setting of the running server.
+          ...(CLI === null ? [] : [`reload = ${CLI} -h 127.0.0.1 -p ${port} CONFIG SET maxmemory 64mb`]),
           "",
         ].join("\n"),
       );
@@ -63,6 +68,14 @@ describe("redis as Debian ships it", () => {
       const dir = await converse(port, "CONFIG GET dir\r\n", new RegExp(`${data}\\r\\n`));
       assert.match(dir, new RegExp(`^\\*2\\r\\n\\$3\\r\\ndir\\r\\n\\$\\d+\\r\\n${data}\\r\\n$`));
       await waitFor("redis's log to say it is ready", async () => /Ready to accept connections/.test((await root.tend("logs", "redis")).stdout));
+
+      if (CLI !== null) {
+        const reload = await root.tend("reload", "redis");
+        assert.equal(reload.status, 0, `${reload.stdout}${reload.stderr}\n${server.output()}`);
+        assert.match(await converse(port, "CONFIG GET maxmemory\r\n", /67108864\r\n/), /67108864/, "the reload command changed the running redis");
+        const after = await root.state("redis");
+        assert.deepEqual([after.phase, after.pid], ["up", main], "a reload is not a restart");
+      }
 
       const stop = await root.tend("stop", "redis");
       assert.equal(stop.status, 0, stop.stdout + stop.stderr);

@@ -2,7 +2,8 @@
 // ExecStart=/usr/sbin/sshd -D $SSHD_OPTS, Type=notify, RuntimeDirectory=sshd): its
 // options from an env-file like /etc/default/ssh, its privilege-separation directory
 // made by runtime-directory, ready when it says READY=1 (Debian's sshd links libsystemd
-// for that), its banner read from a loopback port, and an ordered stop that leaves no sshd.
+// for that), its banner read from a loopback port, a reload (ExecReload's check and HUP)
+// whose new configuration the banner shows, and an ordered stop that leaves no sshd.
 //
 // sshd run by root insists on /run/sshd (compiled in); tend under a private root makes
 // ROOT/run/sshd. So the server runs in a mount namespace of its own where ROOT/run is
@@ -39,7 +40,7 @@ function machinePrivsepDir(): () => void {
 }
 
 describe("sshd as Debian ships it", () => {
-  test("$SSHD_OPTS from an env-file, its runtime directory, ready by notify, its banner on a loopback port, an ordered stop", { timeout: 120_000, skip: SSHD.skip || (KEYGEN === null && "ssh-keygen is not installed (Debian package openssh-client)") }, () =>
+  test("$SSHD_OPTS from an env-file, its runtime directory, ready by notify, its banner on a loopback port, a reload, an ordered stop", { timeout: 120_000, skip: SSHD.skip || (KEYGEN === null && "ssh-keygen is not installed (Debian package openssh-client)") }, () =>
     withRoot(async (root) => {
       chmodSync(root.dir, 0o755); // sshd's privilege-separated child (sshd, not root) reads through it
       const port = await freePort();
@@ -60,6 +61,7 @@ describe("sshd as Debian ships it", () => {
           "",
         ].join("\n"),
       );
+      const config = readFileSync(conf, "utf8");
       // /etc/default/ssh as Debian ships it, with the options filled in.
       const defaults = root.path("default-ssh");
       writeFileSync(defaults, `# Default settings for openssh-server. This file is sourced by /bin/sh from\n# /etc/init.d/ssh.\n\n# Options to pass to sshd\nSSHD_OPTS="-f ${conf} -e -o LogLevel=VERBOSE"\n`, { mode: 0o644 });
@@ -76,6 +78,8 @@ describe("sshd as Debian ships it", () => {
           "success-exit = 255",
           "runtime-directory = sshd",
           "runtime-directory-mode = 0755",
+          // ssh.service's two ExecReload lines in one: check the configuration, then HUP the listener.
+          `reload = sh -c '/usr/sbin/sshd -t "$@" && exec /bin/kill -HUP "$MAINPID"' sh $SSHD_OPTS`,
           "",
         ].join("\n"),
       );
@@ -107,6 +111,14 @@ describe("sshd as Debian ships it", () => {
           return /Server listening on 127\.0\.0\.1 port \d+/.test(r.stdout) ? r.stdout : null;
         });
         assert.match(logs, new RegExp(`port ${port}`));
+
+        // A reload: the new configuration's VersionAddendum is in the banner of the same listener, re-executed.
+        writeFileSync(conf, `${config}VersionAddendum reloaded-by-tend\n`);
+        const reload = await root.tend("reload", "sshd");
+        assert.equal(reload.status, 0, `${reload.stdout}${reload.stderr}\n${server.output()}`);
+        await waitFor("the reloaded configuration's banner", async () => / reloaded-by-tend\r?\n$/.test(await converse(port, null, /\n/)));
+        const reloaded = await root.state("sshd");
+        assert.deepEqual([reloaded.phase, reloaded.pid], ["up", main], "a reload is not a restart");
 
         const stop = await root.tend("stop", "sshd");
         assert.equal(stop.status, 0, stop.stdout + stop.stderr);
