@@ -109,9 +109,19 @@ function computeWanted(e: Engine): Map<string, Pull> {
  * each name so cut off added to `cut`.
  */
 export function broughtUpBy(e: Engine, name: string, cut: string[] = []): string[] {
+  return bundleWalk(e, [name], e.excluded, cut).filter((n) => e.topo.requires.has(n));
+}
+
+/**
+ * Every name `roots` bring up through their bundles, the bundles included, in the order
+ * the bundles list them; what `excluded` takes out of a bundle is not entered, and is
+ * added to `cut`. `broughtUpBy` with the engine's own exclusions; `tend is-enabled`
+ * and the status table with the persisted ones, which the next boot applies.
+ */
+export function bundleWalk(e: Engine, roots: readonly string[], excluded: ReadonlySet<string>, cut: string[] = []): string[] {
   const found: string[] = [];
   const seen = new Set<string>();
-  const stack = [name];
+  const stack = [...roots].reverse();
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (seen.has(n)) continue;
@@ -119,11 +129,11 @@ export function broughtUpBy(e: Engine, name: string, cut: string[] = []): string
     const def = own(e.db.services, n);
     // Reversed onto the stack: the members come out in the order the bundle lists them.
     if (def?.type === "bundle") {
+      found.push(n);
       const contents = def.contents.map((r) => r.name);
-      cut.push(...contents.filter((m) => e.excluded.has(m)));
-      stack.push(...contents.filter((m) => !e.excluded.has(m)).reverse());
-    }
-    else if (e.topo.requires.has(n)) found.push(n);
+      cut.push(...contents.filter((m) => excluded.has(m)));
+      stack.push(...contents.filter((m) => !excluded.has(m)).reverse());
+    } else if (e.topo.requires.has(n)) found.push(n);
   }
   return found;
 }
