@@ -38,11 +38,12 @@ export function authorise(peer: Peer | null, onControlSocket: boolean, request: 
   if (readOnly(request.cmd)) return null;
   if (peer === null ? onControlSocket : isPrivileged(peer, policy)) return null;
   const group = policy.controlGroup === null ? "the control group (none is set: 'control-group' in tend.conf)" : `the control group '${policy.controlGroup.name}' (tend.conf)`;
-  const names = "names" in request ? (request.names ?? []) : "name" in request ? [request.name] : [];
+  const names = [...("names" in request ? (request.names ?? []) : []), ...("name" in request && request.name !== undefined ? [request.name] : [])];
   const asked = `'${[request.cmd, ...names].join(" ")}'`;
-  // The syslog log holds what any process sent: no service's `allow` covers it.
-  const ofServices = SERVICE_COMMANDS.has(request.cmd) && !(request.cmd === "logs" && namesSyslogLog(request.name, (name) => policy.definition(name) !== undefined));
-  if (!ofServices) return `permission denied: ${request.cmd === "logs" ? "'logs' of the syslog log" : asked} needs root or ${group}`;
+  // Naming no service (`tend logs` of every one) is not covered by any service's `allow`,
+  // nor is the syslog log, which holds what any process sent.
+  const syslog = request.cmd === "logs" && names.some((n) => namesSyslogLog(n, (name) => policy.definition(name) !== undefined));
+  if (!SERVICE_COMMANDS.has(request.cmd) || names.length === 0 || syslog) return `permission denied: ${syslog ? "'logs' of the syslog log" : asked} needs root or ${group}`;
   const refused = peer === null ? names[0] : names.find((name) => !mayControl(peer, name, policy));
   if (refused === undefined) return null;
   return `permission denied: ${asked} needs root, ${group} or 'allow' in ${refused}'s service file`;

@@ -3,9 +3,11 @@
 // (control-socket.ts) and its peer may make it (access.ts); what it asks for becomes
 // facts for the loop, and the reply says what came of them.
 
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { readDatabase, type Database } from "../compile/database.js";
+import { MAX_FILE_BYTES } from "../config/lexer.js";
 import { parseSignal } from "../config/values.js";
 import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { planApply } from "../engine/apply.js";
@@ -15,15 +17,16 @@ import { explain } from "../engine/explain.js";
 import { members } from "../engine/topology.js";
 import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
+import { readRegularFile } from "../system/bounded-read.js";
 import { authorise, type Policy } from "./access.js";
 import { bootNames, type ServerContext, type ServerCore } from "./context.js";
 import type { Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
-import { followLog, namesSyslogLog, tailLog } from "./logs.js";
+import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
 import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
-import { serviceStatus } from "./status.js";
+import { enablements, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
 const MAX_FOLLOW_BACKLOG = 256 * 1024;
@@ -66,9 +69,29 @@ const unknownNames = (engine: Engine, names: string[]): string | null => {
   return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
 };
 
+/** What the shell knows about a service besides the engine's state. */
+const shellFacts = ({ supervisor, scheduler }: ServerContext, name: string): ShellFacts => ({
+  statusText: supervisor.statusText(name),
+  nextRun: scheduler.nextRuns().get(name),
+  notReady: supervisor.notReadyBecause(name),
+});
+
+/** What the server could not read or use: when it started, and in tend.env now. */
+const warningsOf = ({ warnings, environment }: ServerContext): string[] => [...warnings, ...environment.problems()];
+
+/** What the next boot does with each service and bundle, from the persisted sets. */
+const enablementsOf = (server: ServerContext) => enablements(server.engine, bootNames(server), server.persistent.disabled);
+
+/** The processes of a service: its main process, for now. */
+const pidsOf = ({ engine }: ServerContext, name: string): number[] => {
+  const pid = engine.services.get(name)?.pid ?? null;
+  return pid === null ? [] : [pid];
+};
+
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
-  status({ engine, supervisor, scheduler, places, settings, moved, warnings, environment }, request, { reply, refuse }) {
+  status(server, request, { reply, refuse }) {
+    const { engine, supervisor, places, settings, moved } = server;
     const names = request.names ?? engine.topo.names;
     const problem = unknownNames(engine, names);
     if (problem !== null) return refuse(problem);
@@ -80,9 +103,44 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
       settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...settings.run, places: { state: places.state, log: places.log, moved } },
       boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
       end: engine.end,
-      warnings: [...warnings, ...environment.problems()],
-      services: expanded.map((n) => serviceStatus(engine, n, { statusText: supervisor.statusText(n), nextRun: scheduler.nextRuns().get(n), notReady: supervisor.notReadyBecause(n) })),
+      warnings: warningsOf(server),
+      disabled: enablementsOf(server).disabled,
+      services: expanded.map((n) => serviceStatus(engine, n, shellFacts(server, n))),
     });
+  },
+  inspect(server, request, { reply, refuse }) {
+    const { engine, supervisor } = server;
+    const problem = unknownNames(engine, request.names);
+    if (problem !== null) return refuse(problem);
+    const expanded = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
+    const enablement = enablementsOf(server);
+    const cgroupBase = supervisor.tracking.kind === "cgroup" ? supervisor.tracking.cgroup : null;
+    const services = expanded.map((n) => serviceDetail(engine, n, shellFacts(server, n), { pids: pidsOf(server, n), cgroupBase }, enablement.of(n)));
+    return reply({ services, warnings: warningsOf(server) });
+  },
+  "is-enabled"(server, request, { reply, refuse }) {
+    const problem = unknownNames(server.engine, request.names);
+    if (problem !== null) return refuse(problem);
+    const enablement = enablementsOf(server);
+    return reply(request.names.map((name) => ({ name, enablement: enablement.of(name) })));
+  },
+  show({ engine }, request, { reply, refuse }) {
+    const definition = engine.defs.get(request.name) ?? own(engine.db.services, request.name);
+    if (definition === undefined) return refuse(unknownNames(engine, [request.name])!);
+    return reply({ generation: engine.db.generation, definition });
+  },
+  cat({ engine }, request, { reply, refuse }) {
+    const def = engine.defs.get(request.name) ?? own(engine.db.services, request.name);
+    if (def === undefined) return refuse(unknownNames(engine, [request.name])!);
+    let bytes: Buffer;
+    try {
+      bytes = readRegularFile(def.file, MAX_FILE_BYTES);
+    } catch (e) {
+      return refuse(`cannot read ${def.file}, which ${request.name} was compiled from: ${(e as Error).message}`);
+    }
+    const compiled = engine.db.sources === undefined ? undefined : own(engine.db.sources, basename(def.file));
+    const changed = compiled === undefined ? null : createHash("sha256").update(bytes).digest("hex") !== compiled;
+    return reply({ path: def.file, text: bytes.toString("utf8"), changed });
   },
   list: ({ engine }, _request, { reply }) =>
     reply(Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: own(engine.topo.bundles, d.name) ?? null }))),
@@ -199,36 +257,69 @@ function level(server: ServerContext, request: RequestOf<"set" | "unset">, { rep
   return reply(server.lastOccurrence);
 }
 
-/** The directory of the log a `logs` request names, or why it has none. */
-function logDirectory({ engine, supervisor, places, settings }: ServerContext, request: RequestOf<"logs">): { dir: string } | { problem: string } {
-  if (namesSyslogLog(request.name, (name) => engine.defs.has(name))) {
-    const dir = join(places.log, SYSLOG_LOG_DIR);
-    if (settings.run.syslog === "off" && !existsSync(dir)) return { problem: "there is no syslog log: this server does not listen for syslog messages (see 'tend boot --syslog')" };
-    if (supervisor.serviceLogs === "console") return { problem: "the syslog log goes to the console (the keeper's stdout): this server runs with service logs on the console only" };
-    return { dir };
+/**
+ * The logs a `logs` request names, each with the name its lines carry, or why one has
+ * none: a service's, a bundle's members' that log to a file, the syslog log; with no
+ * name, every service's that logs to a file, and the syslog log when there is one.
+ */
+function logSources({ engine, supervisor, places, settings }: ServerContext, asked: string[] | null): { logs: { service: string; dir: string }[] } | { problem: string } {
+  const onConsole = supervisor.serviceLogs === "console";
+  const toFile = (n: string): boolean => engine.defs.get(n)?.log === "file";
+  const logOf = (service: string) => ({ service, dir: join(places.log, fileNameOf(service)) });
+  const syslogDir = join(places.log, SYSLOG_LOG_DIR);
+  const isSyslog = (name: string): boolean => namesSyslogLog(name, (n) => engine.defs.has(n));
+  if (asked === null) {
+    if (onConsole) return { problem: "every service logs to the console (the keeper's stdout): this server runs with service logs on the console only" };
+    const syslog = existsSync(syslogDir) ? [{ service: engine.defs.has("syslog") ? SYSLOG_LOG_DIR : "syslog", dir: syslogDir }] : [];
+    return { logs: [...[...engine.defs.keys()].sort().filter(toFile).map(logOf), ...syslog] };
   }
-  const def = engine.defs.get(request.name);
-  if (def === undefined || def.type === "bundle") return { problem: unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle` };
-  if (def.log !== "file") return { problem: `${request.name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')` };
-  if (supervisor.serviceLogs === "console") return { problem: `${request.name} logs to the console (the keeper's stdout): this server runs with service logs on the console only` };
-  return { dir: join(places.log, fileNameOf(request.name)) };
+  const unknown = unknownNames(engine, asked.filter((n) => !isSyslog(n)));
+  if (unknown !== null) return { problem: unknown };
+  const logs = new Map<string, string>();
+  for (const name of asked) {
+    if (isSyslog(name)) {
+      if (settings.run.syslog === "off" && !existsSync(syslogDir)) return { problem: "there is no syslog log: this server does not listen for syslog messages (see 'tend boot --syslog')" };
+      if (onConsole) return { problem: "the syslog log goes to the console (the keeper's stdout): this server runs with service logs on the console only" };
+      logs.set(name, syslogDir);
+      continue;
+    }
+    const def = engine.defs.get(name);
+    if (def !== undefined && def.log !== "file") return { problem: `${name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')` };
+    if (onConsole) return { problem: `${name} logs to the console (the keeper's stdout): this server runs with service logs on the console only` };
+    for (const m of members(engine.topo, name).filter(toFile)) logs.set(m, logOf(m).dir);
+  }
+  return { logs: [...logs].map(([service, dir]) => ({ service, dir })) };
 }
 
+/**
+ * logs: the lines of a range (the last 20 when no count nor time is given), merged in
+ * time order when several logs are asked for; then, when following, every new line of each.
+ */
 function sendLogs(server: ServerContext, request: RequestOf<"logs">, { reply, refuse }: Answer<"logs">, connection: Connection): void {
   const { followers } = server;
-  const where = logDirectory(server, request);
-  if ("problem" in where) return refuse(where.problem);
-  const { dir } = where;
-  const tail = tailLog(dir, request.lines ?? 20);
-  for (const line of tail.lines) connection.send({ id: request.id, line });
+  if (request.name !== undefined && request.names !== undefined) return refuse("give 'name' or 'names', not both");
+  if (request.follow === true && request.until !== undefined) return refuse("'until' ends the lines, and 'follow' never does: not both");
+  const sources = logSources(server, request.names ?? (request.name === undefined ? null : [request.name]));
+  if ("problem" in sources) return refuse(sources.problem);
+  const { logs } = sources;
+  const timed = request.since !== undefined || request.until !== undefined;
+  const read = mergeLogs(logs, { count: request.lines ?? (timed ? undefined : 20), since: request.since, until: request.until });
+  if (read.bounded) connection.send({ id: request.id, line: `[tend] older lines left out: at most ${MAX_MERGED_LINES} lines at once (narrow it with --since or -n)` });
+  for (const { service, line } of read.lines) connection.send({ id: request.id, line, service });
   if (!request.follow) return reply(null);
   let dropped = 0;
-  const stop = followLog(dir, tail.end, (line) => {
-    // A follower that does not keep up loses lines, and is told how many: never our memory.
-    if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
-    connection.send({ id: request.id, line: dropped > 0 ? `[tend] ${dropped} lines dropped (reader too slow)\n${line}` : line });
-    dropped = 0;
-  });
+  const stops = logs.map(({ service, dir }, i) =>
+    followLog(dir, read.ends[i]!, (line) => {
+      // A follower that does not keep up loses lines, and is told how many: never our memory.
+      if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
+      if (dropped > 0) connection.send({ id: request.id, line: `[tend] ${dropped} lines dropped (reader too slow)` });
+      connection.send({ id: request.id, line, service });
+      dropped = 0;
+    }),
+  );
+  const stop = (): void => {
+    for (const s of stops) s();
+  };
   // Following ends with the server, after the last lines written.
   const end = (): void => {
     stop();

@@ -1,7 +1,8 @@
 // Reading service logs for `tend logs`. The keeper writes them (`TIME LINE` lines in
 // LOG/NAME/current, rotated by size to current.1 … current.KEEP; the syslog log in
-// LOG/_syslog/); the server only reads: the last lines across the generations, and new
-// lines as they are written, following `current` across rotations.
+// LOG/_syslog/); the server only reads: the last lines across the generations or those
+// of a time range, several merged in time order, and new lines as they are written,
+// following `current` across rotations.
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
@@ -31,32 +32,94 @@ const READS_PER_TURN = 16;
 /** A line still unfinished after this much is passed on in pieces: a follower holds no more than this of one. */
 const MAX_PARTIAL_BYTES = 64 * 1024;
 
-/** The last `count` lines of a service's log, from the current file and the rotated ones; and where `current` ended. */
-export function tailLog(dir: string, count: number): { lines: string[]; end: LogEnd | null } {
+/** Which lines of a log: at most the last `count`, and of those only the ones stamped from `since` to `until` (ms since the epoch). */
+export interface LogRange {
+  count?: number;
+  since?: number;
+  until?: number;
+}
+
+/**
+ * The lines of a service's log in `range`, oldest first, from the current file and the
+ * rotated ones (newest first, only as far back as the range reaches); and where
+ * `current` ended, for a follower to go on from.
+ */
+export function readLog(dir: string, range: LogRange): { lines: string[]; end: LogEnd | null } {
   const current = readCurrent(join(dir, CURRENT_LOG));
-  const lines = current === null ? [] : linesOf(current.text);
-  if (count <= 0) return { lines: [], end: current?.end ?? null };
-  if (lines.length < count) {
-    let rotated: string[];
-    try {
-      rotated = readdirSync(dir).filter((f) => ROTATED_LOG.test(f));
-    } catch {
-      rotated = [];
-    }
-    const generation = (f: string): number => Number(f.slice(CURRENT_LOG.length + 1));
-    for (const file of rotated.sort((a, b) => generation(a) - generation(b))) {
+  const end = current?.end ?? null;
+  const { count = Infinity, since, until } = range;
+  if (count <= 0) return { lines: [], end };
+  const inRange = (line: string): boolean => {
+    const time = lineTime(line);
+    // A line without a stamp (none is written so) is kept: nothing says it is out.
+    return !(time < (since ?? -Infinity)) && !(time > (until ?? Infinity));
+  };
+  const lines = current === null ? [] : linesOf(current.text).filter(inRange);
+  /** Whether an older file may still hold lines of the range: the oldest line read is not before `since`. */
+  let reaches = current === null || since === undefined || !(lineTime(linesOf(current.text)[0] ?? "") < since);
+  if (lines.length < count && reaches) {
+    for (const file of rotatedFiles(dir)) {
       let text: string;
       try {
         text = readFileSync(join(dir, file), "utf8");
       } catch {
         continue; // rotated away meanwhile
       }
-      lines.unshift(...linesOf(text).slice(-(count - lines.length)));
-      if (lines.length >= count) break;
+      const all = linesOf(text);
+      lines.unshift(...all.filter(inRange).slice(-(count - lines.length)));
+      reaches = since === undefined || !(lineTime(all[0] ?? "") < since);
+      if (lines.length >= count || !reaches) break;
     }
   }
-  return { lines: lines.slice(-count), end: current?.end ?? null };
+  return { lines: count === Infinity ? lines : lines.slice(-count), end };
 }
+
+/** A merge reads at most this many lines of a range with no count, the newest: a year of logs is not one reply. */
+export const MAX_MERGED_LINES = 50_000;
+
+/**
+ * Several services' logs merged in time order (a service's own lines keep their order;
+ * at the same time, the order of `logs` decides), the last `range.count` of them but at
+ * most MAX_MERGED_LINES; whether that bound left older lines of the range out; and
+ * where each `current` ended.
+ */
+export function mergeLogs(
+  logs: readonly { service: string; dir: string }[],
+  range: LogRange,
+): { lines: { service: string; line: string }[]; bounded: boolean; ends: (LogEnd | null)[] } {
+  const count = Math.min(range.count ?? Infinity, MAX_MERGED_LINES);
+  const ends: (LogEnd | null)[] = [];
+  const all: { service: string; line: string; time: number; at: number }[] = [];
+  for (const { service, dir } of logs) {
+    // One line more than the bound, to know whether it left any out.
+    const read = readLog(dir, { ...range, count: count + 1 });
+    ends.push(read.end);
+    let time = -Infinity; // an unstamped line goes with the line before it
+    for (const line of read.lines) {
+      const stamp = lineTime(line);
+      if (!Number.isNaN(stamp)) time = stamp;
+      all.push({ service, line, time, at: all.length });
+    }
+  }
+  all.sort((a, b) => a.time - b.time || a.at - b.at);
+  const bounded = (range.count ?? Infinity) > MAX_MERGED_LINES && all.length > count;
+  return { lines: all.slice(-count).map(({ service, line }) => ({ service, line })), bounded, ends };
+}
+
+/** The rotated files of a log, newest first. */
+function rotatedFiles(dir: string): string[] {
+  let rotated: string[];
+  try {
+    rotated = readdirSync(dir).filter((f) => ROTATED_LOG.test(f));
+  } catch {
+    return [];
+  }
+  const generation = (f: string): number => Number(f.slice(CURRENT_LOG.length + 1));
+  return rotated.sort((a, b) => generation(a) - generation(b));
+}
+
+/** When a line was read: its stamp (`2026-11-21T21:45:22.773Z text`), in ms since the epoch; NaN for a line without one. */
+export const lineTime = (line: string): number => Date.parse(line.slice(0, line.indexOf(" ")));
 
 const linesOf = (text: string): string[] => {
   const lines = text.split("\n");

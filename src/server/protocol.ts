@@ -8,9 +8,11 @@
 // (a type only), and whether anyone may make it. The request and reply types, the
 // validation and the access rule all come from that table.
 
+import type { ServiceDef } from "../config/service.js";
 import type { Readiness } from "../engine/boot.js";
 import type { End, Phase } from "../engine/types.js";
 import type { Tracking } from "../supervisor/supervisor.js";
+import type { ProcessInfo } from "../system/process-tree.js";
 import type { MovedPlace } from "../system/writable.js";
 import type { HistoryEntry, RecentHistory } from "./history.js";
 import type { RunSettings } from "./run-settings.js";
@@ -70,7 +72,53 @@ export interface StatusResult {
   end: End | null;
   /** What the server could not read or use when it started, each a sentence. */
   warnings: string[];
+  /** The services of the table that `tend disable` took out of what the next boot brings up (a name, or a bundle holding it). */
+  disabled: string[];
   services: ServiceStatus[];
+}
+
+/**
+ * What the next boot does with a service or bundle, by the persisted sets: `enabled`, it
+ * brings it up by name (a member of `default`, or named by `tend enable`); `disabled`,
+ * `tend disable` took it out (it, or a bundle holding it); `manual`, neither: it starts
+ * when started, pulled in by what needs it, or by its event or clock.
+ */
+export type EnabledState = "enabled" | "disabled" | "manual";
+
+/** One service in detail (`tend status NAME`): its status, and what the table leaves out. */
+export interface ServiceDetail extends ServiceStatus {
+  /** The service file it was compiled from (a template's, for an instance). */
+  file: string;
+  enablement: EnabledState;
+  /** `tend why`'s lines (engine/explain.ts): the first says the state, the rest why. */
+  why: string[];
+  /** What its main process runs: a longrun's or a task's command, a oneshot's `up`. */
+  command: string[] | null;
+  /** Its processes now, parents before their children, each with its command line (from /proc). */
+  processes: ProcessInfo[];
+  /** What they use: the cgroup's memory.current, or the sum of their resident sets; null with no process. */
+  memory: { bytes: number; from: "cgroup" | "rss" } | null;
+  /** The window `restarts` counts in, and how many it allows. */
+  restartLimit: { count: number; windowMs: number } | null;
+}
+
+export interface InspectResult {
+  services: ServiceDetail[];
+  warnings: string[];
+}
+
+/** `tend show`: the definition the server runs, every default filled in. */
+export interface ShowResult {
+  generation: number;
+  definition: ServiceDef;
+}
+
+/** `tend cat`: the service file the definition was compiled from, as it is on disk now. */
+export interface CatResult {
+  path: string;
+  text: string;
+  /** Whether its bytes differ from those compiled (its sha256); null when the database recorded none. */
+  changed: boolean | null;
 }
 
 export interface ListEntry {
@@ -187,14 +235,28 @@ export const COMMANDS = {
   restart: change,
   enable: enablement,
   disable: enablement,
-  /** The lines come as `line` replies; the result is null. */
-  logs: { fields: { name: text, lines: optional(number), follow: optional(boolean) }, readOnly: false, result: result<null>() },
+  /**
+   * The lines come as `line` replies, merged in time order when there are several
+   * services (`names`, or neither field: every service); the result is null.
+   */
+  logs: {
+    fields: { name: optional(text), names: optional(names), lines: optional(number), since: optional(number), until: optional(number), follow: optional(boolean) },
+    readOnly: false,
+    result: result<null>(),
+  },
   /** To the process group of the service's process; `main`: to its main process alone. */
   signal: { fields: { name: text, signal: text, main: optional(boolean) }, readOnly: false, result: result<{ pid: number; signal: string }>() },
   /** Up services run their `reload` or are sent their `reload-signal`; waited for (the default) until each is over. */
   reload: { fields: { names, wait: optional(boolean) }, readOnly: false, result: result<ReloadResult>() },
   /** Lines that explain the state of one service. */
   why: { fields: { name: text }, readOnly: true, result: result<string[]>() },
+  /** Services (bundles expanded) in detail: `tend status NAME`. */
+  inspect: { fields: { names }, readOnly: true, result: result<InspectResult>() },
+  /** What the next boot does with each name, in the order given. */
+  "is-enabled": { fields: { names }, readOnly: true, result: result<{ name: string; enablement: EnabledState }[]>() },
+  /** They carry `env` values: not for everyone. */
+  show: { fields: { name: text }, readOnly: false, result: result<ShowResult>() },
+  cat: { fields: { name: text }, readOnly: false, result: result<CatResult>() },
   /** Load the installed database, or with `from`, only say what loading the one in that directory would do. */
   apply: { fields: { from: optional(string), wait: optional(boolean) }, readOnly: false, result: result<ApplyResult>() },
   shutdown: { fields: {}, readOnly: false, result: result<Outcome>() },
@@ -233,7 +295,8 @@ export type Streamed =
   | { id: number; progress: { service: string; phase: Phase; reason: string | null } }
   /** Before a start, stop or restart is waited for: every service it concerns. */
   | { id: number; affected: string[] }
-  | { id: number; line: string };
+  /** A log line, and the service it is from (none: a line from tend about the request). */
+  | { id: number; line: string; service?: string };
 /**
  * Any line the server sends, as the socket carries it: what a result holds is the
  * table's, and the server's handlers can answer each command only with its own.

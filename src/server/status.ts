@@ -1,9 +1,16 @@
-// What the server says about a service in a `status` reply: the engine's state and
-// what the shell knows (sd_notify's STATUS=, the next clock run, a readiness probe
-// that found another process's listener). `why` is the engine's own (engine/explain.ts).
+// What the server says about services in `status` and `inspect` replies: the engine's
+// state with what the shell knows (sd_notify's STATUS=, the next clock run, a readiness
+// probe that found another process's listener, the processes /proc shows). `why` is the
+// engine's own (engine/explain.ts), and what the next boot brings up is walked the
+// engine's way (wanted.ts `bundleWalk`).
 
+import { join } from "node:path";
 import { defOf, stateOf, type Engine } from "../engine/engine.js";
-import type { ServiceStatus } from "./protocol.js";
+import { explain } from "../engine/explain.js";
+import { bundleWalk } from "../engine/wanted.js";
+import { cgroupName } from "../supervisor/spawn-message.js";
+import { describeProcesses, memoryOf } from "../system/process-tree.js";
+import type { EnabledState, ServiceDetail, ServiceStatus } from "./protocol.js";
 
 /** What the shell knows about a service besides the engine's state. */
 export interface ShellFacts {
@@ -33,5 +40,46 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts): Servi
     nextRun: shell.nextRun ?? null,
     statusText: shell.statusText ?? null,
     reloading: s.reload !== null,
+  };
+}
+
+/** What the shell knows of a service's processes: their pids, and the keeper's cgroup (null without cgroups). */
+export interface ProcessFacts {
+  pids: readonly number[];
+  cgroupBase: string | null;
+}
+
+/** One service in detail: its status, why, what it runs, its processes and their memory, what the next boot does with it. */
+export function serviceDetail(e: Engine, name: string, shell: ShellFacts, processes: ProcessFacts, enablement: EnabledState): ServiceDetail {
+  const def = defOf(e, name);
+  const running = describeProcesses(processes.pids);
+  const cgroup = processes.cgroupBase === null ? null : join(processes.cgroupBase, cgroupName(name));
+  return {
+    ...serviceStatus(e, name, shell),
+    file: def.file,
+    enablement,
+    why: explain(e, name),
+    command: def.type === "oneshot" ? def.up : def.command,
+    processes: running,
+    memory: running.length === 0 ? null : memoryOf(cgroup, running.map((p) => p.pid)),
+    restartLimit: def.restartLimit,
+  };
+}
+
+/**
+ * What the next boot does with each name, read off the persisted sets: what `boot`
+ * (`default` and what `tend enable` named) brings up through its bundles, less what
+ * `tend disable` took out, is enabled; what it took out (and what its bundles hold),
+ * and is not brought up some other way, is disabled; the rest is manual.
+ */
+export function enablements(e: Engine, bootNames: readonly string[], disabled: readonly string[]): { of(name: string): EnabledState; disabled: string[] } {
+  const off = new Set(disabled);
+  const on = new Set(bundleWalk(e, bootNames.filter((n) => !off.has(n)), off));
+  const out = bundleWalk(e, disabled, new Set()).filter((n) => !on.has(n));
+  const outSet = new Set(out);
+  return {
+    of: (name) => (on.has(name) ? "enabled" : outSet.has(name) ? "disabled" : "manual"),
+    /** The services (not bundles) disabled, for the status table. */
+    disabled: out.filter((n) => e.topo.requires.has(n)),
   };
 }

@@ -73,7 +73,7 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
     ...(who.switch ?? {}),
     nnp: def.noNewPrivileges,
     limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
-    cgroup: `${fileNameOf(service)}.service`,
+    cgroup: cgroupName(service),
     // A oneshot's `up` may leave daemons behind that live until the oneshot stops; a
     // reload command's end is not its service's.
     killRest: !(def.type === "oneshot" && role === "up") && role !== "reload",
@@ -83,6 +83,9 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
   const owner = { uid: who.switch?.uid ?? places.self.uid, gid: who.switch?.gid ?? places.self.gid };
   return { message, main, readiness, env: env.env, ids: who.switch, owner };
 }
+
+/** A service's cgroup, a directory under the keeper's (with cgroups): what `tend status NAME` reads its memory from too. */
+export const cgroupName = (service: string): string => `${fileNameOf(service)}.service`;
 
 /** Where the keeper writes the output of a service's processes, and its notes. */
 export function logSettings(service: string, def: ServiceDef, places: SpawnPlaces): LogSettings {

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { followLog, tailLog } from "../../src/server/logs.js";
+import { followLog, readLog } from "../../src/server/logs.js";
 import { tempDir } from "../helpers.js";
 import { waitFor } from "./harness.js";
 
@@ -22,7 +22,7 @@ async function withLog(body: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-describe("tailLog", () => {
+describe("readLog", () => {
   test("the last lines come from current, then the rotated files, oldest first", () =>
     withLog(async (dir) => {
       mkdirSync(dir);
@@ -30,27 +30,27 @@ describe("tailLog", () => {
       writeFileSync(join(dir, "current.1"), numbered(4, 6));
       writeFileSync(join(dir, "current"), numbered(7, 8));
       writeFileSync(join(dir, "current.x"), "not a generation\n");
-      assert.deepEqual(tailLog(dir, 2).lines, ["line 7", "line 8"]);
-      assert.deepEqual(tailLog(dir, 4).lines, ["line 5", "line 6", "line 7", "line 8"]);
-      assert.deepEqual(tailLog(dir, 100).lines, numbered(1, 8).trimEnd().split("\n"));
-      assert.deepEqual(tailLog(dir, 0).lines, []);
+      assert.deepEqual(readLog(dir, { count: 2 }).lines, ["line 7", "line 8"]);
+      assert.deepEqual(readLog(dir, { count: 4 }).lines, ["line 5", "line 6", "line 7", "line 8"]);
+      assert.deepEqual(readLog(dir, { count: 100 }).lines, numbered(1, 8).trimEnd().split("\n"));
+      assert.deepEqual(readLog(dir, { count: 0 }).lines, []);
     }));
 
   test("a line not finished yet is left for the follower; the end is after the last newline", () =>
     withLog(async (dir) => {
       mkdirSync(dir);
       writeFileSync(join(dir, "current"), "one\ntwo\nthr");
-      const { lines, end } = tailLog(dir, 10);
+      const { lines, end } = readLog(dir, { count: 10 });
       assert.deepEqual(lines, ["one", "two"]);
       assert.equal(end?.offset, "one\ntwo\n".length);
     }));
 
   test("no directory, or no current: no lines and no end", () =>
     withLog(async (dir) => {
-      assert.deepEqual(tailLog(dir, 5), { lines: [], end: null });
+      assert.deepEqual(readLog(dir, { count: 5 }), { lines: [], end: null });
       mkdirSync(dir);
       writeFileSync(join(dir, "current.1"), "old\n");
-      assert.deepEqual(tailLog(dir, 5), { lines: ["old"], end: null });
+      assert.deepEqual(readLog(dir, { count: 5 }), { lines: ["old"], end: null });
     }));
 });
 
@@ -61,7 +61,7 @@ describe("followLog", () => {
       const current = join(dir, "current");
       writeFileSync(current, "before\nhalf");
       const got: string[] = [];
-      const stop = followLog(dir, tailLog(dir, 10).end, (line) => got.push(line));
+      const stop = followLog(dir, readLog(dir, { count: 10 }).end, (line) => got.push(line));
       try {
         appendFileSync(current, "-done\nafter\n");
         await waitFor("the finished line and the next", () => got.length >= 2);
@@ -77,7 +77,7 @@ describe("followLog", () => {
       const current = join(dir, "current");
       writeFileSync(current, numbered(1, 2));
       const got: string[] = [];
-      const stop = followLog(dir, tailLog(dir, 0).end, (line) => got.push(line));
+      const stop = followLog(dir, readLog(dir, { count: 0 }).end, (line) => got.push(line));
       try {
         appendFileSync(current, numbered(3, 4));
         await waitFor("lines 3 and 4", () => got.length === 2);
@@ -100,7 +100,7 @@ describe("followLog", () => {
   test("a service that has not logged yet: following starts with its first line", () =>
     withLog(async (dir) => {
       const got: string[] = [];
-      const stop = followLog(dir, tailLog(dir, 20).end, (line) => got.push(line));
+      const stop = followLog(dir, readLog(dir, { count: 20 }).end, (line) => got.push(line));
       try {
         mkdirSync(dir);
         writeFileSync(join(dir, "current"), numbered(1, 2));
@@ -117,7 +117,7 @@ describe("followLog", () => {
       const current = join(dir, "current");
       writeFileSync(current, "");
       const got: string[] = [];
-      const stop = followLog(dir, tailLog(dir, 0).end, (line) => got.push(line));
+      const stop = followLog(dir, readLog(dir, { count: 0 }).end, (line) => got.push(line));
       appendFileSync(current, numbered(1, 3));
       stop();
       assert.deepEqual(got, ["line 1", "line 2", "line 3"]);
