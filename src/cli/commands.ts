@@ -32,8 +32,14 @@ export const OPTIONS = {
   portable: { help: "skip the host checks (programs, users, groups, strict modes): for a set meant for another machine" },
   "dry-run": { help: "show what would stop, restart and start; change nothing" },
   "no-wait": { help: "return once the server has the request, without waiting for the outcome" },
-  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20) or entries (events: 50) to show" },
+  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20, or all of a --since/--until range) or entries (events: 50) to show" },
   follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
+  unit: { short: "u", value: "NAME", repeat: true, help: "this service's log (or a bundle's members'), merged with the others named; may be given again" },
+  since: { value: "TIME", help: "only lines from TIME on: '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' (local time unless a zone is given)" },
+  until: { value: "TIME", help: "only lines up to TIME, as for --since (not with -f)" },
+  failed: { help: "only the failed services (--state=failed)" },
+  state: { value: "STATE", help: "only the services in STATE: down, starting, up, running, stopping or failed (several with commas)" },
+  quiet: { short: "q", help: "print nothing: the exit status says it" },
   persist: { help: "keep the level across server restarts (STATE/levels.json)" },
   "no-persist": { help: "stop keeping the level across restarts; it is set all the same" },
   wait: { value: "DURATION", help: "wait up to DURATION (at most 1d) for them to be ready, and for a server to answer" },
@@ -83,6 +89,8 @@ export const OPERANDS = {
   WORD: { missing: "a word", complete: "none" },
   N: { missing: "a number", complete: "none" },
   DURATION: { missing: "a duration", complete: "none" },
+  TIME: { missing: "a time", complete: "none" },
+  STATE: { missing: "a state", complete: "none" },
 } as const satisfies Record<string, { missing: string; complete: Completion }>;
 
 export type Completion = "services" | "directories" | "signals" | "levels" | "commands" | "none";
@@ -226,10 +234,47 @@ export const COMMANDS = {
   status: {
     group: "services",
     operands: "[NAME…]",
+    options: ["failed", "state", "quiet"],
+    summary: "what runs, what failed and why; NAME in detail",
+    help: "Without names, prints a table of every service: its kind, state, main process, since when, and why (a disabled one says so). With names (a bundle stands for its members), each in detail, as systemctl status shows a unit: its file and whether the next boot brings it up, its kind, state and why (as 'tend why' says), since when, what it runs, its main process and the tree of its processes, their memory, how it last ended, its restarts, and its last 10 log lines. --failed and --state show only the services in those states. With names, the exit status is LSB's: 0 all up, 1 one failed, 3 one not up, 4 an unknown name; -q prints nothing but gives the same status.",
+    run: async (a) => {
+      const commands = await import("./service-commands.js");
+      const phases = commands.statusPhases(a.values.failed === true, a.values.state);
+      if (typeof phases === "string") throw new UsageError(phases, a.command);
+      return commands.status(a.places, a.out, a.args, { phases, quiet: a.values.quiet === true });
+    },
+  },
+  "is-active": {
+    group: "services",
+    operands: "NAME…",
+    options: ["quiet"],
+    summary: "active, inactive, failed…: a word each, for scripts",
+    help: "Prints a word for each named service, as systemctl is-active does: active (up, or a task running), activating (starting), deactivating (stopping), inactive (down) or failed. Exit 0 when every one is active, 3 otherwise (and when no server runs), 4 for an unknown name; -q prints nothing.",
+    run: async (a) => (await import("./service-commands.js")).isActive(a.places, a.out, a.args, a.values.quiet === true),
+  },
+  "is-enabled": {
+    group: "services",
+    operands: "NAME…",
+    options: ["quiet"],
+    summary: "enabled, disabled or manual: a word each",
+    help: "Prints a word for each named service or bundle: enabled (the next boot brings it up: a member of 'default' or named by 'tend enable'), disabled ('tend disable' took it, or a bundle holding it, out) or manual (neither: it starts when started, pulled in, or by its event or clock). Exit 0 when every one is enabled, 1 otherwise; -q prints nothing.",
+    run: async (a) => (await import("./service-commands.js")).isEnabled(a.places, a.out, a.args, a.values.quiet === true),
+  },
+  cat: {
+    group: "services",
+    operands: "NAME",
     options: [],
-    summary: "what runs, what failed and why",
-    help: "Prints a table of every service (or of the named ones; a bundle stands for its members): its kind, state, main process, since when, and why. With names, the exit status is LSB's: 0 all up, 1 one failed, 3 one not up, 4 an unknown name.",
-    run: async (a) => (await import("./service-commands.js")).status(a.places, a.out, a.args),
+    summary: "the service file, after a line with its path",
+    help: "Prints the service file the running definition of NAME was compiled from (a template's, for an instance), after a comment line with its path, which says so when the file changed since it was compiled. Needs root or the control group: a service file may hold env values.",
+    run: async (a) => (await import("./show.js")).cat(a.places, a.out, a.args[0]!),
+  },
+  show: {
+    group: "services",
+    operands: "NAME",
+    options: [],
+    summary: "the definition the server runs, defaults filled in",
+    help: "Prints the definition of NAME the server runs, as compiled: every field, with every default filled in, one KEY=VALUE a line (--json: the record, as in the database). Needs root or the control group: it holds the env values.",
+    run: async (a) => (await import("./show.js")).show(a.places, a.out, a.args[0]!),
   },
   list: {
     group: "services",
@@ -305,11 +350,26 @@ export const COMMANDS = {
   },
   logs: {
     group: "services",
-    operands: "NAME",
-    options: ["lines", "follow"],
-    summary: "a service's log; -f follows it",
-    help: "Prints the last lines of a service's log (20 unless -n says), oldest first, each stamped with the time tend read it; tend's own lines about the service are marked [tend]. With -f, goes on printing new lines as they are written. 'tend logs syslog' is the syslog log, the messages no service sent (boot --syslog), unless a service has that name; 'tend logs _syslog' always is.",
-    run: async (a) => (await import("./service-commands.js")).logs(a.places, a.out, a.args[0]!, count(a, a.values.lines, 20, 0, "lines"), a.values.follow === true),
+    operands: "[NAME…]",
+    options: ["unit", "lines", "follow", "since", "until"],
+    summary: "the log of services, merged in time order",
+    help: "Prints the last lines of a service's log (20 unless -n says), oldest first, each stamped with the time tend read it; tend's own lines about the service are marked [tend]. Several names (or -u NAME, again and again; a bundle stands for its members), or none for every service: their logs merged in time order, each line named. --since and --until keep the lines of a time range (then all of them, unless -n says). With -f, goes on printing new lines as they are written. 'tend logs syslog' is the syslog log, the messages no service sent (boot --syslog), unless a service has that name; 'tend logs _syslog' always is; with no name it is merged with the rest.",
+    run: async (a) => {
+      const lines = a.values.lines === undefined ? undefined : count(a, a.values.lines, 0, 0, "lines");
+      const { parseTime } = await import("./times.js");
+      const now = new Date();
+      const time = (option: "since" | "until"): number | undefined => {
+        const text = a.values[option];
+        if (text === undefined) return undefined;
+        const t = parseTime(text, now);
+        if (typeof t === "string") throw new UsageError(`--${option}: ${t}`, a.command);
+        return t;
+      };
+      const [since, until] = [time("since"), time("until")];
+      if (a.values.follow === true && until !== undefined) throw new UsageError("--until ends the lines and -f never does: give one of them", a.command);
+      const names = [...a.args, ...(a.values.unit ?? [])];
+      return (await import("./logs.js")).logs(a.places, a.out, { names, lines, follow: a.values.follow === true, since, until });
+    },
   },
   demo: {
     group: "services",

@@ -1,40 +1,68 @@
-// The commands that ask the server about services or change them: status, list,
-// why, start, stop, restart, reload, enable, disable, signal, logs, shutdown, ready.
+// The commands that ask the server about services or change them: status, is-active,
+// is-enabled, list, why, start, stop, restart, reload, enable, disable, signal,
+// shutdown, ready.
 
 import { parseDuration } from "../config/values.js";
 import type { Places } from "../places.js";
-import { MAX_READY_WAIT_MS, type ServiceStatus } from "../server/protocol.js";
+import type { Phase } from "../engine/types.js";
+import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus, type StatusResult } from "../server/protocol.js";
 import { changedSettings } from "../server/run-settings.js";
 import { describeMove } from "../system/writable.js";
 import { ClientError, CommandError, NoServerError, request, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
+import { printDetail, type LogTail } from "./status-detail.js";
 
 /** LSB `status` exit codes, used when names are given. */
 const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
 
-export async function status(places: Places, out: Output, names: string[]): Promise<number> {
-  let result;
+/** The phases `--state` takes, `--failed` being `--state=failed`. */
+export const PHASES: readonly Phase[] = ["down", "starting", "up", "running", "stopping", "failed"];
+
+/** `--failed` and `--state=STATE[,STATE…]`: the phases to show (null: all), or the usage error. */
+export function statusPhases(failed: boolean, state: string | undefined): Phase[] | null | string {
+  if (state === undefined) return failed ? ["failed"] : null;
+  const phases = state.split(",").map((p) => p.trim());
+  const wrong = phases.find((p) => !(PHASES as readonly string[]).includes(p));
+  if (wrong !== undefined) return `--state: '${wrong}' is not a state: use ${PHASES.join(", ")} (several with commas)`;
+  return [...new Set([...(phases as Phase[]), ...(failed ? (["failed"] as const) : [])])];
+}
+
+export interface StatusOptions {
+  /** Only the services in one of these phases (`--state`, `--failed`); null: all. */
+  phases: readonly Phase[] | null;
+  /** `-q`: print nothing, answer with the exit code only. */
+  quiet: boolean;
+}
+
+/**
+ * `tend status`: the table of every service; with names, each named service in
+ * detail (status-detail.ts), exiting with the LSB codes; `-q` asks only for the codes.
+ */
+export async function status(places: Places, out: Output, names: string[], options: StatusOptions): Promise<number> {
+  const keep = <S extends ServiceStatus>(services: S[]): S[] => (options.phases === null ? services : services.filter((s) => options.phases!.includes(s.phase)));
+  let services: ServiceStatus[];
   try {
-    result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+    if (names.length > 0 && !options.quiet) {
+      const result = await inspect(places, names);
+      services = result.services;
+      const shown = keep(result.services);
+      if (out.json) out.data({ ...result, services: shown.map((s) => ({ ...s, log: result.logs.get(s.name) })) });
+      else printDetails(out, shown, result);
+    } else {
+      const result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
+      services = result.services;
+      const shown = keep(result.services);
+      if (options.quiet) {
+        // the exit code says it
+      } else if (out.json) out.data({ ...result, services: shown });
+      else printTable(out, { ...result, services: shown });
+    }
   } catch (e) {
     if (e instanceof CommandError) throw new CommandError(e.message, LSB.unknown);
     // No server: nothing it runs is running (LSB 3), which `tend status NAME` says.
     if (e instanceof ClientError && names.length > 0) throw new UserError(e.message, LSB.stopped);
     throw e;
-  }
-  // A server older than this client may leave out what came later (tracking, warnings, the settings): each is checked.
-  const { services, tracking, warnings, settings } = result;
-  if (out.json) out.data(result);
-  else {
-    printStatusTable(out, services);
-    if (names.length === 0 && tracking !== undefined) {
-      out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
-    }
-    if (names.length === 0) for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
-    const changed = names.length === 0 && settings?.onBootFailure !== undefined ? changedSettings(settings) : [];
-    if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
-    for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
   }
   if (names.length === 0) return 0;
   if (services.some((s) => s.phase === "failed")) return LSB.dead;
@@ -42,14 +70,89 @@ export async function status(places: Places, out: Output, names: string[]): Prom
   return LSB.running;
 }
 
-export function printStatusTable(out: Output, services: ServiceStatus[]): void {
+/** The table of `tend status`, and what the server says about itself below it. */
+function printTable(out: Output, result: StatusResult): void {
+  // A server older than this client may leave out what came later (tracking, warnings, the settings, disabled): each is checked.
+  const { tracking, settings, warnings } = result;
+  printStatusTable(out, result.services, new Set(result.disabled ?? []));
+  if (tracking !== undefined) {
+    out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
+  }
+  for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
+  const changed = settings?.onBootFailure !== undefined ? changedSettings(settings) : [];
+  if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
+  for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
+}
+
+function printDetails(out: Output, services: ServiceDetail[], result: InspectResult & { logs: Map<string, LogTail> }): void {
+  services.forEach((s, i) => {
+    if (i > 0) out.line();
+    printDetail(out, s, result.logs.get(s.name)!);
+  });
+  for (const warning of result.warnings) out.line(paint(out, "red", `warning: ${warning}`));
+}
+
+/** The named services in detail, each with its last 10 log lines (or why there are none: `logs` needs more than `status`). */
+async function inspect(places: Places, names: string[]): Promise<InspectResult & { logs: Map<string, LogTail> }> {
+  const result = await request(places, { cmd: "inspect", names });
+  const tails = await Promise.all(
+    result.services.map(async (s): Promise<LogTail> => {
+      const lines: string[] = [];
+      try {
+        await request(places, { cmd: "logs", name: s.name, lines: DETAIL_LOG_LINES }, (reply) => {
+          if ("line" in reply) lines.push(reply.line);
+        });
+        return { lines };
+      } catch (e) {
+        if (e instanceof UserError) return { error: e.message };
+        throw e;
+      }
+    }),
+  );
+  return { ...result, logs: new Map(result.services.map((s, i) => [s.name, tails[i]!])) };
+}
+
+const DETAIL_LOG_LINES = 10;
+
+/** systemctl's words for the phases: `is-active` prints them. */
+const ACTIVITY: Readonly<Record<Phase, string>> = { up: "active", running: "active", starting: "activating", stopping: "deactivating", down: "inactive", failed: "failed" };
+
+/** `tend is-active NAME…`: a word per name (unless quiet); 0 when every one is active (up, or a task running), else 3. */
+export async function isActive(places: Places, out: Output, names: string[], quiet: boolean): Promise<number> {
+  let services;
+  try {
+    ({ services } = await request(places, { cmd: "status", names }));
+  } catch (e) {
+    if (e instanceof CommandError) throw new CommandError(e.message, LSB.unknown);
+    if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
+    throw e;
+  }
+  const words = services.map((s) => ({ name: s.name, state: ACTIVITY[s.phase], phase: s.phase }));
+  if (quiet) {
+    // nothing to print
+  } else if (out.json) out.data(words);
+  else for (const w of words) out.line(w.state);
+  return words.every((w) => w.state === "active") ? 0 : LSB.stopped;
+}
+
+/** `tend is-enabled NAME…`: a word per name (unless quiet); 0 when every one is enabled, else 1. */
+export async function isEnabled(places: Places, out: Output, names: string[], quiet: boolean): Promise<number> {
+  const states = await request(places, { cmd: "is-enabled", names });
+  if (quiet) {
+    // nothing to print
+  } else if (out.json) out.data(states);
+  else for (const s of states) out.line(s.enablement);
+  return states.every((s) => s.enablement === "enabled") ? 0 : 1;
+}
+
+export function printStatusTable(out: Output, services: ServiceStatus[], disabled: ReadonlySet<string> = new Set()): void {
   const rows = services.map((s) => [
     s.name,
     s.type,
     s.reloading ? `${s.phase} (reloading)` : s.phase,
     s.pid === null ? "-" : String(s.pid),
     ago(s.since),
-    detail(s),
+    detail(s, disabled.has(s.name)),
   ]);
   const header = ["NAME", "KIND", "STATE", "PID", "SINCE", "DETAIL"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -61,8 +164,9 @@ export function printStatusTable(out: Output, services: ServiceStatus[]): void {
   }
 }
 
-function detail(s: ServiceStatus): string {
+function detail(s: ServiceStatus, disabled: boolean): string {
   const parts: string[] = [];
+  if (disabled) parts.push("disabled");
   if (s.reason) parts.push(s.reason);
   if (s.statusText) parts.push(`"${s.statusText}"`);
   if (s.phase === "down" && s.wanted && !s.reason) parts.push("waiting to start");
@@ -97,14 +201,23 @@ export async function why(places: Places, out: Output, name: string): Promise<nu
   return 0;
 }
 
-/** start / stop / restart: name what is affected, show progress on a terminal, wait for the outcome. */
+/**
+ * start / stop / restart: wait for the outcome, then name each service that changed,
+ * in the order each reached where it is (a stop: dependents first), the named ones and
+ * what came up or went down with them; on a terminal, each change as it happens too.
+ */
 export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
   const live = !out.json && process.stdout.isTTY === true;
-  const result = await request(places, { cmd, names, wait, progress: live }, (line) => {
+  /** Each service's last change, in the order of those changes: the server's progress lines. */
+  const changes = new Map<string, { name: string; phase: Phase; reason: string | null }>();
+  // The progress is what orders the lines: asked for whenever text is printed.
+  const result = await request(places, { cmd, names, wait, progress: !out.json }, (line) => {
     if (live && "affected" in line && line.affected.length > 0) out.line(`${cmd === "stop" ? "stopping" : cmd === "restart" ? "restarting" : "starting"}: ${line.affected.join(", ")}`);
-    if (live && "progress" in line) {
+    if ("progress" in line) {
       const p = line.progress;
-      out.line(`  ${p.service}: ${p.phase}${p.reason ? ` (${p.reason})` : ""}`);
+      changes.delete(p.service);
+      changes.set(p.service, { name: p.service, phase: p.phase, reason: p.reason });
+      if (live) out.line(`  ${p.service}: ${p.phase}${p.reason ? ` (${p.reason})` : ""}`);
     }
   });
   if (out.json) return out.data(result), "failed" in result && result.failed.length > 0 ? 1 : 0;
@@ -112,8 +225,10 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
     out.line(`${cmd}: asked for ${result.affected.join(", ")}`);
     return 0;
   }
-  if (result.services.length === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
-  for (const s of result.services) {
+  if (result.services.length === 0 && changes.size === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
+  // Those the command concerns that did not change first (a start of what is up), then the changes in order, where the outcome left them.
+  const outcome = new Map(result.services.map((s) => [s.name, s]));
+  for (const s of [...result.services.filter((s) => !changes.has(s.name)), ...[...changes.values()].map((c) => outcome.get(c.name) ?? c)]) {
     const state = s.phase === "failed" ? paint(out, "red", s.phase) : s.phase;
     out.line(`${s.name}: ${state}${s.reason ? ` (${s.reason})` : ""}`);
   }
@@ -167,13 +282,6 @@ export async function signal(places: Places, out: Output, name: string, sig: str
   const { pid, signal: sent } = result;
   if (out.json) out.data(result);
   else out.line(`sent ${sent} to ${name} (${main ? "main process" : "process group"} ${pid})`);
-  return 0;
-}
-
-export async function logs(places: Places, out: Output, name: string, lines: number, follow: boolean): Promise<number> {
-  await request(places, { cmd: "logs", name, lines, follow }, (line) => {
-    if ("line" in line) out.line(out.json ? JSON.stringify({ line: line.line }) : line.line);
-  });
   return 0;
 }
 
