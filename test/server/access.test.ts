@@ -68,6 +68,16 @@ describe("access: the decision", () => {
     assert.equal(authorise(alice, false, logs("syslog"), policy(withSyslog)), null);
     assert.equal(authorise(alice, false, logs("_syslog"), policy(withSyslog)), refusal);
     assert.equal(authorise({ ...alice, groups: [50] }, false, logs("_syslog"), policy(defs, { name: "ops", gid: 50 })), null);
+    assert.equal(authorise(alice, false, { id: 1, cmd: "logs", names: ["web", "syslog"] }, policy(defs)), refusal, "merged with the syslog log: root's too");
+  });
+
+  test("logs of several services needs each one's allow; of every service (no name), root or the control group; show and cat are never allow's", () => {
+    assert.equal(authorise(alice, false, { id: 1, cmd: "logs", names: ["web", "own"] }, policy(defs)), null);
+    assert.match(authorise(alice, false, { id: 1, cmd: "logs", names: ["web", "db"] }, policy(defs))!, /^permission denied: 'logs web db' needs root, .* or 'allow' in db's service file$/);
+    assert.match(authorise(alice, false, { id: 1, cmd: "logs" }, policy(defs))!, /^permission denied: 'logs' needs root or the control group/);
+    assert.equal(authorise({ ...alice, groups: [50] }, false, { id: 1, cmd: "logs" }, policy(defs, { name: "ops", gid: 50 })), null);
+    for (const cmd of ["show", "cat"] as const) assert.match(authorise(alice, false, { id: 1, cmd, name: "web" }, policy(defs))!, new RegExp(`^permission denied: '${cmd} web' needs root or`));
+    for (const request of [{ id: 1, cmd: "inspect", names: ["db"] }, { id: 1, cmd: "is-enabled", names: ["db"] }] satisfies Request[]) assert.equal(authorise(alice, false, request, policy(defs)), null);
   });
 
   test("names that are Object.prototype's are services like any other, unknown here", () => {
@@ -163,7 +173,7 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
       denied(await as(root, [], "start", "web", "db"), `permission denied: 'start web db' needs root, ${group} or 'allow' in db's service file`);
       denied(await as(root, [], "start", "both"), `permission denied: 'start both' needs root, ${group} or 'allow' in both's service file`);
       denied(await as(root, [], "logs", "db"), `permission denied: 'logs db' needs root, ${group} or 'allow' in db's service file`);
-      for (const args of [["shutdown"], ["enable", "web"], ["emit", "x"], ["set", "x", "1"], ["signal", "web", "HUP"]]) {
+      for (const args of [["shutdown"], ["enable", "web"], ["emit", "x"], ["set", "x", "1"], ["signal", "web", "HUP"], ["logs"], ["show", "web"], ["cat", "web"]]) {
         const run = await as(root, [], ...args);
         assert.equal(run.status, 1, `${args.join(" ")}: ${run.stderr}`);
         assert.match(run.stderr, new RegExp(`^tend: permission denied: '${args[0]}`), args.join(" "));
@@ -177,7 +187,7 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
     withServices(null, async (root) => {
       ok(await root.tend("start", "web", "db"), "start");
       const runs: Run[] = [];
-      for (const args of [["status"], ["status", "web"], ["list"], ["why", "web"], ["why", "db"], ["events"], ["levels"], ["stop", "db"], ["logs", "db"], ["shutdown"]]) {
+      for (const args of [["status"], ["status", "web"], ["status", "db"], ["is-enabled", "db"], ["list"], ["why", "web"], ["why", "db"], ["events"], ["levels"], ["stop", "db"], ["logs", "db"], ["logs"], ["show", "db"], ["cat", "db"], ["shutdown"]]) {
         runs.push(await as(root, [], ...args), await as(root, [], "--json", ...args));
       }
       for (const run of runs) {

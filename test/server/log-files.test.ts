@@ -1,12 +1,12 @@
 // Reading service logs as the keeper writes them, without a keeper: the tail across
-// generations, and a follower that picks up where the tail ended, finishes a rotated
+// generations, a time range, several logs merged in time order, and a follower that picks up where the tail ended, finishes a rotated
 // file before going on with the new one, and waits for a line to be finished.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { followLog, readLog } from "../../src/server/logs.js";
+import { followLog, MAX_MERGED_LINES, mergeLogs, readLog } from "../../src/server/logs.js";
 import { tempDir } from "../helpers.js";
 import { waitFor } from "./harness.js";
 
@@ -51,6 +51,64 @@ describe("readLog", () => {
       mkdirSync(dir);
       writeFileSync(join(dir, "current.1"), "old\n");
       assert.deepEqual(readLog(dir, { count: 5 }), { lines: ["old"], end: null });
+    }));
+});
+
+/** Lines stamped as the keeper stamps them, `at` seconds after 10:00:00 UTC. */
+const stamped = (...lines: [number, string][]): string => lines.map(([at, text]) => `${new Date(Date.UTC(2026, 11, 2, 10, 0, at)).toISOString()} ${text}\n`).join("");
+const second = (at: number): number => Date.UTC(2026, 11, 2, 10, 0, at);
+const texts = (lines: string[]): string[] => lines.map((l) => l.slice(l.indexOf(" ") + 1));
+
+describe("readLog: a time range", () => {
+  test("the lines stamped from since to until, both ends in, across generations; an older generation is read only when the range reaches it", () =>
+    withLog(async (dir) => {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "current.2"), stamped([1, "a"], [2, "b"]));
+      writeFileSync(join(dir, "current.1"), stamped([3, "c"], [4, "d"]));
+      writeFileSync(join(dir, "current"), stamped([5, "e"], [6, "f"]));
+      assert.deepEqual(texts(readLog(dir, { since: second(2), until: second(5) }).lines), ["b", "c", "d", "e"]);
+      assert.deepEqual(texts(readLog(dir, { since: second(5) }).lines), ["e", "f"]);
+      assert.deepEqual(texts(readLog(dir, { until: second(3) }).lines), ["a", "b", "c"]);
+      assert.deepEqual(texts(readLog(dir, { since: second(2), count: 2 }).lines), ["e", "f"], "a count keeps the last of the range");
+      assert.deepEqual(readLog(dir, { since: second(7) }).lines, []);
+      // current begins at 5 s: for a range from after 5 s, current.1 is not read (one out of order would show).
+      writeFileSync(join(dir, "current.1"), stamped([6, "not read"]));
+      assert.deepEqual(texts(readLog(dir, { since: second(5) + 500 }).lines), ["f"]);
+    }));
+});
+
+describe("mergeLogs", () => {
+  test("in time order, each service's lines in their order, ties by the order of the logs; the last count of them; each current's end", () =>
+    withLog(async (dir) => {
+      const a = join(dir, "a");
+      const b = join(dir, "b");
+      mkdirSync(a, { recursive: true });
+      mkdirSync(b);
+      writeFileSync(join(a, "current"), stamped([1, "a1"], [3, "a3"], [3, "a3 again"], [5, "a5"]));
+      writeFileSync(join(b, "current"), stamped([2, "b2"], [3, "b3"], [4, "b4"]));
+      const logs = [{ service: "a", dir: a }, { service: "b", dir: b }, { service: "none", dir: join(dir, "none") }];
+      const all = mergeLogs(logs, {});
+      assert.deepEqual(
+        all.lines.map((l) => `${l.service} ${texts([l.line])[0]}`),
+        ["a a1", "b b2", "a a3", "a a3 again", "b b3", "b b4", "a a5"],
+      );
+      assert.equal(all.bounded, false);
+      assert.equal(all.ends.length, 3);
+      assert.equal(all.ends[2], null, "no log yet: no end");
+      assert.deepEqual(mergeLogs(logs, { count: 2 }).lines.map((l) => texts([l.line])[0]), ["b4", "a5"]);
+      assert.deepEqual(mergeLogs(logs, { count: 0 }).lines, []);
+      assert.deepEqual(mergeLogs(logs, { since: second(3), until: second(4) }).lines.map((l) => texts([l.line])[0]), ["a3", "a3 again", "b3", "b4"]);
+    }));
+
+  test("a range with no count is bounded, and says so", () =>
+    withLog(async (dir) => {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "current"), stamped(...Array.from({ length: MAX_MERGED_LINES + 5 }, (_, i): [number, string] => [0, `l${i}`])));
+      const read = mergeLogs([{ service: "s", dir }], { since: 0 });
+      assert.equal(read.lines.length, MAX_MERGED_LINES);
+      assert.equal(read.bounded, true);
+      assert.equal(texts([read.lines.at(-1)!.line])[0], `l${MAX_MERGED_LINES + 4}`, "the newest are kept");
+      assert.equal(mergeLogs([{ service: "s", dir }], { count: 10 }).bounded, false, "a count asked for is no bound");
     }));
 });
 
