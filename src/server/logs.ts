@@ -103,7 +103,7 @@ export function mergeLogs(
   }
   all.sort((a, b) => a.time - b.time || a.at - b.at);
   const bounded = (range.count ?? Infinity) > MAX_MERGED_LINES && all.length > count;
-  return { lines: all.slice(-count).map(({ service, line }) => ({ service, line })), bounded, ends };
+  return { lines: all.slice(all.length - Math.min(count, all.length)).map(({ service, line }) => ({ service, line })), bounded, ends };
 }
 
 /** The rotated files of a log, newest first. */
