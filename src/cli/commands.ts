@@ -248,7 +248,7 @@ export const COMMANDS = {
     group: "services",
     operands: "NAME…",
     options: ["quiet"],
-    summary: "active, inactive, failed…: a word each, for scripts",
+    summary: "active, inactive, failed…: a word each",
     help: "Prints a word for each named service, as systemctl is-active does: active (up, or a task running), activating (starting), deactivating (stopping), inactive (down) or failed. Exit 0 when every one is active, 3 otherwise (and when no server runs), 4 for an unknown name; -q prints nothing.",
     run: async (a) => (await import("./service-commands.js")).isActive(a.places, a.out, a.args, a.values.quiet === true),
   },

@@ -75,7 +75,7 @@ export function words(t: Table) {
       "",
       wrap("'tend help COMMAND' or 'tend COMMAND --help': a command's usage, options and description; 'man tend': all of it."),
       wrap(
-        "Exit status: 0 success, 1 failed or rejected, 2 usage error, 3 (status, ready) not running, 4 (status) unknown; boot and daemon: 0, or the exit-with service's status, or 1 for a failed boot.",
+        "Exit status: 0 success, 1 failed or rejected (is-enabled: not all enabled), 2 usage error, 3 (status, is-active, ready) not running, 4 (status, is-active) unknown; boot and daemon: 0, or the exit-with service's status, or 1 for a failed boot.",
       ),
     ].join("\n");
   };

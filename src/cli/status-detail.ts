@@ -11,9 +11,9 @@ import { paint, plural, type Output } from "./output.js";
 export type LogTail = { lines: string[] } | { error: string };
 
 const ENABLEMENT = {
-  enabled: "enabled (the next boot brings it up)",
-  disabled: "disabled ('tend disable' took it out of what the next boot brings up)",
-  manual: "manual (not in what the next boot brings up by name)",
+  enabled: "enabled (in what 'tend boot' starts)",
+  disabled: "disabled ('tend disable' took it out of what 'tend boot' starts)",
+  manual: "manual (not in what 'tend boot' starts by name)",
 } as const;
 
 export function printDetail(out: Output, s: ServiceDetail, log: LogTail, now = Date.now()): void {

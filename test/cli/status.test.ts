@@ -44,7 +44,7 @@ describe("tend status NAME", { concurrency: true }, () => {
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const text = r.stdout;
       assert.equal(lines(text)[0], "web - the web server");
-      assert.deepEqual(field(text, "Loaded"), [`${root.sources}/web; enabled (the next boot brings it up)`]);
+      assert.deepEqual(field(text, "Loaded"), [`${root.sources}/web; enabled (in what 'tend boot' starts)`]);
       assert.deepEqual(field(text, "Kind"), ["longrun"]);
       assert.match(field(text, "State")[0]!, /^up since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(\d+ s ago\)$/);
       // The engine's own words, as `tend why` gives them.
@@ -84,7 +84,7 @@ describe("tend status NAME", { concurrency: true }, () => {
       const crashed = await root.tend("status", "crash");
       assert.equal(crashed.status, 1, "LSB: failed is 1");
       assert.deepEqual(field(crashed.stdout, "Last end"), ["exited with 3"]);
-      assert.deepEqual(field(crashed.stdout, "Loaded"), [`${root.sources}/crash; manual (not in what the next boot brings up by name)`]);
+      assert.deepEqual(field(crashed.stdout, "Loaded"), [`${root.sources}/crash; manual (not in what 'tend boot' starts by name)`]);
       assert.match(crashed.stdout, /\n\n(.*\n)*\S+ bye\n/, "its log ends it");
 
       // Several names: a block each, in the order given; a oneshot shows its runs.
