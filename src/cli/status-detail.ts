@@ -37,7 +37,8 @@ export function printDetail(out: Output, s: ServiceDetail, log: LogTail, now = D
   if (s.pid !== null) field("Main PID", String(s.pid));
   if (s.processes.length > 0) {
     const [top, ...rest] = tree(s.processes);
-    field("Processes", top!, rest);
+    const more = s.processCount - s.processes.length;
+    field("Processes", top!, more > 0 ? [...rest, `… and ${more} more (${s.processCount} in all)`] : rest);
   }
   if (s.memory !== null) field("Memory", `${bytes(s.memory.bytes)} (${s.memory.from === "cgroup" ? "its cgroup's memory.current" : "the resident sets of its processes"})`);
   if (s.lastExit !== null) field("Last end", lastEnd(s.lastExit));

@@ -82,12 +82,6 @@ const warningsOf = ({ warnings, environment }: ServerContext): string[] => [...w
 /** What the next boot does with each service and bundle, from the persisted sets. */
 const enablementsOf = (server: ServerContext) => enablements(server.engine, bootNames(server), server.persistent.disabled);
 
-/** The processes of a service: its main process, for now. */
-const pidsOf = ({ engine }: ServerContext, name: string): number[] => {
-  const pid = engine.services.get(name)?.pid ?? null;
-  return pid === null ? [] : [pid];
-};
-
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
   status(server, request, { reply, refuse }) {
@@ -113,10 +107,13 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
     const problem = unknownNames(engine, request.names);
     if (problem !== null) return refuse(problem);
     const expanded = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
-    const enablement = enablementsOf(server);
     const cgroupBase = supervisor.tracking.kind === "cgroup" ? supervisor.tracking.cgroup : null;
-    const services = expanded.map((n) => serviceDetail(engine, n, shellFacts(server, n), { pids: pidsOf(server, n), cgroupBase }, enablement.of(n)));
-    return reply({ services, warnings: warningsOf(server) });
+    // The keeper answers with each tree's pids; the rest is read once they are all in, so every service is described as of the same moment.
+    void Promise.all(expanded.map((n) => supervisor.processesOf(n))).then((trees) => {
+      const enablement = enablementsOf(server);
+      const still = expanded.map((n, i) => [n, trees[i]!] as const).filter(([n]) => engine.services.has(n)); // an apply may have removed one meanwhile
+      reply({ services: still.map(([n, tree]) => serviceDetail(engine, n, shellFacts(server, n), { ...tree, cgroupBase }, enablement.of(n))), warnings: warningsOf(server) });
+    }).catch((e: unknown) => refuse(`internal error: ${(e as Error).message}`));
   },
   "is-enabled"(server, request, { reply, refuse }) {
     const problem = unknownNames(server.engine, request.names);

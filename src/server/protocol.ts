@@ -94,8 +94,10 @@ export interface ServiceDetail extends ServiceStatus {
   why: string[];
   /** What its main process runs: a longrun's or a task's command, a oneshot's `up`. */
   command: string[] | null;
-  /** Its processes now, parents before their children, each with its command line (from /proc). */
+  /** Its processes now, parents before their children, each with its command line (from /proc): at most 256 (the keeper's list). */
   processes: ProcessInfo[];
+  /** How many processes its tree holds, those not listed included. */
+  processCount: number;
   /** What they use: the cgroup's memory.current, or the sum of their resident sets; null with no process. */
   memory: { bytes: number; from: "cgroup" | "rss" } | null;
   /** The window `restarts` counts in, and how many it allows. */

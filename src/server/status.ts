@@ -43,9 +43,10 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts): Servi
   };
 }
 
-/** What the shell knows of a service's processes: their pids, and the keeper's cgroup (null without cgroups). */
+/** What the shell knows of a service's processes: what the keeper listed of its tree (`total` counts them all), and the keeper's cgroup (null without cgroups). */
 export interface ProcessFacts {
   pids: readonly number[];
+  total: number;
   cgroupBase: string | null;
 }
 
@@ -61,6 +62,7 @@ export function serviceDetail(e: Engine, name: string, shell: ShellFacts, proces
     why: explain(e, name),
     command: def.type === "oneshot" ? def.up : def.command,
     processes: running,
+    processCount: Math.max(processes.total, running.length),
     memory: running.length === 0 ? null : memoryOf(cgroup, running.map((p) => p.pid)),
     restartLimit: def.restartLimit,
   };

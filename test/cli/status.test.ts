@@ -10,6 +10,7 @@ import type { ServiceDetail } from "../../src/server/protocol.js";
 import { waitFor, withRoot, type TestRoot } from "../server/harness.js";
 
 const lines = (text: string): string[] => text.trimEnd().split("\n");
+const LOOP = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo line $i; done";
 
 /** The value of a `Label: value` line of `tend status NAME`, and the lines under it. */
 function field(text: string, label: string): string[] {
@@ -30,7 +31,7 @@ describe("tend status NAME", { concurrency: true }, () => {
   test("each named service in detail: kind, state and why, since, the main process and its tree, memory, command, how it last ended, restarts, the last 10 log lines; --json carries all of it", { timeout: 90_000 }, () =>
     withRoot(async (root) => {
       root.services({
-        web: "type = longrun\ndescription = the web server\ncommand = sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo line $i; done; exec sleep 1000'\nrequires = prep\nrestart-limit = 4 in 2m\n",
+        web: `type = longrun\ndescription = the web server\ncommand = sh -c '${LOOP}; sleep 1000 & echo $! > ${root.path("child")}; exec sleep 1001'\nrequires = prep\nrestart-limit = 4 in 2m\n`,
         prep: "type = oneshot\nup = true\n",
         crash: "type = longrun\ncommand = sh -c 'echo bye; exit 3'\nrestart = never\n",
         default: "type = bundle\ncontents = web\n",
@@ -39,6 +40,7 @@ describe("tend status NAME", { concurrency: true }, () => {
       const daemon = await root.startDaemon({ boot: true });
       const { pid } = await root.waitPhase("web", "up");
       await logHas(root, "web", "line 15");
+      const child = Number(await waitFor("the child's pid", () => existsSync(root.path("child")) && readFileSync(root.path("child"), "utf8").trim()));
 
       const r = await root.tend("status", "web");
       assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -50,9 +52,9 @@ describe("tend status NAME", { concurrency: true }, () => {
       // The engine's own words, as `tend why` gives them.
       const why = await root.json<string[]>("why", "web");
       assert.deepEqual(field(text, "Why"), why.data.slice(1));
-      assert.deepEqual(field(text, "Command"), ["sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo line $i; done; exec sleep 1000'"]);
+      assert.deepEqual(field(text, "Command"), [`sh -c '${LOOP}; sleep 1000 & echo $! > ${root.path("child")}; exec sleep 1001'`]);
       assert.deepEqual(field(text, "Main PID"), [String(pid)]);
-      assert.deepEqual(field(text, "Processes"), [`${pid} sleep 1000`]);
+      assert.deepEqual(field(text, "Processes"), [`${pid} sleep 1001`, `└─${child} sleep 1000`], "the tree: the main process, its child under it");
       assert.match(field(text, "Memory")[0]!, /^\d+(\.\d)?[KMG] \((its cgroup's memory.current|the resident sets of its processes)\)$/);
       assert.deepEqual(field(text, "Restarts"), ["0 within 2min (the restart limit is 4)"]);
       const tail = (await root.tend("logs", "web", "-n", "10")).stdout;
@@ -65,8 +67,12 @@ describe("tend status NAME", { concurrency: true }, () => {
       assert.equal(web.phase, "up");
       assert.equal(web.enablement, "enabled");
       assert.deepEqual(web.why, why.data);
-      assert.deepEqual(web.command, ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo line $i; done; exec sleep 1000"]);
-      assert.deepEqual(web.processes, [{ pid, ppid: web.processes[0]!.ppid, command: "sleep 1000" }]);
+      assert.deepEqual(web.command, ["sh", "-c", `${LOOP}; sleep 1000 & echo $! > ${root.path("child")}; exec sleep 1001`]);
+      assert.deepEqual(web.processes, [
+        { pid, ppid: web.processes[0]!.ppid, command: "sleep 1001" },
+        { pid: child, ppid: pid, command: "sleep 1000" },
+      ]);
+      assert.equal(web.processCount, 2);
       assert.ok(web.memory !== null && web.memory.bytes > 0);
       assert.deepEqual(web.restartLimit, { count: 4, windowMs: 120_000 });
       assert.deepEqual(web.log.lines, lines(tail));
