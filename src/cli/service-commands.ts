@@ -11,7 +11,7 @@ import { describeMove } from "../system/writable.js";
 import { ClientError, CommandError, NoServerError, request, type RequestBody } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
-import { printDetail, type LogTail } from "./status-detail.js";
+import type { LogTail } from "./status-detail.js";
 
 /** LSB `status` exit codes, used when names are given. */
 const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
@@ -48,7 +48,7 @@ export async function status(places: Places, out: Output, names: string[], optio
       services = result.services;
       const shown = keep(result.services);
       if (out.json) out.data({ ...result, services: shown.map((s) => ({ ...s, log: result.logs.get(s.name) })) });
-      else printDetails(out, shown, result);
+      else printDetails(out, shown, result, (await import("./status-detail.js")).printDetail);
     } else {
       const result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
       services = result.services;
@@ -84,7 +84,8 @@ function printTable(out: Output, result: StatusResult): void {
   for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
 }
 
-function printDetails(out: Output, services: ServiceDetail[], result: InspectResult & { logs: Map<string, LogTail> }): void {
+/** The detail of each service, and the warnings; `printDetail` is loaded only for it, since the table is what must start fast. */
+function printDetails(out: Output, services: ServiceDetail[], result: InspectResult & { logs: Map<string, LogTail> }, printDetail: (out: Output, s: ServiceDetail, log: LogTail) => void): void {
   services.forEach((s, i) => {
     if (i > 0) out.line();
     printDetail(out, s, result.logs.get(s.name)!);

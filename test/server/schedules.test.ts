@@ -36,7 +36,7 @@ describe("schedules", { concurrency: true }, () => {
 
       const status = await root.tend("status", "slow");
       assert.match(status.stdout, /\d+ triggers skipped while running/);
-      assert.match(status.stdout, /next \d{4}-\d\d-\d\dT/);
+      assert.match(status.stdout, /Next run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(/);
       const history = await root.tend("events");
       assert.match(history.stdout, /schedule of slow → skipped slow \(still running\)/);
       assert.match(history.stdout, /schedule of slow → started slow/);
