@@ -47,7 +47,7 @@ export async function status(places: Places, out: Output, names: string[], optio
       const result = await inspect(places, names);
       services = result.services;
       const shown = keep(result.services);
-      if (out.json) out.data({ ...result, services: shown.map((s) => ({ ...s, log: result.logs.get(s.name) })) });
+      if (out.json) out.data({ services: shown.map((s) => ({ ...s, log: result.logs.get(s.name) })), warnings: result.warnings });
       else printDetails(out, shown, result, (await import("./status-detail.js")).printDetail);
     } else {
       const result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });

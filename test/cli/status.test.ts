@@ -63,6 +63,7 @@ describe("tend status NAME", { concurrency: true }, () => {
       assert.ok(lines(tail).some((l) => l.endsWith(" line 15")), tail);
 
       const { data } = await root.json<{ services: (ServiceDetail & { log: { lines: string[] } })[]; warnings: string[] }>("status", "web");
+      assert.deepEqual(Object.keys(data), ["services", "warnings"]);
       const web = data.services[0]!;
       assert.equal(web.phase, "up");
       assert.equal(web.enablement, "enabled");
