@@ -93,24 +93,27 @@ function printDetails(out: Output, services: ServiceDetail[], result: InspectRes
   for (const warning of result.warnings) out.line(paint(out, "red", `warning: ${warning}`));
 }
 
-/** The named services in detail, each with its last 10 log lines (or why there are none: `logs` needs more than `status`). */
+/**
+ * The named services in detail, each with its last 10 log lines, or why there are none
+ * (`logs` needs more than `status`). One request after another: a user may hold only
+ * so many connections at once (docs/protocol.md, "Limits").
+ */
 async function inspect(places: Places, names: string[]): Promise<InspectResult & { logs: Map<string, LogTail> }> {
   const result = await request(places, { cmd: "inspect", names });
-  const tails = await Promise.all(
-    result.services.map(async (s): Promise<LogTail> => {
-      const lines: string[] = [];
-      try {
-        await request(places, { cmd: "logs", name: s.name, lines: DETAIL_LOG_LINES }, (reply) => {
-          if ("line" in reply) lines.push(reply.line);
-        });
-        return { lines };
-      } catch (e) {
-        if (e instanceof UserError) return { error: e.message };
-        throw e;
-      }
-    }),
-  );
-  return { ...result, logs: new Map(result.services.map((s, i) => [s.name, tails[i]!])) };
+  const logs = new Map<string, LogTail>();
+  for (const s of result.services) {
+    const lines: string[] = [];
+    try {
+      await request(places, { cmd: "logs", name: s.name, lines: DETAIL_LOG_LINES }, (reply) => {
+        if ("line" in reply) lines.push(reply.line);
+      });
+      logs.set(s.name, { lines });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      logs.set(s.name, { error: e.message });
+    }
+  }
+  return { ...result, logs };
 }
 
 const DETAIL_LOG_LINES = 10;
