@@ -306,7 +306,7 @@ function sendLogs(server: ServerContext, request: RequestOf<"logs">, { reply, re
   if (!request.follow) return reply(null);
   let dropped = 0;
   const stops = logs.map(({ service, dir }, i) =>
-    followLog(dir, read.ends[i]!, (line) => {
+    followLog(dir, read.ends[i] ?? null, (line) => {
       // A follower that does not keep up loses lines, and is told how many: never our memory.
       if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
       if (dropped > 0) connection.send({ id: request.id, line: `[tend] ${dropped} lines dropped (reader too slow)` });
