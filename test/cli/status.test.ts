@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { literalTemplate } from "../../src/config/argv.js";
 import type { ServiceDetail } from "../../src/server/protocol.js";
 import { waitFor, withRoot, type TestRoot } from "../server/harness.js";
 
@@ -68,7 +69,8 @@ describe("tend status NAME", { concurrency: true }, () => {
       assert.equal(web.phase, "up");
       assert.equal(web.enablement, "enabled");
       assert.deepEqual(web.why, why.data);
-      assert.deepEqual(web.command, ["sh", "-c", `${LOOP}; sleep 1000 & echo $! > ${root.path("child")}; exec sleep 1001`]);
+      // As the database stores it: words that are templates, `$$` a literal `$` (config/argv.ts).
+      assert.deepEqual(web.command, ["sh", "-c", literalTemplate(`${LOOP}; sleep 1000 & echo $! > ${root.path("child")}; exec sleep 1001`)]);
       assert.deepEqual(web.processes, [
         { pid, ppid: web.processes[0]!.ppid, command: "sleep 1001" },
         { pid: child, ppid: pid, command: "sleep 1000" },
