@@ -25,7 +25,8 @@ export function printDetail(out: Output, s: ServiceDetail, log: LogTail, now = D
   out.line(paint(out, "bold", `${s.name}${s.description ? ` - ${s.description}` : ""}`));
   field("Loaded", `${s.file}; ${ENABLEMENT[s.enablement]}`);
   field("Kind", s.type);
-  const state = colour === null ? s.phase : paint(out, colour, s.phase);
+  const phase = s.reloading ? `${s.phase} (reloading)` : s.phase;
+  const state = colour === null ? phase : paint(out, colour, phase);
   field("State", `${state} since ${localTime(s.since)} (${relative(s.since, now)})`, s.reason ? [s.reason] : []);
   // The first line of `tend why` says the state, which the line above shows.
   const why = s.why.slice(1);
