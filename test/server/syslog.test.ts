@@ -32,6 +32,10 @@ describe("syslog", { concurrency: true }, () => {
       const syslog = await root.tend("logs", "syslog");
       assert.equal(syslog.stdout.replace(STAMP, ""), "[syslog notice] outsider: from the test\n");
       assert.equal((await root.tend("logs", "_syslog", "-n", "1")).stdout, syslog.stdout);
+      // Every log, merged: the syslog log's lines named as it is.
+      const all = (await root.tend("logs", "-n", "100")).stdout.replace(STAMP, "").split("\n");
+      assert.ok(all.includes("syslog: [syslog notice] outsider: from the test") && all.includes("greeter: [syslog warning] mytag: hello"), all.join("\n"));
+      assert.ok(all.indexOf("greeter: [syslog warning] mytag: hello") < all.indexOf("syslog: [syslog notice] outsider: from the test"), "in time order");
       assert.match((await root.tend("status")).stdout, /^settings: syslog on$/m);
       await root.shutdown(daemon);
     }),
