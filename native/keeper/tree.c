@@ -297,6 +297,56 @@ static pid_t leader_of(const struct service *s)
     return s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : 0;
 }
 
+struct lookup {
+    pid_t pid;
+    bool found;
+};
+
+static void match_found(pid_t pid, void *context)
+{
+    struct lookup *l = context;
+    l->found |= pid == l->pid;
+}
+
+/* Without cgroups, what the keeper knows: the process descends from the service's
+ * process (or from the main it replaced, while that lives), or is in the session or
+ * group one of them leads; or it is an orphan the keeper inherited (it is their
+ * subreaper) that carries the service's TEND_SERVICE=NAME, or is still in the session
+ * of the service's last spawn (a launcher's daemon that did not leave it: no other
+ * process can have that session while one of the service's is in it). */
+static bool known_as(struct services *t, const struct service *s, pid_t pid)
+{
+    struct proc_entry e;
+    if (!read_stat(pid, &e))
+        return false; /* gone, or a zombie */
+    pid_t leaders[] = {s->pid, s->former};
+    for (size_t i = 0; i < sizeof leaders / sizeof leaders[0]; i++)
+        if (leaders[i] > 0 && (e.session == leaders[i] || e.pgrp == leaders[i]))
+            return true;
+    if (e.ppid == getpid())
+        return marked_by(pid, t) == s || (s->leader > 0 && (e.session == s->leader || e.pgrp == s->leader));
+    struct proc_entry up = e;
+    for (int depth = 0; depth < 256 && up.ppid > 1 && up.ppid != getpid(); depth++) {
+        if (up.ppid == s->pid || up.ppid == s->former)
+            return true;
+        if (!read_stat(up.ppid, &up))
+            return false;
+    }
+    return false;
+}
+
+bool tree_owns(struct services *t, const struct service *s, pid_t pid)
+{
+    if (pid <= 0 || pid == getpid())
+        return false;
+    if (!tree_cgroups())
+        return known_as(t, s, pid);
+    struct lookup l = {.pid = pid};
+    if (s->cgroup_dir >= 0)
+        each_listed(s->cgroup_dir, match_found, &l);
+    return l.found;
+}
+
 /* Whose trees a walk over /proc finds: every service marked to be swept, or `one`. */
 struct walk {
     struct services *t;
@@ -309,10 +359,11 @@ static bool walk_leader(const struct walk *w, pid_t pid)
 {
     if (pid <= 0)
         return false;
+    /* The main a main taken after its spawn replaced leads its session and group while it lives. */
     if (w->one != NULL)
-        return leader_of(w->one) == pid;
+        return leader_of(w->one) == pid || w->one->former == pid;
     for (size_t i = 0; i < w->t->count; i++)
-        if (w->t->slots[i].sweep && w->t->slots[i].sweep_leader == pid)
+        if (w->t->slots[i].sweep && (w->t->slots[i].sweep_leader == pid || w->t->slots[i].sweep_former == pid))
             return true;
     return false;
 }
@@ -326,9 +377,9 @@ static bool walk_marked(const struct walk *w, const struct proc_entry *e)
     return s != NULL && (w->one != NULL ? s == w->one : s->sweep);
 }
 
-/* One pass over /proc: the sessions and process groups the walked services lead, the
- * descendants of what is found, and the orphans marked with their names, each handed
- * to `found` once. Returns how many were found. */
+/* One pass over /proc: the leaders of the walked services, the sessions and process
+ * groups they lead, the descendants of what is found, and the orphans marked with
+ * their names, each handed to `found` once. Returns how many were found. */
 static size_t walk_once(const struct walk *w)
 {
     DIR *proc = opendir("/proc");
@@ -365,7 +416,8 @@ static size_t walk_once(const struct walk *w)
             pid_t pid = all[i].pid;
             if (MEMBER(pid))
                 continue;
-            bool mine = walk_leader(w, all[i].session) || walk_leader(w, all[i].pgrp) ||
+            /* The leader itself too: a main taken after its spawn may lead no session of its own. */
+            bool mine = walk_leader(w, pid) || walk_leader(w, all[i].session) || walk_leader(w, all[i].pgrp) ||
                         (all[i].ppid > 0 && all[i].ppid <= top && MEMBER(all[i].ppid)) || walk_marked(w, &all[i]);
             if (mine) {
                 member[pid / 8] |= (unsigned char)(1u << (pid % 8));
@@ -414,9 +466,15 @@ void tree_kill(struct service *s)
     pid_t leader = leader_of(s);
     if (leader > 0)
         kill(-leader, SIGKILL);
+    /* A main taken after its spawn need lead no group of its own; the one it replaced does. */
+    if (s->pid != 0)
+        kill(s->pid, SIGKILL);
+    if (s->former > 0)
+        kill(-s->former, SIGKILL);
     /* The rest (a setsid child, an orphan) is found by tree_sweep, once for all services. */
     s->sweep = true;
     s->sweep_leader = leader;
+    s->sweep_former = s->former;
 }
 
 /* The pids asked for: the leader first, as many others as fit after it, all counted. */
