@@ -29,6 +29,7 @@ export function launcherEnded(ctx: Step, name: string, launched: boolean): boole
     return false;
   }
   stateOf(ctx.e, name).findingMain = true; // its start timeout keeps running
+  setPhase(ctx, name, "starting", `its launcher exited: waiting for ${defOf(ctx.e, name).pidFile} to name its daemon`);
   ctx.out.push({ kind: "find-main", service: name });
   return true;
 }
@@ -43,8 +44,8 @@ export function mainTaken(ctx: Step, name: string, pid: number): void {
     s.findingMain = false;
     s.role = "main";
     s.pid = pid;
-    if (defOf(ctx.e, name).ready.kind === "none") becomeUp(ctx, name);
-    return;
+    if (defOf(ctx.e, name).ready.kind === "none") return becomeUp(ctx, name);
+    return setPhase(ctx, name, "starting", null); // its readiness probe has the word now
   }
   // MAINPID=: the main is now this process; the one before it is just another of the service's.
   if (s.role !== "main" || s.pid === null || s.pid === pid) return; // late: the service was given up on, its tree killed

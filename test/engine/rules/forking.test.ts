@@ -27,7 +27,7 @@ const launching = (...lines: string[]) => {
 describe("rule: forking daemons", () => {
   test("the launcher's exit 0 is not the end: starting until the keeper takes the pid its file names, then up with it", () => {
     const r = launching();
-    assert.deepEqual(r.exits("web", 0), ["find-main web"]);
+    assert.deepEqual(r.exits("web", 0), ["web → starting: its launcher exited: waiting for /run/web.pid to name its daemon", "find-main web"]);
     assert.deepEqual(r.phases("web"), ["web starting"]);
     assert.deepEqual(r.mainPid("web"), ["web → up", "job started web"]);
     assert.equal(r.e.services.get("web")!.pid, 101, "the daemon's pid (the launcher's was 100) is the main's");
@@ -90,7 +90,7 @@ describe("rule: forking daemons", () => {
   test("with ready = tcp: taking the main is not enough, the probe on it says when it is up", () => {
     const r = launching("ready = tcp:127.0.0.1:8080");
     r.exits("web", 0);
-    assert.deepEqual(r.mainPid("web"), []);
+    assert.deepEqual(r.mainPid("web"), ["web → starting"], "no longer waiting for the pid file: for its probe");
     assert.deepEqual(r.ready("web"), ["web → up", "job started web"]);
   });
 
@@ -167,14 +167,14 @@ describe("rule: forking daemons across a server restart", () => {
   test("the keeper took the daemon after the state was saved: its table's main is the service's, up", () => {
     const r = launching();
     r.exits("web", 0);
-    assert.deepEqual(r.step({ kind: "adopted", service: "web", process: { pid: 555, role: "main", ready: false }, exit: null }), ["arm web start-timeout 2s", "web → up", "job started web"]);
+    assert.deepEqual(r.step({ kind: "adopted", service: "web", process: { pid: 555, role: "main", ready: false }, exit: null }), ["web → starting", "arm web start-timeout 2s", "web → up", "job started web"]);
     assert.deepEqual([r.e.services.get("web")!.pid, r.e.services.get("web")!.findingMain], [555, false]);
   });
 
   test("the launcher ended while no server ran: its exit 0 sends the next server to the pid file", () => {
     const r = launching();
     const pid = r.e.services.get("web")!.pid!;
-    assert.deepEqual(r.step({ kind: "adopted", service: "web", process: null, exit: { pid, status: { code: 0, signal: null } } }), ["find-main web"]);
+    assert.deepEqual(r.step({ kind: "adopted", service: "web", process: null, exit: { pid, status: { code: 0, signal: null } } }), ["web → starting: its launcher exited: waiting for /run/web.pid to name its daemon", "find-main web"]);
   });
 
   test("a launcher's spawn the old server never heard about, reported by the table: starting, not up", () => {
