@@ -9,7 +9,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { findTool } from "../helpers.js";
 import { alive, freePort, IS_ROOT, waitFor, withRoot, type TestRoot } from "./harness.js";
 
@@ -210,6 +210,27 @@ describe("forking daemons", { concurrency: true }, () => {
       }),
     );
   }
+
+  test("a pid file left from an earlier run is waited past, even one naming a running process: the daemon's own is taken", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const gate = root.path("gate");
+      const { pidFile } = forking(root, "", gate);
+      // Older than the launcher, and naming a process that runs (the test's): not a refusal, a stale file.
+      writeFileSync(pidFile, `${process.pid}\n`);
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(pidFile, hourAgo, hourAgo);
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "d", "--no-wait")).status, 0);
+      await waitFor("the stale file noticed", () => /d: pid file .* is older than its launcher \(left from an earlier run\): waiting for it to name the daemon/.test(daemon.output()));
+      assert.equal((await root.state("d")).phase, "starting");
+      writeFileSync(gate, "");
+      const up = await root.waitPhase("d", "up");
+      assert.notEqual(up.pid, process.pid);
+      assert.equal(up.pid, await readPid(pidFile));
+      await root.shutdown(daemon);
+    }),
+  );
 
   test("'ready = notify' and 'ready = fd' with 'pid-file' are refused by the compiler, and so is a relative pid file", { timeout: 30_000 }, () =>
     withRoot(async (root) => {
