@@ -287,7 +287,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     if (byFile) stopFinding(m.service);
     if (m.type === "main-refused") {
       const reason = `${byFile ? `pid file ${f.path}` : "sd_notify MAINPID="} names ${m.pid}, which ${m.error}`;
-      options.report(m.service, byFile ? reason : `${reason}: ignored`);
+      if (!byFile) options.report(m.service, `${reason}: ignored`); // a pid file's fails the start, which the engine says
       return options.emit({ kind: "main-pid-refused", service: m.service, pid: m.pid, reason });
     }
     const r = running.get(m.service);
