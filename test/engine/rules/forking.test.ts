@@ -49,6 +49,12 @@ describe("rule: forking daemons", () => {
     assert.deepEqual(r.exits("web", "SIGQUIT"), ["web → down", "job stopped web RESULT=ok EXIT_SIGNAL=SIGQUIT"]);
   });
 
+  test("nginx's reload: its reload signal goes to the daemon alone", () => {
+    const r = launching("reload-signal = HUP");
+    r.settle(r.exits("web", 0));
+    assert.deepEqual(r.step({ kind: "reload", names: ["web"] }), ["signal web main SIGHUP"]);
+  });
+
   test("a launcher that fails is a failed start: what it forked goes with it, and the restart policy applies", () => {
     const r = launching();
     assert.deepEqual(r.exits("web", 1), ["kill web", "web → starting: restarting in 1s (1 recent restarts)", "arm web restart-delay 1s"]);
