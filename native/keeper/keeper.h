@@ -294,13 +294,13 @@ void tree_sweep(struct services *t);
 /* The pids of the service's tree now (its leader first, at most `cap` of them into
  * `pids`); returns how many it has in all. */
 size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size_t cap);
-/* Is `pid` a running process of the service's tree (its cgroup; without cgroups, what
- * the keeper knows of its descent, session, group and marker)? */
-bool tree_owns(struct services *t, const struct service *s, pid_t pid);
 void tree_remove(struct service *s, int inotify_fd);
 void tree_cleanup(void);
 /* The service a process belongs to (its cgroup, or in fallback mode its ancestry), or NULL. */
 struct service *tree_owner(struct services *t, pid_t pid);
+/* Is `pid` a running process of the service's tree: its own by tree_owner, or, without
+ * cgroups, an orphan still in the session its last spawn made (a launcher's daemon)? */
+bool tree_owns(struct services *t, const struct service *s, pid_t pid);
 
 /* ---- syslog.c ---- */
 

@@ -297,56 +297,6 @@ static pid_t leader_of(const struct service *s)
     return s->pid != 0 ? s->pid : s->finishing ? s->exit_pid : 0;
 }
 
-struct lookup {
-    pid_t pid;
-    bool found;
-};
-
-static void match_found(pid_t pid, void *context)
-{
-    struct lookup *l = context;
-    l->found |= pid == l->pid;
-}
-
-/* Without cgroups, what the keeper knows: the process descends from the service's
- * process (or from the main it replaced, while that lives), or is in the session or
- * group one of them leads; or it is an orphan the keeper inherited (it is their
- * subreaper) that carries the service's TEND_SERVICE=NAME, or is still in the session
- * of the service's last spawn (a launcher's daemon that did not leave it: no other
- * process can have that session while one of the service's is in it). */
-static bool known_as(struct services *t, const struct service *s, pid_t pid)
-{
-    struct proc_entry e;
-    if (!read_stat(pid, &e))
-        return false; /* gone, or a zombie */
-    pid_t leaders[] = {s->pid, s->former};
-    for (size_t i = 0; i < sizeof leaders / sizeof leaders[0]; i++)
-        if (leaders[i] > 0 && (e.session == leaders[i] || e.pgrp == leaders[i]))
-            return true;
-    if (e.ppid == getpid())
-        return marked_by(pid, t) == s || (s->leader > 0 && (e.session == s->leader || e.pgrp == s->leader));
-    struct proc_entry up = e;
-    for (int depth = 0; depth < 256 && up.ppid > 1 && up.ppid != getpid(); depth++) {
-        if (up.ppid == s->pid || up.ppid == s->former)
-            return true;
-        if (!read_stat(up.ppid, &up))
-            return false;
-    }
-    return false;
-}
-
-bool tree_owns(struct services *t, const struct service *s, pid_t pid)
-{
-    if (pid <= 0 || pid == getpid())
-        return false;
-    if (!tree_cgroups())
-        return known_as(t, s, pid);
-    struct lookup l = {.pid = pid};
-    if (s->cgroup_dir >= 0)
-        each_listed(s->cgroup_dir, match_found, &l);
-    return l.found;
-}
-
 /* Whose trees a walk over /proc finds: every service marked to be swept, or `one`. */
 struct walk {
     struct services *t;
@@ -572,6 +522,20 @@ struct service *tree_owner(struct services *t, pid_t pid)
     if (s != NULL)
         return s;
     return tree_cgroups() ? owner_by_cgroup(t, pid) : owner_by_descent(t, pid);
+}
+
+/* The service's own, as tree_owner says, and running. Without cgroups, one more: an
+ * orphan the keeper inherited that is still in the session or group of the service's
+ * last spawn (a launcher's daemon that did not leave it, its launcher gone: no other
+ * process can be in that session while one of the service's is). */
+bool tree_owns(struct services *t, const struct service *s, pid_t pid)
+{
+    struct proc_entry e;
+    if (pid <= 0 || pid == getpid() || !read_stat(pid, &e, false))
+        return false; /* gone, or a zombie */
+    if (tree_owner(t, pid) == s)
+        return true;
+    return !tree_cgroups() && e.ppid == getpid() && s->leader > 0 && (e.session == s->leader || e.pgrp == s->leader);
 }
 
 void tree_remove(struct service *s, int inotify_fd)
