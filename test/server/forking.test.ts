@@ -4,14 +4,14 @@
 // pid file that names a process not the service's is a failed start that says so; one
 // never written is a start timeout; MAINPID= naming a child the main forked makes it
 // the main; a server that dies meanwhile leaves the next one the daemon as the main, or
-// its pid file to watch; nginx as Debian ships it, in its daemon mode, on a loopback
-// port. Each with cgroups (as root) and with the fallback tree.
+// its pid file to watch. Each with cgroups (as root) and with the fallback tree (nginx
+// itself: test/daemons/nginx.test.ts).
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { findTool } from "../helpers.js";
-import { alive, freePort, IS_ROOT, waitFor, withRoot, type TestRoot } from "./harness.js";
+import { alive, IS_ROOT, waitFor, withRoot, type TestRoot } from "./harness.js";
 
 const cgroupsWritable = ((): boolean => {
   try {
@@ -25,7 +25,6 @@ const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
   { name: "fallback", skip: false },
 ];
 const PYTHON = findTool("python3");
-const NGINX = findTool("nginx");
 
 /**
  * A launcher as nginx is one: it forks a daemon and exits 0 at once; the daemon leaves
@@ -166,47 +165,6 @@ describe("forking daemons", { concurrency: true }, () => {
         assert.equal((await root.tend("stop", "d")).status, 0);
         await waitFor("the daemon to be gone", () => !alive(daemonPid));
         await root.shutdown(third);
-      }),
-    );
-  }
-
-  // Without cgroups nginx cannot be told from another service's daemon: its master leaves the
-  // launcher's session and rewrites its environment (its process titles). See docs/service-files.md.
-  for (const tracking of TRACKINGS.filter((t) => t.name === "auto")) {
-    test(`nginx in its default (daemon) mode: up with its master's pid, serving; killed, restarted; stopped by QUIT (tracking ${tracking.name})`, { timeout: 60_000, skip: tracking.skip || (NGINX === null ? "nginx is not installed" : false) }, () =>
-      withRoot(async (root) => {
-        const port = await freePort();
-        const pidFile = root.path("nginx.pid");
-        const temp = (what: string): string => `${what}_temp_path ${root.path(`nginx-${what}`)};`;
-        const conf = root.file(
-          "nginx.conf",
-          [
-            `pid ${pidFile};`,
-            `error_log ${root.path("nginx-error.log")};`,
-            "events {}",
-            `http { access_log off; ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(temp).join(" ")}`,
-            `  server { listen 127.0.0.1:${port}; location / { return 200 "served by $pid\n"; } } }`,
-            "",
-          ].join("\n"),
-        );
-        root.service("nginx", `type = longrun\ncommand = ${NGINX} -c ${conf} -p ${root.dir}\npid-file = ${pidFile}\nready = tcp:127.0.0.1:${port}\nstop-signal = QUIT\nrestart-delay = 100ms\n`);
-        await root.compile();
-        const daemon = await root.startDaemon({ env: { TEND_TRACKING: tracking.name } });
-        const started = await root.tend("start", "nginx");
-        assert.equal(started.status, 0, started.stdout + started.stderr + daemon.output());
-        const up = await root.state("nginx");
-        assert.equal(up.pid, await readPid(pidFile));
-        assert.match(readFileSync(`/proc/${up.pid}/cmdline`, "utf8"), /^nginx: master process/);
-        const served = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/`)).text();
-        assert.match(await served(), /^served by \d+\n$/, "its workers serve");
-
-        process.kill(up.pid!, "SIGKILL");
-        const again = await root.waitPhase("nginx", (s) => s.phase === "up" && s.pid !== null && s.pid !== up.pid);
-        assert.match(await served(), /^served by \d+\n$/, "the workers of the master killed went with it: the new one has the port");
-
-        assert.equal((await root.tend("stop", "nginx")).status, 0);
-        await waitFor("nginx to be gone", () => !alive(again.pid!));
-        await root.shutdown(daemon);
       }),
     );
   }
