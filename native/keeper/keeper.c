@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,7 +32,7 @@
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT, K_SYSLOG };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT, K_SYSLOG, K_MAIN };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -133,7 +135,8 @@ static void reply_error(const char *text)
     out_end(&out);
 }
 
-static void emit_exit(const struct service *s, pid_t pid, uint64_t seq, int status, bool reload)
+/* `unknown`: a main taken after its spawn that was not the keeper's child: its parent reaped it. */
+static void emit_exit(const struct service *s, pid_t pid, uint64_t seq, int status, bool unknown, bool reload)
 {
     out_begin(&out, "exited");
     out_field(&out, "service", s->name);
@@ -141,7 +144,9 @@ static void emit_exit(const struct service *s, pid_t pid, uint64_t seq, int stat
     out_fieldf(&out, "seq", "%llu", (unsigned long long)seq);
     if (reload)
         out_field(&out, "role", "reload");
-    if (WIFSIGNALED(status))
+    if (unknown)
+        out_field(&out, "unknown", "1");
+    else if (WIFSIGNALED(status))
         out_field(&out, "signal", signal_name(WTERMSIG(status)));
     else
         out_fieldf(&out, "code", "%d", WEXITSTATUS(status));
@@ -150,14 +155,14 @@ static void emit_exit(const struct service *s, pid_t pid, uint64_t seq, int stat
 
 static void emit_exited(struct service *s)
 {
-    emit_exit(s, s->last_pid, s->last_seq, s->last_status, false);
+    emit_exit(s, s->last_pid, s->last_seq, s->last_status, s->last_unknown, false);
 }
 
 /* Writes what the slot has pending, in the order the protocol promises. */
 static void emit_pending(struct service *s)
 {
     /* A reload command's news after the service's: a RELOADING=1 its command set off comes before its exit. */
-    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED};
+    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_REFUSED, P_MAIN, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         unsigned what = order[i];
         if (!(s->pending & what))
@@ -177,14 +182,23 @@ static void emit_pending(struct service *s)
             out_field(&out, "service", s->name);
             out_field(&out, "error", s->failure != NULL ? s->failure : "the spawn failed");
             break;
+        case P_MAIN:
+            out_begin(&out, "main");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "pid", "%d", (int)s->taken_pid);
+            break;
+        case P_REFUSED:
+            out_begin(&out, "main-refused");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "pid", "%d", (int)s->refused_pid);
+            out_field(&out, "error", s->refusal != NULL ? s->refusal : "was refused");
+            break;
         case P_NOTIFY:
             out_begin(&out, "notify");
             out_field(&out, "service", s->name);
             out_fieldf(&out, "pid", "%d", (int)s->spawned_pid);
             if (s->notice_changed & 1)
                 out_field(&out, "status", s->notice.status != NULL ? s->notice.status : "");
-            if (s->notice_changed & 2)
-                out_fieldf(&out, "mainpid", "%lld", s->notice.mainpid);
             if (s->notice_changed & 4)
                 out_field(&out, "stopping", "1");
             if (s->notice_changed & 8)
@@ -211,7 +225,7 @@ static void emit_pending(struct service *s)
             out_field(&out, "role", "reload");
             break;
         case P_RELOAD_EXITED:
-            emit_exit(s, s->reload.exit_pid, s->reload.seq, s->reload.exit_status, true);
+            emit_exit(s, s->reload.exit_pid, s->reload.seq, s->reload.exit_status, false, true);
             continue;
         case P_LOG:
             out_begin(&out, "log-trouble");
@@ -251,7 +265,7 @@ static void emit_table_entry(struct service *s, int part)
         out_fieldf(&out, "since", "%lld", (long long)s->since);
         out_field(&out, "ready", s->ready ? "1" : "0");
         out_end(&out);
-        s->pending &= ~(unsigned)(P_SPAWNED | P_READY);
+        s->pending &= ~(unsigned)(P_SPAWNED | P_READY | P_MAIN);
     } else if (!service_live(s) && s->last_seq != 0 && !s->last_acked) {
         emit_exited(s);
         s->pending &= ~(unsigned)P_EXITED;
@@ -393,6 +407,7 @@ static void finish_exit(struct service *s)
     read_output(s, true);
     s->last_pid = s->exit_pid;
     s->last_status = s->exit_status;
+    s->last_unknown = s->exit_unknown;
     s->last_seq = next_seq++;
     s->last_acked = false;
     service_mark(&table, s, P_EXITED);
@@ -417,11 +432,14 @@ static void take_exec_outcome(struct service *s)
     s->failure = strdup(error);
 }
 
-static void process_ended(struct service *s, pid_t pid, int status)
+/* `known`: the keeper reaped it; a main taken after its spawn that was not its child
+ * was reaped by its parent, which kept its status. */
+static void process_ended(struct service *s, pid_t pid, int status, bool known)
 {
     if (s->exec_fd >= 0)
         take_exec_outcome(s); /* the child is gone: its pipe holds the whole story */
     close_fd(&s->ready_fd);
+    close_fd(&s->main_fd);
     s->pid = 0;
     if (s->exec_failed) { /* a spawn-failed, not an exit */
         s->exec_failed = false;
@@ -430,6 +448,7 @@ static void process_ended(struct service *s, pid_t pid, int status)
     }
     s->exit_pid = pid;
     s->exit_status = status;
+    s->exit_unknown = !known;
     if (s->kill_rest) {
         s->finishing = true; /* until the rest of its tree is gone */
         tree_kill(s);
@@ -491,10 +510,13 @@ static void reap(void)
         }
         struct service *s = service_by_pid(&table, pid);
         if (s != NULL)
-            process_ended(s, pid, status);
+            process_ended(s, pid, status, true);
         else if ((s = service_by_reload(&table, pid)) != NULL)
             reload_ended(s, pid, status);
-        /* else: an orphan that was reparented to the keeper, now reaped */
+        else /* an orphan reparented to the keeper, now reaped; maybe a main that was replaced */
+            for (size_t i = 0; i < table.count; i++)
+                if (table.slots[i].name != NULL && table.slots[i].former == pid)
+                    table.slots[i].former = 0;
     }
 }
 
@@ -534,7 +556,7 @@ static void stop_alone(void)
 
 static bool valid_role(const char *role)
 {
-    static const char *const roles[] = {"main", "pre-start", "up", "down", "post-stop", "reload"};
+    static const char *const roles[] = {"main", "launcher", "pre-start", "up", "down", "post-stop", "reload"};
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
         if (strcmp(role, roles[i]) == 0)
             return true;
@@ -843,7 +865,9 @@ static const char *start_process(struct service *s, const struct message *m, boo
             take_reload_exec_outcome(s);
         return NULL;
     }
-    s->pid = child.pid;
+    s->pid = s->leader = child.pid;
+    s->former = 0;
+    close_fd(&s->main_fd);
     s->since = wall_ms();
     snprintf(s->role, sizeof s->role, "%s", message_get(m, "role"));
     s->ready = s->exec_failed = false;
@@ -868,12 +892,111 @@ static void handle_spawn(const struct message *m)
         return;
     const char *role = message_get(m, "role");
     if (role == NULL || !valid_role(role))
-        return fail_spawn(s, false, "bad request: role is main, pre-start, up, down, post-stop or reload");
+        return fail_spawn(s, false, "bad request: role is main, launcher, pre-start, up, down, post-stop or reload");
     bool reload = strcmp(role, "reload") == 0;
     char error[512];
     const char *problem = start_process(s, m, reload, error, sizeof error);
     if (problem != NULL)
         fail_spawn(s, reload, problem);
+}
+
+/* ---- a main process named after the spawn ---- */
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Takes `pid` as the service's main process: a forking daemon's, which its pid file
+ * names once its launcher has exited, or the one sd_notify MAINPID= names. A pid file
+ * the service's user may write can name any process: it must be running and of the
+ * service's tree. NULL, or why not in words that follow "which" (`is not running`). */
+static const char *take_main(struct service *s, pid_t pid, char *why, size_t size)
+{
+    if (s->finishing || (s->pid != 0 && strcmp(s->role, "main") != 0)) {
+        snprintf(why, size, "cannot be %s's main while its %s runs", s->name, s->finishing ? "last main ends and" : s->role);
+        return why;
+    }
+    struct service *other = service_by_pid(&table, pid);
+    if (other != NULL) {
+        snprintf(why, size, "is %s's %s process", other->name, other->role);
+        return why;
+    }
+    if ((other = service_by_reload(&table, pid)) != NULL) {
+        snprintf(why, size, "is %s's reload command", other->name);
+        return why;
+    }
+    /* Opened first: from then on the number names this process, whatever happens to it. */
+    int fd = open_pidfd(pid);
+    if (fd < 0 && errno == ESRCH)
+        return "is not running";
+    if (!tree_owns(&table, s, pid)) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(why, size, "is not a process of %s", s->name);
+        return why;
+    }
+    /* The keeper's child (a launcher's daemon, reparented to its subreaper) is reaped
+     * here; another (a child of the main that named it) is watched by its pidfd. */
+    siginfo_t info = {0};
+    bool child = waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+    if (child && info.si_pid == pid) { /* it has ended already: its reaping is near */
+        if (fd >= 0)
+            close(fd);
+        return "is not running";
+    }
+    if (!child && fd < 0) {
+        snprintf(why, size, "is not the keeper's child, and this kernel cannot watch it (pidfd_open: %s)", strerror(errno));
+        return why;
+    }
+    if (child && fd >= 0)
+        close(fd);
+    if (!child && !watch(fd, K_MAIN, service_index(&table, s), EPOLLIN)) {
+        close(fd);
+        return "cannot be watched (epoll_ctl failed)";
+    }
+    s->main_fd = child ? -1 : fd;
+    s->former = s->pid; /* the main it replaces lives on as one more of the service's processes */
+    s->pid = pid;
+    snprintf(s->role, sizeof s->role, "main");
+    s->kill_rest = true; /* the rest of the tree goes with it, as with any longrun's main */
+    s->since = wall_ms();
+    if (s->pending & P_READY)
+        s->ready_pid = pid; /* readiness said of the service's run holds for its main */
+    s->taken_pid = pid;
+    service_mark(&table, s, P_MAIN);
+    return NULL;
+}
+
+/* `main` asked, or MAINPID= said: taken, or refused with the reason (main-refused). */
+static void consider_main(struct service *s, long long pid)
+{
+    char why[400];
+    if (pid == s->pid)
+        return; /* MAINPID= naming the main itself */
+    const char *problem = pid <= 0 || pid > 0x7fffffff ? "is not a process id" : take_main(s, (pid_t)pid, why, sizeof why);
+    if (problem == NULL)
+        return;
+    free(s->refusal);
+    s->refusal = strdup(problem);
+    s->refused_pid = (pid_t)(pid <= 0 || pid > 0x7fffffff ? 0 : pid);
+    service_mark(&table, s, P_REFUSED);
+}
+
+static void handle_main(const struct message *m)
+{
+    long long pid;
+    struct service *s = named(m, false);
+    if (s == NULL)
+        return reply_error("main: the keeper knows no such service");
+    if (!message_number(m, "pid", 1, 0x7fffffff, &pid))
+        return reply_error("main needs a pid from 1 to 2147483647");
+    consider_main(s, pid);
 }
 
 static void handle_signal(const struct message *m)
@@ -1017,6 +1140,8 @@ static void handle(char *payload, size_t length)
         return handle_spawn(&m);
     if (strcmp(m.type, "signal") == 0)
         return handle_signal(&m);
+    if (strcmp(m.type, "main") == 0)
+        return handle_main(&m);
     if (strcmp(m.type, "note") == 0)
         return handle_note(&m);
     if (strcmp(m.type, "forget") == 0)
@@ -1216,6 +1341,10 @@ static void on_notify(struct service *s)
     bool ready = notify_read(s->notify_fd, &s->notice, &changed);
     if (s->pid == 0)
         return; /* from a process that is gone, or from nobody we started */
+    if (changed & 2) { /* MAINPID=: a main, not news for the server */
+        changed &= ~2u;
+        consider_main(s, s->notice.mainpid);
+    }
     if (changed != 0) {
         s->notice_changed |= changed;
         service_mark(&table, s, P_NOTIFY);
@@ -1225,6 +1354,22 @@ static void on_notify(struct service *s)
         s->ready_pid = s->pid;
         service_mark(&table, s, P_READY);
     }
+}
+
+/* The pidfd of a main that is not the keeper's child is readable: it ended. Its parent
+ * reaped it (its status is not the keeper's to know), unless it became the keeper's
+ * child meanwhile (its parent ended first): then it is reaped here. */
+static void on_main_gone(struct service *s)
+{
+    struct pollfd p = {.fd = s->main_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0)
+        return; /* an event left from an earlier pidfd of the same number: this one's process runs */
+    pid_t pid = s->pid;
+    int status = 0;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == 0)
+        return close_fd(&s->main_fd); /* a child of the keeper after all: its SIGCHLD tells the rest */
+    process_ended(s, pid, status, got == pid);
 }
 
 static void dispatch(const struct epoll_event *e)
@@ -1282,6 +1427,10 @@ static void dispatch(const struct epoll_event *e)
         return server_read_output();
     case K_SYSLOG:
         return syslog_read(&table, 64); /* at most 64 a turn: a flood must not hold up the rest */
+    case K_MAIN:
+        if (s != NULL && s->main_fd >= 0)
+            on_main_gone(s);
+        return;
     }
 }
 

@@ -9,7 +9,7 @@
  *   logs.c      timestamped, size-rotated log files; lines for the console
  *   console.c   the keeper's stdout: every line meant for it, as text or JSON
  *   notify.c    the sd_notify socket of a service
- *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids, the service of a pid
+ *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids, the service of a pid, whether a pid is of a service's tree
  *   syslog.c    the syslog(3) socket (/dev/log): each message into the log of the service that sent it
  *   server.c    with --server, the Node server as the keeper's child, run again when it dies
  */
@@ -125,6 +125,8 @@ enum pending {
     P_RELOAD_SPAWNED = 64,
     P_RELOAD_FAILED = 128,
     P_RELOAD_EXITED = 256,
+    P_MAIN = 512,     /* a main process taken (a pid file's, MAINPID=) */
+    P_REFUSED = 1024, /* one that was not */
 };
 
 struct notice {
@@ -141,6 +143,14 @@ struct service {
     char *program; /* the current process's program, for messages */
     /* The current process: pid 0 when there is none. */
     pid_t pid;
+    /* The process the keeper spawned last: the session and group it made, which a
+     * launcher's daemon may still be in. */
+    pid_t leader;
+    /* A main taken after its spawn (a forking daemon's, MAINPID=) that is not the
+     * keeper's child is watched by a pidfd (-1 otherwise); the main it replaced, while
+     * it lives, is `former` (its session and group are still the service's). */
+    int main_fd;
+    pid_t former;
     int64_t since;
     bool ready;
     bool kill_rest;
@@ -161,18 +171,23 @@ struct service {
     int events_wd;  /* inotify watch on cgroup.events */
     bool sweep;         /* fallback: what is left of it is to be found and killed */
     pid_t sweep_leader; /* its main process: the session and group it led */
+    pid_t sweep_former; /* the main that one replaced, alive when the sweep was asked for */
     /* An exit that waits for the rest of the tree to go. */
     bool finishing;
     int exit_status;
+    bool exit_unknown; /* a main that was not the keeper's child: its status went to its parent */
     pid_t exit_pid;
     /* The last exit, kept until the server acknowledges it. */
     pid_t last_pid;
     int last_status;
+    bool last_unknown;
     uint64_t last_seq; /* 0: none yet */
     bool last_acked;
     /* What the server has not been told. */
     unsigned pending;
     char *failure;
+    pid_t taken_pid, refused_pid; /* for the main and main-refused messages still to send */
+    char *refusal;
     struct notice notice;
     unsigned notice_changed;
     bool queued;
@@ -283,6 +298,9 @@ void tree_remove(struct service *s, int inotify_fd);
 void tree_cleanup(void);
 /* The service a process belongs to (its cgroup, or in fallback mode its ancestry), or NULL. */
 struct service *tree_owner(struct services *t, pid_t pid);
+/* Is `pid` a running process of the service's tree: its own by tree_owner, or, without
+ * cgroups, an orphan still in the session its last spawn made (a launcher's daemon)? */
+bool tree_owns(struct services *t, const struct service *s, pid_t pid);
 
 /* ---- syslog.c ---- */
 

@@ -28,7 +28,7 @@ struct service *service_find(struct services *t, const char *name)
 static void slot_init(struct service *s)
 {
     memset(s, 0, sizeof *s);
-    s->exec_fd = s->ready_fd = s->notify_fd = s->reload.exec_fd = -1;
+    s->exec_fd = s->ready_fd = s->notify_fd = s->reload.exec_fd = s->main_fd = -1;
     s->out_read = s->out_write = -1;
     s->err_read = s->err_write = -1;
     s->cgroup_dir = -1;
@@ -130,6 +130,7 @@ void service_release(struct service *s)
     close_fd(&s->exec_fd);
     close_fd(&s->reload.exec_fd);
     close_fd(&s->ready_fd);
+    close_fd(&s->main_fd);
     close_fd(&s->notify_fd);
     if (s->notify_path != NULL)
         unlink(s->notify_path);
@@ -144,6 +145,8 @@ void service_release(struct service *s)
     s->failure = NULL;
     free(s->reload.failure);
     s->reload.failure = NULL;
+    free(s->refusal);
+    s->refusal = NULL;
     free(s->notice.status);
     s->notice.status = NULL;
 }

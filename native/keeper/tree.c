@@ -309,10 +309,11 @@ static bool walk_leader(const struct walk *w, pid_t pid)
 {
     if (pid <= 0)
         return false;
+    /* The main a main taken after its spawn replaced leads its session and group while it lives. */
     if (w->one != NULL)
-        return leader_of(w->one) == pid;
+        return leader_of(w->one) == pid || w->one->former == pid;
     for (size_t i = 0; i < w->t->count; i++)
-        if (w->t->slots[i].sweep && w->t->slots[i].sweep_leader == pid)
+        if (w->t->slots[i].sweep && (w->t->slots[i].sweep_leader == pid || w->t->slots[i].sweep_former == pid))
             return true;
     return false;
 }
@@ -326,9 +327,9 @@ static bool walk_marked(const struct walk *w, const struct proc_entry *e)
     return s != NULL && (w->one != NULL ? s == w->one : s->sweep);
 }
 
-/* One pass over /proc: the sessions and process groups the walked services lead, the
- * descendants of what is found, and the orphans marked with their names, each handed
- * to `found` once. Returns how many were found. */
+/* One pass over /proc: the leaders of the walked services, the sessions and process
+ * groups they lead, the descendants of what is found, and the orphans marked with
+ * their names, each handed to `found` once. Returns how many were found. */
 static size_t walk_once(const struct walk *w)
 {
     DIR *proc = opendir("/proc");
@@ -365,7 +366,8 @@ static size_t walk_once(const struct walk *w)
             pid_t pid = all[i].pid;
             if (MEMBER(pid))
                 continue;
-            bool mine = walk_leader(w, all[i].session) || walk_leader(w, all[i].pgrp) ||
+            /* The leader itself too: a main taken after its spawn may lead no session of its own. */
+            bool mine = walk_leader(w, pid) || walk_leader(w, all[i].session) || walk_leader(w, all[i].pgrp) ||
                         (all[i].ppid > 0 && all[i].ppid <= top && MEMBER(all[i].ppid)) || walk_marked(w, &all[i]);
             if (mine) {
                 member[pid / 8] |= (unsigned char)(1u << (pid % 8));
@@ -414,9 +416,15 @@ void tree_kill(struct service *s)
     pid_t leader = leader_of(s);
     if (leader > 0)
         kill(-leader, SIGKILL);
+    /* A main taken after its spawn need lead no group of its own; the one it replaced does. */
+    if (s->pid != 0)
+        kill(s->pid, SIGKILL);
+    if (s->former > 0)
+        kill(-s->former, SIGKILL);
     /* The rest (a setsid child, an orphan) is found by tree_sweep, once for all services. */
     s->sweep = true;
     s->sweep_leader = leader;
+    s->sweep_former = s->former;
 }
 
 /* The pids asked for: the leader first, as many others as fit after it, all counted. */
@@ -514,6 +522,20 @@ struct service *tree_owner(struct services *t, pid_t pid)
     if (s != NULL)
         return s;
     return tree_cgroups() ? owner_by_cgroup(t, pid) : owner_by_descent(t, pid);
+}
+
+/* The service's own, as tree_owner says, and running. Without cgroups, one more: an
+ * orphan the keeper inherited that is still in the session or group of the service's
+ * last spawn (a launcher's daemon that did not leave it, its launcher gone: no other
+ * process can be in that session while one of the service's is). */
+bool tree_owns(struct services *t, const struct service *s, pid_t pid)
+{
+    struct proc_entry e;
+    if (pid <= 0 || pid == getpid() || !read_stat(pid, &e, false))
+        return false; /* gone, or a zombie */
+    if (tree_owner(t, pid) == s)
+        return true;
+    return !tree_cgroups() && e.ppid == getpid() && s->leader > 0 && (e.session == s->leader || e.pgrp == s->leader);
 }
 
 void tree_remove(struct service *s, int inotify_fd)

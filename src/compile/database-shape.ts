@@ -193,6 +193,10 @@ function service(v: Json, at: string, name: string): Dict {
   for (const key of ["command", "up", "down", "preStart", "postStop", "reload"]) argv(d[key], `${at}.${key}`);
   for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
   ready(d.ready, `${at}.ready`);
+  // A database compiled before `pid-file` existed has no forking daemons.
+  if (d.pidFile === undefined) d.pidFile = null;
+  nullable(string)(d.pidFile, `${at}.pidFile`);
+  if (typeof d.pidFile === "string" && !d.pidFile.startsWith("/")) fail(`${at}.pidFile`, "must be an absolute path");
   for (const key of ["startTimeoutMs", "stopTimeoutMs", "reloadTimeoutMs"]) nullable(duration)(d[key], `${at}.${key}`);
   oneOf(d.restart, `${at}.restart`, ["always", "on-failure", "never"] as const);
   duration(d.restartDelayMs, `${at}.restartDelayMs`);

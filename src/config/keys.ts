@@ -181,6 +181,10 @@ export const KEYS: Record<string, KeySpec> = {
   contents: { types: ["bundle"], list: true, apply: names("contents") },
 
   ready: { types: ["longrun"], apply: (v, ctx) => take(parseReady(v), ctx, (r) => (ctx.def.ready = r)) },
+  "pid-file": {
+    types: ["longrun"],
+    apply: (value, ctx) => (isAbsolute(value) ? void (ctx.def.pidFile = resolve(value)) : ctx.error("a pid file is an absolute path, like /run/nginx.pid")),
+  },
   "start-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.startTimeoutMs = ms)) },
   "stop-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.stopTimeoutMs = ms)) },
 

@@ -95,6 +95,13 @@ function checkCombinations(
   if (def.type === "bundle" && def.contents.length === 0 && !keyAt.has("contents")) {
     problem(0, "a bundle needs 'contents': the services it stands for", "warning");
   }
+  // A forking daemon's launcher exits: a readiness pipe or a notify socket it was given is no way to say the daemon is ready.
+  if (def.pidFile !== null && def.ready.kind === "fd") {
+    problem(at("ready"), "'ready = fd' cannot tell when a forking daemon is ready: the pipe is its launcher's; leave it out (ready once the pid file names the daemon) or use tcp:, unix: or exec:");
+  }
+  if (def.pidFile !== null && def.ready.kind === "notify") {
+    problem(at("ready"), "a daemon that speaks sd_notify names its main process itself (MAINPID=): leave out 'pid-file'");
+  }
   if (def.restartDelayMs > def.restartDelayMaxMs) {
     problem(at("restart-delay"), "'restart-delay' is longer than 'restart-delay-max'");
   }

@@ -64,6 +64,11 @@ export interface ServiceDef {
   contents: Reference[];
 
   ready: ReadySpec;
+  /**
+   * A forking daemon's pid file (absolute): `command` is a launcher that daemonizes, and
+   * the process this file names, once the launcher has exited 0, is the service's main.
+   */
+  pidFile: string | null;
   /** null: no limit. */
   startTimeoutMs: number | null;
   stopTimeoutMs: number | null;
@@ -128,6 +133,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     before: [],
     contents: [],
     ready: { kind: "none" },
+    pidFile: null,
     startTimeoutMs: type === "task" ? null : 60_000,
     stopTimeoutMs: 10_000,
     restart: type === "longrun" ? "on-failure" : "never",

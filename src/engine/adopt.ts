@@ -2,6 +2,7 @@
 // state and the keeper's table are reconciled, the keeper being the truth.
 
 import { defOf, stateOf, type Step } from "./engine.js";
+import { findAgain } from "./forking.js";
 import { setPhase } from "./phase.js";
 import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
 import { adoptReload } from "./reload.js";
@@ -27,7 +28,7 @@ export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void
       return processEnded(ctx, name, { code: null, signal: null }, "its process was lost while no server was running");
     }
     if (s.role !== null) spawn(ctx, name, s.role);
-    return;
+    return findAgain(ctx, name);
   }
   if (s.pid !== live.pid) {
     if (s.pid === null && s.role === live.role) spawned(ctx, name, live.pid);
@@ -43,6 +44,7 @@ export function takeOver(ctx: Step, name: string, live: AdoptedProcess): void {
   s.pid = live.pid;
   s.role = live.role;
   s.delayed = false;
+  s.findingMain = false; // a forking daemon's main, taken by the keeper after the state was saved
   s.timer = 0;
   if (isStopHook(live.role)) {
     s.outcome = { to: "down", reason: null, held: false };

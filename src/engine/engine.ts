@@ -11,6 +11,7 @@
 //   phase.ts      a phase change and what it sets off
 //   processes.ts  spawn, ready, exit, stop signal, timeouts
 //   reload.ts     `tend reload`: a command beside the service, or a signal; RELOADING=1
+//   forking.ts    a forking daemon: its launcher, its pid file, MAINPID=
 //   restarts.ts   back-off and the restart limit
 //   events.ts     conditions meeting events and levels
 //   hooks.ts      job events and the tasks a transition waits for
@@ -127,6 +128,7 @@ export function initialState(def: ServiceDef, now: number): ServiceState {
     pid: null,
     role: null,
     delayed: false,
+    findingMain: false,
     outcome: null,
     reason: null,
     held: false,

@@ -4,6 +4,7 @@
 import type { ServiceDef } from "../config/service.js";
 import { end, endsBoot, exitCodeOf } from "./boot.js";
 import { defOf, stateOf, type Step } from "./engine.js";
+import { commandRole, launcherEnded, leftBehind, mainNotFound, stopFinding } from "./forking.js";
 import { announce, dropHooks, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { afterCrash } from "./restarts.js";
@@ -40,7 +41,7 @@ export function launch(ctx: Step, name: string): void {
   if (def.type === "task") announce(ctx, name, "started", {});
 }
 
-const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : "main");
+const firstRole = (def: ServiceDef): Role => (def.type === "oneshot" ? "up" : def.preStart !== null ? "pre-start" : commandRole(def));
 
 export function spawn(ctx: Step, name: string, role: Role): void {
   const s = stateOf(ctx.e, name);
@@ -94,6 +95,7 @@ export function stopProcess(ctx: Step, name: string, outcome: Outcome, note: str
     setPhase(ctx, name, "stopping", note);
     return spawn(ctx, name, "down"); // its stop timeout is armed once it runs (see `spawned`)
   }
+  if (s.findingMain) return stopFinding(ctx, name, outcome, note);
   if (s.role === null) return finish(ctx, name, outcome); // no process (waiting to restart)
   s.outcome = outcome;
   setPhase(ctx, name, "stopping", note);
@@ -107,7 +109,8 @@ export const isStopHook = (role: Role | null): boolean => role === "down" || rol
 function signalStop(ctx: Step, name: string, pid: number): void {
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
-  ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" ? def.stopSignal : "SIGTERM", to: "group" });
+  // The launcher of a forking daemon runs `command` too: the program's own stop signal.
+  ctx.out.push({ kind: "signal", service: name, pid, signal: s.role === "main" || s.role === "launcher" ? def.stopSignal : "SIGTERM", to: "group" });
   if (def.stopTimeoutMs !== null) arm(ctx, name, def.stopTimeoutMs, "stop-timeout");
 }
 
@@ -131,6 +134,7 @@ export function timerFired(ctx: Step, name: string): void {
     if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
     return spawn(ctx, name, firstRole(def));
   }
+  if (s.phase === "starting" && s.findingMain) return mainNotFound(ctx, name);
   // With a spawn not yet reported too: `spawned` then sends the stop signal.
   if ((s.phase === "starting" || s.phase === "running") && s.role !== null) {
     const what = def.type === "task" ? "did not finish" : def.type === "oneshot" ? "'up' did not finish" : "did not become ready";
@@ -155,12 +159,15 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
   s.lastExit = spawnError === null ? status : null;
   const ok = spawnError === null && isSuccess(def, status);
   const described = spawnError ?? describeExit(status, s.killed);
+  // A forking daemon's launcher succeeds by exiting 0, whatever `success-exit` says of its daemon.
+  const launched = role === "launcher" && spawnError === null && status.code === 0;
 
   if (s.phase === "stopping") {
     // A task's run is over, stopped or not: the next trigger runs it again.
     if (def.type === "task") endRun(ctx, name);
     const outcome = s.outcome ?? { to: "down", reason: null, held: false };
-    if (role === "main" && def.postStop !== null) return spawn(ctx, name, "post-stop");
+    if (role === "launcher") leftBehind(ctx, name);
+    if ((role === "main" || role === "launcher") && def.postStop !== null) return spawn(ctx, name, "post-stop");
     const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;
     // A oneshot's `down` runs only while stopping: say when it failed.
     const note = role === "down" && !ok ? `down ${described}` : killedNote;
@@ -168,14 +175,14 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
   }
   // The `exit-with` service's run is over (its main ended, or never began): so is the
   // boot, with its status; shutting down, it is not restarted.
-  if (endsBoot(e, name) && (role === "main" || (role === "pre-start" && !ok))) {
-    end(ctx, { code: spawnError === null ? exitCodeOf(status) : 1, reason: `${name} ${role === "pre-start" ? "pre-start " : ""}${described}` });
+  if (endsBoot(e, name) && (role === "main" || (role === "pre-start" && !ok) || (role === "launcher" && !launched))) {
+    end(ctx, { code: spawnError === null ? exitCodeOf(status) : 1, reason: `${name} ${role === "main" ? "" : `${role} `}${described}` });
   }
   switch (role) {
     case "pre-start":
       // A requirement that went down during the pre-start (it crashed, or was restarted)
       // must be up again before the main starts: start over once it is.
-      if (ok) return requirementsUp(e, name) ? spawn(ctx, name, "main") : finish(ctx, name, { to: "restart", delayMs: 0 });
+      if (ok) return requirementsUp(e, name) ? spawn(ctx, name, commandRole(def)) : finish(ctx, name, { to: "restart", delayMs: 0 });
       return finish(ctx, name, { to: "failed", reason: `pre-start ${described}`, held: true });
     case "up":
       if (!ok) {
@@ -186,6 +193,9 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
       s.timer = 0;
       s.upSince = ctx.now;
       return setPhase(ctx, name, "up", null);
+    case "launcher":
+      if (launcherEnded(ctx, name, launched)) return;
+      break; // a failed start, as a main's exit while starting
     case "main":
       break;
     default:
@@ -197,8 +207,9 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
     const outcome: Outcome = ok ? { to: "down", reason: "completed", held: true } : { to: "failed", reason: `run ${described}`, held: true };
     return def.postStop !== null ? cleanUp(ctx, name, outcome, described) : finish(ctx, name, outcome);
   }
-  const outcome = afterCrash(ctx, name, ok, described);
-  if (def.postStop !== null) return cleanUp(ctx, name, outcome, described);
+  const what = role === "launcher" ? `launcher ${described}` : described;
+  const outcome = afterCrash(ctx, name, ok && role === "main", what);
+  if (def.postStop !== null) return cleanUp(ctx, name, outcome, what);
   finish(ctx, name, outcome);
 }
 
@@ -245,6 +256,8 @@ export function isSuccess(def: ServiceDef, status: ExitStatus): boolean {
 
 export function describeExit(status: ExitStatus, killed = false): string {
   if (status.signal !== null) return `killed by ${status.signal}${killed ? " after the stop timeout" : ""}`;
+  // A main named by MAINPID= whose parent outlived it: its parent reaped it, not the keeper.
+  if (status.code === null) return "ended (its exit status went to its parent, not to tend)";
   return `exited with code ${status.code}`;
 }
 

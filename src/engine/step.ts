@@ -6,6 +6,7 @@ import { beginApply, bounce, completeApply, completeBounces } from "./apply.js";
 import { bootServices, completeBoot, end } from "./boot.js";
 import { type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
+import { mainRefused, mainTaken } from "./forking.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
 import { evaluate } from "./rules.js";
@@ -80,6 +81,8 @@ function handle(ctx: Step, fact: Fact): void {
     case "ready":
     case "exited":
     case "timer":
+    case "main-pid":
+    case "main-pid-refused":
       if (!e.services.has(fact.service)) return; // a service an apply removed
       return processFact(ctx, fact);
     case "signal": {
@@ -116,7 +119,7 @@ function handle(ctx: Step, fact: Fact): void {
   }
 }
 
-function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" }>): void {
+function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-failed" | "ready" | "exited" | "timer" | "main-pid" | "main-pid-refused" }>): void {
   const { e } = ctx;
   switch (fact.kind) {
     case "spawned":
@@ -140,6 +143,10 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
       s.timer = 0;
       return timerFired(ctx, fact.service);
     }
+    case "main-pid":
+      return mainTaken(ctx, fact.service, fact.pid);
+    case "main-pid-refused":
+      return mainRefused(ctx, fact.service, fact.reason);
     default: {
       const unknown: never = fact;
       throw new Error(`unknown fact ${JSON.stringify(unknown)}`);

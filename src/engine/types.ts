@@ -11,8 +11,12 @@ export type Pull = { by: "name"; root: string } | { by: "trigger" } | { by: "req
 /** What a service is doing. Tasks use `running` instead of starting/up. */
 export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "failed";
 
-/** The process a service has at a time: each service runs at most one. */
-export type Role = "pre-start" | "main" | "up" | "down" | "post-stop";
+/**
+ * The process a service has at a time: each service runs at most one. A forking daemon
+ * (`pid-file`) first runs its `command` as a `launcher`; the process its pid file names
+ * is then its `main`.
+ */
+export type Role = "pre-start" | "launcher" | "main" | "up" | "down" | "post-stop";
 
 /** What a spawn is for: the service's process (a role), or its reload command, which runs beside its main process (reload.ts). */
 export type SpawnRole = Role | "reload";
@@ -54,6 +58,8 @@ export interface ServiceState {
   role: Role | null;
   /** Starting: waiting for the restart delay (no process yet). */
   delayed: boolean;
+  /** Starting: a forking daemon's launcher exited 0, and its pid file is awaited (no process tracked meanwhile). */
+  findingMain: boolean;
   /** Where the service goes once its current process has ended, when that is decided already. */
   outcome: Outcome | null;
   /** Why the service is failed or down, in words for `tend status`. */
@@ -134,6 +140,10 @@ export type Fact =
   | { kind: "ready"; service: string; pid: number }
   | { kind: "exited"; service: string; pid: number; status: ExitStatus }
   | { kind: "timer"; service: string; token: number }
+  /** The keeper took `pid` as the service's main process: its pid file named it, or sd_notify MAINPID= did. */
+  | { kind: "main-pid"; service: string; pid: number }
+  /** The keeper would not take `pid` as the service's main (it is not running, or not a process of the service): `reason` says so in words. */
+  | { kind: "main-pid-refused"; service: string; pid: number; reason: string }
   /**
    * A restarted server's word on one service, from the keeper's table: the process it
    * runs now, and the exit the previous server did not see (the engine was restored
@@ -177,6 +187,12 @@ export type Action =
    * A `reload` process runs beside it: answered with `reload-spawned` or `reload-spawn-failed`, then `reload-exited`.
    */
   | { kind: "spawn"; service: string; role: SpawnRole; env: Record<string, string> | null }
+  /**
+   * A forking daemon's launcher exited 0: watch its pid file, and ask the keeper to take
+   * the process it names as the main; answer with `main-pid` or `main-pid-refused`.
+   * Given up on at the service's next spawn or kill.
+   */
+  | { kind: "find-main"; service: string }
   /** Send a signal to `pid` (the service's process, or its reload command's), as `to` says. */
   | { kind: "signal"; service: string; pid: number; signal: string; to: SignalTarget }
   /** Kill whatever is left of the service's processes: a oneshot's `up` may leave children, which go with the oneshot. */

@@ -15,7 +15,7 @@ export const MAX_FRAME_FIELDS = 32_768;
 export const MAX_PROCS_LISTED = 256;
 
 const KEY = /^[a-z][a-z0-9-]*$/;
-const ROLES: readonly SpawnRole[] = ["main", "pre-start", "up", "down", "post-stop", "reload"];
+const ROLES: readonly SpawnRole[] = ["main", "launcher", "pre-start", "up", "down", "post-stop", "reload"];
 const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
 
 /** One frame, untyped: what the wire holds. */
@@ -84,6 +84,8 @@ export type ServerMessage =
   | SpawnMessage
   /** To the process group of the service's process; `main`: its process alone; `reload`: its reload command's group. */
   | { type: "signal"; service: string; signal: number; to?: "main" | "reload" }
+  /** Take `pid` (a forking daemon's, from its pid file) as the service's main process: answered with `main` or `main-refused`. */
+  | { type: "main"; service: string; pid: number }
   | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
   | { type: "forget"; service: string }
   /** Asks for the pids of the service's tree: answered by a `procs` of the same service. */
@@ -109,16 +111,20 @@ export type KeeperMessage =
       type: "notify";
       service: string;
       pid: number;
-      /** Each is absent when this message does not carry it. */
+      /** Each is absent when this message does not carry it (MAINPID= comes as `main` or `main-refused`). */
       status?: string;
-      mainpid?: number;
       stopping?: boolean;
       reloading?: boolean;
       /** READY=1 after RELOADING=1: the reload is done. */
       reloaded?: boolean;
       watchdog?: boolean;
     }
+  /** Neither a code nor a signal: a main named by MAINPID= that was not the keeper's child ended (its status went to its parent). */
   | { type: "exited"; service: string; pid: number; seq: number; code: number | null; signal: string | null; reload: boolean }
+  /** The keeper took `pid` as the service's main process (asked by `main`, or named by sd_notify MAINPID=). */
+  | { type: "main"; service: string; pid: number }
+  /** It would not: `error` says why, in words that follow "which" (`is not a process of web`). */
+  | { type: "main-refused"; service: string; pid: number; error: string }
   | { type: "log-trouble"; service: string; error: string }
   /** The answer to a `procs`: at most MAX_PROCS_LISTED pids, its leader (main process) first; `total` counts them all. */
   | { type: "procs"; service: string; pids: number[]; total: number }
@@ -187,6 +193,10 @@ function toFrame(message: ServerMessage): Frame {
       put("service", message.service);
       put("signal", message.signal);
       put("to", message.to);
+      break;
+    case "main":
+      put("service", message.service);
+      put("pid", message.pid);
       break;
     case "note":
       put("service", message.service);
@@ -414,18 +424,21 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
     case "notify": {
       const message: Extract<KeeperMessage, { type: "notify" }> = { type: "notify", service: f.name("service"), pid: f.number("pid") };
       const status = f.optional("status", f.text);
-      const mainpid = f.optional("mainpid", f.number);
       if (status !== undefined) message.status = status;
-      if (mainpid !== undefined) message.mainpid = mainpid;
       for (const key of ["stopping", "reloading", "reloaded", "watchdog"] as const) if (f.has(key)) message[key] = f.flag(key);
       return message;
     }
     case "exited": {
       const code = f.optional("code", f.number) ?? null;
       const signal = f.optional("signal", f.name) ?? null;
-      if ((code === null) === (signal === null)) throw new FieldError("'exited' needs one of 'code' and 'signal'");
+      const unknown = f.optional("unknown", f.flag) ?? false;
+      if ([code !== null, signal !== null, unknown].filter(Boolean).length !== 1) throw new FieldError("'exited' needs one of 'code', 'signal' and 'unknown=1'");
       return { type: "exited", service: f.name("service"), pid: f.number("pid"), seq: f.number("seq"), code, signal: signal === null ? null : signalName(signal), reload: ofReload(f) };
     }
+    case "main":
+      return { type: "main", service: f.name("service"), pid: f.number("pid") };
+    case "main-refused":
+      return { type: "main-refused", service: f.name("service"), pid: f.number("pid"), error: f.name("error") };
     case "log-trouble":
       return { type: "log-trouble", service: f.name("service"), error: f.name("error") };
     case "procs": {

@@ -273,7 +273,7 @@ function readopt(server: ServerCore, supervisor: Supervisor, runtime: RuntimeSta
   const reloadOf = new Map(procs.flatMap((p) => (p.role === "reload" ? [[p.service, p.pid] as const] : [])));
   const exitOf = new Map(exits.map((x) => [x.service, x]));
   const names = new Set([...procOf.keys(), ...exitOf.keys(), ...reloadOf.keys()]);
-  for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null) names.add(name);
+  for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null || s.findingMain) names.add(name);
   let adopted = 0;
   for (const name of names) {
     const live = procOf.get(name) ?? null;

@@ -75,8 +75,8 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
     limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
     cgroup: cgroupName(service),
     // A oneshot's `up` may leave daemons behind that live until the oneshot stops; a
-    // reload command's end is not its service's.
-    killRest: !(def.type === "oneshot" && role === "up") && role !== "reload",
+    // reload command's end is not its service's; a launcher leaves the daemon that is the service.
+    killRest: !(def.type === "oneshot" && role === "up") && role !== "reload" && role !== "launcher",
   };
   if (readiness.kind === "fd") message.readyFd = readiness.fd;
   if (readiness.kind === "notify") message.notify = notifyPath;
@@ -102,6 +102,7 @@ export function fileLog(dir: string, size: number, keep: number, places: Pick<Sp
 function commandFor(def: ServiceDef, role: SpawnRole): Argv | null {
   switch (role) {
     case "main":
+    case "launcher":
       return def.command;
     case "pre-start":
       return def.preStart;

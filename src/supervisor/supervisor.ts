@@ -21,6 +21,7 @@ import { after, type Timer } from "../system/timers.js";
 import { currentAccount } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { credentialsFor, fileLog, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
+import { removePidFile, watchPidFile } from "./pid-file.js";
 import { watchListener } from "./readiness/listener.js";
 import { watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
@@ -76,8 +77,8 @@ export interface Supervisor {
   serviceLogs: "files" | "console" | "both";
   /** What the keeper ran when this server connected: processes, and exits no server acknowledged. */
   table: { procs: Proc[]; exits: Exited[] };
-  /** Carry out a spawn, signal or arm action for the service `def` describes. */
-  perform(action: Extract<Action, { kind: "spawn" | "signal" | "kill" | "arm" }>, def: ServiceDef): void;
+  /** Carry out a spawn, signal, kill, arm or find-main action for the service `def` describes. */
+  perform(action: Extract<Action, { kind: "spawn" | "signal" | "kill" | "arm" | "find-main" }>, def: ServiceDef): void;
   /**
    * A process of the table, now the engine's again (see the engine's `adopted` fact):
    * watched as a spawn of this server would be, its readiness probe run again (the
@@ -127,6 +128,17 @@ interface Running {
   /** The tcp/unix/exec probe to start once the process runs. */
   probe: ((ready: () => void) => Watch) | null;
   watch: Watch | null;
+  /** A forking daemon's main: its pid file, removed once it ends. */
+  pidFile: string | null;
+}
+
+/** A forking daemon's pid file being watched, once its launcher exited. */
+interface Finding {
+  path: string;
+  def: ServiceDef;
+  watch: Watch;
+  /** The pid the keeper was asked to take, its answer awaited. */
+  asked: number | null;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -174,6 +186,9 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const statusTexts = new Map<string, string>();
   /** Why a service's readiness waits, said by its probe (a listener that is another process's). */
   const heldBack = new Map<string, string>();
+  const finding = new Map<string, Finding>();
+  /** When each forking daemon's launcher was last spawned: a pid file older than that is stale. */
+  const launched = new Map<string, number>();
   /** Services the keeper was told about since they were last forgotten. */
   const known = new Set<string>([...keeper.procs, ...keeper.exits].map((m) => m.service));
   /** Who waits for a `procs` answer, by service, in the order they asked: the keeper answers in that order. */
@@ -223,7 +238,67 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     }
     known.add(service);
     if (role === "reload") return void reloads.set(service, null);
-    running.set(service, { pid: null, main: spawn.main, probe: probeFor(service, def, spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null });
+    running.set(service, { pid: null, main: spawn.main, probe: probeFor(service, def, spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null, pidFile: null });
+    if (role === "launcher") launched.set(service, Date.now());
+  }
+
+  /** A process of the keeper's (from its table, or a main it took) watched as a spawn of this server would be, its readiness probe run. */
+  function track(service: string, def: ServiceDef, pid: number, role: Role): void {
+    const main = role === "main" && def.type === "longrun";
+    const who = credentialsFor(def, self);
+    const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, {
+      server: process.env,
+      defaults: options.defaults(),
+      extra: directoryEnvironment(def, options.directories),
+    });
+    const probe = main && env.ok ? probeFor(service, def, def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
+    const r: Running = { pid, main, probe, watch: null, pidFile: main ? def.pidFile : null };
+    running.set(service, r);
+    known.add(service);
+    watchReadiness(service, r, pid);
+  }
+
+  /** The launcher exited 0: the pid file is read until it names a running process, which the keeper is asked to take. */
+  function findMain(service: string, def: ServiceDef): void {
+    const path = def.pidFile;
+    if (path === null) return options.log(`asked to find the main of ${service}, which has no pid-file; ignored`);
+    stopFinding(service);
+    const f: Finding = {
+      path,
+      def,
+      asked: null,
+      watch: watchPidFile(path, launched.get(service) ?? 0, (pid) => {
+        f.asked = pid;
+        send(service, { type: "main", service, pid });
+      }, (text) => options.report(service, text)),
+    };
+    finding.set(service, f);
+  }
+
+  const stopFinding = (service: string): void => {
+    finding.get(service)?.watch.cancel();
+    finding.delete(service);
+  };
+
+  /** The keeper took a main, or would not: for the pid file this server read, or for MAINPID=. */
+  function mainAnswer(m: Extract<KeeperMessage, { type: "main" | "main-refused" }>): void {
+    const f = finding.get(m.service);
+    const byFile = f !== undefined && f.asked === m.pid;
+    if (byFile) stopFinding(m.service);
+    if (m.type === "main-refused") {
+      const reason = `${byFile ? `pid file ${f.path}` : "sd_notify MAINPID="} names ${m.pid}, which ${m.error}`;
+      if (!byFile) options.report(m.service, `${reason}: ignored`); // a pid file's fails the start, which the engine says
+      return options.emit({ kind: "main-pid-refused", service: m.service, pid: m.pid, reason });
+    }
+    const r = running.get(m.service);
+    if (byFile) track(m.service, f.def, m.pid, "main");
+    else if (r !== undefined) {
+      // MAINPID=: the readiness probe is about the new main.
+      r.watch?.cancel();
+      r.pid = m.pid;
+      watchReadiness(m.service, r, m.pid);
+    }
+    options.emit({ kind: "main-pid", service: m.service, pid: m.pid });
   }
 
   /** What the keeper says about a reload command. */
@@ -316,6 +391,9 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       }
       case "ready":
         return options.emit({ kind: "ready", service: m.service, pid: m.pid });
+      case "main":
+      case "main-refused":
+        return mainAnswer(m);
       case "notify":
         if (m.status !== undefined) statusTexts.set(m.service, m.status);
         // In the order they were said: a READY=1 that ends a reload follows its RELOADING=1.
@@ -329,6 +407,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
           heldBack.delete(m.service);
           running.delete(m.service);
           if (r.main) statusTexts.delete(m.service);
+          if (r.pidFile !== null) removePidFile(r.pidFile, m.pid);
         }
         handled.push(m.seq); // acknowledged once the fact is in the server's journal
         options.emit({ kind: "exited", service: m.service, pid: m.pid, status: { code: m.code, signal: m.signal } });
@@ -369,20 +448,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     tracking: { kind: keeper.tracking, cgroup: keeper.cgroup },
     serviceLogs,
     table: { procs: keeper.procs, exits: keeper.exits },
-    adopt(service, def, pid, role) {
-      const main = role === "main" && def.type === "longrun";
-      const who = credentialsFor(def, self);
-      const env = serviceEnvironment(def, typeof who === "string" ? self : who.account, {
-        server: process.env,
-        defaults: options.defaults(),
-        extra: directoryEnvironment(def, options.directories),
-      });
-      const probe = main && env.ok ? probeFor(service, def, def.ready, def.cwd ?? DEFAULT_CWD, env.env, typeof who === "string" ? null : who.switch) : null;
-      const r: Running = { pid, main, probe, watch: null };
-      running.set(service, r);
-      known.add(service);
-      watchReadiness(service, r, pid);
-    },
+    adopt: track,
     adoptReload(service, pid) {
       reloads.set(service, pid);
       known.add(service);
@@ -414,7 +480,11 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       keeper.send(options.syslog === null ? { type: "syslog" } : { type: "syslog", path: options.syslog, ...log });
     },
     perform(action, def) {
+      // A spawn or a kill ends the search for a forking daemon's main (its start failed, or was given up).
+      if (action.kind === "spawn" || action.kind === "kill") stopFinding(action.service);
       switch (action.kind) {
+        case "find-main":
+          return findMain(action.service, def);
         case "spawn":
           // Whatever goes wrong while a start is prepared, the engine hears of it: a
           // start that is never reported either way leaves the service starting with no
@@ -452,6 +522,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     forget(service) {
       statusTexts.delete(service);
       heldBack.delete(service);
+      stopFinding(service);
+      launched.delete(service);
       if (known.delete(service)) send(service, { type: "forget", service });
     },
     processesOf,
@@ -459,6 +531,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       for (const t of timers.values()) t.timer.cancel();
       timers.clear();
       for (const r of running.values()) r.watch?.cancel();
+      for (const service of [...finding.keys()]) stopFinding(service);
       if (!(await keeper.shutdown(KEEPER_EXIT_MS))) options.log(`the keeper (pid ${keeper.pid}) did not exit within ${KEEPER_EXIT_MS / 1000}s of the shutdown`);
       answerAllProcs();
     },

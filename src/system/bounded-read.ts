@@ -21,11 +21,12 @@ export class BoundedReadError extends Error {
  * The file's bytes; throws a BoundedReadError that says what is wrong in a few words.
  * `vet` judges the file opened (its fstat, so no swap can come between) before it is read.
  */
-export function readRegularFile(path: string, maxBytes: number, vet: (stat: Stats) => string | null = () => null): Buffer {
+export function readRegularFile(path: string, maxBytes: number, vet: (stat: Stats) => string | null = () => null, options: { noFollow?: boolean } = {}): Buffer {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    // O_NOFOLLOW (asked for): a symlink put in the file's place is not followed (ELOOP).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (options.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (e) {
     throw systemError(e);
   }

@@ -152,7 +152,8 @@ function open(path: string, pids: Set<number>): Promise<Connection> {
         if (!d.ok) bad.push(d.error);
         else {
           messages.push(d.message);
-          if ("pid" in d.message && d.message.type !== "hello") pids.add(d.message.pid);
+          // A refused main's pid is anyone's (the test's own, say): not the keeper's to clean up.
+          if ("pid" in d.message && d.message.type !== "hello" && d.message.type !== "main-refused") pids.add(d.message.pid);
         }
       }
     });

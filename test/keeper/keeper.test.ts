@@ -275,8 +275,9 @@ describe("keeper", { concurrency: true }, () => {
       c.send(k.spawnMessage("py", ["python3", "-c", python], notifyAt("py")));
       const ready = await c.next("ready", (m) => m.service === "py");
       await waitFor("STATUS=serving", () => c.messages.some((m) => m.type === "notify" && m.service === "py" && m.status === "serving"));
-      const main = c.messages.find((m) => m.type === "notify" && m.mainpid !== undefined);
-      assert.equal(main?.type === "notify" && main.mainpid, ready.pid);
+      // MAINPID= naming the main itself changes nothing: no news.
+      assert.ok(ready.pid > 0);
+      assert.deepEqual(c.messages.filter((m) => (m.type === "main" || m.type === "main-refused") && m.service === "py"), []);
       let systemdNotify = "";
       try {
         systemdNotify = execFileSync("sh", ["-c", "command -v systemd-notify"], { encoding: "utf8" }).trim();
@@ -538,6 +539,8 @@ while True: time.sleep(1000)
         { type: "signal", service: "fuzz", signal: 15 },
         { type: "signal", service: "fuzz", signal: 9, to: "main" },
         { ...k.spawnMessage("fuzz", ["/nonexistent/fuzz-program"]), role: "reload" },
+        { type: "main", service: "fuzz", pid: process.pid },
+        k.spawnMessage("fuzz", ["/nonexistent/fuzz-launcher"], { role: "launcher", killRest: false }),
         { type: "ack", seq: 3 },
         { type: "forget", service: "fuzz" },
         { type: "procs", service: "fuzz" },

@@ -49,12 +49,13 @@ const errorOf = <T>(decoded: Decoded<T>): string => {
 };
 
 describe("server messages on the wire", () => {
-  test("hello, signal, note, forget, procs, ack, settings, syslog and shutdown are laid out as the doc says", () => {
+  test("hello, signal, main, note, forget, procs, ack, settings, syslog and shutdown are laid out as the doc says", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
       [{ type: "signal", service: "web", signal: 1, to: "main" }, "signal\0service=web\0signal=1\0to=main\0"],
       [{ type: "signal", service: "web", signal: 9, to: "reload" }, "signal\0service=web\0signal=9\0to=reload\0"],
+      [{ type: "main", service: "nginx", pid: 4321 }, "main\0service=nginx\0pid=4321\0"],
       [{ type: "note", service: "web", text: "up: ready = fd" }, "note\0service=web\0text=up: ready = fd\0"],
       [{ type: "forget", service: "mount@/dev/sdb1" }, "forget\0service=mount@/dev/sdb1\0"],
       [{ type: "procs", service: "web" }, "procs\0service=web\0"],
@@ -191,14 +192,26 @@ describe("keeper messages parsed", () => {
     ],
     [{ type: "ready", fields: [["service", "a"], ["pid", "99"]] }, { type: "ready", service: "a", pid: 99 }],
     [
+      // MAINPID= comes as `main` or `main-refused`: a mainpid field (an older keeper's) is ignored.
       { type: "notify", fields: [["service", "a"], ["pid", "99"], ["status", "serving = yes"], ["stopping", "1"], ["mainpid", "100"]] },
-      { type: "notify", service: "a", pid: 99, status: "serving = yes", stopping: true, mainpid: 100 },
+      { type: "notify", service: "a", pid: 99, status: "serving = yes", stopping: true },
     ],
     [{ type: "notify", fields: [["service", "a"], ["pid", "99"], ["status", ""]] }, { type: "notify", service: "a", pid: 99, status: "" }],
     [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "3"], ["code", "0"]] }, { type: "exited", service: "a", pid: 99, seq: 3, code: 0, signal: null, reload: false }],
     [
       { type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "4"], ["signal", "SIGKILL"]] },
       { type: "exited", service: "a", pid: 99, seq: 4, code: null, signal: "SIGKILL", reload: false },
+    ],
+    // A main named by MAINPID= that was not the keeper's child: its status went to its parent.
+    [{ type: "exited", fields: [["service", "a"], ["pid", "99"], ["seq", "7"], ["unknown", "1"]] }, { type: "exited", service: "a", pid: 99, seq: 7, code: null, signal: null, reload: false }],
+    [{ type: "main", fields: [["service", "nginx"], ["pid", "4321"]] }, { type: "main", service: "nginx", pid: 4321 }],
+    [
+      { type: "main-refused", fields: [["service", "nginx"], ["pid", "1"], ["error", "is not a process of nginx"]] },
+      { type: "main-refused", service: "nginx", pid: 1, error: "is not a process of nginx" },
+    ],
+    [
+      { type: "proc", fields: [["service", "nginx"], ["role", "launcher"], ["pid", "12"], ["since", "1790000000123"], ["ready", "0"]] },
+      { type: "proc", service: "nginx", role: "launcher", pid: 12, since: 1790000000123, ready: false },
     ],
     // The doc says signal=NAME: a bare name or a number is read as the same signal.
     [
@@ -252,8 +265,13 @@ describe("keeper messages parsed", () => {
       ["proc\0service=a\0role=boss\0pid=1\0since=0\0ready=1\0", /not a role/],
       ["proc\0service=a\0role=main\0pid=1\0since=0\0ready=yes\0", /not 0 or 1/],
       ["hello\0version=1\0pid=1\0tracking=magic\0", /neither cgroup nor fallback/],
-      ["exited\0service=a\0pid=1\0seq=1\0", /one of 'code' and 'signal'/],
-      ["exited\0service=a\0pid=1\0seq=1\0code=0\0signal=KILL\0", /one of 'code' and 'signal'/],
+      ["exited\0service=a\0pid=1\0seq=1\0", /one of 'code', 'signal' and 'unknown=1'/],
+      ["exited\0service=a\0pid=1\0seq=1\0code=0\0signal=KILL\0", /one of 'code', 'signal' and 'unknown=1'/],
+      ["exited\0service=a\0pid=1\0seq=1\0code=0\0unknown=1\0", /one of 'code', 'signal' and 'unknown=1'/],
+      ["exited\0service=a\0pid=1\0seq=1\0unknown=0\0", /one of 'code', 'signal' and 'unknown=1'/],
+      ["main\0service=a\0", /lacks 'pid'/],
+      ["main-refused\0service=a\0pid=3\0", /lacks 'error'/],
+      ["main-refused\0service=a\0pid=3\0error=\0", /empty 'error'/],
       ["procs\0service=a\0pid=1\0", /lacks 'total'/],
       ["procs\0service=a\0total=1\0pid=1\0pid=2\0", /lists 2 pids of a total of 1/],
       ["procs\0service=a\0total=2\0pid=1\0pid=x\0", /'pid=x' in 'procs' is not a number/],

@@ -13,7 +13,7 @@ const MAX_DELAY_MS = 500;
 /** One try: it calls `done` once (ready or not) and returns how to abandon it. */
 export type Attempt = (done: (ready: boolean) => void) => () => void;
 
-/** Runs `attempt` until it reports success, waiting longer between tries each time. */
+/** Runs `attempt` until it reports success, waiting longer between tries each time (a forking daemon's pid file is watched so too). */
 export function poll(attempt: Attempt, onReady: () => void): Watch {
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;

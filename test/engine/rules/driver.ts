@@ -9,6 +9,7 @@
 //                                  main process alone, `signal web reload SIGKILL` to its
 //                                  reload command (the one the world gave it last, else `pid=N`)
 //   kill web                       what is left of web's processes
+//   find-main web                  a forking daemon's pid file to be watched for its main
 //   arm web start-timeout 60s      a timer (its token is checked to be new, not shown)
 //   delay t 5s {K=V}               a `scheduled` asked for
 //   web → failed: why              a phase change, with its reason
@@ -93,6 +94,13 @@ export class Rig {
     return this.step({ kind: "spawned", service, pid });
   }
   spawnFailed = (service: string, error: string): string[] => this.step({ kind: "spawn-failed", service, error });
+  /** The keeper took a main process for the service (its pid file named it, or MAINPID=): the world gives it the next pid. */
+  mainPid(service: string): string[] {
+    const pid = this.nextPid++;
+    this.pids.set(service, pid);
+    return this.step({ kind: "main-pid", service, pid });
+  }
+  mainRefused = (service: string, pid: number, reason: string): string[] => this.step({ kind: "main-pid-refused", service, pid, reason });
   ready = (service: string): string[] => this.step({ kind: "ready", service, pid: this.pid(service) });
   /** The service's process ends: with an exit code, or killed by a signal named. */
   exits(service: string, how: number | string): string[] {
@@ -132,14 +140,20 @@ export class Rig {
 
   /**
    * Answer everything, as a world where all goes well: each spawn runs and (with
-   * `ready =`) becomes ready, a oneshot's or a hook's process and a task's run exit 0,
-   * a signalled process exits by its signal. For bringing services to where a case begins.
+   * `ready =`) becomes ready, a oneshot's or a hook's process, a launcher and a task's
+   * run exit 0, a forking daemon's pid file names its main, a signalled process exits
+   * by its signal. For bringing services to where a case begins.
    */
   settle(lines: string[]): void {
     for (const line of lines) {
       const spawn = /^spawn (\S+) (\S+)/.exec(line);
       const signal = /^signal (\S+) (SIG\w+)$/.exec(line);
-      if (spawn !== null) {
+      const find = /^find-main (\S+)$/.exec(line);
+      if (find !== null) {
+        const service = find[1] ?? "";
+        this.settle(this.mainPid(service));
+        if (defOf(this.e, service).ready.kind !== "none") this.settle(this.ready(service));
+      } else if (spawn !== null) {
         const [, service = "", role] = spawn;
         this.settle(this.spawned(service));
         const def = defOf(this.e, service);
@@ -181,6 +195,8 @@ export class Rig {
       }
       case "kill":
         return `kill ${a.service}`;
+      case "find-main":
+        return `find-main ${a.service}`;
       case "arm":
         assert.ok(a.token > this.lastToken, `timer token ${a.token} reused`);
         this.lastToken = a.token;

@@ -4,7 +4,9 @@
 // that a stop can arrive in between), or fails; a daemon becomes ready (sometimes
 // never, sometimes says it twice), crashes now and then (less with each incarnation,
 // so that every run ends), ignores SIGTERM; hooks, oneshots and tasks end by
-// themselves, or rarely hang. `faults` sets how hostile the world is, from 1 to 0.
+// themselves, or rarely hang; a forking daemon's pid file names its daemon soon (or
+// names a process the keeper refuses, or is never written). `faults` sets how hostile
+// the world is, from 1 to 0.
 
 import type { ServiceDef } from "../../../src/config/service.js";
 import type { ExitStatus, SpawnRole } from "../../../src/engine/types.js";
@@ -45,6 +47,8 @@ export interface ReloadTalk {
 
 export interface Behaviour {
   fate(service: string, role: SpawnRole, def: ServiceDef): Fate;
+  /** What a forking daemon's pid file leads to once its launcher exited: the keeper's answer after `after` ms (a refusal, or its main taken), or never an answer (null). */
+  finds(service: string, def: ServiceDef): { after: number; refused: boolean } | null;
   /** How a process ends on `signal` (an admin's or a reload's, or the engine's stop): after how long, and how; null: it carries on. */
   signalled(p: Proc, signal: string, asked: boolean): { after: number; status: ExitStatus } | null;
   /** A `ready = notify` main process asked to reload (its reload command runs, or it was sent its reload signal). */
@@ -60,6 +64,7 @@ export const obedient: Behaviour = {
     const daemon = role === "main" && def.type === "longrun";
     return { fails: false, reportAfter: 0, ready: daemon && def.ready.kind !== "none" ? [0] : [], exit: daemon ? null : { after: 0, status: { code: 0, signal: null } }, ignoresSignals: false };
   },
+  finds: () => ({ after: 0, refused: false }),
   signalled: (p, signal, asked) => (asked && !ENDS.has(signal)) || (p.ignoresSignals && signal !== "SIGKILL") ? null : { after: 0, status: { code: null, signal } },
   // A notify service sent its reload signal speaks the protocol; its reload command reloads it without a word.
   reloadTalk: (def) => (def.reload === null ? { reloading: 0, ready: 0 } : { reloading: null, ready: null }),
@@ -107,6 +112,11 @@ export function randomBehaviour(rng: Random, faults: number): Behaviour {
         : { code: 0, signal: null };
       fate.exit = { after, status };
       return fate;
+    },
+    finds(_service, def) {
+      // Never written: only where a start timeout ends the wait (else it would wait for good).
+      if (def.startTimeoutMs !== null && rng.chance(0.05 * faults)) return null;
+      return { after: rng.chance(0.8) ? rng.int(0, 40) : rng.int(40, 600), refused: rng.chance(0.06 * faults) };
     },
     signalled(p, signal, asked) {
       if (signal === "SIGKILL") return { after: rng.int(0, 3), status: { code: null, signal } };

@@ -66,10 +66,11 @@ export function bootChecks(sim: Sim): Check {
   return {
     beforeStep(fact) {
       const x = e.boot?.exitWith ?? null;
-      // The exit-with service's main (or its pre-start, failing) ends while tend did not ask it to stop.
+      // The exit-with service's main (or its pre-start or launcher, failing) ends while tend did not ask it to stop.
       const wantsUp = x !== null && e.wanted.has(x) && !e.shuttingDown && !(e.pendingApply?.leaving.has(x) ?? false) && !e.bounces.some((g) => g.has(x));
       const role = fact.kind === "exited" ? world.proc(fact.pid)!.role : null;
-      const ends = fact.kind === "exited" && (role === "main" || (role === "pre-start" && !isSuccess(world.def(fact.service), fact.status)));
+      const ends =
+        fact.kind === "exited" && (role === "main" || (role === "pre-start" && !isSuccess(world.def(fact.service), fact.status)) || (role === "launcher" && fact.status.code !== 0));
       const onItsOwn = ends && fact.service === x && e.end === null && wantsUp && world.phase(x) !== "stopping";
       before = { end: e.end, booting: e.boot !== null && e.boot.completeAt === null, onItsOwn };
       failedNow.clear();

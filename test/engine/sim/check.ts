@@ -23,7 +23,7 @@ export interface Check extends Observer {
 /** Coming up, up or running: active, and not on its way down. */
 export const ACTIVE: readonly Phase[] = ["starting", "up", "running"];
 /** The roles whose process begins a start (or a task's run). */
-export const START_ROLES: readonly SpawnRole[] = ["pre-start", "main", "up"];
+export const START_ROLES: readonly SpawnRole[] = ["pre-start", "launcher", "main", "up"];
 
 /** Active as DESIGN.md says it: running a process, about to, up, or on its way down. */
 export const isActive = (phase: Phase): boolean => phase !== "down" && phase !== "failed";

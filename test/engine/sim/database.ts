@@ -117,6 +117,11 @@ export function configure(rng: Random, def: ServiceDef): void {
       ]);
       if (rng.chance(0.2)) def.preStart = ["/sim/pre-start"];
       if (rng.chance(0.2)) def.postStop = ["/sim/post-stop"];
+      // A forking daemon: its readiness is the main taken, or a probe of it (no fd, no notify: the compiler says why).
+      if (rng.chance(0.15)) {
+        def.pidFile = `/sim/run/${def.name}.pid`;
+        if (def.ready.kind === "fd" || def.ready.kind === "notify") def.ready = { kind: "exec", argv: ["/sim/probe"] };
+      }
       break;
     case "oneshot":
       def.up = ["/sim/up"];

@@ -11,7 +11,8 @@
 // only while stopping (SIGKILL only on the stop timeout, never to a stop hook), an
 // admin's signal sent to the process the service has (its main with `to: main`), a
 // reload's signal to the main process while up, a SIGKILL of a reload command only
-// when its reload is over, a kill only of a oneshot's leftovers.
+// when its reload is over, a kill only of what a oneshot
+// or a forking daemon's launcher left (with no process of its own tracked).
 
 import type { ServiceDef } from "../../../src/config/service.js";
 import type { Action, ExitStatus, Fact, SpawnRole } from "../../../src/engine/types.js";
@@ -91,8 +92,12 @@ export function processChecks(sim: Sim): Check {
       checkStop(name, `${name} spawned its down`, false);
     }
     if ((role === "pre-start" && def.preStart === null) || (role === "post-stop" && def.postStop === null)) fail(`${name}: spawned a ${role} it does not have`);
-    if ((role === "main" || role === "pre-start" || role === "post-stop") === (def.type === "oneshot") || (role === "up" && def.type !== "oneshot")) {
+    if ((role === "main" || role === "launcher" || role === "pre-start" || role === "post-stop") === (def.type === "oneshot") || (role === "up" && def.type !== "oneshot")) {
       fail(`${name}: spawned ${role} for a ${def.type}`);
+    }
+    // A forking daemon's command runs as its launcher; its main is the process its pid file names, never spawned.
+    if ((role === "launcher" || role === "main") && def.type === "longrun" && (role === "launcher") !== (def.pidFile !== null)) {
+      fail(`${name}: spawned its command as ${role}${def.pidFile === null ? " with no pid-file" : " with a pid-file"}`);
     }
   };
 
@@ -178,10 +183,14 @@ export function processChecks(sim: Sim): Check {
           return spawn(a);
         case "signal":
           return signal(a);
-        case "kill":
-          // Only a oneshot's leftovers, when it goes down without a `down` or its `up` failed.
-          if (world.def(a.service).type !== "oneshot") fail(`${a.service}: a kill of a ${world.def(a.service).type}`);
+        case "kill": {
+          // Only a oneshot's leftovers, when it goes down without a `down` or its `up` failed;
+          // or a forking daemon's launcher's, when it failed or its daemon was not found.
+          const def = world.def(a.service);
+          if (def.type !== "oneshot" && def.pidFile === null) fail(`${a.service}: a kill of a ${def.type}`);
+          if (def.pidFile !== null && world.live(a.service) !== undefined) fail(`${a.service}: a kill while its ${world.live(a.service)!.role} runs`);
           return;
+        }
         case "changed":
           return changed(a, actions[i + 1]);
         default:
@@ -232,5 +241,6 @@ export function consistent(sim: Sim, names: Iterable<string>): void {
       if (s.reload.pid !== null && (r === undefined || r.pid !== s.reload.pid || !r.reported)) fail(`${name}: the engine's reload command is pid ${s.reload.pid}, the world's ${r?.pid}`);
       if (!s.reload.command && s.reload.pid !== null) fail(`${name}: a reload command pid ${s.reload.pid} that does not run`);
     }
+    if (s.findingMain && (s.phase !== "starting" || p !== undefined)) fail(`${name}: looking for its main while ${s.phase}${p === undefined ? "" : ` with a live ${p.role}`}`);
   }
 }

@@ -55,6 +55,10 @@ export function showFact(f: Fact): string {
     case "reloading":
     case "reloaded":
       return `${f.kind} ${f.service} ${f.pid}`;
+    case "main-pid":
+      return `main-pid ${f.service} ${f.pid}`;
+    case "main-pid-refused":
+      return `main-pid-refused ${f.service} ${f.pid}`;
   }
 }
 
@@ -66,6 +70,8 @@ export function showAction(a: Action): string {
       return `signal ${a.service} ${a.pid} ${a.signal}${a.to === "group" ? "" : ` to ${a.to}`}`;
     case "kill":
       return `kill ${a.service}`;
+    case "find-main":
+      return `find-main ${a.service}`;
     case "arm":
       return `arm ${a.service} #${a.token} ${a.ms}ms ${a.purpose}`;
     case "changed":

@@ -60,14 +60,19 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
     if (pending.get(name)?.kind === "limit") released.add(name);
   };
 
-  /** The main process of a longrun ended (or never started) while it was not being stopped: a crash. */
+  /**
+   * The main process of a longrun ended (or never started) while it was not being
+   * stopped: a crash. So is a forking daemon's launcher that did not exit 0 (its exit 0
+   * is its job done).
+   */
   const crashed = (fact: Extract<Fact, { kind: "exited" | "spawn-failed" }>): void => {
     const name = fact.service;
     const s = e.services.get(name);
     const def = world.def(name);
-    if (s === undefined || def.type !== "longrun" || s.role !== "main" || world.phase(name) === "stopping") return;
+    if (s === undefined || def.type !== "longrun" || (s.role !== "main" && s.role !== "launcher") || world.phase(name) === "stopping") return;
     if (fact.kind === "exited" && s.pid !== fact.pid) return;
-    const ok = fact.kind === "exited" && isSuccess(def, fact.status);
+    if (s.role === "launcher" && fact.kind === "exited" && fact.status.code === 0) return;
+    const ok = s.role === "main" && fact.kind === "exited" && isSuccess(def, fact.status);
     const policy = def.restart === "always" || (def.restart === "on-failure" && !ok);
     const bounced = e.bounces.some((g) => g.has(name));
     const endsBoot = e.boot?.exitWith === name && e.end === null;

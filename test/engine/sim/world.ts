@@ -1,6 +1,8 @@
 // The fake supervisor: processes, timers and a clock that answer the engine as the
 // real supervisor does. `spawn` is answered with `spawned` (or `spawn-failed`), then
-// `ready` for a longrun's main, then `exited`; `signal` ends a process (or not); `arm`
+// `ready` for a longrun's main, then `exited`; `find-main` with `main-pid` (a daemon,
+// then its `ready` and `exited` as a main's) or `main-pid-refused`, unless a spawn or
+// a kill of the service comes first; `signal` ends a process (or not); `arm`
 // comes back as `timer`; `delay` as `scheduled`. A `reload` spawn is the reload
 // command, beside the service's process: `reload-spawned`, then `reload-exited`; it
 // dies with the service's main (the keeper's kill of its tree), and a notify main
@@ -43,7 +45,8 @@ type Pending =
   | { t: number; seq: number; kind: "timer"; service: string; token: number }
   | { t: number; seq: number; kind: "spawned" | "ready"; pid: number }
   | { t: number; seq: number; kind: "exit"; pid: number; status: ExitStatus }
-  | { t: number; seq: number; kind: "reloading" | "reloaded"; pid: number };
+  | { t: number; seq: number; kind: "reloading" | "reloaded"; pid: number }
+  | { t: number; seq: number; kind: "main"; service: string; find: number; refused: boolean };
 
 export interface WorldOptions {
   behaviour?: Behaviour;
@@ -102,6 +105,9 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
   const phases = new Map<string, Phase>(engine.topo.names.map((n) => [n, "down"]));
   const purposes = new Map<number, TimerPurpose>();
   const instances = new Map<string, string[]>();
+  /** The pid file each forking daemon's search reads (a number per `find-main`): a spawn or a kill of the service ends it. */
+  const finding = new Map<string, number>();
+  let finds = 0;
   /** Services that went starting or running in this step, and have not spawned since. */
   const beginning = new Set<string>();
   let graph = graphOf(db, instances);
@@ -161,6 +167,13 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         const p = procs.get(event.pid)!;
         return p.alive && p.ready ? { kind: event.kind, service: p.service, pid: p.pid } : null;
       }
+      case "main": {
+        if (finding.get(event.service) !== event.find) return null; // given up on
+        finding.delete(event.service);
+        if (event.refused) return { kind: "main-pid-refused", service: event.service, pid: 1, reason: "pid file /sim/pid names 1, which is not a process of the service" };
+        const p = start(event.service, "main", true);
+        return { kind: "main-pid", service: event.service, pid: p.pid };
+      }
     }
   };
 
@@ -179,19 +192,23 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
     if (talk.ready !== null) queue.push({ t: now + talk.ready, kind: "reloaded", pid: p.pid });
   };
 
-  const spawn = (name: string, role: SpawnRole): void => {
+  /** A process of the service, its fate decided; `reported`: it needs no `spawned` (a forking daemon's main, which `main-pid` tells). */
+  const start = (name: string, role: SpawnRole, reported: boolean): Proc => {
     const fate = behaviour.fate(name, role, def(name));
-    const p: Proc = { pid: nextPid++, service: name, role, alive: true, reported: false, fails: fate.fails, ignoresSignals: fate.ignoresSignals, ready: false };
+    const at = reported ? now : now + fate.reportAfter;
+    const fails = fate.fails && !reported;
+    const p: Proc = { pid: nextPid++, service: name, role, alive: true, reported, fails, ignoresSignals: fate.ignoresSignals, ready: false };
     procs.set(p.pid, p);
     slot(p).set(name, p);
     if (role === "reload") talkOfReload(name);
-    const at = now + fate.reportAfter;
-    queue.push({ t: at, kind: "spawned", pid: p.pid });
-    if (fate.fails) return;
+    if (!reported) queue.push({ t: at, kind: "spawned", pid: p.pid });
+    if (fails) return p;
     if (role === "main" && def(name).type === "longrun" && def(name).ready.kind === "none") p.ready = true;
     for (const t of fate.ready) queue.push({ t: at + t, kind: "ready", pid: p.pid });
     if (fate.exit !== null) queue.push({ t: at + fate.exit.after, kind: "exit", pid: p.pid, status: fate.exit.status });
+    return p;
   };
+  const spawn = (name: string, role: SpawnRole): void => void start(name, role, false);
 
   /** The world after a switch: what left is forgotten, what changed starts afresh. */
   const switchTo = (a: Extract<Action, { kind: "switched" }>): void => {
@@ -222,7 +239,15 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         return;
       case "spawn":
         beginning.delete(a.service);
+        finding.delete(a.service);
         return spawn(a.service, a.role);
+      case "find-main": {
+        const token = ++finds;
+        finding.set(a.service, token);
+        const found = behaviour.finds(a.service, def(a.service));
+        if (found !== null) queue.push({ t: now + found.after, kind: "main", service: a.service, find: token, refused: found.refused });
+        return;
+      }
       case "signal": {
         const p = procs.get(a.pid);
         if (p === undefined || !p.alive) return;
@@ -239,6 +264,8 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
       case "switched":
         return switchTo(a);
       case "kill":
+        finding.delete(a.service);
+        return;
       case "occurred":
       case "affected":
         return;
