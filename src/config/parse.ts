@@ -5,7 +5,7 @@ import { KEYS, notApplicable, type KeyContext } from "./keys.js";
 import { lex, preview } from "./lexer.js";
 import { own } from "../records.js";
 import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
-import { isTemplate } from "./template.js";
+import { isTemplate, usesArgument } from "./template.js";
 
 export interface ParsedService {
   def: ServiceDef;
@@ -132,12 +132,15 @@ function checkCombinations(
 }
 
 /** A template never runs itself: what would start it must say which instance (see template.ts). */
-function checkTemplate(def: ServiceDef, at: (key: string) => number, problem: (line: number, message: string) => void): void {
+function checkTemplate(def: ServiceDef, at: (key: string) => number, problem: (line: number, message: string, severity?: "error" | "warning") => void): void {
   if (def.type === "bundle") problem(0, `a bundle cannot be a template: name '${def.name}' without the '@', and its members in 'contents'`);
   if (def.schedule !== null && def.schedule.kind !== "after") {
     problem(at("schedule"), "a template takes no clock schedule: its instances run when something names them, or when the event of 'start-on' with 'instance = KEY' comes");
   } else if ((def.startOn !== null || def.schedule !== null) && def.instance === null) {
     const key = def.startOn !== null ? "start-on" : "schedule";
     problem(at(key), `a template's '${key}' must say which instance it starts: add 'instance = KEY', the key of the event whose value is the instance's argument`);
+  }
+  if (usesArgument(def.user) && def.allow.length > 0) {
+    problem(at("allow"), `'allow' lets whom it names start an instance for any argument, and so run it as any user ('user = ${def.user}'); each instance's own user may control it without 'allow'`, "warning");
   }
 }

@@ -118,7 +118,8 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
   }
   // Wanted by its event and running already: a repeat changes nothing (a crash loop still reaches its restart limit).
   if (e.triggered.has(target) && isActive(s.phase)) return { started: [], skipped: [] };
-  s.env = env;
+  // An instance's INSTANCE is its argument, whatever the event carries (its environment comes after the service's own).
+  s.env = target !== name && Object.hasOwn(env, ARGUMENT_VARIABLE) ? { ...env, [ARGUMENT_VARIABLE]: defOf(e, target).env[ARGUMENT_VARIABLE] ?? "" } : env;
   // Named by its event, as by an admin's start: what it requires is no longer held down
   // by a stop — but for a task run on `stopping X`, which must not undo the stop under way.
   e.stopped.delete(target);

@@ -133,6 +133,8 @@ describe("templates: what is refused, where it is named", () => {
     const host = { users: new Set(["root", "alice"]), groups: new Set(["root"]), canSwitchUser: true };
     const r = compileFiles({ "u@": longrun("user = ${INSTANCE}"), default: bundle("u@alice u@bob") }, { hostChecks: true, host });
     assertOneError(r.diagnostics, `${r.dir}/u@:3:8`, "'user = bob': no such user on this machine");
+    const allowed = compileFiles({ "u@": longrun("user = ${INSTANCE}", "allow = alice") });
+    assertHas(allowed.diagnostics, "warning", `${allowed.dir}/u@:4`, "'allow' lets whom it names start an instance for any argument, and so run it as any user");
   });
 });
 

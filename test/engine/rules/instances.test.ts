@@ -158,6 +158,7 @@ describe("rule: instances by name", () => {
     assert.deepEqual(r.emit("link-up", { IFACE: "wg0" }).slice(0, 3), ["event link-up IFACE=wg0 ▸ started vpn@wg0", "vpn@wg0 → starting", "job starting vpn@ INSTANCE=wg0"]);
     assert.equal(r.e.defs.get("vpn@wg0")!.env.IFACE, "wg0", "the KEY, as INSTANCE, is the argument");
     assert.deepEqual(r.emit("link-up", { IFACE: "../x" }), ["event link-up IFACE=../x"]);
+    assert.equal(r.emit("link-up", { IFACE: "wg2", INSTANCE: "other" }).at(-1), "spawn vpn@wg2 main {IFACE=wg2 INSTANCE=wg2 TEND_EVENT=link-up}", "an event cannot give an instance another INSTANCE");
     // Made by name, its `stop-on` binds $INSTANCE to its argument all the same.
     r.start("vpn@wg1");
     r.spawned("vpn@wg1");
