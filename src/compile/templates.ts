@@ -6,7 +6,7 @@
 
 import type { Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
-import { instanceOf, isTemplate, splitInstanceName } from "../config/template.js";
+import { instanceOf, isTemplateDef, splitInstanceName } from "../config/template.js";
 
 const REFERENCES = ["requires", "wants", "after", "before", "contents"] as const;
 
@@ -19,7 +19,7 @@ const REFERENCES = ["requires", "wants", "after", "before", "contents"] as const
 export function addNamedInstances(parsed: Map<string, ParsedService>, unparsed: Set<string>, report: Report): void {
   for (const { def } of parsed.values()) {
     // `mount` with `instance = KEY` makes `mount@VALUE` from events: a template `mount@` would make the same names.
-    const eventTemplate = isTemplate(def) ? parsed.get(def.name.slice(0, -1))?.def : undefined;
+    const eventTemplate = isTemplateDef(def) ? parsed.get(def.name.slice(0, -1))?.def : undefined;
     if (eventTemplate?.instance != null) {
       report("error", { file: def.file, line: 0, col: 0 }, `'${eventTemplate.name}' makes instances named '${def.name}…' from its events ('instance = ${eventTemplate.instance}'): a template '${def.name}' would make the same names; keep one of them`);
     }

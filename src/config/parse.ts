@@ -5,7 +5,7 @@ import { KEYS, notApplicable, type KeyContext } from "./keys.js";
 import { lex, preview } from "./lexer.js";
 import { own } from "../records.js";
 import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
-import { isTemplate, usesArgument } from "./template.js";
+import { isTemplateDef, usesArgument } from "./template.js";
 
 export interface ParsedService {
   def: ServiceDef;
@@ -112,7 +112,7 @@ function checkCombinations(
   if (def.instance !== null && def.startOn === null && def.schedule?.kind !== "after") {
     problem(at("instance"), `'instance = ${def.instance}' needs a 'start-on' event that carries ${def.instance}`);
   }
-  if (isTemplate(def)) checkTemplate(def, at, problem);
+  if (isTemplateDef(def)) checkTemplate(def, at, problem);
   if (def.group !== null && def.user === null && keyAt.has("group")) {
     problem(at("group"), "'group' without 'user' runs the service as the server's user with only its group changed", "warning");
   }

@@ -3,7 +3,7 @@
 // `getty@ttyS0`…, each made from its definition with the argument (`tty1`) in the
 // environment as INSTANCE and in place of `${INSTANCE}` in the keys that name words,
 // places and accounts. Commands are left as written: they expand `${INSTANCE}` from the
-// environment when they run, as any variable. The compiler makes the instances the
+// environment at the spawn, as any variable (src/config/argv.ts). The compiler makes the instances the
 // source files name; the engine makes those named only at run time (`tend start
 // getty@tty3`) and those an event makes (`instance = KEY`), all with `instanceOf`.
 //
@@ -19,17 +19,18 @@ import { SERVICE_NAME } from "./values.js";
 export const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}@$/;
 /**
  * An instance's argument, after its template's `@`: it is put into paths, user names
- * and words, so it holds no '/', no space, no quote, no `$` and no control character,
- * and does not start with '.' or '-' (never `..`, never an option). With the template's
- * 101 characters it stays far under the keeper's 255 bytes.
+ * and words, so it holds no '/', no space, no quote, no `$`, no ':' (a separator of
+ * PATH and of the directories' variables) and no control character, and does not
+ * start with '.' or '-' (never `..`, never an option). With the template's 101
+ * characters it stays far under the keeper's 255 bytes.
  */
-export const INSTANCE_ARGUMENT = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$/;
+export const INSTANCE_ARGUMENT = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 /** The text a template's keys are given the argument with. */
 export const ARGUMENT_VARIABLE = "INSTANCE";
 const PLACEHOLDER = "${INSTANCE}";
 
 export const isTemplateName = (name: string): boolean => name.endsWith("@");
-export const isTemplate = (def: ServiceDef): boolean => isTemplateName(def.name);
+export const isTemplateDef = (def: ServiceDef): boolean => isTemplateName(def.name);
 
 /** A name a compiled database may hold: a service's, a template's, or an instance's of a template by name. */
 export const isCompiledName = (name: string): boolean => SERVICE_NAME.test(name) || TEMPLATE_NAME.test(name) || splitInstanceName(name) !== null;
@@ -48,7 +49,7 @@ export function argumentProblem(argument: string): string | null {
   if (INSTANCE_ARGUMENT.test(argument)) return null;
   if (argument === "") return "an instance needs an argument after the '@'";
   if (argument.includes("${")) return `'${argument}' is no instance argument: references are the same for every instance, so '\${INSTANCE}' cannot be used in them`;
-  return `'${argument}' is no instance argument: use letters, digits, '.', '_', ':', '+' and '-', starting with a letter or digit, at most 100 characters`;
+  return `'${argument}' is no instance argument: use letters, digits, '.', '_', '+' and '-', starting with a letter or digit, at most 100 characters`;
 }
 
 /** Does a template's value use the argument? (Checks that need the argument are made on each instance.) */
@@ -71,7 +72,7 @@ export const argumentOf = (name: string, template: string): string => name.slice
  */
 export function instanceOf(template: ServiceDef, argument: string): ServiceDef {
   const env = Object.assign(nameRecord<string>(), template.env);
-  if (!isTemplate(template)) {
+  if (!isTemplateDef(template)) {
     env[ARGUMENT_VARIABLE] = argument;
     if (template.instance !== null) env[template.instance] = argument;
     return { ...template, name: instanceName(template.name, argument), template: template.name, env };
@@ -90,6 +91,7 @@ export function instanceOf(template: ServiceDef, argument: string): ServiceDef {
     env,
     envFiles: template.envFiles.map((f) => ({ ...f, path: put(f.path) })),
     cwd: template.cwd === null ? null : put(template.cwd),
+    directories: Object.fromEntries(Object.entries(template.directories).map(([kind, d]) => [kind, { ...d, names: d.names.map(put) }])),
     ready: template.ready.kind === "unix" ? { kind: "unix", path: put(template.ready.path) } : template.ready,
   };
 }

@@ -6,7 +6,7 @@ import type { Condition } from "../config/condition.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, type Occurrence, occurrenceKey } from "../events/conditions.js";
 import { own } from "../records.js";
 import type { ServiceDef } from "../config/service.js";
-import { ARGUMENT_VARIABLE, argumentProblem, isTemplate } from "../config/template.js";
+import { ARGUMENT_VARIABLE, argumentProblem, isTemplateDef } from "../config/template.js";
 import { defOf, isActive, stateOf, type Step } from "./engine.js";
 import { instancesOf, makeInstance } from "./instances.js";
 import { release } from "./restarts.js";
@@ -106,11 +106,11 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
   if (def.instance !== null) {
     const value = own(env, def.instance);
     // The event does not say which instance, or (for a template by name) says it with what no argument may hold.
-    if (value === undefined || value === "" || (isTemplate(def) && argumentProblem(value) !== null)) return { started: [], skipped: [] };
+    if (value === undefined || value === "" || (isTemplateDef(def) && argumentProblem(value) !== null)) return { started: [], skipped: [] };
     const made = makeInstance(ctx, name, value);
     if (made === null) return { started: [], skipped: [] }; // the template keeps as many as it may, none at rest
     target = made;
-  } else if (isTemplate(def)) return { started: [], skipped: [] }; // a template never runs itself (parse.ts refuses the file)
+  } else if (isTemplateDef(def)) return { started: [], skipped: [] }; // a template never runs itself (parse.ts refuses the file)
   const s = stateOf(e, target);
   if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || e.triggered.has(target))) {
     s.skipped++;

@@ -5,7 +5,7 @@
 // services of the database, made the same way; the bound is not theirs.
 
 import type { ServiceDef } from "../config/service.js";
-import { instanceName, instanceOf, isTemplate, splitInstanceName } from "../config/template.js";
+import { instanceName, instanceOf, isTemplateDef, splitInstanceName } from "../config/template.js";
 import { defOf, type Engine, initialState, isActive, stateOf, type Step } from "./engine.js";
 import { addInstance, removeInstance } from "./topology.js";
 
@@ -22,7 +22,7 @@ export const madeAtRunTime = (e: Engine, name: string): boolean => e.defs.get(na
 function byName(e: Engine, name: string): { template: ServiceDef; argument: string } | null {
   const split = splitInstanceName(name);
   const template = split === null ? undefined : e.defs.get(split.template);
-  return template === undefined || !isTemplate(template) ? null : { template, argument: split!.argument };
+  return template === undefined || !isTemplateDef(template) ? null : { template, argument: split!.argument };
 }
 
 /** The definition of a service, or the one an instance by name not made yet would have; undefined for a name that is neither. */

@@ -3,7 +3,7 @@
 // what they require, and why each is wanted.
 
 import { waitsForTrigger } from "../config/service.js";
-import { isTemplate } from "../config/template.js";
+import { isTemplateDef } from "../config/template.js";
 import { own } from "../records.js";
 import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { release } from "./restarts.js";
@@ -93,7 +93,7 @@ function computeWanted(e: Engine): Map<string, Pull> {
     const [name, pull] = queue[i]!;
     if (pulls.has(name) || stopped.has(name)) continue;
     const def = defOf(e, name);
-    if (isTemplate(def) || (!named(name) && waitsForTrigger(def))) continue; // a template never runs itself: its instances do
+    if (isTemplateDef(def) || (!named(name) && waitsForTrigger(def))) continue; // a template never runs itself: its instances do
     pulls.set(name, pull);
     // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
     const hookRun = e.hookRuns.has(name);

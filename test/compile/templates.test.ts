@@ -23,7 +23,17 @@ function accepted(files: Record<string, string>) {
 describe("templates: the instances the files name are compiled", () => {
   test("a required instance is a service of the graph, made from its template with its argument", () => {
     const c = accepted({
-      "pg@": longrun("description = cluster ${INSTANCE}", "env = PGDATA=/var/lib/pg/${INSTANCE}", "env-file = -/etc/pg/${INSTANCE}.env", "cwd = /srv/${INSTANCE}", "requires = net"),
+      "pg@": [
+        "type = longrun",
+        "command = /usr/bin/postgres -D ${PGDATA}",
+        "description = cluster ${INSTANCE}",
+        "env = PGDATA=/var/lib/pg/${INSTANCE}",
+        "env-file = -/etc/pg/${INSTANCE}.env",
+        "cwd = /srv/${INSTANCE}",
+        "runtime-directory = pg/${INSTANCE}",
+        "requires = net",
+        "",
+      ].join("\n"),
       net: longrun(),
       app: longrun("requires = pg@15-main"),
       default: bundle("app"),
@@ -35,7 +45,8 @@ describe("templates: the instances the files name are compiled", () => {
     assert.deepEqual({ ...pg.env }, { PGDATA: "/var/lib/pg/15-main", INSTANCE: "15-main" });
     assert.deepEqual(pg.envFiles, [{ path: "/etc/pg/15-main.env", optional: true }]);
     assert.equal(pg.cwd, "/srv/15-main");
-    assert.deepEqual(pg.command, ["/bin/true"], "commands are left as written: they expand ${INSTANCE} from the environment");
+    assert.deepEqual(pg.directories.runtime?.names, ["pg/15-main"]);
+    assert.deepEqual(pg.command, ["/usr/bin/postgres", "-D", "${PGDATA}"], "commands are left as written: they expand variables from the environment at the spawn");
     assert.deepEqual(c.graph.services["pg@15-main"], { requires: ["net"], wants: [], after: ["net"] });
     assert.deepEqual(c.graph.services.app, { requires: ["pg@15-main"], wants: [], after: ["pg@15-main"] });
     // The template itself is in the database (the engine makes run-time instances from it), never in the boot.
@@ -142,14 +153,14 @@ describe("templates: names and conditions", () => {
   test("an instance's name splits into its template and argument", () => {
     assert.deepEqual(splitInstanceName("getty@tty1"), { template: "getty@", argument: "tty1" });
     assert.deepEqual(splitInstanceName("pg@15-main"), { template: "pg@", argument: "15-main" });
-    for (const bad of ["getty", "getty@", "@tty1", "getty@tty 1", "getty@a/b", "getty@..", "getty@a\nb", `getty@${"x".repeat(101)}`]) {
+    for (const bad of ["getty", "getty@", "@tty1", "getty@tty 1", "getty@a/b", "getty@..", "getty@a:b", "getty@$x", "getty@a\nb", `getty@${"x".repeat(101)}`]) {
       assert.equal(splitInstanceName(bad), null, bad);
     }
   });
 
   test("an argument cannot change what another key means: it is put into the parsed values, never into the text", () => {
-    const c = accepted({ "e@": longrun("env = A=${INSTANCE}", "env = B=b"), default: bundle("e@x:y+z") });
-    assert.deepEqual({ ...c.services["e@x:y+z"]!.env }, { A: "x:y+z", B: "b", INSTANCE: "x:y+z" });
+    const c = accepted({ "e@": longrun("env = A=${INSTANCE}", "env = B=b"), default: bundle("e@x.y+z") });
+    assert.deepEqual({ ...c.services["e@x.y+z"]!.env }, { A: "x.y+z", B: "b", INSTANCE: "x.y+z" });
     const def = instanceOf(c.services["e@"]!, "INSTANCE");
     assert.equal(def.env.A, "INSTANCE", "substituted once: an argument is not read again for ${INSTANCE}");
   });

@@ -1,7 +1,8 @@
 // Templates by name end to end (issue 12): a template `echo@` whose instances print
 // their argument, one required by another service (compiled, started with it at boot),
-// one started by name, one enabled by name and started again by the next boot; the
-// commands that take a name take an instance's; what is not one is refused with a hint.
+// one started by name, one enabled by name (with a server, and with none) and started
+// by the next boot; the commands that take a name take an instance's; what is not one
+// is refused with a hint.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor, withRoot } from "./harness.js";
 
-// Until `${INSTANCE}` is expanded in commands, the shell reads it from the environment.
-const ECHO = `type = longrun\ndescription = echo for \${INSTANCE}\ncommand = sh -c 'echo "hello $INSTANCE"; exec sleep 1000'\n`;
+// `${INSTANCE}` outside the quotes is expanded by tend at the spawn; `$1` inside them is sh's.
+const ECHO = `type = longrun\ndescription = echo for \${INSTANCE}\ncommand = sh -c 'echo "hello $1"; exec sleep 1000' sh \${INSTANCE}\n`;
 
 describe("templates by name", () => {
   test("an instance required, started and enabled by name; the next boot starts the enabled one", { timeout: 90_000 }, () =>
@@ -56,8 +57,15 @@ describe("templates by name", () => {
       assert.equal(stopped.status, 0, stopped.stderr);
       assert.equal((await root.state("echo@tty1")).phase, "down");
       await root.shutdown(daemon);
+      // With no server, enable records an instance by name itself (never the template).
+      const offline = await root.tend("enable", "echo@tty3");
+      assert.equal(offline.status, 0, offline.stderr);
+      const template = await root.tend("enable", "echo@");
+      assert.equal(template.status, 1);
+      assert.match(template.stderr, /unknown service: echo@/);
 
       daemon = await root.startDaemon({ boot: true });
+      await root.waitPhase("echo@tty3", "up");
       await root.waitPhase("echo@tty2", "up");
       await root.waitPhase("echo@req", "up");
       // Started by name, not enabled: the next server has not made it; its logs are still there.
