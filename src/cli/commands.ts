@@ -297,7 +297,7 @@ export const COMMANDS = {
     operands: "NAME…",
     options: ["no-wait"],
     summary: "start services and what they need; wait for them",
-    help: "Starts each named service (a bundle: its members) with everything it requires and wants, in order, and waits until each is up, failed or done. A failed or held service is tried again, whatever its restart limit; a task runs once more. On a terminal it shows each change as it happens.",
+    help: "Starts each named service (a bundle: its members; an instance of a template, like getty@tty1: made from the template 'getty@' if need be) with everything it requires and wants, in order, and waits until each is up, failed or done. A failed or held service is tried again, whatever its restart limit; a task runs once more. On a terminal it shows each change as it happens.",
     run: change("start"),
   },
   stop: {
@@ -329,7 +329,7 @@ export const COMMANDS = {
     operands: "NAME…",
     options: [],
     summary: "persistently add services to what boot starts",
-    help: "Records the names in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now. With no server running, it records them itself, for the next boot.",
+    help: "Records the names (services, bundles, instances of templates like openvpn@client) in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now. With no server running, it records them itself, for the next boot.",
     run: enable("enable"),
   },
   disable: {

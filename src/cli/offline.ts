@@ -5,6 +5,7 @@
 // would write its own lists over an edit made behind its back.
 
 import { readDatabase } from "../compile/database.js";
+import { isTemplateName, splitInstanceName } from "../config/template.js";
 import type { Places } from "../places.js";
 import { lockHolder } from "../server/lock.js";
 import { enablementAfter, loadPersistent, savePersistent, type Persistent } from "../server/persist.js";
@@ -22,7 +23,14 @@ export function enableOffline(places: Places, cmd: "enable" | "disable", names: 
   if (holder !== null) throw new UserError(`the server of this root (pid ${holder}) runs but does not answer on ${places.run}: try again once it serves`);
   const db = readDatabase(places.state);
   if (!db.ok) throw new UserError(`no server is running, and ${db.message}`);
-  const unknown = names.filter((n) => !Object.hasOwn(db.database.services, n));
+  const { services } = db.database;
+  // A service or bundle, or an instance of a template by name (the boot makes it): never the template itself.
+  const known = (n: string): boolean => {
+    if (Object.hasOwn(services, n)) return !isTemplateName(n);
+    const instance = splitInstanceName(n);
+    return instance !== null && Object.hasOwn(services, instance.template);
+  };
+  const unknown = names.filter((n) => !known(n));
   if (unknown.length > 0) throw new UserError(`unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (not in the installed database, generation ${db.database.generation}); nothing is recorded`);
   const warnings: string[] = [];
   const persistent = orUserError(`cannot record it in ${places.state}`, () => {

@@ -8,6 +8,7 @@ import { isCommand, isTemplate, literalOf, literalTemplate, type Argv } from "..
 import { RESOURCE_LIMITS } from "../config/keys.js";
 import { JOB_VERBS } from "../config/condition.js";
 import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService } from "../config/service.js";
+import { isCompiledName, TEMPLATE_NAME } from "../config/template.js";
 import { ENV_NAME, PASS_ENV_NAME, SERVICE_NAME, parseDirectoryName } from "../config/values.js";
 
 /** Where the shape is wrong: a path into the file (`services.web.command`) and what it should be. */
@@ -51,7 +52,7 @@ function oneOf<T extends string>(v: Json, at: string, values: readonly T[]): T {
 const nullable = <T>(check: (v: Json, at: string) => T) => (v: Json, at: string): T | null => (v === null ? null : check(v, at));
 
 /** A record keyed by names a user chose, rebuilt without a prototype. */
-function dictionary<T>(v: Json, at: string, key: RegExp, value: (v: Json, at: string) => T): Record<string, T> {
+function dictionary<T>(v: Json, at: string, key: Pick<RegExp, "test">, value: (v: Json, at: string) => T): Record<string, T> {
   const out = Object.create(null) as Record<string, T>;
   for (const [k, x] of Object.entries(object(v, at))) {
     if (!key.test(k)) fail(`${at}[${JSON.stringify(k)}]`, "is not a valid name");
@@ -149,6 +150,11 @@ function limit(v: Json, at: string): Json {
   return o;
 }
 
+/** Services, templates and the instances the files name (config/template.ts). */
+const COMPILED_NAME = { test: isCompiledName };
+/** The source files: services and templates. */
+const FILE_NAME = { test: (name: string) => SERVICE_NAME.test(name) || TEMPLATE_NAME.test(name) };
+
 const LIMIT_NAME = new RegExp(`^(?:${Object.keys(RESOURCE_LIMITS).join("|")})$`);
 /** A service's fields in the order the compiler writes them. */
 const FIELDS = Object.keys(defaultService("x", "x", "longrun"));
@@ -210,6 +216,9 @@ function service(v: Json, at: string, name: string): Dict {
   string(d.stopSignal, `${at}.stopSignal`);
   nullable(string)(d.reloadSignal, `${at}.reloadSignal`);
   for (const key of ["user", "group", "cwd", "instance"]) nullable(string)(d[key], `${at}.${key}`);
+  // A database compiled before templates has no instances: none is made from one.
+  if (d.template === undefined) d.template = null;
+  if (nullable(string)(d.template, `${at}.template`) !== null && !TEMPLATE_NAME.test(d.template as string)) fail(`${at}.template`, "must be the name of a template (NAME@)");
   // A database compiled before `allow` existed has none: it boots, and nobody else is allowed.
   if (d.allow === undefined) d.allow = [];
   array(d.allow, `${at}.allow`).forEach((x, i) => string(x, `${at}.allow[${i}]`));
@@ -257,10 +266,10 @@ export function checkDatabaseShape(data: Dict): string | null {
     string(data.compiledAt, "compiledAt");
     string(data.source, "source");
     string(data.digest, "digest");
-    const services = dictionary(data.services, "services", SERVICE_NAME, (v, at) => service(v, at, at.slice("services.".length)));
+    const services = dictionary(data.services, "services", COMPILED_NAME, (v, at) => service(v, at, at.slice("services.".length)));
     const runnable = (n: string): boolean => Object.hasOwn(services, n) && services[n]!.type !== "bundle";
     const graph = object(data.graph, "graph");
-    const edges = dictionary(graph.services, "graph.services", SERVICE_NAME, (v, at) => {
+    const edges = dictionary(graph.services, "graph.services", COMPILED_NAME, (v, at) => {
       const e = object(v, at);
       for (const key of ["requires", "wants", "after"]) names(e[key], `${at}.${key}`, runnable);
       return e;
@@ -268,13 +277,13 @@ export function checkDatabaseShape(data: Dict): string | null {
     for (const n of Object.keys(services)) {
       if (runnable(n) !== Object.hasOwn(edges, n)) fail(`graph.services`, runnable(n) ? `has no edges for ${n}` : `has edges for ${n}, which is not a service that runs`);
     }
-    const bundles = dictionary(graph.bundles, "graph.bundles", SERVICE_NAME, (v, at) => names(v, at, runnable));
+    const bundles = dictionary(graph.bundles, "graph.bundles", COMPILED_NAME, (v, at) => names(v, at, runnable));
     for (const [n, def] of Object.entries(services)) {
       if ((def.type === "bundle") !== Object.hasOwn(bundles, n)) fail("graph.bundles", `does not match the bundles of services (${n})`);
     }
     const boot = array(data.boot, "boot").map((wave, i) => names(wave, `boot[${i}]`, runnable));
     // A database compiled before tend recorded its sources has none: its freshness is not checked.
-    if (data.sources !== undefined) data.sources = dictionary(data.sources, "sources", SERVICE_NAME, sha256);
+    if (data.sources !== undefined) data.sources = dictionary(data.sources, "sources", FILE_NAME, sha256);
     Object.assign(data, { services, graph: { ...graph, services: edges, bundles }, boot });
     return null;
   } catch (e) {

@@ -5,6 +5,7 @@
 import { suggester, type Location, type Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import type { Reference, ServiceDef } from "../config/service.js";
+import { splitInstanceName } from "../config/template.js";
 import { nameRecord, required } from "../records.js";
 import { cycleKey, describeCycle, findCycles, type Cycle, type Edge } from "./cycles.js";
 
@@ -33,6 +34,14 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
   const known = (name: string): ServiceDef | undefined => services.get(name)?.def;
   const didYouMean = suggester(services.keys());
   const at = (def: ServiceDef, r: Reference) => ({ file: def.file, line: r.line, col: r.col });
+  /** What is missing for `name` to be there: its file, or its template's (the compiler makes the instances the files name). */
+  const missing = (name: string): string => {
+    const instance = splitInstanceName(name);
+    if (instance === null) return `which has no service file${didYouMean(name)}`;
+    const plain = known(instance.template.slice(0, -1));
+    const hint = plain?.instance != null ? `; '${plain.name}' makes its instances from events ('instance = ${plain.instance}'), not by name: a template is a file named '${instance.template}'` : didYouMean(instance.template);
+    return `an instance of '${instance.template}', which has no template file${hint}`;
+  };
 
   // 1. Every name must exist; a task cannot be required, since it is never up.
   const valid = (def: ServiceDef, refs: Reference[], key: string, severity: "error" | "warning"): Reference[] =>
@@ -41,7 +50,7 @@ export function resolveGraph(services: ReadonlyMap<string, ParsedService>, unpar
       if (target === undefined && unparsed.has(r.name)) return false;
       if (target === undefined) {
         const also = severity === "warning" ? "; the ordering is ignored" : "";
-        report(severity, at(def, r), `'${key}' names '${r.name}', which has no service file${didYouMean(r.name)}${also}`);
+        report(severity, at(def, r), `'${key}' names '${r.name}', ${missing(r.name)}${also}`);
         return false;
       }
       if (key === "requires" && target.type === "task") {

@@ -9,6 +9,7 @@ import { literalOf, type Argv } from "../config/argv.js";
 import type { Location, Report } from "../config/diagnostics.js";
 import type { ParsedService } from "../config/parse.js";
 import { CLEAN_PATH, DEFAULT_CWD, type ServiceDef } from "../config/service.js";
+import { usesArgument } from "../config/template.js";
 import { strictModes, untrustedMessage, type StrictModes } from "./strict.js";
 
 export interface HostFacts {
@@ -101,16 +102,17 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
     ["user", def.user, facts.users],
     ["group", def.group, facts.groups],
   ] as const) {
-    if (name === null || /^\d+$/.test(name)) continue;
+    if (name === null || /^\d+$/.test(name) || usesArgument(name)) continue; // a template's `${INSTANCE}`: each instance's is checked
     if (!known.has(name)) report("error", at(key), `'${key} = ${name}': no such ${key} on this machine`);
   }
   if ((def.user !== null || def.group !== null) && !facts.canSwitchUser) {
     report("warning", at(def.user !== null ? "user" : "group"), "'user'/'group' take effect only when the server runs as root; as another user the start will fail");
   }
-  if (def.cwd !== null && !isDirectory(def.cwd)) {
+  if (def.cwd !== null && !usesArgument(def.cwd) && !isDirectory(def.cwd)) {
     report("warning", at("cwd"), `'cwd = ${def.cwd}' does not exist (yet): the start will fail unless something creates it first`);
   }
   for (const envFile of def.envFiles) {
+    if (usesArgument(envFile.path)) continue;
     if (!envFile.optional && !isReadable(envFile.path)) {
       report("warning", at("env-file"), `'env-file = ${envFile.path}' cannot be read (yet); write '-${envFile.path}' if it is optional`);
     }

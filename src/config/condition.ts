@@ -5,7 +5,7 @@
 //   term      := atom ("and" atom)*
 //   atom      := "(" condition ")"
 //              | LEVEL "=" GLOB                      net.eth0=up
-//              | JOBVERB SERVICE (KEY "=" GLOB)*     stopping db
+//              | JOBVERB SERVICE (KEY "=" GLOB)*     stopping db, started getty@tty1
 //              | EVENT (KEY "=" GLOB)*               block-added DEVNAME=/dev/sd*
 //
 // GLOB matches values with `*`, `?` and `[…]`, as a shell would match file names.
@@ -13,6 +13,7 @@
 // walks a condition later) recurses once per level, so a file cannot drive it deeper.
 
 import { nameRecord } from "../records.js";
+import { ARGUMENT_VARIABLE, splitInstanceName, TEMPLATE_NAME } from "./template.js";
 import { SERVICE_NAME, type Parsed } from "./values.js";
 
 export type JobVerb = "starting" | "started" | "stopping" | "stopped";
@@ -116,10 +117,18 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
       if ((JOB_VERBS as readonly string[]).includes(t.text)) {
         const target = peek();
         if (target === undefined || isParen(target) || RESERVED.has(target.text)) return fail(`'${t.text}' must be followed by a service name`, target ?? t);
-        if (!SERVICE_NAME.test(target.text)) fail(`'${target.text}' is not a valid service name`, target);
         at++;
-        references.push({ service: target.text, offset: target.offset });
-        return { kind: "job", verb: t.text as JobVerb, service: target.text, match: parseMatches() };
+        // An instance's job events are its template's, with INSTANCE: `started getty@tty1` is `started getty@ INSTANCE=tty1`.
+        const instance = splitInstanceName(target.text);
+        const service = instance?.template ?? target.text;
+        if (instance === null && !SERVICE_NAME.test(service) && !TEMPLATE_NAME.test(service)) fail(`'${target.text}' is not a valid service name`, target);
+        references.push({ service, offset: target.offset });
+        const match = parseMatches();
+        if (instance !== null) {
+          if (Object.hasOwn(match, ARGUMENT_VARIABLE)) fail(`'${target.text}' names its instance already: ${ARGUMENT_VARIABLE}= cannot be matched too`, target);
+          match[ARGUMENT_VARIABLE] = instance.argument; // no pattern characters: an argument has none
+        }
+        return { kind: "job", verb: t.text as JobVerb, service, match };
       }
       if (!EVENT_NAME.test(t.text)) fail(`'${t.text}' is not a valid event name`, t);
       return { kind: "event", name: t.text, match: parseMatches() };

@@ -28,6 +28,7 @@ import {
   type Parsed,
 } from "./values.js";
 import { closest } from "./diagnostics.js";
+import { argumentProblem, isTemplateName, TEMPLATE_NAME, withSampleArgument } from "./template.js";
 
 /** What a key's parser may use besides the value. */
 export interface KeyContext {
@@ -75,8 +76,9 @@ function names(field: "requires" | "wants" | "after" | "before" | "contents"): K
     const re = /\S+/g;
     for (let m = re.exec(value); m !== null; m = re.exec(value)) {
       const name = m[0];
-      if (!SERVICE_NAME.test(name)) {
-        ctx.error(`'${name}' is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit)`, m.index);
+      const problem = referenceProblem(name);
+      if (problem !== null) {
+        ctx.error(problem, m.index);
         continue;
       }
       const list = ctx.def[field];
@@ -88,6 +90,16 @@ function names(field: "requires" | "wants" | "after" | "before" | "contents"): K
       }
     }
   };
+}
+
+/** Why `name` cannot be named in `requires` and the like: a service, or an instance of a template (`getty@tty1`); null when it can. */
+export function referenceProblem(name: string): string | null {
+  const at = name.indexOf("@");
+  if (at < 0 || !TEMPLATE_NAME.test(name.slice(0, at + 1))) {
+    return SERVICE_NAME.test(name) ? null : `'${name}' is not a valid service name (letters, digits, '.', '_' and '-', starting with a letter or digit)`;
+  }
+  if (at === name.length - 1) return `'${name}' is a template, which never runs itself: name one of its instances, like '${name}NAME'`;
+  return argumentProblem(name.slice(at + 1));
 }
 
 /** The names already in a list of references or names (kept beside it: a list of 10^5 names is searched in constant time). */
@@ -211,8 +223,8 @@ export const KEYS: Record<string, KeySpec> = {
   "reload-signal": { types: ["longrun"], apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.reloadSignal = s)) },
   "reload-timeout": { types: ["longrun"], apply: timeout((d, ms) => (d.reloadTimeoutMs = ms)) },
 
-  user: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.user = name)) },
-  group: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.group = name)) },
+  user: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.user = name), true) },
+  group: { types: PROCESS, apply: (v, ctx) => checkAccount(v, ctx, (name) => (ctx.def.group = name), true) },
   allow: {
     types: ALL,
     list: true,
@@ -310,8 +322,10 @@ export const KEYS: Record<string, KeySpec> = {
 
 const ACCOUNT = /^([a-z_][a-z0-9_.-]*\$?|\d+)$/i;
 
-function checkAccount(value: string, ctx: KeyContext, set: (name: string) => void): void {
-  if (ACCOUNT.test(value) && value.length <= 32) set(value);
+/** With `byArgument`, a template may name its instances' account by their argument (`user = ${INSTANCE}`): each instance's is checked on the host. */
+function checkAccount(value: string, ctx: KeyContext, set: (name: string) => void, byArgument = false): void {
+  const checked = byArgument && isTemplateName(ctx.def.name) ? withSampleArgument(value) : value;
+  if (ACCOUNT.test(checked) && checked.length <= 32) set(value);
   else ctx.error(`'${value}' is not a valid user or group name or number`);
 }
 

@@ -5,6 +5,7 @@ import { KEYS, notApplicable, type KeyContext } from "./keys.js";
 import { lex, preview } from "./lexer.js";
 import { own } from "../records.js";
 import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService, type Reference, type ServiceDef, type ServiceType } from "./service.js";
+import { isTemplateDef, usesArgument } from "./template.js";
 
 export interface ParsedService {
   def: ServiceDef;
@@ -118,6 +119,7 @@ function checkCombinations(
   if (def.instance !== null && def.startOn === null && def.schedule?.kind !== "after") {
     problem(at("instance"), `'instance = ${def.instance}' needs a 'start-on' event that carries ${def.instance}`);
   }
+  if (isTemplateDef(def)) checkTemplate(def, at, problem);
   if (def.group !== null && def.user === null && keyAt.has("group")) {
     problem(at("group"), "'group' without 'user' runs the service as the server's user with only its group changed", "warning");
   }
@@ -133,5 +135,19 @@ function checkCombinations(
   const wanted = new Set(def.wants.map((w) => w.name));
   for (const r of def.requires) {
     if (wanted.has(r.name)) problem(r.line, `'${r.name}' is both required and wanted; 'requires' is enough`, "warning");
+  }
+}
+
+/** A template never runs itself: what would start it must say which instance (see template.ts). */
+function checkTemplate(def: ServiceDef, at: (key: string) => number, problem: (line: number, message: string, severity?: "error" | "warning") => void): void {
+  if (def.type === "bundle") problem(0, `a bundle cannot be a template: name '${def.name}' without the '@', and its members in 'contents'`);
+  if (def.schedule !== null && def.schedule.kind !== "after") {
+    problem(at("schedule"), "a template takes no clock schedule: its instances run when something names them, or when the event of 'start-on' with 'instance = KEY' comes");
+  } else if ((def.startOn !== null || def.schedule !== null) && def.instance === null) {
+    const key = def.startOn !== null ? "start-on" : "schedule";
+    problem(at(key), `a template's '${key}' must say which instance it starts: add 'instance = KEY', the key of the event whose value is the instance's argument`);
+  }
+  if (usesArgument(def.user) && def.allow.length > 0) {
+    problem(at("allow"), `'allow' lets whom it names start an instance for any argument, and so run it as any user ('user = ${def.user}'); each instance's own user may control it without 'allow'`, "warning");
   }
 }

@@ -46,6 +46,8 @@ export interface Reference {
 
 export interface ServiceDef {
   name: string;
+  /** For an instance, the template it is made from (`getty@` for `getty@tty1`, `mount` for `mount@/dev/sdb1`; see template.ts). */
+  template: string | null;
   type: ServiceType;
   /** The source file, as given to the compiler. */
   file: string;
@@ -119,6 +121,7 @@ export interface ServiceDef {
 export function defaultService(name: string, file: string, type: ServiceType): ServiceDef {
   return {
     name,
+    template: null,
     type,
     file,
     description: "",

@@ -1,11 +1,12 @@
 // Reads a source directory: one service per regular file, the file name is the
-// service name. Editor and package-manager leftovers are skipped (and listed), so
+// service name (a name ending in '@' is a template, see template.ts). Editor and package-manager leftovers are skipped (and listed), so
 // that `vi` swap files or `.dpkg-old` copies never become services.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Report } from "./diagnostics.js";
 import { MAX_FILE_BYTES } from "./lexer.js";
+import { splitInstanceName, TEMPLATE_NAME } from "./template.js";
 import { SERVICE_NAME } from "./values.js";
 
 export interface SourceFile {
@@ -57,8 +58,15 @@ export function readSource(dir: string, report: Report): Source {
       continue;
     }
     if (!isFile) continue; // directories hold a service's programs or data, never a service
-    if (!SERVICE_NAME.test(name)) {
-      report("error", { file, line: 0, col: 0 }, `'${name}' is not a valid service name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters`);
+    if (!SERVICE_NAME.test(name) && !TEMPLATE_NAME.test(name)) {
+      const instance = splitInstanceName(name);
+      report(
+        "error",
+        { file, line: 0, col: 0 },
+        instance !== null
+          ? `'${name}' is an instance's name: a file is a service (NAME) or a template (NAME@); name '${name}' in a bundle's 'contents' (or 'tend start' it) to have it made from '${instance.template}'`
+          : `'${name}' is not a valid service name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 100 characters (and '@' at the end for a template)`,
+      );
       continue;
     }
     if (size > MAX_FILE_BYTES) {

@@ -5,11 +5,13 @@
 
 import type { Database } from "../compile/database.js";
 import { mentionsLevel } from "../events/conditions.js";
-import { type DatabaseDiff, diffDatabases } from "./diff.js";
+import { argumentOf, instanceOf } from "../config/template.js";
+import { compiledAlike, type DatabaseDiff, diffDatabases } from "./diff.js";
 import { definitions, defOf, type Engine, initialState, isActive, stateOf, type Step, templateOf, watchersOf } from "./engine.js";
 import { levelKey, reactTo } from "./events.js";
+import { madeAtRunTime } from "./instances.js";
 import { release } from "./restarts.js";
-import { addInstance, requirersOf, topology } from "./topology.js";
+import { addInstance, edgesOf, requirersOf, topology } from "./topology.js";
 import { rewant } from "./wanted.js";
 
 /** What installing `next` would do: what it adds, removes and changes, and what goes down for it. */
@@ -23,7 +25,10 @@ export interface ApplyPlan extends DatabaseDiff {
 export function planApply(e: Engine, next: Database): ApplyPlan {
   const diff = diffDatabases(e.db, next);
   const going = new Set([...diff.removed, ...diff.changed].filter((n) => e.topo.requires.has(n)));
-  const instances = new Set(e.topo.names.filter((n) => n !== templateOf(n) && going.has(templateOf(n))));
+  // The instances of what goes, and those the engine made that the new database compiles otherwise.
+  const instances = new Set(
+    e.topo.names.filter((n) => going.has(templateOf(e, n) ?? "") || (madeAtRunTime(e, n) && Object.hasOwn(next.services, n) && !alike(e, next, n))),
+  );
   const leaving = new Set([...going, ...instances].flatMap((n) => requirersOf(e.topo, n)));
   const bounced = [...leaving].filter((n) => !going.has(n) && !instances.has(n) && isActive(stateOf(e, n).phase)).sort();
   return { ...diff, leaving, bounced };
@@ -55,6 +60,10 @@ export function completeBounces(ctx: Step): boolean {
   return true;
 }
 
+/** Whether `next` compiles the instance `name` as the engine made it. */
+const alike = (e: Engine, next: Database, name: string): boolean =>
+  compiledAlike(next, name, defOf(e, name), { requires: [...edgesOf(e.topo, "requires", name)], wants: [...edgesOf(e.topo, "wants", name)], after: [...edgesOf(e.topo, "after", name)] });
+
 /** A service the new database does not have: nothing may name it any more (its event, a hook run, a bounce). */
 function forget(e: Engine, name: string): void {
   e.services.delete(name);
@@ -68,7 +77,8 @@ export function completeApply(ctx: Step): boolean {
   const pending = e.pendingApply;
   if (pending === null || [...pending.leaving].some((n) => isActive(stateOf(e, n).phase))) return false;
   const { diff } = pending;
-  const instances = [...e.defs.keys()].filter((n) => n !== templateOf(n));
+  // What the engine made, with its template, and whether the new database now compiles it alike (its state carries on).
+  const made = [...e.defs.keys()].filter((n) => madeAtRunTime(e, n)).map((name) => ({ name, template: templateOf(e, name)!, compiled: alike(e, pending.db, name) }));
   const gone = new Set(diff.removed);
   e.db = pending.db;
   e.topo = topology(pending.db);
@@ -76,11 +86,13 @@ export function completeApply(ctx: Step): boolean {
   e.watchers = watchersOf(pending.db);
   e.pendingApply = null;
   for (const name of diff.removed) forget(e, name);
-  // Instances of an unchanged template carry on; the others stopped with it and go.
-  for (const name of instances) {
-    const template = templateOf(name);
-    if (e.defs.has(template) && !diff.changed.includes(template)) {
-      e.defs.set(name, { ...defOf(e, template), name });
+  // Instances of an unchanged template carry on (as services of the new database, when
+  // it compiles them alike); the others stopped with it and go.
+  const carried = new Set<string>();
+  for (const { name, template, compiled } of made) {
+    if (compiled) carried.add(name);
+    else if (e.defs.has(template) && !diff.changed.includes(template) && !Object.hasOwn(pending.db.services, name)) {
+      e.defs.set(name, instanceOf(defOf(e, template), argumentOf(name, template)));
       addInstance(e.topo, template, name);
     } else {
       forget(e, name);
@@ -89,6 +101,7 @@ export function completeApply(ctx: Step): boolean {
   }
   ctx.out.push({ kind: "switched", db: pending.db, removed: [...gone], changed: diff.changed });
   for (const name of [...diff.added, ...diff.changed]) {
+    if (carried.has(name)) continue;
     const def = e.defs.get(name); // bundles have no definition here, nor a state
     if (def !== undefined) e.services.set(name, initialState(def, ctx.now));
     else e.services.delete(name);
@@ -96,7 +109,8 @@ export function completeApply(ctx: Step): boolean {
   // What arrives sees the levels as they are, as if they were set now: a "while" over a
   // level that holds already runs, and stops when the level goes.
   for (const name of [...diff.added, ...diff.changed]) {
-    const startOn = e.defs.get(name)?.startOn ?? null;
+    const def = e.defs.get(name);
+    const startOn = def?.template === null ? def.startOn : null; // an instance's template watches for it
     if (startOn === null) continue;
     const env = Object.fromEntries([...e.levels].filter(([level]) => mentionsLevel(startOn, level)).map(([level, value]) => [levelKey(level), value]));
     if (Object.keys(env).length > 0) reactTo(ctx, [name], null, { started: [], stopped: [], skipped: [] }, env);

@@ -5,6 +5,7 @@
 
 import type { Database } from "../compile/database.js";
 import { waitsForTrigger } from "../config/service.js";
+import { isTemplateDef } from "../config/template.js";
 import { own } from "../records.js";
 import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { edgesOf } from "./topology.js";
@@ -15,6 +16,7 @@ import { broughtUpBy, wantsUp } from "./wanted.js";
 export function checkExitWith(db: Database, name: string): string | null {
   const def = own(db.services, name);
   if (def === undefined) return `--exit-with ${name}: there is no service '${name}' in the database (generation ${db.generation})`;
+  if (isTemplateDef(def)) return `--exit-with ${name}: '${name}' is a template, which never runs itself; name one of its instances the files name`;
   if (def.type !== "longrun" && def.type !== "task") return `--exit-with ${name}: '${name}' is a ${def.type}; only a longrun or a task has a run whose end can end the boot`;
   return null;
 }

@@ -3,6 +3,8 @@
 // without changing what the service means, so positions are not compared.
 
 import type { Database } from "../compile/database.js";
+import type { ResolvedEdges } from "../compile/graph.js";
+import type { ServiceDef } from "../config/service.js";
 import { own } from "../records.js";
 
 export interface DatabaseDiff {
@@ -27,3 +29,9 @@ export function diffDatabases(current: Pick<Database, "services" | "graph">, nex
 }
 
 const meaning = (def: object): string => JSON.stringify(def, (key, value: unknown) => (key === "line" || key === "col" || key === "file" ? undefined : value));
+
+/** Whether `next` holds `name` with this meaning and these edges: an instance the engine made that a new database compiles alike carries on. */
+export function compiledAlike(next: Pick<Database, "services" | "graph">, name: string, def: ServiceDef, edges: ResolvedEdges): boolean {
+  const compiled = own(next.services, name);
+  return compiled !== undefined && meaning(compiled) === meaning(def) && JSON.stringify(own(next.graph.services, name)) === JSON.stringify(edges);
+}

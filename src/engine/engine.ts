@@ -15,7 +15,7 @@
 //   restarts.ts   back-off and the restart limit
 //   events.ts     conditions meeting events and levels
 //   hooks.ts      job events and the tasks a transition waits for
-//   instances.ts  `instance = KEY`
+//   instances.ts  instances of templates, made by name or by events
 //   apply.ts      database switches and bounces
 //   boot.ts       the boot's set and its end
 //   adopt.ts      a restarted server taking over the keeper's processes
@@ -104,6 +104,7 @@ export const definitions = (db: Database): Map<string, ServiceDef> => new Map(Ob
 export function watchersOf(db: Database): Map<string, string[]> {
   const watchers = new Map<string, string[]>();
   for (const def of Object.values(db.services)) {
+    if (def.template !== null) continue; // its template's conditions make it wanted (events.ts `trigger`)
     const conditions = [def.startOn, def.stopOn, def.schedule?.kind === "after" ? def.schedule.event : null];
     for (const key of new Set(conditions.flatMap((c) => (c === null ? [] : watchKeys(c))))) {
       watchers.set(key, [...(watchers.get(key) ?? []), def.name]);
@@ -115,11 +116,8 @@ export function watchersOf(db: Database): Map<string, string[]> {
 /** A service's definition; an instance has its template's, under its own name. */
 export const defOf = (e: Engine, name: string): ServiceDef => required(e.defs, name, "the engine's service definitions");
 
-/** `mount@/dev/sdb1` → `mount`. */
-export const templateOf = (name: string): string => {
-  const at = name.indexOf("@");
-  return at < 0 ? name : name.slice(0, at);
-};
+/** The template `name` is an instance of (`getty@` for `getty@tty1`, `mount` for `mount@/dev/sdb1`); null for any other service. */
+export const templateOf = (e: Engine, name: string): string | null => e.defs.get(name)?.template ?? null;
 
 export function initialState(def: ServiceDef, now: number): ServiceState {
   return {

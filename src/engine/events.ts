@@ -5,10 +5,12 @@
 import type { Condition } from "../config/condition.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, type Occurrence, occurrenceKey } from "../events/conditions.js";
 import { own } from "../records.js";
-import { defOf, initialState, isActive, stateOf, type Step } from "./engine.js";
-import { forgetOldInstances, instancesOf } from "./instances.js";
+import type { ServiceDef } from "../config/service.js";
+import { ARGUMENT_VARIABLE, argumentProblem, isTemplateDef } from "../config/template.js";
+import { defOf, isActive, stateOf, type Step } from "./engine.js";
+import { instancesOf, makeInstance } from "./instances.js";
 import { release } from "./restarts.js";
-import { addInstance, requirementsOf } from "./topology.js";
+import { requirementsOf } from "./topology.js";
 import { rewant } from "./wanted.js";
 
 interface Effect {
@@ -67,7 +69,9 @@ export function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence
     if (def.stopOn !== null && concerns(def.stopOn)) {
       for (const target of [name, ...instancesOf(e, name)]) {
         const t = stateOf(e, target);
-        if (observe(bindCondition(def.stopOn, t.env), t.stopLatches, occurrence, e.levels) !== null) effect.stopped.push(...untrigger(ctx, target));
+        // `$INSTANCE` (and `$KEY`) is the instance's own argument, also for one made by name, which no event started.
+        const bound = target === name ? t.env : { ...instanceValues(defOf(e, target)), ...t.env };
+        if (observe(bindCondition(def.stopOn, bound), t.stopLatches, occurrence, e.levels) !== null) effect.stopped.push(...untrigger(ctx, target));
       }
     }
     if (def.schedule?.kind === "after" && concerns(def.schedule.event)) {
@@ -77,6 +81,13 @@ export function reactTo(ctx: Step, watchers: readonly string[], what: Occurrence
   }
 }
 
+/** An instance's argument, as INSTANCE and its template's `instance` KEY. */
+const instanceValues = (def: ServiceDef): Record<string, string> => {
+  const values: Record<string, string> = { [ARGUMENT_VARIABLE]: def.env[ARGUMENT_VARIABLE] ?? "" };
+  if (def.instance !== null) values[def.instance] = def.env[def.instance] ?? "";
+  return values;
+};
+
 const collect = (effect: Effect, result: { started: string[]; skipped: string[] }): void => {
   effect.started.push(...result.started);
   effect.skipped.push(...result.skipped);
@@ -84,7 +95,8 @@ const collect = (effect: Effect, result: { started: string[]; skipped: string[] 
 
 /**
  * Make a service wanted because its event came (with the event's values for its
- * environment); a service with `instance = KEY` gets an instance per value of KEY.
+ * environment); a service with `instance = KEY` gets an instance per value of KEY
+ * (instances.ts `makeInstance`), a template by name one per value that is an argument.
  * A task still running is not started twice: the trigger is counted as skipped.
  */
 export function trigger(ctx: Step, name: string, env: Record<string, string>, unstops = true): { started: string[]; skipped: string[] } {
@@ -93,17 +105,12 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
   let target = name;
   if (def.instance !== null) {
     const value = own(env, def.instance);
-    if (value === undefined || value === "") return { started: [], skipped: [] }; // the event does not say which instance
-    target = `${name}@${value}`;
-    if (!e.defs.has(target)) {
-      forgetOldInstances(e, name);
-      e.defs.set(target, { ...def, name: target });
-      e.services.set(target, initialState(def, ctx.now));
-      addInstance(e.topo, name, target);
-      // Made while an apply that changes its template waits: it goes with the template's other instances.
-      if (e.pendingApply?.leaving.has(name) === true) e.pendingApply.leaving.add(target);
-    }
-  }
+    // The event does not say which instance, or (for a template by name) says it with what no argument may hold.
+    if (value === undefined || value === "" || (isTemplateDef(def) && argumentProblem(value) !== null)) return { started: [], skipped: [] };
+    const made = makeInstance(ctx, name, value);
+    if (made === null) return { started: [], skipped: [] }; // the template keeps as many as it may, none at rest
+    target = made;
+  } else if (isTemplateDef(def)) return { started: [], skipped: [] }; // a template never runs itself (parse.ts refuses the file)
   const s = stateOf(e, target);
   if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || e.triggered.has(target))) {
     s.skipped++;
@@ -111,7 +118,8 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
   }
   // Wanted by its event and running already: a repeat changes nothing (a crash loop still reaches its restart limit).
   if (e.triggered.has(target) && isActive(s.phase)) return { started: [], skipped: [] };
-  s.env = env;
+  // An instance's INSTANCE is its argument, whatever the event carries (its environment comes after the service's own).
+  s.env = target !== name && Object.hasOwn(env, ARGUMENT_VARIABLE) ? { ...env, [ARGUMENT_VARIABLE]: defOf(e, target).env[ARGUMENT_VARIABLE] ?? "" } : env;
   // Named by its event, as by an admin's start: what it requires is no longer held down
   // by a stop — but for a task run on `stopping X`, which must not undo the stop under way.
   e.stopped.delete(target);

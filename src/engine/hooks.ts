@@ -1,6 +1,7 @@
 // Job events (`starting`, `started`, `stopping`, `stopped X`) and the tasks they run
 // that X's transition waits for: its hooks.
 
+import { ARGUMENT_VARIABLE, argumentOf } from "../config/template.js";
 import { defOf, type Engine, isActive, stateOf, type Step, templateOf } from "./engine.js";
 import { occur } from "./events.js";
 import { setPhase } from "./phase.js";
@@ -15,8 +16,9 @@ export function announce(ctx: Step, name: string, verb: "starting" | "started" |
   const { e } = ctx;
   // An instance's job events are its template's, with INSTANCE set (as Upstart's are):
   // `stopping mount` sees every mount@… instance, `stopping mount INSTANCE=/dev/sdb1` one.
-  const job = templateOf(name);
-  const instance: Record<string, string> = job === name ? {} : { INSTANCE: name.slice(job.length + 1) };
+  const template = templateOf(e, name);
+  const job = template ?? name;
+  const instance: Record<string, string> = template === null ? {} : { [ARGUMENT_VARIABLE]: argumentOf(name, template) };
   const effect = occur(ctx, { kind: "job", verb, service: job, values: { JOB: job, ...instance, ...values } });
   if (verb !== "starting" && verb !== "stopping") return [];
   const hooks = [...effect.started, ...effect.skipped].filter((t) => defOf(e, t).type === "task");

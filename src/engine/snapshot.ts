@@ -1,13 +1,15 @@
 // The engine's state as plain JSON and back: what a server that died leaves for the
 // next one. Everything derived from the database (topology, definitions, watchers) is
-// rebuilt from it; only instances, which events made, carry their definitions along.
+// rebuilt from it; only the instances the engine made (by name or by events) carry
+// their definitions along.
 // Pure: the server decides when to write it and where.
 
 import type { Database } from "../compile/database.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Latches } from "../events/conditions.js";
 import { diffDatabases } from "./diff.js";
-import { createEngine, type Engine, initialState, step, templateOf } from "./engine.js";
+import { createEngine, defOf, type Engine, initialState, step } from "./engine.js";
+import { madeAtRunTime } from "./instances.js";
 import { addInstance } from "./topology.js";
 import type { Boot, End, ServiceState, TimedFact, TimerPurpose } from "./types.js";
 import { refreshWanted } from "./wanted.js";
@@ -62,7 +64,7 @@ export function snapshotOf(e: Engine): EngineSnapshot {
       name,
       { ...s, startLatches: [...s.startLatches], stopLatches: [...s.stopLatches], scheduleLatches: [...s.scheduleLatches] },
     ]),
-    instances: [...e.defs].filter(([name]) => name !== templateOf(name)).map(([, def]) => def),
+    instances: [...e.defs.keys()].filter((name) => madeAtRunTime(e, name)).map((name) => defOf(e, name)),
     explicit: [...e.explicit],
     stopped: [...e.stopped],
     excluded: [...e.excluded],
@@ -86,8 +88,10 @@ export function restoreEngine(snapshot: EngineSnapshot, db: Database, now: numbe
   if (snapshot.version !== SNAPSHOT_VERSION) return `the saved state is of version ${String(snapshot.version)}, not ${SNAPSHOT_VERSION}`;
   if (snapshot.digest !== db.digest) return "the saved state is of another database than the installed one";
   const e = createEngine(db, now);
-  for (const def of snapshot.instances) {
-    const template = templateOf(def.name);
+  for (const saved of snapshot.instances) {
+    // A server from before templates saved only instances made by events, without their template: `mount@/dev/sdb1`'s is `mount`.
+    const def = { ...saved, template: saved.template ?? saved.name.slice(0, Math.max(0, saved.name.indexOf("@"))) };
+    const template = def.template;
     if (!e.topo.requires.has(template) || e.defs.has(def.name)) continue;
     e.defs.set(def.name, def);
     addInstance(e.topo, template, def.name);

@@ -7,6 +7,7 @@ import { bootServices, completeBoot, end } from "./boot.js";
 import { type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
 import { mainRefused, mainTaken } from "./forking.js";
+import { makeNamed } from "./instances.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
 import { evaluate } from "./rules.js";
@@ -58,16 +59,19 @@ function handle(ctx: Step, fact: Fact): void {
   switch (fact.kind) {
     case "boot": {
       const { exitWith } = fact.policy;
+      makeNamed(ctx, fact.names); // an enabled `getty@tty1`
       const services = bootServices(e, fact.names, exitWith);
       e.boot = { ...fact.policy, services: new Set(services), waiting: new Set(services), completeAt: null };
       // The `exit-with` service is started by the boot, in its set or not.
       return startNamed(ctx, exitWith === null ? fact.names : [...fact.names, exitWith]);
     }
     case "start":
+      makeNamed(ctx, fact.names);
       return startNamed(ctx, fact.names);
     case "stop":
       return stopNamed(ctx, fact.names);
     case "restart":
+      makeNamed(ctx, fact.names);
       for (const name of fact.names) for (const m of members(e.topo, name)) bounce(ctx, m);
       return startNamed(ctx, fact.names);
     case "unwant":

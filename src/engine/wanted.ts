@@ -3,6 +3,7 @@
 // what they require, and why each is wanted.
 
 import { waitsForTrigger } from "../config/service.js";
+import { isTemplateDef } from "../config/template.js";
 import { own } from "../records.js";
 import { defOf, type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { release } from "./restarts.js";
@@ -78,7 +79,8 @@ export function refreshWanted(e: Engine): void {
 /**
  * Everything the explicit names pull in through `requires` and `wants`, each with what
  * first pulled it in (breadth first: the shortest chain). A service that waits for an
- * event or a clock (`start-on`, `schedule`) is pulled in only when named.
+ * event or a clock (`start-on`, `schedule`) is pulled in only when named; a template,
+ * never (its instances are services of their own).
  */
 function computeWanted(e: Engine): Map<string, Pull> {
   const pulls = new Map<string, Pull>();
@@ -90,7 +92,8 @@ function computeWanted(e: Engine): Map<string, Pull> {
   for (let i = 0; i < queue.length; i++) {
     const [name, pull] = queue[i]!;
     if (pulls.has(name) || stopped.has(name)) continue;
-    if (!named(name) && waitsForTrigger(defOf(e, name))) continue;
+    const def = defOf(e, name);
+    if (isTemplateDef(def) || (!named(name) && waitsForTrigger(def))) continue; // a template never runs itself: its instances do
     pulls.set(name, pull);
     // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
     const hookRun = e.hookRuns.has(name);

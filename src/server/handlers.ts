@@ -8,12 +8,14 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readDatabase, type Database } from "../compile/database.js";
 import { MAX_FILE_BYTES } from "../config/lexer.js";
+import { isTemplateName } from "../config/template.js";
 import { parseSignal } from "../config/values.js";
 import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { planApply } from "../engine/apply.js";
 import { cannotReload } from "../engine/reload.js";
 import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
+import { canMakeByName, definitionOf, roomProblem } from "../engine/instances.js";
 import { members } from "../engine/topology.js";
 import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
@@ -24,6 +26,7 @@ import type { Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
+import { nameProblem } from "./names.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
 import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
 import { enablements, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
@@ -44,7 +47,7 @@ export function createHandler(server: ServerContext): (request: Request, connect
   const policy: Policy = {
     ownerUid: process.getuid?.() ?? 0,
     controlGroup: server.settings.controlGroup,
-    definition: (name) => server.engine.defs.get(name) ?? own(server.engine.db.services, name),
+    definition: (name) => definitionOf(server.engine, name) ?? own(server.engine.db.services, name),
     ...openDirectory(),
   };
   return (request, connection) => {
@@ -64,11 +67,6 @@ function dispatch<C extends Command>(server: ServerContext, cmd: C, request: Req
   handler(server, request, answer, connection);
 }
 
-const unknownNames = (engine: Engine, names: string[]): string | null => {
-  const unknown = names.filter((n) => members(engine.topo, n).length === 0 && !Object.hasOwn(engine.db.services, n));
-  return unknown.length === 0 ? null : `unknown service${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
-};
-
 /** What the shell knows about a service besides the engine's state. */
 const shellFacts = ({ supervisor, scheduler }: ServerContext, name: string): ShellFacts => ({
   statusText: supervisor.statusText(name),
@@ -86,8 +84,8 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
   status(server, request, { reply, refuse }) {
     const { engine, supervisor, places, settings, moved } = server;
-    const names = request.names ?? engine.topo.names;
-    const problem = unknownNames(engine, names);
+    const names = request.names ?? engine.topo.names.filter((n) => !isTemplateName(n));
+    const problem = nameProblem(engine, names, "refuse");
     if (problem !== null) return refuse(problem);
     const expanded = [...new Set(names.flatMap((n) => members(engine.topo, n)))];
     return reply({
@@ -104,7 +102,7 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   },
   inspect(server, request, { reply, refuse }) {
     const { engine, supervisor } = server;
-    const problem = unknownNames(engine, request.names);
+    const problem = nameProblem(engine, request.names, "refuse");
     if (problem !== null) return refuse(problem);
     const expanded = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
     const cgroupBase = supervisor.tracking.kind === "cgroup" ? supervisor.tracking.cgroup : null;
@@ -116,19 +114,19 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
     }).catch((e: unknown) => refuse(`internal error: ${(e as Error).message}`));
   },
   "is-enabled"(server, request, { reply, refuse }) {
-    const problem = unknownNames(server.engine, request.names);
+    const problem = nameProblem(server.engine, request.names, "refuse");
     if (problem !== null) return refuse(problem);
     const enablement = enablementsOf(server);
     return reply(request.names.map((name) => ({ name, enablement: enablement.of(name) })));
   },
   show({ engine }, request, { reply, refuse }) {
     const definition = engine.defs.get(request.name) ?? own(engine.db.services, request.name);
-    if (definition === undefined) return refuse(unknownNames(engine, [request.name])!);
+    if (definition === undefined) return refuse(nameProblem(engine, [request.name], "refuse") ?? `unknown service: ${request.name}`);
     return reply({ generation: engine.db.generation, definition });
   },
   cat({ engine }, request, { reply, refuse }) {
     const def = engine.defs.get(request.name) ?? own(engine.db.services, request.name);
-    if (def === undefined) return refuse(unknownNames(engine, [request.name])!);
+    if (def === undefined) return refuse(nameProblem(engine, [request.name], "refuse") ?? `unknown service: ${request.name}`);
     let bytes: Buffer;
     try {
       bytes = readRegularFile(def.file, MAX_FILE_BYTES);
@@ -142,7 +140,9 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   list: ({ engine }, _request, { reply }) =>
     reply(Object.values(engine.db.services).map((d) => ({ name: d.name, type: d.type, description: d.description, members: own(engine.topo.bundles, d.name) ?? null }))),
   why({ engine }, request, { reply, refuse }) {
-    if (!engine.topo.requires.has(request.name)) return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle: ask about its members`);
+    const problem = nameProblem(engine, [request.name], "refuse");
+    if (problem !== null) return refuse(problem);
+    if (!engine.topo.requires.has(request.name)) return refuse(`'${request.name}' is a bundle: ask about its members`);
     return reply(explain(engine, request.name));
   },
   start: change,
@@ -153,8 +153,11 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   signal({ engine, emit }, request, { reply, refuse }) {
     const signal = parseSignal(request.signal);
     if (!signal.ok) return refuse(signal.message);
+    const problem = nameProblem(engine, [request.name]);
+    if (problem !== null) return refuse(problem);
     const s = engine.services.get(request.name);
-    if (s === undefined) return refuse(unknownNames(engine, [request.name]) ?? `'${request.name}' is a bundle`);
+    if (s === undefined && canMakeByName(engine, request.name)) return refuse(`${request.name} has no running process (it is down)`);
+    if (s === undefined) return refuse(`'${request.name}' is a bundle`);
     if (s.pid === null) return refuse(`${request.name} has no running process (it is ${s.phase})`);
     if (request.main && s.role !== "main") return refuse(`${request.name} has no main process now (its ${s.role} runs)`);
     emit({ kind: "signal", service: request.name, signal: signal.value, to: request.main ? "main" : "group" });
@@ -178,7 +181,7 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   },
   ready(server, request, { reply, refuse }, connection) {
     const { engine, waiters } = server;
-    const problem = request.names === undefined ? null : unknownNames(engine, request.names);
+    const problem = request.names === undefined ? null : nameProblem(engine, request.names, "refuse");
     if (problem !== null) return refuse(problem);
     // Asked again at each check: an apply may change what the names stand for.
     const query = () =>
@@ -189,9 +192,11 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   },
 };
 
+const firstOf = (problems: (string | null)[]): string | null => problems.find((p) => p !== null) ?? null;
+
 /** start, stop, restart: the facts, then what they concern, then (waited for) the outcome. */
 function change({ engine, waiters, emit, now }: ServerContext, request: RequestOf<"start" | "stop" | "restart">, { reply, refuse }: Answer<"start" | "stop" | "restart">, connection: Connection): void {
-  const problem = unknownNames(engine, request.names);
+  const problem = nameProblem(engine, request.names) ?? (request.cmd === "stop" ? null : firstOf(request.names.map((n) => roomProblem(engine, n))));
   if (problem !== null) return refuse(problem);
   if (engine.shuttingDown) return refuse("the server is shutting down");
   const named = request.names.flatMap((n) => members(engine.topo, n));
@@ -207,7 +212,7 @@ function change({ engine, waiters, emit, now }: ServerContext, request: RequestO
 
 /** reload: each service named (bundles expanded) must be up and have a way to reload; then, waited for, how each reload ended. */
 function reloadServices({ engine, waiters, emit, now }: ServerContext, request: RequestOf<"reload">, { reply, refuse }: Answer<"reload">, connection: Connection): void {
-  const problem = unknownNames(engine, request.names);
+  const problem = nameProblem(engine, request.names, "refuse");
   if (problem !== null) return refuse(problem);
   if (engine.shuttingDown) return refuse("the server is shutting down");
   const services = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
@@ -221,7 +226,7 @@ function reloadServices({ engine, waiters, emit, now }: ServerContext, request: 
 /** enable, disable: persisted first; a booted server then starts or lets go of them. */
 function enablement(server: ServerContext, request: RequestOf<"enable" | "disable">, { reply, refuse }: Answer<"enable" | "disable">): void {
   const { engine, places, emit } = server;
-  const problem = unknownNames(engine, request.names);
+  const problem = nameProblem(engine, request.names) ?? (request.cmd === "enable" && server.booted ? firstOf(request.names.map((n) => roomProblem(engine, n))) : null);
   if (problem !== null) return refuse(problem);
   server.persistent = enablementAfter(server.persistent, request.cmd, request.names);
   try {
@@ -270,7 +275,7 @@ function logSources({ engine, supervisor, places, settings }: ServerContext, ask
     const syslog = existsSync(syslogDir) ? [{ service: engine.defs.has("syslog") ? SYSLOG_LOG_DIR : "syslog", dir: syslogDir }] : [];
     return { logs: [...[...engine.defs.keys()].sort().filter(toFile).map(logOf), ...syslog] };
   }
-  const unknown = unknownNames(engine, asked.filter((n) => !isSyslog(n)));
+  const unknown = nameProblem(engine, asked.filter((n) => !isSyslog(n)));
   if (unknown !== null) return { problem: unknown };
   const logs = new Map<string, string>();
   for (const name of asked) {
@@ -280,9 +285,11 @@ function logSources({ engine, supervisor, places, settings }: ServerContext, ask
       logs.set(name, syslogDir);
       continue;
     }
-    const def = engine.defs.get(name);
+    // An instance by name not made (yet, or since the server started): its logs are where its last run left them.
+    const def = definitionOf(engine, name);
     if (def !== undefined && def.log !== "file") return { problem: `${name} logs to ${def.log === "stdout" ? "the console (the keeper's stdout)" : "nowhere"} ('log = ${def.log}')` };
     if (onConsole) return { problem: `${name} logs to the console (the keeper's stdout): this server runs with service logs on the console only` };
+    if (def !== undefined && def.type !== "bundle" && !engine.defs.has(name)) logs.set(name, logOf(name).dir);
     for (const m of members(engine.topo, name).filter(toFile)) logs.set(m, logOf(m).dir);
   }
   return { logs: [...logs].map(([service, dir]) => ({ service, dir })) };

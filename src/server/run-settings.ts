@@ -5,6 +5,7 @@
 // NAME`): flags override tend.conf, which overrides the defaults. Pure.
 
 import { join } from "node:path";
+import { splitInstanceName } from "../config/template.js";
 import { parseDuration, SERVICE_NAME } from "../config/values.js";
 import type { Places } from "../places.js";
 
@@ -81,7 +82,7 @@ type Valued = Exclude<keyof RunSettings, "compile">;
 
 /** The keys that take a value, by field: the same in tend.conf (`KEY = VALUE`) and as flags (`--KEY VALUE`). */
 const KEYS: { [F in Valued]: { key: string; parse(text: string): Parsed<RunSettings[F]> } } = {
-  exitWith: { key: "exit-with", parse: (t) => (SERVICE_NAME.test(t) ? ok(t) : fail(`'${t}' is not a service name`)) },
+  exitWith: { key: "exit-with", parse: (t) => (SERVICE_NAME.test(t) || splitInstanceName(t) !== null ? ok(t) : fail(`'${t}' is not a service name`)) },
   onBootFailure: { key: "on-boot-failure", parse: either("report", "stop") },
   stopGraceMs: { key: "stop-grace", parse: parseStopGrace },
   logFormat: { key: "log-format", parse: either("text", "json") },

@@ -143,6 +143,8 @@ async function withServices(conf: string | null, body: (root: TestRoot, daemon: 
       own: "type = longrun\ncommand = sleep 1000\nuser = nobody\n",
       db: `type = longrun\ncommand = sleep 1000\nenv = PASSWORD=${SECRET}\n`,
       both: "type = bundle\ncontents = web\n",
+      "tmpl@": "type = longrun\ncommand = sleep 1000\nallow = nobody\n",
+      "per@": "type = longrun\ncommand = sleep 1000\nuser = ${INSTANCE}\n",
     });
     await root.compile();
     const daemon = await root.startDaemon();
@@ -180,6 +182,18 @@ describe("access: by peer, as nobody", { concurrency: true, skip: IS_ROOT ? fals
       }
       assert.equal((await root.state("db")).phase, "down");
       assert.equal((await root.state("team")).phase, "up");
+    }),
+  );
+
+  test("an instance of a template, made or not yet, is covered by its template's 'allow' and by its own 'user' (user = ${INSTANCE})", { timeout: 120_000 }, () =>
+    withServices(null, async (root) => {
+      ok(await as(root, [], "start", "tmpl@a"), "start tmpl@a");
+      ok(await as(root, [], "start", "per@nobody"), "start per@nobody");
+      assert.equal((await root.state("per@nobody")).phase, "up");
+      const group = "the control group (none is set: 'control-group' in tend.conf)";
+      denied(await as(root, [], "start", "per@root"), `permission denied: 'start per@root' needs root, ${group} or 'allow' in per@root's service file`);
+      assert.equal((await root.tend("status", "per@root")).status, 4, "not made by the refused start");
+      ok(await as(root, [], "stop", "tmpl@a"), "stop tmpl@a");
     }),
   );
 
