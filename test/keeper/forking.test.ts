@@ -91,6 +91,10 @@ describe("keeper: a main named after the spawn", { concurrency: true }, () => {
         assert.equal(c.messages.some((m) => m.type === "main"), false);
         c.send({ type: "main", service: "nobody", pid: process.pid });
         assert.match((await c.next("error")).message, /no such service/);
+        // The daemon was never taken as a main, so nothing of the keeper's ends it: the test does.
+        const daemons = [await readPid(join(k.dir, "d.pid")), await readPid(join(k.dir, "d.child"))];
+        for (const pid of daemons) process.kill(pid, "SIGKILL");
+        await waitFor("the refused daemon and its child to be gone", () => daemons.every((pid) => !alive(pid)));
       }),
     );
 
