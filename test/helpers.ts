@@ -166,3 +166,18 @@ export function plain<T>(value: T): T {
   if (typeof value !== "object" || value === null) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) as T;
 }
+
+/** Whether a test may use cgroup tracking: root, with a cgroup2 hierarchy mounted. */
+export const CGROUPS_WRITABLE = ((): boolean => {
+  try {
+    return process.getuid?.() === 0 && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
+  } catch {
+    return false;
+  }
+})();
+
+/** The keeper's two ways of tracking a service's tree, each test run under both where it can. */
+export const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
+  { name: "auto", skip: CGROUPS_WRITABLE ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
+  { name: "fallback", skip: false },
+];

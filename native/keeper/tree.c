@@ -243,6 +243,23 @@ static void kill_found(pid_t pid, void *context)
     kill(pid, SIGKILL);
 }
 
+/* One read of /proc/PID/FILE into `text`, NUL-terminated: its length, or -1 (no such
+ * process, or nothing read). These files are read whole in one read when they fit. */
+static ssize_t read_proc(pid_t pid, const char *file, char *text, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, size - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    return n;
+}
+
 struct proc_entry {
     pid_t pid, ppid, pgrp, session;
 };
@@ -250,16 +267,9 @@ struct proc_entry {
 /* `zombies`: a process that has ended but is not reaped yet still counts (its parent, group and session are still its). */
 static bool read_stat(pid_t pid, struct proc_entry *e, bool zombies)
 {
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char text[1024];
+    if (read_proc(pid, "stat", text, sizeof text) < 0)
         return false;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    text[n] = '\0';
     char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
     char state;
     int ppid, pgrp, session;
@@ -272,17 +282,10 @@ static bool read_stat(pid_t pid, struct proc_entry *e, bool zombies)
 /* The service whose TEND_SERVICE=NAME the process was started with, or NULL. */
 static struct service *marked_by(pid_t pid, struct services *t)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
     static char env[65536];
-    ssize_t got = read(fd, env, sizeof env - 1);
-    close(fd);
-    if (got <= 0)
+    ssize_t got = read_proc(pid, "environ", env, sizeof env);
+    if (got < 0)
         return NULL;
-    env[got] = '\0';
     for (char *p = env; p < env + got; p += strlen(p) + 1)
         if (strncmp(p, "TEND_SERVICE=", 13) == 0)
             return service_find(t, p + 13);
@@ -467,16 +470,9 @@ size_t tree_procs(struct services *t, const struct service *s, pid_t *pids, size
 /* The service whose cgroup holds the process (/proc/PID/cgroup: `0::<base>/<leaf>…`). */
 static struct service *owner_by_cgroup(struct services *t, pid_t pid)
 {
-    char path[64], text[4096 + 64];
-    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char text[4096 + 64];
+    if (read_proc(pid, "cgroup", text, sizeof text) < 0)
         return NULL;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return NULL;
-    text[n] = '\0';
     const char *line = strncmp(text, "0::", 3) == 0 ? text : strstr(text, "\n0::");
     if (line == NULL)
         return NULL;

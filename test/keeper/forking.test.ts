@@ -6,24 +6,12 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, waitFor } from "../server/harness.js";
-import { IS_ROOT, withKeeper, type Connection, type Keeper } from "./harness.js";
+import { TRACKINGS } from "../helpers.js";
+import { alive, readPid, waitFor } from "../server/harness.js";
+import { withKeeper, type Connection, type Keeper } from "./harness.js";
 
-const cgroupsWritable = ((): boolean => {
-  try {
-    return IS_ROOT && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
-  } catch {
-    return false;
-  }
-})();
-const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
-  { name: "auto", skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
-  { name: "fallback", skip: false },
-];
 
-const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
 
 /** A launcher that forks a daemon (a shell that forks a child, then becomes `sleep`), writes its pid to `pidFile` and exits 0. */
 function launch(k: Keeper, c: Connection, service: string, pidFile: string, childFile: string): void {

@@ -10,21 +10,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrame, encodeMessage, type KeeperMessage, type ServerMessage } from "../../src/keeper/protocol.js";
-import { findTool, random, type Random } from "../helpers.js";
-import { alive, processTable, waitFor } from "../server/harness.js";
+import { CGROUPS_WRITABLE, findTool, random, TRACKINGS, type Random } from "../helpers.js";
+import { alive, processTable, readPid, waitFor } from "../server/harness.js";
 import { IS_ROOT, withKeeper, type Connection, type Keeper } from "./harness.js";
 
-const cgroupsWritable = ((): boolean => {
-  try {
-    return IS_ROOT && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
-  } catch {
-    return false;
-  }
-})();
-const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
-  { name: "auto", skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
-  { name: "fallback", skip: false },
-];
 
 /** A `procs` asked now, and its answer (the keeper answers in the order asked). */
 async function ask(c: Connection, service: string): Promise<Extract<KeeperMessage, { type: "procs" }>> {
@@ -33,7 +22,6 @@ async function ask(c: Connection, service: string): Promise<Extract<KeeperMessag
   return c.next("procs", (m) => m.service === service, from);
 }
 
-const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
 
 describe("keeper", { concurrency: true }, () => {
   test("a process gets exactly the environment and fds it was given", { timeout: 30_000 }, () =>
@@ -503,7 +491,7 @@ while True: time.sleep(1000)
     }),
   );
 
-  test("a service that changes its cgroup leaves none behind; two services cannot share one", { timeout: 30_000, skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" }, () =>
+  test("a service that changes its cgroup leaves none behind; two services cannot share one", { timeout: 30_000, skip: CGROUPS_WRITABLE ? false : "cgroup tracking needs root and a cgroup2 hierarchy" }, () =>
     withKeeper({}, async (k) => {
       const c = await k.connect();
       const hello = c.messages.find((m) => m.type === "hello");

@@ -11,20 +11,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { KeeperMessage } from "../../src/keeper/protocol.js";
+import { CGROUPS_WRITABLE } from "../helpers.js";
 import { waitFor } from "../server/harness.js";
-import { IS_ROOT, withKeeper, type Connection, type Keeper } from "./harness.js";
+import { withKeeper, type Connection, type Keeper } from "./harness.js";
 
 const HAS_LOGGER = spawnSync("logger", ["--version"]).status === 0;
 const SKIP_LOGGER = HAS_LOGGER ? false : "util-linux logger is not installed";
-const cgroupsWritable = ((): boolean => {
-  try {
-    return IS_ROOT && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
-  } catch {
-    return false;
-  }
-})();
 const TRACKINGS = [
-  { name: "auto" as const, skip: SKIP_LOGGER || (cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy") },
+  { name: "auto" as const, skip: SKIP_LOGGER || (CGROUPS_WRITABLE ? false : "cgroup tracking needs root and a cgroup2 hierarchy") },
   { name: "fallback" as const, skip: SKIP_LOGGER },
 ];
 

@@ -10,20 +10,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { findTool } from "../helpers.js";
-import { alive, IS_ROOT, waitFor, withRoot, type TestRoot } from "./harness.js";
+import { findTool, TRACKINGS } from "../helpers.js";
+import { alive, readPid, waitFor, withRoot, type TestRoot } from "./harness.js";
 
-const cgroupsWritable = ((): boolean => {
-  try {
-    return IS_ROOT && readFileSync("/proc/self/mountinfo", "utf8").includes(" - cgroup2 ");
-  } catch {
-    return false;
-  }
-})();
-const TRACKINGS: { name: "auto" | "fallback"; skip: string | false }[] = [
-  { name: "auto", skip: cgroupsWritable ? false : "cgroup tracking needs root and a cgroup2 hierarchy" },
-  { name: "fallback", skip: false },
-];
 const PYTHON = findTool("python3");
 
 /**
@@ -36,7 +25,6 @@ setsid sh -c 'while [ -n "$1" ] && [ ! -e "$1" ]; do sleep 0.02; done; echo $$ >
 exit 0
 `;
 
-const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
 
 function forking(root: TestRoot, extra = "", gate = ""): { pidFile: string } {
   const pidFile = root.path("d.pid");

@@ -120,6 +120,9 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
   }
 }
 
+/** The pid a file names, once a process has written it. */
+export const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
+
 /** A TCP port nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
