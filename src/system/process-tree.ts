@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { statFields } from "./processes.js";
 
 export interface ProcessInfo {
   pid: number;
@@ -38,15 +39,13 @@ export function describeProcesses(pids: readonly number[]): ProcessInfo[] {
 }
 
 function describe(pid: number): ProcessInfo | null {
+  const fields = statFields(pid);
+  if (fields === null) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // `pid (comm) state ppid …`: comm may hold blanks and parentheses, so it ends at the last ')'.
-    const close = stat.lastIndexOf(")");
-    const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(" ")[1]);
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     if (argv.at(-1) === "") argv.pop();
-    return { pid, ppid, command: argv.length > 0 ? argv.join(" ") : `[${comm}]` };
+    const command = argv.length > 0 ? argv.join(" ") : `[${readFileSync(`/proc/${pid}/comm`, "utf8").trim()}]`;
+    return { pid, ppid: Number(fields[1]), command };
   } catch {
     return null; // gone meanwhile, or not ours to read
   }

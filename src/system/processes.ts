@@ -13,7 +13,7 @@ export function isAlive(pid: number): boolean {
 }
 
 /** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): state first. */
-function statFields(pid: number): string[] | null {
+export function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
