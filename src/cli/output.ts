@@ -11,14 +11,33 @@ export interface Output {
   data(value: unknown): void;
 }
 
+/**
+ * The lines of one turn go out in one write, once the turn's code has run (a table of
+ * 1,000 services is one write, not 1,000 through the stream's machinery); an error
+ * first sends what was written before it, so the two keep their order on a terminal.
+ */
 export function output(json: boolean, stream: NodeJS.WriteStream = process.stdout): Output {
   const colour = !json && stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+  const pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending.length = 0;
+    stream.write(text);
+  };
+  const write = (text: string): void => {
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push(text);
+  };
   return {
     json,
     colour,
-    line: (text = "") => void stream.write(`${text}\n`),
-    error: (text) => void process.stderr.write(`tend: ${text}\n`),
-    data: (value) => void stream.write(`${JSON.stringify(value, null, 2)}\n`),
+    line: (text = "") => write(`${text}\n`),
+    error: (text) => {
+      flush();
+      process.stderr.write(`tend: ${text}\n`);
+    },
+    data: (value) => write(`${JSON.stringify(value, null, 2)}\n`),
   };
 }
 

@@ -91,7 +91,8 @@ export function instanceOf(template: ServiceDef, argument: string): ServiceDef {
     env,
     envFiles: template.envFiles.map((f) => ({ ...f, path: put(f.path) })),
     cwd: template.cwd === null ? null : put(template.cwd),
+    pidFile: template.pidFile === null ? null : put(template.pidFile),
     directories: Object.fromEntries(Object.entries(template.directories).map(([kind, d]) => [kind, { ...d, names: d.names.map(put) }])),
-    ready: template.ready.kind === "unix" ? { kind: "unix", path: put(template.ready.path) } : template.ready,
+    ready: template.ready.kind === "unix" || template.ready.kind === "unix-dgram" ? { kind: template.ready.kind, path: put(template.ready.path) } : template.ready,
   };
 }

@@ -7,7 +7,6 @@
 // database (`compile`, `apply`) decide it here, so they use the same state.
 
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { PLACE_MODES, type Places } from "../places.js";
 import { ensureDirectory, PlaceError, SECRET_FILE_MODE, writeFileAtomically } from "./files.js";
@@ -84,16 +83,26 @@ function unwritable(dir: string, uid: number): string | null {
   return at === dir ? problem : `cannot be made (${at} ${problem})`;
 }
 
-/** Whether a file can be made in `dir`: one with a name nobody else uses, removed at once. Null, or the error's code. */
+/**
+ * Whether a file can be made in `dir`: one with a name nobody else uses (this process's
+ * pid and a count: a name left by a crashed process of the same pid is passed over),
+ * removed at once. Null, or the error's code. No random name: node:crypto would cost
+ * every `tend status` its loading (status shows what this decided).
+ */
 function probe(dir: string): string | null {
-  const path = join(dir, `.tend-probe-${process.pid}-${randomBytes(8).toString("hex")}`);
   let fd: number;
-  try {
-    fd = openSync(path, "wx", 0o600);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    // Anything else (a full disk) is not a read-only place: what writes there reports it.
-    return ["EROFS", "EACCES", "EPERM"].includes(code) ? code : null;
+  let path: string;
+  for (let n = 0; ; n++) {
+    path = join(dir, `.tend-probe-${process.pid}-${n}`);
+    try {
+      fd = openSync(path, "wx", 0o600);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      if (code === "EEXIST" && n < 100) continue;
+      // Anything else (a full disk) is not a read-only place: what writes there reports it.
+      return ["EROFS", "EACCES", "EPERM"].includes(code) ? code : null;
+    }
   }
   closeSync(fd);
   rmSync(path, { force: true });

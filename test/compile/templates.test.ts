@@ -31,6 +31,7 @@ describe("templates: the instances the files name are compiled", () => {
         "env-file = -/etc/pg/${INSTANCE}.env",
         "cwd = /srv/${INSTANCE}",
         "runtime-directory = pg/${INSTANCE}",
+        "pid-file = /run/pg/${INSTANCE}.pid",
         "requires = net",
         "",
       ].join("\n"),
@@ -46,6 +47,7 @@ describe("templates: the instances the files name are compiled", () => {
     assert.deepEqual(pg.envFiles, [{ path: "/etc/pg/15-main.env", optional: true }]);
     assert.equal(pg.cwd, "/srv/15-main");
     assert.deepEqual(pg.directories.runtime?.names, ["pg/15-main"]);
+    assert.equal(pg.pidFile, "/run/pg/15-main.pid");
     assert.deepEqual(pg.command, ["/usr/bin/postgres", "-D", "${PGDATA}"], "commands are left as written: they expand variables from the environment at the spawn");
     assert.deepEqual(c.graph.services["pg@15-main"], { requires: ["net"], wants: [], after: ["net"] });
     assert.deepEqual(c.graph.services.app, { requires: ["pg@15-main"], wants: [], after: ["pg@15-main"] });
