@@ -30,6 +30,33 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
 });
+// The quick CLI, what bin/tend runs: one CommonJS file (Node loads it much faster than
+// the ESM chunks) without the compiler, the server and the demo (which runs both). The commands that need them are
+// marked `full` in the table and handed to the whole CLI (dist/bin/main.js) before they
+// run; should one not be, reaching them throws at once, saying so.
+await build({
+  entryPoints: ["src/cli/quick.ts"],
+  outfile: "dist/bin/tend.cjs",
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "whole-cli-only",
+      setup(b) {
+        b.onResolve({ filter: /^\.\/main\.js$/ }, (a) => (a.importer.endsWith("src/cli/quick.ts") ? { path: "./main.js", external: true } : undefined));
+        b.onResolve({ filter: /(\/compile\/[a-z-]+|\/server\/server|^\.\/demo)\.js$/ }, (a) => ({ path: a.path, namespace: "left-out" }));
+        b.onLoad({ filter: /.*/, namespace: "left-out" }, (a) => ({
+          // CommonJS (module.exports): its names are read when used, so the bundler asks for none.
+          contents: `throw new Error(${JSON.stringify(`the quick CLI reached ${a.path}: mark the command 'full' in src/cli/commands.ts`)});\nmodule.exports = {};`,
+          loader: "js",
+        }));
+      },
+    },
+  ],
+});
 
 const { manPages } = await import("../dist/src/man/pages.js");
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));

@@ -143,6 +143,11 @@ export interface CommandSpec {
   readonly help: string;
   /** Left out of the usage, the man page and completion (the shell completion's own helper). */
   readonly hidden?: boolean;
+  /**
+   * It runs the compiler or the server (or may, as an `enable` with no server does), which
+   * the quick CLI (dist/bin/tend.cjs, see main.ts) leaves out: the whole CLI runs it.
+   */
+  readonly full?: boolean;
   run(a: Invocation): Promise<number> | number;
 }
 
@@ -171,6 +176,7 @@ const RUN_OPTIONS_HELP = "The run options can also be given in tend.conf (KEY = 
 /** Every command, in the order the usage and the man page list them. */
 export const COMMANDS = {
   check: {
+    full: true,
     group: "configuration",
     operands: "[DIR]",
     options: ["portable"],
@@ -179,6 +185,7 @@ export const COMMANDS = {
     run: check(false),
   },
   compile: {
+    full: true,
     group: "configuration",
     operands: "[DIR]",
     options: ["portable"],
@@ -187,6 +194,7 @@ export const COMMANDS = {
     run: check(true),
   },
   apply: {
+    full: true,
     group: "configuration",
     operands: "[DIR]",
     options: ["dry-run", "portable"],
@@ -195,6 +203,7 @@ export const COMMANDS = {
     run: async (a) => (await import("./apply.js")).apply(a.places, a.out, a.args[0], a.values["dry-run"] === true, a.values.portable === true),
   },
   daemon: {
+    full: true,
     group: "server",
     operands: "",
     options: RUN_OPTIONS,
@@ -203,6 +212,7 @@ export const COMMANDS = {
     run: server(false),
   },
   boot: {
+    full: true,
     group: "server",
     operands: "",
     options: RUN_OPTIONS,
@@ -325,6 +335,7 @@ export const COMMANDS = {
     run: async (a) => (await import("./service-commands.js")).reload(a.places, a.out, a.args, a.values["no-wait"] !== true),
   },
   enable: {
+    full: true,
     group: "services",
     operands: "NAME…",
     options: [],
@@ -333,6 +344,7 @@ export const COMMANDS = {
     run: enable("enable"),
   },
   disable: {
+    full: true,
     group: "services",
     operands: "NAME…",
     options: [],
@@ -372,6 +384,7 @@ export const COMMANDS = {
     },
   },
   demo: {
+    full: true,
     group: "services",
     operands: "",
     options: [],
