@@ -3,7 +3,7 @@
 // installs its service set, validated with `tend check`, applies it, and keeps
 // `hello` up and enabled with the tend_service module. Run twice: changed, then ok;
 // in check mode (asking for hello stopped) it reports the change and makes none; a
-// set tend check rejects is installed nowhere.
+// set tend check rejects is not installed.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -159,6 +159,20 @@ describe("contrib/ansible: the tend_service module and the task pattern", { skip
       const again = await playbook(root, tend, ["-e", JSON.stringify({ hello_state: "stopped", hello_enabled: false })]);
       assert.equal(again.stats.changed, 0, JSON.stringify(again.tasks.map((t) => [t.name, t.changed])));
       assert.equal((await root.state("base")).phase, "up");
+
+      // A set tend check rejects: the playbook fails at its file, and nothing of it is installed or applied.
+      const broken = root.path("broken");
+      mkdirSync(broken);
+      writeFileSync(join(broken, "hello"), readFileSync(join(REPO, "contrib/ansible/examples/services/hello"), "utf8").replace("requires = hello-check", "requires = hello-check nosuch"));
+      writeFileSync(join(broken, "hello-check"), readFileSync(join(REPO, "contrib/ansible/examples/services/hello-check"), "utf8"));
+      const installed = readFileSync(join(root.sources, "hello"), "utf8");
+      const generation = (await root.request({ cmd: "ping" })) as { ok: true; result: { generation: number } };
+      const rejected = await playbook(root, tend, ["-e", JSON.stringify({ tend_services: broken })]);
+      assert.notEqual(rejected.status, 0);
+      assert.equal(rejected.stats.failed, 1);
+      assert.match(rejected.stdout, /unknown service 'nosuch'|nosuch/);
+      assert.equal(readFileSync(join(root.sources, "hello"), "utf8"), installed);
+      assert.equal(((await root.request({ cmd: "ping" })) as { ok: true; result: { generation: number } }).result.generation, generation.result.generation);
       await root.shutdown(daemon);
       // Ansible's own files stayed in the test's root.
       assert.ok(existsSync(root.path("ansible/tmp")));
