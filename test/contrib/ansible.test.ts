@@ -7,7 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, childEnv, findTool } from "../helpers.js";
@@ -139,6 +139,14 @@ describe("contrib/ansible: the tend_service module and the task pattern", { skip
       assert.equal(task(second, "hello is up").changed, false);
       assert.equal((task(second, "hello is up").status as { phase: string }).phase, "up");
 
+      // restarted is always a change: a new process.
+      const before = (await root.state("hello")).pid;
+      const restart = await playbook(root, tend, ["-e", JSON.stringify({ hello_state: "restarted" })]);
+      assert.equal(restart.status, 0, explain(restart));
+      assert.deepEqual(task(restart, "hello is up").commands, [["restart", "hello"]]);
+      const restarted = await root.waitPhase("hello", (s) => s.phase === "up" && s.pid !== before);
+      assert.notEqual(restarted.pid, null);
+
       // Check mode, asking for hello stopped and disabled: the change is reported, none is made.
       const pid = (await root.state("hello")).pid;
       const check = await playbook(root, tend, ["--check", "-e", JSON.stringify({ hello_state: "stopped", hello_enabled: false })]);
@@ -174,6 +182,10 @@ describe("contrib/ansible: the tend_service module and the task pattern", { skip
       assert.equal(readFileSync(join(root.sources, "hello"), "utf8"), installed);
       assert.equal(((await root.request({ cmd: "ping" })) as { ok: true; result: { generation: number } }).result.generation, generation.result.generation);
       await root.shutdown(daemon);
+      // Its documentation is what ansible-doc reads.
+      const doc = spawnSync(join(ANSIBLE!, "../ansible-doc"), ["tend_service"], { env: childEnv({ HOME: root.path("ansible"), ANSIBLE_LIBRARY: join(REPO, "contrib/ansible/library") }), encoding: "utf8" });
+      assert.equal(doc.status, 0, doc.stderr);
+      assert.match(doc.stdout, /TEND_SERVICE/);
       // Ansible's own files stayed in the test's root.
       assert.ok(existsSync(root.path("ansible/tmp")));
     }),

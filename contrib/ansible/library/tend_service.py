@@ -33,10 +33,10 @@ options:
     choices: [started, stopped, restarted, reloaded]
     type: str
   enabled:
-    description: Whether the next C(tend boot) brings the service up (C(tend enable) / C(tend disable)).
+    description: Whether the next C(tend boot) brings the service up (C(tend enable) or C(tend disable)).
     type: bool
   root:
-    description: Passed as C(--root): a private tend root (tests, a user's second instance).
+    description: Passed as C(--root), a private tend root (tests, a user's second instance).
     type: path
   tend:
     description: The tend command.
