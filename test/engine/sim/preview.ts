@@ -1,7 +1,7 @@
 // A dry run, from DESIGN.md's words: "A dry run steps a copy of the engine with the
 // command's fact and reads the copy … The engine is untouched." Before every start,
 // stop, restart and unwant of a history, the preview is asked: the engine's snapshot
-// must be the same after it, and what it said must be what the real step then did —
+// must be the same after it (on the graphs small enough to be checked thoroughly), and what it said must be what the real step then did —
 // what it says stops is what was wanted and active and the step left unwanted, what it
 // says starts is wanted after the step and was not on its way up, what it says
 // restarts is what the step's `affected` names and was active. So the copy steps as
@@ -28,9 +28,10 @@ export function previewChecks(sim: Sim): Check {
       said = null;
       if (!previewed(fact)) return;
       const e = world.engine;
-      const snapshot = JSON.stringify(snapshotOf(e));
+      // The engine compared whole, before and after: on the smaller graphs (`thorough`), as the other whole-state checks are.
+      const snapshot = sim.thorough ? JSON.stringify(snapshotOf(e)) : null;
       said = preview(e, { ...fact, now: world.now });
-      if (JSON.stringify(snapshotOf(e)) !== snapshot) fail(`the preview of ${fact.kind} ${fact.names.join(" ")} changed the engine`);
+      if (snapshot !== null && JSON.stringify(snapshotOf(e)) !== snapshot) fail(`the preview of ${fact.kind} ${fact.names.join(" ")} changed the engine`);
       before = new Map([...e.services].map(([n, s]) => [n, s.phase]));
       wantedBefore = new Set(e.wanted.keys());
     },
