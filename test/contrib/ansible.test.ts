@@ -147,6 +147,12 @@ describe("contrib/ansible: the tend_service module and the task pattern", { skip
       const restarted = await root.waitPhase("hello", (s) => s.phase === "up" && s.pid !== before);
       assert.notEqual(restarted.pid, null);
 
+      // reloaded, of a service that is up: its reload runs, the same process carries on.
+      const reload = await playbook(root, tend, ["-e", JSON.stringify({ hello_state: "reloaded" })]);
+      assert.equal(reload.status, 0, explain(reload));
+      assert.deepEqual(task(reload, "hello is up").commands, [["reload", "hello"]]);
+      assert.equal((await root.state("hello")).pid, restarted.pid);
+
       // Check mode, asking for hello stopped and disabled: the change is reported, none is made.
       const pid = (await root.state("hello")).pid;
       const check = await playbook(root, tend, ["--check", "-e", JSON.stringify({ hello_state: "stopped", hello_enabled: false })]);
