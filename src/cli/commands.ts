@@ -30,7 +30,7 @@ export const OPTIONS = {
   help: { short: "h", help: "print the usage, or a command's help, and exit" },
   version: { help: "print tend's version and exit" },
   portable: { help: "skip the host checks (programs, users, groups, strict modes): for a set meant for another machine" },
-  "dry-run": { help: "show what would stop, restart and start; change nothing" },
+  "dry-run": { help: "show what would stop, restart and start (enable, disable: and what the next boot would bring up); change nothing" },
   "no-wait": { help: "return once the server has the request, without waiting for the outcome" },
   lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20, or all of a --since/--until range) or entries (events: 50) to show" },
   follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
@@ -159,9 +159,14 @@ function count(a: Invocation, text: string | undefined, fallback: number, min: n
   return n;
 }
 
-const change = (cmd: "start" | "stop" | "restart") => async (a: Invocation) =>
-  (await import("./service-commands.js")).change(a.places, a.out, cmd, a.args, a.values["no-wait"] !== true);
-const enable = (cmd: "enable" | "disable") => async (a: Invocation) => (await import("./service-commands.js")).enable(a.places, a.out, cmd, a.args);
+const change = (cmd: "start" | "stop" | "restart") => async (a: Invocation) => {
+  const commands = await import("./service-commands.js");
+  return a.values["dry-run"] === true ? commands.dryRun(a.places, a.out, cmd, a.args) : commands.change(a.places, a.out, cmd, a.args, a.values["no-wait"] !== true);
+};
+const enable = (cmd: "enable" | "disable") => async (a: Invocation) => {
+  const commands = await import("./service-commands.js");
+  return a.values["dry-run"] === true ? commands.dryRun(a.places, a.out, cmd, a.args) : commands.enable(a.places, a.out, cmd, a.args);
+};
 const check = (install: boolean) => async (a: Invocation) =>
   (await import("./check.js")).runCheck({ sourceDir: a.args[0], portable: a.values.portable === true, install }, a.places, a.out);
 const server = (boot: boolean) => async (a: Invocation) => {
@@ -305,7 +310,7 @@ export const COMMANDS = {
   start: {
     group: "services",
     operands: "NAME…",
-    options: ["no-wait"],
+    options: ["no-wait", "dry-run"],
     summary: "start services and what they need; wait for them",
     help: "Starts each named service (a bundle: its members; an instance of a template, like getty@tty1: made from the template 'getty@' if need be) with everything it requires and wants, in order, and waits until each is up, failed or done. A failed or held service is tried again, whatever its restart limit; a task runs once more. On a terminal it shows each change as it happens.",
     run: change("start"),
@@ -313,7 +318,7 @@ export const COMMANDS = {
   stop: {
     group: "services",
     operands: "NAME…",
-    options: ["no-wait"],
+    options: ["no-wait", "dry-run"],
     summary: "stop services, and first what requires them",
     help: "Stops each named service and everything active that requires it, dependents first, and waits until they are down. They stay down until started again (or the server restarts: to keep a service of 'default' down at boot, disable it).",
     run: change("stop"),
@@ -321,7 +326,7 @@ export const COMMANDS = {
   restart: {
     group: "services",
     operands: "NAME…",
-    options: ["no-wait"],
+    options: ["no-wait", "dry-run"],
     summary: "stop services and start them again, in order",
     help: "Stops each named service, after what requires it, then starts them all again in order, and waits until they are up again (or failed). Never blocked by the restart limit.",
     run: change("restart"),
@@ -338,7 +343,7 @@ export const COMMANDS = {
     full: true,
     group: "services",
     operands: "NAME…",
-    options: [],
+    options: ["dry-run"],
     summary: "persistently add services to what boot starts",
     help: "Records the names (services, bundles, instances of templates like openvpn@client) in STATE/enabled.json, which every later 'tend boot' starts along with 'default'; a server started by 'tend boot' also starts them now. With no server running, it records them itself, for the next boot.",
     run: enable("enable"),
@@ -347,7 +352,7 @@ export const COMMANDS = {
     full: true,
     group: "services",
     operands: "NAME…",
-    options: [],
+    options: ["dry-run"],
     summary: "persistently keep services out of the boot",
     help: "Records the names in STATE/enabled.json as disabled: a later 'tend boot' leaves them out of the bundles it starts; a server started by 'tend boot' also stops them now unless something needs them. With no server running, it records them itself, for the next boot.",
     run: enable("disable"),

@@ -229,6 +229,7 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
     out.line(`${cmd}: asked for ${result.affected.join(", ")}`);
     return 0;
   }
+  if ("dryRun" in result) throw new UserError("the server answered a dry run to a request that asked for none");
   if (result.services.length === 0 && changes.size === 0) out.line(`${cmd}: nothing to do (${names.join(", ")}: ${cmd === "stop" ? "not running" : "nothing concerned"})`);
   // Those the command concerns that did not change first (a start of what is up), then the changes in order, where the outcome left them.
   const outcome = new Map(result.services.map((s) => [s.name, s]));
@@ -239,10 +240,38 @@ export async function change(places: Places, out: Output, cmd: "start" | "stop" 
   return result.failed.length > 0 ? 1 : 0;
 }
 
+/**
+ * `--dry-run` of start, stop, restart, enable and disable: the server says what the
+ * command would change (its engine's preview) and changes nothing. A script reads
+ * `--json`: every list empty means nothing would change.
+ */
+export async function dryRun(places: Places, out: Output, cmd: "start" | "stop" | "restart" | "enable" | "disable", names: string[]): Promise<number> {
+  let result;
+  try {
+    result = await request(places, { cmd, names, dryRun: true });
+  } catch (e) {
+    if (e instanceof NoServerError && (cmd === "enable" || cmd === "disable")) throw new UserError(`--dry-run asks the running server, and none runs (${e.message})`);
+    throw e;
+  }
+  if (!("dryRun" in result)) throw new UserError("the server does not know --dry-run for this command (it is older than this client)");
+  if (out.json) return out.data(result), 0;
+  const rows: [string, string[]][] = [
+    ["would stop", result.stop],
+    ["would restart", result.restart],
+    ["would start", result.start],
+    ["the next boot would change", result.enablement.map((c) => `${c.name} (${c.from} → ${c.to})`)],
+  ];
+  if (rows.every(([, listed]) => listed.length === 0)) out.line(`${cmd} ${names.join(" ")}: nothing would change`);
+  for (const [what, listed] of rows) if (listed.length > 0) out.line(`${what}: ${listed.join(", ")}`);
+  out.line("dry run: nothing was changed");
+  return 0;
+}
+
 export async function enable(places: Places, out: Output, cmd: "enable" | "disable", names: string[]): Promise<number> {
   let result;
   try {
     result = await request(places, { cmd, names });
+    if ("dryRun" in result) throw new UserError("the server answered a dry run to a request that asked for none");
   } catch (e) {
     if (!(e instanceof NoServerError)) throw e;
     return enableOffline(places, out, cmd, names);

@@ -64,4 +64,6 @@ export interface ServerContext extends ServerCore {
 }
 
 /** The names boot brings up: `default` and what is enabled (the engine leaves out what is disabled). */
-export const bootNames = (server: ServerCore): string[] => [BOOT_BUNDLE, ...server.persistent.enabled];
+export const bootNames = (server: ServerCore): string[] => bootNamesOf(server.persistent);
+/** The same, of persisted sets that are not (yet) the server's: what a dry run of enable or disable compares. */
+export const bootNamesOf = (persistent: Persistent): string[] => [BOOT_BUNDLE, ...persistent.enabled];

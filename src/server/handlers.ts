@@ -12,6 +12,7 @@ import { isTemplateName } from "../config/template.js";
 import { parseSignal } from "../config/values.js";
 import { bootServices, checkExitWith, readiness, servicesOf } from "../engine/boot.js";
 import { planApply } from "../engine/apply.js";
+import { preview } from "../engine/preview.js";
 import { cannotReload } from "../engine/reload.js";
 import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
@@ -21,7 +22,7 @@ import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
 import { readRegularFile } from "../system/bounded-read.js";
 import { authorise, type Policy } from "./access.js";
-import { bootNames, type ServerContext, type ServerCore } from "./context.js";
+import { bootNames, bootNamesOf, type ServerContext, type ServerCore } from "./context.js";
 import type { Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
@@ -199,6 +200,7 @@ function change({ engine, waiters, emit, now }: ServerContext, request: RequestO
   const problem = nameProblem(engine, request.names) ?? (request.cmd === "stop" ? null : firstOf(request.names.map((n) => roomProblem(engine, n))));
   if (problem !== null) return refuse(problem);
   if (engine.shuttingDown) return refuse("the server is shutting down");
+  if (request.dryRun === true) return reply({ dryRun: true, ...preview(engine, { kind: request.cmd, names: request.names, now: now() }), enablement: [] });
   const named = request.names.flatMap((n) => members(engine.topo, n));
   const widen = request.wait === false ? null : waiters.add({ id: request.id, connection, kind: request.cmd, services: request.cmd === "stop" ? [] : named, since: now(), progress: request.progress !== false });
   // The step names everything the command concerns (what a stop takes down with it,
@@ -223,18 +225,25 @@ function reloadServices({ engine, waiters, emit, now }: ServerContext, request: 
   if (request.wait === false) reply({ reloading: services });
 }
 
-/** enable, disable: persisted first; a booted server then starts or lets go of them. */
+/** enable, disable: persisted first; a booted server then starts or lets go of them. With `dryRun`, what would change. */
 function enablement(server: ServerContext, request: RequestOf<"enable" | "disable">, { reply, refuse }: Answer<"enable" | "disable">): void {
-  const { engine, places, emit } = server;
+  const { engine, places, emit, now } = server;
   const problem = nameProblem(engine, request.names) ?? (request.cmd === "enable" && server.booted ? firstOf(request.names.map((n) => roomProblem(engine, n))) : null);
   if (problem !== null) return refuse(problem);
-  server.persistent = enablementAfter(server.persistent, request.cmd, request.names);
+  const next = enablementAfter(server.persistent, request.cmd, request.names);
+  const fact = { kind: request.cmd === "enable" ? "start" : "unwant", names: request.names, now: now() } as const;
+  if (request.dryRun === true) {
+    const [before, after] = [enablementsOf(server), enablements(engine, bootNamesOf(next), next.disabled)];
+    const changes = [...new Set(request.names)].map((name) => ({ name, from: before.of(name), to: after.of(name) })).filter((c) => c.from !== c.to);
+    return reply({ dryRun: true, ...(server.booted ? preview(engine, fact) : { start: [], stop: [], restart: [] }), enablement: changes });
+  }
+  server.persistent = next;
   try {
     savePersistent(places.state, server.persistent);
   } catch (e) {
     return refuse(`cannot save ${places.state}: ${(e as Error).message}`);
   }
-  if (server.booted) emit(request.cmd === "enable" ? { kind: "start", names: request.names } : { kind: "unwant", names: request.names });
+  if (server.booted) emit({ kind: fact.kind, names: fact.names });
   return reply({ ...server.persistent, booted: server.booted });
 }
 

@@ -10,6 +10,7 @@
 
 import type { ServiceDef } from "../config/service.js";
 import type { Readiness } from "../engine/boot.js";
+import type { Preview } from "../engine/preview.js";
 import type { End, Phase } from "../engine/types.js";
 import type { Tracking } from "../supervisor/supervisor.js";
 import type { ProcessInfo } from "../system/process-tree.js";
@@ -137,8 +138,19 @@ export interface Outcome {
   failed: string[];
 }
 
-/** start, stop, restart: the outcome, or with `wait: false` at once what the command concerns. */
-export type ChangeResult = Outcome | { affected: string[] };
+/** start, stop, restart: the outcome, or with `wait: false` at once what the command concerns; with `dryRun`, what it would change. */
+export type ChangeResult = Outcome | { affected: string[] } | DryRun;
+
+/**
+ * start, stop, restart, enable, disable with `dryRun`: what the command would change,
+ * nothing being changed (the engine's `preview`). Each list holds only what changes:
+ * all empty, the command would do nothing.
+ */
+export interface DryRun extends Preview {
+  dryRun: true;
+  /** enable, disable: the names whose state for the next boot would change. */
+  enablement: { name: string; from: EnabledState; to: EnabledState }[];
+}
 
 /** reload: how each service's reload ended (`error` null: reloaded), or with `wait: false` at once what is being reloaded. */
 export type ReloadResult = { services: { name: string; error: string | null }[]; failed: string[] } | { reloading: string[] };
@@ -222,8 +234,8 @@ const waitMs = field<number>((value, key) =>
 );
 
 /** start, stop, restart. `progress: false` asks for the outcome only (a script, or output that is not a terminal). */
-const change = { fields: { names, wait: optional(boolean), progress: optional(boolean) }, readOnly: false, result: result<ChangeResult>() };
-const enablement = { fields: { names }, readOnly: false, result: result<Enablement>() };
+const change = { fields: { names, wait: optional(boolean), progress: optional(boolean), dryRun: optional(boolean) }, readOnly: false, result: result<ChangeResult>() };
+const enablement = { fields: { names, dryRun: optional(boolean) }, readOnly: false, result: result<Enablement | DryRun>() };
 
 /**
  * Every command: its fields, checked in this order (the first problem is the error),

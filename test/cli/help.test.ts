@@ -134,7 +134,7 @@ describe("usage errors", () => {
     [["logs", "--since", "soon"], "--since: 'soon' is not a time: use '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' or 'now'", "usage: tend logs [NAME…] [OPTIONS]  (tend help logs)"],
     [["status", "--state", "asleep"], "--state: 'asleep' is not a state: use down, starting, up, running, stopping, failed (several with commas)", "usage: tend status [NAME…] [--failed] [--state STATE] [-q]  (tend help status)"],
     [["is-active"], "'is-active' needs a service name", "usage: tend is-active NAME… [-q]  (tend help is-active)"],
-    [["start", "--lines", "5", "web"], "'start' does not take --lines", "usage: tend start NAME… [--no-wait]  (tend help start)"],
+    [["start", "--lines", "5", "web"], "'start' does not take --lines", "usage: tend start NAME… [--no-wait] [--dry-run]  (tend help start)"],
     [["--follow", "status"], "'status' does not take --follow", "usage: tend status [NAME…] [--failed] [--state STATE] [-q]  (tend help status)"],
     [["signal", "web"], "'signal' needs a signal", "usage: tend signal NAME SIGNAL [--main]  (tend help signal)"],
     [["set"], "'set' needs a level name and a value", "usage: tend set LEVEL VALUE [--persist] [--no-persist]  (tend help set)"],

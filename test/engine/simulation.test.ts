@@ -27,6 +27,8 @@
 //      back; every start, stop and restart begins with what it affects;
 //   applies (sim/apply.ts): what leaves stops first and begins nothing, the switch
 //      comes once with the right diff and nothing removed runs or is spawned after it;
+//   dry runs (sim/preview.ts): the preview of a start, stop, restart or unwant leaves
+//      the engine as it was and says what the step then does;
 //   r (sim/processes.ts): a reload never changes a phase nor spawns anything but its
 //      command, and is under way only while its service is up.
 // Hung processes (never ready, ignoring SIGTERM) under a timeout of `none` are allowed
@@ -92,10 +94,11 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "
     `reloads: ${n("fact reload")} asked, ${n("spawn reload")} reload commands (${n("fact reload-exited")} ended, ${n("signal reload SIGKILL")} killed), ` +
       `${n("signal main other")} reload signals, ${n("fact reloading")} RELOADING=1 and ${n("fact reloaded")} READY=1 after it, ${n("arm reload-timeout")} reload timeouts armed`,
   );
+  t.diagnostic(`dry runs: ${n("preview checked")} previews of a command that changed something, ${n("preview checked (nothing)")} of one that changed nothing, each what the step then did`);
   t.diagnostic(`boots: ${n("fact boot")} boots, ${n("boot complete")} complete, ${n("end exit-with")} ended by their exit-with service, ${n("end boot failure")} by a boot failure`);
   // A simulation that does nothing proves nothing.
   assert.ok(steps > runs * 10, `only ${steps} steps in ${runs} runs`);
-  const everywhere = ["→up", "→failed", "signal SIGKILL", "restart checked", "trigger", "untrigger", "instance", "apply", "switch after stops", "bounce complete", "fact signal", "spawn reload", "fact reload-exited", "signal main other"];
+  const everywhere = ["→up", "→failed", "signal SIGKILL", "restart checked", "trigger", "untrigger", "instance", "apply", "switch after stops", "bounce complete", "preview checked", "fact signal", "spawn reload", "fact reload-exited", "signal main other"];
   const all = ["fact reloaded", "signal reload SIGKILL", "skip", "hook run", "hook timeout", "delay", "fact scheduled", "fact boot", "boot complete", "end exit-with", "end boot failure"];
   const rare = ["restart limit checked", "back-off reset", "apply while one waits", "instances gone", "instances carried", "dependency failure"];
   const missing = [...everywhere, ...(events === "all" ? [...all, ...rare] : [])].filter((k) => n(k) === 0);

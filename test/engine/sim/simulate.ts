@@ -14,6 +14,7 @@ import { random } from "./choose.js";
 import { applyChecks } from "./apply.js";
 import { bootChecks } from "./boot.js";
 import { bounceChecks } from "./bounces.js";
+import { previewChecks } from "./preview.js";
 import { randomBehaviour } from "./behaviour.js";
 import type { Check, Sim } from "./check.js";
 import { generateDatabase } from "./database.js";
@@ -84,6 +85,7 @@ export function simulate(scenario: Scenario, options: SimOptions = {}): SimResul
     restartChecks(sim, applySide.leaving),
     dependentChecks(sim, oracle, applySide.leaving),
     bounceChecks(sim, oracle),
+    previewChecks(sim),
     applySide,
     settledChecks(sim, oracle, () => eventSide.model, applySide.leaving),
   ];
