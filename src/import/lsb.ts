@@ -127,8 +127,8 @@ export function translateLsb(input: TranslateInput): TranslateResult {
   let enable = false;
   const byName = new Map(header.fields.map((f) => [f.name.toLowerCase(), f]));
 
-  /** A header's names as tend names: facilities mapped, those the destination lacks dropped with a note. */
-  const namesOf = (f: LsbField): string[] => {
+  /** A header's names into the `key` list as tend names: facilities mapped, those the destination lacks left out, said in the note. */
+  const addNames = (f: LsbField, key: string, into: string[]): void => {
     const kept: string[] = [];
     const dropped: string[] = [];
     for (const word of f.value.split(/\s+/).filter((w) => w !== "")) {
@@ -142,8 +142,10 @@ export function translateLsb(input: TranslateInput): TranslateResult {
       else if (input.known.has(tendName)) kept.push(tendName);
       else dropped.push(`${word} (no service or bundle '${tendName}' in the destination)`);
     }
-    if (dropped.length > 0) note(f, kept.length > 0 ? "approximated" : "dropped", kept.length > 0 ? kept.join(" ") : undefined, `left out: ${dropped.join(", ")}`);
-    return kept;
+    into.push(...kept);
+    const to = kept.length > 0 ? `${key} = ${kept.join(" ")}` : undefined;
+    if (dropped.length > 0) note(f, kept.length > 0 ? "approximated" : "dropped", to, `left out: ${dropped.join(", ")}`);
+    else if (to !== undefined) note(f, "translated", to);
   };
 
   for (const f of header.fields) {
@@ -154,18 +156,12 @@ export function translateLsb(input: TranslateInput): TranslateResult {
         else note(f, "approximated", `the service's name, ${name}`, `a tend service has one name: ${others.join(" ")} not provided`);
         break;
       }
-      case "required-start": {
-        const kept = namesOf(f);
-        requires.push(...kept);
-        if (kept.length > 0 && !notes.some((n) => n.line === f.line)) note(f, "translated", `requires = ${kept.join(" ")}`);
+      case "required-start":
+        addNames(f, "requires", requires);
         break;
-      }
-      case "should-start": {
-        const kept = namesOf(f);
-        after.push(...kept);
-        if (kept.length > 0 && !notes.some((n) => n.line === f.line)) note(f, "translated", `after = ${kept.join(" ")}`);
+      case "should-start":
+        addNames(f, "after", after);
         break;
-      }
       case "required-stop":
       case "should-stop": {
         // tend stops in the reverse order of the start: a stop order that is the start's says nothing more.
@@ -175,12 +171,9 @@ export function translateLsb(input: TranslateInput): TranslateResult {
         else note(f, "approximated", "the reverse of the start order", "tend stops in the reverse order of the start; a different stop order is not kept");
         break;
       }
-      case "x-start-before": {
-        const kept = namesOf(f);
-        before.push(...kept);
-        if (kept.length > 0 && !notes.some((n) => n.line === f.line)) note(f, "translated", `before = ${kept.join(" ")}`);
+      case "x-start-before":
+        addNames(f, "before", before);
         break;
-      }
       case "x-stop-after":
         note(f, "translated", "the reverse of X-Start-Before");
         break;
