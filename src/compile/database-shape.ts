@@ -196,7 +196,9 @@ function service(v: Json, at: string, name: string): Dict {
   // A missing field fails as the wrong type: `undefined` is neither null nor a value.
   // A database compiled before `reload` existed has none of its keys: its services cannot be reloaded.
   if (d.reload === undefined && d.reloadSignal === undefined && d.reloadTimeoutMs === undefined) Object.assign(d, { reload: null, reloadSignal: null, reloadTimeoutMs: 60_000 });
-  for (const key of ["command", "up", "down", "preStart", "postStop", "reload"]) argv(d[key], `${at}.${key}`);
+  // A database compiled before `stop` existed has no stop commands.
+  if (d.stop === undefined) d.stop = null;
+  for (const key of ["command", "up", "down", "preStart", "postStop", "stop", "reload"]) argv(d[key], `${at}.${key}`);
   for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
   ready(d.ready, `${at}.ready`);
   // A database compiled before `pid-file` existed has no forking daemons.

@@ -219,6 +219,7 @@ export const KEYS: Record<string, KeySpec> = {
     },
   },
   "stop-signal": { types: RUNS_COMMAND, apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.stopSignal = s)) },
+  stop: { types: ["longrun"], apply: command((d, a) => (d.stop = a)) },
   reload: { types: ["longrun"], apply: command((d, a) => (d.reload = a)) },
   "reload-signal": { types: ["longrun"], apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.reloadSignal = s)) },
   "reload-timeout": { types: ["longrun"], apply: timeout((d, ms) => (d.reloadTimeoutMs = ms)) },

@@ -82,6 +82,8 @@ export interface ServiceDef {
   /** Exit codes and signal names that count as a clean exit. */
   successExit: (number | string)[];
   stopSignal: string;
+  /** A longrun's stop: a command run beside its main process (with MAINPID) before the stop signal (systemd's ExecStop, an init script's `stop`). */
+  stop: Argv | null;
   /** `tend reload`: a command run beside the service (with MAINPID), or a signal to its main process; at most one of the two. */
   reload: Argv | null;
   reloadSignal: string | null;
@@ -145,6 +147,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     restartLimit: { count: 5, windowMs: 60_000 },
     successExit: [0],
     stopSignal: "SIGTERM",
+    stop: null,
     reload: null,
     reloadSignal: null,
     reloadTimeoutMs: 60_000,

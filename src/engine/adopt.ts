@@ -6,6 +6,7 @@ import { findAgain } from "./forking.js";
 import { setPhase } from "./phase.js";
 import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
 import { adoptReload } from "./reload.js";
+import { adoptStopCommand } from "./stop-command.js";
 import type { AdoptedProcess, Fact } from "./types.js";
 
 /**
@@ -17,7 +18,7 @@ import type { AdoptedProcess, Fact } from "./types.js";
  * as for any service.
  */
 export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
-  adoptReload(ctx, fact.service, fact.reload ?? null);
+  (stateOf(ctx.e, fact.service).stopCommand !== null ? adoptStopCommand : adoptReload)(ctx, fact.service, fact.reload ?? null);
   const name = fact.service;
   const s = stateOf(ctx.e, name);
   const { process: live, exit } = fact;

@@ -146,6 +146,7 @@ export function initialState(def: ServiceDef, now: number): ServiceState {
     announced: false,
     skipped: 0,
     reload: null,
+    stopCommand: null,
     reloaded: null,
   };
 }

@@ -9,6 +9,7 @@ import { announce, dropHooks, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { afterCrash } from "./restarts.js";
 import { requirementsUp } from "./rules.js";
+import { beginStopCommand, mainEndedDuringStopCommand, runsStopCommand } from "./stop-command.js";
 import type { ExitStatus, Outcome, Role, TimerPurpose } from "./types.js";
 import { rewant } from "./wanted.js";
 
@@ -98,7 +99,9 @@ export function stopProcess(ctx: Step, name: string, outcome: Outcome, note: str
   if (s.findingMain) return stopFinding(ctx, name, outcome, note);
   if (s.role === null) return finish(ctx, name, outcome); // no process (waiting to restart)
   s.outcome = outcome;
+  const command = runsStopCommand(ctx, name); // asked before the phase changes: it stops a reload
   setPhase(ctx, name, "stopping", note);
+  if (command) return beginStopCommand(ctx, name);
   // A spawn asked for but not yet reported is signalled once it is (see `spawned`).
   if (s.pid !== null) signalStop(ctx, name, s.pid);
 }
@@ -106,7 +109,7 @@ export function stopProcess(ctx: Step, name: string, outcome: Outcome, note: str
 /** The hooks that run once the service is on its way down: they are never sent the stop signal. */
 export const isStopHook = (role: Role | null): boolean => role === "down" || role === "post-stop";
 
-function signalStop(ctx: Step, name: string, pid: number): void {
+export function signalStop(ctx: Step, name: string, pid: number): void {
   const def = defOf(ctx.e, name);
   const s = stateOf(ctx.e, name);
   // The launcher of a forking daemon runs `command` too: the program's own stop signal.
@@ -163,15 +166,8 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
   const launched = role === "launcher" && spawnError === null && status.code === 0;
 
   if (s.phase === "stopping") {
-    // A task's run is over, stopped or not: the next trigger runs it again.
-    if (def.type === "task") endRun(ctx, name);
-    const outcome = s.outcome ?? { to: "down", reason: null, held: false };
-    if (role === "launcher") leftBehind(ctx, name);
-    if ((role === "main" || role === "launcher") && def.postStop !== null) return spawn(ctx, name, "post-stop");
-    const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;
-    // A oneshot's `down` runs only while stopping: say when it failed.
-    const note = role === "down" && !ok ? `down ${described}` : killedNote;
-    return finish(ctx, name, outcome.to === "down" && note !== null ? { ...outcome, reason: note } : outcome);
+    if (role === "main" && mainEndedDuringStopCommand(ctx, name)) return;
+    return stoppedProcess(ctx, name, role, ok, described);
   }
   // The `exit-with` service's run is over (its main ended, or never began): so is the
   // boot, with its status; shutting down, it is not restarted.
@@ -211,6 +207,21 @@ export function processEnded(ctx: Step, name: string, status: ExitStatus, spawnE
   const outcome = afterCrash(ctx, name, ok && role === "main", what);
   if (def.postStop !== null) return cleanUp(ctx, name, outcome, what);
   finish(ctx, name, outcome);
+}
+
+/** The process of a stopping service has ended (`ok`, `described`: how, for a `down`): its post-stop, or the stop is over. */
+export function stoppedProcess(ctx: Step, name: string, role: Role | null, ok: boolean, described: string): void {
+  const def = defOf(ctx.e, name);
+  const s = stateOf(ctx.e, name);
+  // A task's run is over, stopped or not: the next trigger runs it again.
+  if (def.type === "task") endRun(ctx, name);
+  const outcome = s.outcome ?? { to: "down", reason: null, held: false };
+  if (role === "launcher") leftBehind(ctx, name);
+  if ((role === "main" || role === "launcher") && def.postStop !== null) return spawn(ctx, name, "post-stop");
+  const killedNote = s.killed ? `killed after the stop timeout (${seconds(def.stopTimeoutMs!)})` : null;
+  // A oneshot's `down` runs only while stopping: say when it failed.
+  const note = role === "down" && !ok ? `down ${described}` : killedNote;
+  finish(ctx, name, outcome.to === "down" && note !== null ? { ...outcome, reason: note } : outcome);
 }
 
 /**

@@ -10,6 +10,7 @@ import { mainRefused, mainTaken } from "./forking.js";
 import { makeNamed } from "./instances.js";
 import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
 import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
+import { stopCommandFact, stopCommandTimedOut } from "./stop-command.js";
 import { evaluate } from "./rules.js";
 import { members, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
@@ -102,7 +103,7 @@ function handle(ctx: Step, fact: Fact): void {
     case "reload-spawn-failed":
     case "reload-exited":
       if (!e.services.has(fact.service)) return;
-      return reloadProcessFact(ctx, fact);
+      return (stateOf(e, fact.service).stopCommand !== null ? stopCommandFact : reloadProcessFact)(ctx, fact);
     case "reloading":
     case "reloaded":
       if (!e.services.has(fact.service)) return;
@@ -144,6 +145,7 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
       const s = stateOf(e, fact.service);
       if (s.timer !== fact.token) return; // superseded
       if (s.reload?.token === fact.token) return reloadTimedOut(ctx, fact.service);
+      if (s.stopCommand !== null) return stopCommandTimedOut(ctx, fact.service);
       s.timer = 0;
       return timerFired(ctx, fact.service);
     }

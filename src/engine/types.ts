@@ -18,8 +18,23 @@ export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "faile
  */
 export type Role = "pre-start" | "launcher" | "main" | "up" | "down" | "post-stop";
 
-/** What a spawn is for: the service's process (a role), or its reload command, which runs beside its main process (reload.ts). */
-export type SpawnRole = Role | "reload";
+/**
+ * What a spawn is for: the service's process (a role), or a command beside its main
+ * process: its reload command (reload.ts) or its stop command (stop-command.ts). The two
+ * share the keeper's one place for a command beside, and its news (the reload-* facts).
+ */
+export type SpawnRole = Role | "reload" | "stop";
+
+/** A command that runs beside the service's process, not as it. */
+export const isBeside = (role: SpawnRole): role is "reload" | "stop" => role === "reload" || role === "stop";
+
+/** A stop command under way (stop-command.ts). */
+export interface StopCommand {
+  /** Its process, once its spawn is reported. */
+  pid: number | null;
+  /** The main process ended while it ran: the stop goes on once it has ended too. */
+  mainEnded: boolean;
+}
 
 /** Whom a signal is for: the process group of the service's process, its main process alone, or its reload command's group. */
 export type SignalTarget = "group" | "main" | "reload";
@@ -95,6 +110,8 @@ export interface ServiceState {
   skipped: number;
   /** A reload under way; only while the service is up. */
   reload: Reload | null;
+  /** A stop command under way; only while stopping. */
+  stopCommand: StopCommand | null;
   /** How the last reload ended (error null: reloaded), and when: what `tend reload` answers. */
   reloaded: { at: number; error: string | null } | null;
 }
@@ -161,7 +178,7 @@ export type Fact =
   | { kind: "signal"; service: string; signal: string; to: "group" | "main" }
   /** An admin's reload (`tend reload NAME…`): each up service runs its reload command, or its main process is sent its reload signal. */
   | { kind: "reload"; names: string[] }
-  /** The reload command runs (`spawned` of its process), could not be started, or ended. */
+  /** The command beside the service's process runs (`spawned`), could not be started, or ended: its reload command, or its stop command while it stops. */
   | { kind: "reload-spawned"; service: string; pid: number }
   | { kind: "reload-spawn-failed"; service: string; error: string }
   | { kind: "reload-exited"; service: string; pid: number; status: ExitStatus }

@@ -14,6 +14,7 @@ import { formatDiagnostic } from "../config/diagnostics.js";
 import { checkExitWith } from "../engine/boot.js";
 import { createEngine, defOf } from "../engine/engine.js";
 import { replay, restoreEngine, snapshotOf } from "../engine/snapshot.js";
+import { isBeside } from "../engine/types.js";
 import { PLACE_MODES, type Places } from "../places.js";
 import { lookupGroup } from "../supervisor/accounts.js";
 import { defaultEnvironment } from "../supervisor/default-environment.js";
@@ -269,8 +270,9 @@ function readopt(server: ServerCore, supervisor: Supervisor, runtime: RuntimeSta
     }
   }
   const { engine } = server;
-  const procOf = new Map(procs.flatMap((p) => (p.role === "reload" ? [] : [[p.service, { ...p, role: p.role }] as const])));
-  const reloadOf = new Map(procs.flatMap((p) => (p.role === "reload" ? [[p.service, p.pid] as const] : [])));
+  // The keeper's command beside a service (`role=reload`) is its reload or its stop command: the engine knows which.
+  const procOf = new Map(procs.flatMap((p) => (isBeside(p.role) ? [] : [[p.service, { ...p, role: p.role }] as const])));
+  const reloadOf = new Map(procs.flatMap((p) => (isBeside(p.role) ? [[p.service, p.pid] as const] : [])));
   const exitOf = new Map(exits.map((x) => [x.service, x]));
   const names = new Set([...procOf.keys(), ...exitOf.keys(), ...reloadOf.keys()]);
   for (const [name, s] of engine.services) if (s.pid !== null || s.role !== null || s.findingMain) names.add(name);

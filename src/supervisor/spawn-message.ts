@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { expandArgv, type Argv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
-import type { SpawnRole } from "../engine/types.js";
+import { isBeside, type SpawnRole } from "../engine/types.js";
 import type { LogSettings, SpawnMessage } from "../keeper/protocol.js";
 import { fileNameOf } from "../places.js";
 import { directoryEnvironment, type DirectoryBases, type Owner } from "../system/service-directories.js";
@@ -61,7 +61,8 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
   const message: SpawnMessage = {
     type: "spawn",
     service,
-    role,
+    // The keeper has one place for a command beside the service's process, its reload command's: a stop command runs there.
+    role: role === "stop" ? "reload" : role,
     file: args[0]!,
     args,
     env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
@@ -75,8 +76,8 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
     limits: Object.entries(def.limits).map(([name, l]) => ({ name, soft: l.soft, hard: l.hard })),
     cgroup: cgroupName(service),
     // A oneshot's `up` may leave daemons behind that live until the oneshot stops; a
-    // reload command's end is not its service's; a launcher leaves the daemon that is the service.
-    killRest: !(def.type === "oneshot" && role === "up") && role !== "reload" && role !== "launcher",
+    // reload or stop command's end is not its service's; a launcher leaves the daemon that is the service.
+    killRest: !(def.type === "oneshot" && role === "up") && !isBeside(role) && role !== "launcher",
   };
   if (readiness.kind === "fd") message.readyFd = readiness.fd;
   if (readiness.kind === "notify") message.notify = notifyPath;
@@ -112,6 +113,8 @@ function commandFor(def: ServiceDef, role: SpawnRole): Argv | null {
       return def.up;
     case "down":
       return def.down;
+    case "stop":
+      return def.stop;
     case "reload":
       return def.reload;
   }

@@ -10,7 +10,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { expandArgv } from "../config/argv.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
-import type { Action, Fact, Role, SignalTarget, SpawnRole } from "../engine/types.js";
+import { type Action, type Fact, isBeside, type Role, type SignalTarget, type SpawnRole } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
 import { EncodeError, type KeeperMessage, type ServerMessage } from "../keeper/protocol.js";
 import type { ArmedTimer } from "../engine/snapshot.js";
@@ -180,7 +180,7 @@ export interface Tracking {
 
 function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void; listenSyslog(): void } {
   const running = new Map<string, Running>();
-  /** Reload commands asked for and not yet reported ended, with their pid once reported. */
+  /** Commands beside (reload or stop) asked for and not yet reported ended, with their pid once reported. */
   const reloads = new Map<string, number | null>();
   const timers = new Map<string, { timer: Timer; armed: ArmedTimer }>();
   const statusTexts = new Map<string, string>();
@@ -202,8 +202,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const self = currentAccount();
 
   const fail = (service: string, error: string, role: SpawnRole = "main"): void => {
-    if (role === "reload") {
-      options.report(service, `cannot start its reload command: ${error}`);
+    if (isBeside(role)) {
+      options.report(service, `cannot start its ${role} command: ${error}`);
       return options.emit({ kind: "reload-spawn-failed", service, error });
     }
     options.report(service, error);
@@ -237,7 +237,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       throw e;
     }
     known.add(service);
-    if (role === "reload") return void reloads.set(service, null);
+    if (isBeside(role)) return void reloads.set(service, null);
     running.set(service, { pid: null, main: spawn.main, probe: probeFor(service, def, spawn.readiness, spawn.message.cwd, spawn.env, spawn.ids), watch: null, pidFile: null });
     if (role === "launcher") launched.set(service, Date.now());
   }

@@ -30,7 +30,8 @@
 //   dry runs (sim/preview.ts): the preview of a start, stop, restart or unwant leaves
 //      the engine as it was and says what the step then does;
 //   r (sim/processes.ts): a reload never changes a phase nor spawns anything but its
-//      command, and is under way only while its service is up.
+//      command, and is under way only while its service is up; a stop command runs
+//      only while its service stops, with its main's MAINPID, killed only on its timeout.
 // Hung processes (never ready, ignoring SIGTERM) under a timeout of `none` are allowed
 // to keep what waits for them where it is; nothing else may be stuck. What requires
 // a service that only its event starts may wait for that event forever.
@@ -92,13 +93,13 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "
   );
   t.diagnostic(
     `reloads: ${n("fact reload")} asked, ${n("spawn reload")} reload commands (${n("fact reload-exited")} ended, ${n("signal reload SIGKILL")} killed), ` +
-      `${n("signal main other")} reload signals, ${n("fact reloading")} RELOADING=1 and ${n("fact reloaded")} READY=1 after it, ${n("arm reload-timeout")} reload timeouts armed`,
+      `${n("signal main other")} reload signals, ${n("fact reloading")} RELOADING=1 and ${n("fact reloaded")} READY=1 after it, ${n("arm reload-timeout")} reload timeouts armed; ${n("spawn stop")} stop commands`,
   );
   t.diagnostic(`dry runs: ${n("preview checked")} previews of a command that changed something, ${n("preview checked (nothing)")} of one that changed nothing, each what the step then did`);
   t.diagnostic(`boots: ${n("fact boot")} boots, ${n("boot complete")} complete, ${n("end exit-with")} ended by their exit-with service, ${n("end boot failure")} by a boot failure`);
   // A simulation that does nothing proves nothing.
   assert.ok(steps > runs * 10, `only ${steps} steps in ${runs} runs`);
-  const everywhere = ["→up", "→failed", "signal SIGKILL", "restart checked", "trigger", "untrigger", "instance", "apply", "switch after stops", "bounce complete", "preview checked", "fact signal", "spawn reload", "fact reload-exited", "signal main other"];
+  const everywhere = ["→up", "→failed", "signal SIGKILL", "restart checked", "trigger", "untrigger", "instance", "apply", "switch after stops", "bounce complete", "preview checked", "fact signal", "spawn reload", "fact reload-exited", "signal main other", "spawn stop"];
   const all = ["fact reloaded", "signal reload SIGKILL", "skip", "hook run", "hook timeout", "delay", "fact scheduled", "fact boot", "boot complete", "end exit-with", "end boot failure"];
   const rare = ["restart limit checked", "back-off reset", "apply while one waits", "instances gone", "instances carried", "dependency failure"];
   const missing = [...everywhere, ...(events === "all" ? [...all, ...rare] : [])].filter((k) => n(k) === 0);

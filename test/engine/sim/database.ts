@@ -61,7 +61,7 @@ export function generateDatabase(rng: Random, size: number, events: Random | nul
   defs.push(boot);
   // Drawn last, from a stream of their own: the graph of a seed stays what it was without them.
   const reloads = random(rng.int(0, 0x7fffffff));
-  for (const def of defs) if (def.type === "longrun") configureReload(reloads, def);
+  for (const def of defs) if (def.type === "longrun") configureBeside(reloads, def);
   return databaseOf(defs, 1);
 }
 
@@ -75,8 +75,9 @@ export function databaseOf(defs: readonly ServiceDef[], generation: number): Dat
   return { format: "tend-db", version: 1, generation, compiledAt: "", source: "/sim", services, graph, boot: [], digest: `generation ${generation}` };
 }
 
-/** A reload for some longruns: a command or a signal to the main process, under a timeout or none. */
-export function configureReload(rng: Random, def: ServiceDef): void {
+/** The commands beside: for some longruns a reload (a command or a signal to the main process, under a timeout or none), for some a stop command. */
+export function configureBeside(rng: Random, def: ServiceDef): void {
+  if (rng.chance(0.3)) def.stop = ["/sim/stop"];
   const how = weighted(rng, [
     ["none", 50],
     ["command", 30],

@@ -48,7 +48,8 @@ export function dependentChecks(sim: Sim, oracle: Oracle, leaving: () => Readonl
   return {
     action(a) {
       if (a.kind !== "changed") return;
-      if (a.phase === "stopping") blockedAtStop.set(a.service, world.graph.requires(a.service).filter((r) => blocked(r)));
+      // A stop begins (one already stopping that gets a new reason, its stop command failed, goes on with the same stop).
+      if (a.phase === "stopping" && world.phase(a.service) !== "stopping") blockedAtStop.set(a.service, world.graph.requires(a.service).filter((r) => blocked(r)));
       if (a.phase !== "failed") return;
       const x = dependencyOf(a.reason);
       const atStop = blockedAtStop.get(a.service) ?? [];

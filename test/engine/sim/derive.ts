@@ -9,7 +9,7 @@ import type { Database } from "../../../src/compile/database.js";
 import { defaultService, type ServiceDef, type ServiceType } from "../../../src/config/service.js";
 import { weighted, type Random } from "./choose.js";
 import { conditionRefs, decorated, requirable } from "./conditions.js";
-import { configure, configureReload, databaseOf } from "./database.js";
+import { configure, configureBeside, databaseOf } from "./database.js";
 import { indexOf, nameAt, ref } from "./names.js";
 
 type Edit = "add" | "remove" | "change";
@@ -61,7 +61,7 @@ function add(rng: Random, defs: Editable): void {
   const type = weighted<ServiceType>(rng, [["longrun", 60], ["oneshot", 30], ["task", 10]]);
   const def = defaultService(nameAt(index), `/sim/${nameAt(index)}`, type);
   configure(rng, def);
-  if (type === "longrun") configureReload(rng, def);
+  if (type === "longrun") configureBeside(rng, def);
   const mayRequire = existing.filter(requirable);
   for (let k = rng.int(0, 2); k > 0 && mayRequire.length > 0; k--) def.requires.push(ref(rng.pick(mayRequire).name));
   if (existing.length > 0 && rng.chance(0.4)) def.wants.push(ref(rng.pick(existing).name));
@@ -121,7 +121,7 @@ function change(rng: Random, defs: Editable, generation: number): void {
       const types = (["longrun", "oneshot", "task"] as const).filter((t) => t !== def.type && (t !== "task" || !required));
       const fresh = defaultService(def.name, def.file, rng.pick(types));
       configure(rng, fresh);
-      if (fresh.type === "longrun") configureReload(rng, fresh);
+      if (fresh.type === "longrun") configureBeside(rng, fresh);
       for (const key of ["requires", "wants", "after", "before"] as const) fresh[key] = def[key];
       defs.put(fresh);
       return;

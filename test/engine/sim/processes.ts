@@ -3,7 +3,7 @@
 //      begins while what it is ordered after is in transition;
 //   2. nothing that is required stops before what requires it has, nor before what
 //      is ordered after it and also stopping has stopped;
-//   3. one process per service (and at most one reload command beside it), and the
+//   3. one process per service (and at most one reload or stop command beside it), and the
 //      engine's pid and role are the world's;
 //   r. a reload never changes a phase nor spawns anything but a reload command, and
 //      is under way only while its service is up;
@@ -11,7 +11,8 @@
 // only while stopping (SIGKILL only on the stop timeout, never to a stop hook), an
 // admin's signal sent to the process the service has (its main with `to: main`), a
 // reload's signal to the main process while up, a SIGKILL of a reload command only
-// when its reload is over, a kill only of what a oneshot
+// when its reload is over (a stop command's, when it is over: its timeout), a stop command
+// only while stopping, with its main's MAINPID, a kill only of what a oneshot
 // or a forking daemon's launcher left (with no process of its own tracked).
 
 import type { ServiceDef } from "../../../src/config/service.js";
@@ -25,6 +26,8 @@ export function processChecks(sim: Sim): Check {
   const e = world.engine;
   /** The pid the engine had for the service an admin's signal names. */
   let signalled: number | null = null;
+  /** The step's fact is news of a stop command (the reload-* facts are of the command beside, whichever it is). */
+  let stopCommandNews = false;
 
   /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
   const checkStart = (name: string, role: SpawnRole, begins: boolean): void => {
@@ -54,13 +57,15 @@ export function processChecks(sim: Sim): Check {
    * … failed`): the step of its own start-timeout timer is no stop of a requirement.
    * Not stops either, and so not checked: a service whose main process ended by itself
    * is `stopping` while its post-stop hook runs (a crash, which leaves its dependents
-   * alone); and a stop signal sent when a pending spawn is reported (`deferred`) was
-   * decided when the stop began, and was checked then.
+   * alone); and a stop signal sent when a pending spawn is reported, or once the stop
+   * command has ended (`deferred`), was decided when the stop began, and was checked then.
    */
   const checkStop = (name: string, what: string, deferred: boolean): void => {
     const f = world.fact!;
     if (f.kind === "timer" && f.service === name && world.timer?.purpose === "start-timeout") return;
     if (deferred && f.kind === "spawned" && f.service === name) return;
+    // So is the stop signal after the stop command: the stop began with the command, checked then.
+    if (deferred && stopCommandNews && "service" in f && f.service === name) return;
     const g = world.graph;
     for (const d of g.requiredBy(name)) {
       const phase = world.knows(d) ? world.phase(d) : "down";
@@ -83,7 +88,17 @@ export function processChecks(sim: Sim): Check {
       if (a.env?.MAINPID !== String(main?.pid)) fail(`${name}: its reload command has MAINPID=${a.env?.MAINPID}, its main process is ${main?.pid}`);
       return;
     }
-    if (isReloadFact(world.fact!)) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
+    if (role === "stop") {
+      if (def.stop === null) fail(`${name}: spawned a stop command it does not have`);
+      if (world.phase(name) !== "stopping") fail(`${name} spawned its stop command while ${world.phase(name)}`);
+      const other = world.reloadCommand(name);
+      if (other !== undefined) fail(`invariant 3: ${name} spawned its stop command while a ${other.role} command (pid ${other.pid}) is still alive`);
+      const main = world.live(name);
+      if (main?.role !== "main" || a.env?.MAINPID !== String(main.pid)) fail(`${name}: its stop command has MAINPID=${a.env?.MAINPID}, its process is ${main?.role} ${main?.pid}`);
+      return checkStop(name, `${name} spawned its stop command`, false);
+    }
+    // A stop command's end lets its stop go on (a post-stop): no reload's.
+    if (isReloadFact(world.fact!) && !stopCommandNews) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
     const other = world.live(name);
     if (other !== undefined) fail(`invariant 3: ${name} spawned a ${role} while its ${other.role} (pid ${other.pid}) is still alive`);
     if (START_ROLES.includes(role)) checkStart(name, role, world.begins(a) === "start");
@@ -116,7 +131,8 @@ export function processChecks(sim: Sim): Check {
     }
     if (a.to === "reload") {
       // A reload command killed: its reload timed out, or it is one whose reload is over.
-      if (a.signal !== "SIGKILL" || p?.role !== "reload") fail(`${name}: ${showAction(a)} to what is not a reload command`);
+      if (a.signal !== "SIGKILL" || (p?.role !== "reload" && p?.role !== "stop")) fail(`${name}: ${showAction(a)} to what is not a reload or stop command`);
+      if (p?.role === "stop" && e.services.get(name)?.stopCommand?.pid === pid) fail(`${name}: its stop command (pid ${pid}) was killed while its stop command goes on`);
       const r = e.services.get(name)?.reload;
       if (r != null && r.pid === pid) fail(`${name}: its reload command (pid ${pid}) was killed while its reload goes on`);
       return;
@@ -150,7 +166,8 @@ export function processChecks(sim: Sim): Check {
     if ((def.type === "task") !== (phase === "running") && (phase === "running" || phase === "starting" || phase === "up")) fail(`${name}: a ${def.type} went ${phase}`);
     // The main process ended by itself and its post-stop hook runs: a crash, not a stop.
     const cleanUp = phase === "stopping" && next?.kind === "spawn" && next.service === name && next.role === "post-stop";
-    if (phase === "stopping" && !cleanUp) checkStop(name, `${name} began stopping`, false);
+    // Already stopping, with a new reason (its stop command failed): the same stop.
+    if (phase === "stopping" && !cleanUp && was !== "stopping") checkStop(name, `${name} began stopping`, false);
     // A oneshot with no `down` goes from up to down without a process to stop.
     if (def.type === "oneshot" && was === "up" && (phase === "down" || phase === "failed") && def.down === null) checkStop(name, `${name} went ${phase} from up`, false);
   };
@@ -171,6 +188,7 @@ export function processChecks(sim: Sim): Check {
         const p = world.proc(fact.pid)!;
         if (s !== undefined && s.pid !== p.pid) fail(`${p.service}: pid ${p.pid} (${p.role}) exited but the engine tracks pid ${s.pid} (${s.role})`);
       }
+      stopCommandNews = "service" in fact && e.services.get(fact.service)?.stopCommand != null;
       const s = fact.kind === "signal" ? e.services.get(fact.service) : undefined;
       signalled = s === undefined || (fact.kind === "signal" && fact.to === "main" && s.role !== "main") ? null : s.pid;
     },
@@ -240,6 +258,11 @@ export function consistent(sim: Sim, names: Iterable<string>): void {
       const r = world.reloadCommand(name);
       if (s.reload.pid !== null && (r === undefined || r.pid !== s.reload.pid || !r.reported)) fail(`${name}: the engine's reload command is pid ${s.reload.pid}, the world's ${r?.pid}`);
       if (!s.reload.command && s.reload.pid !== null) fail(`${name}: a reload command pid ${s.reload.pid} that does not run`);
+    }
+    if (s.stopCommand !== null) {
+      if (s.phase !== "stopping") fail(`${name}: a stop command under way while ${s.phase}`);
+      const c = world.reloadCommand(name);
+      if (s.stopCommand.pid !== null && (c === undefined || c.pid !== s.stopCommand.pid)) fail(`${name}: the engine's stop command is pid ${s.stopCommand.pid}, the world's ${c?.pid}`);
     }
     if (s.findingMain && (s.phase !== "starting" || p !== undefined)) fail(`${name}: looking for its main while ${s.phase}${p === undefined ? "" : ` with a live ${p.role}`}`);
   }

@@ -3,8 +3,8 @@
 // `ready` for a longrun's main, then `exited`; `find-main` with `main-pid` (a daemon,
 // then its `ready` and `exited` as a main's) or `main-pid-refused`, unless a spawn or
 // a kill of the service comes first; `signal` ends a process (or not); `arm`
-// comes back as `timer`; `delay` as `scheduled`. A `reload` spawn is the reload
-// command, beside the service's process: `reload-spawned`, then `reload-exited`; it
+// comes back as `timer`; `delay` as `scheduled`. A `reload` or `stop` spawn is a
+// command beside the service's process: `reload-spawned`, then `reload-exited`; it
 // dies with the service's main (the keeper's kill of its tree), and a notify main
 // asked to reload says `reloading` and `reloaded` as its behaviour says. What each
 // process does is its behaviour's to say: by default it obeys at once (a longrun's main runs until
@@ -25,7 +25,7 @@
 import type { Database } from "../../../src/compile/database.js";
 import type { ServiceDef } from "../../../src/config/service.js";
 import { createEngine, step, type Engine } from "../../../src/engine/engine.js";
-import type { Action, ExitStatus, Fact, Phase, SpawnRole, TimerPurpose } from "../../../src/engine/types.js";
+import { type Action, type ExitStatus, type Fact, isBeside, type Phase, type SpawnRole, type TimerPurpose } from "../../../src/engine/types.js";
 import { obedient, type Behaviour, type Proc } from "./behaviour.js";
 import { graphOf, templateOf, type Graph } from "./graph.js";
 import { Queue } from "./queue.js";
@@ -100,8 +100,8 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
   const procs = new Map<number, Proc>();
   const live = new Map<string, Proc>();
   const reloads = new Map<string, Proc>();
-  /** Where a process is the live one: its service's reload command, or its process. */
-  const slot = (p: Proc): Map<string, Proc> => (p.role === "reload" ? reloads : live);
+  /** Where a process is the live one: its service's command beside (reload or stop), or its process. */
+  const slot = (p: Proc): Map<string, Proc> => (isBeside(p.role) ? reloads : live);
   const phases = new Map<string, Phase>(engine.topo.names.map((n) => [n, "down"]));
   const purposes = new Map<number, TimerPurpose>();
   const instances = new Map<string, string[]>();
@@ -141,7 +141,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         const p = procs.get(event.pid)!;
         if (!p.alive) return null; // a reload command that died with its service before it was reported
         p.reported = true;
-        const reload = p.role === "reload";
+        const reload = isBeside(p.role);
         if (!p.fails) return { kind: reload ? "reload-spawned" : "spawned", service: p.service, pid: p.pid };
         p.alive = false;
         slot(p).delete(p.service);
@@ -158,7 +158,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         if (!p.alive) return null; // already ended (a signal and its own exit, say)
         p.alive = false;
         slot(p).delete(p.service);
-        if (p.role === "reload") return p.reported ? { kind: "reload-exited", service: p.service, pid: p.pid, status: event.status } : null;
+        if (isBeside(p.role)) return p.reported ? { kind: "reload-exited", service: p.service, pid: p.pid, status: event.status } : null;
         if (p.role === "main") endReloadCommand(p.service);
         return { kind: "exited", service: p.service, pid: p.pid, status: event.status };
       }
