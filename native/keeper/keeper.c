@@ -162,7 +162,7 @@ static void emit_exited(struct service *s)
 static void emit_pending(struct service *s)
 {
     /* A reload command's news after the service's: a RELOADING=1 its command set off comes before its exit. */
-    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_REFUSED, P_MAIN, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED};
+    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_REFUSED, P_MAIN, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED, P_LISTENING};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         unsigned what = order[i];
         if (!(s->pending & what))
@@ -227,6 +227,13 @@ static void emit_pending(struct service *s)
         case P_RELOAD_EXITED:
             emit_exit(s, s->reload.exit_pid, s->reload.seq, s->reload.exit_status, false, true);
             continue;
+        case P_LISTENING:
+            out_begin(&out, "listening");
+            out_field(&out, "service", s->name);
+            out_fieldf(&out, "count", "%zu", s->listener_count);
+            if (s->listen_error != NULL)
+                out_field(&out, "error", s->listen_error);
+            break;
         case P_LOG:
             out_begin(&out, "log-trouble");
             out_field(&out, "service", s->name);
@@ -822,6 +829,42 @@ static const char *start_process(struct service *s, const struct message *m, boo
     r.file = resolved;
     r.argv = values_of(m, "arg");
     r.envp = values_of(m, "env");
+    /* The listening sockets go to the service's main command (a forking daemon's launcher too), as sd_listen_fds(3) reads them. */
+    const char *role = message_get(m, "role");
+    int listen_fds[MAX_LISTEN];
+    char count_env[32], pid_env[40] = "LISTEN_PID=", *names_env = NULL;
+    if (!reload && s->listener_count > 0 && (strcmp(role, "main") == 0 || strcmp(role, "launcher") == 0)) {
+        if (r.ready_fd >= 0 && r.ready_fd < 3 + (int)s->listener_count) {
+            free(r.argv);
+            free(r.envp);
+            snprintf(error, error_size, "bad request: ready-fd %d is one of the listening sockets' (3 to %zu)", r.ready_fd, 2 + s->listener_count);
+            return error;
+        }
+        for (size_t i = 0; i < s->listener_count; i++)
+            listen_fds[i] = s->listeners[i].fd;
+        r.listen_fds = listen_fds;
+        r.listen_count = s->listener_count;
+        r.listen_pid = pid_env + strlen(pid_env);
+        snprintf(count_env, sizeof count_env, "LISTEN_FDS=%zu", s->listener_count);
+        names_env = malloc(strlen(s->listen_names) + sizeof "LISTEN_FDNAMES=");
+        char **envp = calloc(count_key(m, "env") + 4, sizeof *envp);
+        if (names_env == NULL || envp == NULL || r.envp == NULL) {
+            free(envp);
+            free(r.envp);
+            r.envp = NULL; /* out of memory, said below */
+        } else {
+            sprintf(names_env, "LISTEN_FDNAMES=%s", s->listen_names);
+            size_t n = 0;
+            for (char **e = r.envp; *e != NULL; e++)
+                if (strncmp(*e, "LISTEN_FDS=", 11) != 0 && strncmp(*e, "LISTEN_PID=", 11) != 0 && strncmp(*e, "LISTEN_FDNAMES=", 15) != 0)
+                    envp[n++] = *e;
+            envp[n++] = count_env;
+            envp[n++] = pid_env;
+            envp[n++] = names_env;
+            free(r.envp);
+            r.envp = envp;
+        }
+    }
     size_t group_count = count_key(m, "group");
     r.groups = calloc(group_count + 1, sizeof *r.groups);
     for (size_t i = 0, j = 0; r.groups != NULL && i < m->count; i++) {
@@ -851,6 +894,7 @@ static const char *start_process(struct service *s, const struct message *m, boo
         ok = spawn_process(&r, &child, error, error_size);
     free(r.argv);
     free(r.envp);
+    free(names_env);
     free(r.groups);
     close_fd(&r.cgroup_procs);
     if (!ok)
@@ -1051,6 +1095,24 @@ static void handle_forget(const struct message *m)
     s->cgroup = s->program = s->name = NULL;
 }
 
+/* The service's listening sockets: opened (or kept, unchanged) and held until the next
+ * `listen` or its `forget`. Answered with `listening`. */
+static void handle_listen(const struct message *m)
+{
+    struct service *s = named(m, true);
+    if (s == NULL)
+        return;
+    char **specs = values_of(m, "socket");
+    if (specs == NULL)
+        return reply_error("out of memory");
+    char error[512];
+    const char *problem = listen_set(s, specs, count_key(m, "socket"), error, sizeof error);
+    free(specs);
+    free(s->listen_error);
+    s->listen_error = problem == NULL ? NULL : strdup(problem);
+    service_mark(&table, s, P_LISTENING);
+}
+
 /* The pids of a service's tree, answered at once (process_input left room for it). */
 static void handle_procs(const struct message *m)
 {
@@ -1146,6 +1208,8 @@ static void handle(char *payload, size_t length)
         return handle_note(&m);
     if (strcmp(m.type, "forget") == 0)
         return handle_forget(&m);
+    if (strcmp(m.type, "listen") == 0)
+        return handle_listen(&m);
     if (strcmp(m.type, "procs") == 0)
         return handle_procs(&m);
     if (strcmp(m.type, "ack") == 0) {

@@ -11,6 +11,7 @@
  *   notify.c    the sd_notify socket of a service
  *   tree.c      one cgroup per service, or the fallback by session and marker; a tree's pids, the service of a pid, whether a pid is of a service's tree
  *   syslog.c    the syslog(3) socket (/dev/log): each message into the log of the service that sent it
+ *   listen.c    a service's listening sockets (socket activation), held for its whole life
  *   server.c    with --server, the Node server as the keeper's child, run again when it dies
  */
 #ifndef TEND_KEEPER_H
@@ -33,6 +34,8 @@
 /* A `procs` answer names at most this many pids (12 bytes each at most: it fits in
  * MAX_OUT_MESSAGE with a name of 255 bytes); its `total` counts them all. */
 #define MAX_PROCS_LISTED 256u
+/* Listening sockets a service may have (fds 3 … 3 + MAX_LISTEN - 1 of its main process). */
+#define MAX_LISTEN 64u
 
 /* ---- protocol.c ---- */
 
@@ -127,6 +130,7 @@ enum pending {
     P_RELOAD_EXITED = 256,
     P_MAIN = 512,     /* a main process taken (a pid file's, MAINPID=) */
     P_REFUSED = 1024, /* one that was not */
+    P_LISTENING = 2048, /* the answer to a `listen` */
 };
 
 struct notice {
@@ -134,6 +138,15 @@ struct notice {
     long long mainpid;
     /* `reloading`: RELOADING=1 came, and no READY=1 after it yet (that READY=1 is told as `reloaded`). */
     bool stopping, reloading, watchdog;
+};
+
+/* A listening socket a service holds (listen.c). */
+struct listener {
+    char *spec; /* as the server sent it: an unchanged set is kept */
+    int fd;
+    char *path; /* a unix socket's file, which the keeper made: removed with it */
+    dev_t dev;
+    ino_t ino;
 };
 
 struct service {
@@ -191,6 +204,11 @@ struct service {
     struct notice notice;
     unsigned notice_changed;
     bool queued;
+    /* Its listening sockets, passed to every main process; `listen_names` is LISTEN_FDNAMES's value. */
+    struct listener *listeners;
+    size_t listener_count;
+    char *listen_names;
+    char *listen_error; /* the answer to the last `listen` (NULL: it holds them) */
     /* The reload command (role=reload): a process beside the service's own, in its
      * cgroup, writing to its pipes; at most one at a time. pid 0: none. Its exit is told
      * once, not kept for a next server's table. */
@@ -247,6 +265,11 @@ struct spawn_request {
     int out_fd;   /* where stdout and stderr go */
     int err_fd;   /* where stderr goes instead, -1: with stdout */
     int cgroup_procs; /* cgroup.procs of the service's cgroup, -1 for none */
+    /* Listening sockets, placed at fds 3…; `listen_pid` the digits of LISTEN_PID= in envp,
+     * written by the child with its own pid (room for 20). */
+    const int *listen_fds;
+    size_t listen_count;
+    char *listen_pid;
 };
 
 struct spawned {
@@ -315,6 +338,17 @@ const char *syslog_path(void); /* NULL: not listening */
 struct log *syslog_log(void);
 /* Reads at most `max` datagrams, each into the log of the service whose process sent it. */
 void syslog_read(struct services *t, unsigned max);
+
+/* Does a program listen on the unix socket at `address`? 1 yes, 0 no (its listener is gone), -1 cannot tell (errno says why). */
+struct sockaddr_un;
+int unix_listened(const struct sockaddr_un *address);
+
+/* ---- listen.c ---- */
+
+/* Installs the service's set of listening sockets (an unchanged one is kept, with its
+ * backlog); NULL, or why not, and then it holds none. */
+const char *listen_set(struct service *s, char **specs, size_t count, char *error, size_t size);
+void listen_close(struct service *s);
 
 /* ---- server.c ---- */
 

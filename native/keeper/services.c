@@ -141,6 +141,9 @@ void service_release(struct service *s)
     close_fd(&s->err_read);
     close_fd(&s->err_write);
     log_close(&s->log);
+    listen_close(s);
+    free(s->listen_error);
+    s->listen_error = NULL;
     free(s->failure);
     s->failure = NULL;
     free(s->reload.failure);

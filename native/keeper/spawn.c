@@ -93,6 +93,20 @@ static int place(int fd, int target)
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* Writes `pid` in decimal into `digits` (room for 20 and a NUL): in the child, without allocating. */
+static void write_pid(char *digits, pid_t pid)
+{
+    char reversed[24];
+    size_t n = 0;
+    unsigned long long v = (unsigned long long)pid;
+    do
+        reversed[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0 && n < sizeof reversed);
+    for (size_t i = 0; i < n; i++)
+        digits[i] = reversed[n - 1 - i];
+    digits[n] = '\0';
+}
+
 /* Runs in the vfork child, on the keeper's memory: system calls only, nothing written
  * but its own stack and the errno every failing call sets. */
 static void child(const struct spawn_request *r, int report, int ready_write)
@@ -112,24 +126,35 @@ static void child(const struct spawn_request *r, int report, int ready_write)
     if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1)
         fail_step(report, STEP_CGROUP);
 
-    /* Keep the report pipe and the readiness pipe clear of the numbers being placed. */
-    int high = r->ready_fd > 2 ? r->ready_fd + 1 : 3;
+    /* Keep the report pipe, the readiness pipe and the listening sockets clear of the
+     * numbers being placed (0-2, 3… for the sockets, ready-fd above them). */
+    int first = 3 + (int)r->listen_count;
+    int high = r->ready_fd >= first ? r->ready_fd + 1 : first;
     report = fcntl(report, F_DUPFD_CLOEXEC, high);
     if (report < 0)
         _exit(127);
     if (ready_write >= 0 && (ready_write = fcntl(ready_write, F_DUPFD_CLOEXEC, high)) < 0)
         fail_step(report, STEP_FDS);
+    int moved[MAX_LISTEN];
+    for (size_t i = 0; i < r->listen_count; i++)
+        if ((moved[i] = fcntl(r->listen_fds[i], F_DUPFD_CLOEXEC, high)) < 0)
+            fail_step(report, STEP_FDS);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     int out = r->out_fd >= 0 ? r->out_fd : null, err = r->err_fd >= 0 ? r->err_fd : out;
     if (null < 0 || place(null, 0) != 0 || place(out, 1) != 0 || place(err, 2) != 0)
         fail_step(report, STEP_FDS);
     if (ready_write >= 0 && place(ready_write, r->ready_fd) != 0)
         fail_step(report, STEP_FDS);
+    for (size_t i = 0; i < r->listen_count; i++)
+        if (dup2(moved[i], 3 + (int)i) < 0) /* a copy from above: never onto itself, so without close-on-exec */
+            fail_step(report, STEP_FDS);
+    if (r->listen_pid != NULL)
+        write_pid(r->listen_pid, getpid());
     /* Every fd the keeper opens is close-on-exec already; this catches whatever it inherited. */
-    unsigned first = 3, skip = r->ready_fd >= 3 ? (unsigned)r->ready_fd : 0;
-    if (skip != 0 && skip > first)
-        syscall(SYS_close_range, first, skip - 1, CLOSE_RANGE_CLOEXEC);
-    syscall(SYS_close_range, skip != 0 ? skip + 1 : first, ~0U, CLOSE_RANGE_CLOEXEC);
+    unsigned skip = r->ready_fd >= first ? (unsigned)r->ready_fd : 0;
+    if (skip != 0 && skip > (unsigned)first)
+        syscall(SYS_close_range, (unsigned)first, skip - 1, CLOSE_RANGE_CLOEXEC);
+    syscall(SYS_close_range, skip != 0 ? skip + 1 : (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC);
     if (ready_write >= 0)
         fcntl(r->ready_fd, F_SETFD, 0); /* the range above spared it; be sure */
 

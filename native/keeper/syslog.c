@@ -49,8 +49,7 @@ void syslog_stop(void)
     path = NULL;
 }
 
-/* Does a program listen on the socket at `address`? 1 yes, 0 no (its listener is gone), -1 cannot tell (errno says why). */
-static int listened(const struct sockaddr_un *address)
+int unix_listened(const struct sockaddr_un *address)
 {
     static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -88,7 +87,7 @@ const char *syslog_listen(const char *where, char *error, size_t size)
             snprintf(error, size, "%s exists and is not a socket: it is left alone", where);
             return error;
         }
-        int live = listened(&address);
+        int live = unix_listened(&address);
         if (live != 0) {
             if (live > 0)
                 snprintf(error, size, "%s is in use: another program (a syslog daemon?) listens on it, and keeps it", where);

@@ -95,6 +95,9 @@ export type ServerMessage =
   | { type: "settings"; stopGraceMs: number; console: "text" | "json" }
   /** Listen for syslog(3) messages at `path` (none: nowhere), and where those no service sent go. */
   | ({ type: "syslog"; path?: string } & Partial<LogSettings>)
+  /** The service's listening sockets, each `NAME=tcp:ADDR:PORT`, `NAME=udp:ADDR:PORT` or `NAME=unix:MODE:UID:GID:PATH`
+   * (none: it holds none); an unchanged set is kept. Answered with `listening`. */
+  | { type: "listen"; service: string; sockets: string[] }
   | { type: "shutdown" };
 
 // ---- keeper → server ----
@@ -133,6 +136,8 @@ export type KeeperMessage =
   | { type: "hangup" }
   /** The answer to `syslog`: where the keeper listens now (null: nowhere), and why not where it was asked. */
   | { type: "syslog"; path: string | null; error: string | null }
+  /** The answer to `listen`: how many sockets the service holds now, and why none when they could not be opened. */
+  | { type: "listening"; service: string; count: number; error: string | null }
   | { type: "error"; message: string };
 
 // ---- encoding ----
@@ -217,6 +222,10 @@ function toFrame(message: ServerMessage): Frame {
     case "syslog":
       put("path", message.path);
       putLog(message);
+      break;
+    case "listen":
+      put("service", message.service);
+      for (const socket of message.sockets) put("socket", socket);
       break;
     case "shutdown":
       break;
@@ -453,6 +462,8 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
       return { type: "hangup" };
     case "syslog":
       return { type: "syslog", path: f.optional("path", f.name) ?? null, error: f.optional("error", f.name) ?? null };
+    case "listening":
+      return { type: "listening", service: f.name("service"), count: f.number("count"), error: f.optional("error", f.name) ?? null };
     case "error":
       return { type: "error", message: f.text("message") };
     default:

@@ -49,7 +49,7 @@ const errorOf = <T>(decoded: Decoded<T>): string => {
 };
 
 describe("server messages on the wire", () => {
-  test("hello, signal, main, note, forget, procs, ack, settings, syslog and shutdown are laid out as the doc says", () => {
+  test("hello, signal, main, note, forget, procs, ack, settings, syslog, listen and shutdown are laid out as the doc says", () => {
     const cases: [ServerMessage, string][] = [
       [{ type: "hello", version: 1 }, "hello\0version=1\0"],
       [{ type: "signal", service: "web", signal: 15 }, "signal\0service=web\0signal=15\0"],
@@ -67,6 +67,11 @@ describe("server messages on the wire", () => {
       ],
       [{ type: "syslog", path: "/run/tend/dev-log", log: "stdout" }, "syslog\0path=/run/tend/dev-log\0log=stdout\0"],
       [{ type: "syslog" }, "syslog\0"],
+      [
+        { type: "listen", service: "web", sockets: ["http=tcp:[::1]:80", "admin=unix:0660:0:33:/run/web.sock"] },
+        "listen\0service=web\0socket=http=tcp:[::1]:80\0socket=admin=unix:0660:0:33:/run/web.sock\0",
+      ],
+      [{ type: "listen", service: "web", sockets: [] }, "listen\0service=web\0"],
       [{ type: "shutdown" }, "shutdown\0"],
     ];
     for (const [message, body] of cases) {
@@ -236,6 +241,11 @@ describe("keeper messages parsed", () => {
     [
       { type: "syslog", fields: [["error", "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it"]] },
       { type: "syslog", path: null, error: "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it" },
+    ],
+    [{ type: "listening", fields: [["service", "web"], ["count", "2"]] }, { type: "listening", service: "web", count: 2, error: null }],
+    [
+      { type: "listening", fields: [["service", "web"], ["count", "0"], ["error", "cannot listen on 127.0.0.1:80: Address already in use"]] },
+      { type: "listening", service: "web", count: 0, error: "cannot listen on 127.0.0.1:80: Address already in use" },
     ],
     [{ type: "error", fields: [["message", "spawn before hello"]] }, { type: "error", message: "spawn before hello" }],
   ];

@@ -1,0 +1,127 @@
+// The keeper's listening sockets (socket activation) with real services: a python3 one
+// that reads LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES and serves on fds 3 and 4, a Node one
+// on `listen({fd: 3})`; a connection made while the service is down, or between two of
+// its runs, waits in the backlog and is served once it is up; a port in use is an answer
+// with the reason, and the keeper goes on; `forget` removes the socket file it made.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { withKeeper, type Connection } from "./harness.js";
+
+const PYTHON = `
+import os, socket
+assert int(os.environ["LISTEN_PID"]) == os.getpid()
+n = int(os.environ["LISTEN_FDS"]); names = os.environ["LISTEN_FDNAMES"].split(":")
+for fd in range(3, 3 + n):
+    s = socket.socket(fileno=fd)
+    c, _ = s.accept()
+    c.sendall(("%s %d %s\\n" % (names[fd - 3], n, os.environ["LISTEN_PID"])).encode())
+    c.close()
+    s.detach()
+`;
+
+/** A port nothing listens on now (the kernel's pick). */
+async function freePort(): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.ok(address !== null && typeof address === "object");
+  return address.port;
+}
+
+/** Connects (the connection may wait in the backlog) and resolves with everything read. */
+function fetchLine(options: { port: number; host: string } | { path: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(options);
+    let text = "";
+    socket.on("data", (d) => (text += d.toString()));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+  });
+}
+
+async function listenAnswer(c: Connection, service: string, sockets: string[]) {
+  const from = c.messages.length;
+  c.send({ type: "listen", service, sockets });
+  return c.next("listening", (m) => m.service === service, from);
+}
+
+describe("keeper: listening sockets", { concurrency: true }, () => {
+  test("python3 reads LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES; connections made while it is down are served once it is up", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const port = await freePort();
+      const path = join(k.dir, "web.sock");
+      assert.deepEqual(await listenAnswer(c, "web", [`http=tcp:127.0.0.1:${port}`, `admin=unix:0600:-1:-1:${path}`]), { type: "listening", service: "web", count: 2, error: null });
+      // Made before the service runs: they wait in the backlogs.
+      const first = fetchLine({ port, host: "127.0.0.1" });
+      const second = fetchLine({ path });
+      c.send(k.spawnMessage("web", ["python3", "-c", PYTHON], { role: "main" }));
+      const pid = (await c.next("spawned", (m) => m.service === "web")).pid;
+      assert.equal(await first, `http 2 ${pid}\n`);
+      assert.equal(await second, `admin 2 ${pid}\n`);
+      await c.next("exited", (m) => m.service === "web" && m.pid === pid);
+      // Between two runs: the same sockets, kept.
+      const third = fetchLine({ port, host: "127.0.0.1" });
+      const fourth = fetchLine({ path });
+      const from = c.messages.length;
+      assert.deepEqual(await listenAnswer(c, "web", [`http=tcp:127.0.0.1:${port}`, `admin=unix:0600:-1:-1:${path}`]), { type: "listening", service: "web", count: 2, error: null });
+      c.send(k.spawnMessage("web", ["python3", "-c", PYTHON], { role: "main" }));
+      const again = (await c.next("spawned", (m) => m.service === "web", from)).pid;
+      assert.equal(await third, `http 2 ${again}\n`);
+      assert.equal(await fourth, `admin 2 ${again}\n`);
+      await c.next("exited", (m) => m.service === "web" && m.pid === again);
+      c.send({ type: "forget", service: "web" });
+      c.send({ type: "procs", service: "web" });
+      await c.next("procs", (m) => m.service === "web");
+      assert.equal(existsSync(path), false, "forget removes the socket file the keeper made");
+    }),
+  );
+
+  test("a Node service on listen({fd: 3}), IPv6; a task does not get the sockets", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const port = await freePort();
+      const answer = await listenAnswer(c, "node", [`web=tcp:[::1]:${port}`]);
+      if (answer.error !== null && /Cannot assign|not available/i.test(answer.error)) return; // no IPv6 loopback here
+      assert.equal(answer.error, null);
+      c.send(k.spawnMessage("node", ["sh", "-c", 'echo "fds=${LISTEN_FDS-none}"'], { role: "pre-start" }));
+      await c.next("exited", (m) => m.service === "node");
+      assert.match(k.logOf("node"), /fds=none/);
+      const served = fetchLine({ port, host: "::1" });
+      const script = `require("net").createServer((s) => s.end("hello " + process.env.LISTEN_FDNAMES + "\\n")).listen({ fd: 3 })`;
+      c.send(k.spawnMessage("node", [process.execPath, "-e", script], { role: "main", killRest: true }));
+      assert.equal(await served, "hello web\n");
+      c.send({ type: "signal", service: "node", signal: 9 });
+      await c.next("exited", (m) => m.service === "node" && m.signal === "SIGKILL");
+    }),
+  );
+
+  test("a port in use is refused with the reason; bad specs are refused; the keeper goes on", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const taken: Server = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const port = (taken.address() as { port: number }).port;
+      try {
+        const answer = await listenAnswer(c, "busy", [`a=tcp:127.0.0.1:${port}`]);
+        assert.equal(answer.count, 0);
+        assert.match(answer.error ?? "", new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: Address already in use`));
+      } finally {
+        taken.close();
+      }
+      for (const bad of ["a=tcp:localhost:80", "a=tcp:127.0.0.1:70000", "noname", "a:b=tcp:127.0.0.1:1", "a=sctp:1", "a=unix:0600:-1:-1:relative", "a=unix:999:-1:-1:/x"]) {
+        const answer = await listenAnswer(c, "bad", [bad]);
+        assert.match(answer.error ?? "", /^bad request/, bad);
+      }
+      const port2 = await freePort();
+      assert.equal((await listenAnswer(c, "fine", [`a=tcp:127.0.0.1:${port2}`])).error, null);
+      c.send(k.spawnMessage("fine", ["true"], { role: "main", readyFd: 3 }));
+      assert.match((await c.next("spawn-failed", (m) => m.service === "fine")).error, /ready-fd 3 is one of the listening sockets/);
+    }),
+  );
+});
