@@ -833,7 +833,18 @@ static const char *start_process(struct service *s, const struct message *m, boo
     const char *role = message_get(m, "role");
     int listen_fds[MAX_LISTEN];
     char count_env[32], pid_env[40] = "LISTEN_PID=", *names_env = NULL;
-    if (!reload && s->listener_count > 0 && (strcmp(role, "main") == 0 || strcmp(role, "launcher") == 0)) {
+    bool passes = !reload && (strcmp(role, "main") == 0 || strcmp(role, "launcher") == 0);
+    /* `listen=N`: the server's set has N sockets; without them all the service is not to run (a port in use). */
+    if (passes && message_get(m, "listen") != NULL && (!message_number(m, "listen", 0, MAX_LISTEN, &number) || (size_t)number != s->listener_count)) {
+        free(r.argv);
+        free(r.envp);
+        if (s->listen_error != NULL)
+            snprintf(error, error_size, "cannot listen: %s", s->listen_error);
+        else
+            snprintf(error, error_size, "bad request: listen=%s, and the keeper holds %zu sockets for it", message_get(m, "listen"), s->listener_count);
+        return error;
+    }
+    if (passes && s->listener_count > 0) {
         if (r.ready_fd >= 0 && r.ready_fd < 3 + (int)s->listener_count) {
             free(r.argv);
             free(r.envp);

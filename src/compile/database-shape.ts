@@ -6,7 +6,9 @@
 
 import { isCommand, isTemplate, literalOf, literalTemplate, type Argv } from "../config/argv.js";
 import { RESOURCE_LIMITS } from "../config/keys.js";
+import { isIP } from "node:net";
 import { JOB_VERBS } from "../config/condition.js";
+import { LISTEN_NAME } from "../config/listen.js";
 import { DIRECTORY_KINDS, SERVICE_TYPES, defaultService } from "../config/service.js";
 import { isCompiledName, TEMPLATE_NAME } from "../config/template.js";
 import { ENV_NAME, PASS_ENV_NAME, SERVICE_NAME, parseDirectoryName } from "../config/values.js";
@@ -150,6 +152,24 @@ function limit(v: Json, at: string): Json {
   return o;
 }
 
+/** A `listen` socket: its fields, checked as the config's parser would have made them. */
+function listenSocket(v: Json, at: string): Json {
+  const o = object(v, at);
+  if (typeof o.name !== "string" || !LISTEN_NAME.test(o.name)) fail(`${at}.name`, "must be a socket name (no ':')");
+  switch (oneOf(o.kind, `${at}.kind`, ["tcp", "udp", "unix"] as const)) {
+    case "tcp":
+    case "udp":
+      if (typeof o.host !== "string" || isIP(o.host) === 0) fail(`${at}.host`, "must be an IP address");
+      integer(o.port, `${at}.port`, 1, 65535);
+      return { name: o.name, kind: o.kind, host: o.host, port: o.port };
+    case "unix":
+      if (typeof o.path !== "string" || !o.path.startsWith("/")) fail(`${at}.path`, "must be an absolute path");
+      integer(o.mode, `${at}.mode`, 0, 0o777);
+      for (const key of ["user", "group"]) nullable(string)(o[key], `${at}.${key}`);
+      return { name: o.name, kind: o.kind, path: o.path, mode: o.mode, user: o.user, group: o.group };
+  }
+}
+
 /** Services, templates and the instances the files name (config/template.ts). */
 const COMPILED_NAME = { test: isCompiledName };
 /** The source files: services and templates. */
@@ -205,6 +225,9 @@ function service(v: Json, at: string, name: string): Dict {
   if (d.pidFile === undefined) d.pidFile = null;
   nullable(string)(d.pidFile, `${at}.pidFile`);
   if (typeof d.pidFile === "string" && !d.pidFile.startsWith("/")) fail(`${at}.pidFile`, "must be an absolute path");
+  // A database compiled before `listen` existed holds no sockets.
+  if (d.listen === undefined) d.listen = [];
+  d.listen = array(d.listen, `${at}.listen`).map((x, i) => listenSocket(x, `${at}.listen[${i}]`));
   for (const key of ["startTimeoutMs", "stopTimeoutMs", "reloadTimeoutMs"]) nullable(duration)(d[key], `${at}.${key}`);
   oneOf(d.restart, `${at}.restart`, ["always", "on-failure", "never"] as const);
   duration(d.restartDelayMs, `${at}.restartDelayMs`);

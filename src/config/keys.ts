@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { parseCommand, type Argv } from "./argv.js";
 import { parseCondition } from "./condition.js";
+import { listenAddress, MAX_LISTEN, parseListen } from "./listen.js";
 import { parseSchedule } from "./schedule.js";
 import { DEFAULT_DIRECTORY_MODE, DIRECTORY_KINDS, type Directories, type DirectoryKind, type Reference, type RestartPolicy, type LogMode, type ServiceDef, type ServiceType, type StderrMode } from "./service.js";
 import {
@@ -196,6 +197,17 @@ export const KEYS: Record<string, KeySpec> = {
   "pid-file": {
     types: ["longrun"],
     apply: (value, ctx) => (isAbsolute(value) ? void (ctx.def.pidFile = resolve(value)) : ctx.error("a pid file is an absolute path, like /run/nginx.pid")),
+  },
+  listen: {
+    types: ["longrun"],
+    list: true,
+    apply: (value, ctx) =>
+      take(parseListen(value, ctx.def.name.replace(/@.*$/, "")), ctx, (socket) => {
+        const address = listenAddress(socket);
+        if (ctx.def.listen.some((s) => listenAddress(s) === address)) return ctx.error(`${address} is listed twice in 'listen'`);
+        if (ctx.def.listen.length === MAX_LISTEN) return ctx.error(`a service may listen on at most ${MAX_LISTEN} sockets`);
+        ctx.def.listen.push(socket);
+      }),
   },
   "start-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.startTimeoutMs = ms)) },
   "stop-timeout": { types: PROCESS, apply: timeout((d, ms) => (d.stopTimeoutMs = ms)) },

@@ -103,6 +103,10 @@ function checkCombinations(
   if (def.pidFile !== null && def.ready.kind === "notify") {
     problem(at("ready"), "a daemon that speaks sd_notify names its main process itself (MAINPID=): leave out 'pid-file'");
   }
+  // The listening sockets are fds 3 … 2 + N of the main process: a readiness pipe goes above them.
+  if (def.listen.length > 0 && def.ready.kind === "fd" && def.ready.fd < 3 + def.listen.length) {
+    problem(at("ready"), `the readiness fd ${def.ready.fd} is one of the listening sockets' (3 to ${2 + def.listen.length}): use 'ready = fd:${3 + def.listen.length}' or above`);
+  }
   if (def.restartDelayMs > def.restartDelayMaxMs) {
     problem(at("restart-delay"), "'restart-delay' is longer than 'restart-delay-max'");
   }

@@ -3,6 +3,7 @@
 
 import type { Argv } from "./argv.js";
 import type { Condition } from "./condition.js";
+import type { ListenSocket } from "./listen.js";
 import type { Schedule } from "./schedule.js";
 import { nameRecord } from "../records.js";
 import type { ReadySpec, ResourceLimit, RestartLimit } from "./values.js";
@@ -71,6 +72,8 @@ export interface ServiceDef {
    * the process this file names, once the launcher has exited 0, is the service's main.
    */
   pidFile: string | null;
+  /** Sockets held for the service's whole life and passed to its main command as fds 3… (socket activation). */
+  listen: ListenSocket[];
   /** null: no limit. */
   startTimeoutMs: number | null;
   stopTimeoutMs: number | null;
@@ -139,6 +142,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     contents: [],
     ready: { kind: "none" },
     pidFile: null,
+    listen: [],
     startTimeoutMs: type === "task" ? null : 60_000,
     stopTimeoutMs: 10_000,
     restart: type === "longrun" ? "on-failure" : "never",

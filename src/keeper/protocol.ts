@@ -75,6 +75,8 @@ export interface SpawnMessage extends LogSettings {
   notify?: string;
   cgroup?: string;
   killRest?: boolean;
+  /** How many listening sockets the service's `listen` set holds: the spawn fails when the keeper holds another number (they could not be opened). */
+  listen?: number;
   /** `apart`: stderr on a pipe of its own (marked `[stderr]` in a file, the keeper's stderr with log=stdout); absent: with stdout. */
   stderr?: "apart";
 }
@@ -192,6 +194,7 @@ function toFrame(message: ServerMessage): Frame {
       put("notify", m.notify);
       put("cgroup", m.cgroup);
       if (m.killRest) put("kill-rest", 1);
+      put("listen", m.listen);
       break;
     }
     case "signal":

@@ -159,6 +159,7 @@ function perform(server: ServerContext, action: Exclude<Action, { kind: "affecte
     case "switched":
       // What the supervisor keeps for a service removed or changed belongs to the old definition.
       for (const name of [...action.removed, ...action.changed]) supervisor.forget(name);
+      supervisor.listen(Object.values(action.db.services));
       scheduler.load(action.db, new Set(persistent.disabled));
       return log(`database generation ${action.db.generation} applied`);
     default:

@@ -152,6 +152,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
     log(`cannot start: ${(e as Error).message}`);
     return 1;
   }
+  // Open from boot, whether the service runs yet or not (a keeper that outlived a server keeps them as they are).
+  supervisor.listen(Object.values(loaded.database.services));
   const restored = readopt(core, supervisor, runtime, loaded.database);
   runtime.checkpoint(true); // the base the journal of this server's facts builds on
   loop.journaling = true;

@@ -9,6 +9,7 @@ import { readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { expandArgv } from "../config/argv.js";
+import { keeperSocket } from "../config/listen.js";
 import { DEFAULT_CWD, type ServiceDef } from "../config/service.js";
 import { type Action, type Fact, isBeside, type Role, type SignalTarget, type SpawnRole } from "../engine/types.js";
 import { openKeeper, KEEPER_SOCKET, type Exited, type Keeper, type Proc } from "../keeper/keeper.js";
@@ -18,7 +19,7 @@ import { PLACE_MODES, SYSLOG_LOG_DIR } from "../places.js";
 import { ensureDirectory } from "../system/files.js";
 import { directoryEnvironment, makeDirectories, removeRuntimeDirectories, type DirectoryBases } from "../system/service-directories.js";
 import { after, type Timer } from "../system/timers.js";
-import { currentAccount } from "./accounts.js";
+import { currentAccount, lookupGroup, lookupUser } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { credentialsFor, fileLog, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
 import { removePidFile, watchPidFile } from "./pid-file.js";
@@ -101,8 +102,10 @@ export interface Supervisor {
   stopped(service: string, def: ServiceDef): void;
   /** Why a starting service is not ready yet, where tend knows: its tcp/unix listener is another process's. */
   notReadyBecause(service: string): string | undefined;
-  /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup) goes. */
+  /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup, sockets) goes. */
   forget(service: string): void;
+  /** Has the keeper open (or keep, unchanged) the listening sockets of each service that has `listen`: from boot, or from an apply, on. */
+  listen(defs: Iterable<ServiceDef>): void;
   /**
    * The processes of the service's tree now, as the keeper tracks it (its cgroup, or by
    * session, group, descent and marker): its main process first. None once the keeper
@@ -222,9 +225,30 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   const serviceLogs = options.console.serviceLogs === "auto" ? (keeper.pid === 1 ? "both" : "files") : options.console.serviceLogs;
   const places = { runDir: options.runDir, logDir: options.logDir, serviceLogs, self, directories: options.directories, defaults: options.defaults };
 
+  /** Why the keeper could not open a service's sockets, said once until it changes. */
+  const listenTrouble = new Map<string, string>();
+
+  /** Asks the keeper for the service's sockets (an unchanged set is kept as it is, backlog and all). */
+  function openSockets(service: string, def: ServiceDef): void {
+    const ids = def.listen.some((l) => l.kind === "unix" && (l.user !== null || l.group !== null));
+    const sockets = def.listen.map((l) => {
+      if (l.kind !== "unix" || !ids) return keeperSocket(l);
+      const user = l.user === null ? null : lookupUser(l.user);
+      const gid = l.group !== null ? lookupGroup(l.group) : (user?.gid ?? null);
+      return keeperSocket(l, user?.uid ?? -1, gid ?? -1);
+    });
+    send(service, { type: "listen", service, sockets });
+    known.add(service);
+  }
+
   function start(service: string, role: SpawnRole, def: ServiceDef, eventEnv: Record<string, string> | null): void {
     const spawn = spawnMessage(service, role, def, eventEnv ?? {}, places);
     if (typeof spawn === "string") return fail(service, spawn, role);
+    // Asked again before each run: sockets that could not be opened (a port in use) are tried again, and the keeper refuses the spawn while they are not all there.
+    if ((role === "main" || role === "launcher") && def.listen.length > 0) {
+      openSockets(service, def);
+      spawn.message.listen = def.listen.length;
+    }
     // Before each process of the start (not of the stop: `down` and `post-stop` find them as they were).
     if (role === "pre-start" || role === "main" || role === "up") {
       const problem = makeDirectories(def, options.directories, spawn.owner);
@@ -430,6 +454,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         if (m.error !== null) return options.warn(`not listening for syslog messages: ${m.error}`);
         if (m.path !== null) options.log(`listening for syslog messages on ${m.path}: each goes to the log of the service that sent it, the rest to 'tend logs syslog'`);
         return;
+      case "listening":
+        if (m.error === null) return void listenTrouble.delete(m.service);
+        if (listenTrouble.get(m.service) !== m.error) options.report(m.service, `cannot listen: ${m.error}`);
+        return void listenTrouble.set(m.service, m.error);
       case "error":
         return options.log(`the keeper refused a message: ${m.message}`);
       default:
@@ -524,7 +552,18 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       heldBack.delete(service);
       stopFinding(service);
       launched.delete(service);
+      listenTrouble.delete(service);
       if (known.delete(service)) send(service, { type: "forget", service });
+    },
+    listen(defs) {
+      for (const def of defs) {
+        if (def.listen.length === 0 || def.type !== "longrun" || def.name.endsWith("@")) continue; // a template never runs itself
+        try {
+          openSockets(def.name, def);
+        } catch (e) {
+          options.report(def.name, `cannot listen: ${(e as Error).message}`); // a user lookup that timed out: tried again at its start
+        }
+      }
     },
     processesOf,
     async close() {

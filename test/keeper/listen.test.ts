@@ -111,6 +111,9 @@ describe("keeper: listening sockets", { concurrency: true }, () => {
         const answer = await listenAnswer(c, "busy", [`a=tcp:127.0.0.1:${port}`]);
         assert.equal(answer.count, 0);
         assert.match(answer.error ?? "", new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: Address already in use`));
+        // A spawn that counts on the set is refused with the reason: the service does not run without its sockets.
+        c.send(k.spawnMessage("busy", ["true"], { role: "main", listen: 1 }));
+        assert.match((await c.next("spawn-failed", (m) => m.service === "busy")).error, /^cannot listen: cannot listen on .*Address already in use/);
       } finally {
         taken.close();
       }
