@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../server/harness.js";
 import { withKeeper, type Connection } from "./harness.js";
 
 const PYTHON = `
@@ -22,16 +23,6 @@ for fd in range(3, 3 + n):
     c.close()
     s.detach()
 `;
-
-/** A port nothing listens on now (the kernel's pick). */
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
 
 /** Connects (the connection may wait in the backlog) and resolves with everything read. */
 function fetchLine(options: { port: number; host: string } | { path: string }): Promise<string> {

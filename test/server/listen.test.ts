@@ -1,0 +1,71 @@
+// Socket activation through the server: `listen` sockets are open from boot, before the
+// service runs; a connection made while it is down (not started yet, or stopped between
+// two runs) waits in the backlog and is served once it is up; a port in use fails that
+// service's start with the reason, and the others keep running.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, createServer } from "node:net";
+import { findTool } from "../helpers.js";
+import { freePort, withRoot } from "./harness.js";
+
+const python = findTool("python3");
+
+/** Answers each connection on fd 3 with its pid and LISTEN_FDNAMES. */
+const SERVE = `import os, socket
+assert int(os.environ["LISTEN_PID"]) == os.getpid() and os.environ["LISTEN_FDS"] == "1"
+s = socket.socket(fileno=3)
+while True:
+    c, _ = s.accept()
+    c.sendall(("%d %s\\n" % (os.getpid(), os.environ["LISTEN_FDNAMES"])).encode())
+    c.close()
+`;
+
+function fetchLine(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    let text = "";
+    socket.on("data", (d) => (text += d.toString()));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+  });
+}
+
+describe("listen: sockets held for a service", { skip: python === null ? "python3 is not installed" : false }, () => {
+  test("open from boot; connections made before it starts and between two runs are served once it is up; a port in use fails only its service", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const port = await freePort();
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const busyPort = (taken.address() as { port: number }).port;
+      try {
+        const script = root.file("serve.py", SERVE);
+        root.services({
+          echo: `type = longrun\nlisten = web=tcp:127.0.0.1:${port}\ncommand = ${python} ${script}\n`,
+          busy: `type = longrun\nlisten = tcp:127.0.0.1:${busyPort}\ncommand = ${python} ${script}\nrestart = never\n`,
+        });
+        const compiled = await root.compile();
+        assert.equal(compiled.status, 0, compiled.stderr);
+        const daemon = await root.startDaemon();
+        const early = fetchLine(port); // nothing runs yet: it waits
+        assert.equal((await root.tend("start", "echo")).status, 0);
+        const first = (await root.state("echo")).pid;
+        assert.equal(await early, `${first} web\n`);
+        assert.equal((await root.tend("stop", "echo")).status, 0);
+        const between = fetchLine(port);
+        assert.equal((await root.tend("start", "echo")).status, 0);
+        const second = (await root.state("echo")).pid;
+        assert.notEqual(second, first);
+        assert.equal(await between, `${second} web\n`);
+        await root.tend("start", "busy");
+        const busy = await root.waitPhase("busy", (s) => s.phase === "failed");
+        assert.match(busy.reason ?? "", new RegExp(`cannot listen: cannot listen on 127\\.0\\.0\\.1:${busyPort}: Address already in use`));
+        assert.match(daemon.output(), /busy: .*cannot listen/);
+        assert.equal(await fetchLine(port), `${second} web\n`, "the other service runs on");
+        await root.shutdown(daemon);
+      } finally {
+        taken.close();
+      }
+    }),
+  );
+});
