@@ -32,7 +32,7 @@
 #define OUT_SIZE (256u * 1024u)
 #define MAX_FIELDS 32768u
 
-enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT, K_SYSLOG, K_MAIN };
+enum kind { K_LISTEN = 1, K_CLIENT, K_SIGNAL, K_INOTIFY, K_OUT, K_ERR, K_READY, K_EXEC, K_RELOAD_EXEC, K_NOTIFY, K_SERVER_OUT, K_SYSLOG, K_MAIN, K_SOCKET };
 
 static struct services table;
 static int epoll_fd = -1, signal_fd = -1, inotify_fd = -1, listen_fd = -1, client_fd = -1;
@@ -55,6 +55,7 @@ static char syslog_error[512];  /* its error, empty when there is none */
 static struct field fields[MAX_FIELDS];
 
 static void stop_alone(void);
+static void watch_sockets(struct service *s, bool on);
 
 /* The keeper's own lines are the console's too, `tend-keeper: TEXT` (or JSON): on stdout
  * with the server it runs (a container's one stream of tend's lines), else on stderr. */
@@ -162,7 +163,7 @@ static void emit_exited(struct service *s)
 static void emit_pending(struct service *s)
 {
     /* A reload command's news after the service's: a RELOADING=1 its command set off comes before its exit. */
-    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_REFUSED, P_MAIN, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED, P_LISTENING};
+    static const unsigned order[] = {P_SPAWNED, P_FAILED, P_REFUSED, P_MAIN, P_READY, P_NOTIFY, P_EXITED, P_LOG, P_RELOAD_SPAWNED, P_RELOAD_FAILED, P_RELOAD_EXITED, P_LISTENING, P_CONNECTION};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         unsigned what = order[i];
         if (!(s->pending & what))
@@ -233,6 +234,10 @@ static void emit_pending(struct service *s)
             out_fieldf(&out, "count", "%zu", s->listener_count);
             if (s->listen_error != NULL)
                 out_field(&out, "error", s->listen_error);
+            break;
+        case P_CONNECTION:
+            out_begin(&out, "connection");
+            out_field(&out, "service", s->name);
             break;
         case P_LOG:
             out_begin(&out, "log-trouble");
@@ -844,6 +849,8 @@ static const char *start_process(struct service *s, const struct message *m, boo
             snprintf(error, error_size, "bad request: listen=%s, and the keeper holds %zu sockets for it", message_get(m, "listen"), s->listener_count);
         return error;
     }
+    if (passes)
+        watch_sockets(s, false); /* its own now: level-triggered, a waiting connection would wake the keeper for good */
     if (passes && s->listener_count > 0) {
         if (r.ready_fd >= 0 && r.ready_fd < 3 + (int)s->listener_count) {
             free(r.argv);
@@ -1099,6 +1106,7 @@ static void handle_forget(const struct message *m)
     if (service_busy(s))
         return reply_error("a service with a running process cannot be forgotten");
     tree_remove(s, inotify_fd);
+    listen_close(s, epoll_fd);
     service_release(s);
     free(s->cgroup);
     free(s->program);
@@ -1108,6 +1116,23 @@ static void handle_forget(const struct message *m)
 
 /* The service's listening sockets: opened (or kept, unchanged) and held until the next
  * `listen` or its `forget`. Answered with `listening`. */
+/* Watching a service's sockets (or not): a connection while it has no process is told once. */
+static void watch_sockets(struct service *s, bool on)
+{
+    if (s->watching == on)
+        return;
+    for (size_t i = 0; i < s->listener_count; i++) {
+        if (on && !watch(s->listeners[i].fd, K_SOCKET, service_index(&table, s), EPOLLIN)) {
+            while (i-- > 0) /* said by watch(); the ones added go again */
+                epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s->listeners[i].fd, NULL);
+            return;
+        }
+        if (!on && epoll_ctl(epoll_fd, EPOLL_CTL_DEL, s->listeners[i].fd, NULL) != 0 && errno != ENOENT)
+            complain("epoll_ctl: %s", strerror(errno));
+    }
+    s->watching = on;
+}
+
 static void handle_listen(const struct message *m)
 {
     struct service *s = named(m, true);
@@ -1117,8 +1142,12 @@ static void handle_listen(const struct message *m)
     if (specs == NULL)
         return reply_error("out of memory");
     char error[512];
-    const char *problem = listen_set(s, specs, count_key(m, "socket"), error, sizeof error);
+    watch_sockets(s, false);
+    const char *problem = listen_set(s, specs, count_key(m, "socket"), epoll_fd, error, sizeof error);
     free(specs);
+    const char *watching = message_get(m, "watch");
+    if (problem == NULL && watching != NULL && strcmp(watching, "1") == 0 && !service_live(s))
+        watch_sockets(s, true);
     free(s->listen_error);
     s->listen_error = problem == NULL ? NULL : strdup(problem);
     service_mark(&table, s, P_LISTENING);
@@ -1505,6 +1534,12 @@ static void dispatch(const struct epoll_event *e)
     case K_MAIN:
         if (s != NULL && s->main_fd >= 0)
             on_main_gone(s);
+        return;
+    case K_SOCKET:
+        if (s != NULL && s->watching) {
+            watch_sockets(s, false);
+            service_mark(&table, s, P_CONNECTION);
+        }
         return;
     }
 }

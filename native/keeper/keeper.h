@@ -131,6 +131,7 @@ enum pending {
     P_MAIN = 512,     /* a main process taken (a pid file's, MAINPID=) */
     P_REFUSED = 1024, /* one that was not */
     P_LISTENING = 2048, /* the answer to a `listen` */
+    P_CONNECTION = 4096, /* a connection came while it had no process, and it was watched */
 };
 
 struct notice {
@@ -209,6 +210,7 @@ struct service {
     size_t listener_count;
     char *listen_names;
     char *listen_error; /* the answer to the last `listen` (NULL: it holds them) */
+    bool watching; /* its sockets are in the epoll set: a connection while it has no process is news (once) */
     /* The reload command (role=reload): a process beside the service's own, in its
      * cgroup, writing to its pipes; at most one at a time. pid 0: none. Its exit is told
      * once, not kept for a next server's table. */
@@ -347,8 +349,9 @@ int unix_listened(const struct sockaddr_un *address);
 
 /* Installs the service's set of listening sockets (an unchanged one is kept, with its
  * backlog); NULL, or why not, and then it holds none. */
-const char *listen_set(struct service *s, char **specs, size_t count, char *error, size_t size);
-void listen_close(struct service *s);
+const char *listen_set(struct service *s, char **specs, size_t count, int epoll_fd, char *error, size_t size);
+/* Closes the sockets (out of any epoll set first: the fds a child holds keep a registration alive). */
+void listen_close(struct service *s, int epoll_fd);
 
 /* ---- server.c ---- */
 

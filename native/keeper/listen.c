@@ -17,15 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-void listen_close(struct service *s)
+void listen_close(struct service *s, int epoll_fd)
 {
     for (size_t i = 0; i < s->listener_count; i++) {
         struct listener *l = &s->listeners[i];
+        if (s->watching && l->fd >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l->fd, NULL) != 0)
+            complain("epoll_ctl: %s", strerror(errno));
         if (l->fd >= 0)
             close(l->fd);
         struct stat st;
@@ -35,6 +38,7 @@ void listen_close(struct service *s)
         free(l->spec);
         free(l->path);
     }
+    s->watching = false;
     free(s->listeners);
     free(s->listen_names);
     s->listeners = NULL;
@@ -183,12 +187,12 @@ static int open_one(const char *spec, struct listener *l, char *error, size_t si
     return -1;
 }
 
-const char *listen_set(struct service *s, char **specs, size_t count, char *error, size_t size)
+const char *listen_set(struct service *s, char **specs, size_t count, int epoll_fd, char *error, size_t size)
 {
     if (same_set(s, specs, count))
         return NULL;
     /* The old set goes first: the new one may bind the same addresses. */
-    listen_close(s);
+    listen_close(s, epoll_fd);
     if (count == 0)
         return NULL;
     if (count > MAX_LISTEN) {
@@ -201,7 +205,7 @@ const char *listen_set(struct service *s, char **specs, size_t count, char *erro
     s->listeners = calloc(count, sizeof *s->listeners);
     s->listen_names = calloc(names_length, 1);
     if (s->listeners == NULL || s->listen_names == NULL) {
-        listen_close(s);
+        listen_close(s, epoll_fd);
         return "out of memory";
     }
     for (size_t i = 0; i < count; i++) {
@@ -209,11 +213,11 @@ const char *listen_set(struct service *s, char **specs, size_t count, char *erro
         s->listener_count = i + 1;
         l->fd = -1;
         if ((l->spec = strdup(specs[i])) == NULL) {
-            listen_close(s);
+            listen_close(s, epoll_fd);
             return "out of memory";
         }
         if ((l->fd = open_one(specs[i], l, error, size)) < 0) {
-            listen_close(s);
+            listen_close(s, epoll_fd);
             return error;
         }
         if (i > 0)

@@ -141,7 +141,7 @@ void service_release(struct service *s)
     close_fd(&s->err_read);
     close_fd(&s->err_write);
     log_close(&s->log);
-    listen_close(s);
+    listen_close(s, -1);
     free(s->listen_error);
     s->listen_error = NULL;
     free(s->failure);

@@ -99,7 +99,7 @@ export type ServerMessage =
   | ({ type: "syslog"; path?: string } & Partial<LogSettings>)
   /** The service's listening sockets, each `NAME=tcp:ADDR:PORT`, `NAME=udp:ADDR:PORT` or `NAME=unix:MODE:UID:GID:PATH`
    * (none: it holds none); an unchanged set is kept. Answered with `listening`. */
-  | { type: "listen"; service: string; sockets: string[] }
+  | { type: "listen"; service: string; sockets: string[]; watch?: boolean }
   | { type: "shutdown" };
 
 // ---- keeper → server ----
@@ -140,6 +140,8 @@ export type KeeperMessage =
   | { type: "syslog"; path: string | null; error: string | null }
   /** The answer to `listen`: how many sockets the service holds now, and why none when they could not be opened. */
   | { type: "listening"; service: string; count: number; error: string | null }
+  /** A connection came to a service's sockets while it had no process (asked for by `listen watch=1`): told once a `listen`. */
+  | { type: "connection"; service: string }
   | { type: "error"; message: string };
 
 // ---- encoding ----
@@ -229,6 +231,7 @@ function toFrame(message: ServerMessage): Frame {
     case "listen":
       put("service", message.service);
       for (const socket of message.sockets) put("socket", socket);
+      if (message.watch) put("watch", 1);
       break;
     case "shutdown":
       break;
@@ -465,6 +468,8 @@ function keeperMessage(frame: Frame, f: Fields): KeeperMessage {
       return { type: "hangup" };
     case "syslog":
       return { type: "syslog", path: f.optional("path", f.name) ?? null, error: f.optional("error", f.name) ?? null };
+    case "connection":
+      return { type: "connection", service: f.name("service") };
     case "listening":
       return { type: "listening", service: f.name("service"), count: f.number("count"), error: f.optional("error", f.name) ?? null };
     case "error":

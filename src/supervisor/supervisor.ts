@@ -237,8 +237,17 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       const gid = l.group !== null ? lookupGroup(l.group) : (user?.gid ?? null);
       return keeperSocket(l, user?.uid ?? -1, gid ?? -1);
     });
-    send(service, { type: "listen", service, sockets });
+    // A service started by an event is watched while it has no process: a connection to it is the `connection` event (start-on = connection SERVICE=NAME).
+    send(service, { type: "listen", service, sockets, watch: def.startOn !== null });
     known.add(service);
+  }
+
+  function openSocketsOrSay(def: ServiceDef): void {
+    try {
+      openSockets(def.name, def);
+    } catch (e) {
+      options.report(def.name, `cannot listen: ${(e as Error).message}`); // a user lookup that timed out: tried again at its start
+    }
   }
 
   function start(service: string, role: SpawnRole, def: ServiceDef, eventEnv: Record<string, string> | null): void {
@@ -454,6 +463,8 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
         if (m.error !== null) return options.warn(`not listening for syslog messages: ${m.error}`);
         if (m.path !== null) options.log(`listening for syslog messages on ${m.path}: each goes to the log of the service that sent it, the rest to 'tend logs syslog'`);
         return;
+      case "connection":
+        return options.emit({ kind: "event", name: "connection", values: { SERVICE: m.service } });
       case "listening":
         if (m.error === null) return void listenTrouble.delete(m.service);
         if (listenTrouble.get(m.service) !== m.error) options.report(m.service, `cannot listen: ${m.error}`);
@@ -544,6 +555,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     signal: sendSignal,
     stopped(service, def) {
       for (const problem of removeRuntimeDirectories(def, options.directories)) options.report(service, problem);
+      if (def.listen.length > 0 && def.startOn !== null) openSocketsOrSay(def); // watched again: the next connection starts it again
     },
     statusText: (service) => statusTexts.get(service),
     notReadyBecause: (service) => heldBack.get(service),
@@ -556,14 +568,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       if (known.delete(service)) send(service, { type: "forget", service });
     },
     listen(defs) {
-      for (const def of defs) {
-        if (def.listen.length === 0 || def.type !== "longrun" || def.name.endsWith("@")) continue; // a template never runs itself
-        try {
-          openSockets(def.name, def);
-        } catch (e) {
-          options.report(def.name, `cannot listen: ${(e as Error).message}`); // a user lookup that timed out: tried again at its start
-        }
-      }
+      for (const def of defs) if (def.listen.length > 0 && def.type === "longrun" && !def.name.endsWith("@")) openSocketsOrSay(def); // a template never runs itself
     },
     processesOf,
     async close() {

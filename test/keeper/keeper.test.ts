@@ -536,7 +536,7 @@ while True: time.sleep(1000)
         // No path: a mangled one could name any place on the machine (the socket is bound there); the log fields are fuzzed.
         { type: "syslog", log: "file", logDir: join(k.dir, "log-syslog"), logSize: 4096, logKeep: 1 },
         // Loopback with a port the kernel picks, never a unix path: a mangled one could name any place.
-        { type: "listen", service: "fuzz", sockets: ["a=tcp:127.0.0.1:0", "b=udp:127.0.0.1:0"] },
+        { type: "listen", service: "fuzz", sockets: ["a=tcp:127.0.0.1:0", "b=udp:127.0.0.1:0"], watch: true },
       ];
       const bodies = valid.map((m) => encodeMessage(m).subarray(4));
       const COUNT = 100_000;

@@ -73,6 +73,30 @@ describe("keeper: listening sockets", { concurrency: true }, () => {
     }),
   );
 
+  test("watch=1: a connection while it has no process is told once, and not while it runs", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const port = await freePort();
+      const sockets = [`web=tcp:127.0.0.1:${port}`];
+      c.send({ type: "listen", service: "lazy", sockets, watch: true });
+      await c.next("listening", (m) => m.service === "lazy");
+      const served = fetchLine({ port, host: "127.0.0.1" });
+      await c.next("connection", (m) => m.service === "lazy");
+      c.send(k.spawnMessage("lazy", ["python3", "-c", PYTHON], { role: "main", listen: 1 }));
+      const pid = (await c.next("spawned", (m) => m.service === "lazy")).pid;
+      assert.equal(await served, `web 1 ${pid}\n`);
+      await c.next("exited", (m) => m.service === "lazy");
+      assert.equal(c.messages.filter((m) => m.type === "connection").length, 1);
+      // Watched again by the next listen: the same set, kept.
+      c.send({ type: "listen", service: "lazy", sockets, watch: true });
+      const from = c.messages.length;
+      const again = fetchLine({ port, host: "127.0.0.1" });
+      await c.next("connection", (m) => m.service === "lazy", from);
+      c.send(k.spawnMessage("lazy", ["python3", "-c", PYTHON], { role: "main", listen: 1 }));
+      assert.match(await again, /^web 1 \d+\n$/);
+    }),
+  );
+
   test("a Node service on listen({fd: 3}), IPv6; a task does not get the sockets", { timeout: 30_000 }, () =>
     withKeeper({}, async (k) => {
       const c = await k.connect();

@@ -72,6 +72,7 @@ describe("server messages on the wire", () => {
         "listen\0service=web\0socket=http=tcp:[::1]:80\0socket=admin=unix:0660:0:33:/run/web.sock\0",
       ],
       [{ type: "listen", service: "web", sockets: [] }, "listen\0service=web\0"],
+      [{ type: "listen", service: "web", sockets: ["web=udp:127.0.0.1:53"], watch: true }, "listen\0service=web\0socket=web=udp:127.0.0.1:53\0watch=1\0"],
       [{ type: "shutdown" }, "shutdown\0"],
     ];
     for (const [message, body] of cases) {
@@ -242,6 +243,7 @@ describe("keeper messages parsed", () => {
       { type: "syslog", fields: [["error", "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it"]] },
       { type: "syslog", path: null, error: "/dev/log is in use: another program (a syslog daemon?) listens on it, and keeps it" },
     ],
+    [{ type: "connection", fields: [["service", "web"]] }, { type: "connection", service: "web" }],
     [{ type: "listening", fields: [["service", "web"], ["count", "2"]] }, { type: "listening", service: "web", count: 2, error: null }],
     [
       { type: "listening", fields: [["service", "web"], ["count", "0"], ["error", "cannot listen on 127.0.0.1:80: Address already in use"]] },

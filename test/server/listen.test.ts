@@ -68,4 +68,23 @@ describe("listen: sockets held for a service", { skip: python === null ? "python
       }
     }),
   );
+
+  test("start-on = connection: not started by the boot; the first connection starts it and is served", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const port = await freePort();
+      const script = root.file("serve.py", SERVE);
+      root.services({
+        lazy: `type = longrun\nlisten = tcp:127.0.0.1:${port}\nstart-on = connection SERVICE=lazy\ncommand = ${python} ${script}\n`,
+        default: "type = bundle\ncontents = lazy\n",
+      });
+      const compiled = await root.compile();
+      assert.equal(compiled.status, 0, compiled.stderr);
+      const daemon = await root.startDaemon({ boot: true });
+      assert.equal((await root.state("lazy")).phase, "down");
+      const line = await fetchLine(port);
+      const up = await root.waitPhase("lazy", "up");
+      assert.equal(line, `${up.pid} lazy\n`);
+      await root.shutdown(daemon);
+    }),
+  );
 });
