@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createServer } from "node:net";
 import { findTool } from "../helpers.js";
-import { freePort, withRoot } from "./harness.js";
+import { freePort, waitFor, withRoot } from "./harness.js";
 
 const python = findTool("python3");
 
@@ -62,6 +62,11 @@ describe("listen: sockets held for a service", { skip: python === null ? "python
         assert.match(busy.reason ?? "", new RegExp(`cannot listen: cannot listen on 127\\.0\\.0\\.1:${busyPort}: Address already in use`));
         assert.match(daemon.output(), /busy: .*cannot listen/);
         assert.equal(await fetchLine(port), `${second} web\n`, "the other service runs on");
+        // Removed by an apply: stopped, and its socket closed.
+        root.removeService("echo");
+        const applied = await root.tend("apply");
+        assert.equal(applied.status, 0, applied.stderr);
+        await waitFor("the socket closed", () => fetchLine(port).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ECONNREFUSED"));
         await root.shutdown(daemon);
       } finally {
         taken.close();
