@@ -55,6 +55,8 @@ export const OPTIONS = {
   },
   compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
   main: { help: "to the service's main process alone, not its process group" },
+  to: { value: "DIR", help: "write the service files into DIR instead of the source directory" },
+  force: { help: "replace service files that exist already" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -78,6 +80,7 @@ export type Values = { [K in OptionName]?: ValueOf<(typeof OPTIONS)[K]> };
  */
 export const OPERANDS = {
   NAME: { missing: "a service name", complete: "services" },
+  UNIT: { missing: "a unit file, directory or unit name", complete: "directories" },
   DIR: { missing: "a directory", complete: "directories" },
   PATH: { missing: "a path", complete: "directories" },
   SIGNAL: { missing: "a signal", complete: "signals" },
@@ -206,6 +209,15 @@ export const COMMANDS = {
     summary: "compile, install, and have the server switch to it",
     help: "Compiles and installs DIR as 'tend compile' does, then has the running server perform the difference: what was removed stops, what changed restarts (with what requires it), what was added starts if something wants it. It prints the plan, then waits for the changed and added services to settle.",
     run: async (a) => (await import("./apply.js")).apply(a.places, a.out, a.args[0], a.values["dry-run"] === true, a.values.portable === true),
+  },
+  import: {
+    group: "configuration",
+    operands: "UNIT…",
+    options: ["to", "force"],
+    summary: "translate systemd units into service files",
+    help: "Translates each UNIT (a systemd .service, .timer or .socket file, a directory of them, or a unit's name, looked up in /etc/systemd/system, /run/systemd/system, /lib/systemd/system and /usr/lib/systemd/system, under --root when given) into a tend service file in the source directory, or in --to DIR; a file there already is left as it is unless --force. A .timer and its service become one task with a schedule; a template unit (foo@.service) a template (foo@). It prints, per unit, every directive: translated (and into what), approximated, dropped, or ignored, and why. A unit its boot targets want (WantedBy=multi-user.target) is added to the 'default' bundle. Exit 0 all translated, 1 imported but something was dropped or approximated, 2 usage, 3 a unit could not be imported (not found, unreadable, unparseable, or its file exists). Check the result with 'tend check'.",
+    run: async (a) =>
+      (await import("./import.js")).importUnits({ operands: a.args, to: a.values.to, force: a.values.force === true, root: a.values.root }, a.places, a.out),
   },
   daemon: {
     full: true,

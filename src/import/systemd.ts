@@ -1,0 +1,523 @@
+// systemd units (.service, .timer, .socket) into tend service files, a note per
+// directive: what it became, or why it was dropped. docs/compatibility.md is the same
+// table for people; the reasons here are its words.
+
+import { basename, dirname, join } from "node:path";
+import { calendarToCron, parseTimespan, tendDuration } from "./durations.js";
+import { sequence, splitExec, type ExecLine } from "./exec.js";
+import { INSTANCE_TEXT, replaceSpecifiers, type UnitIdentity } from "./specifiers.js";
+import { lastOf, listOf, parseUnit, UNIT_HEADER, type Assignment, type UnitFile } from "./unit-file.js";
+import type { Note, Outcome, TranslateInput, TranslateResult, Translator } from "./types.js";
+
+const SANDBOXING = "sandboxing: tend sets up no namespaces, capabilities, seccomp filters or mount restrictions; the service runs with its user's rights";
+const RESOURCES = "resource control: tend sets no cgroup limits, priorities or scheduling (only the rlimits of limit-*)";
+const NO_EFFECT = "describes the unit; changes nothing about how it runs";
+const SOCKETS = "socket activation: tend has no 'listen' key yet; run the service listening itself";
+
+/** Directives dropped as a family, by prefix or name, with the reason. */
+const FAMILIES: [RegExp, string, Outcome][] = [
+  [/^(Protect|Private|Restrict|ReadWrite|ReadOnly|Inaccessible|Exec|NoExec|Bind|Temporary|System?Call|Capability|Ambient|Secure|Lock|MemoryDeny|Device|IPAddress|IPAccounting|Root|Mount|Keyring|Personality|RemoveIPC|DynamicUser|SELinux|AppArmor|SmackProcess|Network?Namespace|Ipc|Umask)/, SANDBOXING, "dropped"],
+  [/^(CPU|Memory|IO|Tasks|Slice|Delegate|OOM|Nice|BlockIO|StartupCPU|StartupIO|AllowedCPUs|AllowedMemory|ManagedOOM|ControlGroup|Startup)/, RESOURCES, "dropped"],
+  [/^(Condition|Assert)/, "tend checks no conditions before a start: the service starts whenever it is wanted", "dropped"],
+  [/^(Documentation|SourcePath|DefaultDependencies|Syslog[A-Za-z]*|LogLevelMax|LogExtraFields|LogRateLimit|LogNamespace|IgnoreOnIsolate|AllowIsolate|CollectMode)$/, NO_EFFECT, "ignored"],
+  [/^(Alias|Also)$/, "tend has no aliases: a service has one name", "dropped"],
+  [/^Listen|^(Accept|SocketUser|SocketGroup|SocketMode|Service|Backlog|FileDescriptorName|MaxConnections|ReusePort|BindIPv6Only)$/, SOCKETS, "dropped"],
+  [/^(Watchdog|Notify|FileDescriptorStore|NonBlocking|GuessMainPID|RuntimeMaxSec|RuntimeRandomizedExtraSec|TimeoutAbortSec|TimeoutStartFailureMode|TimeoutStopFailureMode|OnFailure|OnSuccess|Job|FailureAction|SuccessAction|StartLimitAction|RebootArgument|StopWhenUnneeded|RefuseManual|OnFailureJobMode)/, "tend has no equivalent", "dropped"],
+];
+
+/** Targets that stand for the boot as a whole: a unit they want is enabled. */
+const BOOT_TARGETS = new Set(["multi-user.target", "default.target", "graphical.target", "timers.target"]);
+
+interface Unit {
+  file: UnitFile;
+  path: string;
+  identity: UnitIdentity;
+  /** The tend name it becomes. */
+  name: string;
+}
+
+/** `foo@.service` → prefix foo, a template; `foo.timer` → foo. */
+function identify(path: string): { prefix: string; suffix: string; template: boolean } | null {
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,99}?)(@)?\.(service|timer|socket)$/.exec(basename(path));
+  return m === null ? null : { prefix: m[1]!, template: m[2] === "@", suffix: m[3]! };
+}
+
+const tendNameOf = (id: { prefix: string; template: boolean }): string => (id.template ? `${id.prefix}@` : id.prefix);
+
+/** The translation in progress: the lines written, the notes. */
+class Writer {
+  readonly lines: string[] = [];
+  readonly notes: Note[] = [];
+  note(a: Assignment, outcome: Outcome, to?: string, why?: string): void {
+    this.notes.push({ directive: a.key, file: a.file, line: a.line, outcome, ...(to !== undefined ? { to } : {}), ...(why !== undefined ? { why } : {}) });
+  }
+  set(key: string, value: string): string {
+    const line = `${key} = ${value}`;
+    this.lines.push(line);
+    return line;
+  }
+}
+
+function readUnit(input: TranslateInput, path: string, text: string): { unit: Unit } | { error: string } {
+  const id = identify(path);
+  if (id === null) return { error: `${path}: not a .service, .timer or .socket unit name tend can take (a name, '@' for a template)` };
+  const dir = join(dirname(path), `${basename(path)}.d`);
+  const dropIns = input.files
+    .list(dir)
+    .filter((n) => n.endsWith(".conf"))
+    .flatMap((n) => {
+      const t = input.files.read(join(dir, n));
+      return t === null ? [] : [{ file: join(dir, n), text: t }];
+    });
+  const parsed = parseUnit(path, text, dropIns);
+  if (!parsed.ok) return { error: parsed.error };
+  const userLine = lastOf((parsed.unit.sections.get("Service") ?? []).filter((a) => a.key === "User"));
+  return { unit: { file: parsed.unit, path, name: tendNameOf(id), identity: { ...id, user: userLine?.value ?? null } } };
+}
+
+/** A section's assignments by directive, in first-seen order. */
+function byKey(assignments: readonly Assignment[]): Map<string, Assignment[]> {
+  const map = new Map<string, Assignment[]>();
+  for (const a of assignments) map.set(a.key, [...(map.get(a.key) ?? []), a]);
+  return map;
+}
+
+class Translation {
+  readonly w = new Writer();
+  readonly enable: string[] = [];
+  constructor(
+    readonly unit: Unit,
+    readonly known: ReadonlySet<string>,
+  ) {}
+
+  /** A value with its specifiers replaced, or null (noted as dropped). */
+  text(a: Assignment, value = a.value, instanceOk = true): string | null {
+    const r = replaceSpecifiers(value, this.unit.identity);
+    if ("unsupported" in r) {
+      this.w.note(a, "dropped", undefined, `${r.unsupported} has no fixed value tend could write (it depends on the machine or an account at run time)`);
+      return null;
+    }
+    if (!instanceOk && r.text.includes(INSTANCE_TEXT)) {
+      this.w.note(a, "dropped", undefined, `tend does not put a template's argument into this key: it is the same for every instance`);
+      return null;
+    }
+    return r.text;
+  }
+
+  exec(assignments: readonly Assignment[]): ExecLine[] | null {
+    const lines: ExecLine[] = [];
+    for (const a of listOf(assignments)) {
+      const value = this.text(a);
+      if (value === null) return null;
+      const line = splitExec(value);
+      if (typeof line === "string") {
+        this.w.note(a, "dropped", undefined, `cannot read its command: ${line}`);
+        return null;
+      }
+      lines.push(line);
+    }
+    return lines;
+  }
+
+  /** Exec directives into one tend key (null key: there is none for them). */
+  commands(assignments: readonly Assignment[] | undefined, key: string | null, why?: string): string | null {
+    if (assignments === undefined || assignments.length === 0) return null;
+    const lines = this.exec(assignments);
+    if (lines === null) return null;
+    const live = listOf(assignments);
+    if (key === null) {
+      for (const a of live) this.w.note(a, "dropped", undefined, why);
+      return null;
+    }
+    const command = sequence(lines);
+    if (command === null) return null;
+    const line = this.w.set(key, command);
+    const approx = lines.some((l) => l.privileged || l.argv0);
+    for (const a of live) this.w.note(a, approx ? "approximated" : "translated", line, approx ? "tend runs every command as the service's user, and cannot set argv[0] ('+', '!', '@' prefixes)" : undefined);
+    return command;
+  }
+
+  /** A dependency list: the names tend will know kept, the others dropped with why. */
+  dependencies(assignments: readonly Assignment[] | undefined, key: string): void {
+    for (const a of listOf(assignments ?? [])) {
+      const value = this.text(a, a.value, false);
+      if (value === null) continue;
+      const kept: string[] = [];
+      const dropped: string[] = [];
+      for (const unitName of value.split(/\s+/)) {
+        const id = identify(unitName);
+        const target = /^(.+)\.target$/.exec(unitName)?.[1];
+        const name = id !== null && id.suffix === "service" ? unitName.replace(/\.service$/, "") : target;
+        if (name !== undefined && this.known.has(name)) kept.push(name);
+        else dropped.push(unitName);
+      }
+      const why = dropped.length > 0 ? `no tend service for ${dropped.join(", ")} in the destination nor in this import (targets and other kinds of unit are not services)` : undefined;
+      if (kept.length === 0) this.w.note(a, "dropped", undefined, why);
+      else this.w.note(a, dropped.length > 0 ? "approximated" : "translated", this.w.set(key, kept.join(" ")), why);
+    }
+  }
+}
+
+const SINGLE_MAP: Record<string, { key: string; instanceOk: boolean }> = {
+  User: { key: "user", instanceOk: true },
+  Group: { key: "group", instanceOk: true },
+  WorkingDirectory: { key: "cwd", instanceOk: true },
+  UMask: { key: "umask", instanceOk: false },
+  KillSignal: { key: "stop-signal", instanceOk: false },
+  ReloadSignal: { key: "reload-signal", instanceOk: false },
+};
+
+const DIRECTORY_MAP: Record<string, string> = {
+  RuntimeDirectory: "runtime-directory",
+  StateDirectory: "state-directory",
+  CacheDirectory: "cache-directory",
+  LogsDirectory: "logs-directory",
+};
+
+const LIMIT_MAP: Record<string, string> = {
+  LimitAS: "limit-as", LimitCORE: "limit-core", LimitCPU: "limit-cpu", LimitDATA: "limit-data", LimitFSIZE: "limit-fsize",
+  LimitMEMLOCK: "limit-memlock", LimitNOFILE: "limit-nofile", LimitNPROC: "limit-nproc", LimitRSS: "limit-rss", LimitSTACK: "limit-stack",
+};
+
+const RESTART_MAP: Record<string, [string, Outcome, string?]> = {
+  no: ["never", "translated"],
+  always: ["always", "translated"],
+  "on-failure": ["on-failure", "translated"],
+  "on-abnormal": ["on-failure", "approximated", "tend restarts on any failure, an exit code too"],
+  "on-abort": ["on-failure", "approximated", "tend restarts on any failure, an exit code too"],
+  "on-watchdog": ["on-failure", "approximated", "tend has no watchdog: it restarts on any failure"],
+  "on-success": ["never", "approximated", "tend cannot restart only after a clean exit"],
+};
+
+/** The [Service] of a unit (or a timer's service) into tend lines. */
+function translateService(t: Translation, service: Map<string, Assignment[]>, asTask: boolean): void {
+  const w = t.w;
+  const done = new Set<string>();
+  const take = (key: string): Assignment[] | undefined => {
+    done.add(key);
+    return service.get(key);
+  };
+  const typeA = lastOf(take("Type") ?? []);
+  const systemdType = typeA?.value ?? (service.has("BusName") ? "dbus" : service.has("ExecStart") ? "simple" : "oneshot");
+  const remain = lastOf(take("RemainAfterExit") ?? []);
+  const remains = remain !== null && /^(yes|true|on|1)$/i.test(remain.value);
+  const pidA = lastOf(take("PIDFile") ?? []);
+  const pidFile = pidA !== null ? t.text(pidA, pidA.value, false) : null;
+  const forkingUnfollowed = systemdType === "forking" && pidFile === null;
+  const kind = asTask ? "task" : systemdType === "oneshot" ? (remains ? "oneshot" : "task") : forkingUnfollowed ? "oneshot" : "longrun";
+  w.set("type", kind);
+  if (typeA !== null) {
+    const how: Record<string, [Outcome, string?]> = {
+      simple: ["translated"],
+      exec: ["translated"],
+      idle: ["approximated", "tend does not wait for other jobs to finish first"],
+      notify: ["translated"],
+      "notify-reload": ["translated"],
+      dbus: ["approximated", "tend cannot watch the bus for the name: up as soon as it is spawned"],
+      forking: forkingUnfollowed ? ["approximated", "a forking daemon without a PIDFile (tend's pid-file takes no instance argument) cannot be followed: it becomes a oneshot whose up starts it and whose down stops it, unsupervised"] : ["translated"],
+      oneshot: ["translated"],
+    };
+    const [outcome, why] = how[systemdType] ?? ["dropped", `unknown Type=${systemdType}: taken as simple`];
+    w.note(typeA, outcome, `type = ${kind}`, why);
+  }
+  if (remain !== null) w.note(remain, systemdType === "oneshot" || asTask ? "translated" : "ignored", `type = ${kind}`, systemdType === "oneshot" ? undefined : "only means something for Type=oneshot");
+
+  const pre = take("ExecStartPre");
+  const start = take("ExecStart");
+  const post = take("ExecStartPost");
+  const stop = take("ExecStop");
+  const stopPost = take("ExecStopPost");
+  const reload = take("ExecReload");
+  if (kind === "oneshot") {
+    t.commands([...(pre ?? []), ...(start ?? []), ...(post ?? [])], "up");
+    if ((start ?? []).length === 0 && (pre ?? []).length === 0) w.set("up", "/bin/true");
+    t.commands([...(stop ?? []), ...(stopPost ?? [])], "down");
+    t.commands(reload, null, "a oneshot has no process to reload");
+  } else {
+    t.commands(pre, "pre-start");
+    if (kind === "task") t.commands([...(start ?? []), ...(post ?? [])], "command");
+    else {
+      const lines = listOf(start ?? []);
+      if (lines.length > 1) for (const a of lines.slice(1)) w.note(a, "dropped", undefined, "only a oneshot may have more than one ExecStart");
+      const command = t.commands(lines.slice(0, 1), "command");
+      const ignoring = command !== null && t.exec(lines.slice(0, 1))?.[0]?.ignoreFailure;
+      if (ignoring) w.notes.at(-1)!.outcome = "approximated";
+      if (ignoring) w.notes.at(-1)!.why = "'-': tend counts a failing exit of the main process as a failure all the same";
+      t.commands(post, null, "tend has no command run after the main process has started");
+    }
+    t.commands(stop, null, "tend has no stop command for a longrun or task yet: it stops the service with its stop-signal");
+    t.commands(stopPost, "post-stop");
+    if (kind === "longrun") {
+      const lines = listOf(reload ?? []);
+      const hup = lines.length === 1 ? /^(\/usr)?(\/bin\/)?kill -(HUP|SIGHUP|USR1|USR2|SIGUSR1|SIGUSR2) \$MAINPID$/.exec(lines[0]!.value) : null;
+      if (hup !== null) w.note(lines[0]!, "translated", w.set("reload-signal", hup[3]!.replace(/^SIG/, "")));
+      else t.commands(reload, "reload");
+    } else t.commands(reload, null, "only a longrun can be reloaded");
+  }
+  if (kind === "longrun" && (systemdType === "notify" || systemdType === "notify-reload")) w.set("ready", "notify");
+  if (systemdType === "notify-reload" && !service.has("ReloadSignal") && !service.has("ExecReload")) w.set("reload-signal", "HUP");
+  if (pidA !== null) {
+    if (kind === "longrun" && pidFile !== null) w.note(pidA, "translated", w.set("pid-file", pidFile));
+    else if (pidFile !== null) w.note(pidA, "dropped", undefined, "only a forking longrun has a pid file");
+  }
+
+  for (const [key, spec] of Object.entries(SINGLE_MAP)) {
+    const a = lastOf(take(key) ?? []);
+    if (a === null) continue;
+    const v = t.text(a, a.value.replace(/^-/, ""), spec.instanceOk);
+    if (v === null) continue;
+    if (key === "WorkingDirectory" && v.startsWith("~")) w.note(a, "dropped", undefined, "tend's cwd is an absolute path; the home directory is not known when compiling");
+    else if ((key === "KillSignal" || key === "ReloadSignal") && kind === "oneshot") w.note(a, "dropped", undefined, "a oneshot has no process to signal");
+    else w.note(a, "translated", w.set(spec.key, v));
+  }
+  const groups = take("SupplementaryGroups");
+  for (const a of listOf(groups ?? [])) w.note(a, "dropped", undefined, "tend gives the service its user's groups (from getent), no others");
+
+  for (const a of listOf(take("Environment") ?? [])) {
+    const v = t.text(a);
+    if (v === null) continue;
+    const words = splitExec(`x ${v}`);
+    if (typeof words === "string") {
+      w.note(a, "dropped", undefined, `cannot read it: ${words}`);
+      continue;
+    }
+    const set = words.words.slice(1).filter((x) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(x));
+    w.note(a, "translated", set.map((x) => w.set("env", x)).join("; "));
+  }
+  for (const a of listOf(take("EnvironmentFile") ?? [])) {
+    const v = t.text(a);
+    if (v !== null) w.note(a, "translated", w.set("env-file", v));
+  }
+  for (const a of listOf(take("PassEnvironment") ?? [])) w.note(a, "translated", w.set("pass-env", a.value));
+
+  for (const [key, tendKey] of Object.entries(LIMIT_MAP)) {
+    const a = lastOf(take(key) ?? []);
+    if (a === null) continue;
+    w.note(a, "translated", w.set(tendKey, a.value.replace(/infinity/g, "unlimited")));
+  }
+  for (const [key, tendKey] of Object.entries(DIRECTORY_MAP)) {
+    for (const a of listOf(take(key) ?? [])) {
+      const v = t.text(a);
+      if (v !== null) w.note(a, "translated", w.set(tendKey, v));
+    }
+    const mode = lastOf(take(`${key}Mode`) ?? []);
+    if (mode !== null) w.note(mode, "translated", w.set(`${tendKey}-mode`, mode.value));
+  }
+  const nnp = lastOf(take("NoNewPrivileges") ?? []);
+  if (nnp !== null) w.note(nnp, "translated", w.set("no-new-privileges", /^(yes|true|on|1)$/i.test(nnp.value) ? "yes" : "no"));
+
+  if (kind === "longrun") {
+    const restart = lastOf(take("Restart") ?? []);
+    const [policy, outcome, why] = RESTART_MAP[restart?.value ?? "no"] ?? ["never", "dropped", `unknown Restart=${restart?.value}`];
+    // systemd's default is no: written, since tend's is on-failure.
+    const line = w.set("restart", policy);
+    if (restart !== null) w.note(restart, outcome, line, why);
+    const sec = lastOf(take("RestartSec") ?? []);
+    const ms = sec === null ? undefined : parseTimespan(sec.value);
+    if (sec !== null && (ms === undefined || ms === null)) w.note(sec, "dropped", undefined, `'${sec.value}' is not a time span tend can read`);
+    else if (sec !== null && typeof ms === "number") {
+      // systemd waits the same each time: tend's back-off is kept from growing.
+      const d = tendDuration(ms);
+      w.note(sec, "translated", `${w.set("restart-delay", d)}; ${w.set("restart-delay-max", d)}`);
+    }
+  } else {
+    for (const key of ["Restart", "RestartSec"]) for (const a of take(key) ?? []) w.note(a, "dropped", undefined, "only a longrun is restarted");
+  }
+  const success = listOf(take("SuccessExitStatus") ?? []);
+  if (success.length > 0) for (const a of success) w.note(a, "translated", w.set("success-exit", a.value));
+
+  const timeout = (a: Assignment | null, keys: string[]): void => {
+    if (a === null) return;
+    const ms = parseTimespan(a.value);
+    if (ms === undefined) return w.note(a, "dropped", undefined, `'${a.value}' is not a time span tend can read`);
+    const value = ms === null || ms === 0 ? "infinity" : tendDuration(ms);
+    w.note(a, "translated", keys.map((k) => w.set(k, value)).join("; "));
+  };
+  const both = lastOf(take("TimeoutSec") ?? []);
+  const startT = lastOf(take("TimeoutStartSec") ?? []);
+  const stopT = lastOf(take("TimeoutStopSec") ?? []);
+  timeout(both, [...(startT === null ? ["start-timeout"] : []), ...(stopT === null ? ["stop-timeout"] : [])]);
+  timeout(startT, ["start-timeout"]);
+  timeout(stopT, ["stop-timeout"]);
+
+  const killMode = lastOf(take("KillMode") ?? []);
+  if (killMode !== null) {
+    const [outcome, why]: [Outcome, string?] =
+      killMode.value === "control-group" ? ["translated"] : killMode.value === "none" ? ["dropped", "tend always stops what a service left"] : ["approximated", "tend signals the process group, then kills the whole tree after stop-timeout"];
+    w.note(killMode, outcome, outcome === "dropped" ? undefined : "(tend's way: the tree)", why);
+  }
+  for (const key of ["StandardOutput", "StandardError", "StandardInput"]) {
+    for (const a of take(key) ?? []) {
+      const plain = /^(journal|syslog|kmsg|inherit|null|journal\+console|syslog\+console|kmsg\+console|tty)?$/.test(a.value);
+      w.note(a, plain ? "ignored" : "dropped", undefined, plain ? "tend writes the output to the service's log" : "tend writes the output to the service's log, not to a file or socket");
+    }
+  }
+  for (const [key, list] of service) if (!done.has(key) && !["StandardOutput", "StandardError", "StandardInput"].includes(key)) for (const a of list) dropFamily(w, a);
+}
+
+function dropFamily(w: Writer, a: Assignment): void {
+  const family = FAMILIES.find(([re]) => re.test(a.key));
+  if (family !== undefined) w.note(a, family[2], undefined, family[1]);
+  else w.note(a, "dropped", undefined, "tend has no equivalent");
+}
+
+function translateUnitSection(t: Translation, section: Map<string, Assignment[]>): void {
+  const w = t.w;
+  const done = new Set<string>();
+  const take = (key: string): Assignment[] | undefined => {
+    done.add(key);
+    return section.get(key);
+  };
+  const description = lastOf(take("Description") ?? []);
+  if (description !== null) {
+    const v = t.text(description);
+    if (v !== null) w.note(description, "translated", w.set("description", v));
+  }
+  t.dependencies(take("Requires"), "requires");
+  t.dependencies(take("BindsTo"), "requires");
+  t.dependencies(take("Wants"), "wants");
+  t.dependencies(take("After"), "after");
+  t.dependencies(take("Before"), "before");
+  for (const [key, why] of [
+    ["Conflicts", "tend has no conflicts: nothing stops a service because another starts"],
+    ["PartOf", "tend has no stop or restart propagated without a requirement"],
+    ["Requisite", "tend has no requirement that is never started"],
+    ["ReloadPropagatedFrom", "tend propagates no reload"],
+    ["PropagatesReloadTo", "tend propagates no reload"],
+    ["JoinsNamespaceOf", SANDBOXING],
+    ["RequiresMountsFor", "tend does not order services after mounts"],
+    ["Upholds", "tend has no equivalent"],
+  ] as const) {
+    for (const a of take(key) ?? []) w.note(a, "dropped", undefined, why);
+  }
+  const burst = lastOf(take("StartLimitBurst") ?? []);
+  const interval = lastOf(take("StartLimitIntervalSec") ?? take("StartLimitInterval") ?? []);
+  done.add("StartLimitInterval");
+  if (burst !== null || interval !== null) {
+    const ms = interval === null ? 10_000 : parseTimespan(interval.value);
+    const line = ms === 0 || ms === null ? w.set("restart-limit", "none") : ms === undefined ? null : w.set("restart-limit", `${burst?.value ?? 5} in ${tendDuration(ms)}`);
+    for (const a of [burst, interval]) if (a !== null) w.note(a, line === null ? "dropped" : "translated", line ?? undefined, line === null ? "not a time span tend can read" : undefined);
+  }
+  for (const [key, list] of section) if (!done.has(key)) for (const a of list) dropFamily(w, a);
+}
+
+function translateInstall(t: Translation, section: Map<string, Assignment[]>): void {
+  const w = t.w;
+  const defaultInstance = lastOf(section.get("DefaultInstance") ?? []);
+  const enableAs = t.unit.identity.template ? (defaultInstance === null ? null : `${t.unit.name}${defaultInstance.value}`) : t.unit.name;
+  for (const [key, list] of section) {
+    for (const a of listOf(list)) {
+      if (key === "WantedBy" || key === "RequiredBy") {
+        const boot = a.value.split(/\s+/).some((u) => BOOT_TARGETS.has(u));
+        if (!boot) w.note(a, "dropped", undefined, `tend enables only into what boots (${[...BOOT_TARGETS].join(", ")})`);
+        else if (enableAs === null) w.note(a, "dropped", undefined, "a template without DefaultInstance: enable its instances by name ('tend enable NAME@ARG')");
+        else {
+          if (!t.enable.includes(enableAs)) t.enable.push(enableAs);
+          w.note(a, "translated", `enabled: '${enableAs}' in the 'default' bundle`);
+        }
+      } else if (key === "DefaultInstance") w.note(a, enableAs === null ? "ignored" : "translated", `enabled as ${enableAs}`);
+      else dropFamily(w, a);
+    }
+  }
+}
+
+function translateTimer(t: Translation, timer: Map<string, Assignment[]>): void {
+  const w = t.w;
+  const schedules: string[] = [];
+  const done = new Set(["OnCalendar", "OnUnitActiveSec", "OnUnitInactiveSec", "OnBootSec", "OnStartupSec", "OnActiveSec", "Persistent", "Unit"]);
+  for (const a of listOf(timer.get("OnCalendar") ?? [])) {
+    const cron = calendarToCron(a.value);
+    if (cron === null) w.note(a, "dropped", undefined, `'${a.value}' has no cron form (a year, a time zone, '~' or a form tend cannot read)`);
+    else {
+      schedules.push(cron);
+      w.note(a, schedules.length === 1 ? "translated" : "dropped", schedules.length === 1 ? `schedule = ${cron}` : undefined, schedules.length === 1 ? undefined : "tend takes one schedule a task");
+    }
+  }
+  for (const key of ["OnUnitActiveSec", "OnUnitInactiveSec"]) {
+    for (const a of listOf(timer.get(key) ?? [])) {
+      const ms = parseTimespan(a.value);
+      if (typeof ms !== "number" || ms < 1000) w.note(a, "dropped", undefined, "not a time span of at least 1s");
+      else if (schedules.length > 0) w.note(a, "dropped", undefined, "tend takes one schedule a task");
+      else {
+        schedules.push(`every ${tendDuration(ms)}`);
+        w.note(a, "approximated", `schedule = every ${tendDuration(ms)}`, "measured from when the previous run fell due, not from when it started or ended");
+      }
+    }
+  }
+  for (const key of ["OnBootSec", "OnStartupSec", "OnActiveSec"]) {
+    for (const a of listOf(timer.get(key) ?? [])) {
+      const ms = parseTimespan(a.value);
+      if (typeof ms === "number" && schedules.length === 0) {
+        schedules.push(`every ${tendDuration(Math.max(ms, 1000))}`);
+        w.note(a, "approximated", `schedule = every ${tendDuration(Math.max(ms, 1000))}`, "tend has no schedule after the boot: runs every so long from when the server first knew the task");
+      } else w.note(a, "dropped", undefined, schedules.length > 0 ? "the task has its schedule already (tend takes one)" : "not a time span tend can read");
+    }
+  }
+  const schedule = schedules[0];
+  if (schedule !== undefined) w.set("schedule", schedule);
+  const persistent = lastOf(timer.get("Persistent") ?? []);
+  if (persistent !== null) w.note(persistent, "translated", w.set("catch-up", /^(yes|true|on|1)$/i.test(persistent.value) ? "yes" : "no"));
+  for (const a of timer.get("Unit") ?? []) w.note(a, "translated", `the task '${t.unit.name}'`);
+  for (const [key, list] of timer) {
+    if (done.has(key)) continue;
+    for (const a of list) w.note(a, "dropped", undefined, /^(RandomizedDelaySec|AccuracySec|FixedRandomDelay)$/.test(key) ? "tend runs a schedule when it falls due, with no random delay or coalescing" : "tend has no equivalent");
+  }
+}
+
+/** The service a timer starts: its Unit=, or the one of its name. */
+function timerService(path: string, text: string): string {
+  const parsed = parseUnit(path, text);
+  const unit = parsed.ok ? lastOf((parsed.unit.sections.get("Timer") ?? []).filter((a) => a.key === "Unit"))?.value : undefined;
+  return join(dirname(path), unit ?? basename(path).replace(/\.timer$/, ".service"));
+}
+
+function translate(input: TranslateInput): TranslateResult {
+  const read = readUnit(input, input.path, input.text);
+  if ("error" in read) return { ok: false, error: read.error };
+  const { unit } = read;
+  const suffix = unit.identity.suffix;
+  if (suffix === "socket") {
+    const t = new Translation(unit, input.known);
+    for (const [, list] of unit.file.sections) for (const a of list) t.w.note(a, "dropped", undefined, SOCKETS);
+    return { ok: true, translation: { source: unit.path, files: [], enable: [], notes: t.w.notes } };
+  }
+  let service = unit;
+  let timer: Unit | null = null;
+  if (suffix === "timer") {
+    const servicePath = timerService(input.path, input.text);
+    const text = input.files.read(servicePath);
+    if (text === null) return { ok: false, error: `${input.path}: its service ${servicePath} cannot be read` };
+    const r = readUnit(input, servicePath, text);
+    if ("error" in r) return { ok: false, error: r.error };
+    timer = unit;
+    service = { ...r.unit, name: unit.name };
+  }
+  const t = new Translation(service, input.known);
+  t.w.lines.push(`# Imported by tend import from ${service.path}${timer !== null ? ` and ${timer.path}` : ""}.`);
+  const sections = (u: Unit, name: string): Map<string, Assignment[]> => byKey(u.file.sections.get(name) ?? []);
+  translateUnitSection(t, sections(service, "Unit"));
+  translateService(t, sections(service, "Service"), timer !== null);
+  translateInstall(t, timer !== null ? new Map() : sections(service, "Install"));
+  if (timer !== null) {
+    const tt = new Translation(timer, input.known);
+    translateTimer(t, sections(timer, "Timer"));
+    translateInstall(tt, sections(timer, "Install"));
+    t.enable.push(...tt.enable.map(() => t.unit.name));
+    t.w.notes.push(...tt.w.notes);
+    for (const [, list] of timer.file.sections.get("Unit") ? [["Unit", timer.file.sections.get("Unit")!] as const] : []) for (const a of list) if (a.key !== "Description") dropFamily(t.w, a);
+  }
+  for (const [name, list] of service.file.sections) if (!["Unit", "Service", "Install"].includes(name)) for (const a of list) t.w.note(a, "dropped", undefined, `a [${name}] section has no meaning in a .service`);
+  const notes = [...t.w.notes].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file === service.path ? -1 : 1));
+  return { ok: true, translation: { source: input.path, files: [{ name: service.name, text: `${t.w.lines.join("\n")}\n` }], enable: [...new Set(t.enable)], notes } };
+}
+
+export const systemdTranslator: Translator = {
+  kind: "systemd unit",
+  recognises: (path, text) => identify(path) !== null && UNIT_HEADER.test(text),
+  names: (path) => {
+    const id = identify(path);
+    return id === null || id.suffix === "socket" ? [] : [tendNameOf(id)];
+  },
+  covers: (path, text) => (identify(path)?.suffix === "timer" ? [timerService(path, text)] : []),
+  translate,
+};
