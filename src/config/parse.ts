@@ -15,8 +15,19 @@ export interface ParsedService {
   keyAt: ReadonlyMap<string, Location>;
 }
 
+/** A systemd section header line (`[Service]`): what tells a unit from a tend service file. */
+export const UNIT_HEADER = /^[ \t]*\[(Unit|Service|Install|Timer|Socket|Mount|Path|Slice|Scope)\][ \t]*\r?$/m;
+
 /** Returns null only when the file's type cannot be known; other errors still yield a def. */
 export function parseServiceFile(file: string, name: string, bytes: Uint8Array, sourceDir: string, report: Report): ParsedService | null {
+  // A systemd unit copied in would give an error a line; one says what it is instead.
+  const text = new TextDecoder().decode(bytes);
+  const header = UNIT_HEADER.exec(text);
+  if (header !== null) {
+    const line = text.slice(0, header.index).split("\n").length;
+    report("error", { file, line, col: 1 }, `this is a systemd unit ('[${header[1]}]'), not a tend service file: translate it with 'tend import ${file}'`);
+    return null;
+  }
   const entries = lex(file, bytes, report);
   if (entries.length === 0) return null;
 

@@ -45,14 +45,15 @@ const NICKNAMES: Record<string, string> = {
   yearly: "@yearly", annually: "@yearly", quarterly: "0 0 1 1,4,7,10 *", semiannually: "0 0 1 1,7 *",
 };
 
-/** One field of a calendar event (`6,18`, `1..5`, `*`, `0/15`) as cron's, or null. */
-function field(text: string): string | null {
+/** One field of a calendar event (`6,18`, `1..5`, `*`, `0/15`) as cron's (`5/15` is `5-MAX/15`), or null. */
+function field(text: string, max: number): string | null {
   if (text === "*") return "*";
   const items = text.split(",").map((item) => {
-    const m = /^(\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(item) ?? /^(\*)()\/(\d+)$/.exec(item);
+    const m = /^(\d+|\*)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(item);
     if (m === null) return null;
-    const start = m[1] === "*" ? "*" : String(Number(m[1]));
-    return `${start}${m[2] ? `-${Number(m[2])}` : ""}${m[3] ? `/${Number(m[3])}` : ""}`;
+    const [start, end, step] = [m[1]!, m[2], m[3]];
+    if (step === undefined) return end === undefined ? String(Number(start)) : `${Number(start)}-${Number(end)}`;
+    return `${start === "*" ? "*" : `${Number(start)}-${end === undefined ? max : Number(end)}`}/${Number(step)}`;
   });
   return items.every((i) => i !== null) ? items.join(",") : null;
 }
@@ -96,8 +97,8 @@ export function calendarToCron(text: string): string | null {
   const clock = time.split(":");
   if (d.length !== 3 || clock.length < 2 || clock.length > 3) return null;
   if (d[0] !== "*") return null; // cron has no year
-  const [month, day] = [field(d[1]!), field(d[2]!)];
-  const [hour, minute, second] = [field(clock[0]!), field(clock[1]!), field(clock[2] ?? "00")];
+  const [month, day] = [field(d[1]!, 12), field(d[2]!, 31)];
+  const [hour, minute, second] = [field(clock[0]!, 23), field(clock[1]!, 59), field(clock[2] ?? "00", 59)];
   if ([month, day, hour, minute, second].some((f) => f === null)) return null;
   // systemd wants both a day of the month and a weekday; cron takes either unless `+` says both.
   const week = day !== "*" && dow !== "*" ? `+${dow}` : dow;

@@ -4,6 +4,8 @@
 // expand `$NAME`/`${NAME}` from the process's environment the same way, and both read
 // `$$` as a literal `$`, so a variable is carried over as it is written.
 
+import { joinArgv, literalTemplate } from "../config/argv.js";
+
 export interface ExecLine {
   /** `-`: a failing exit is not a failure. */
   ignoreFailure: boolean;
@@ -61,16 +63,24 @@ export function splitExec(value: string): ExecLine | string {
   return line;
 }
 
-const PLAIN = /^[A-Za-z0-9_@%+=:,./~{}$-]+$/;
+/**
+ * The words as a tend command. systemd's words mark variables as tend's template words
+ * do (`$NAME`, `${NAME}`, `$$`), so tend's own quoting writes them back; with `:`, every
+ * `$` is literal.
+ */
+export const tendCommand = (line: ExecLine): string => joinArgv(line.words.map((w) => (line.noExpand ? literalTemplate(w) : templateOf(w))));
 
-/** One word as tend reads it back: plain, or double-quoted, where tend still expands its variables (as systemd did). */
-export function tendWord(word: string, expand = true): string {
-  if (word !== "" && PLAIN.test(word) && (expand || !word.includes("$"))) return word;
-  const escaped = word.replace(/[\\"`]/g, (c) => `\\${c}`);
-  return `"${expand ? escaped : escaped.replace(/\$/g, "\\$")}"`;
+/**
+ * A systemd word as tend's template word (src/config/argv.ts): a word that is `$NAME`
+ * splits in both; inside a word systemd's `$NAME` is tend's `${NAME}`; a `$` before
+ * anything but a name is literal in systemd, `$$` in a template.
+ */
+export function templateOf(word: string): string {
+  if (/^\$[A-Za-z_][A-Za-z0-9_]*$/.test(word)) return word;
+  return word.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$/g, (all, braced?: string, bare?: string) =>
+    all === "$$" ? "$$" : braced !== undefined ? all : bare !== undefined ? `\${${bare}}` : "$$",
+  );
 }
-
-export const tendCommand = (line: ExecLine): string => line.words.map((w) => tendWord(w, !line.noExpand)).join(" ");
 
 const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 
@@ -101,5 +111,5 @@ export function sequence(lines: readonly ExecLine[]): string | null {
     const command = l.words.map(shellWord).join(" ");
     return l.ignoreFailure ? `{ ${command} || true; }` : command;
   });
-  return `/bin/sh -c ${tendWord(script.join(" && "), false)}`;
+  return joinArgv(["/bin/sh", "-c", literalTemplate(script.join(" && "))]);
 }

@@ -6,7 +6,8 @@ import { basename, dirname, join } from "node:path";
 import { calendarToCron, parseTimespan, tendDuration } from "./durations.js";
 import { sequence, splitExec, type ExecLine } from "./exec.js";
 import { INSTANCE_TEXT, replaceSpecifiers, type UnitIdentity } from "./specifiers.js";
-import { lastOf, listOf, parseUnit, UNIT_HEADER, type Assignment, type UnitFile } from "./unit-file.js";
+import { UNIT_HEADER } from "../config/parse.js";
+import { lastOf, listOf, parseUnit, type Assignment, type UnitFile } from "./unit-file.js";
 import type { Note, Outcome, TranslateInput, TranslateResult, Translator } from "./types.js";
 
 const SANDBOXING = "sandboxing: tend sets up no namespaces, capabilities, seccomp filters or mount restrictions; the service runs with its user's rights";
@@ -38,7 +39,9 @@ interface Unit {
 
 /** `foo@.service` → prefix foo, a template; `foo.timer` → foo. */
 function identify(path: string): { prefix: string; suffix: string; template: boolean } | null {
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,99}?)(@)?\.(service|timer|socket)$/.exec(basename(path));
+  const name = basename(path);
+  // A unit copied under another name (what 'tend check' points at) is taken for a .service.
+  const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,99}?)(@)?\.(service|timer|socket)$/.exec(/\.(service|timer|socket)$/.test(name) ? name : `${name}.service`);
   return m === null ? null : { prefix: m[1]!, template: m[2] === "@", suffix: m[3]! };
 }
 
@@ -257,8 +260,8 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   if (kind === "longrun" && (systemdType === "notify" || systemdType === "notify-reload")) w.set("ready", "notify");
   if (systemdType === "notify-reload" && !service.has("ReloadSignal") && !service.has("ExecReload")) w.set("reload-signal", "HUP");
   if (pidA !== null) {
-    if (kind === "longrun" && pidFile !== null) w.note(pidA, "translated", w.set("pid-file", pidFile));
-    else if (pidFile !== null) w.note(pidA, "dropped", undefined, "only a forking longrun has a pid file");
+    if (kind === "longrun" && systemdType === "forking" && pidFile !== null) w.note(pidA, "translated", w.set("pid-file", pidFile));
+    else if (pidFile !== null) w.note(pidA, "ignored", undefined, "tend follows a pid file only for a forking daemon; this one's main process is known without it");
   }
 
   for (const [key, spec] of Object.entries(SINGLE_MAP)) {

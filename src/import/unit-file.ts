@@ -20,8 +20,6 @@ export type ParsedUnit = { ok: true; unit: UnitFile } | { ok: false; error: stri
 const SECTION = /^\[([^\]\n]+)\]$/;
 const KEY = /^[A-Za-z0-9_-]+$/;
 
-/** Whether a file's text has a systemd section header line: what tells a unit from a tend file or a script. */
-export const UNIT_HEADER = /^[ \t]*\[(Unit|Service|Install|Timer|Socket|Mount|Path|Slice|Scope)\][ \t]*\r?$/m;
 
 /** Adds one file's assignments to `into`. */
 function readInto(into: UnitFile, file: string, text: string): string | null {

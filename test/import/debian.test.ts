@@ -1,0 +1,186 @@
+// `tend import` on the real unit files of Debian 12 packages (installed by .ci/run):
+// each set imported passes `tend check` (--portable where the host lacks a program or
+// an account), with the translations a reader of the unit expects; a unit that is
+// absent skips with the package to install.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { compile } from "../../src/compile/compile.js";
+import { runImport, type ImportResult } from "../../src/import/import.js";
+import { runTend, show, withTemp, writeSource } from "../helpers.js";
+
+const UNITS = "/lib/systemd/system";
+
+/** The units of a package: a skip naming it when one is absent. */
+const units = (pkg: string, ...names: string[]): { paths: string[]; skip: string | false } => {
+  const missing = names.filter((n) => !existsSync(join(UNITS, n)));
+  return { paths: names.map((n) => join(UNITS, n)), skip: missing.length > 0 ? `${missing.join(", ")} absent (Debian package ${pkg})` : false };
+};
+
+function importAndCheck(dir: string, paths: string[]): { result: ImportResult; files: Record<string, string> } {
+  const to = join(dir, "etc");
+  const result = runImport({ operands: paths, to, force: false, root: "/" });
+  assert.ok(result.status <= 1, JSON.stringify(result.units.flatMap((u) => u.errors)));
+  const files = Object.fromEntries(result.units.flatMap((u) => u.written).map((p) => [p.slice(to.length + 1), readFileSync(p, "utf8")]));
+  for (const p of result.units.flatMap((u) => u.written)) assert.equal(statSync(p).mode & 0o777, 0o644, p);
+  const portable = compile({ sourceDir: to, hostChecks: false });
+  assert.ok(portable.accepted, show(portable.diagnostics));
+  return { result, files };
+}
+
+const note = (result: ImportResult, directive: string) => result.units.flatMap((u) => u.notes).filter((n) => n.directive === directive);
+
+describe("tend import on Debian's units", () => {
+  const ssh = units("openssh-server", "ssh.service", "ssh.socket");
+  test("openssh-server: ssh.service a notify longrun with its pre-start, reload and runtime directory; ssh.socket dropped, said why", { skip: ssh.skip }, () =>
+    withTemp((dir) => {
+      const { result, files } = importAndCheck(dir, ssh.paths);
+      const text = files.ssh!;
+      for (const line of ["type = longrun", "ready = notify", "pre-start = /usr/sbin/sshd -t", "command = /usr/sbin/sshd -D $SSHD_OPTS", "env-file = -/etc/default/ssh", "runtime-directory = sshd", "restart = on-failure"]) assert.ok(text.split("\n").includes(line), `${line} in\n${text}`);
+      assert.match(text, /^reload = \/bin\/sh -c /m, "two ExecReload lines: one sh -c, in order");
+      assert.equal(note(result, "ListenStream")[0]!.outcome, "dropped");
+      assert.match(note(result, "ListenStream")[0]!.why!, /socket activation/);
+      assert.equal(note(result, "After")[0]!.outcome, "dropped", "network.target and auditd.service are not tend services here");
+      assert.deepEqual(result.enabled?.added, ["ssh"]);
+      assert.equal(result.status, 1, "something was dropped");
+    }),
+  );
+
+  const nginx = units("nginx-common", "nginx.service");
+  test("nginx: a forking daemon followed through its pid file, reload and pre-start kept", { skip: nginx.skip }, () =>
+    withTemp((dir) => {
+      const { files } = importAndCheck(dir, nginx.paths);
+      assert.match(files.nginx!, /^pid-file = \/run\/nginx\.pid$/m);
+      assert.match(files.nginx!, /^command = \/usr\/sbin\/nginx -g 'daemon on; master_process on;'$/m);
+      assert.match(files.nginx!, /^restart = never$/m, "systemd's default Restart=no, written since tend's is on-failure");
+    }),
+  );
+
+  const redis = units("redis-server", "redis-server.service", "redis-server@.service");
+  test("redis-server: user, limits, directories, no-new-privileges; its template's %i an ${INSTANCE}", { skip: redis.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, redis.paths);
+      for (const line of ["user = redis", "group = redis", "limit-nofile = 65535", "runtime-directory = redis", "no-new-privileges = yes", "umask = 007"]) assert.match(files["redis-server"]!, new RegExp(`^${line}$`, "m"));
+      assert.match(files["redis-server@"]!, /redis-\$\{INSTANCE\}\.conf/);
+      assert.ok(note(result, "ProtectSystem").every((n) => n.outcome === "dropped" && /sandboxing/.test(n.why!)));
+    }),
+  );
+
+  const cron = units("cron", "cron.service");
+  test("cron: its env-file and EXTRA_OPTS carried over", { skip: cron.skip }, () =>
+    withTemp((dir) => {
+      const { files } = importAndCheck(dir, cron.paths);
+      assert.match(files.cron!, /^command = \/usr\/sbin\/cron -f \$EXTRA_OPTS$/m);
+      assert.match(files.cron!, /^env-file = -\/etc\/default\/cron$/m);
+    }),
+  );
+
+  const rsyslog = units("rsyslog", "rsyslog.service");
+  test("rsyslog: a notify longrun with its open files limit; syslog.socket dropped", { skip: rsyslog.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, rsyslog.paths);
+      assert.match(files.rsyslog!, /^limit-nofile = 16384$/m);
+      assert.match(note(result, "Requires")[0]!.why!, /syslog\.socket/);
+    }),
+  );
+
+  const dbus = units("dbus", "dbus.service");
+  test("dbus: the bus daemon with its reload command", { skip: dbus.skip }, () =>
+    withTemp((dir) => {
+      const { files } = importAndCheck(dir, dbus.paths);
+      assert.match(files.dbus!, /^command = \/usr\/bin\/dbus-daemon --system /m);
+      assert.match(files.dbus!, /^reload = \/usr\/bin\/dbus-send /m);
+    }),
+  );
+
+  const pg = units("postgresql-common", "postgresql@.service");
+  test("postgresql@: a template, its instance in the commands and description; PartOf= dropped", { skip: pg.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, pg.paths);
+      assert.match(files["postgresql@"]!, /^description = PostgreSQL Cluster \$\{INSTANCE\}$/m);
+      assert.match(files["postgresql@"]!, /pg_ctlcluster.*\$\{INSTANCE\}.*start/);
+      assert.match(files["postgresql@"]!, /^down = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect -m fast "\$\{INSTANCE\}" stop$/m);
+      assert.equal(note(result, "PartOf")[0]!.outcome, "dropped");
+      assert.equal(result.enabled, null, "a template without DefaultInstance enables nothing");
+    }),
+  );
+
+  for (const [pkg, timer, schedule] of [
+    ["apt", "apt-daily.timer", "0 6,18 * * *"],
+    ["logrotate", "logrotate.timer", "@daily"],
+  ] as const) {
+    const t = units(pkg, timer, timer.replace(".timer", ".service"));
+    test(`${timer} and its service: one task with a schedule and catch-up`, { skip: t.skip }, () =>
+      withTemp((dir) => {
+        const { files, result } = importAndCheck(dir, t.paths);
+        const name = timer.replace(".timer", "");
+        assert.deepEqual(Object.keys(files), [name], "the service is the timer's part, not a file of its own");
+        assert.match(files[name]!, /^type = task$/m);
+        assert.match(files[name]!, new RegExp(`^schedule = ${schedule.replace(/\*/g, "\\*")}$`, "m"));
+        assert.match(files[name]!, /^catch-up = yes$/m);
+        assert.deepEqual(result.enabled?.added, [name]);
+      }),
+    );
+  }
+
+  const all = units("openssh-server nginx-common redis-server cron rsyslog dbus", "ssh.service", "nginx.service", "redis-server.service", "cron.service", "rsyslog.service", "dbus.service");
+  test("the daemons together, with the host checks where their programs and users are here", { skip: all.skip }, () =>
+    withTemp((dir) => {
+      importAndCheck(dir, all.paths);
+      const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: true });
+      assert.ok(checked.accepted, show(checked.diagnostics));
+      assert.deepEqual(checked.compiled!.boot.flat().sort(), ["cron", "dbus", "nginx", "redis-server", "rsyslog", "ssh"].filter((n) => n !== "dbus"));
+    }),
+  );
+});
+
+describe("tend import, the command", () => {
+  const unit = "[Unit]\nDescription=demo\nAfter=network.target\n[Service]\nExecStart=/bin/sleep 1000\nRestart=always\n[Install]\nWantedBy=multi-user.target\n";
+
+  test("exit 1 when something was dropped, 0 when all translated, 3 for a file there already or no such unit, 2 for usage; --force replaces", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), { "demo.service": unit, "exact.service": "[Service]\nExecStart=/bin/sleep 1000\n" });
+      const to = join(dir, "etc");
+      const first = runTend(["import", "--to", to, join(dir, "units/demo.service")]);
+      assert.equal(first.status, 1, first.stdout + first.stderr);
+      assert.match(first.stdout, /dropped +After= \(demo\.service:3\): no tend service for network\.target/);
+      assert.match(first.stdout, /enabled: demo \(added to .*\/etc\/default\)/);
+      const exact = runTend(["import", "--to", to, join(dir, "units/exact.service")]);
+      assert.equal(exact.status, 0, exact.stdout + exact.stderr);
+      const again = runTend(["import", "--to", to, join(dir, "units/demo.service")]);
+      assert.equal(again.status, 3);
+      assert.match(again.stdout, /demo exists: left as it is \(--force replaces it\)/);
+      assert.equal(runTend(["import", "--to", to, "--force", join(dir, "units/demo.service")]).status, 1);
+      const missing = runTend(["import", "--to", to, "--root", dir, "no-such-unit"]);
+      assert.equal(missing.status, 3);
+      assert.match(missing.stdout, /no unit 'no-such-unit\.service' in /);
+      assert.equal(runTend(["import"]).status, 2);
+      const check = runTend(["check", to]);
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+      assert.equal(readFileSync(join(to, "default"), "utf8").match(/^contents = demo$/gm)?.length, 1, "enabled once");
+    }),
+  );
+
+  test("a unit name is looked up in the unit directories under --root; --json gives the notes", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "lib/systemd/system"), { "demo.service": unit });
+      const r = runTend(["import", "--json", "--root", dir, "--to", join(dir, "out"), "demo"]);
+      assert.equal(r.status, 1, r.stderr);
+      const data = JSON.parse(r.stdout) as ImportResult;
+      assert.deepEqual(data.units[0]!.written, [join(dir, "out/demo")]);
+      assert.ok(data.units[0]!.notes.some((n) => n.directive === "ExecStart" && n.outcome === "translated" && n.to === "command = /bin/sleep 1000"));
+    }),
+  );
+
+  test("tend check on a unit says so in one line, pointing to tend import", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "etc"), { ssh: "# a comment\n\n[Unit]\nDescription=x\n[Service]\nExecStart=/usr/sbin/sshd -D\n" });
+      const r = runTend(["check", "--portable", join(dir, "etc")]);
+      assert.equal(r.status, 1);
+      const errors = r.stdout.split("\n").filter((l) => l.includes("error:"));
+      assert.deepEqual(errors, [`${join(dir, "etc/ssh")}:3:1: error: this is a systemd unit ('[Unit]'), not a tend service file: translate it with 'tend import ${join(dir, "etc/ssh")}'`]);
+    }),
+  );
+});
