@@ -17,7 +17,7 @@ const SOCKETS = "socket activation: tend has no 'listen' key yet; run the servic
 
 /** Directives dropped as a family, by prefix or name, with the reason. */
 const FAMILIES: [RegExp, string, Outcome][] = [
-  [/^(Protect|Private|Restrict|ReadWrite|ReadOnly|Inaccessible|Exec|NoExec|Bind|Temporary|System?Call|Capability|Ambient|Secure|Lock|MemoryDeny|Device|IPAddress|IPAccounting|Root|Mount|Keyring|Personality|RemoveIPC|DynamicUser|SELinux|AppArmor|SmackProcess|Network?Namespace|Ipc|Umask)/, SANDBOXING, "dropped"],
+  [/^(Protect|Private|Restrict|ReadWrite|ReadOnly|Inaccessible|ExecPaths|NoExecPaths|Bind|Temporary|System?Call|Capability|Ambient|Secure|Lock|MemoryDeny|Device|IPAddress|IPAccounting|Root|Mount|Keyring|Personality|RemoveIPC|DynamicUser|SELinux|AppArmor|SmackProcess|Network?Namespace|Ipc)/, SANDBOXING, "dropped"],
   [/^(CPU|Memory|IO|Tasks|Slice|Delegate|OOM|Nice|BlockIO|StartupCPU|StartupIO|AllowedCPUs|AllowedMemory|ManagedOOM|ControlGroup|Startup)/, RESOURCES, "dropped"],
   [/^(Condition|Assert)/, "tend checks no conditions before a start: the service starts whenever it is wanted", "dropped"],
   [/^(Documentation|SourcePath|DefaultDependencies|Syslog[A-Za-z]*|LogLevelMax|LogExtraFields|LogRateLimit|LogNamespace|IgnoreOnIsolate|AllowIsolate|CollectMode)$/, NO_EFFECT, "ignored"],
@@ -148,9 +148,8 @@ class Translation {
       const kept: string[] = [];
       const dropped: string[] = [];
       for (const unitName of value.split(/\s+/)) {
-        const id = identify(unitName);
-        const target = /^(.+)\.target$/.exec(unitName)?.[1];
-        const name = id !== null && id.suffix === "service" ? unitName.replace(/\.service$/, "") : target;
+        // A service by its name; a target when the destination has a service or bundle of its name (`network`).
+        const name = /^(.+)\.(service|target)$/.exec(unitName)?.[1];
         if (name !== undefined && this.known.has(name)) kept.push(name);
         else dropped.push(unitName);
       }

@@ -153,6 +153,11 @@ describe("tend import, the command", () => {
       assert.equal(again.status, 3);
       assert.match(again.stdout, /demo exists: left as it is \(--force replaces it\)/);
       assert.equal(runTend(["import", "--to", to, "--force", join(dir, "units/demo.service")]).status, 1);
+      writeSource(to, { network: "type = bundle\n" });
+      writeSource(join(dir, "units"), { "web.service": "[Unit]\nAfter=network.target demo.service\n[Service]\nExecStart=/bin/sleep 1000\nRestart=always\n" });
+      const web = runTend(["import", "--to", to, join(dir, "units/web.service")]);
+      assert.equal(web.status, 0, web.stdout);
+      assert.match(readFileSync(join(to, "web"), "utf8"), /^after = network demo$/m, "a target the destination has a bundle for, a service it has");
       const missing = runTend(["import", "--to", to, "--root", dir, "no-such-unit"]);
       assert.equal(missing.status, 3);
       assert.match(missing.stdout, /no unit 'no-such-unit\.service' in /);
