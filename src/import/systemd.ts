@@ -4,7 +4,7 @@
 
 import { basename, dirname, join } from "node:path";
 import { calendarToCron, parseTimespan, tendDuration } from "./durations.js";
-import { sequence, splitExec, type ExecLine } from "./exec.js";
+import { sequence, splitExec, tendCommand, type ExecLine } from "./exec.js";
 import { INSTANCE_TEXT, replaceSpecifiers, type UnitIdentity } from "./specifiers.js";
 import { UNIT_HEADER } from "../config/parse.js";
 import { lastOf, listOf, parseUnit, type Assignment, type UnitFile } from "./unit-file.js";
@@ -204,7 +204,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   const remain = lastOf(take("RemainAfterExit") ?? []);
   const remains = remain !== null && /^(yes|true|on|1)$/i.test(remain.value);
   const pidA = lastOf(take("PIDFile") ?? []);
-  const pidFile = pidA !== null ? t.text(pidA, pidA.value, false) : null;
+  const pidFile = pidA !== null ? t.text(pidA) : null;
   const forkingUnfollowed = systemdType === "forking" && pidFile === null;
   const kind = asTask ? "task" : systemdType === "oneshot" ? (remains ? "oneshot" : "task") : forkingUnfollowed ? "oneshot" : "longrun";
   w.set("type", kind);
@@ -216,7 +216,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       notify: ["translated"],
       "notify-reload": ["translated"],
       dbus: ["approximated", "tend cannot watch the bus for the name: up as soon as it is spawned"],
-      forking: forkingUnfollowed ? ["approximated", "a forking daemon without a PIDFile (tend's pid-file takes no instance argument) cannot be followed: it becomes a oneshot whose up starts it and whose down stops it, unsupervised"] : ["translated"],
+      forking: forkingUnfollowed ? ["approximated", "a forking daemon without a PIDFile cannot be followed: it becomes a oneshot whose up starts it and whose down stops it, unsupervised"] : ["translated"],
       oneshot: ["translated"],
     };
     const [outcome, why] = how[systemdType] ?? ["dropped", `unknown Type=${systemdType}: taken as simple`];
@@ -241,10 +241,10 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
     else {
       const lines = listOf(start ?? []);
       if (lines.length > 1) for (const a of lines.slice(1)) w.note(a, "dropped", undefined, "only a oneshot may have more than one ExecStart");
-      const command = t.commands(lines.slice(0, 1), "command");
-      const ignoring = command !== null && t.exec(lines.slice(0, 1))?.[0]?.ignoreFailure;
-      if (ignoring) w.notes.at(-1)!.outcome = "approximated";
-      if (ignoring) w.notes.at(-1)!.why = "'-': tend counts a failing exit of the main process as a failure all the same";
+      // The main process itself, never under a sh: its '-' cannot be kept.
+      const main = t.exec(lines.slice(0, 1))?.[0];
+      if (main !== undefined && main.ignoreFailure) w.note(lines[0]!, "approximated", w.set("command", tendCommand(main)), "'-': tend counts a failing exit of the main process as a failure all the same");
+      else if (main !== undefined) t.commands(lines.slice(0, 1), "command");
       t.commands(post, null, "tend has no command run after the main process has started");
     }
     t.commands(stop, null, "tend has no stop command for a longrun or task yet: it stops the service with its stop-signal");

@@ -96,12 +96,16 @@ describe("tend import on Debian's units", () => {
   );
 
   const pg = units("postgresql-common", "postgresql@.service");
-  test("postgresql@: a template, its instance in the commands and description; PartOf= dropped", { skip: pg.skip }, () =>
+  test("postgresql@: a template, a forking daemon followed through its instance's pid file; its instance in the commands and description; PartOf= dropped", { skip: pg.skip }, () =>
     withTemp((dir) => {
       const { files, result } = importAndCheck(dir, pg.paths);
-      assert.match(files["postgresql@"]!, /^description = PostgreSQL Cluster \$\{INSTANCE\}$/m);
-      assert.match(files["postgresql@"]!, /pg_ctlcluster.*\$\{INSTANCE\}.*start/);
-      assert.match(files["postgresql@"]!, /^down = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect -m fast "\$\{INSTANCE\}" stop$/m);
+      const text = files["postgresql@"]!;
+      assert.match(text, /^description = PostgreSQL Cluster \$\{INSTANCE\}$/m);
+      assert.match(text, /^type = longrun$/m);
+      assert.match(text, /^command = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect "?\$\{INSTANCE\}"? start$/m);
+      assert.match(text, /^pid-file = \/run\/postgresql\/\$\{INSTANCE\}\.pid$/m);
+      assert.match(text, /^reload = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect "?\$\{INSTANCE\}"? reload$/m);
+      assert.equal(note(result, "ExecStart")[0]!.outcome, "approximated", "'-': a failing launcher is a failure in tend");
       assert.equal(note(result, "PartOf")[0]!.outcome, "dropped");
       assert.equal(result.enabled, null, "a template without DefaultInstance enables nothing");
     }),
