@@ -194,11 +194,7 @@ const RESTART_MAP: Record<string, [string, Outcome, string?]> = {
 /** The [Service] of a unit (or a timer's service) into tend lines. */
 function translateService(t: Translation, service: Map<string, Assignment[]>, asTask: boolean): void {
   const w = t.w;
-  const done = new Set<string>();
-  const take = (key: string): Assignment[] | undefined => {
-    done.add(key);
-    return service.get(key);
-  };
+  const { take, dropRest } = handling(w, service);
   const typeA = lastOf(take("Type") ?? []);
   const systemdType = typeA?.value ?? (service.has("BusName") ? "dbus" : service.has("ExecStart") ? "simple" : "oneshot");
   const remain = lastOf(take("RemainAfterExit") ?? []);
@@ -354,7 +350,21 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       w.note(a, plain ? "ignored" : "dropped", undefined, plain ? "tend writes the output to the service's log" : "tend writes the output to the service's log, not to a file or socket");
     }
   }
-  for (const [key, list] of service) if (!done.has(key) && !["StandardOutput", "StandardError", "StandardInput"].includes(key)) for (const a of list) dropFamily(w, a);
+  dropRest();
+}
+
+/** A section's directives as they are handled: `take` marks one handled, `dropRest` notes every other by its family. */
+function handling(w: Writer, section: Map<string, Assignment[]>): { take: (key: string) => Assignment[] | undefined; dropRest: () => void } {
+  const done = new Set<string>();
+  return {
+    take: (key) => {
+      done.add(key);
+      return section.get(key);
+    },
+    dropRest: () => {
+      for (const [key, list] of section) if (!done.has(key)) for (const a of list) dropFamily(w, a);
+    },
+  };
 }
 
 function dropFamily(w: Writer, a: Assignment): void {
@@ -365,11 +375,7 @@ function dropFamily(w: Writer, a: Assignment): void {
 
 function translateUnitSection(t: Translation, section: Map<string, Assignment[]>): void {
   const w = t.w;
-  const done = new Set<string>();
-  const take = (key: string): Assignment[] | undefined => {
-    done.add(key);
-    return section.get(key);
-  };
+  const { take, dropRest } = handling(w, section);
   const description = lastOf(take("Description") ?? []);
   if (description !== null) {
     const v = t.text(description);
@@ -393,14 +399,14 @@ function translateUnitSection(t: Translation, section: Map<string, Assignment[]>
     for (const a of take(key) ?? []) w.note(a, "dropped", undefined, why);
   }
   const burst = lastOf(take("StartLimitBurst") ?? []);
-  const interval = lastOf(take("StartLimitIntervalSec") ?? take("StartLimitInterval") ?? []);
-  done.add("StartLimitInterval");
+  const oldName = take("StartLimitInterval");
+  const interval = lastOf(take("StartLimitIntervalSec") ?? oldName ?? []);
   if (burst !== null || interval !== null) {
     const ms = interval === null ? 10_000 : parseTimespan(interval.value);
     const line = ms === 0 || ms === null ? w.set("restart-limit", "none") : ms === undefined ? null : w.set("restart-limit", `${burst?.value ?? 5} in ${tendDuration(ms)}`);
     for (const a of [burst, interval]) if (a !== null) w.note(a, line === null ? "dropped" : "translated", line ?? undefined, line === null ? "not a time span tend can read" : undefined);
   }
-  for (const [key, list] of section) if (!done.has(key)) for (const a of list) dropFamily(w, a);
+  dropRest();
 }
 
 function translateInstall(t: Translation, section: Map<string, Assignment[]>): void {
