@@ -48,17 +48,27 @@ function identify(path: string): { prefix: string; suffix: string; template: boo
 const tendNameOf = (id: { prefix: string; template: boolean }): string => (id.template ? `${id.prefix}@` : id.prefix);
 
 /** The translation in progress: the lines written, the notes. */
-class Writer {
-  readonly lines: string[] = [];
-  readonly notes: Note[] = [];
-  note(a: Assignment, outcome: Outcome, to?: string, why?: string): void {
-    this.notes.push({ directive: a.key, file: a.file, line: a.line, outcome, ...(to !== undefined ? { to } : {}), ...(why !== undefined ? { why } : {}) });
-  }
-  set(key: string, value: string): string {
-    const line = `${key} = ${value}`;
-    this.lines.push(line);
-    return line;
-  }
+interface Writer {
+  readonly lines: string[];
+  readonly notes: Note[];
+  note(a: Assignment, outcome: Outcome, to?: string, why?: string): void;
+  /** Writes `key = value`; returns the line. */
+  set(key: string, value: string): string;
+}
+
+function writer(): Writer {
+  const lines: string[] = [];
+  const notes: Note[] = [];
+  return {
+    lines,
+    notes,
+    note: (a, outcome, to, why) => void notes.push({ directive: a.key, file: a.file, line: a.line, outcome, ...(to !== undefined ? { to } : {}), ...(why !== undefined ? { why } : {}) }),
+    set: (key, value) => {
+      const line = `${key} = ${value}`;
+      lines.push(line);
+      return line;
+    },
+  };
 }
 
 function readUnit(input: TranslateInput, path: string, text: string): { unit: Unit } | { error: string } {
@@ -85,79 +95,91 @@ function byKey(assignments: readonly Assignment[]): Map<string, Assignment[]> {
   return map;
 }
 
-class Translation {
-  readonly w = new Writer();
-  readonly enable: string[] = [];
-  constructor(
-    readonly unit: Unit,
-    readonly known: ReadonlySet<string>,
-  ) {}
+interface Translation {
+  readonly w: Writer;
+  readonly unit: Unit;
+  /** Names to enable. */
+  readonly enable: string[];
+  text(a: Assignment, value?: string, instanceOk?: boolean): string | null;
+  exec(assignments: readonly Assignment[]): ExecLine[] | null;
+  commands(assignments: readonly Assignment[] | undefined, key: string | null, why?: string): string | null;
+  dependencies(assignments: readonly Assignment[] | undefined, key: string): void;
+}
 
-  /** A value with its specifiers replaced, or null (noted as dropped). */
-  text(a: Assignment, value = a.value, instanceOk = true): string | null {
-    const r = replaceSpecifiers(value, this.unit.identity);
-    if ("unsupported" in r) {
-      this.w.note(a, "dropped", undefined, `${r.unsupported} has no fixed value tend could write (it depends on the machine or an account at run time)`);
-      return null;
-    }
-    if (!instanceOk && r.text.includes(INSTANCE_TEXT)) {
-      this.w.note(a, "dropped", undefined, `tend does not put a template's argument into this key: it is the same for every instance`);
-      return null;
-    }
-    return r.text;
-  }
-
-  exec(assignments: readonly Assignment[]): ExecLine[] | null {
-    const lines: ExecLine[] = [];
-    for (const a of listOf(assignments)) {
-      const value = this.text(a);
-      if (value === null) return null;
-      const line = splitExec(value);
-      if (typeof line === "string") {
-        this.w.note(a, "dropped", undefined, `cannot read its command: ${line}`);
+/** One unit's translation: the helpers its sections share. */
+function translation(unit: Unit, known: ReadonlySet<string>): Translation {
+  const w = writer();
+  const t: Translation = {
+    w,
+    unit,
+    enable: [],
+    /** A value with its specifiers replaced, or null (noted as dropped). */
+    text(a: Assignment, value = a.value, instanceOk = true): string | null {
+      const r = replaceSpecifiers(value, unit.identity);
+      if ("unsupported" in r) {
+        w.note(a, "dropped", undefined, `${r.unsupported} has no fixed value tend could write (it depends on the machine or an account at run time)`);
         return null;
       }
-      lines.push(line);
-    }
-    return lines;
-  }
-
-  /** Exec directives into one tend key (null key: there is none for them). */
-  commands(assignments: readonly Assignment[] | undefined, key: string | null, why?: string): string | null {
-    if (assignments === undefined || assignments.length === 0) return null;
-    const lines = this.exec(assignments);
-    if (lines === null) return null;
-    const live = listOf(assignments);
-    if (key === null) {
-      for (const a of live) this.w.note(a, "dropped", undefined, why);
-      return null;
-    }
-    const command = sequence(lines);
-    if (command === null) return null;
-    const line = this.w.set(key, command);
-    const approx = lines.some((l) => l.privileged || l.argv0);
-    for (const a of live) this.w.note(a, approx ? "approximated" : "translated", line, approx ? "tend runs every command as the service's user, and cannot set argv[0] ('+', '!', '@' prefixes)" : undefined);
-    return command;
-  }
-
-  /** A dependency list: the names tend will know kept, the others dropped with why. */
-  dependencies(assignments: readonly Assignment[] | undefined, key: string): void {
-    for (const a of listOf(assignments ?? [])) {
-      const value = this.text(a, a.value, false);
-      if (value === null) continue;
-      const kept: string[] = [];
-      const dropped: string[] = [];
-      for (const unitName of value.split(/\s+/)) {
-        // A service by its name; a target when the destination has a service or bundle of its name (`network`).
-        const name = /^(.+)\.(service|target)$/.exec(unitName)?.[1];
-        if (name !== undefined && this.known.has(name)) kept.push(name);
-        else dropped.push(unitName);
+      if (!instanceOk && r.text.includes(INSTANCE_TEXT)) {
+        w.note(a, "dropped", undefined, `tend does not put a template's argument into this key: it is the same for every instance`);
+        return null;
       }
-      const why = dropped.length > 0 ? `no tend service for ${dropped.join(", ")} in the destination nor in this import (targets and other kinds of unit are not services)` : undefined;
-      if (kept.length === 0) this.w.note(a, "dropped", undefined, why);
-      else this.w.note(a, dropped.length > 0 ? "approximated" : "translated", this.w.set(key, kept.join(" ")), why);
-    }
-  }
+      return r.text;
+    },
+
+    exec(assignments: readonly Assignment[]): ExecLine[] | null {
+      const lines: ExecLine[] = [];
+      for (const a of listOf(assignments)) {
+        const value = t.text(a);
+        if (value === null) return null;
+        const line = splitExec(value);
+        if (typeof line === "string") {
+          w.note(a, "dropped", undefined, `cannot read its command: ${line}`);
+          return null;
+        }
+        lines.push(line);
+      }
+      return lines;
+    },
+
+    /** Exec directives into one tend key (null key: there is none for them). */
+    commands(assignments: readonly Assignment[] | undefined, key: string | null, why?: string): string | null {
+      if (assignments === undefined || assignments.length === 0) return null;
+      const lines = t.exec(assignments);
+      if (lines === null) return null;
+      const live = listOf(assignments);
+      if (key === null) {
+        for (const a of live) w.note(a, "dropped", undefined, why);
+        return null;
+      }
+      const command = sequence(lines);
+      if (command === null) return null;
+      const line = w.set(key, command);
+      const approx = lines.some((l) => l.privileged || l.argv0);
+      for (const a of live) w.note(a, approx ? "approximated" : "translated", line, approx ? "tend runs every command as the service's user, and cannot set argv[0] ('+', '!', '@' prefixes)" : undefined);
+      return command;
+    },
+
+    /** A dependency list: the names tend will know kept, the others dropped with why. */
+    dependencies(assignments: readonly Assignment[] | undefined, key: string): void {
+      for (const a of listOf(assignments ?? [])) {
+        const value = t.text(a, a.value, false);
+        if (value === null) continue;
+        const kept: string[] = [];
+        const dropped: string[] = [];
+        for (const unitName of value.split(/\s+/)) {
+          // A service by its name; a target when the destination has a service or bundle of its name (`network`).
+          const name = /^(.+)\.(service|target)$/.exec(unitName)?.[1];
+          if (name !== undefined && known.has(name)) kept.push(name);
+          else dropped.push(unitName);
+        }
+        const why = dropped.length > 0 ? `no tend service for ${dropped.join(", ")} in the destination nor in this import (targets and other kinds of unit are not services)` : undefined;
+        if (kept.length === 0) w.note(a, "dropped", undefined, why);
+        else w.note(a, dropped.length > 0 ? "approximated" : "translated", w.set(key, kept.join(" ")), why);
+      }
+    },
+  };
+  return t;
 }
 
 const SINGLE_MAP: Record<string, { key: string; instanceOk: boolean }> = {
@@ -485,7 +507,7 @@ function translate(input: TranslateInput): TranslateResult {
   const { unit } = read;
   const suffix = unit.identity.suffix;
   if (suffix === "socket") {
-    const t = new Translation(unit, input.known);
+    const t = translation(unit, input.known);
     for (const [, list] of unit.file.sections) for (const a of list) t.w.note(a, "dropped", undefined, SOCKETS);
     return { ok: true, translation: { source: unit.path, files: [], enable: [], notes: t.w.notes } };
   }
@@ -500,14 +522,14 @@ function translate(input: TranslateInput): TranslateResult {
     timer = unit;
     service = { ...r.unit, name: unit.name };
   }
-  const t = new Translation(service, input.known);
+  const t = translation(service, input.known);
   t.w.lines.push(`# Imported by tend import from ${service.path}${timer !== null ? ` and ${timer.path}` : ""}.`);
   const sections = (u: Unit, name: string): Map<string, Assignment[]> => byKey(u.file.sections.get(name) ?? []);
   translateUnitSection(t, sections(service, "Unit"));
   translateService(t, sections(service, "Service"), timer !== null);
   translateInstall(t, timer !== null ? new Map() : sections(service, "Install"));
   if (timer !== null) {
-    const tt = new Translation(timer, input.known);
+    const tt = translation(timer, input.known);
     translateTimer(t, sections(timer, "Timer"));
     translateInstall(tt, sections(timer, "Install"));
     t.enable.push(...tt.enable.map(() => t.unit.name));
