@@ -183,6 +183,19 @@ describe("tend import, the command", () => {
     }),
   );
 
+  test("a unit's drop-ins (NAME.d/*.conf) are read after it: a reset list, a changed user", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), { "d.service": "[Service]\nExecStart=/bin/sleep 1\nEnvironment=A=1\nUser=a\n" });
+      writeSource(join(dir, "units/d.service.d"), { "10-local.conf": "[Service]\nEnvironment=\nEnvironment=\"B=2 3\" C=4\nUser=b\n", "ignored.txt": "junk" });
+      const result = runImport({ operands: [join(dir, "units/d.service")], to: join(dir, "etc"), force: false, root: "/" });
+      const text = readFileSync(join(dir, "etc/d"), "utf8");
+      assert.match(text, /^env = B=2 3\nenv = C=4$/m);
+      assert.doesNotMatch(text, /A=1/);
+      assert.match(text, /^user = b$/m);
+      assert.ok(result.units[0]!.notes.some((n) => n.directive === "User" && n.file.endsWith("10-local.conf") && n.line === 4));
+    }),
+  );
+
   test("tend check on a unit says so in one line, pointing to tend import", () =>
     withTemp((dir) => {
       writeSource(join(dir, "etc"), { ssh: "# a comment\n\n[Unit]\nDescription=x\n[Service]\nExecStart=/usr/sbin/sshd -D\n" });
