@@ -9,11 +9,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDirectory, writeFileAtomically } from "../system/files.js";
 import { addToDefault, IMPORTED_FILE_MODE, type Enabled } from "./enable.js";
+import { lsbTranslator } from "./lsb.js";
 import { systemdTranslator } from "./systemd.js";
 import type { Note, Translator, UnitFiles } from "./types.js";
 
 /** Every translator, in the order they are asked: the first that recognises a file translates it. */
-export const TRANSLATORS: readonly Translator[] = [systemdTranslator];
+export const TRANSLATORS: readonly Translator[] = [systemdTranslator, lsbTranslator];
 
 /** Where a unit given by name is looked for, in systemd's order (under `--root` when given). */
 export const UNIT_DIRECTORIES = ["etc/systemd/system", "run/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"];

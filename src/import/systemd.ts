@@ -265,7 +265,8 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       else if (main !== undefined) t.commands(lines.slice(0, 1), "command");
       t.commands(post, null, "tend has no command run after the main process has started");
     }
-    t.commands(stop, null, "tend has no stop command for a longrun or task yet: it stops the service with its stop-signal");
+    if (kind === "longrun") t.commands(stop, "stop");
+    else t.commands(stop, null, "a task is stopped by its stop-signal: tend has no stop command for one");
     t.commands(stopPost, "post-stop");
     if (kind === "longrun") {
       const lines = listOf(reload ?? []);

@@ -104,6 +104,7 @@ describe("tend import on Debian's units", () => {
       assert.match(text, /^type = longrun$/m);
       assert.match(text, /^command = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect "?\$\{INSTANCE\}"? start$/m);
       assert.match(text, /^pid-file = \/run\/postgresql\/\$\{INSTANCE\}\.pid$/m);
+      assert.match(text, /^stop = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect -m fast "?\$\{INSTANCE\}"? stop$/m, "ExecStop= is the longrun's stop");
       assert.match(text, /^reload = \/usr\/bin\/pg_ctlcluster --skip-systemctl-redirect "?\$\{INSTANCE\}"? reload$/m);
       assert.equal(note(result, "ExecStart")[0]!.outcome, "approximated", "'-': a failing launcher is a failure in tend");
       assert.equal(note(result, "PartOf")[0]!.outcome, "dropped");
