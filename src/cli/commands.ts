@@ -214,9 +214,9 @@ export const COMMANDS = {
     group: "configuration",
     operands: "UNIT…",
     options: ["to", "force"],
-    summary: "translate systemd units into service files",
+    summary: "systemd units and init scripts as service files",
     full: true,
-    help: "Translates each UNIT (a systemd .service, .timer or .socket file, a directory of them, or a unit's name, looked up in /etc/systemd/system, /run/systemd/system, /lib/systemd/system and /usr/lib/systemd/system, under --root when given) into a tend service file in the source directory, or in --to DIR; a file there already is left as it is unless --force. A .timer and its service become one task with a schedule; a template unit (foo@.service) a template (foo@). It prints, per unit, every directive: translated (and into what), approximated, dropped, or ignored, and why. A unit its boot targets want (WantedBy=multi-user.target) is added to the 'default' bundle. Exit 0 all translated, 1 imported but something was dropped or approximated, 2 usage, 3 a unit could not be imported (not found, unreadable, unparseable, or its file exists). Check the result with 'tend check'.",
+    help: "Translates each UNIT (a systemd .service, .timer or .socket file, an LSB init script, a directory of them, or a unit's name, looked up in /etc/systemd/system, /run/systemd/system, /lib/systemd/system and /usr/lib/systemd/system, under --root when given) into a tend service file in the source directory, or in --to DIR; a file there already is left as it is unless --force. A .timer and its service become one task with a schedule; a template unit (foo@.service) a template (foo@). It prints, per unit, every directive: translated (and into what), approximated, dropped, or ignored, and why. A unit its boot targets want (WantedBy=multi-user.target) is added to the 'default' bundle. Exit 0 all translated, 1 imported but something was dropped or approximated, 2 usage, 3 a unit could not be imported (not found, unreadable, unparseable, or its file exists). Check the result with 'tend check'.",
     run: async (a) =>
       (await import("./import.js")).importUnits({ operands: a.args, to: a.values.to, force: a.values.force === true, root: a.values.root }, a.places, a.out),
   },
