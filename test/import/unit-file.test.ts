@@ -2,7 +2,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { lastOf, listOf, parseUnit } from "../../src/import/unit-file.js";
+import { systemdTranslator } from "../../src/import/systemd.js";
+import { mulberry32 } from "../prng.js";
 
 const values = (text: string, section: string, key: string): string[] => {
   const r = parseUnit("u.service", text);
@@ -48,4 +51,23 @@ test("a line that is no assignment, a key before any section, a bad key's name, 
   assert.match(error("Description=x\n"), /^u\.service:1: 'Description=' before any \[Section\]/);
   assert.match(error("[Unit]\nDe scription=x\n"), /^u\.service:2: 'De scription' is not a directive's name/);
   assert.match(error("[Unit]\0"), /NUL/);
+});
+
+test("mutated real units: parsed or refused with a located error, translated or refused, never a crash", () => {
+  const seeds = ["/lib/systemd/system/ssh.service", "/lib/systemd/system/postgresql@.service", "/lib/systemd/system/apt-daily.timer"].filter((p) => existsSync(p));
+  const base = seeds.map((p) => readFileSync(p, "utf8"));
+  base.push("[Unit]\nDescription=%H %i\n[Service]\nExecStart=/bin/x \"a\nEnvironment=\"A\n[Install]\nWantedBy=multi-user.target\n");
+  const random = mulberry32(13);
+  const noise = ["\\", "\n", "=", "[", "]", "%", "$", "\"", "'", "-", "@", ";", "#", "\0", "Type=forking", "OnCalendar=Mon..Fri 1:2", "ExecStart=", "\u00e9"];
+  const files = { read: () => null, list: () => [] };
+  for (let i = 0; i < 400; i++) {
+    let text = base[i % base.length]!;
+    for (let k = 0; k < 4; k++) {
+      const at = Math.floor(random() * text.length);
+      text = text.slice(0, at) + noise[Math.floor(random() * noise.length)]! + text.slice(at + Math.floor(random() * 3));
+    }
+    const path = i % 3 === 2 ? "/x/t.timer" : i % 2 ? "/x/u@.service" : "/x/u.service";
+    const r = systemdTranslator.translate({ path, text, files, known: new Set() });
+    if (!r.ok) assert.match(r.error, /^\/x\/|cannot be read/, r.error);
+  }
 });
