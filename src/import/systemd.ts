@@ -13,7 +13,7 @@ import type { Note, Outcome, TranslateInput, TranslateResult, Translator } from 
 const SANDBOXING = "sandboxing: tend sets up no namespaces, capabilities, seccomp filters or mount restrictions; the service runs with its user's rights";
 const RESOURCES = "resource control: tend sets no cgroup limits, priorities or scheduling (only the rlimits of limit-*)";
 const NO_EFFECT = "describes the unit; changes nothing about how it runs";
-const SOCKETS = "socket activation: tend has no 'listen' key yet; run the service listening itself";
+const SOCKETS = "socket activation: tend import does not translate .socket units yet; give the service tend's 'listen' lines by hand, or run it listening itself";
 
 /** Directives dropped as a family, by prefix or name, with the reason. */
 const FAMILIES: [RegExp, string, Outcome][] = [
