@@ -150,7 +150,9 @@ async function main(argv: string[]): Promise<number> {
   keepTempDirs(values.keep === true);
 
   const root = findRoot();
-  const tend = join(root, "bin", "tend");
+  // What the `tend` program (bin/tend) execs node with: the quick CLI, which hands the
+  // commands it leaves out to the whole one (src/cli/cli.ts).
+  const tend = join(root, "dist", "bin", "tend.cjs");
   if (!existsSync(join(root, "dist", "bin", "main.js"))) {
     process.stderr.write("bench: dist/bin/main.js is missing: run 'npm run build' (or 'npm run bench', which builds)\n");
     return 1;

@@ -13,7 +13,7 @@ export interface BenchContext {
   profile: boolean;
   /** The repository root (where package.json is). */
   root: string;
-  /** The `tend` entry script (bin/tend), run as `node bin/tend …`. */
+  /** The CLI the `tend` program execs (dist/bin/tend.cjs), run as `node dist/bin/tend.cjs …`. */
   tend: string;
   /** Where results and profiles go. */
   resultsDir: string;

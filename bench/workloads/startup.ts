@@ -1,6 +1,6 @@
 // Startup: what a `tend` call costs as a whole process, against Node's own floor.
 //   node -e 0             the floor: Node starting and exiting
-//   node empty.mjs        the floor for an ES module entry point (bin/tend is one)
+//   node empty.mjs        the floor for an ES module entry point (the whole CLI is one)
 //   tend --version        the CLI entry alone
 //   tend check examples   a real command on the repository's examples/
 // Runs are interleaved (all cases each round, in shuffled order), so that drift in the

@@ -6,7 +6,7 @@
 //   over the socket   the bench writes {"cmd":"emit","name":"bench.ping"} on one open
 //                     connection to control.sock (no CLI process): the server's share;
 //                     goal (issue 5): p50 under 5 ms
-//   tend emit (CLI)   from spawning `node bin/tend emit bench.ping`: the CLI's start-up
+//   tend emit (CLI)   from spawning `node dist/bin/tend.cjs emit bench.ping` (what `tend` runs): the CLI's start-up
 //                     included; `tend --version` is timed in the same rounds as the CLI's
 //                     start-up, and the row "CLI − tend --version" is the difference per
 //                     event (what the CLI's start-up does not explain)
