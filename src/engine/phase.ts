@@ -4,7 +4,7 @@
 import { bootProgress } from "./boot.js";
 import { isActive, stateOf, type Step } from "./engine.js";
 import { announce, hookWaiters } from "./hooks.js";
-import { edgesOf, requirersOf } from "./topology.js";
+import { edgesOf } from "./topology.js";
 import { reloadInterrupted } from "./reload.js";
 import type { Phase, ServiceState } from "./types.js";
 
@@ -26,8 +26,8 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
   for (const edge of ["requires", "requiredBy", "after", "before"] as const) {
     for (const n of edgesOf(topo, edge, name)) ctx.dirty.add(n);
   }
-  // A failure blocks what requires it however far up (see `blockingRequirement`): all of it looks again.
-  if (phase === "failed" || (phase === "down" && s.held)) for (const n of requirersOf(topo, name)) ctx.dirty.add(n);
+  // Into or out of down or failed: whether it blocks what requires it may have changed.
+  if (!isActive(phase) || !isActive(was)) wakeBlocked(ctx, name);
   // A hook task that ended lets the transition waiting for it go on.
   if (!isActive(phase)) for (const waiting of hookWaiters(ctx.e, name)) ctx.dirty.add(waiting);
   if (job === "started") announce(ctx, name, "started", {});
@@ -37,6 +37,26 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
     if (exit?.code !== null && exit?.code !== undefined) values.EXIT_STATUS = String(exit.code);
     if (exit?.signal) values.EXIT_SIGNAL = exit.signal;
     announce(ctx, name, "stopped", values);
+  }
+}
+
+/**
+ * A failed (or held down) service blocks what requires it however far up, through
+ * requirers that are still active (see `blockingRequirement`): when it fails or comes
+ * back, each of those and what requires them looks again. The walk stops at what is
+ * down or failed: its own change wakes what is above it. (A hold an admin's start
+ * lifted shows here too, as the change that follows it, out of down.)
+ */
+function wakeBlocked(ctx: Step, name: string): void {
+  const seen = new Set([name]);
+  const stack = [name];
+  while (stack.length > 0) {
+    for (const r of edgesOf(ctx.e.topo, "requiredBy", stack.pop()!)) {
+      if (seen.has(r)) continue;
+      seen.add(r);
+      ctx.dirty.add(r);
+      if (isActive(stateOf(ctx.e, r).phase)) stack.push(r);
+    }
   }
 }
 

@@ -4,7 +4,8 @@
 //   up they are and however they were started (`s3` requires `s2` requires a failed
 //   `s1`: s3 goes down, then s2); they start again by themselves when X comes back.
 //
-// Home: src/engine/rules.ts `blockingRequirement`. The chain case is issue 11's defect,
+// Home: src/engine/rules.ts `blockingRequirement`; phase.ts `setPhase` wakes what a
+// change may unblock, however far up (`wakeBlocked`). The chain case is issue 11's defect,
 // found by a peer's test suite ported to tend.
 
 import { describe, test } from "node:test";
@@ -57,6 +58,30 @@ describe("rule: dependency failed", () => {
     assert.deepEqual(r.exits("s1", "SIGKILL"), S3_GOES_FIRST);
     r.settle(r.exits("s3", "SIGTERM"));
     assert.deepEqual(r.phases("s1", "s2", "s3"), ["s1 failed", "s2 failed", "s3 failed"]);
+  });
+
+  test("s3 failed while s2, still up, waits for another dependent to stop: s3 comes back once s1 does, however s3 was looked at before", () => {
+    // s4 is slow to stop, so s2 stays up (blocked) after s3 has gone down: nothing s2
+    // does tells s3 that s1 is back, s1's own change must.
+    const r = rig({ s1: longrun("restart = never"), s2: longrun("requires = s1"), s3: longrun("requires = s2"), s4: longrun("requires = s2") });
+    r.settle(r.start("s3", "s4"));
+    r.exits("s1", "SIGKILL");
+    assert.deepEqual(r.exits("s3", "SIGTERM"), ["s3 → failed: dependency s2 failed", "job stopped s3 RESULT=failed EXIT_SIGNAL=SIGTERM"]);
+    assert.deepEqual(r.phases("s2", "s4"), ["s2 up", "s4 stopping"]);
+    // `tend start s3` clears s1's hold; s3 is looked at first, while s1 is still failed.
+    assert.deepEqual(r.start("s3"), [
+      "affected start s3",
+      "s1 → down",
+      "s1 → starting",
+      "job starting s1",
+      "arm s1 start-timeout 60s",
+      "spawn s1 main",
+      "s3 → down",
+      "s3 → starting",
+      "job starting s3",
+      "arm s3 start-timeout 60s",
+      "spawn s3 main",
+    ]);
   });
 
   test("s2 started by name too: the same", () => {
