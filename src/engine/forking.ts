@@ -73,6 +73,7 @@ export function mainNotFound(ctx: Step, name: string): void {
 export function stopFinding(ctx: Step, name: string, outcome: Outcome, note: string | null): void {
   const s = stateOf(ctx.e, name);
   s.findingMain = false;
+  s.timer = 0; // the start timeout no longer applies (a refused main gives up before it); the post-stop's stop timeout does
   leftBehind(ctx, name);
   if (defOf(ctx.e, name).postStop === null) return finish(ctx, name, outcome);
   s.outcome = outcome;

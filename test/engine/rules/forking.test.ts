@@ -70,6 +70,16 @@ describe("rule: forking daemons", () => {
     assert.deepEqual(r.later(5000).phases("web"), ["web failed"]);
   });
 
+  test("a refused pid with a post-stop: the post-stop runs under no timeout of the start", () => {
+    const r = launching("post-stop = /bin/cleanup", "stop-timeout = infinity");
+    r.exits("web", 0);
+    const reason = "pid file /run/web.pid names 1, which is not a process of web";
+    assert.deepEqual(r.mainRefused("web", 1, reason), ["kill web", `web → stopping: ${reason}`, "spawn web post-stop"]);
+    assert.deepEqual(r.spawned("web"), []);
+    assert.deepEqual(r.fire("web"), [], "the start timeout (2s) no longer applies: the post-stop is not killed by it");
+    assert.deepEqual(r.exits("web", 0), [`web → failed: ${reason}`, "job stopped web RESULT=failed EXIT_STATUS=0"]);
+  });
+
   test("no pid within the start timeout: failed, what the launcher left killed; a main the keeper took too late changes nothing", () => {
     const r = launching();
     r.exits("web", 0);
