@@ -1,9 +1,11 @@
 // Ahead-of-time build: the keeper (C) and the peer-credentials addon with the machine's cc, then type-check and emit
 // everything (src, tests, bench) with tsc, then bundle the CLI with esbuild so that
 // every `tend` call loads one small entry file and pulls in a command's code only when
-// that command runs; last, the man pages (dist/man) from the command table and docs/.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// that command runs, and make the quick CLI's code cache; last, the man pages (dist/man) from the command table and docs/.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build } from "esbuild";
 import { buildKeeper, buildPeercred } from "./keeper-build.mjs";
 
@@ -31,12 +33,13 @@ await build({
   logLevel: "warning",
 });
 // The quick CLI, what bin/tend runs: one CommonJS file (Node loads it much faster than
-// the ESM chunks) without the compiler, the server and the demo (which runs both). The commands that need them are
+// the ESM chunks) without the compiler, the server, the importer and the demo (which runs both). The commands that need them are
 // marked `full` in the table and handed to the whole CLI (dist/bin/main.js) before they
 // run; should one not be, reaching them throws at once, saying so.
+const WHOLE_CLI_ONLY = /(\/compile\/[a-z-]+|\/server\/server|\/import\/[a-z-]+|^\.\/(demo|check|apply|import|daemon))\.js$/;
 await build({
   entryPoints: ["src/cli/quick.ts"],
-  outfile: "dist/bin/tend.cjs",
+  outfile: "dist/bin/quick.cjs",
   bundle: true,
   format: "cjs",
   platform: "node",
@@ -47,7 +50,7 @@ await build({
       name: "whole-cli-only",
       setup(b) {
         b.onResolve({ filter: /^\.\/main\.js$/ }, (a) => (a.importer.endsWith("src/cli/quick.ts") ? { path: "./main.js", external: true } : undefined));
-        b.onResolve({ filter: /(\/compile\/[a-z-]+|\/server\/server|^\.\/demo)\.js$/ }, (a) => ({ path: a.path, namespace: "left-out" }));
+        b.onResolve({ filter: WHOLE_CLI_ONLY }, (a) => ({ path: a.path, namespace: "left-out" }));
         b.onLoad({ filter: /.*/, namespace: "left-out" }, (a) => ({
           // CommonJS (module.exports): its names are read when used, so the bundler asks for none.
           contents: `throw new Error(${JSON.stringify(`the quick CLI reached ${a.path}: mark the command 'full' in src/cli/commands.ts`)});\nmodule.exports = {};`,
@@ -57,6 +60,24 @@ await build({
     },
   ],
 });
+
+// What bin/tend runs: the quick CLI from V8's code cache of it (src/cli/quick-start.ts),
+// which one run here makes: a `tend status` with no server, so that the way to one is
+// compiled too.
+await build({
+  entryPoints: ["src/cli/quick-start.ts"],
+  outfile: "dist/bin/tend.cjs",
+  bundle: true,
+  external: ["./main.js"],
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+});
+const noServer = mkdtempSync(join(tmpdir(), "tend-build-"));
+spawnSync(process.execPath, ["dist/bin/tend.cjs", "--root", noServer, "status"], { stdio: "ignore", env: { ...process.env, TEND_BUILD_CODE_CACHE: "1" } });
+rmSync(noServer, { recursive: true, force: true });
+if (!existsSync("dist/bin/quick.cache")) console.error("build: no code cache for the quick CLI was made: tend works, only starts slower");
 
 const { manPages } = await import("../dist/src/man/pages.js");
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));

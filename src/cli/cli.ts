@@ -1,6 +1,7 @@
 // The `tend` command, run by either of two entries built from this one code: the
 // whole CLI (main.ts → dist/bin/main.js: ESM, each command's code a chunk imported only when it
-// runs) and the quick one (quick.ts → dist/bin/tend.cjs, what bin/tend runs: one CommonJS file of
+// runs) and the quick one (quick.ts → dist/bin/quick.cjs, which bin/tend runs from a code
+// cache through dist/bin/tend.cjs: one CommonJS file of
 // every command that only talks to the server, which Node loads in half the time of the
 // chunks that `tend status` needs; docs/benchmarks.md). A command marked `full` (it
 // compiles, or runs the server) is handed over whole by the quick CLI to the whole one,

@@ -148,7 +148,7 @@ export interface CommandSpec {
   readonly hidden?: boolean;
   /**
    * It runs the compiler or the server (or may, as an `enable` with no server does), which
-   * the quick CLI (dist/bin/tend.cjs, see main.ts) leaves out: the whole CLI runs it.
+   * the quick CLI (dist/bin/quick.cjs, see quick.ts) leaves out: the whole CLI runs it.
    */
   readonly full?: boolean;
   run(a: Invocation): Promise<number> | number;

@@ -17,7 +17,6 @@ import { call } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, printDiagnostic, type Output } from "./output.js";
 import { keepRunningWithoutOutput, writable } from "./own-output.js";
-import { printStatusTable } from "./service-commands.js";
 
 /** The package's own directory, found from wherever the bundle was loaded. */
 export function packageDir(): string {
@@ -86,11 +85,8 @@ export async function runDemo(given: Output): Promise<number> {
   // Once stopping, the server may be gone before these are answered: that is no error.
   try {
     await call(where, { cmd: "start", names: ["default"], wait: true });
-    const status = stopping ? null : await call(where, { cmd: "status" });
-    if (status?.ok) {
-      out.line("");
-      printStatusTable(out, status.result.services);
-    }
+    const table = stopping ? null : await call(where, { cmd: "table", colour: out.colour });
+    if (table?.ok) out.line(`\n${table.result.table}`);
   } catch (e) {
     if (!stopping) throw e;
   }

@@ -43,7 +43,7 @@ export function output(json: boolean, stream: NodeJS.WriteStream = process.stdou
 
 const SGR = { red: 31, yellow: 33, green: 32, bold: 1, dim: 2 } as const;
 
-export function paint(out: Output, style: keyof typeof SGR, text: string): string {
+export function paint(out: Pick<Output, "colour">, style: keyof typeof SGR, text: string): string {
   return out.colour ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text;
 }
 

@@ -4,8 +4,8 @@
 
 import { parseDuration } from "../config/values.js";
 import type { Places } from "../places.js";
-import type { Phase } from "../engine/types.js";
-import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus, type StatusResult } from "../server/protocol.js";
+import { PHASES, type Phase } from "../engine/types.js";
+import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus, type TableResult } from "../server/protocol.js";
 import { changedSettings } from "../server/run-settings.js";
 import { describeMove } from "../system/writable.js";
 import { ClientError, CommandError, NoServerError, request, type RequestBody } from "./client.js";
@@ -15,9 +15,6 @@ import type { LogTail } from "./status-detail.js";
 
 /** LSB `status` exit codes, used when names are given. */
 const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
-
-/** The phases `--state` takes, `--failed` being `--state=failed`. */
-export const PHASES: readonly Phase[] = ["down", "starting", "up", "running", "stopping", "failed"];
 
 /** `--failed` and `--state=STATE[,STATE…]`: the phases to show (null: all), or the usage error. */
 export function statusPhases(failed: boolean, state: string | undefined): Phase[] | null | string {
@@ -49,14 +46,16 @@ export async function status(places: Places, out: Output, names: string[], optio
       const shown = keep(result.services);
       if (out.json) out.data({ services: shown.map((s) => ({ ...s, log: result.logs.get(s.name) })), warnings: result.warnings });
       else printDetails(out, shown, result, (await import("./status-detail.js")).printDetail);
-    } else {
+    } else if (names.length > 0 || options.quiet || out.json) {
       const result = await request(places, names.length > 0 ? { cmd: "status", names } : { cmd: "status" });
       services = result.services;
       const shown = keep(result.services);
       if (options.quiet) {
         // the exit code says it
-      } else if (out.json) out.data({ ...result, services: shown });
-      else printTable(out, { ...result, services: shown });
+      } else out.data({ ...result, services: shown });
+    } else {
+      printTable(out, await request(places, { cmd: "table", colour: out.colour, ...(options.phases === null ? {} : { phases: [...options.phases] }) }));
+      return 0;
     }
   } catch (e) {
     if (e instanceof CommandError) throw new CommandError(e.message, LSB.unknown);
@@ -70,18 +69,15 @@ export async function status(places: Places, out: Output, names: string[], optio
   return LSB.running;
 }
 
-/** The table of `tend status`, and what the server says about itself below it. */
-function printTable(out: Output, result: StatusResult): void {
-  // A server older than this client may leave out what came later (tracking, warnings, the settings, disabled): each is checked.
+/** The table of `tend status`, as the server rendered it, and what the server says about itself below it. */
+function printTable(out: Output, result: TableResult): void {
+  out.line(result.table);
   const { tracking, settings, warnings } = result;
-  printStatusTable(out, result.services, new Set(result.disabled ?? []));
-  if (tracking !== undefined) {
-    out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
-  }
-  for (const m of settings?.places?.moved ?? []) out.line(describeMove(m));
-  const changed = settings?.onBootFailure !== undefined ? changedSettings(settings) : [];
+  out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
+  for (const m of settings.places.moved) out.line(describeMove(m));
+  const changed = changedSettings(settings);
   if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
-  for (const warning of warnings ?? []) out.line(paint(out, "red", `warning: ${warning}`));
+  for (const warning of warnings) out.line(paint(out, "red", `warning: ${warning}`));
 }
 
 /** The detail of each service, and the warnings; `printDetail` is loaded only for it, since the table is what must start fast. */
@@ -147,47 +143,6 @@ export async function isEnabled(places: Places, out: Output, names: string[], qu
   } else if (out.json) out.data(states);
   else for (const s of states) out.line(s.enablement);
   return states.every((s) => s.enablement === "enabled") ? 0 : 1;
-}
-
-export function printStatusTable(out: Output, services: ServiceStatus[], disabled: ReadonlySet<string> = new Set()): void {
-  const rows = services.map((s) => [
-    s.name,
-    s.type,
-    s.reloading ? `${s.phase} (reloading)` : s.phase,
-    s.pid === null ? "-" : String(s.pid),
-    ago(s.since),
-    detail(s, disabled.has(s.name)),
-  ]);
-  const header = ["NAME", "KIND", "STATE", "PID", "SINCE", "DETAIL"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  out.line(paint(out, "bold", line(header)));
-  for (const row of rows) {
-    const colour = row[2] === "failed" ? "red" : row[2]!.startsWith("up") || row[2] === "running" ? "green" : null;
-    out.line(colour === null ? line(row) : line(row).replace(` ${row[2]} `, ` ${paint(out, colour, row[2]!)} `));
-  }
-}
-
-function detail(s: ServiceStatus, disabled: boolean): string {
-  const parts: string[] = [];
-  if (disabled) parts.push("disabled");
-  if (s.reason) parts.push(s.reason);
-  if (s.statusText) parts.push(`"${s.statusText}"`);
-  if (s.phase === "down" && s.wanted && !s.reason) parts.push("waiting to start");
-  if (s.phase !== "down" && !s.wanted && s.phase !== "failed") parts.push("not wanted");
-  if (s.restarts > 0 && !(s.reason ?? "").startsWith("restarting")) parts.push(`${s.restarts} recent restart${s.restarts > 1 ? "s" : ""}`);
-  if (s.type === "task" && s.runs > 0) parts.push(`${s.runs} run${s.runs > 1 ? "s" : ""}`);
-  if (s.skipped > 0) parts.push(`${s.skipped} trigger${s.skipped > 1 ? "s" : ""} skipped while running`);
-  if (s.nextRun !== null) parts.push(`next ${new Date(s.nextRun).toISOString().replace(/\.\d+Z$/, "Z")}`);
-  return parts.join("; ");
-}
-
-function ago(epochMs: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - epochMs) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86400)}d ago`;
 }
 
 export async function list(places: Places, out: Output): Promise<number> {

@@ -10,6 +10,8 @@ export type Pull = { by: "name"; root: string } | { by: "trigger" } | { by: "req
 
 /** What a service is doing. Tasks use `running` instead of starting/up. */
 export type Phase = "down" | "starting" | "up" | "running" | "stopping" | "failed";
+/** Every phase, in the order a run goes through them (`tend status --state` takes these). */
+export const PHASES: readonly Phase[] = ["down", "starting", "up", "running", "stopping", "failed"];
 
 /**
  * The process a service has at a time: each service runs at most one. A forking daemon

@@ -18,6 +18,7 @@ import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
 import { canMakeByName, definitionOf, roomProblem } from "../engine/instances.js";
 import { members } from "../engine/topology.js";
+import { statusTable } from "../cli/status-table.js";
 import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
 import { readRegularFile } from "../system/bounded-read.js";
@@ -29,7 +30,7 @@ import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
 import { nameProblem } from "./names.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
-import type { ApplyPlan, Command, Request, RequestOf, ResultOf } from "./protocol.js";
+import type { ApplyPlan, Command, Request, RequestOf, ResultOf, TableResult } from "./protocol.js";
 import { enablements, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
@@ -80,26 +81,42 @@ const warningsOf = ({ warnings, environment }: ServerContext): string[] => [...w
 
 /** What the next boot does with each service and bundle, from the persisted sets. */
 const enablementsOf = (server: ServerContext) => enablements(server.engine, bootNames(server), server.persistent.disabled);
+/** The services `status` and `table` list when no name is given: every one but the templates. */
+const listed = (engine: ServerContext["engine"]): string[] => engine.topo.names.filter((n) => !isTemplateName(n));
+/** What `status` and `table` say of the server itself. */
+function aboutServer(server: ServerContext): Omit<TableResult, "table"> {
+  const { engine, supervisor, places, settings, moved } = server;
+  return {
+    generation: engine.db.generation,
+    shuttingDown: engine.shuttingDown,
+    tracking: supervisor.tracking,
+    settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...settings.run, places: { state: places.state, log: places.log, moved } },
+    boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
+    end: engine.end,
+    warnings: warningsOf(server),
+  };
+}
 
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
   status(server, request, { reply, refuse }) {
-    const { engine, supervisor, places, settings, moved } = server;
-    const names = request.names ?? engine.topo.names.filter((n) => !isTemplateName(n));
+    const { engine } = server;
+    const names = request.names ?? listed(engine);
     const problem = nameProblem(engine, names, "refuse");
     if (problem !== null) return refuse(problem);
     const expanded = [...new Set(names.flatMap((n) => members(engine.topo, n)))];
     return reply({
-      generation: engine.db.generation,
-      shuttingDown: engine.shuttingDown,
-      tracking: supervisor.tracking,
-      settings: { file: places.config, controlGroup: settings.controlGroup?.name ?? null, ...settings.run, places: { state: places.state, log: places.log, moved } },
-      boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
-      end: engine.end,
-      warnings: warningsOf(server),
+      ...aboutServer(server),
       disabled: enablementsOf(server).disabled,
       services: expanded.map((n) => serviceStatus(engine, n, shellFacts(server, n))),
     });
+  },
+  table(server, request, { reply }) {
+    const { engine } = server;
+    const services = listed(engine).map((n) => serviceStatus(engine, n, shellFacts(server, n)));
+    const shown = request.phases === undefined ? services : services.filter((s) => request.phases!.includes(s.phase));
+    const disabled = new Set(enablementsOf(server).disabled);
+    reply({ ...aboutServer(server), table: statusTable(shown, { disabled, now: Date.now(), colour: request.colour === true }).join("\n") });
   },
   inspect(server, request, { reply, refuse }) {
     const { engine, supervisor } = server;

@@ -11,7 +11,7 @@
 import type { ServiceDef } from "../config/service.js";
 import type { Readiness } from "../engine/boot.js";
 import type { Preview } from "../engine/preview.js";
-import type { End, Phase } from "../engine/types.js";
+import { PHASES, type End, type Phase } from "../engine/types.js";
 import type { Tracking } from "../supervisor/supervisor.js";
 import type { ProcessInfo } from "../system/process-tree.js";
 import type { MovedPlace } from "../system/writable.js";
@@ -77,6 +77,9 @@ export interface StatusResult {
   disabled: string[];
   services: ServiceStatus[];
 }
+
+/** The `table` reply: what `status` says of the server, and its services as the table's text (its lines, without the last newline). */
+export type TableResult = Omit<StatusResult, "services" | "disabled"> & { table: string };
 
 /**
  * What the next boot does with a service or bundle, by the persisted sets: `enabled`, it
@@ -212,6 +215,9 @@ const text = field<string>((value, key) => (typeof value === "string" && value !
 const names = field<string[]>((value, key) =>
   Array.isArray(value) && value.every((n) => typeof n === "string") && value.length > 0 ? null : `'${key}' must be a non-empty list of names`,
 );
+const phases = field<Phase[]>((value, key) =>
+  Array.isArray(value) && value.every((p) => (PHASES as readonly unknown[]).includes(p)) ? null : `'${key}' must be a list of states: ${PHASES.join(", ")}`,
+);
 const eventName = field<string>((value) =>
   typeof value === "string" && EVENT_NAME.test(value) ? null : `${shown(value)} is not an event name: letters, digits and . _ : / -, starting with a letter or digit`,
 );
@@ -243,6 +249,8 @@ const enablement = { fields: { names, dryRun: optional(boolean) }, readOnly: fal
  */
 export const COMMANDS = {
   status: { fields: { names: optional(names) }, readOnly: true, result: result<StatusResult>() },
+  /** The table of `tend status`, rendered by the server (cli/status-table.ts), of every service or those in `phases`. */
+  table: { fields: { colour: optional(boolean), phases: optional(phases) }, readOnly: true, result: result<TableResult>() },
   list: { fields: {}, readOnly: true, result: result<ListEntry[]>() },
   start: change,
   stop: change,
