@@ -30,8 +30,8 @@ import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
 import { nameProblem } from "./names.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
-import type { ApplyPlan, Command, Request, RequestOf, ResultOf, TableResult } from "./protocol.js";
-import { enablements, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
+import type { ApplyPlan, Command, Request, RequestOf, ResultOf, ServiceDetail, TableResult } from "./protocol.js";
+import { enablements, notMadeDetail, notMadeStatus, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
 
 /** A log follower with more than this much unread is sent no more lines until it catches up. */
 const MAX_FOLLOW_BACKLOG = 256 * 1024;
@@ -83,6 +83,9 @@ const warningsOf = ({ warnings, environment }: ServerContext): string[] => [...w
 const enablementsOf = (server: ServerContext) => enablements(server.engine, bootNames(server), server.persistent.disabled);
 /** The services `status` and `table` list when no name is given: every one but the templates. */
 const listed = (engine: ServerContext["engine"]): string[] => engine.topo.names.filter((n) => !isTemplateName(n));
+/** Services, bundles as their members (each once), and instances by name not made yet as themselves. */
+const expandNamed = (engine: ServerContext["engine"], names: readonly string[]): string[] =>
+  [...new Set(names.flatMap((n) => (canMakeByName(engine, n) ? [n] : members(engine.topo, n))))];
 /** What `status` and `table` say of the server itself. */
 function aboutServer(server: ServerContext): Omit<TableResult, "table"> {
   const { engine, supervisor, places, settings, moved } = server;
@@ -102,13 +105,12 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   status(server, request, { reply, refuse }) {
     const { engine } = server;
     const names = request.names ?? listed(engine);
-    const problem = nameProblem(engine, names, "refuse");
+    const problem = nameProblem(engine, names);
     if (problem !== null) return refuse(problem);
-    const expanded = [...new Set(names.flatMap((n) => members(engine.topo, n)))];
     return reply({
       ...aboutServer(server),
       disabled: enablementsOf(server).disabled,
-      services: expanded.map((n) => serviceStatus(engine, n, shellFacts(server, n))),
+      services: expandNamed(engine, names).map((n) => (engine.services.has(n) ? serviceStatus(engine, n, shellFacts(server, n)) : notMadeStatus(definitionOf(engine, n)!, server.now()))),
     });
   },
   table(server, request, { reply }) {
@@ -120,15 +122,19 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   },
   inspect(server, request, { reply, refuse }) {
     const { engine, supervisor } = server;
-    const problem = nameProblem(engine, request.names, "refuse");
+    const problem = nameProblem(engine, request.names);
     if (problem !== null) return refuse(problem);
-    const expanded = [...new Set(request.names.flatMap((n) => members(engine.topo, n)))];
+    const expanded = expandNamed(engine, request.names);
     const cgroupBase = supervisor.tracking.kind === "cgroup" ? supervisor.tracking.cgroup : null;
     // The keeper answers with each tree's pids; the rest is read once they are all in, so every service is described as of the same moment.
     void Promise.all(expanded.map((n) => supervisor.processesOf(n))).then((trees) => {
       const enablement = enablementsOf(server);
-      const still = expanded.map((n, i) => [n, trees[i]!] as const).filter(([n]) => engine.services.has(n)); // an apply may have removed one meanwhile
-      reply({ services: still.map(([n, tree]) => serviceDetail(engine, n, shellFacts(server, n), { ...tree, cgroupBase }, enablement.of(n))), warnings: warningsOf(server) });
+      const detail = (n: string, i: number): ServiceDetail | undefined => {
+        if (engine.services.has(n)) return serviceDetail(engine, n, shellFacts(server, n), { ...trees[i]!, cgroupBase }, enablement.of(n));
+        const def = definitionOf(engine, n); // an apply may have removed it meanwhile
+        return def === undefined ? undefined : notMadeDetail(def, server.now(), enablement.of(n));
+      };
+      reply({ services: expanded.map(detail).filter((d) => d !== undefined), warnings: warningsOf(server) });
     }).catch((e: unknown) => refuse(`internal error: ${(e as Error).message}`));
   },
   "is-enabled"(server, request, { reply, refuse }) {

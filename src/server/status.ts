@@ -10,6 +10,7 @@ import { explain } from "../engine/explain.js";
 import { bundleWalk } from "../engine/wanted.js";
 import { cgroupName } from "../supervisor/spawn-message.js";
 import { describeProcesses, memoryOf } from "../system/process-tree.js";
+import type { ServiceDef } from "../config/service.js";
 import type { EnabledState, ServiceDetail, ServiceStatus } from "./protocol.js";
 
 /** What the shell knows about a service besides the engine's state. */
@@ -40,6 +41,45 @@ export function serviceStatus(e: Engine, name: string, shell: ShellFacts): Servi
     nextRun: shell.nextRun ?? null,
     statusText: shell.statusText ?? null,
     reloading: s.reload !== null,
+  };
+}
+
+/** Why an instance by name that no start has made is down (`tend status getty@tty9`): systemd's inactive, never-started unit. */
+export const NOT_MADE = "not made: no start has named it since the server started";
+
+/** An instance by name not made yet, as of `now`: down, saying so, from the definition it would have. */
+export function notMadeStatus(def: ServiceDef, now: number): ServiceStatus {
+  return {
+    name: def.name,
+    type: def.type,
+    description: def.description,
+    phase: "down",
+    wanted: false,
+    pid: null,
+    since: Math.round(now),
+    reason: NOT_MADE,
+    lastExit: null,
+    restarts: 0,
+    runs: 0,
+    skipped: 0,
+    nextRun: null,
+    statusText: null,
+    reloading: false,
+  };
+}
+
+/** The same in detail: what it would run, and nothing running. */
+export function notMadeDetail(def: ServiceDef, now: number, enablement: EnabledState): ServiceDetail {
+  return {
+    ...notMadeStatus(def, now),
+    file: def.file,
+    enablement,
+    why: [`${def.name} is down: ${NOT_MADE}`, `'tend start ${def.name}' makes it, from '${def.template}'`],
+    command: def.type === "oneshot" ? def.up : def.command,
+    processes: [],
+    processCount: 0,
+    memory: null,
+    restartLimit: def.restartLimit,
   };
 }
 

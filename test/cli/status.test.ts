@@ -113,6 +113,7 @@ describe("tend status NAME", { concurrency: true }, () => {
         prep: "type = oneshot\nup = true\n",
         crash: "type = longrun\ncommand = false\nrestart = never\n",
         idle: "type = longrun\ncommand = sleep 1000\n",
+        "getty@": "type = longrun\ncommand = sleep 1000 ${INSTANCE}\n",
         app: "type = bundle\ncontents = worker\n",
         default: "type = bundle\ncontents = web app\n",
       });
@@ -125,15 +126,20 @@ describe("tend status NAME", { concurrency: true }, () => {
       await root.tend("start", "crash");
       await root.waitPhase("crash", "failed");
 
-      for (const [names, code] of [[["web"], 0], [["prep", "worker"], 0], [["idle"], 3], [["crash"], 1], [["web", "idle"], 3], [["nosuch"], 4]] as const) {
+      // An instance no start has made is down, as systemd's never-started unit is inactive (3); a name that is nothing, unknown (4).
+      for (const [names, code] of [[["web"], 0], [["prep", "worker"], 0], [["idle"], 3], [["crash"], 1], [["web", "idle"], 3], [["getty@tty9"], 3], [["nosuch"], 4]] as const) {
         const q = await root.tend("status", "-q", ...names);
         assert.equal(q.status, code, `status -q ${names.join(" ")}`);
         assert.equal(q.stdout, "", "-q prints nothing");
       }
 
-      const active = await root.tend("is-active", "web", "prep", "idle", "crash");
+      const active = await root.tend("is-active", "web", "prep", "idle", "crash", "getty@tty9");
       assert.equal(active.status, 3);
-      assert.deepEqual(lines(active.stdout), ["active", "active", "inactive", "failed"]);
+      assert.deepEqual(lines(active.stdout), ["active", "active", "inactive", "failed", "inactive"]);
+      const notMade = await root.tend("status", "getty@tty9");
+      assert.equal(notMade.status, 3, notMade.stderr);
+      assert.deepEqual(field(notMade.stdout, "State").slice(1), ["not made: no start has named it since the server started"]);
+      assert.deepEqual(field(notMade.stdout, "Command"), [`sleep 1000 "${"${INSTANCE}"}"`], "what it would run");
       const allUp = await root.tend("is-active", "web", "worker");
       assert.deepEqual([allUp.status, allUp.stdout], [0, "active\nactive\n"]);
       const quiet = await root.tend("is-active", "-q", "idle");
