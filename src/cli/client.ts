@@ -32,16 +32,30 @@ export async function request<C extends Command>(places: Places, body: { cmd: C 
  * Every failure is a ClientError of one line: no server, refused, reset, a garbled reply.
  */
 export async function call<C extends Command>(places: Places, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => void = () => {}): Promise<Final<C>> {
+  // Nothing ends this exchange but its final reply.
+  return (await subscribe(places, body, (reply) => void onStream(reply), new AbortController().signal))!;
+}
+
+/**
+ * As `call`, for a stream the client may end: when `onStream` returns true, or `stop` is
+ * aborted (Ctrl-C), the connection is closed and this resolves with null.
+ */
+export async function subscribe<C extends Command>(
+  places: Places,
+  body: { cmd: C } & Fields<C>,
+  onStream: (reply: Streamed) => boolean | void,
+  stop: AbortSignal,
+): Promise<Final<C> | null> {
   const control = join(places.run, CONTROL_SOCKET);
   try {
-    return await exchange(control, body, onStream);
+    return await exchange(control, body, onStream, stop);
   } catch (e) {
     // Who may not use control.sock asks on the status socket, where the server checks each request by its peer.
     if ((e as NodeJS.ErrnoException).code !== "EACCES") throw explain(e as NodeJS.ErrnoException, control);
   }
   const status = join(places.run, STATUS_SOCKET);
   try {
-    return await exchange(status, body, onStream);
+    return await exchange(status, body, onStream, stop);
   } catch (e) {
     throw explain(e as NodeJS.ErrnoException, status);
   }
@@ -65,11 +79,19 @@ function explain(e: NodeJS.ErrnoException, path: string): Error {
   }
 }
 
-function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => void): Promise<Final<C>> {
+function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => boolean | void, stop: AbortSignal): Promise<Final<C> | null> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buffered = "";
     let settled = false;
+    const end = (): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(null);
+    };
+    if (stop.aborted) return end();
+    stop.addEventListener("abort", end, { once: true });
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
@@ -91,7 +113,7 @@ function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>,
           // The server answers a request of C with C's result (the protocol's table): this is where the client takes its word.
           return resolve(reply as Final<C>);
         }
-        onStream(reply);
+        if (onStream(reply) === true) return end();
       }
     });
     socket.once("error", fail);

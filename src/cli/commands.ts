@@ -36,7 +36,12 @@ export const OPTIONS = {
   follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
   unit: { short: "u", value: "NAME", repeat: true, help: "this service's log (or a bundle's members'), merged with the others named; may be given again" },
   since: { value: "TIME", help: "only lines from TIME on: '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' (local time unless a zone is given)" },
-  until: { value: "TIME", help: "only lines up to TIME, as for --since (not with -f)" },
+  until: {
+    value: "TIME",
+    repeat: true,
+    help: "logs: only lines up to TIME, as for --since (not with -f); monitor: NAME=STATE, exit 0 once it holds (several: given again or with commas, all at once)",
+  },
+  timeout: { value: "DURATION", help: "with --until: give up after DURATION (at most 1d), exit 1" },
   failed: { help: "only the failed services (--state=failed)" },
   state: { value: "STATE", help: "only the services in STATE: down, starting, up, running, stopping or failed (several with commas)" },
   quiet: { short: "q", help: "print nothing: the exit status says it" },
@@ -388,8 +393,9 @@ export const COMMANDS = {
       const lines = a.values.lines === undefined ? undefined : count(a, a.values.lines, 0, 0, "lines");
       const { parseTime } = await import("./times.js");
       const now = new Date();
+      if ((a.values.until?.length ?? 0) > 1) throw new UsageError("--until is given more than once: a range has one end", a.command);
       const time = (option: "since" | "until"): number | undefined => {
-        const text = a.values[option];
+        const text = option === "since" ? a.values.since : a.values.until?.[0];
         if (text === undefined) return undefined;
         const t = parseTime(text, now);
         if (typeof t === "string") throw new UsageError(`--${option}: ${t}`, a.command);
@@ -399,6 +405,27 @@ export const COMMANDS = {
       if (a.values.follow === true && until !== undefined) throw new UsageError("--until ends the lines and -f never does: give one of them", a.command);
       const names = [...a.args, ...(a.values.unit ?? [])];
       return (await import("./logs.js")).logs(a.places, a.out, { names, lines, follow: a.values.follow === true, since, until });
+    },
+  },
+  monitor: {
+    group: "services",
+    operands: "[NAME…]",
+    options: ["until", "timeout", "quiet"],
+    summary: "changes, events and levels as they happen",
+    help: "Prints the current state of each named service (a bundle: its members; none: every service), then every change of state, event, level change and job event that concerns them, a line each (--json: a JSON object a line), until interrupted (exit 0) or the server exits. With --until NAME=STATE (up, down, starting, running, stopping, failed; several: all must hold at once) it exits 0 as soon as they hold, the current state included, so a condition true already ends it at once: what a script or a configuration manager waits with. 'up' is ready as 'tend ready' says: a longrun or oneshot up, a task that has run and did not fail. With --timeout it gives up after that long, exit 1, saying what did not hold. A reader too slow to keep up is told how many lines it missed.",
+    run: async (a) => {
+      const { monitor, parseConditions } = await import("./monitor.js");
+      const until = parseConditions(a.values.until ?? []);
+      if (typeof until === "string") throw new UsageError(until, a.command);
+      let timeoutMs: number | undefined;
+      if (a.values.timeout !== undefined) {
+        if (until.length === 0) throw new UsageError("--timeout is how long to wait for --until: give --until NAME=STATE", a.command);
+        const { readyWait } = await import("./service-commands.js");
+        const ms = readyWait(a.values.timeout, "--timeout");
+        if (typeof ms === "string") throw new UsageError(ms, a.command);
+        timeoutMs = ms;
+      }
+      return monitor(a.places, a.out, { names: a.args, until, timeoutMs, quiet: a.values.quiet === true });
     },
   },
   demo: {

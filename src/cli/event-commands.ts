@@ -58,7 +58,8 @@ export async function levels(places: Places, out: Output): Promise<number> {
   return 0;
 }
 
-function describe(entry: HistoryEntry): string {
+/** A history entry in a line (`tend events`, `tend monitor`): what happened, and what it started, stopped or skipped. */
+export function describe(entry: HistoryEntry): string {
   const values = Object.entries(entry.values).map(([k, v]) => ` ${k}=${v}`).join("");
   const what =
     entry.kind === "level"

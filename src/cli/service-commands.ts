@@ -283,11 +283,11 @@ export async function shutdown(places: Places, out: Output): Promise<number> {
   return 0;
 }
 
-/** `--wait DURATION` of `tend ready`, in ms, or the usage error. */
-export function readyWait(text: string): number | string {
+/** `--wait DURATION` of `tend ready` (or `--timeout` of `tend monitor`: `option`), in ms, or the usage error. */
+export function readyWait(text: string, option = "--wait"): number | string {
   const d = parseDuration(text);
-  if (!d.ok) return `--wait: ${d.message}`;
-  return d.value > MAX_READY_WAIT_MS ? `--wait: '${text}' is too long: at most 1d` : d.value;
+  if (!d.ok) return `${option}: ${d.message}`;
+  return d.value > MAX_READY_WAIT_MS ? `${option}: '${text}' is too long: at most 1d` : d.value;
 }
 
 /**

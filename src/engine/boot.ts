@@ -85,19 +85,23 @@ export interface Readiness {
 }
 
 /**
- * Are these services ready? A longrun or a oneshot when up; a task once it has run
- * (`runs` counts the runs that ended) unless its last run failed: a task is never
- * "up", and one that must have run before what needs it can start is ready then.
+ * Where one service stands for readiness: `ready` a longrun or a oneshot when up, a
+ * task once it has run (`runs` counts the runs that ended) unless its last run failed
+ * (a task is never "up", and one that must have run before what needs it can start is
+ * ready then); `failed` when it will not come up by itself (failed, or a longrun or
+ * oneshot ended and held); else `waiting`. `tend ready` and `tend monitor --until` ask it.
  */
+export function readinessOf(e: Engine, name: string): "ready" | "waiting" | "failed" {
+  const s = stateOf(e, name);
+  const task = defOf(e, name).type === "task";
+  if (s.phase === "failed" || (!task && s.phase === "down" && s.held)) return "failed";
+  return (task ? s.runs === 0 : s.phase !== "up") ? "waiting" : "ready";
+}
+
+/** Are these services ready (each as `readinessOf` says), and the server not shutting down? */
 export function readiness(e: Engine, services: readonly string[]): Readiness {
-  const waiting: string[] = [];
-  const failed: string[] = [];
-  for (const name of services) {
-    const s = stateOf(e, name);
-    const task = defOf(e, name).type === "task";
-    if (s.phase === "failed" || (!task && s.phase === "down" && s.held)) failed.push(name);
-    else if (task ? s.runs === 0 : s.phase !== "up") waiting.push(name);
-  }
+  const waiting = services.filter((n) => readinessOf(e, n) === "waiting");
+  const failed = services.filter((n) => readinessOf(e, n) === "failed");
   return { ready: waiting.length === 0 && failed.length === 0 && !e.shuttingDown, waiting, failed, shuttingDown: e.shuttingDown };
 }
 

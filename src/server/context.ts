@@ -12,6 +12,7 @@ import type { DefaultEnvironment } from "../supervisor/default-environment.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
 import type { MovedPlace } from "../system/writable.js";
 import type { History, HistoryEntry } from "./history.js";
+import type { Monitors } from "./monitors.js";
 import type { Persistent } from "./persist.js";
 import type { RunSettings } from "./run-settings.js";
 import type { Scheduler } from "./scheduler.js";
@@ -59,7 +60,9 @@ export interface ServerContext extends ServerCore {
   persistedLevels: Map<string, string>;
   /** The history entry of the event or level change just handled (facts are drained at once). */
   lastOccurrence: HistoryEntry | null;
-  /** `tend logs -f` clients: each is sent its final reply when the server exits. */
+  /** `tend monitor` clients, fed every change by the loop. */
+  monitors: Monitors;
+  /** `tend logs -f` and `tend monitor` clients: each is sent its final reply when the server exits. */
   followers: Set<() => void>;
 }
 

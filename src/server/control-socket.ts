@@ -17,6 +17,8 @@ export interface Connection {
   send(reply: Reply): boolean;
   /** Bytes sent but not yet taken by the client: what a client that does not read costs us. */
   backlog(): number;
+  /** Called each time what was queued for the client has all been taken (a stream that dropped lines says so then), until the returned function is called. */
+  onDrain(listener: () => void): () => void;
   /** Called once when the client goes away, unless the returned function was called first (what is done with a connection must not stay attached to it). */
   onClose(listener: () => void): () => void;
   end(): void;
@@ -49,6 +51,12 @@ export const ROOT_RESERVE = 64;
 export const MAX_CONNECTIONS_PER_UID = 32;
 /** Replies queued for a client past this: it is read no more (nor its buffered requests run) until it takes them. */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * A stream (`logs -f`, `monitor`) with more than this much unsent to its client sends it
+ * nothing more until it catches up, and then says how much it missed: well below
+ * MAX_QUEUED_BYTES, so a stream never blocks its connection, and never grows our memory.
+ */
+export const MAX_STREAM_BACKLOG = 256 * 1024;
 /** A client whose queued replies have not gone below MAX_QUEUED_BYTES within this long is disconnected. */
 export const DRAIN_DEADLINE_MS = 10_000;
 /** A connection with no request in flight and nothing half sent is closed after this long. */
@@ -164,6 +172,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
   let idleTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   const closeListeners = new Set<() => void>();
+  const drainListeners = new Set<() => void>();
 
   /**
    * Every reply goes out here, and past MAX_QUEUED_BYTES the connection is blocked: a
@@ -195,6 +204,10 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
       closeListeners.add(listener);
       return () => void closeListeners.delete(listener);
     },
+    onDrain: (listener) => {
+      drainListeners.add(listener);
+      return () => void drainListeners.delete(listener);
+    },
     end: () => socket.end(),
     peer,
     socket: options.name,
@@ -218,6 +231,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     drainTimer = setTimeout(() => socket.destroy(), DRAIN_DEADLINE_MS);
   }
   socket.on("drain", () => {
+    for (const listener of [...drainListeners]) listener();
     if (!blocked || socket.writableLength > MAX_QUEUED_BYTES) return;
     blocked = false;
     clearTimeout(drainTimer);
@@ -233,6 +247,7 @@ function serve(socket: Socket, peer: PeerCredentials | null, options: ControlSoc
     forget();
     const listeners = [...closeListeners];
     closeListeners.clear();
+    drainListeners.clear();
     for (const listener of listeners) listener();
   });
   socket.on("data", (chunk: string) => {

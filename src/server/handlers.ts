@@ -24,7 +24,7 @@ import { own } from "../records.js";
 import { readRegularFile } from "../system/bounded-read.js";
 import { authorise, type Policy } from "./access.js";
 import { bootNames, bootNamesOf, type ServerContext, type ServerCore } from "./context.js";
-import type { Connection } from "./control-socket.js";
+import { MAX_STREAM_BACKLOG, type Connection } from "./control-socket.js";
 import { openDirectory } from "./directory.js";
 import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
@@ -32,9 +32,6 @@ import { nameProblem } from "./names.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
 import type { ApplyPlan, Command, Request, RequestOf, ResultOf, ServiceDetail, TableResult } from "./protocol.js";
 import { enablements, notMadeDetail, notMadeStatus, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
-
-/** A log follower with more than this much unread is sent no more lines until it catches up. */
-const MAX_FOLLOW_BACKLOG = 256 * 1024;
 
 /** How a handler answers its request: with its command's result, or a refusal. */
 interface Answer<C extends Command> {
@@ -197,6 +194,19 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
   set: level,
   unset: level,
   events: ({ history }, request, { reply }) => reply(history.recent(Math.max(1, Math.min(request.count ?? 50, HISTORY_CAPACITY)))),
+  monitor(server, request, { reply, refuse }, connection) {
+    const { engine, monitors, followers } = server;
+    const problem = request.names === undefined ? null : nameProblem(engine, request.names);
+    if (problem !== null) return refuse(problem);
+    const unsubscribe = monitors.add(request.id, connection, request.names ?? null);
+    // The subscription ends with the server, after the last changes.
+    const end = (): void => {
+      unsubscribe();
+      reply(null);
+    };
+    followers.add(end);
+    connection.onClose(() => followers.delete(end));
+  },
   levels: ({ engine, persistedLevels }, _request, { reply }) =>
     reply(Object.fromEntries([...engine.levels].map(([name, value]) => [name, { value, persisted: persistedLevels.has(name) }]))),
   shutdown({ engine, waiters, emit, now }, request, _answer, connection) {
@@ -347,7 +357,7 @@ function sendLogs(server: ServerContext, request: RequestOf<"logs">, { reply, re
   const stops = logs.map(({ service, dir }, i) =>
     followLog(dir, read.ends[i] ?? null, (line) => {
       // A follower that does not keep up loses lines, and is told how many: never our memory.
-      if (connection.backlog() > MAX_FOLLOW_BACKLOG) return void dropped++;
+      if (connection.backlog() > MAX_STREAM_BACKLOG) return void dropped++;
       if (dropped > 0) connection.send({ id: request.id, line: `[tend] ${dropped} lines dropped (reader too slow)` });
       connection.send({ id: request.id, line, service });
       dropped = 0;

@@ -1,13 +1,14 @@
 // The server's loop: facts in, actions out. Facts are queued and handled one at a time,
 // never re-entrantly (a fact produced while actions run waits its turn): each is
 // journaled, stepped through the engine, and its actions carried out through the
-// supervisor, the scheduler, the waiters and the history.
+// supervisor, the scheduler, the waiters, the history and the monitors.
 
 import { isOver } from "../engine/boot.js";
 import { defOf, isActive, step, type Engine } from "../engine/engine.js";
 import type { Action, Fact, TimedFact } from "../engine/types.js";
 import type { ServerContext, Told } from "./context.js";
 import { historyEntry } from "./history.js";
+import { concernsOf } from "./monitors.js";
 import type { RuntimeState } from "./runtime-state.js";
 
 export interface Loop {
@@ -135,7 +136,7 @@ function settle(server: ServerContext, actions: readonly Action[], defs: Engine[
  * removed is found there.
  */
 function perform(server: ServerContext, action: Exclude<Action, { kind: "affected" }>, defs: Engine["defs"]): void {
-  const { engine, log, supervisor, waiters, history, scheduler, persistent } = server;
+  const { engine, log, supervisor, waiters, history, monitors, scheduler, persistent } = server;
   switch (action.kind) {
     case "changed": {
       const line = `${action.phase}${action.reason ? `: ${action.reason}` : ""}`;
@@ -143,6 +144,7 @@ function perform(server: ServerContext, action: Exclude<Action, { kind: "affecte
       const def = engine.defs.get(action.service) ?? defs.get(action.service);
       if (def !== undefined) supervisor.note(action.service, def, line);
       waiters.progress(action.service, action.phase, action.reason);
+      monitors.changed(action.service, action.phase, action.reason);
       return;
     }
     case "occurred": {
@@ -151,6 +153,7 @@ function perform(server: ServerContext, action: Exclude<Action, { kind: "affecte
       if (action.what.kind === "job" && !effect) return;
       const entry = historyEntry(action, Date.now());
       history.add(entry);
+      monitors.occurred(entry, concernsOf(action));
       if (entry.kind === "event" || entry.kind === "level") server.lastOccurrence = entry;
       return;
     }

@@ -178,6 +178,17 @@ export interface Enablement {
   booted: boolean;
 }
 
+/**
+ * One line of a `monitor` subscription (docs/protocol.md, "monitor"): a service's phase
+ * (first the current one of each, `current`, then each change), an event, level change,
+ * job event or schedule as `tend events` shows it, or how many lines a reader too slow
+ * to take them missed. `time`: ms since the epoch.
+ */
+export type MonitorEntry =
+  | { kind: "service"; time: number; service: string; phase: Phase; reason: string | null; ready: boolean; current?: true }
+  | HistoryEntry
+  | { kind: "missed"; time: number; count: number };
+
 // ---- The table ----
 
 declare const holds: unique symbol;
@@ -288,6 +299,12 @@ export const COMMANDS = {
   unset: { fields: { name: eventName }, readOnly: false, result: result<HistoryEntry | null>() },
   events: { fields: { count: optional(number) }, readOnly: true, result: result<RecentHistory>() },
   levels: { fields: {}, readOnly: true, result: result<Record<string, { value: string; persisted: boolean }>>() },
+  /**
+   * A subscription: `monitor` lines, the current state of each service (those `names`
+   * stand for, or all) and then every change, until the client goes; the result (null)
+   * comes only when the server exits.
+   */
+  monitor: { fields: { names: optional(names) }, readOnly: true, result: result<null>() },
   /** Are the services (default: what the boot brings up) ready? With `waitMs`, answered once they are, one failed, or that long passed. */
   ready: { fields: { names: optional(names), waitMs: optional(waitMs) }, readOnly: true, result: result<Readiness>() },
   ping: { fields: {}, readOnly: true, result: result<{ pid: number; generation: number }>() },
@@ -318,7 +335,9 @@ export type Streamed =
   /** Before a start, stop or restart is waited for: every service it concerns. */
   | { id: number; affected: string[] }
   /** A log line, and the service it is from (none: a line from tend about the request). */
-  | { id: number; line: string; service?: string };
+  | { id: number; line: string; service?: string }
+  /** A line of a `monitor` subscription. */
+  | { id: number; monitor: MonitorEntry };
 /**
  * Any line the server sends, as the socket carries it: what a result holds is the
  * table's, and the server's handlers can answer each command only with its own.

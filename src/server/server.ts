@@ -34,6 +34,7 @@ import { mergeRunSettings, syslogSocket, type GivenSettings } from "./run-settin
 import { openRuntimeState, type RuntimeState } from "./runtime-state.js";
 import { createScheduler } from "./scheduler.js";
 import { readServerConfig } from "./tend-conf.js";
+import { createMonitors } from "./monitors.js";
 import { createWaiters } from "./waiters.js";
 
 export { applyPlan } from "./handlers.js";
@@ -161,6 +162,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     supervisor,
     waiters: createWaiters(() => core.engine),
     history: createHistory(),
+    monitors: createMonitors(() => core.engine),
     persistedLevels: loadLevels(places.state, warn),
     lastOccurrence: null,
     followers: new Set<() => void>(),

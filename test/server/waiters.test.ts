@@ -19,6 +19,7 @@ test("a waiter answered lets go of its connection: one connection waiting for co
   const connection: Connection = {
     send: (reply) => (replies.push(reply), true),
     backlog: () => 0,
+    onDrain: () => () => {},
     onClose: (listener) => {
       listeners.add(listener);
       return () => void listeners.delete(listener);
