@@ -37,9 +37,9 @@ export const OPTIONS = {
   unit: { short: "u", value: "NAME", repeat: true, help: "this service's log (or a bundle's members'), merged with the others named; may be given again" },
   since: { value: "TIME", help: "only lines from TIME on: '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' (local time unless a zone is given)" },
   until: {
-    value: "TIME",
+    value: "WHEN",
     repeat: true,
-    help: "logs: only lines up to TIME, as for --since (not with -f); monitor: NAME=STATE, exit 0 once it holds (several: given again or with commas, all at once)",
+    help: "logs: only lines up to WHEN, a time as for --since (not with -f); monitor: WHEN is NAME=STATE, exit 0 once it holds (several: given again or with commas, all at once)",
   },
   timeout: { value: "DURATION", help: "with --until: give up after DURATION (at most 1d), exit 1" },
   failed: { help: "only the failed services (--state=failed)" },
@@ -98,6 +98,8 @@ export const OPERANDS = {
   N: { missing: "a number", complete: "none" },
   DURATION: { missing: "a duration", complete: "none" },
   TIME: { missing: "a time", complete: "none" },
+  /** `--until`: a time for logs, conditions for monitor. */
+  WHEN: { missing: "a time (logs) or NAME=STATE (monitor)", complete: "none" },
   STATE: { missing: "a state", complete: "none" },
 } as const satisfies Record<string, { missing: string; complete: Completion }>;
 

@@ -84,7 +84,7 @@ describe("the pages as built", () => {
       return r.stdout.replace(/.\x08/g, ""); // overstrike bold and underline
     };
     const one = show("tend.1");
-    assert.match(one, /^ +tend logs \[NAME…\] \[-u NAME\] \[-n N\] \[-f\] \[--since TIME\] \[--until TIME\]$/m);
+    assert.match(one, /^ +tend logs \[NAME…\] \[-u NAME\] \[-n N\] \[-f\] \[--since TIME\] \[--until WHEN\]$/m);
     assert.match(one, /^ +--root DIR$/m);
     const five = show("tend-service.5");
     assert.match(five, /^ +restart-delay-max$/m);
