@@ -8,7 +8,7 @@ import type { MonitorEntry } from "../server/protocol.js";
 import { CommandError, subscribe } from "./client.js";
 import { UserError } from "./errors.js";
 import { describe } from "./event-commands.js";
-import type { Output } from "./output.js";
+import { paint, type Output } from "./output.js";
 
 /**
  * What `--until NAME=STATE` waits for: `up` is the engine's readiness, as `tend ready`
@@ -67,7 +67,7 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
     const final = await subscribe(places, { cmd: "monitor", ...(names.length > 0 ? { names } : {}) }, (reply) => {
       if (!("monitor" in reply)) return false;
       const entry = reply.monitor;
-      if (!quiet) out.line(out.json ? JSON.stringify(entry) : line(entry));
+      if (!quiet) out.line(out.json ? JSON.stringify(entry) : line(out, entry));
       if (entry.kind !== "service") return false;
       latest.set(entry.service, entry);
       return until.length > 0 && until.every((c) => latest.has(c.service) && holds(c, latest.get(c.service)!));
@@ -78,7 +78,7 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
     if (final === null && ended === null) return 0; // the conditions hold
     const why = until
       .filter((c) => latest.get(c.service) === undefined || !holds(c, latest.get(c.service)!))
-      .map((c) => `${c.service} is ${latest.get(c.service)?.phase ?? "unknown"}, not ${c.state}`)
+      .map((c) => (latest.has(c.service) ? `${c.service} is ${latest.get(c.service)!.phase}, not ${c.state}` : `no state of ${c.service} came, awaited ${c.state}`))
       .join("; ");
     const first = ended === "timeout" ? `timed out after ${timeoutMs! / 1000}s` : ended === "interrupted" ? "interrupted" : "the server exited";
     throw new UserError(`${first}: ${why}`);
@@ -89,11 +89,13 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
 }
 
 /** `12:00:03.120 web up`, `… web failed: exited with 3`, `… event net-up IFACE=eth0`, `… level net.eth0=up`. */
-function line(entry: MonitorEntry): string {
+function line(out: Output, entry: MonitorEntry): string {
   const when = clock(entry.time);
   switch (entry.kind) {
-    case "service":
-      return `${when} ${entry.service} ${entry.phase}${entry.reason === null ? "" : `: ${entry.reason}`}`;
+    case "service": {
+      const phase = entry.phase === "failed" ? paint(out, "red", entry.phase) : entry.phase === "up" ? paint(out, "green", entry.phase) : entry.phase;
+      return `${when} ${entry.service} ${phase}${entry.reason === null ? "" : `: ${entry.reason}`}`;
+    }
     case "missed":
       return `${when} [tend] missed ${entry.count} changes (reader too slow)`;
     case "event":

@@ -7,9 +7,82 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { MAX_STREAM_BACKLOG } from "../../src/server/control-socket.js";
-import { CONTROL_SOCKET, type MonitorEntry } from "../../src/server/protocol.js";
+import type { Database } from "../../src/compile/database.js";
+import { createEngine } from "../../src/engine/engine.js";
+import { MAX_STREAM_BACKLOG, type Connection } from "../../src/server/control-socket.js";
+import { createMonitors } from "../../src/server/monitors.js";
+import { CONTROL_SOCKET, type MonitorEntry, type Reply } from "../../src/server/protocol.js";
+import { compileFiles, show } from "../helpers.js";
 import { waitFor, withRoot, type TestRoot } from "./harness.js";
+
+/** A connection whose backlog the test sets, which counts what is attached to it. */
+function fakeConnection(): { connection: Connection; replies: Reply[]; setBacklog(bytes: number): void; close(): void; drain(): void; attached(): number } {
+  const closes = new Set<() => void>();
+  const drains = new Set<() => void>();
+  const replies: Reply[] = [];
+  let backlog = 0;
+  const connection: Connection = {
+    send: (reply) => (replies.push(reply), true),
+    backlog: () => backlog,
+    onDrain: (listener) => (drains.add(listener), () => void drains.delete(listener)),
+    onClose: (listener) => (closes.add(listener), () => void closes.delete(listener)),
+    end: () => {},
+    peer: null,
+    socket: "status",
+  };
+  return {
+    connection,
+    replies,
+    setBacklog: (bytes) => void (backlog = bytes),
+    close: () => [...closes].forEach((l) => l()),
+    drain: () => [...drains].forEach((l) => l()),
+    attached: () => closes.size + drains.size,
+  };
+}
+
+function engineOf(files: Record<string, string>) {
+  const r = compileFiles(files);
+  assert.ok(r.compiled, show(r.diagnostics));
+  return createEngine(JSON.parse(JSON.stringify({ ...r.compiled, format: "tend-db", version: 1, generation: 1, compiledAt: "" })) as Database, 0);
+}
+
+const entriesOf = (replies: Reply[]): MonitorEntry[] => replies.flatMap((r) => ("monitor" in r ? [r.monitor] : []));
+
+test("subscribers that go away are removed and let go of their connection; names and bundles filter what each is sent", () => {
+  const engine = engineOf({ a: "type = longrun\ncommand = /bin/true\n", b: "type = longrun\ncommand = /bin/true\n", both: "type = bundle\ncontents = a b\n" });
+  const monitors = createMonitors(() => engine);
+  const c = fakeConnection();
+  for (let id = 1; id <= 1000; id++) monitors.add(id, c.connection, ["a"]);
+  c.close();
+  assert.equal(c.attached(), 0, "a closed connection keeps no subscriber's listeners");
+  const before = c.replies.length;
+  monitors.changed("a", "starting", null);
+  assert.equal(c.replies.length, before, "nothing is sent to subscribers gone");
+
+  const one = fakeConnection();
+  monitors.add(1, one.connection, ["a"]);
+  const bundle = fakeConnection();
+  monitors.add(2, bundle.connection, ["both"]);
+  assert.deepEqual(entriesOf(bundle.replies).map((e) => e.kind === "service" && `${e.service} ${e.phase} ${e.current}`), ["a down true", "b down true"]);
+  monitors.changed("b", "starting", null);
+  monitors.occurred({ time: 1, kind: "event", name: "go", values: {}, started: ["b"], stopped: [], skipped: [] }, ["b"]);
+  assert.equal(entriesOf(one.replies).length, 1, "a's subscriber gets only a's current state");
+  assert.deepEqual(entriesOf(bundle.replies).slice(2).map((e) => e.kind), ["service", "event"]);
+});
+
+test("past the stream bound lines are dropped and counted; the count is sent once the client has taken what was queued, then lines again", () => {
+  const engine = engineOf({ a: "type = longrun\ncommand = /bin/true\n" });
+  const monitors = createMonitors(() => engine);
+  const c = fakeConnection();
+  monitors.add(1, c.connection, null);
+  c.setBacklog(MAX_STREAM_BACKLOG + 1);
+  for (let i = 0; i < 5; i++) monitors.changed("a", i % 2 === 0 ? "starting" : "down", null);
+  assert.equal(entriesOf(c.replies).length, 1, "only the current state went out");
+  c.setBacklog(0);
+  c.drain();
+  monitors.changed("a", "starting", null);
+  assert.deepEqual(entriesOf(c.replies).map((e) => (e.kind === "missed" ? `missed ${e.count}` : e.kind)), ["service", "missed 5", "service"]);
+});
 
 /** A connection to the control socket with every line it received, parsed. */
 async function client(root: TestRoot): Promise<{ socket: Socket; lines: Record<string, unknown>[] }> {
