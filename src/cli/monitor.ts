@@ -5,7 +5,7 @@
 
 import type { Places } from "../places.js";
 import type { MonitorEntry } from "../server/protocol.js";
-import { CommandError, subscribe } from "./client.js";
+import { CommandError, request, subscribe } from "./client.js";
 import { UserError } from "./errors.js";
 import { describe } from "./event-commands.js";
 import { paint, type Output } from "./output.js";
@@ -50,7 +50,9 @@ const holds = (c: Condition, entry: Extract<MonitorEntry, { kind: "service" }>):
 
 /** 0 when interrupted, or once the conditions hold; 1 when the time ran out or the server exited first. */
 export async function monitor(places: Places, out: Output, options: MonitorOptions): Promise<number> {
-  const { until, timeoutMs, quiet } = options;
+  const { timeoutMs, quiet } = options;
+  const until = options.until.length === 0 ? [] : await ofServices(places, options.until);
+  if (options.until.length > 0 && until.length === 0) return 0; // conditions on empty bundles only: they hold
   const names = [...new Set([...options.names, ...(options.names.length > 0 || until.length > 0 ? until.map((c) => c.service) : [])])];
   const latest = new Map<string, Extract<MonitorEntry, { kind: "service" }>>();
   const stop = new AbortController();
@@ -86,6 +88,12 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
     clearTimeout(timer);
     for (const signal of signals) process.off(signal, interrupt);
   }
+}
+
+/** A condition on a bundle is one on each of its members, as the server's `list` names them. */
+async function ofServices(places: Places, until: readonly Condition[]): Promise<Condition[]> {
+  const bundles = new Map((await request(places, { cmd: "list" })).flatMap((e) => (e.members === null ? [] : [[e.name, e.members] as const])));
+  return until.flatMap((c) => (bundles.get(c.service) ?? [c.service]).map((service) => ({ service, state: c.state })));
 }
 
 /** `12:00:03.120 web up`, `… web failed: exited with 3`, `… event net-up IFACE=eth0`, `… level net.eth0=up`. */

@@ -32,6 +32,7 @@ const phases = (text: string, service: string): string[] =>
   entries(text).flatMap((e) => (e.kind === "service" && e.service === service ? [`${e.current === true ? "now " : ""}${e.phase}`] : []));
 
 const SERVICES = {
+  pair: "type = bundle\ncontents = web db\n",
   web: "type = longrun\ncommand = sleep 1000\n",
   db: "type = longrun\ncommand = sleep 1000\n",
   job: "type = task\ncommand = true\n",
@@ -87,7 +88,7 @@ describe("tend monitor", { concurrency: true }, () => {
     }),
   );
 
-  test("--until: at once when it holds already; when a later start makes it hold; all conditions; a task's up is its run", { timeout: 60_000 }, () =>
+  test("--until: at once when it holds already; when a later start makes it hold; all conditions; a task's up is its run; a bundle's, its members'", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.services(SERVICES);
       await root.compile();
@@ -107,6 +108,8 @@ describe("tend monitor", { concurrency: true }, () => {
 
       const up = await root.tend("monitor", "--until", "web=up,job=up", "--timeout", "20s");
       assert.equal(up.status, 0, up.stderr);
+      const bundle = await root.tend("monitor", "--until", "pair=up", "--timeout", "20s");
+      assert.equal(bundle.status, 0, `a bundle's condition is its members': ${bundle.stderr}`);
       await root.shutdown(daemon);
     }),
   );
