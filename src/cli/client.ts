@@ -28,6 +28,23 @@ export async function request<C extends Command>(places: Places, body: { cmd: C 
 }
 
 /**
+ * As `request`, waiting until `deadline` (ms since the epoch) for a server to listen at
+ * all: a container's startup probe or a script may run before it does. `body` is given
+ * the ms left.
+ */
+export async function requestOnceListening<C extends Command>(places: Places, deadline: number, body: (left: number) => { cmd: C } & Fields<C>): Promise<ResultOf<C>> {
+  for (;;) {
+    const left = Math.max(0, deadline - Date.now());
+    try {
+      return await request(places, body(left));
+    } catch (e) {
+      if (!(e instanceof NoServerError) || left === 0) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(100, left)));
+    }
+  }
+}
+
+/**
  * Sends `body` and resolves with the final reply; `onStream` sees every line before it.
  * Every failure is a ClientError of one line: no server, refused, reset, a garbled reply.
  */

@@ -5,7 +5,7 @@
 
 import type { Places } from "../places.js";
 import type { MonitorEntry } from "../server/protocol.js";
-import { CommandError, request, subscribe } from "./client.js";
+import { CommandError, requestOnceListening, subscribe } from "./client.js";
 import { UserError } from "./errors.js";
 import { describe } from "./event-commands.js";
 import { paint, type Output } from "./output.js";
@@ -51,9 +51,12 @@ const holds = (c: Condition, entry: Extract<MonitorEntry, { kind: "service" }>):
 /** 0 when interrupted, or once the conditions hold; 1 when the time ran out or the server exited first. */
 export async function monitor(places: Places, out: Output, options: MonitorOptions): Promise<number> {
   const { timeoutMs, quiet } = options;
-  const until = options.until.length === 0 ? [] : await ofServices(places, options.until);
+  // With a timeout, what it waits for includes a server to listen at all (a script may run before it does).
+  const deadline = timeoutMs === undefined ? 0 : Date.now() + timeoutMs;
+  const until = options.until.length === 0 ? [] : await ofServices(places, deadline, options.until);
   if (options.until.length > 0 && until.length === 0) return 0; // conditions on empty bundles only: they hold
-  const names = [...new Set([...options.names, ...(options.names.length > 0 || until.length > 0 ? until.map((c) => c.service) : [])])];
+  // No names but conditions: only what they name is watched.
+  const names = [...new Set([...options.names, ...until.map((c) => c.service)])];
   const latest = new Map<string, Extract<MonitorEntry, { kind: "service" }>>();
   const stop = new AbortController();
   let ended: "timeout" | "interrupted" | null = null;
@@ -61,7 +64,7 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
     ended ??= why;
     stop.abort();
   };
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => end("timeout"), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => end("timeout"), Math.max(0, deadline - Date.now()));
   const interrupt = (): void => end("interrupted");
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   for (const signal of signals) process.on(signal, interrupt);
@@ -91,8 +94,8 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
 }
 
 /** A condition on a bundle is one on each of its members, as the server's `list` names them. */
-async function ofServices(places: Places, until: readonly Condition[]): Promise<Condition[]> {
-  const bundles = new Map((await request(places, { cmd: "list" })).flatMap((e) => (e.members === null ? [] : [[e.name, e.members] as const])));
+async function ofServices(places: Places, deadline: number, until: readonly Condition[]): Promise<Condition[]> {
+  const bundles = new Map((await requestOnceListening(places, deadline, () => ({ cmd: "list" }))).flatMap((e) => (e.members === null ? [] : [[e.name, e.members] as const])));
   return until.flatMap((c) => (bundles.get(c.service) ?? [c.service]).map((service) => ({ service, state: c.state })));
 }
 

@@ -8,7 +8,7 @@ import { PHASES, type Phase } from "../engine/types.js";
 import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus, type TableResult } from "../server/protocol.js";
 import { changedSettings } from "../server/run-settings.js";
 import { describeMove } from "../system/writable.js";
-import { ClientError, CommandError, NoServerError, request, type RequestBody } from "./client.js";
+import { ClientError, CommandError, NoServerError, request, requestOnceListening } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, type Output } from "./output.js";
 import type { LogTail } from "./status-detail.js";
@@ -299,20 +299,11 @@ export async function ready(places: Places, out: Output, names: string[], waitMs
   // Waiting includes waiting for the server: a container's startup probe may run before it listens.
   const deadline = waitMs === undefined ? 0 : Date.now() + waitMs;
   let r;
-  for (;;) {
-    const left = Math.max(0, deadline - Date.now());
-    const body: RequestBody<"ready"> = { cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs: left }) };
-    try {
-      r = await request(places, body);
-      break;
-    } catch (e) {
-      if (e instanceof NoServerError && left > 0) {
-        await new Promise((r) => setTimeout(r, Math.min(100, left)));
-        continue;
-      }
-      if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
-      throw e;
-    }
+  try {
+    r = await requestOnceListening(places, deadline, (left) => ({ cmd: "ready", ...(names.length > 0 ? { names } : {}), ...(waitMs === undefined ? {} : { waitMs: left }) }));
+  } catch (e) {
+    if (e instanceof ClientError) throw new UserError(e.message, LSB.stopped);
+    throw e;
   }
   if (out.json) out.data(r);
   else if (r.ready) out.line("ready");

@@ -114,11 +114,15 @@ describe("tend monitor", { concurrency: true }, () => {
     }),
   );
 
-  test("--timeout expires with exit 1, saying what did not hold; usage errors and unknown names", { timeout: 60_000 }, () =>
+  test("--timeout expires with exit 1, saying what did not hold; with one, it waits for the server too; usage errors and unknown names", { timeout: 60_000 }, () =>
     withRoot(async (root) => {
       root.services(SERVICES);
       await root.compile();
+      const early = start(root, "monitor", "--until", "web=up", "--timeout", "20s");
       const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "web")).status, 0);
+      assert.deepEqual(await early.exited, { code: 0, signal: null }, `started before the server: ${early.stderr()}`);
+      assert.equal((await root.tend("stop", "web")).status, 0);
       const late = await root.tend("monitor", "--until", "web=up", "--timeout", "2s");
       assert.equal(late.status, 1, late.stderr);
       assert.match(late.stderr, /timed out after 2s: web is down, not up/);
