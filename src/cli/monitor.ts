@@ -58,6 +58,7 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
   // No names but conditions: only what they name is watched.
   const names = [...new Set([...options.names, ...until.map((c) => c.service)])];
   const latest = new Map<string, Extract<MonitorEntry, { kind: "service" }>>();
+  const held = (c: Condition): boolean => latest.has(c.service) && holds(c, latest.get(c.service)!);
   const stop = new AbortController();
   let ended: "timeout" | "interrupted" | null = null;
   const end = (why: "timeout" | "interrupted"): void => {
@@ -75,18 +76,18 @@ export async function monitor(places: Places, out: Output, options: MonitorOptio
       if (!quiet) out.line(out.json ? JSON.stringify(entry) : line(out, entry));
       if (entry.kind !== "service") return false;
       latest.set(entry.service, entry);
-      return until.length > 0 && until.every((c) => latest.has(c.service) && holds(c, latest.get(c.service)!));
+      return until.length > 0 && until.every(held);
     }, stop.signal);
     if (final !== null && !final.ok) throw new CommandError(final.error);
     // Interrupted, or the server's end: a monitor that waits for nothing has done its job.
     if (until.length === 0) return 0;
     if (final === null && ended === null) return 0; // the conditions hold
     const why = until
-      .filter((c) => latest.get(c.service) === undefined || !holds(c, latest.get(c.service)!))
+      .filter((c) => !held(c))
       .map((c) => (latest.has(c.service) ? `${c.service} is ${latest.get(c.service)!.phase}, not ${c.state}` : `no state of ${c.service} came, awaited ${c.state}`))
       .join("; ");
-    const first = ended === "timeout" ? `timed out after ${timeoutMs! / 1000}s` : ended === "interrupted" ? "interrupted" : "the server exited";
-    throw new UserError(`${first}: ${why}`);
+    const ending = ended === "timeout" ? `timed out after ${timeoutMs! / 1000}s` : ended === "interrupted" ? "interrupted" : "the server exited";
+    throw new UserError(`${ending}: ${why}`);
   } finally {
     clearTimeout(timer);
     for (const signal of signals) process.off(signal, interrupt);
