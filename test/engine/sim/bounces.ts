@@ -5,6 +5,10 @@
 // none of them begins a start again before every one of them has been down. (One
 // already stopping is going down anyway, and comes back only if it is wanted: it is
 // no part of the bounce. An apply may take a member away: it is no longer waited for.)
+// A task run on the `stopping` of a member is a hook, "X's stop signal waits for it":
+// its run is the event's, not the group coming back, and it runs even when it is a
+// member that has gone down, as it runs in a shutdown (the apply's check allows the
+// same); held back until the group is down, it would hold X up until its hook timeout.
 //
 // And the `affected` action that begins the step of each command says what it
 // concerns: a start, the services its names bring up (a bundle's members but those
@@ -35,6 +39,8 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
   let triggeredBefore = new Set<string>();
   /** What the events of this step started. */
   const startedNow = new Set<string>();
+  /** Tasks run on a job event (`stopping X`, `starting X`) that have not ended yet: hooks. */
+  const hookRuns = new Set<string>();
   let said: Extract<Action, { kind: "affected" }> | null = null;
 
   const restart = (fact: Extract<Fact, { kind: "restart" }>): Set<string> => {
@@ -112,10 +118,13 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
           said = a;
           return;
         case "changed":
-          if (a.phase === "down" || a.phase === "failed") for (const g of groups) if (g.services.has(a.service)) g.down.add(a.service);
+          if (a.phase === "down" || a.phase === "failed") {
+            hookRuns.delete(a.service);
+            for (const g of groups) if (g.services.has(a.service)) g.down.add(a.service);
+          }
           return;
         case "spawn": {
-          if (world.begins(a) === null) return;
+          if (world.begins(a) === null || hookRuns.has(a.service)) return;
           const group = groups.find((g) => g.services.has(a.service) && g.down.size < g.services.size && [...g.services].some((n) => !g.down.has(n) && world.knows(n)));
           if (group === undefined) return;
           const up = [...group.services].filter((n) => !group.down.has(n));
@@ -124,6 +133,7 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
         }
         case "occurred":
           for (const t of a.started) startedNow.add(t);
+          if (a.what.kind === "job" && (a.what.verb === "stopping" || a.what.verb === "starting")) for (const t of a.started) if (world.def(t).type === "task") hookRuns.add(t);
           return;
         case "switched":
           for (const g of groups) for (const n of a.removed) if (g.services.delete(n)) g.down.delete(n);
