@@ -5,7 +5,9 @@
 // a kill of the service comes first; `signal` ends a process (or not); `arm`
 // comes back as `timer`; `delay` as `scheduled`. A `reload` or `stop` spawn is a
 // command beside the service's process: `reload-spawned`, then `reload-exited`; it
-// dies with the service's main (the keeper's kill of its tree), and a notify main
+// dies with the service's main (the keeper's kill of its tree) — one killed before
+// its spawn was told is still told spawned, then exited, as the keeper tells its news
+// in that order (docs/keeper-protocol.md, "The reload command") — and a notify main
 // asked to reload says `reloading` and `reloaded` as its behaviour says. What each
 // process does is its behaviour's to say: by default it obeys at once (a longrun's main runs until
 // signalled, everything else exits 0); the simulation's is random (see behaviour.ts).
@@ -100,6 +102,8 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
   const procs = new Map<number, Proc>();
   const live = new Map<string, Proc>();
   const reloads = new Map<string, Proc>();
+  /** Commands beside that ended before their spawn was told, with how they ended: the keeper tells their spawn, then that. */
+  const endedUntold = new Map<number, ExitStatus>();
   /** Where a process is the live one: its service's command beside (reload or stop), or its process. */
   const slot = (p: Proc): Map<string, Proc> => (isBeside(p.role) ? reloads : live);
   const phases = new Map<string, Phase>(engine.topo.names.map((n) => [n, "down"]));
@@ -139,10 +143,15 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
         return { kind: "timer", service: event.service, token: event.token };
       case "spawned": {
         const p = procs.get(event.pid)!;
-        if (!p.alive) return null; // a reload command that died with its service before it was reported
+        if (!p.alive) return null;
         p.reported = true;
         const reload = isBeside(p.role);
-        if (!p.fails) return { kind: reload ? "reload-spawned" : "spawned", service: p.service, pid: p.pid };
+        const ended = endedUntold.get(p.pid);
+        endedUntold.delete(p.pid);
+        if (!p.fails) {
+          if (ended !== undefined) queue.push({ t: now, kind: "exit", pid: p.pid, status: ended });
+          return { kind: reload ? "reload-spawned" : "spawned", service: p.service, pid: p.pid };
+        }
         p.alive = false;
         slot(p).delete(p.service);
         return { kind: reload ? "reload-spawn-failed" : "spawn-failed", service: p.service, error: "simulated failure" };
@@ -156,9 +165,14 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
       case "exit": {
         const p = procs.get(event.pid)!;
         if (!p.alive) return null; // already ended (a signal and its own exit, say)
+        if (isBeside(p.role) && !p.reported) {
+          // Killed with its service before its spawn was told: it stays the command beside until then (a failed spawn tells only that).
+          if (!endedUntold.has(p.pid)) endedUntold.set(p.pid, event.status);
+          return null;
+        }
         p.alive = false;
         slot(p).delete(p.service);
-        if (isBeside(p.role)) return p.reported ? { kind: "reload-exited", service: p.service, pid: p.pid, status: event.status } : null;
+        if (isBeside(p.role)) return { kind: "reload-exited", service: p.service, pid: p.pid, status: event.status };
         if (p.role === "main") endReloadCommand(p.service);
         return { kind: "exited", service: p.service, pid: p.pid, status: event.status };
       }
