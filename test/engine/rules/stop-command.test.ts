@@ -44,6 +44,16 @@ describe("rule: stop command", () => {
     assert.deepEqual(r.reloadExits("web", 0), ["web → down", "job stopped web RESULT=ok EXIT_STATUS=0"]);
   });
 
+  test("the main ends before the command's spawn is told: the stop waits for the command's news all the same", () => {
+    // The keeper always tells a command beside spawned, then exited (or that it failed to
+    // start), even when it died with its service before its spawn was told.
+    const r = up("web");
+    r.stop("web");
+    assert.deepEqual(r.exits("web", 2), [], "waits for the stop command");
+    assert.deepEqual(r.reloadSpawned("web"), []);
+    assert.deepEqual(r.reloadExits("web", "SIGKILL"), ["web → stopping: the stop command was killed by SIGKILL", "web → down", "job stopped web RESULT=ok EXIT_STATUS=2"]);
+  });
+
   test("then its post-stop runs, as after any stop", () => {
     const r = up("db");
     r.stop("db");
