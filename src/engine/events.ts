@@ -112,7 +112,10 @@ export function trigger(ctx: Step, name: string, env: Record<string, string>, un
     target = made;
   } else if (isTemplateDef(def)) return { started: [], skipped: [] }; // a template never runs itself (parse.ts refuses the file)
   const s = stateOf(e, target);
-  if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || e.triggered.has(target))) {
+  // A task's run going on, or to come (triggered and wanted): this one is skipped. A run an
+  // admin's stop holds down is none to come: the event names the task again, as a start would.
+  const runToCome = e.triggered.has(target) && e.wanted.has(target);
+  if (def.type === "task" && (isActive(s.phase) || s.hooks.length > 0 || runToCome)) {
     s.skipped++;
     return { started: [], skipped: [target] };
   }

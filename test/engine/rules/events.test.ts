@@ -3,8 +3,9 @@
 //   *Events* decide when something is wanted (Upstart's model on top of the
 //   dependency rules): an edge event, a level change or a job event of another service
 //   (`starting`, `started`, `stopping`, `stopped`) that makes a `start-on` true makes
-//   its service wanted (a task: for one run; one arriving while it runs is counted as
-//   skipped, never run twice), a `stop-on` unwanted. Edge atoms latch until their
+//   its service wanted (a task: for one run; one arriving while it runs, or while its
+//   run is to come, is counted as skipped, never run twice; a run an admin's stop holds
+//   down is none to come), a `stop-on` unwanted. Edge atoms latch until their
 //   condition fires; a condition of levels only is a "while".
 //
 //   Clock schedules and "N after EVENT" delays come in as facts from the server's
@@ -38,6 +39,21 @@ describe("rule: events, levels and latches", () => {
     assert.deepEqual(r.emit("backup-now"), ["event backup-now ▸ skipped backup"]);
     assert.equal(r.e.services.get("backup")?.skipped, 1);
     r.exits("backup", 0);
+    assert.deepEqual(r.emit("backup-now"), [
+      "event backup-now ▸ started backup",
+      "backup → running",
+      "job starting backup",
+      "spawn backup main {TEND_EVENT=backup-now}",
+      "job started backup",
+    ]);
+  });
+
+  test("a run to come that an admin stopped is no run going: the next event runs it (SIM_SEED=31760 SIM_SIZE=23)", () => {
+    const r = rig({ backup: task("start-on = backup-now", "requires = nas"), nas: longrun() });
+    r.start("nas");
+    r.emit("backup-now"); // backup waits for nas
+    r.stop("backup");
+    assert.deepEqual(r.spawned("nas"), ["nas → up", "job started nas"], "stopped: it does not run");
     assert.deepEqual(r.emit("backup-now"), [
       "event backup-now ▸ started backup",
       "backup → running",
