@@ -124,7 +124,7 @@ export function runImport(args: ImportArgs): ImportResult {
   const known = new Set(diskFiles.list(args.to));
   for (const i of inputs) for (const n of i.translator.names(i.path, i.text)) known.add(n);
   // An input whose services another input writes too (a .service beside its .timer) is that one's part.
-  const covered = new Set(inputs.flatMap((i) => i.translator.covers?.(i.path, i.text) ?? []));
+  const covered = new Set(inputs.flatMap((i) => i.translator.covers?.(i.path, i.text, diskFiles) ?? []));
 
   const enable: string[] = [];
   let made = false;

@@ -2,18 +2,18 @@
 // directive: what it became, or why it was dropped. docs/compatibility.md is the same
 // table for people; the reasons here are its words.
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { calendarToCron, parseTimespan, tendDuration } from "./durations.js";
 import { sequence, splitExec, tendCommand, type ExecLine } from "./exec.js";
 import { INSTANCE_TEXT, replaceSpecifiers, type UnitIdentity } from "./specifiers.js";
 import { UNIT_HEADER } from "../config/parse.js";
 import { lastOf, listOf, parseUnit, type Assignment, type UnitFile } from "./unit-file.js";
-import type { Note, Outcome, TranslateInput, TranslateResult, Translator } from "./types.js";
+import { ACCEPT_WHY, acceptsEach, translateSocketSection } from "./socket.js";
+import type { Note, Outcome, TranslateInput, TranslateResult, Translator, UnitFiles } from "./types.js";
 
 const SANDBOXING = "sandboxing: tend sets up no namespaces, capabilities, seccomp filters or mount restrictions; the service runs with its user's rights";
 const RESOURCES = "resource control: tend sets no cgroup limits, priorities or scheduling (only the rlimits of limit-*)";
 const NO_EFFECT = "describes the unit; changes nothing about how it runs";
-const SOCKETS = "socket activation: tend import does not translate .socket units yet; give the service tend's 'listen' lines by hand, or run it listening itself";
 
 /** Directives dropped as a family, by prefix or name, with the reason. */
 const FAMILIES: [RegExp, string, Outcome][] = [
@@ -22,12 +22,13 @@ const FAMILIES: [RegExp, string, Outcome][] = [
   [/^(Condition|Assert)/, "tend checks no conditions before a start: the service starts whenever it is wanted", "dropped"],
   [/^(Documentation|SourcePath|DefaultDependencies|Syslog[A-Za-z]*|LogLevelMax|LogExtraFields|LogRateLimit|LogNamespace|IgnoreOnIsolate|AllowIsolate|CollectMode)$/, NO_EFFECT, "ignored"],
   [/^(Alias|Also)$/, "tend has no aliases: a service has one name", "dropped"],
-  [/^Listen|^(Accept|SocketUser|SocketGroup|SocketMode|Service|Backlog|FileDescriptorName|MaxConnections|ReusePort|BindIPv6Only)$/, SOCKETS, "dropped"],
   [/^(Watchdog|Notify|FileDescriptorStore|NonBlocking|GuessMainPID|RuntimeMaxSec|RuntimeRandomizedExtraSec|TimeoutAbortSec|TimeoutStartFailureMode|TimeoutStopFailureMode|OnFailure|OnSuccess|Job|FailureAction|SuccessAction|StartLimitAction|RebootArgument|StopWhenUnneeded|RefuseManual|OnFailureJobMode)/, "tend has no equivalent", "dropped"],
 ];
 
 /** Targets that stand for the boot as a whole: a unit they want is enabled. */
-const BOOT_TARGETS = new Set(["multi-user.target", "default.target", "graphical.target", "timers.target"]);
+const BOOT_TARGETS: ReadonlySet<string> = new Set(["multi-user.target", "default.target", "graphical.target", "timers.target"]);
+/** What enables a .socket: its service then runs from the first connection (unless it is enabled itself). */
+const SOCKET_TARGETS: ReadonlySet<string> = new Set(["sockets.target"]);
 
 interface Unit {
   file: UnitFile;
@@ -107,7 +108,7 @@ interface Translation {
 }
 
 /** One unit's translation: the helpers its sections share. */
-function translation(unit: Unit, known: ReadonlySet<string>): Translation {
+function translation(unit: Unit, known: ReadonlySet<string>, ownSockets: ReadonlySet<string> = new Set()): Translation {
   const w = writer();
   const t: Translation = {
     w,
@@ -167,14 +168,17 @@ function translation(unit: Unit, known: ReadonlySet<string>): Translation {
         if (value === null) continue;
         const kept: string[] = [];
         const dropped: string[] = [];
-        for (const unitName of value.split(/\s+/)) {
+        const own = value.split(/\s+/).filter((u) => ownSockets.has(u));
+        for (const unitName of value.split(/\s+/).filter((u) => !ownSockets.has(u))) {
           // A service by its name; a target when the destination has a service or bundle of its name (`network`).
           const name = /^(.+)\.(service|target)$/.exec(unitName)?.[1];
           if (name !== undefined && known.has(name)) kept.push(name);
           else dropped.push(unitName);
         }
         const why = dropped.length > 0 ? `no tend service for ${dropped.join(", ")} in the destination nor in this import (targets and other kinds of unit are not services)` : undefined;
-        if (kept.length === 0) w.note(a, "dropped", undefined, why);
+        // A dependency on its own .socket is kept by its listen lines: the keeper opens them before it starts.
+        if (kept.length === 0 && dropped.length === 0) w.note(a, "translated", `its listen lines (${own.join(", ")})`);
+        else if (kept.length === 0) w.note(a, "dropped", undefined, why);
         else w.note(a, dropped.length > 0 ? "approximated" : "translated", w.set(key, kept.join(" ")), why);
       }
     },
@@ -213,8 +217,8 @@ const RESTART_MAP: Record<string, [string, Outcome, string?]> = {
   "on-success": ["never", "approximated", "tend cannot restart only after a clean exit"],
 };
 
-/** The [Service] of a unit (or a timer's service) into tend lines. */
-function translateService(t: Translation, service: Map<string, Assignment[]>, asTask: boolean): void {
+/** The [Service] of a unit (or a timer's service) into tend lines; returns the tend type. */
+function translateService(t: Translation, service: Map<string, Assignment[]>, asTask: boolean): string {
   const w = t.w;
   const { take, dropRest } = handling(w, service);
   const typeA = lastOf(take("Type") ?? []);
@@ -374,6 +378,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
     }
   }
   dropRest();
+  return kind;
 }
 
 /** A section's directives as they are handled: `take` marks one handled, `dropRest` notes every other by its family. */
@@ -432,15 +437,16 @@ function translateUnitSection(t: Translation, section: Map<string, Assignment[]>
   dropRest();
 }
 
-function translateInstall(t: Translation, section: Map<string, Assignment[]>): void {
+/** [Install]: a unit wanted by one of `targets` is enabled (its name, or its DefaultInstance, into t.enable). */
+function translateInstall(t: Translation, section: Map<string, Assignment[]>, targets = BOOT_TARGETS): void {
   const w = t.w;
   const defaultInstance = lastOf(section.get("DefaultInstance") ?? []);
   const enableAs = t.unit.identity.template ? (defaultInstance === null ? null : `${t.unit.name}${defaultInstance.value}`) : t.unit.name;
   for (const [key, list] of section) {
     for (const a of listOf(list)) {
       if (key === "WantedBy" || key === "RequiredBy") {
-        const boot = a.value.split(/\s+/).some((u) => BOOT_TARGETS.has(u));
-        if (!boot) w.note(a, "dropped", undefined, `tend enables only into what boots (${[...BOOT_TARGETS].join(", ")})`);
+        const boot = a.value.split(/\s+/).some((u) => targets.has(u));
+        if (!boot) w.note(a, "dropped", undefined, `tend enables only into what boots (${[...targets].join(", ")})`);
         else if (enableAs === null) w.note(a, "dropped", undefined, "a template without DefaultInstance: enable its instances by name ('tend enable NAME@ARG')");
         else {
           if (!t.enable.includes(enableAs)) t.enable.push(enableAs);
@@ -495,11 +501,94 @@ function translateTimer(t: Translation, timer: Map<string, Assignment[]>): void 
   }
 }
 
-/** The service a timer starts: its Unit=, or the one of its name. */
-function timerService(path: string, text: string): string {
+/** A .timer's or .socket's own section, and the directive in it that names its service. */
+const COMPANION: Record<string, { section: string; key: string }> = { timer: { section: "Timer", key: "Unit" }, socket: { section: "Socket", key: "Service" } };
+
+/** The service a .timer (Unit=) or a .socket (Service=) stands for: that one, or the .service of its name beside it. */
+function companionService(path: string, text: string): string {
+  const c = COMPANION[identify(path)?.suffix ?? ""];
   const parsed = parseUnit(path, text);
-  const unit = parsed.ok ? lastOf((parsed.unit.sections.get("Timer") ?? []).filter((a) => a.key === "Unit"))?.value : undefined;
-  return join(dirname(path), unit ?? basename(path).replace(/\.timer$/, ".service"));
+  const named = c === undefined || !parsed.ok ? undefined : lastOf((parsed.unit.sections.get(c.section) ?? []).filter((a) => a.key === c.key))?.value;
+  return join(dirname(path), named ?? basename(path).replace(/\.(timer|socket)$/, ".service"));
+}
+
+const acceptsText = (path: string, text: string): boolean => {
+  const parsed = parseUnit(path, text);
+  return parsed.ok && acceptsEach(parsed.unit.sections.get("Socket") ?? []);
+};
+
+/**
+ * The .socket units beside a service that stand for it (of its name, or naming it in
+ * Service=), Accept=yes ones left out, sorted: whichever of the service and its sockets
+ * is imported, the service gets all of them.
+ */
+function socketsOf(files: UnitFiles, servicePath: string): string[] {
+  const dir = dirname(servicePath);
+  return files
+    .list(dir)
+    .filter((n) => n.endsWith(".socket"))
+    .map((n) => join(dir, n))
+    .filter((p) => {
+      const text = files.read(p);
+      return text !== null && resolve(companionService(p, text)) === resolve(servicePath) && !acceptsText(p, text);
+    });
+}
+
+/** A unit read beside the one imported (a timer's or socket's service, a service's socket), or the error. */
+function readBeside(input: TranslateInput, path: string, of: string): { unit: Unit } | { error: string } {
+  const text = input.files.read(path);
+  return text === null ? { error: `${input.path}: its ${of} ${path} cannot be read${of === "service" ? " (another unit's Alias=? import that unit)" : ""}` } : readUnit(input, path, text);
+}
+
+/**
+ * A .timer's or .socket's [Unit] and [Install] beside its service's: the [Unit] is its
+ * own ordering (dropped), its enabling (into `targets`) is its service's. Returns
+ * whether it is enabled; its notes join the service's.
+ */
+function companionRest(t: Translation, c: Translation, targets: ReadonlySet<string>, extraInstall: Assignment[] = []): boolean {
+  const install = byKey(c.unit.file.sections.get("Install") ?? []);
+  if (extraInstall.length > 0) install.set("WantedBy", [...(install.get("WantedBy") ?? []), ...extraInstall]);
+  translateInstall(c, install, targets);
+  for (const a of c.unit.file.sections.get("Unit") ?? []) {
+    if (a.key === "Description") c.w.note(a, "ignored", undefined, "the service's description is kept");
+    else if (/^(Before|After|Requires|Wants|BindsTo|PartOf|Conflicts|Requisite)$/.test(a.key)) c.w.note(a, "dropped", undefined, `the ${c.unit.identity.suffix}'s own ordering: tend orders services only`);
+    else dropFamily(c.w, a);
+  }
+  const own = COMPANION[c.unit.identity.suffix]!.section;
+  for (const [name, list] of c.unit.file.sections) if (!["Unit", own, "Install"].includes(name)) for (const a of list) c.w.note(a, "dropped", undefined, `a [${name}] section has no meaning in a .${c.unit.identity.suffix}`);
+  t.w.notes.push(...c.w.notes);
+  return c.enable.length > 0;
+}
+
+/** A socket's [Socket] into the service's listen lines; enabled, it starts its service on demand (unless the service is enabled itself). */
+function translateSocket(t: Translation, socket: Unit, input: TranslateInput, longrun: boolean): void {
+  const s = translation(socket, input.known);
+  const section = byKey(socket.file.sections.get("Socket") ?? []);
+  const written = translateSocketSection({ note: s.w.note, text: (a) => s.text(a), set: t.w.set }, section, basename(socket.path), longrun);
+  for (const a of section.get("Service") ?? []) s.w.note(a, "translated", `the service '${t.unit.name}'`);
+  // Debian enables some sockets statically: a link in sockets.target.wants beside the unit.
+  const link = join(dirname(socket.path), "sockets.target.wants", basename(socket.path));
+  const linked: Assignment[] = input.files.read(link) !== null ? [{ key: "WantedBy", value: "sockets.target", file: link, line: 0 }] : [];
+  const enabled = companionRest(t, s, SOCKET_TARGETS, linked);
+  fromLink(s.w.notes, link);
+  if (!enabled || t.enable.includes(t.unit.name)) return;
+  const enabling = s.w.notes.filter((n) => n.directive === "WantedBy" && n.outcome === "translated");
+  if (written === 0 || t.unit.identity.template) {
+    for (const n of enabling) {
+      n.outcome = "dropped";
+      n.why = written === 0 ? "none of its sockets could be translated: nothing would start its service" : "a template's instances are started by name";
+      delete n.to;
+    }
+    return;
+  }
+  const line = t.w.set("start-on", `connection SERVICE=${t.unit.name}`);
+  t.enable.push(t.unit.name);
+  for (const n of enabling) n.to = `${line} (on demand: its service is not enabled itself); ${n.to}`;
+}
+
+/** Says where an enabling without a WantedBy= line came from. */
+function fromLink(notes: Note[], link: string): void {
+  for (const n of notes) if (n.file === link) n.to = `(a link in sockets.target.wants) ${n.to ?? ""}`.trimEnd();
 }
 
 function translate(input: TranslateInput): TranslateResult {
@@ -507,48 +596,64 @@ function translate(input: TranslateInput): TranslateResult {
   if ("error" in read) return { ok: false, error: read.error };
   const { unit } = read;
   const suffix = unit.identity.suffix;
-  if (suffix === "socket") {
+  if (suffix === "socket" && acceptsEach(unit.file.sections.get("Socket") ?? [])) {
     const t = translation(unit, input.known);
-    for (const [, list] of unit.file.sections) for (const a of list) t.w.note(a, "dropped", undefined, SOCKETS);
+    for (const [, list] of unit.file.sections) for (const a of list) t.w.note(a, "dropped", undefined, a.key === "Accept" ? ACCEPT_WHY : "the unit is not imported: Accept=yes");
     return { ok: true, translation: { source: unit.path, files: [], enable: [], notes: t.w.notes } };
   }
   let service = unit;
   let timer: Unit | null = null;
-  if (suffix === "timer") {
-    const servicePath = timerService(input.path, input.text);
-    const text = input.files.read(servicePath);
-    if (text === null) return { ok: false, error: `${input.path}: its service ${servicePath} cannot be read` };
-    const r = readUnit(input, servicePath, text);
+  if (suffix !== "service") {
+    const r = readBeside(input, companionService(input.path, input.text), "service");
     if ("error" in r) return { ok: false, error: r.error };
-    timer = unit;
-    service = { ...r.unit, name: unit.name };
+    // A timer's task is named as the timer; a socket's service keeps its name.
+    service = suffix === "timer" ? { ...r.unit, name: unit.name } : r.unit;
+    if (suffix === "timer") timer = unit;
   }
-  const t = translation(service, input.known);
-  t.w.lines.push(`# Imported by tend import from ${service.path}${timer !== null ? ` and ${timer.path}` : ""}.`);
+  const sockets: Unit[] = [];
+  if (timer === null) {
+    const paths = socketsOf(input.files, service.path);
+    if (suffix === "socket" && !paths.some((p) => resolve(p) === resolve(unit.path))) paths.push(unit.path);
+    for (const path of paths) {
+      const r = resolve(path) === resolve(unit.path) ? read : readBeside(input, path, "socket");
+      if ("error" in r) return { ok: false, error: r.error };
+      sockets.push(r.unit);
+    }
+  }
+  const t = translation(service, input.known, new Set(sockets.map((u) => basename(u.path))));
+  const companions = [...(timer !== null ? [timer] : []), ...sockets].map((u) => ` and ${u.path}`).join("");
+  t.w.lines.push(`# Imported by tend import from ${service.path}${companions}.`);
   const sections = (u: Unit, name: string): Map<string, Assignment[]> => byKey(u.file.sections.get(name) ?? []);
   translateUnitSection(t, sections(service, "Unit"));
-  translateService(t, sections(service, "Service"), timer !== null);
+  const kind = translateService(t, sections(service, "Service"), timer !== null);
   translateInstall(t, timer !== null ? new Map() : sections(service, "Install"));
   if (timer !== null) {
-    const tt = translation(timer, input.known);
     translateTimer(t, sections(timer, "Timer"));
-    translateInstall(tt, sections(timer, "Install"));
-    t.enable.push(...tt.enable.map(() => t.unit.name));
-    t.w.notes.push(...tt.w.notes);
-    for (const [, list] of timer.file.sections.get("Unit") ? [["Unit", timer.file.sections.get("Unit")!] as const] : []) for (const a of list) if (a.key !== "Description") dropFamily(t.w, a);
+    if (companionRest(t, translation(timer, input.known), BOOT_TARGETS)) t.enable.push(t.unit.name);
   }
+  for (const socket of sockets) translateSocket(t, socket, input, kind === "longrun");
   for (const [name, list] of service.file.sections) if (!["Unit", "Service", "Install"].includes(name)) for (const a of list) t.w.note(a, "dropped", undefined, `a [${name}] section has no meaning in a .service`);
-  const notes = [...t.w.notes].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file === service.path ? -1 : 1));
+  const order = (file: string): string => (file === service.path ? "" : file);
+  const notes = [...t.w.notes].sort((a, b) => order(a.file).localeCompare(order(b.file)) || a.line - b.line);
   return { ok: true, translation: { source: input.path, files: [{ name: service.name, text: `${t.w.lines.join("\n")}\n` }], enable: [...new Set(t.enable)], notes } };
 }
 
 export const systemdTranslator: Translator = {
   kind: "systemd unit",
   recognises: (path, text) => identify(path) !== null && UNIT_HEADER.test(text),
-  names: (path) => {
+  names: (path, text) => {
     const id = identify(path);
-    return id === null || id.suffix === "socket" ? [] : [tendNameOf(id)];
+    if (id?.suffix !== "socket") return id === null ? [] : [tendNameOf(id)];
+    const service = identify(companionService(path, text));
+    return service === null || acceptsText(path, text) ? [] : [tendNameOf(service)];
   },
-  covers: (path, text) => (identify(path)?.suffix === "timer" ? [timerService(path, text)] : []),
+  // A timer or socket and its service are one translation; of a service's sockets, the first imported makes it.
+  covers: (path, text, files) => {
+    const suffix = identify(path)?.suffix;
+    if (suffix === "timer") return [companionService(path, text)];
+    if (suffix !== "socket" || acceptsText(path, text)) return [];
+    const service = companionService(path, text);
+    return [service, ...socketsOf(files, service).filter((p) => p > path)];
+  },
   translate,
 };

@@ -61,6 +61,6 @@ export interface Translator {
   /** The service names its translation will write for this input, before translating (so dependencies between inputs are kept). */
   names(path: string, text: string): string[];
   /** Other files its translation includes (a timer's service): those are not translated on their own. */
-  covers?(path: string, text: string): string[];
+  covers?(path: string, text: string, files: UnitFiles): string[];
   translate(input: TranslateInput): TranslateResult;
 }

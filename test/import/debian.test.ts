@@ -34,14 +34,15 @@ const note = (result: ImportResult, directive: string) => result.units.flatMap((
 
 describe("tend import on Debian's units", () => {
   const ssh = units("openssh-server", "ssh.service", "ssh.socket");
-  test("openssh-server: ssh.service a notify longrun with its pre-start, reload and runtime directory; ssh.socket dropped, said why", { skip: ssh.skip }, () =>
+  test("openssh-server: ssh.service a notify longrun with its pre-start, reload and runtime directory; ssh.socket its listen line", { skip: ssh.skip }, () =>
     withTemp((dir) => {
       const { result, files } = importAndCheck(dir, ssh.paths);
       const text = files.ssh!;
       for (const line of ["type = longrun", "ready = notify", "pre-start = /usr/sbin/sshd -t", "command = /usr/sbin/sshd -D $SSHD_OPTS", "env-file = -/etc/default/ssh", "runtime-directory = sshd", "restart = on-failure"]) assert.ok(text.split("\n").includes(line), `${line} in\n${text}`);
       assert.match(text, /^reload = \/bin\/sh -c /m, "two ExecReload lines: one sh -c, in order");
-      assert.equal(note(result, "ListenStream")[0]!.outcome, "dropped");
-      assert.match(note(result, "ListenStream")[0]!.why!, /socket activation/);
+      assert.deepEqual(Object.keys(files), ["ssh"], "the socket is the service's part");
+      assert.match(text, /^listen = ssh\.socket=tcp:\[::\]:22$/m);
+      assert.doesNotMatch(text, /^start-on/m, "ssh.service is enabled itself: its socket is open from boot, no on-demand start");
       assert.equal(note(result, "After")[0]!.outcome, "dropped", "network.target and auditd.service are not tend services here");
       assert.deepEqual(result.enabled?.added, ["ssh"]);
       assert.equal(result.status, 1, "something was dropped");
@@ -92,6 +93,20 @@ describe("tend import on Debian's units", () => {
       const { files } = importAndCheck(dir, dbus.paths);
       assert.match(files.dbus!, /^command = \/usr\/bin\/dbus-daemon --system /m);
       assert.match(files.dbus!, /^reload = \/usr\/bin\/dbus-send /m);
+    }),
+  );
+
+  const dbusSocket = units("dbus", "dbus.service", "dbus.socket");
+  test("dbus.socket: the system bus socket a listen line of dbus, enabled by Debian's static link, so dbus starts at the first connection", { skip: dbusSocket.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, [join(UNITS, "dbus.socket")]);
+      assert.match(files.dbus!, /^listen = dbus\.socket=unix:\/run\/dbus\/system_bus_socket$/m);
+      assert.match(files.dbus!, /^command = \/usr\/bin\/dbus-daemon --system --address=systemd: /m, "it takes its socket from LISTEN_FDS");
+      if (existsSync(join(UNITS, "sockets.target.wants/dbus.socket"))) {
+        assert.match(files.dbus!, /^start-on = connection SERVICE=dbus$/m);
+        assert.deepEqual(result.enabled?.added, ["dbus"]);
+      }
+      assert.equal(note(result, "Requires")[0]!.outcome, "translated", "Requires=dbus.socket: its own socket");
     }),
   );
 
