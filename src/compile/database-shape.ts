@@ -225,6 +225,10 @@ function service(v: Json, at: string, name: string): Dict {
   if (d.pidFile === undefined) d.pidFile = null;
   nullable(string)(d.pidFile, `${at}.pidFile`);
   if (typeof d.pidFile === "string" && !d.pidFile.startsWith("/")) fail(`${at}.pidFile`, "must be an absolute path");
+  // A database compiled before `forking` existed: its forking daemons are those with a pid file.
+  if (d.forking === undefined) d.forking = d.pidFile !== null;
+  boolean(d.forking, `${at}.forking`);
+  if (d.pidFile !== null && d.forking !== true) fail(`${at}.forking`, "must be true with a pidFile");
   // A database compiled before `listen` existed holds no sockets.
   if (d.listen === undefined) d.listen = [];
   d.listen = array(d.listen, `${at}.listen`).map((x, i) => listenSocket(x, `${at}.listen[${i}]`));

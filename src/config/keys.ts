@@ -198,6 +198,7 @@ export const KEYS: Record<string, KeySpec> = {
     types: ["longrun"],
     apply: (value, ctx) => (isAbsolute(value) ? void (ctx.def.pidFile = resolve(value)) : ctx.error("a pid file is an absolute path, like /run/nginx.pid")),
   },
+  forking: { types: ["longrun"], apply: (v, ctx) => take(parseBoolean(v), ctx, (b) => (ctx.def.forking = b)) },
   listen: {
     types: ["longrun"],
     list: true,

@@ -89,6 +89,7 @@ export function parseServiceFile(file: string, name: string, bytes: Uint8Array, 
   if (type === null) return null;
 
   checkCombinations(def, firstSeen, (line, message, severity = "error") => report(severity, { file, line, col: 0 }, message));
+  if (def.pidFile !== null) def.forking = true; // a pid file is a forking daemon's
   return { def, conditionRefs, keyAt: firstSeen };
 }
 
@@ -107,12 +108,15 @@ function checkCombinations(
   if (def.type === "bundle" && def.contents.length === 0 && !keyAt.has("contents")) {
     problem(0, "a bundle needs 'contents': the services it stands for", "warning");
   }
+  // A pid file is a forking daemon's: it says so by itself (parseService sets `forking`).
+  if (def.pidFile !== null && keyAt.has("forking") && !def.forking) problem(at("forking"), "'forking = no' with a 'pid-file': a pid file is a forking daemon's; leave one of them out");
+  const forking = def.forking || def.pidFile !== null;
   // A forking daemon's launcher exits: a readiness pipe or a notify socket it was given is no way to say the daemon is ready.
-  if (def.pidFile !== null && def.ready.kind === "fd") {
-    problem(at("ready"), "'ready = fd' cannot tell when a forking daemon is ready: the pipe is its launcher's; leave it out (ready once the pid file names the daemon) or use tcp:, unix: or exec:");
+  if (forking && def.ready.kind === "fd") {
+    problem(at("ready"), "'ready = fd' cannot tell when a forking daemon is ready: the pipe is its launcher's; leave it out (ready once its main is known) or use tcp:, unix: or exec:");
   }
-  if (def.pidFile !== null && def.ready.kind === "notify") {
-    problem(at("ready"), "a daemon that speaks sd_notify names its main process itself (MAINPID=): leave out 'pid-file'");
+  if (forking && def.ready.kind === "notify") {
+    problem(at("ready"), `a daemon that speaks sd_notify names its main process itself (MAINPID=): leave out '${def.pidFile !== null ? "pid-file" : "forking"}'`);
   }
   // The listening sockets are fds 3 … 2 + N of the main process: a readiness pipe goes above them.
   if (def.listen.length > 0 && def.ready.kind === "fd" && def.ready.fd < 3 + def.listen.length) {

@@ -72,6 +72,12 @@ export interface ServiceDef {
    * the process this file names, once the launcher has exited 0, is the service's main.
    */
   pidFile: string | null;
+  /**
+   * A forking daemon (`forking = yes`, or a `pid-file`): `command` is its launcher. Without
+   * a pid file its main is the one process left in the service's tree once the launcher
+   * has exited 0 (systemd's Type=forking with GuessMainPID).
+   */
+  forking: boolean;
   /** Sockets held for the service's whole life and passed to its main command as fds 3… (socket activation). */
   listen: ListenSocket[];
   /** null: no limit. */
@@ -142,6 +148,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     contents: [],
     ready: { kind: "none" },
     pidFile: null,
+    forking: false,
     listen: [],
     startTimeoutMs: type === "task" ? null : 60_000,
     stopTimeoutMs: 10_000,

@@ -1,9 +1,10 @@
-// A forking daemon (`pid-file`: systemd's Type=forking with PIDFile=, dinit's
+// A forking daemon (`pid-file` or `forking = yes`: systemd's Type=forking, dinit's
 // bgprocess). Its `command` runs as a *launcher* that daemonizes and exits: that exit,
 // with status 0, is not the service's end. The service stays starting, with no process
-// tracked, until the keeper has taken the process the pid file names as its main
-// (`main-pid`: the keeper checks that it runs and is of the service's tree); from then
-// on that process is the main, as any longrun's. sd_notify MAINPID= names a new main
+// tracked, until the keeper has taken the process the pid file names (without one: the
+// one process left in the service's tree, systemd's GuessMainPID; the supervisor finds
+// it) as its main (`main-pid`: the keeper checks that it runs and is of the service's
+// tree); from then on that process is the main, as any longrun's. sd_notify MAINPID= names a new main
 // the same way. Readiness: with `ready = none` the service is up once its main is
 // taken; a probe (tcp:, unix:, exec:) is run on the main once it is.
 
@@ -15,7 +16,7 @@ import { becomeUp, finish, seconds, spawn, stopProcess } from "./processes.js";
 import type { Outcome, Role } from "./types.js";
 
 /** The role `command` runs as: a forking daemon's is a launcher. */
-export const commandRole = (def: ServiceDef): Role => (def.pidFile !== null ? "launcher" : "main");
+export const commandRole = (def: ServiceDef): Role => (def.forking ? "launcher" : "main");
 
 /**
  * The launcher ended while the service starts. Exit 0: the pid file is watched for the
@@ -29,7 +30,8 @@ export function launcherEnded(ctx: Step, name: string, launched: boolean): boole
     return false;
   }
   stateOf(ctx.e, name).findingMain = true; // its start timeout keeps running
-  setPhase(ctx, name, "starting", `its launcher exited: waiting for ${defOf(ctx.e, name).pidFile} to name its daemon`);
+  const def = defOf(ctx.e, name);
+  setPhase(ctx, name, "starting", def.pidFile !== null ? `its launcher exited: waiting for ${def.pidFile} to name its daemon` : "its launcher exited: waiting for one process to be left in its tree, its daemon");
   ctx.out.push({ kind: "find-main", service: name });
   return true;
 }
@@ -64,7 +66,7 @@ export function mainRefused(ctx: Step, name: string, reason: string): void {
 /** The start timeout fell due while the pid file was awaited. */
 export function mainNotFound(ctx: Step, name: string): void {
   const def = defOf(ctx.e, name);
-  const reason = `start timeout: ${def.pidFile} named no running process of the service within ${seconds(def.startTimeoutMs!)}`;
+  const reason = def.pidFile !== null ? `start timeout: ${def.pidFile} named no running process of the service within ${seconds(def.startTimeoutMs!)}` : `start timeout: its launcher's tree did not come down to one process, its daemon, within ${seconds(def.startTimeoutMs!)}`;
   if (endsBoot(ctx.e, name)) end(ctx, { code: 1, reason: `${name} failed: ${reason}` });
   stopProcess(ctx, name, { to: "failed", reason, held: true }, null);
 }

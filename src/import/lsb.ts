@@ -3,9 +3,12 @@
 // stop`, `reload = SCRIPT reload` when it has one. A script that names its daemon's pid
 // file (a literal `--pidfile`/`-p` argument or `PIDFILE=` assignment, resolved through
 // the script's plain assignments) is a forking daemon (`pid-file`), supervised through
-// that process. One that does not is a oneshot whose `up` is its start: the daemon it
-// leaves lives in the oneshot's tree (its cgroup, or the keeper's fallback tracking) and
-// goes with it when it stops, but a crash of it is not noticed. The header's facilities
+// that process. One that starts a daemon without naming a pid file (start-stop-daemon
+// --start, or a command put in the background with `&`) is a forking daemon without one
+// (`forking = yes`): its main is the one process its start leaves in the service's tree
+// (its cgroup, or the keeper's fallback tracking), whose end is the service's. One that
+// starts nothing that stays (it sets the clock, loads settings) is a oneshot whose `up`
+// is its start. The header's facilities
 // (`$network`, …) are services or bundles of the same name without the `$` (see
 // docs/compatibility.md), kept when the destination has them, dropped otherwise.
 // Pure: the text in, the translation out.
@@ -104,6 +107,9 @@ export function pidFileOf(text: string): { path: string; guessed: boolean; line:
 }
 
 /** Whether the script's case handles `reload` (Debian's `reload|force-reload)`). */
+/** Whether the script's start leaves a daemon running: start-stop-daemon --start, or a command put in the background. */
+const startsDaemon = (text: string): boolean => /start-stop-daemon\b[^\n]*(?:--start|\s-S\b)/.test(text) || /(?:^|[^&|>])&[ \t]*(?:;;|#.*)?$/m.test(text);
+
 const hasReload = (text: string): boolean => /^\s*(?:[\w-]+\|)*reload(?:\|[\w-]+)*\)/m.test(text);
 
 /** A word of a service file's command, quoted when it needs to be. */
@@ -213,15 +219,25 @@ export function translateLsb(input: TranslateInput): TranslateResult {
       to: `pid-file = ${pid.path}: its daemon supervised through it`,
       ...(pid.guessed ? { why: "the script may compute another path at run time" } : {}),
     });
+  } else if (startsDaemon(input.text)) {
+    keys.push("type = longrun", `command = ${script} start`, "forking = yes", `stop = ${script} stop`);
+    if (hasReload(input.text)) keys.push(`reload = ${script} reload`);
+    notes.push({
+      directive: "pid file",
+      file: input.path,
+      line: 1,
+      outcome: "approximated",
+      to: "forking = yes: its daemon is the one process its start leaves in the service's tree, supervised as its main",
+      why: "no pid file named in the script: a start that leaves more than one process of their own (not one daemon and its children) is waited on until start-timeout (add pid-file = PATH if it writes one)",
+    });
   } else {
     keys.push("type = oneshot", `up = ${script} start`, `down = ${script} stop`);
     notes.push({
       directive: "pid file",
       file: input.path,
       line: 1,
-      outcome: "approximated",
-      to: "a oneshot: its daemon lives in the service's tree and goes with it",
-      why: "no pid file named in the script: a crash of its daemon is not noticed (add pid-file = PATH to supervise it)",
+      outcome: "translated",
+      to: "a oneshot: its start runs no daemon (no start-stop-daemon --start, nothing put in the background); up once it has run",
     });
     if (hasReload(input.text)) notes.push({ directive: "reload", file: input.path, line: 1, outcome: "dropped", why: "a oneshot has no reload: 'tend restart' it" });
   }

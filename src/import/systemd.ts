@@ -227,8 +227,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   const remains = remain !== null && /^(yes|true|on|1)$/i.test(remain.value);
   const pidA = lastOf(take("PIDFile") ?? []);
   const pidFile = pidA !== null ? t.text(pidA) : null;
-  const forkingUnfollowed = systemdType === "forking" && pidFile === null;
-  const kind = asTask ? "task" : systemdType === "oneshot" ? (remains ? "oneshot" : "task") : forkingUnfollowed ? "oneshot" : "longrun";
+  const kind = asTask ? "task" : systemdType === "oneshot" ? (remains ? "oneshot" : "task") : "longrun";
   w.set("type", kind);
   if (typeA !== null) {
     const how: Record<string, [Outcome, string?]> = {
@@ -238,11 +237,13 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       notify: ["translated"],
       "notify-reload": ["translated"],
       dbus: ["approximated", "tend cannot watch the bus for the name: up as soon as it is spawned"],
-      forking: forkingUnfollowed ? ["approximated", "a forking daemon without a PIDFile cannot be followed: it becomes a oneshot whose up starts it and whose down stops it, unsupervised"] : ["translated"],
+      forking: ["translated"],
       oneshot: ["translated"],
     };
     const [outcome, why] = how[systemdType] ?? ["dropped", `unknown Type=${systemdType}: taken as simple`];
-    w.note(typeA, outcome, `type = ${kind}`, why);
+    // Without a PIDFile, systemd guesses the main: the one process left once ExecStart has exited; so does `forking = yes`.
+    const guessed = kind === "longrun" && systemdType === "forking" && pidFile === null;
+    w.note(typeA, outcome, `type = ${kind}${guessed ? `; ${w.set("forking", "yes")}` : ""}`, why);
   }
   if (remain !== null) w.note(remain, systemdType === "oneshot" || asTask ? "translated" : "ignored", `type = ${kind}`, systemdType === "oneshot" ? undefined : "only means something for Type=oneshot");
 

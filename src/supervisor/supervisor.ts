@@ -23,6 +23,7 @@ import { currentAccount, lookupGroup, lookupUser } from "./accounts.js";
 import { serviceEnvironment } from "./environment.js";
 import { credentialsFor, fileLog, logSettings, spawnMessage, type Switch } from "./spawn-message.js";
 import { removePidFile, watchPidFile } from "./pid-file.js";
+import { watchTreeMain } from "./tree-main.js";
 import { watchListener } from "./readiness/listener.js";
 import { watchProbe } from "./readiness/poll.js";
 import type { Watch } from "./readiness/watch.js";
@@ -137,7 +138,8 @@ interface Running {
 
 /** A forking daemon's pid file being watched, once its launcher exited. */
 interface Finding {
-  path: string;
+  /** The pid file read; null: the tree is looked at (tree-main.ts). */
+  path: string | null;
   def: ServiceDef;
   watch: Watch;
   /** The pid the keeper was asked to take, its answer awaited. */
@@ -291,19 +293,31 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     watchReadiness(service, r, pid);
   }
 
-  /** The launcher exited 0: the pid file is read until it names a running process, which the keeper is asked to take. */
+  /**
+   * The launcher exited 0: the pid file is read until it names a running process (without
+   * one, the tree is looked at until one process is left in it), which the keeper is
+   * asked to take.
+   */
   function findMain(service: string, def: ServiceDef): void {
     const path = def.pidFile;
-    if (path === null) return options.log(`asked to find the main of ${service}, which has no pid-file; ignored`);
+    if (!def.forking) return options.log(`asked to find the main of ${service}, which is not a forking daemon; ignored`);
     stopFinding(service);
+    const ask = (pid: number): void => {
+      f.asked = pid;
+      send(service, { type: "main", service, pid });
+    };
+    const note = (text: string): void => options.report(service, text);
     const f: Finding = {
       path,
       def,
       asked: null,
-      watch: watchPidFile(path, launched.get(service) ?? 0, (pid) => {
-        f.asked = pid;
-        send(service, { type: "main", service, pid });
-      }, (text) => options.report(service, text)),
+      watch:
+        path !== null
+          ? watchPidFile(path, launched.get(service) ?? 0, ask, note)
+          : watchTreeMain(() => processesOf(service).then((l) => l.pids), ask, () => {
+              stopFinding(service);
+              options.emit({ kind: "main-pid-refused", service, pid: 0, reason: "its launcher left no process running: its daemon ended, or was never started" });
+            }, note),
     };
     finding.set(service, f);
   }
@@ -319,7 +333,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     const byFile = f !== undefined && f.asked === m.pid;
     if (byFile) stopFinding(m.service);
     if (m.type === "main-refused") {
-      const reason = `${byFile ? `pid file ${f.path}` : "sd_notify MAINPID="} names ${m.pid}, which ${m.error}`;
+      const reason = byFile && f.path === null ? `the one process left in its tree, ${m.pid}, ${m.error}` : `${byFile ? `pid file ${f.path}` : "sd_notify MAINPID="} names ${m.pid}, which ${m.error}`;
       if (!byFile) options.report(m.service, `${reason}: ignored`); // a pid file's fails the start, which the engine says
       return options.emit({ kind: "main-pid-refused", service: m.service, pid: m.pid, reason });
     }

@@ -1,6 +1,7 @@
 // An LSB init script translated by src/import/lsb.ts and run by a real server: its
 // start is the forking daemon's launcher, the daemon the pid file names is the main,
-// `tend reload` and `tend stop` call the script (its stop command stops the daemon).
+// `tend reload` and `tend stop` call the script (its stop command stops the daemon);
+// one that names no pid file has the one process its start leaves as its main.
 // A hand-written one, and, as root, Debian's own /etc/init.d/cron with the real cron,
 // under a server in a private mount namespace whose /run is a tmpfs of its own (its
 // pid file goes there, not into the machine's /run).
@@ -73,6 +74,40 @@ describe("an LSB init script run by tend", () => {
       assert.ok(readLines(log).includes(`stop ${pid}`), "stopped by its script");
       const after = await root.state("demo");
       assert.deepEqual([after.phase, after.reason], ["down", null]);
+      await root.shutdown(daemon);
+    }));
+
+  test("a script that names no pid file: its daemon, the one process its start leaves, is the main; killed, the service restarts; stopped by its script", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const log = root.path("bare.log");
+      const path = root.file("bare", `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          bare
+# Default-Start:     2 3 4 5
+### END INIT INFO
+case "$1" in
+  start) setsid sh -c 'exec sleep 1000' > /dev/null 2>&1 & ;;
+  stop) echo "stop $MAINPID" >> ${log}; kill "$MAINPID" ;;
+esac
+`);
+      const r = translateLsb({ path, text: readFileSync(path, "utf8"), files: NO_FILES, known: new Set() });
+      assert.ok(r.ok, r.ok ? "" : r.error);
+      assert.match(r.translation.files[0]!.text, /^forking = yes$/m);
+      root.services({ bare: `${r.translation.files[0]!.text}restart-delay = 100ms\n` });
+      await root.compile();
+      const daemon = await root.startDaemon();
+      assert.equal((await root.tend("start", "bare")).status, 0);
+      const up = await root.state("bare");
+      assert.equal(up.phase, "up");
+      assert.equal(readFileSync(`/proc/${up.pid}/cmdline`, "utf8"), "sleep\x001000\x00", "the main is the daemon, not its script");
+      root.seenPids.add(up.pid!);
+      process.kill(up.pid!, "SIGKILL");
+      const again = await root.waitPhase("bare", (s) => s.phase === "up" && s.pid !== null && s.pid !== up.pid);
+      assert.equal(again.restarts, 1, "its crash noticed, restarted by its policy");
+      const stopped = await root.tend("stop", "bare");
+      assert.equal(stopped.status, 0, stopped.stderr);
+      assert.deepEqual(readLines(log), [`stop ${again.pid}`], "stopped by its script, told the daemon's pid");
+      assert.deepEqual([(await root.state("bare")).phase, alive(again.pid!)], ["down", false]);
       await root.shutdown(daemon);
     }));
 

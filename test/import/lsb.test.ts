@@ -1,6 +1,6 @@
 // LSB init scripts into tend service files (src/import/lsb.ts): a hand-written script
 // whose header names dependencies, Debian's real cron and ssh scripts where this
-// machine has them, one with no pid file (a oneshot), and headers that are not LSB's.
+// machine has them, ones with no pid file (a forking daemon followed through its tree, a oneshot), and headers that are not LSB's.
 // Every translation is compiled with contrib/lsb's facility bundles beside it.
 
 import { describe, test } from "node:test";
@@ -100,13 +100,23 @@ describe("LSB init scripts", () => {
     compiles(t);
   });
 
-  test("no pid file in the script: a oneshot whose daemon lives in its tree; no reload", () => {
+  test("no pid file in the script, a daemon put in the background: a forking daemon whose main is the one process left in its tree; its reload kept", () => {
     const text = "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: thing\n# Default-Start: S\n### END INIT INFO\ncase $1 in\n  start) /usr/bin/thingd & ;;\n  reload) kill -HUP x ;;\nesac\n";
     const t = translate("/etc/init.d/thing.sh", text);
     assert.equal(t.files[0]!.name, "thing");
-    assert.match(t.files[0]!.text, /^type = oneshot\nup = \/etc\/init\.d\/thing\.sh start\ndown = \/etc\/init\.d\/thing\.sh stop\n/m);
+    assert.match(t.files[0]!.text, /^type = longrun\ncommand = \/etc\/init\.d\/thing\.sh start\nforking = yes\nstop = \/etc\/init\.d\/thing\.sh stop\nreload = \/etc\/init\.d\/thing\.sh reload\n/m);
     assert.deepEqual(t.enable, [], "S alone is not a multi-user runlevel");
     assert.equal(t.notes.find((n) => n.directive === "pid file")!.outcome, "approximated");
+    compiles(t);
+    const ssd = translate("/etc/init.d/ssd", "### BEGIN INIT INFO\n# Provides: ssd\n### END INIT INFO\nstart-stop-daemon --start --background --exec /usr/bin/ssd\n");
+    assert.match(ssd.files[0]!.text, /^forking = yes$/m, "start-stop-daemon --start without --pidfile");
+  });
+
+  test("no daemon started (a script that sets something up, as hwclock.sh): a oneshot whose up is its start; 2>&1 and && are no background", () => {
+    const text = "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: clock\n# Default-Start: S\n### END INIT INFO\ncase $1 in\n  start) /sbin/hwclock --hctosys 2>&1 &&\n    echo done ;;\n  reload) true ;;\nesac\n";
+    const t = translate("/etc/init.d/clock.sh", text);
+    assert.match(t.files[0]!.text, /^type = oneshot\nup = \/etc\/init\.d\/clock\.sh start\ndown = \/etc\/init\.d\/clock\.sh stop\n/m);
+    assert.equal(t.notes.find((n) => n.directive === "pid file")!.outcome, "translated");
     assert.equal(t.notes.find((n) => n.directive === "reload")!.outcome, "dropped");
     compiles(t);
   });

@@ -3,7 +3,8 @@
 // daemon's pid, restarted by its launcher when the daemon dies, and stopped with it; a
 // pid file that names a process not the service's is a failed start that says so; one
 // never written is a start timeout; MAINPID= naming a child the main forked makes it
-// the main; a server that dies meanwhile leaves the next one the daemon as the main, or
+// the main; without a pid file (`forking = yes`) the one process left in the tree is
+// the main, and a launcher that leaves none fails its start; a server that dies meanwhile leaves the next one the daemon as the main, or
 // its pid file to watch. Each with cgroups (as root) and with the fallback tree (nginx
 // itself: test/daemons/nginx.test.ts).
 
@@ -57,6 +58,32 @@ describe("forking daemons", { concurrency: true }, () => {
         assert.equal((await root.state("d")).phase, "down");
         await waitFor("the daemon to be gone", () => !alive(again.pid!));
         assert.equal(existsSync(pidFile), false, "the pid file of a daemon that ended is removed: the next start cannot read a stale one");
+        await root.shutdown(daemon);
+      }),
+    );
+
+    test(`forking = yes without a pid file: the main is the one process left in its tree (a daemon and its worker: the daemon); killed, restarted; an empty tree fails the start (tracking ${tracking.name})`, { timeout: 60_000, skip: tracking.skip }, () =>
+      withRoot(async (root) => {
+        const said = root.path("said.pid"); // for the test only: tend reads no pid file here
+        root.service("g", `type = longrun\ncommand = sh -c 'setsid sh -c "echo \\$\\$ > ${said}; sleep 1000 & wait" & exit 0'\nforking = yes\nrestart-delay = 100ms\n`);
+        root.service("e", "type = longrun\ncommand = sh -c 'exit 0'\nforking = yes\n");
+        await root.compile();
+        const daemon = await root.startDaemon({ env });
+        assert.equal((await root.tend("start", "g")).status, 0);
+        const up = await root.state("g");
+        const first = await readPid(said);
+        assert.deepEqual([up.phase, up.pid], ["up", first], "the daemon, not its worker (a child of it) nor the launcher");
+        root.seenPids.add(first);
+        writeFileSync(said, "");
+        process.kill(first, "SIGKILL");
+        const again = await root.waitPhase("g", (s) => s.phase === "up" && s.pid !== null && s.pid !== first);
+        assert.equal(again.restarts, 1);
+        assert.equal(again.pid, await readPid(said));
+        assert.equal((await root.tend("stop", "g")).status, 0);
+        await waitFor("the daemon to be gone", () => !alive(again.pid!));
+        const empty = await root.tend("start", "e");
+        assert.equal(empty.status, 1, empty.stdout + empty.stderr);
+        assert.equal((await root.state("e")).reason, "its launcher left no process running: its daemon ended, or was never started");
         await root.shutdown(daemon);
       }),
     );
@@ -178,18 +205,24 @@ describe("forking daemons", { concurrency: true }, () => {
     }),
   );
 
-  test("'ready = notify' and 'ready = fd' with 'pid-file' are refused by the compiler, and so is a relative pid file", { timeout: 30_000 }, () =>
+  test("'ready = notify' and 'ready = fd' with 'pid-file' or 'forking' are refused by the compiler, and so are a relative pid file, 'forking = no' with one, and 'forking' on a oneshot", { timeout: 30_000 }, () =>
     withRoot(async (root) => {
       root.services({
         a: "type = longrun\ncommand = nginx\npid-file = /run/a.pid\nready = notify\n",
         b: "type = longrun\ncommand = nginx\npid-file = /run/b.pid\nready = fd\n",
         c: "type = longrun\ncommand = nginx\npid-file = run/c.pid\n",
+        d: "type = longrun\ncommand = nginx\nforking = no\npid-file = /run/d.pid\n",
+        e: "type = longrun\ncommand = nginx\nforking = yes\nready = notify\n",
+        f: "type = oneshot\nup = nginx\nforking = yes\n",
       });
       const run = await root.tend("check");
       assert.equal(run.status, 1);
       assert.match(run.stdout + run.stderr, /a:4: .*names its main process itself \(MAINPID=\)/);
       assert.match(run.stdout + run.stderr, /b:4: .*'ready = fd' cannot tell when a forking daemon is ready/);
       assert.match(run.stdout + run.stderr, /c:3:\d+: .*a pid file is an absolute path/);
+      assert.match(run.stdout + run.stderr, /d:3: .*'forking = no' with a 'pid-file'/);
+      assert.match(run.stdout + run.stderr, /e:4: .*names its main process itself \(MAINPID=\): leave out 'forking'/);
+      assert.match(run.stdout + run.stderr, /f:3:\d*:? .*forking/);
     }),
   );
 });

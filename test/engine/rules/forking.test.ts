@@ -129,6 +129,43 @@ describe("rule: forking daemons", () => {
   });
 });
 
+describe("rule: a forking daemon without a pid file (forking = yes)", () => {
+  // Its main is the one process left in its tree once the launcher has exited 0: the
+  // supervisor finds it (src/supervisor/tree-main.ts); the engine's rule is the same.
+  const guessing = (...lines: string[]) => {
+    const r = rig({ web: longrun("forking = yes", "start-timeout = 2s", "restart-delay = 1s", ...lines) });
+    assert.deepEqual(r.start("web").at(-1), "spawn web launcher");
+    r.spawned("web");
+    return r;
+  };
+
+  test("the launcher's exit 0: starting until the one process left in its tree is taken, then up; its exit is a crash, restarted by policy", () => {
+    const r = guessing();
+    assert.deepEqual(r.exits("web", 0), ["web → starting: its launcher exited: waiting for one process to be left in its tree, its daemon", "find-main web"]);
+    assert.deepEqual(r.mainPid("web"), ["web → up", "job started web"]);
+    assert.equal(r.e.services.get("web")!.role, "main");
+    assert.deepEqual(r.exits("web", "SIGKILL"), ["web → starting: restarting in 1s (1 recent restarts)", "arm web restart-delay 1s"]);
+    assert.deepEqual(r.fire("web"), ["arm web start-timeout 2s", "spawn web launcher"], "started again by its launcher (an init script's start)");
+  });
+
+  test("a tree left empty (the supervisor's refusal) fails the start, held; none found within the start timeout, said so", () => {
+    const r = guessing();
+    r.exits("web", 0);
+    const reason = "its launcher left no process running: its daemon ended, or was never started";
+    assert.deepEqual(r.mainRefused("web", 0, reason), ["kill web", `web → failed: ${reason}`, "job stopped web RESULT=failed EXIT_STATUS=0"]);
+    const slow = guessing();
+    slow.exits("web", 0);
+    assert.deepEqual(slow.fire("web"), ["kill web", "web → failed: start timeout: its launcher's tree did not come down to one process, its daemon, within 2s", "job stopped web RESULT=failed EXIT_STATUS=0"]);
+  });
+
+  test("its stop command (an init script's stop) runs beside the daemon, as any longrun's", () => {
+    const r = guessing("stop = /etc/init.d/web stop");
+    r.exits("web", 0);
+    r.mainPid("web");
+    assert.deepEqual(r.stop("web").slice(-2), ["spawn web stop {MAINPID=101}", "arm web stop-timeout 10s"]);
+  });
+});
+
 describe("rule: MAINPID= names the main", () => {
   /** n, a notify service, up. */
   const up = () => {

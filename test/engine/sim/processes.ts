@@ -110,9 +110,9 @@ export function processChecks(sim: Sim): Check {
     if ((role === "main" || role === "launcher" || role === "pre-start" || role === "post-stop") === (def.type === "oneshot") || (role === "up" && def.type !== "oneshot")) {
       fail(`${name}: spawned ${role} for a ${def.type}`);
     }
-    // A forking daemon's command runs as its launcher; its main is the process its pid file names, never spawned.
-    if ((role === "launcher" || role === "main") && def.type === "longrun" && (role === "launcher") !== (def.pidFile !== null)) {
-      fail(`${name}: spawned its command as ${role}${def.pidFile === null ? " with no pid-file" : " with a pid-file"}`);
+    // A forking daemon's command runs as its launcher; its main is the process its pid file (or its tree) names, never spawned.
+    if ((role === "launcher" || role === "main") && def.type === "longrun" && (role === "launcher") !== def.forking) {
+      fail(`${name}: spawned its command as ${role}${def.forking ? " for a forking daemon" : " for a daemon that is not forking"}`);
     }
   };
 
@@ -205,8 +205,8 @@ export function processChecks(sim: Sim): Check {
           // Only a oneshot's leftovers, when it goes down without a `down` or its `up` failed;
           // or a forking daemon's launcher's, when it failed or its daemon was not found.
           const def = world.def(a.service);
-          if (def.type !== "oneshot" && def.pidFile === null) fail(`${a.service}: a kill of a ${def.type}`);
-          if (def.pidFile !== null && world.live(a.service) !== undefined) fail(`${a.service}: a kill while its ${world.live(a.service)!.role} runs`);
+          if (def.type !== "oneshot" && !def.forking) fail(`${a.service}: a kill of a ${def.type}`);
+          if (def.forking && world.live(a.service) !== undefined) fail(`${a.service}: a kill while its ${world.live(a.service)!.role} runs`);
           return;
         }
         case "changed":
