@@ -100,7 +100,7 @@ export function translateSocketSection(w: SocketWriter, section: Map<string, Ass
   for (const a of [mode, user, group]) {
     if (a === null) continue;
     if (unix) w.note(a, a === group && user === null ? "approximated" : "translated", "the unix socket's MODE:USER:GROUP", a === group && user === null ? "with root as its user: tend sets a socket file's group after its user" : undefined);
-    else w.note(a, "ignored", undefined, "only a unix socket file has a mode and an owner");
+    else w.note(a, "ignored", undefined, "no unix socket of it is translated: only a socket file has a mode and an owner");
   }
   for (const [key, list] of section) {
     if (done.has(key)) continue;

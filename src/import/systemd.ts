@@ -38,9 +38,14 @@ interface Unit {
   name: string;
 }
 
+/** systemd's unit kinds other than those tend imports. */
+const OTHER_KINDS = /\.(target|slice|mount|automount|swap|path|device|scope)$/;
+
 /** `foo@.service` → prefix foo, a template; `foo.timer` → foo. */
 function identify(path: string): { prefix: string; suffix: string; template: boolean } | null {
   const name = basename(path);
+  // Units of other kinds are not services: a directory's are passed over, one named alone is said to be no unit tend can take.
+  if (OTHER_KINDS.test(name)) return null;
   // A unit copied under another name (what 'tend check' points at) is taken for a .service.
   const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,99}?)(@)?\.(service|timer|socket)$/.exec(/\.(service|timer|socket)$/.test(name) ? name : `${name}.service`);
   return m === null ? null : { prefix: m[1]!, template: m[2] === "@", suffix: m[3]! };
@@ -101,6 +106,8 @@ interface Translation {
   readonly unit: Unit;
   /** Names to enable. */
   readonly enable: string[];
+  /** The file names of the .socket units whose sockets it gets (`foo.socket`). */
+  readonly ownSockets: ReadonlySet<string>;
   text(a: Assignment, value?: string, instanceOk?: boolean): string | null;
   exec(assignments: readonly Assignment[]): ExecLine[] | null;
   commands(assignments: readonly Assignment[] | undefined, key: string | null, why?: string): string | null;
@@ -113,6 +120,7 @@ function translation(unit: Unit, known: ReadonlySet<string>, ownSockets: Readonl
   const t: Translation = {
     w,
     unit,
+    ownSockets,
     enable: [],
     /** A value with its specifiers replaced, or null (noted as dropped). */
     text(a: Assignment, value = a.value, instanceOk = true): string | null {
@@ -227,7 +235,9 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   const remains = remain !== null && /^(yes|true|on|1)$/i.test(remain.value);
   const pidA = lastOf(take("PIDFile") ?? []);
   const pidFile = pidA !== null ? t.text(pidA) : null;
-  const kind = asTask ? "task" : systemdType === "oneshot" ? (remains ? "oneshot" : "task") : "longrun";
+  // Forking without a PIDFile but RemainAfterExit=yes: up once ExecStart has exited, a process left or not (rc-local): a oneshot.
+  const remainsForked = systemdType === "forking" && pidFile === null && remains;
+  const kind = asTask ? "task" : systemdType === "oneshot" || remainsForked ? (remains ? "oneshot" : "task") : "longrun";
   w.set("type", kind);
   if (typeA !== null) {
     const how: Record<string, [Outcome, string?]> = {
@@ -237,7 +247,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       notify: ["translated"],
       "notify-reload": ["translated"],
       dbus: ["approximated", "tend cannot watch the bus for the name: up as soon as it is spawned"],
-      forking: ["translated"],
+      forking: remainsForked ? ["approximated", "RemainAfterExit=yes without a PIDFile: up once its ExecStart has exited, whether a daemon is left or not; what it leaves lives in the service's tree, unsupervised"] : ["translated"],
       oneshot: ["translated"],
     };
     const [outcome, why] = how[systemdType] ?? ["dropped", `unknown Type=${systemdType}: taken as simple`];
@@ -245,8 +255,12 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
     const guessed = kind === "longrun" && systemdType === "forking" && pidFile === null;
     w.note(typeA, outcome, `type = ${kind}${guessed ? `; ${w.set("forking", "yes")}` : ""}`, why);
   }
-  if (remain !== null) w.note(remain, systemdType === "oneshot" || asTask ? "translated" : "ignored", `type = ${kind}`, systemdType === "oneshot" ? undefined : "only means something for Type=oneshot");
+  if (remain !== null) w.note(remain, systemdType === "oneshot" || asTask || remainsForked ? "translated" : "ignored", `type = ${kind}`, systemdType === "oneshot" || remainsForked ? undefined : "only means something for Type=oneshot (and a Type=forking without PIDFile)");
 
+  for (const a of listOf(take("Sockets") ?? [])) {
+    const mine = a.value.split(/\s+/).every((u) => t.ownSockets.has(u));
+    w.note(a, mine ? "translated" : "dropped", mine ? "its listen lines" : undefined, mine ? undefined : "tend gives a service the sockets of the .socket units beside it of its name or naming it (Service=), no others");
+  }
   const pre = take("ExecStartPre");
   const start = take("ExecStart");
   const post = take("ExecStartPost");

@@ -199,6 +199,28 @@ describe("tend import, the command", () => {
     }),
   );
 
+  test("Type=forking without PIDFile: forking = yes (its main the one process left); with RemainAfterExit=yes a oneshot; targets and slices of a directory passed over", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), {
+        "guess.service": "[Service]\nType=forking\nExecStart=/usr/sbin/guessd\n",
+        "remain.service": "[Service]\nType=forking\nRemainAfterExit=yes\nExecStart=/etc/rc.local start\n",
+        "multi-user.target": "[Unit]\nDescription=Multi-User System\n",
+        "user.slice": "[Unit]\nDescription=users\n",
+      });
+      const result = runImport({ operands: [join(dir, "units")], to: join(dir, "etc"), force: false, root: "/" });
+      assert.deepEqual(result.units.map((u) => u.source.slice(dir.length + 1)), ["units/guess.service", "units/remain.service"]);
+      const guess = readFileSync(join(dir, "etc/guess"), "utf8");
+      assert.match(guess, /^type = longrun$/m);
+      assert.match(guess, /^forking = yes$/m);
+      assert.match(guess, /^command = \/usr\/sbin\/guessd$/m);
+      assert.match(readFileSync(join(dir, "etc/remain"), "utf8"), /^type = oneshot\nup = \/etc\/rc\.local start$/m);
+      const alone = runImport({ operands: [join(dir, "units/multi-user.target")], to: join(dir, "etc"), force: false, root: "/" });
+      assert.match(alone.units[0]!.errors[0]!, /not a file tend can import/);
+      const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: false });
+      assert.ok(checked.accepted, show(checked.diagnostics));
+    }),
+  );
+
   test("a unit's drop-ins (NAME.d/*.conf) are read after it: a reset list, a changed user", () =>
     withTemp((dir) => {
       writeSource(join(dir, "units"), { "d.service": "[Service]\nExecStart=/bin/sleep 1\nEnvironment=A=1\nUser=a\n" });
