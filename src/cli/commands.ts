@@ -62,6 +62,7 @@ export const OPTIONS = {
   main: { help: "to the service's main process alone, not its process group" },
   to: { value: "DIR", help: "write the service files into DIR instead of the source directory" },
   force: { help: "replace service files that exist already" },
+  format: { value: "dot|svg", help: "graph: Graphviz DOT, or SVG drawn by tend (default: dot on a terminal, svg otherwise)" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -216,6 +217,18 @@ export const COMMANDS = {
     summary: "compile, install, and have the server switch to it",
     help: "Compiles and installs DIR as 'tend compile' does, then has the running server perform the difference: what was removed stops, what changed restarts (with what requires it), what was added starts if something wants it. It prints the plan, then waits for the changed and added services to settle.",
     run: async (a) => (await import("./apply.js")).apply(a.places, a.out, a.args[0], a.values["dry-run"] === true, a.values.portable === true),
+  },
+  graph: {
+    full: true,
+    group: "configuration",
+    operands: "[NAME]",
+    options: ["format"],
+    summary: "the dependency graph, as SVG or Graphviz DOT",
+    help: "Draws the dependency graph of the installed database (STATE/db.json: what 'tend compile' installed; no server is needed): every service and bundle, or with NAME only what NAME needs and what needs it (followed both ways, however far). An edge goes from the service whose file states it to the one it names: requires (solid), wants (dashed), ordered after (dotted grey), a bundle's contents (purple), and the job events a start-on, stop-on or schedule waits for (dotted green, red, blue); a service an event or a clock starts says so on a second line. The first wave of the boot plan is on top, each service below what it is ordered after. --format svg (the default when stdout is not a terminal: 'tend graph > graph.svg') is drawn by tend itself; --format dot (the default on a terminal) is for Graphviz ('tend graph --format dot | dot -Tpng'). --json: the nodes, with their layers, and the edges.",
+    run: async (a) => {
+      const { graph, graphFormat } = await import("./graph.js");
+      return graph(a.places, a.out, a.args[0], graphFormat(a.values.format, process.stdout.isTTY === true));
+    },
   },
   import: {
     group: "configuration",

@@ -144,6 +144,23 @@ export function parseCondition(text: string): Parsed<{ condition: Condition; ref
   }
 }
 
+/** A condition written back as the file would say it (for `tend graph`): `and` binds tighter than `or`, so only an `or` inside an `and` needs parentheses. */
+export function conditionText(c: Condition): string {
+  const matches = (m: Record<string, string>): string => Object.entries(m).map(([k, v]) => ` ${k}=${v}`).join("");
+  switch (c.kind) {
+    case "or":
+      return c.of.map(conditionText).join(" or ");
+    case "and":
+      return c.of.map((x) => (x.kind === "or" ? `(${conditionText(x)})` : conditionText(x))).join(" and ");
+    case "level":
+      return `${c.name}=${c.value}`;
+    case "event":
+      return `${c.name}${matches(c.match)}`;
+    case "job":
+      return `${c.verb} ${c.service}${matches(c.match)}`;
+  }
+}
+
 const isParen = (t: Token): boolean => t.text === "(" || t.text === ")";
 
 function tokenize(text: string): Token[] {
