@@ -35,7 +35,12 @@ export function graph(places: Places, out: Output, name: string | undefined, for
     out.line(graphDot(shown).trimEnd());
     return 0;
   }
-  const what = name === undefined ? "every service and bundle" : `what ${name} needs and what needs it`;
-  out.line(graphSvg(shown, `tend graph: ${what} (${shown.nodes.length}), database generation ${db.database.generation}`).trimEnd());
+  out.line(graphSvg(shown, graphCaption(name, shown.nodes.length, db.database.generation)).trimEnd());
   return 0;
+}
+
+/** What the picture says it shows. */
+export function graphCaption(name: string | undefined, count: number, generation: number): string {
+  const what = name === undefined ? "every service and bundle" : `what ${name} needs and what needs it`;
+  return `tend graph: ${what} (${count}), database generation ${generation}`;
 }

@@ -4,13 +4,16 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { graphCaption } from "../../src/cli/graph.js";
 import { compile } from "../../src/compile/compile.js";
 import { escapeXml } from "../../src/draw/svg.js";
 import { dotString, graphDot } from "../../src/graph/graph-dot.js";
 import { MAX_ROW_WIDTH, layOut } from "../../src/graph/graph-layout.js";
 import { dependencyGraph, reachedFrom, type DependencyGraph } from "../../src/graph/graph-model.js";
 import { graphSvg } from "../../src/graph/graph-svg.js";
-import { EXAMPLES, compiledDatabase, random, show } from "../helpers.js";
+import { EXAMPLES, REPO, compiledDatabase, random, show } from "../helpers.js";
 import { wellFormed } from "../draw/xml.js";
 
 function examples(): DependencyGraph {
@@ -113,5 +116,10 @@ describe("the graph's pictures", () => {
     assert.ok(svg.length < 600_000, `${svg.length} bytes`);
     const height = Number(/height="(\d+)"/.exec(svg)![1]);
     assert.ok(height < 20_000, `${height} px tall`);
+  });
+
+  test("docs/example-graph.svg is what tend graph draws of the example set (regenerate: tend graph > docs/example-graph.svg, on a root with the examples compiled)", () => {
+    const g = examples();
+    assert.equal(readFileSync(join(REPO, "docs/example-graph.svg"), "utf8"), graphSvg(g, graphCaption(undefined, g.nodes.length, 1)));
   });
 });
