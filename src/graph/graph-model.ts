@@ -9,6 +9,7 @@ import type { Database } from "../compile/database.js";
 import { conditionText, type Condition } from "../config/condition.js";
 import type { Schedule } from "../config/schedule.js";
 import type { ServiceType } from "../config/service.js";
+import { ARGUMENT_VARIABLE, instanceName, isTemplateDef, isTemplateName } from "../config/template.js";
 import { tendDuration } from "../import/durations.js";
 import { own } from "../records.js";
 
@@ -38,10 +39,10 @@ export interface DependencyGraph {
   edges: GraphEdge[];
 }
 
-/** The whole graph of `db`: every service and bundle. */
+/** The whole graph of `db`: every service and bundle; not a template (`getty@`), which never runs: its instances are drawn. */
 export function dependencyGraph(db: Pick<Database, "services" | "graph">): DependencyGraph {
   const { graph, services } = db;
-  const names = Object.keys(graph.services);
+  const names = Object.keys(graph.services).filter((n) => !isTemplateName(n));
   const layer = new Map<string, number>();
   const { waves } = plan(graph, names);
   waves.forEach((wave, i) => wave.forEach((n) => layer.set(n, i)));
@@ -56,13 +57,16 @@ export function dependencyGraph(db: Pick<Database, "services" | "graph">): Depen
     const stronger = new Set([...e.requires, ...e.wants]);
     for (const to of e.after) if (!stronger.has(to)) edges.push({ from: name, to, kind: "after" });
   }
-  for (const [name, def] of Object.entries(services)) {
+  const drawn = Object.values(services).filter((def) => !isTemplateDef(def));
+  const isDrawn = (name: string): boolean => own(services, name) !== undefined && !isTemplateName(name);
+  for (const def of drawn) {
+    const name = def.name;
     if (def.type === "bundle") {
-      for (const r of def.contents) if (own(services, r.name) !== undefined) edges.push({ from: name, to: r.name, kind: "contains" });
+      for (const r of def.contents) if (isDrawn(r.name)) edges.push({ from: name, to: r.name, kind: "contains" });
       continue;
     }
     const jobs = (c: Condition | null, kind: EdgeKind): void => {
-      for (const service of jobServices(c)) if (service !== name && own(services, service) !== undefined) edges.push({ from: name, to: service, kind });
+      for (const service of jobServices(c)) if (service !== name && isDrawn(service)) edges.push({ from: name, to: service, kind });
     };
     jobs(def.startOn, "start-on");
     jobs(def.stopOn, "stop-on");
@@ -80,7 +84,7 @@ export function dependencyGraph(db: Pick<Database, "services" | "graph">): Depen
         continue;
       }
       open.add(top);
-      const inner = services[top]!.contents.map((r) => r.name).filter((m) => own(services, m) !== undefined && !open.has(m));
+      const inner = services[top]!.contents.map((r) => r.name).filter((m) => isDrawn(m) && !open.has(m));
       const pending = inner.filter((m) => !layer.has(m));
       if (pending.length > 0) {
         stack.push(...pending);
@@ -92,14 +96,13 @@ export function dependencyGraph(db: Pick<Database, "services" | "graph">): Depen
     }
     return layer.get(bundle)!;
   };
-  const nodes: GraphNode[] = Object.values(services)
-    .map((def) => ({
-      name: def.name,
-      type: def.type,
-      description: def.description,
-      trigger: triggerText(def.startOn, def.stopOn, def.schedule),
-      layer: def.type === "bundle" ? bundleLayer(def.name) : (layer.get(def.name) ?? waves.length),
-    }));
+  const nodes: GraphNode[] = drawn.map((def) => ({
+    name: def.name,
+    type: def.type,
+    description: def.description,
+    trigger: triggerText(def.startOn, def.stopOn, def.schedule),
+    layer: def.type === "bundle" ? bundleLayer(def.name) : (layer.get(def.name) ?? waves.length),
+  }));
   return { nodes: sortNodes(nodes), edges };
 }
 
@@ -138,14 +141,17 @@ export function reachedFrom(g: DependencyGraph, name: string): DependencyGraph |
 
 const sortNodes = (nodes: GraphNode[]): GraphNode[] => nodes.sort((a, b) => a.layer - b.layer || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-/** The services a condition's job events name (`stopping db`: db). */
+/** The services a condition's job events name (`stopping db`: db; `started getty@tty1`, an instance's, which the parser keeps as its template's with INSTANCE=tty1: getty@tty1). */
 function jobServices(c: Condition | null): string[] {
   if (c === null) return [];
   const found: string[] = [];
   const stack = [c];
   for (let x = stack.pop(); x !== undefined; x = stack.pop()) {
     if (x.kind === "and" || x.kind === "or") stack.push(...x.of);
-    else if (x.kind === "job") found.push(x.service);
+    else if (x.kind === "job") {
+      const argument = own(x.match, ARGUMENT_VARIABLE);
+      found.push(isTemplateName(x.service) && argument !== undefined ? instanceName(x.service, argument) : x.service);
+    }
   }
   return [...new Set(found)];
 }

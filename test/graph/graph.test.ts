@@ -67,6 +67,21 @@ describe("the graph's model", () => {
     for (const e of g.edges) if (e.kind === "requires" || e.kind === "after") assert.ok(layerOf(g, e.from) > layerOf(g, e.to), `${e.from} below ${e.to}`);
   });
 
+  test("a template is not drawn, never running itself; its instances are, with the job events that name them", () => {
+    const g = dependencyGraph(
+      compiledDatabase({
+        "getty@": "type = longrun\ncommand = /bin/true\n",
+        login: "type = longrun\ncommand = /bin/true\nrequires = getty@tty1\n",
+        greet: "type = task\ncommand = /bin/true\nstart-on = started getty@tty1\n",
+        default: "type = bundle\ncontents = login getty@tty2\n",
+      }),
+    );
+    assert.deepEqual(g.nodes.map((n) => n.name).sort(), ["default", "getty@tty1", "getty@tty2", "greet", "login"]);
+    assert.deepEqual(edge(g, "login", "getty@tty1"), ["requires"]);
+    assert.deepEqual(edge(g, "greet", "getty@tty1"), ["start-on"]);
+    assert.ok(g.edges.every((e) => e.to !== "getty@" && e.from !== "getty@"));
+  });
+
   test("a name reaches what it needs and what needs it, both ways however far, and nothing beside", () => {
     const g = reachedFrom(examples(), "db")!;
     const names = g.nodes.map((n) => n.name).sort();
