@@ -8,6 +8,7 @@
 // where it began. A time axis above and below; 16 px a row, names at 11 px, so 500
 // rows are a long picture one scrolls, each line legible. Pure.
 
+import type { ResolvedGraph } from "../compile/graph.js";
 import { clip, element, num, svgDocument, text, textWidth, title } from "../draw/svg.js";
 import { runsOf, type Run, type Span } from "./timeline.js";
 
@@ -103,6 +104,9 @@ export interface PlotOptions {
   /** Each service's ordering (the database's resolved `after`: requires and wants included), for the connectors; none drawn without it. */
   orderedAfter?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** Each service's ordering in `graph` (requires and wants included): what the connectors follow. */
+export const orderingOf = (graph: ResolvedGraph): Record<string, string[]> => Object.fromEntries(Object.entries(graph.services).map(([k, v]) => [k, v.after]));
 
 /** The picture of `data`; `caption` says what it shows. */
 export function plotSvg(data: PlotData, caption: string, options: PlotOptions = {}): string {

@@ -3,12 +3,13 @@
 // rows it draws. `tend analyze` fetches the timeline; this draws it.
 
 import type { Timeline } from "../analyze/timeline.js";
-import { plotData, plotSvg, type PlotOptions } from "../analyze/plot-svg.js";
+import { orderingOf, plotData, plotSvg } from "../analyze/plot-svg.js";
+import type { ResolvedGraph } from "../compile/graph.js";
 import { UserError } from "./errors.js";
 import type { Output } from "./output.js";
 
-/** Draws `timeline`'s boot, or its last start; `options.orderedAfter` (the database's `graph.services[*].after`) adds the connectors. */
-export function plotCommand(out: Output, timeline: Timeline, options: PlotOptions = {}): number {
+/** Draws `timeline`'s boot, or its last start; with the server's `graph` (the timings request has it), the connectors too. */
+export function plotCommand(out: Output, timeline: Timeline, graph?: ResolvedGraph): number {
   const span = timeline.boot ?? timeline.start;
   if (span === null) throw new UserError("nothing is recorded to plot yet: no boot and no start since the record began");
   const data = plotData(span);
@@ -16,6 +17,6 @@ export function plotCommand(out: Output, timeline: Timeline, options: PlotOption
   const when = new Date(span.at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   const what = span.kind === "boot" ? `the boot of ${when}` : `the start of ${span.names.join(" ")} at ${when}`;
   const dropped = span.dropped > 0 ? `; ${span.dropped} later transitions not recorded` : "";
-  out.line(plotSvg(data, `tend analyze plot: ${what}, ${data.rows.length} services${dropped}`, options).trimEnd());
+  out.line(plotSvg(data, `tend analyze plot: ${what}, ${data.rows.length} services${dropped}`, { orderedAfter: graph === undefined ? undefined : orderingOf(graph) }).trimEnd());
   return 0;
 }

@@ -5,21 +5,23 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { compile } from "../../src/compile/compile.js";
-import { plotData, plotSvg, duration } from "../../src/analyze/plot-svg.js";
+import { duration, orderingOf, plotData, plotSvg } from "../../src/analyze/plot-svg.js";
 import type { Span, Timeline } from "../../src/analyze/timeline.js";
 import { plotCommand } from "../../src/cli/plot.js";
 import { escapeXml } from "../../src/draw/svg.js";
 import type { Output } from "../../src/cli/output.js";
-import { EXAMPLES, compiledDatabase, show } from "../helpers.js";
+import { EXAMPLES, REPO, compiledDatabase, show } from "../helpers.js";
 import { wellFormed } from "../draw/xml.js";
-import { bootTimeline } from "./timeline-fixture.js";
+import { bootTimeline, recordedExampleBoot } from "./timeline-fixture.js";
 
 function examplesBoot(): { timeline: Timeline; orderedAfter: Record<string, string[]> } {
   const r = compile({ sourceDir: EXAMPLES, hostChecks: false });
   assert.ok(r.compiled, show(r.diagnostics));
   const timeline = bootTimeline(r.compiled, { crashing: ["flaky"], takes: { prepare: 12, logger: 140, web: 260 } });
-  return { timeline, orderedAfter: Object.fromEntries(Object.entries(r.compiled.graph.services).map(([k, v]) => [k, v.after])) };
+  return { timeline, orderedAfter: orderingOf(r.compiled.graph) };
 }
 
 /** An Output that keeps what is written. */
@@ -92,7 +94,7 @@ describe("the plot", () => {
     const db = compiledDatabase(files);
     const data = plotData(bootTimeline(db, { seed: 5 }).boot!);
     assert.equal(data.rows.length, 500);
-    const svg = plotSvg(data, "500", { orderedAfter: Object.fromEntries(Object.entries(db.graph.services).map(([k, v]) => [k, v.after])) });
+    const svg = plotSvg(data, "500", { orderedAfter: orderingOf(db.graph) });
     assert.equal(wellFormed(svg), null);
     for (const n of names) assert.ok(svg.includes(`>${n}</text>`), `${n} is named`);
     assert.ok(svg.length < 1_000_000, `${svg.length} bytes`);
@@ -111,5 +113,15 @@ describe("the plot", () => {
     assert.equal(data.kind, "boot");
     assert.equal(data.rows.length, 8);
     assert.throws(() => plotCommand(captured(false), { ...timeline, boot: null, start: null }), /nothing is recorded to plot yet/);
+  });
+
+  test("docs/example-plot.svg is what plotCommand draws of the recorded boot of the example set", () => {
+    const timeline = recordedExampleBoot();
+    const out = captured(false);
+    plotCommand(out, timeline, timeline.graph);
+    assert.equal(readFileSync(join(REPO, "docs/example-plot.svg"), "utf8"), out.text());
+    const data = plotData(timeline.boot!);
+    assert.equal(data.rows.length, 8);
+    assert.match(data.rows.find((r) => r.service === "flaky")!.runs.at(-1)!.failed!, /^restart limit hit/);
   });
 });

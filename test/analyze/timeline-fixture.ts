@@ -1,12 +1,25 @@
-// Recorded boots for the plot's tests, made as the server would record them: each
+// Recorded boots for the plot's tests: one a real server recorded (example-boot.json),
+// and boots of any database made as the server would record them: each
 // service of the boot plan asked at the boot's fact, starting once everything it is
 // ordered after is ready, spawned, then up (a task: running, then down) after a time
 // of its own; a crashing one restarted after its delay until its limit fails it.
 // Deterministic (seeded), in the shape of src/analyze/timeline.ts.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Database } from "../../src/compile/database.js";
+import type { ResolvedGraph } from "../../src/compile/graph.js";
 import type { Span, Timeline, Transition } from "../../src/analyze/timeline.js";
-import { random } from "../helpers.js";
+import { REPO, random } from "../helpers.js";
+
+/**
+ * The boot of the example set as a real server recorded it: `tend --json analyze` after
+ * `tend boot` of examples/ (its demo.env given a free port) in a temporary root — the
+ * timeline with the server's graph. `flaky` fails at its restart limit.
+ */
+export function recordedExampleBoot(): Timeline & { graph: ResolvedGraph } {
+  return JSON.parse(readFileSync(join(REPO, "test/analyze/example-boot.json"), "utf8")) as Timeline & { graph: ResolvedGraph };
+}
 
 export interface BootOptions {
   /** How long each service takes from its spawn to ready (ms); unnamed ones a seeded 5–400 ms. */

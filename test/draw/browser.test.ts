@@ -1,6 +1,6 @@
 // The SVGs tend draws, opened in a real browser: Debian's chromium, headless, takes a
 // screenshot of `tend graph`'s picture of the example set and of `tend analyze plot`'s
-// of a recorded boot (a fixture). Each must be well-formed XML (checked here, strictly),
+// of its boot (as a real server recorded it: test/analyze/example-boot.json). Each must be well-formed XML (checked here, strictly),
 // and its picture neither blank nor the error box chromium shows for an SVG it cannot
 // parse (a #fdd box: a broken SVG, the control, shows it). Skipped where no chromium.
 
@@ -10,11 +10,11 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../../src/compile/compile.js";
-import { plotData, plotSvg } from "../../src/analyze/plot-svg.js";
+import { orderingOf, plotData, plotSvg } from "../../src/analyze/plot-svg.js";
 import { dependencyGraph } from "../../src/graph/graph-model.js";
 import { graphSvg } from "../../src/graph/graph-svg.js";
 import { EXAMPLES, childEnv, show, tempDir } from "../helpers.js";
-import { bootTimeline } from "../analyze/timeline-fixture.js";
+import { recordedExampleBoot } from "../analyze/timeline-fixture.js";
 import { decodePng, type Image } from "./png.js";
 import { wellFormed } from "./xml.js";
 
@@ -91,9 +91,8 @@ describe("the SVGs in a real browser", { skip: SKIP }, () => {
   });
 
   test("tend analyze plot's picture of a recorded boot: well-formed, drawn, no error box", { timeout: DEADLINE_MS + 10_000 }, async () => {
-    const timeline = bootTimeline(db, { crashing: ["flaky"] });
-    const orderedAfter = Object.fromEntries(Object.entries(db.graph.services).map(([k, v]) => [k, v.after]));
-    const svg = plotSvg(plotData(timeline.boot!), "the example set's boot", { orderedAfter });
+    const timeline = recordedExampleBoot();
+    const svg = plotSvg(plotData(timeline.boot!), "the example set's boot", { orderedAfter: orderingOf(timeline.graph) });
     assert.equal(wellFormed(svg), null);
     const seen = await drawn(svg);
     assert.equal(seen.errorBox, 0, "chromium parsed it");
