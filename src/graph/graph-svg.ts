@@ -71,7 +71,7 @@ function legend(y0: number): { body: string[]; height: number; width: number } {
     body.push(text(x + 8, y1 + 13, type, { class: "l" }));
     x += w + 12;
   }
-  const note = "a second line: what starts it besides being wanted; first wave on top";
+  const note = `a second line: what starts it besides being wanted (a bundle of more than ${MAX_DRAWN_CONTENTS}: its size); first wave on top`;
   body.push(text(x + 6, y1 + 13, note, { class: "g" }));
   x += 6 + textWidth(note, TRIGGER_SIZE);
   return { body, height: LEGEND_ROW + 6 + 18, width: Math.max(edgesWidth, x) + MARGIN };
@@ -130,8 +130,28 @@ function edgePath(from: PlacedNode, to: PlacedNode, fx: number, tx: number): str
   return `M${num(fx)},${num(y1)} C${num(fx)},${num(mid)} ${num(tx)},${num(mid)} ${num(tx)},${num(y2)}`;
 }
 
+/**
+ * A bundle with more members than this has its `contains` edges left out of the
+ * picture (its box says how many): `default` holding 500 services would otherwise
+ * draw 500 lines across everything. DOT and --json keep them.
+ */
+export const MAX_DRAWN_CONTENTS = 16;
+
+/** The graph as drawn: a large bundle's contents as a count on its box, not as edges. */
+function drawable(g: DependencyGraph): DependencyGraph {
+  const members = new Map<string, number>();
+  for (const e of g.edges) if (e.kind === "contains") members.set(e.from, (members.get(e.from) ?? 0) + 1);
+  const large = new Set([...members].filter(([, n]) => n > MAX_DRAWN_CONTENTS).map(([b]) => b));
+  if (large.size === 0) return g;
+  return {
+    nodes: g.nodes.map((n) => (large.has(n.name) ? { ...n, trigger: `contains ${members.get(n.name)} (not drawn)` } : n)),
+    edges: g.edges.filter((e) => e.kind !== "contains" || !large.has(e.from)),
+  };
+}
+
 /** The whole picture; `caption` says what it shows (the command writes it). */
-export function graphSvg(g: DependencyGraph, caption: string): string {
+export function graphSvg(whole: DependencyGraph, caption: string): string {
+  const g = drawable(whole);
   const captionY = MARGIN + CAPTION_SIZE;
   const key = legend(captionY + 12);
   const layout = layOut(g, Math.max(key.width, textWidth(caption, CAPTION_SIZE) + 2 * MARGIN) - 2 * MARGIN);

@@ -129,6 +129,10 @@ describe("the graph's pictures", () => {
     assert.equal(wellFormed(svg), null);
     for (const n of g.nodes) assert.ok(svg.includes(`>${n.name}</text>`), `${n.name} is drawn`);
     assert.ok(svg.length < 600_000, `${svg.length} bytes`);
+    // A bundle of all 500 is a count on its box, not 500 lines across the picture.
+    const all = graphSvg({ nodes: [...g.nodes, { name: "everything", type: "bundle", description: "", trigger: null, layer: 99 }], edges: [...g.edges, ...g.nodes.map((n) => ({ from: "everything", to: n.name, kind: "contains" as const }))] }, "all");
+    assert.ok(all.includes(">contains 550 (not drawn)</text>"));
+    assert.equal((all.match(/class="e-contains" d=/g) ?? []).length, (svg.match(/class="e-contains" d=/g) ?? []).length, "the bundles of ten keep their edges");
     const height = Number(/height="(\d+)"/.exec(svg)![1]);
     assert.ok(height < 20_000, `${height} px tall`);
   });
