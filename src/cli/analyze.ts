@@ -38,7 +38,8 @@ function nothing(out: Output): void {
 function printSummary(out: Output, span: Span, slowest: number): void {
   const s = summarize(span, slowest);
   const what = `${s.kind === "boot" ? "boot" : "start"} of ${s.names.join(" ") || "nothing"} at ${clock(s.at)}`;
-  const done = s.totalMs !== null ? `ready in ${duration(s.totalMs)}` : `not complete: ${plural(s.waiting.length, "service")} not ready${s.waiting.length > 0 ? ` (${listed(s.waiting)})` : ""}`;
+  const short = [...(s.waiting.length > 0 ? [`${plural(s.waiting.length, "service")} not ready (${listed(s.waiting)})`] : []), ...(s.failures.length > 0 ? [`${s.failures.length} failed`] : [])];
+  const done = s.totalMs !== null ? `ready in ${duration(s.totalMs)}` : `not complete: ${short.join(", ") || "not every service has been up"}`;
   out.line(`${what}: ${plural(s.services, "service")}, ${done}`);
   if (s.blame.length > 0) {
     out.line();

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { failuresOf, type Failure } from "../analyze/blame.js";
 import { TIMELINE_VERSION, TRANSITIONS_KEPT, SPAN_TRANSITIONS_KEPT, type Span, type Timeline, type Transition } from "../analyze/timeline.js";
+import { servicesOf } from "../engine/boot.js";
 import { stateOf, type Engine } from "../engine/engine.js";
 import { isSettled } from "../engine/rules.js";
 import type { Action, TimedFact } from "../engine/types.js";
@@ -100,8 +101,10 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       const changed: string[] = [];
       for (const a of actions) {
         if (a.kind === "affected") {
-          if (a.command !== "stop" && a.services.length > 0 && (fact.kind === "start" || fact.kind === "restart")) start = begin("start", fact.names, at, a.services);
-          for (const service of a.services) note({ at, service, kind: "asked", command: a.command });
+          // A start waits for what it brings up and what they require (boot.ts `servicesOf`, as a boot's set).
+          const services = a.command === "stop" || a.services.length === 0 ? a.services : servicesOf(engine, a.services);
+          if (a.command !== "stop" && services.length > 0) start = begin("start", fact.kind === "start" || fact.kind === "restart" ? fact.names : a.services, at, services);
+          for (const service of services) note({ at, service, kind: "asked", command: a.command });
         } else if (a.kind === "spawn") note({ at, service: a.service, kind: "spawn", role: a.role });
         else if (a.kind === "changed") {
           note({ at, service: a.service, kind: "phase", phase: a.phase, reason: a.reason });
