@@ -127,8 +127,11 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
           settled = true;
         }
       }
-      if (settled) save();
-      else timer ??= setTimeout(save, SAVE_AFTER_MS).unref();
+      // Once a span settled, written at once, but after the replies its step let go (the start that waited for it).
+      if (settled) {
+        clearTimeout(timer);
+        timer = setTimeout(save, 0).unref();
+      } else timer ??= setTimeout(save, SAVE_AFTER_MS).unref();
     },
     timeline: () => ({ version: TIMELINE_VERSION, boot, start, transitions: ring.slice(-TRANSITIONS_KEPT), dropped: Math.max(0, total - TRANSITIONS_KEPT) }),
     save,
