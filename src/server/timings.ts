@@ -1,9 +1,9 @@
 // The timings the server keeps (src/analyze/timeline.ts is their shape): each step's
 // fact and actions become transitions — a command's `affected`, a spawn, a phase
 // change — kept in a bounded ring, and whole for the last boot and the last start.
-// Written to the state directory (0600, atomically) when a boot or start has settled,
-// at most every few seconds after a change, and at a clean shutdown: never on every
-// fact. A file that cannot be read is kept aside and said so; the record starts empty.
+// Written to the state directory (0600, atomically) when a boot has settled, a few
+// seconds after other changes (once for all of those seconds), and at a clean
+// shutdown: never on every fact. A file that cannot be read is kept aside and said so; the record starts empty.
 
 import { join } from "node:path";
 import { failuresOf, type Failure } from "../analyze/blame.js";
@@ -101,9 +101,10 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       const changed: string[] = [];
       for (const a of actions) {
         if (a.kind === "affected") {
-          // A start waits for what it brings up and what they require (boot.ts `servicesOf`, as a boot's set).
-          const services = a.command === "stop" || a.services.length === 0 ? a.services : servicesOf(engine, a.services);
-          if (a.command !== "stop" && services.length > 0) start = begin("start", fact.kind === "start" || fact.kind === "restart" ? fact.names : a.services, at, services);
+          // A start waits for what its names stand for and what they require (boot.ts `servicesOf`, as a boot's set).
+          const named = fact.kind === "start" || fact.kind === "restart" ? fact.names : [];
+          const services = a.command === "stop" || a.services.length === 0 ? a.services : servicesOf(engine, named);
+          if (a.command !== "stop" && services.length > 0) start = begin("start", named, at, services);
           for (const service of services) note({ at, service, kind: "asked", command: a.command });
         } else if (a.kind === "spawn") note({ at, service: a.service, kind: "spawn", role: a.role });
         else if (a.kind === "changed") {
@@ -113,7 +114,7 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       }
       if (total === before) return;
       dirty = true;
-      let settled = false;
+      let bootSettled = false;
       for (let i = recording.length - 1; i >= 0; i--) {
         const r = recording[i]!;
         // Its services are pending until each has settled as the waiters see it; a span
@@ -124,11 +125,12 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
         if (r.span.completeAt === null) r.span.completeAt = completion(r, engine, at);
         if (r.pending.size === 0) {
           recording.splice(i, 1);
-          settled = true;
+          bootSettled ||= r.span.kind === "boot";
         }
       }
-      // Once a span settled, written at once, but after the replies its step let go (the start that waited for it).
-      if (settled) {
+      // A boot that settled is written at once, after the replies its step let go; the
+      // rest at most every few seconds (a start and a stop of 1,000 write once).
+      if (bootSettled) {
         clearTimeout(timer);
         timer = setTimeout(save, 0).unref();
       } else timer ??= setTimeout(save, SAVE_AFTER_MS).unref();
