@@ -110,7 +110,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const runtime = openRuntimeState(places.run, () => ({ snapshot: snapshotOf(core.engine), timers: supervisor.armed(), booted: core.booted }), log);
   let finished: (end: { code: number; reason: string }) => void = () => {};
   const done = new Promise<{ code: number; reason: string }>((resolve) => (finished = resolve));
-  const timings = openTimings(places.state, warn, log);
+  const timings = openTimings(places.state, warn, log, now);
   const loop = createLoop({ now, log, runtime, timings, finishShutdown });
   const core: ServerCore = {
     places,

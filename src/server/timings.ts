@@ -1,9 +1,9 @@
 // The timings the server keeps (src/analyze/timeline.ts is their shape): each step's
 // fact and actions become transitions — a command's `affected`, a spawn, a phase
 // change — kept in a bounded ring, and whole for the last boot and the last start.
-// Written to the state directory (0600, atomically) when a boot has settled, a few
-// seconds after other changes (once for all of those seconds), and at a clean
-// shutdown: never on every fact. A file that cannot be read is kept aside and said so; the record starts empty.
+// Written to the state directory (0600, atomically) when a boot has settled, once
+// other changes have stopped for a few seconds (or half a minute after the first of
+// them on a server never quiet), and at a clean shutdown: never on every fact. A file that cannot be read is kept aside and said so; the record starts empty.
 
 import { join } from "node:path";
 import { failuresOf, type Failure } from "../analyze/blame.js";
@@ -16,8 +16,13 @@ import { SECRET_FILE_MODE, writeFileAtomically } from "../system/files.js";
 import { loadStateFile, type Warn } from "./persist.js";
 
 export const TIMINGS_FILE = "timings.json";
-/** After a change, the record is written at most this long later (a quiet server writes nothing). */
-const SAVE_AFTER_MS = 5_000;
+/**
+ * After changes, the record is written once they have stopped for this long (a mass
+ * start and the stop after it write once, when it is over, not in the middle)…
+ */
+const SAVE_QUIET_MS = 2_000;
+/** …or this long after the first change not written, on a server that is never quiet. */
+const SAVE_WITHIN_MS = 30_000;
 
 export interface Timings {
   /** One step: its fact, the actions it gave, and the engine after it. */
@@ -36,7 +41,7 @@ interface Recording {
   pending: Set<string>;
 }
 
-export function openTimings(stateDir: string, warn: Warn, log: (line: string) => void): Timings {
+export function openTimings(stateDir: string, warn: Warn, log: (line: string) => void, now: () => number): Timings {
   const path = join(stateDir, TIMINGS_FILE);
   const loaded = loadStateFile(stateDir, TIMINGS_FILE, decodeTimeline, null, warn);
   let boot: Span | null = loaded?.boot ?? null;
@@ -50,6 +55,9 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
   let begun: Recording[] = [];
   let dirty = false;
   let timer: NodeJS.Timeout | undefined;
+  /** The times of the first change not written yet, and of the last (the facts' clock, the server's `now`). */
+  let dirtySince = 0;
+  let lastChange = 0;
   let failing = false;
   let failures: { of: Span; length: number; failures: Failure[] } | undefined;
 
@@ -86,6 +94,14 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       if (!failing) log(`WARNING: cannot write ${path}: ${(e as Error).message}; the timings are kept in memory`);
       failing = true;
     }
+  };
+
+  /** One timer for all the changes: once it fires, it waits on while they go on (checked then, not re-armed at each). */
+  const saveWhenQuiet = (): void => {
+    const t = now();
+    const wait = Math.min(lastChange + SAVE_QUIET_MS, dirtySince + SAVE_WITHIN_MS) - t;
+    if (wait > 0) timer = setTimeout(saveWhenQuiet, wait).unref();
+    else save();
   };
 
   const timings: Timings = {
@@ -133,7 +149,11 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       if (bootSettled) {
         clearTimeout(timer);
         timer = setTimeout(save, 0).unref();
-      } else timer ??= setTimeout(save, SAVE_AFTER_MS).unref();
+      } else {
+        if (timer === undefined) dirtySince = at;
+        lastChange = at;
+        timer ??= setTimeout(saveWhenQuiet, SAVE_QUIET_MS).unref();
+      }
     },
     timeline: () => ({ version: TIMELINE_VERSION, boot, start, transitions: ring.slice(-TRANSITIONS_KEPT), dropped: Math.max(0, total - TRANSITIONS_KEPT) }),
     save,
