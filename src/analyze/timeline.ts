@@ -39,9 +39,9 @@ export type Transition =
   | { at: number; service: string; kind: "phase"; phase: Phase; reason: string | null };
 
 /**
- * A boot, or a start, recorded whole from its fact until each of its services had
- * settled (up, a task run, or failed) — and its failures after that until the next
- * span of its kind, bounded by `SPAN_TRANSITIONS_KEPT`.
+ * A boot, or a start, recorded whole — the transitions of every service — from its
+ * fact until each of its services had settled (been up, a task run, or failed, as the
+ * waiters see it: rules.ts `isSettled`), bounded by `SPAN_TRANSITIONS_KEPT`.
  */
 export interface Span {
   kind: "boot" | "start";

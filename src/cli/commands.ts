@@ -32,7 +32,7 @@ export const OPTIONS = {
   portable: { help: "skip the host checks (programs, users, groups, strict modes): for a set meant for another machine" },
   "dry-run": { help: "show what would stop, restart and start (enable, disable: and what the next boot would bring up); change nothing" },
   "no-wait": { help: "return once the server has the request, without waiting for the outcome" },
-  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20, or all of a --since/--until range) or entries (events: 50) to show" },
+  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20, or all of a --since/--until range), entries (events: 50) or slowest services (analyze: 10) to show" },
   follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
   unit: { short: "u", value: "NAME", repeat: true, help: "this service's log (or a bundle's members'), merged with the others named; may be given again" },
   since: { value: "TIME", help: "only lines from TIME on: '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' (local time unless a zone is given)" },
@@ -102,6 +102,7 @@ export const OPERANDS = {
   /** `--until`: a time for logs, conditions for monitor. */
   WHEN: { missing: "a time (logs) or NAME=STATE (monitor)", complete: "none" },
   STATE: { missing: "a state", complete: "none" },
+  REPORT: { missing: "a report: boot or critical-chain", complete: "none" },
 } as const satisfies Record<string, { missing: string; complete: Completion }>;
 
 export type Completion = "services" | "directories" | "signals" | "levels" | "commands" | "none";
@@ -278,6 +279,14 @@ export const COMMANDS = {
       if (typeof wait === "string") throw new UsageError(wait, a.command);
       return commands.ready(a.places, a.out, a.args, wait);
     },
+  },
+  analyze: {
+    group: "server",
+    operands: "[REPORT] [NAME]",
+    options: ["lines"],
+    summary: "the boot's timings: slowest, failures, chains",
+    help: "Shows what the server recorded of the last boot (or, when it did not boot, the last 'tend start'): the time until all of it was ready, the slowest services (spawn to ready; 10 unless -n says) and what failed, and why. 'analyze critical-chain [NAME]' prints the chain of waits that decided when NAME (a service or bundle; default: the boot's set) became ready, each link with when it was ready (@) and what it took (+), and why the one before it waited on it: a requirement not ready, an ordering, a hook running, a restart delay. 'analyze boot' prints the last boot's whole record, a line per run; it survives a server's restart. --json gives the record itself (the timeline, with the graph), the chain, or the boot's record with its runs.",
+    run: async (a) => (await import("./analyze.js")).analyze(a.places, a.out, a.args, count(a, a.values.lines, 10, 1, "services")),
   },
   status: {
     group: "services",

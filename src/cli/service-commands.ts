@@ -10,7 +10,7 @@ import { changedSettings } from "../server/run-settings.js";
 import { describeMove } from "../system/writable.js";
 import { ClientError, CommandError, NoServerError, request, requestOnceListening } from "./client.js";
 import { UserError } from "./errors.js";
-import { paint, type Output } from "./output.js";
+import { paint, plural, type Output } from "./output.js";
 import type { LogTail } from "./status-detail.js";
 
 /** LSB `status` exit codes, used when names are given. */
@@ -69,10 +69,19 @@ export async function status(places: Places, out: Output, names: string[], optio
   return LSB.running;
 }
 
+/** The boot's line under the table names this many of its failures, then says how many more. */
+const BOOT_FAILURES_NAMED = 10;
+
 /** The table of `tend status`, as the server rendered it, and what the server says about itself below it. */
 function printTable(out: Output, result: TableResult): void {
   out.line(result.table);
-  const { tracking, settings, warnings } = result;
+  // A server older than this client leaves out the boot's failures.
+  const { tracking, settings, warnings, bootFailures } = result;
+  if (bootFailures !== undefined && bootFailures.length > 0) {
+    const named = bootFailures.slice(0, BOOT_FAILURES_NAMED).map((f) => `${f.service} (${f.reason})`);
+    if (bootFailures.length > BOOT_FAILURES_NAMED) named.push(`and ${bootFailures.length - BOOT_FAILURES_NAMED} more ('tend analyze boot')`);
+    out.line(paint(out, "red", `boot: ${plural(bootFailures.length, "service")} failed: ${named.join(", ")}`));
+  }
   out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
   for (const m of settings.places.moved) out.line(describeMove(m));
   const changed = changedSettings(settings);

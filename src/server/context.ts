@@ -16,6 +16,7 @@ import type { Monitors } from "./monitors.js";
 import type { Persistent } from "./persist.js";
 import type { RunSettings } from "./run-settings.js";
 import type { Scheduler } from "./scheduler.js";
+import type { Timings } from "./timings.js";
 import type { createWaiters } from "./waiters.js";
 
 export interface Settings {
@@ -45,6 +46,8 @@ export interface ServerCore {
   /** Whether this server brought up the boot (or took over a server that did). */
   booted: boolean;
   scheduler: Scheduler;
+  /** The transitions recorded: the last boot, the last start, a ring of the latest (`tend analyze`). */
+  timings: Timings;
   /** Queues a fact; once the server serves, it is handled at once (a request's, whose outcome its reply names). */
   emit(fact: Fact, told?: Told): void;
 }

@@ -17,7 +17,7 @@ import { cannotReload } from "../engine/reload.js";
 import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
 import { canMakeByName, definitionOf, roomProblem } from "../engine/instances.js";
-import { members } from "../engine/topology.js";
+import { edgesOf, members } from "../engine/topology.js";
 import { statusTable } from "../cli/status-table.js";
 import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
@@ -94,11 +94,17 @@ function aboutServer(server: ServerContext): Omit<TableResult, "table"> {
     boot: engine.boot === null ? null : { completeAt: engine.boot.completeAt, waiting: [...engine.boot.waiting] },
     end: engine.end,
     warnings: warningsOf(server),
+    bootFailures: server.timings.bootFailures(),
   };
 }
 
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
+  timings({ timings, engine, now }, _request, { reply }) {
+    const { topo } = engine;
+    const services = Object.fromEntries(topo.names.map((n) => [n, { requires: [...edgesOf(topo, "requires", n)], wants: [...edgesOf(topo, "wants", n)], after: [...edgesOf(topo, "after", n)] }]));
+    reply({ ...timings.timeline(), graph: { services, bundles: { ...topo.bundles } as Record<string, string[]> }, now: now() });
+  },
   status(server, request, { reply, refuse }) {
     const { engine } = server;
     const names = request.names ?? listed(engine);

@@ -10,6 +10,7 @@ import type { ServerContext, Told } from "./context.js";
 import { historyEntry } from "./history.js";
 import { concernsOf } from "./monitors.js";
 import type { RuntimeState } from "./runtime-state.js";
+import type { Timings } from "./timings.js";
 
 export interface Loop {
   /** A fact handled at once when the server serves: a request's, whose outcome its reply names (`told`: what its command concerns). */
@@ -30,12 +31,14 @@ export interface LoopOptions {
   now(): number;
   log(line: string): void;
   runtime: RuntimeState;
+  /** Told each step, to record the transitions it made (`tend analyze`). */
+  timings: Timings;
   /** Called after each drain once every service is down in a shutdown. */
   finishShutdown(): void;
 }
 
 export function createLoop(options: LoopOptions): Loop {
-  const { now, log, runtime } = options;
+  const { now, log, runtime, timings } = options;
   /** Facts to step, each with the request to tell what its command concerns (the step's `affected` action). */
   const queue: { fact: TimedFact; told?: Told }[] = [];
   let draining = false;
@@ -90,6 +93,7 @@ export function createLoop(options: LoopOptions): Loop {
             }
           }
           settle(server, actions, defs);
+          timings.stepped(fact, actions, engine);
         } catch (e) {
           log(`internal error handling ${fact.kind}: ${(e as Error).stack ?? e}`);
         }

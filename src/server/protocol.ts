@@ -8,6 +8,9 @@
 // (a type only), and whether anyone may make it. The request and reply types, the
 // validation and the access rule all come from that table.
 
+import type { Failure } from "../analyze/blame.js";
+import type { Timeline } from "../analyze/timeline.js";
+import type { ResolvedGraph } from "../compile/graph.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Readiness } from "../engine/boot.js";
 import type { Preview } from "../engine/preview.js";
@@ -73,6 +76,8 @@ export interface StatusResult {
   end: End | null;
   /** What the server could not read or use when it started, each a sentence. */
   warnings: string[];
+  /** The services that failed during the last boot, and why (its record survives a server's restart): `tend status` names them. */
+  bootFailures: Failure[];
   /** The services of the table that `tend disable` took out of what the next boot brings up (a name, or a bundle holding it). */
   disabled: string[];
   services: ServiceStatus[];
@@ -157,6 +162,15 @@ export interface DryRun extends Preview {
 
 /** reload: how each service's reload ended (`error` null: reloaded), or with `wait: false` at once what is being reloaded. */
 export type ReloadResult = { services: { name: string; error: string | null }[]; failed: string[] } | { reloading: string[] };
+
+/**
+ * `tend analyze`: what the server recorded (analyze/timeline.ts), with the graph the
+ * analysis walks (the engine's topology: instances included) and the server's clock now.
+ */
+export interface TimingsResult extends Timeline {
+  graph: ResolvedGraph;
+  now: number;
+}
 
 /** What installing a database into the running server does. */
 export interface ApplyPlan {
@@ -308,6 +322,8 @@ export const COMMANDS = {
   /** Are the services (default: what the boot brings up) ready? With `waitMs`, answered once they are, one failed, or that long passed. */
   ready: { fields: { names: optional(names), waitMs: optional(waitMs) }, readOnly: true, result: result<Readiness>() },
   ping: { fields: {}, readOnly: true, result: result<{ pid: number; generation: number }>() },
+  /** The timings recorded: the last boot, the last start, the latest transitions (`tend analyze`). */
+  timings: { fields: {}, readOnly: true, result: result<TimingsResult>() },
 } satisfies Record<string, CommandSpec>;
 
 type Table = typeof COMMANDS;

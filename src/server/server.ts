@@ -35,6 +35,7 @@ import { openRuntimeState, type RuntimeState } from "./runtime-state.js";
 import { createScheduler } from "./scheduler.js";
 import { readServerConfig } from "./tend-conf.js";
 import { createMonitors } from "./monitors.js";
+import { openTimings } from "./timings.js";
 import { createWaiters } from "./waiters.js";
 
 export { applyPlan } from "./handlers.js";
@@ -109,7 +110,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const runtime = openRuntimeState(places.run, () => ({ snapshot: snapshotOf(core.engine), timers: supervisor.armed(), booted: core.booted }), log);
   let finished: (end: { code: number; reason: string }) => void = () => {};
   const done = new Promise<{ code: number; reason: string }>((resolve) => (finished = resolve));
-  const loop = createLoop({ now, log, runtime, finishShutdown });
+  const timings = openTimings(places.state, warn, log, now);
+  const loop = createLoop({ now, log, runtime, timings, finishShutdown });
   const core: ServerCore = {
     places,
     moved,
@@ -122,6 +124,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     persistent: loadPersistent(places.state, warn),
     booted: false,
     scheduler: createScheduler({ stateDir: places.state, emit: loop.emit, now: () => Date.now(), log, warn }),
+    timings,
     emit: loop.emit,
   };
   let supervisor: Supervisor;
@@ -176,6 +179,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     core.scheduler.close();
     loop.journaling = false;
     runtime.remove();
+    timings.save();
     // The keeper may be lost while the supervisor is being opened, before it is assigned.
     void ((supervisor as Supervisor | undefined)?.close() ?? Promise.resolve()).then(() => {
       unlock();
@@ -193,6 +197,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     scheduler.close();
     loop.journaling = false;
     runtime.remove(); // a clean end: nothing for a next server to take over
+    timings.save();
     // Once the keeper is gone, every line it had to write is in the logs: followers get them all.
     void supervisor.close().then(() => {
       for (const end of followers) end();
