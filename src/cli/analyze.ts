@@ -1,5 +1,5 @@
 // `tend analyze`: the boot (or the last start) in one screen, `analyze critical-chain
-// [NAME]` and `analyze boot`, from what the server recorded (the `timings` request);
+// [NAME]`, `analyze boot` and `analyze plot` (drawn by plot.ts), from what the server recorded (the `timings` request);
 // the analysis itself is src/analyze/, pure. No compiler, no server: the quick CLI runs it.
 
 import { spanOf, summarize, type Failure } from "../analyze/blame.js";
@@ -9,11 +9,12 @@ import { topology } from "../engine/topology.js";
 import type { Places } from "../places.js";
 import type { TimingsResult } from "../server/protocol.js";
 import { request } from "./client.js";
+import { plotCommand } from "./plot.js";
 import { UsageError } from "./errors.js";
 import { paint, plural, type Output } from "./output.js";
 
 /** The reports `tend analyze` makes besides its one screen, by the word that names them. */
-export const REPORTS = ["boot", "critical-chain"] as const;
+export const REPORTS = ["boot", "critical-chain", "plot"] as const;
 
 export async function analyze(places: Places, out: Output, args: string[], slowest: number): Promise<number> {
   const [report, name] = args;
@@ -23,6 +24,7 @@ export async function analyze(places: Places, out: Output, args: string[], slowe
   if (name !== undefined && report !== "critical-chain") throw new UsageError(`only 'critical-chain' takes a NAME`, "analyze");
   const timings = await request(places, { cmd: "timings" });
   if (report === "boot") return boot(out, timings);
+  if (report === "plot") return plotCommand(out, timings, timings.graph);
   const span = spanOf(timings);
   if (report === "critical-chain") return chain(out, timings, span, name ?? null);
   if (out.json) return void out.data(timings), 0;

@@ -102,7 +102,7 @@ export const OPERANDS = {
   /** `--until`: a time for logs, conditions for monitor. */
   WHEN: { missing: "a time (logs) or NAME=STATE (monitor)", complete: "none" },
   STATE: { missing: "a state", complete: "none" },
-  REPORT: { missing: "a report: boot or critical-chain", complete: "none" },
+  REPORT: { missing: "a report: boot, critical-chain or plot", complete: "none" },
 } as const satisfies Record<string, { missing: string; complete: Completion }>;
 
 export type Completion = "services" | "directories" | "signals" | "levels" | "commands" | "none";
@@ -285,7 +285,7 @@ export const COMMANDS = {
     operands: "[REPORT] [NAME]",
     options: ["lines"],
     summary: "the boot's timings: slowest, failures, chains",
-    help: "Shows what the server recorded of the last boot (or, when it did not boot, the last 'tend start'): the time until all of it was ready, the slowest services (spawn to ready; 10 unless -n says) and what failed, and why. 'analyze critical-chain [NAME]' prints the chain of waits that decided when NAME (a service or bundle; default: the boot's set) became ready, each link with when it was ready (@) and what it took (+), and why the one before it waited on it: a requirement not ready, an ordering, a hook running, a restart delay. 'analyze boot' prints the last boot's whole record, a line per run; it survives a server's restart. --json gives the record itself (the timeline, with the graph), the chain, or the boot's record with its runs.",
+    help: "Shows what the server recorded of the last boot (or, when it did not boot, the last 'tend start'): the time until all of it was ready, the slowest services (spawn to ready; 10 unless -n says) and what failed, and why. 'analyze critical-chain [NAME]' prints the chain of waits that decided when NAME (a service or bundle; default: the boot's set) became ready, each link with when it was ready (@) and what it took (+), and why the one before it waited on it: a requirement not ready, an ordering, a hook running, a restart delay. 'analyze boot' prints the last boot's whole record, a line per run; it survives a server's restart. 'analyze plot' draws the same span as an SVG timeline ('tend analyze plot > boot.svg'): a row per service sorted by when it began to start, bars for waiting, starting and up, readiness marked, and what each waited for last. --json gives the record itself (the timeline, with the graph), the chain, the boot's record with its runs, or the plot's rows.",
     run: async (a) => (await import("./analyze.js")).analyze(a.places, a.out, a.args, count(a, a.values.lines, 10, 1, "services")),
   },
   status: {

@@ -2,6 +2,7 @@
 // as an SVG timeline on stdout (`tend analyze plot > boot.svg`), or with --json the
 // rows it draws. `tend analyze` fetches the timeline; this draws it.
 
+import { spanOf } from "../analyze/blame.js";
 import type { Timeline } from "../analyze/timeline.js";
 import { orderingOf, plotData, plotSvg } from "../analyze/plot-svg.js";
 import type { ResolvedGraph } from "../compile/graph.js";
@@ -10,7 +11,7 @@ import type { Output } from "./output.js";
 
 /** Draws `timeline`'s boot, or its last start; with the server's `graph` (the timings request has it), the connectors too. */
 export function plotCommand(out: Output, timeline: Timeline, graph?: ResolvedGraph): number {
-  const span = timeline.boot ?? timeline.start;
+  const span = spanOf(timeline);
   if (span === null) throw new UserError("nothing is recorded to plot yet: no boot and no start since the record began");
   const data = plotData(span);
   if (out.json) return out.data(data), 0;
