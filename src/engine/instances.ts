@@ -87,6 +87,8 @@ function makeRoom(e: Engine, template: string): boolean {
     e.defs.delete(name);
     e.services.delete(name);
     e.triggered.delete(name);
+    // An apply waiting for it to stop (with its template) waits for it no longer: it has no state to wait on.
+    e.pendingApply?.leaving.delete(name);
   }
   return forgotten.length === excess;
 }

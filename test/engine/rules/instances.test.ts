@@ -89,6 +89,20 @@ describe("rule: instances", () => {
     assert.ok(instances.includes(`fsck@/dev/d${MAX_INSTANCES + 9}`) && !instances.includes("fsck@/dev/d0"), "the oldest went first");
     assert.equal(r.e.services.size, MAX_INSTANCES + 1);
   });
+
+  test("one forgotten while an apply waits is no longer what the apply waits for: the switch comes (SIM_SEED=552 SIM_SIZE=6)", () => {
+    const fsck = task("start-on = block-added", "instance = DEVNAME");
+    const r = rig({ fsck, slow: longrun() });
+    r.settle(r.start("slow"));
+    for (let i = 0; i < MAX_INSTANCES; i++) r.later(1).settle(r.emit("block-added", { DEVNAME: `/dev/d${i}` }));
+    // The template and `slow` change: their instances leave with the template, and the switch waits for `slow` to stop.
+    r.apply({ fsck: `${fsck}description = checks\n`, slow: longrun("description = slow") });
+    r.later(1).emit("block-added", { DEVNAME: "/dev/new" });
+    assert.ok(!r.e.services.has("fsck@/dev/d0"), "the one longest at rest went");
+    const lines = r.exits("slow", "SIGTERM");
+    assert.deepEqual(lines.slice(0, 2), ["slow → down", "job stopped slow RESULT=ok EXIT_SIGNAL=SIGTERM"]);
+    assert.match(lines[2] ?? "", /^switched to generation 2, removed fsck@\/dev\/d1 .* fsck@\/dev\/new, changed fsck slow$/);
+  });
 });
 
 // Templates by name (a file `getty@`): an admin's or the boot's start of `getty@tty1`

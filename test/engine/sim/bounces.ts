@@ -42,6 +42,8 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
   /** Tasks run on a job event (`stopping X`, `starting X`) that have not ended yet: hooks. */
   const hookRuns = new Set<string>();
   let said: Extract<Action, { kind: "affected" }> | null = null;
+  /** The names of a restart that stood for no service before it: instances by name, which it may make. */
+  let unmade: string[] = [];
 
   const restart = (fact: Extract<Fact, { kind: "restart" }>): Set<string> => {
     const g = world.graph;
@@ -67,6 +69,8 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
     let services = concerns.services;
     let also = concerns.also ?? new Set<string>();
     if (a.command === "start") services = new Set((world.fact as Extract<Fact, { kind: "start" }>).names.flatMap((n) => oracle.broughtUp(n)));
+    // An instance a restart names that was not made yet is, once the engine made it.
+    if (a.command === "restart") services = new Set([...services, ...unmade.filter((n) => world.knows(n))]);
     if (a.command === "stop") {
       // What it makes unwanted (not what a bounce or an apply takes down meanwhile).
       const wanted = oracle.wanted();
@@ -104,6 +108,7 @@ export function bounceChecks(sim: Sim, oracle: Oracle): Check {
           const g = world.graph;
           const open = new Set(groups.flatMap((group) => [...group.services]));
           const joined = [...requirersOf(g, fact.names.flatMap((n) => g.members(n)))].filter((n) => open.has(n));
+          unmade = fact.names.filter((n) => g.members(n).length === 0);
           expected = { command: "restart", services: restart(fact), also: new Set(joined) };
           return;
         }

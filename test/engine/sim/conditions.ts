@@ -12,6 +12,7 @@
 
 import type { Condition, JobVerb } from "../../../src/config/condition.js";
 import type { Reference, ServiceDef } from "../../../src/config/service.js";
+import { isTemplateDef } from "../../../src/config/template.js";
 import { weighted, type Random } from "./choose.js";
 import { ref } from "./names.js";
 
@@ -170,9 +171,9 @@ export function conditionRefs(def: ServiceDef): Reference[] {
 }
 
 
-/** May another service require this one: not a task (never up), nor an instance template or a leaf (see above)? */
+/** May another service require this one: not a task (never up), nor an instance template, a template by name (its instances are what runs) or a leaf (see above)? */
 export const requirable = (def: ServiceDef): boolean =>
-  def.type !== "task" && def.type !== "bundle" && def.instance === null && conditionRefs(def).length === 0;
+  def.type !== "task" && def.type !== "bundle" && def.instance === null && !isTemplateDef(def) && conditionRefs(def).length === 0;
 
 /** Does an event, a level or a clock have a say in when it runs? */
 export const decorated = (def: ServiceDef): boolean => def.startOn !== null || def.stopOn !== null || def.schedule !== null || def.instance !== null;

@@ -6,12 +6,14 @@
 
 import type { Database } from "../../../src/compile/database.js";
 import { resolveGraph } from "../../../src/compile/graph.js";
+import { addNamedInstances } from "../../../src/compile/templates.js";
 import { collector, formatDiagnostic, hasErrors } from "../../../src/config/diagnostics.js";
 import type { ParsedService } from "../../../src/config/parse.js";
 import { defaultService, type ServiceDef, type ServiceType } from "../../../src/config/service.js";
 import { earlier, random, weighted, type Random } from "./choose.js";
 import { conditionRefs, decorate } from "./conditions.js";
 import { indexOf, nameAt, ref } from "./names.js";
+import { templatize } from "./templates.js";
 
 /**
  * `size` services, `default` included. With `events` (a stream of its own, so that
@@ -62,16 +64,19 @@ export function generateDatabase(rng: Random, size: number, events: Random | nul
   // Drawn last, from a stream of their own: the graph of a seed stays what it was without them.
   const reloads = random(rng.int(0, 0x7fffffff));
   for (const def of defs) if (def.type === "longrun") configureBeside(reloads, def);
+  // Templates too, from a stream of their own (templates.ts): some of the services become one, what named them names an instance.
+  templatize(random(rng.int(0, 0x7fffffff)), defs);
   return databaseOf(defs, 1);
 }
 
-/** Services as a database the engine runs, their references resolved as the compiler does. */
+/** Services as a database the engine runs, the instances they name compiled and their references resolved as the compiler does. */
 export function databaseOf(defs: readonly ServiceDef[], generation: number): Database {
   const parsed = new Map<string, ParsedService>(defs.map((def) => [def.name, { def, conditionRefs: conditionRefs(def), keyAt: new Map() }]));
   const { diagnostics, report } = collector();
+  addNamedInstances(parsed, new Set(), report);
   const graph = resolveGraph(parsed, new Set(), report);
   if (hasErrors(diagnostics)) throw new Error(`the generator made an invalid graph:\n${diagnostics.map(formatDiagnostic).join("\n")}`);
-  const services = Object.fromEntries(defs.map((d) => [d.name, d]));
+  const services = Object.fromEntries([...parsed].map(([name, p]) => [name, p.def]));
   return { format: "tend-db", version: 1, generation, compiledAt: "", source: "/sim", services, graph, boot: [], digest: `generation ${generation}` };
 }
 

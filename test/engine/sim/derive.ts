@@ -7,6 +7,7 @@
 
 import type { Database } from "../../../src/compile/database.js";
 import { defaultService, type ServiceDef, type ServiceType } from "../../../src/config/service.js";
+import { isTemplateName, splitInstanceName } from "../../../src/config/template.js";
 import { weighted, type Random } from "./choose.js";
 import { conditionRefs, decorated, requirable } from "./conditions.js";
 import { configure, configureBeside, databaseOf } from "./database.js";
@@ -34,7 +35,8 @@ export function derive(rng: Random, db: Database, generation: number): Database 
 class Editable extends Map<string, ServiceDef> {
   private readonly copied = new Set<string>();
   constructor(services: Readonly<Record<string, ServiceDef>>) {
-    super(Object.entries(services));
+    // The instances the files name are the compiler's to make again (database.ts `databaseOf`), from the templates as they become.
+    super(Object.entries(services).filter(([, d]) => d.template === null));
   }
   edit(name: string): ServiceDef {
     const def = this.get(name)!;
@@ -78,9 +80,11 @@ function remove(rng: Random, defs: Editable): void {
   if (candidates.length === 0) return;
   const gone = rng.pick(candidates).name;
   defs.delete(gone);
+  // A template goes with the instances named of it.
+  const goes = (name: string): boolean => name === gone || (isTemplateName(gone) && name.startsWith(gone));
   for (const def of [...defs.values()]) {
     for (const key of ["requires", "wants", "after", "before", "contents"] as const) {
-      if (def[key].some((r) => r.name === gone)) defs.edit(def.name)[key] = def[key].filter((r) => r.name !== gone);
+      if (def[key].some((r) => goes(r.name))) defs.edit(def.name)[key] = def[key].filter((r) => !goes(r.name));
     }
   }
 }
@@ -142,6 +146,9 @@ function requiredNames(defs: ReadonlyMap<string, ServiceDef>): Set<string> {
     const name = stack.pop()!;
     if (found.has(name)) continue;
     found.add(name);
+    // An instance required is its template's to be.
+    const template = splitInstanceName(name)?.template;
+    if (template !== undefined) found.add(template);
     stack.push(...(defs.get(name)?.contents.map((r) => r.name) ?? []));
   }
   return found;

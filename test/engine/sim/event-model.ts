@@ -6,6 +6,7 @@
 
 import type { Condition } from "../../../src/config/condition.js";
 import type { ServiceDef } from "../../../src/config/service.js";
+import { argumentOf, argumentProblem, instanceName, isTemplateDef } from "../../../src/config/template.js";
 import { bindCondition, holds, levelsOnly, mentionsLevel, observe, occurrenceKey, watchKeys, type Latches, type Occurrence } from "../../../src/events/conditions.js";
 import { templateOf } from "./graph.js";
 
@@ -40,7 +41,11 @@ export class EventModel {
   readonly instances = new Map<string, Map<string, string>>();
   readonly levels = new Map<string, string>();
 
-  constructor(defs: Iterable<ServiceDef>) {
+  /** `existing`: the instances of a template there are (compiled, made by name or by events), whose `stop-on` each sees. */
+  constructor(
+    defs: Iterable<ServiceDef>,
+    private readonly existing: (template: string) => readonly string[] = () => [],
+  ) {
     this.watch(defs);
   }
 
@@ -49,7 +54,8 @@ export class EventModel {
   }
 
   private watch(defs: Iterable<ServiceDef>): void {
-    const all = [...defs].filter((d) => d.type !== "bundle");
+    // An instance the files name watches nothing of its own: its template's conditions are the ones that fire.
+    const all = [...defs].filter((d) => d.type !== "bundle" && d.template === null);
     this.watching = new Map();
     for (const def of all) {
       const conditions = [def.startOn, def.stopOn, def.schedule?.kind === "after" ? def.schedule.event : null];
@@ -110,6 +116,12 @@ export class EventModel {
     return holds(def.startOn!, new Map(), this.levels);
   }
 
+  /** An instance's `stop-on` with `$INSTANCE` (and `$KEY`) its own argument. */
+  private bound(def: ServiceDef, target: string): Condition {
+    const argument = argumentOf(target, def.name);
+    return bindCondition(def.stopOn!, def.instance === null ? { INSTANCE: argument } : { INSTANCE: argument, [def.instance]: argument });
+  }
+
   private latches(map: Map<string, Latches>, key: string): Latches {
     let l = map.get(key);
     if (l === undefined) map.set(key, (l = new Map()));
@@ -118,14 +130,15 @@ export class EventModel {
 
   private target(def: ServiceDef, env: Record<string, string>): { service: string; target: string | null } {
     if (def.instance === null) return { service: def.name, target: def.name };
-    const value = env[def.instance];
-    if (value === undefined || value === "") return { service: def.name, target: null };
-    const target = `${def.name}@${value}`;
+    const value = Object.hasOwn(env, def.instance) ? env[def.instance] : undefined;
+    // A template by name makes an instance only for a value that may be an argument.
+    if (value === undefined || value === "" || (isTemplateDef(def) && argumentProblem(value) !== null)) return { service: def.name, target: null };
+    const target = instanceName(def.name, value);
     let made = this.instances.get(def.name);
     if (made === undefined) this.instances.set(def.name, (made = new Map()));
     if (!made.has(target)) {
       made.set(target, value);
-      if (def.stopOn !== null) this.boundStopOn.set(target, bindCondition(def.stopOn, { [def.instance]: value }));
+      if (def.stopOn !== null) this.boundStopOn.set(target, this.bound(def, target));
     }
     return { service: def.name, target };
   }
@@ -149,8 +162,8 @@ export class EventModel {
       }
       if (def.stopOn !== null && concerns(def.stopOn)) {
         const made = this.instances.get(name) ?? new Map<string, string>();
-        for (const target of [name, ...made.keys()]) {
-          const bound = target === name ? def.stopOn : this.boundStopOn.get(target)!;
+        for (const target of new Set([name, ...made.keys(), ...this.existing(name)])) {
+          const bound = target === name ? def.stopOn : (this.boundStopOn.get(target) ?? this.bound(def, target));
           if (observe(bound, this.latches(this.stopLatches, target), occurrence, this.levels) !== null) out.stops.push(target);
         }
       }

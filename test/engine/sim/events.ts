@@ -15,9 +15,12 @@
 // Job events (f) are jobs.ts's.
 
 import type { Database } from "../../../src/compile/database.js";
+import { argumentOf } from "../../../src/config/template.js";
 import type { Action, Fact } from "../../../src/engine/types.js";
 import { ACTIVE, isActive, START_ROLES, type Check, type Sim } from "./check.js";
 import { EventModel, type Expected } from "./event-model.js";
+import { templateOf } from "./graph.js";
+import { noRoom } from "./instances.js";
 import { jobOf, showAction, showFact } from "./report.js";
 
 interface Hooks {
@@ -37,7 +40,7 @@ export function eventChecks(sim: Sim, db: Database): EventSide {
   const { world, count } = sim;
   const fail: Sim["fail"] = sim.fail;
   const e = world.engine;
-  const built = new EventModel(Object.values(db.services));
+  const built = new EventModel(Object.values(db.services), (template) => world.graph.instancesOf(template));
   /** Null for a database without any condition (an apply does not add one). */
   const model = built.empty ? null : built;
   /** Tasks a trigger started whose run has not ended (nor been cancelled by their `stop-on`). */
@@ -61,7 +64,7 @@ export function eventChecks(sim: Sim, db: Database): EventSide {
   let fired = false;
   /** Tasks whose run ended in this step: their trigger is spent. */
   const runEnded = new Set<string>();
-  /** Triggers an apply took away with what it removed. */
+  /** Triggers an apply took away with what it removed, or that went with an instance forgotten. */
   const gone = new Set<string>();
   /** `delay` actions since the last `occurred` one (or that an apply's arrivals expect). */
   let delays: { service: string; env: Record<string, string> }[] = [];
@@ -115,8 +118,11 @@ export function eventChecks(sim: Sim, db: Database): EventSide {
     const want = expect(expected, occurrences++);
     // Wanted by its event and running already (not a task): a repeat changes nothing, and is not told.
     const repeat = (t: string): boolean => world.def(t).type !== "task" && triggeredNow.has(t) && isActive(world.phase(t));
-    const told = want.filter((t) => !repeat(t));
-    if (told.length < want.length) count("repeat of a running trigger");
+    // An instance its template had no room for (as many as it keeps, none at rest) is not made (instances.ts checks the bound).
+    const refused = (t: string): boolean => !e.defs.has(t) && noRoom(e, templateOf(t));
+    const told = want.filter((t) => !refused(t) && !repeat(t));
+    if (want.some(refused)) count("instance refused");
+    if (told.length < want.filter((t) => !refused(t)).length) count("repeat of a running trigger");
     if (show(told) !== show([...a.started, ...a.skipped])) fail(`'${showAction(a)}' started ${show(a.started)} and skipped ${show(a.skipped)}; its conditions fire ${show(told)}${told.length < want.length ? ` (and ${show(want.filter(repeat))} again, running)` : ""}`);
     for (const t of a.started) triggeredNow.add(t);
     for (const t of expected.stops) triggeredNow.delete(t);
@@ -206,10 +212,12 @@ export function eventChecks(sim: Sim, db: Database): EventSide {
     if (START_ROLES.includes(a.role)) checkHooks(a.service, "starting", `${a.service} spawned its first process (${a.role})`);
     if (a.role === "down") checkHooks(a.service, "stopping", `${a.service} spawned its down`);
     const def = world.def(a.service);
-    if (def.instance !== null && a.service.includes("@")) {
-      // (e) an instance runs with its own value of the key.
-      const value = a.service.slice(a.service.indexOf("@") + 1);
-      if (a.env?.[def.instance] !== value) fail(`(e) ${a.service}: spawned with ${def.instance}=${a.env?.[def.instance]}`);
+    const made = e.defs.get(a.service);
+    if (def.instance !== null && made?.template != null) {
+      // (e) an instance runs with its own value of the key (in its definition's environment, or the event's after it).
+      const value = argumentOf(a.service, made.template);
+      const got = { ...made.env, ...(a.env ?? {}) }[def.instance];
+      if (got !== value) fail(`(e) ${a.service}: spawned with ${def.instance}=${got}`);
     }
   };
 
@@ -296,6 +304,8 @@ export function eventChecks(sim: Sim, db: Database): EventSide {
       unwantedStarts.length = 0;
       const unexplained = delays.filter((d) => !expectedDelays.some((x) => x.service === d.service));
       if (unexplained.length > 0) fail(`${unexplained.map((d) => d.service).join(", ")}: a delay with no occurrence to cause it`);
+      // An instance forgotten to make room for another (at rest, as instances.ts checks) takes its trigger with it.
+      for (const t of triggered) if (!e.services.has(t) && t.includes("@")) gone.add(t);
       if (model !== null) checkTriggers(fact);
       // A start that went back to waiting (its requirement went down during the pre-start) keeps its trigger: its run is still to come.
       for (const t of runEnded) if (e.triggered.has(t)) pendingRun.add(t);

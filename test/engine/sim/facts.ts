@@ -3,6 +3,7 @@
 // changes and clock runs.
 
 import type { Database } from "../../../src/compile/database.js";
+import { isTemplateDef } from "../../../src/config/template.js";
 import type { Fact } from "../../../src/engine/types.js";
 import { weighted, type Random } from "./choose.js";
 import { DEVNAMES, EVENT_NAMES, LEVEL_NAMES, LEVELS } from "./conditions.js";
@@ -59,7 +60,8 @@ export function commands(rng: Random, dbs: readonly Database[], count: number, u
 
 /** A boot of `default`, with an exit-with service (a longrun or a task) and `on-boot-failure = stop` now and then. */
 function bootFact(rng: Random, db: Database): Fact {
-  const runs = Object.values(db.services).filter((d) => d.type === "longrun" || d.type === "task").map((d) => d.name);
+  // (Not a template, which never runs.)
+  const runs = Object.values(db.services).filter((d) => (d.type === "longrun" || d.type === "task") && !isTemplateDef(d)).map((d) => d.name);
   const exitWith = runs.length > 0 && rng.chance(0.35) ? rng.pick(runs) : null;
   return { kind: "boot", names: ["default"], policy: { exitWith, onBootFailure: rng.chance(0.35) ? "stop" : "report" } };
 }

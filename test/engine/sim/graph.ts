@@ -5,16 +5,23 @@
 import type { Database } from "../../../src/compile/database.js";
 import type { ServiceDef } from "../../../src/config/service.js";
 
-/** `mount@/dev/sdb1` → `mount`. */
+/**
+ * `mount@/dev/sdb1` → `mount`, `s0005@a` → `s0005@`. The generator keeps the two kinds
+ * apart by their arguments: a service with `instance = DEVNAME` (no template by name)
+ * has values that begin with `/dev/`, which no argument of a template by name may hold.
+ */
 export const templateOf = (name: string): string => {
   const at = name.indexOf("@");
-  return at < 0 ? name : name.slice(0, at);
+  if (at < 0) return name;
+  return name[at + 1] === "/" ? name.slice(0, at) : name.slice(0, at + 1);
 };
 
 export interface Graph {
   readonly db: Database;
   /** The instances that exist, by template: they have their template's edges. */
   readonly instances: ReadonlyMap<string, readonly string[]>;
+  /** The instances of a template there are: those the files name (compiled), and those made at run time. */
+  instancesOf(template: string): readonly string[];
   /** Every service that is not a bundle, instances included. */
   names(): string[];
   requires(name: string): readonly string[];
@@ -39,14 +46,19 @@ interface Index {
   defs: Map<string, ServiceDef>;
   requiredBy: Map<string, string[]>;
   before: Map<string, string[]>;
+  compiledInstances: Map<string, string[]>;
 }
 const indexes = new WeakMap<Database, Index>();
 
 function indexOf(db: Database): Index {
   let index = indexes.get(db);
   if (index !== undefined) return index;
-  index = { edges: new Map(Object.entries(db.graph.services)), defs: new Map(), requiredBy: new Map(), before: new Map() };
-  for (const name of index.edges.keys()) index.defs.set(name, db.services[name]!);
+  index = { edges: new Map(Object.entries(db.graph.services)), defs: new Map(), requiredBy: new Map(), before: new Map(), compiledInstances: new Map() };
+  for (const name of index.edges.keys()) {
+    const def = db.services[name]!;
+    index.defs.set(name, def);
+    if (def.template !== null) index.compiledInstances.set(def.template, [...(index.compiledInstances.get(def.template) ?? []), name]);
+  }
   for (const [name, e] of index.edges) {
     for (const x of e.requires) index.requiredBy.set(x, [...(index.requiredBy.get(x) ?? []), name]);
     for (const x of e.after) index.before.set(x, [...(index.before.get(x) ?? []), name]);
@@ -65,13 +77,15 @@ export function graphOf(db: Database, instances: ReadonlyMap<string, readonly st
   return {
     db,
     instances,
+    instancesOf: (template) => [...(index.compiledInstances.get(template) ?? NONE), ...(instances.get(template) ?? NONE)],
     names: () => [...index.edges.keys(), ...[...instances.values()].flat()],
     requires: (name) => edges(name)?.requires ?? NONE,
     wants: (name) => edges(name)?.wants ?? NONE,
     after: (name) => edges(name)?.after ?? NONE,
     requiredBy: (name) => withInstances(index.requiredBy.get(name) ?? NONE),
     before: (name) => withInstances(index.before.get(name) ?? NONE),
-    members: (name) => (Object.hasOwn(db.graph.bundles, name) ? db.graph.bundles[name]! : edges(name) !== undefined ? [name] : NONE),
+    // (An instance named that is not made is no service yet.)
+    members: (name) => (Object.hasOwn(db.graph.bundles, name) ? db.graph.bundles[name]! : index.edges.has(name) || (instances.get(templateOf(name))?.includes(name) ?? false) ? [name] : NONE),
     def: (name) => index.defs.get(name) ?? index.defs.get(templateOf(name)),
   };
 }

@@ -4,12 +4,13 @@
 // words.
 
 import { createHash } from "node:crypto";
+import { instanceName } from "../../../src/config/template.js";
 import type { Action, Fact } from "../../../src/engine/types.js";
 import type { Observer, World } from "./world.js";
 
 /** The service (or instance) a job event is about: an instance's come under its template's name, with INSTANCE. */
 export const jobOf = (o: { service: string; values: Readonly<Record<string, string>> }): string =>
-  o.values.INSTANCE === undefined ? o.service : `${o.service}@${o.values.INSTANCE}`;
+  o.values.INSTANCE === undefined ? o.service : instanceName(o.service, o.values.INSTANCE);
 
 export function showFact(f: Fact): string {
   switch (f.kind) {

@@ -28,6 +28,7 @@ import { recorder } from "./report.js";
 import { restartChecks } from "./restarts.js";
 import { settledChecks } from "./settled.js";
 import { wantedOracle } from "./wanted.js";
+import { templateFacts } from "./templates.js";
 import { createWorld } from "./world.js";
 
 export interface Scenario {
@@ -99,6 +100,8 @@ export function simulate(scenario: Scenario, options: SimOptions = {}): SimResul
     const dbs = [db, ...applied.flatMap(({ fact }) => (fact.kind === "apply" ? [fact.db] : []))];
     const count = size > 100 ? rng.int(10, 40) : rng.int(1, 12);
     for (const { t, fact } of [...commands(rng, dbs, count, 4000), ...applied]) world.at(t, fact);
+    // Instances named at run time, and floods of them, from a stream of their own too.
+    for (const { t, fact } of templateFacts(random(seed ^ 0x1b873593), db, 4000)) world.at(t, fact);
     if (eventSide.model !== null) {
       // The world's events, level changes and clock runs, as many as the commands or more.
       const clockTasks = Object.values(db.services).filter((d) => d.schedule !== null && d.schedule.kind !== "after").map((d) => d.name);

@@ -28,11 +28,24 @@
 //  - a task run on `stopping X` does not keep X wanted while X's stop waits for it,
 //    nor does its trigger clear an admin's stop of what it requires (the stop under way
 //    stands); a task running as a hook is not held back by a stop of what it requires.
+//
+// And the Instances rule: "a template (a file `getty@`) never runs itself; its
+// instances … those the files name are compiled as services, the others the engine
+// makes when a start, restart or the boot names one; `instance = KEY` makes one per
+// value an event carries". So a template is never wanted, an instance the files name
+// is a service like any, and one named at run time (or by its event) is wanted as
+// its name or its trigger says once it is made — which the engine may refuse, with
+// as many as a template keeps and none at rest (instances.ts checks when).
 
 import { waitsForTrigger } from "../../../src/config/service.js";
+import { isTemplateName } from "../../../src/config/template.js";
 import type { Fact } from "../../../src/engine/types.js";
 import type { Check, Sim } from "./check.js";
-import { closure, requirementsOf, requirersOf, type Graph } from "./graph.js";
+import { jobOf } from "./report.js";
+import { closure, requirementsOf, requirersOf, templateOf, type Graph } from "./graph.js";
+
+/** A service of the database (a template's too), or an instance made at run time; not one named only. */
+const exists = (g: Graph, name: string): boolean => (g.db.services[name] !== undefined ? true : g.def(name) !== undefined && g.instancesOf(templateOf(name)).includes(name));
 
 export interface Oracle extends Check {
   /** What the words say is wanted now; `without` a service's own trigger, what else pulls it in. */
@@ -60,11 +73,14 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
   const stoppedAt = new Map<string, number>();
   const cameAt = new Map<string, number>();
 
+  /** Names a start gave that stood for no service: instances by name, which it may make (their requirements are seen after the step). */
+  let unmade: string[] = [];
   const start = (names: readonly string[]): void => {
     const g = world.graph;
     for (const name of names) {
       started.add(name);
       disabled.delete(name);
+      if (g.members(name).length === 0) unmade.push(name);
       for (const r of requirementsOf(g, g.members(name))) stopped.delete(r);
     }
   };
@@ -84,7 +100,7 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
   /** The services a started name brings up: itself, or a bundle's contents but what is disabled in it. */
   const broughtUp = (g: Graph, name: string): string[] => {
     const def = g.db.services[name];
-    if (def === undefined || def.type !== "bundle") return g.def(name) === undefined ? [] : [name];
+    if (def === undefined || def.type !== "bundle") return exists(g, name) ? [name] : [];
     const out: string[] = [];
     const stack = [def];
     const seen = new Set<string>([name]);
@@ -118,7 +134,7 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
     const out = new Set<string>();
     while (stack.length > 0) {
       const name = stack.pop()!;
-      if (out.has(name) || stoppedNow.has(name)) continue;
+      if (out.has(name) || stoppedNow.has(name) || isTemplateName(name)) continue;
       if (waitsForTrigger(g.def(name)!) && !named(name)) continue;
       out.add(name);
       for (const next of [...g.requires(name), ...g.wants(name)]) if (!(stopHooks.get(next)?.has(name) ?? false)) stack.push(next);
@@ -128,6 +144,7 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
 
   /** Why the words do not want `name`, as far as one reason goes. */
   const whyNot = (name: string): string => {
+    if (isTemplateName(name)) return "it is a template, which never runs itself";
     const g = world.graph;
     const below = requirementsOf(g, [name]);
     const stoppedBelow = [...below].find((r) => stopped.has(r));
@@ -180,7 +197,7 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
     action(a) {
       if (a.kind === "occurred") {
         // An event names its service as a start does; but the hooks of a stop do not undo it.
-        const job = a.what.kind === "job" ? (a.what.values.INSTANCE === undefined ? a.what.service : `${a.what.service}@${a.what.values.INSTANCE}`) : null;
+        const job = a.what.kind === "job" ? jobOf(a.what) : null;
         const stopping = a.what.kind === "job" && a.what.verb === "stopping" ? job : null;
         for (const t of a.started) {
           stopped.delete(t);
@@ -199,6 +216,9 @@ export function wantedOracle(sim: Sim, arrived: () => readonly string[]): Oracle
       }
     },
     afterStep(fact, actions) {
+      const made = unmade.filter((n) => world.graph.members(n).length > 0);
+      unmade = [];
+      if (made.length > 0) start(made);
       // What an apply brings sees the levels as they are, as if they had just been set: a start-on that holds names its service too.
       const switched = actions.some((a) => a.kind === "switched");
       if (switched) for (const r of requirementsOf(world.graph, arrived().filter((t) => world.graph.def(t) !== undefined))) stopped.delete(r);

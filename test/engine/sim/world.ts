@@ -117,6 +117,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
   let graph = graphOf(db, instances);
   let topo = engine.topo;
   let known = topo.names.length;
+  let last = topo.names[known - 1];
   let nextPid = 100;
   let now = 0;
   let steps = 0;
@@ -234,7 +235,7 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
     for (const name of a.changed) if (engine.services.has(name)) phases.set(name, "down");
     for (const [template, list] of instances) if (list.length === 0 || !Object.hasOwn(a.db.graph.services, template)) instances.delete(template);
     // The engine's state is the one at the end of the step: what the new database has, and instances made after the switch.
-    learn(engine.topo.names);
+    learn(engine.topo.names, a.db);
     for (const [name, d] of Object.entries(graph.db.services)) if (!Object.hasOwn(a.db.services, name)) retired.set(name, d);
     graph = graphOf(a.db, instances);
   };
@@ -303,24 +304,27 @@ export function createWorld(db: Database, options: WorldOptions = {}): World {
     for (const o of stepped) o(f, actions);
     beginning.clear();
     // (Only when the names changed: a big graph is long to walk at every step.)
-    if (engine.topo !== topo || topo.names.length !== known) learn(engine.topo.names);
+    // (The last name too: a step may forget an instance and make another, which comes last.)
+    if (engine.topo !== topo || topo.names.length !== known || topo.names[known - 1] !== last) learn(engine.topo.names);
     for (let i = 0; i < actions.length; i++) {
       for (const o of onAction) o(actions[i]!, i, actions);
       carry(actions[i]!);
     }
-    if (engine.topo !== topo || engine.topo.names.length !== known) forgetInstances();
+    if (engine.topo !== topo || engine.topo.names.length !== known || engine.topo.names[known - 1] !== last) forgetInstances();
     topo = engine.topo;
     known = topo.names.length;
+    last = topo.names[known - 1];
     for (const o of after) o(f, actions);
     return actions;
   };
 
   /** Services the step made (instances, or what an apply added): down until their changes say otherwise. */
-  const learn = (names: readonly string[]): void => {
+  const learn = (names: readonly string[], db: Database = graph.db): void => {
     for (const name of names) {
       if (phases.has(name)) continue;
       phases.set(name, "down");
-      if (templateOf(name) !== name) instances.set(templateOf(name), [...(instances.get(templateOf(name)) ?? []), name]);
+      // (An instance the files name is a service of the database, with edges of its own.)
+      if (templateOf(name) !== name && !Object.hasOwn(db.services, name)) instances.set(templateOf(name), [...(instances.get(templateOf(name)) ?? []), name]);
     }
   };
 
