@@ -89,6 +89,7 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "
   t.diagnostic(
     `events: ${n("fact event")} edge events, ${n("fact level")} level changes, ${n("fact scheduled")} schedules (${n("delay")} after a delay); ` +
       `${n("trigger")} triggers, ${n("skip")} skipped, ${n("repeat of a running trigger")} repeats of a running one, ${n("untrigger")} stopped by their event, ${n("instance")} instances, ` +
+      `${n("instance by name")} made by name (${n("instance forgotten")} forgotten, ${n("instance refused")} refused at the bound), ` +
       `${n("hook run")} transitions waiting for hooks (${n("hook timeout")} hook timeouts), ${n("occurred job")} job events`,
   );
   t.diagnostic(
@@ -101,7 +102,7 @@ function runAll(t: TestContext, scenarios: Iterable<Scenario>, events: "all" | "
   assert.ok(steps > runs * 10, `only ${steps} steps in ${runs} runs`);
   const everywhere = ["→up", "→failed", "signal SIGKILL", "restart checked", "trigger", "untrigger", "instance", "apply", "switch after stops", "bounce complete", "preview checked", "fact signal", "spawn reload", "fact reload-exited", "signal main other", "spawn stop"];
   const all = ["fact reloaded", "signal reload SIGKILL", "skip", "hook run", "hook timeout", "delay", "fact scheduled", "fact boot", "boot complete", "end exit-with", "end boot failure"];
-  const rare = ["restart limit checked", "back-off reset", "apply while one waits", "instances gone", "instances carried", "dependency failure"];
+  const rare = ["restart limit checked", "back-off reset", "apply while one waits", "instances gone", "instances carried", "dependency failure", "instance by name", "instance spawn", "instances at the bound", "instance forgotten", "instance refused"];
   const missing = [...everywhere, ...(events === "all" ? [...all, ...rare] : [])].filter((k) => n(k) === 0);
   assert.deepEqual(missing, [], "the runs miss whole kinds of events");
 }

@@ -113,7 +113,7 @@ export function applyChecks(sim: Sim): Check & { leaving(): ReadonlySet<string> 
       if ((e.db !== running ? 1 : 0) !== switches) fail(`apply: the engine ${e.db !== running ? "switched" : "did not switch"} databases, with ${switches} switched actions`);
       running = e.db;
       // An instance forgotten to make room for another (at rest: instances.ts) has nothing left to stop.
-      if (pending !== null) for (const n of pending.leaving) if (!e.services.has(n) && templateOf(n) !== n && world.graph.def(n) !== undefined) pending.leaving.delete(n);
+      if (pending !== null && e.pendingApply !== null && e.pendingApply.leaving.size < pending.leaving.size) for (const n of pending.leaving) if (!e.services.has(n) && templateOf(n) !== n && world.graph.def(n) !== undefined) pending.leaving.delete(n);
       if (pending !== null && e.pendingApply !== null && !sameSet(e.pendingApply.leaving, pending.leaving)) {
         fail(`apply: the engine takes ${show(e.pendingApply.leaving)} away for ${pending.db.digest}; what leaves is ${show(pending.leaving)}`);
       }

@@ -162,7 +162,8 @@ export class EventModel {
       }
       if (def.stopOn !== null && concerns(def.stopOn)) {
         const made = this.instances.get(name) ?? new Map<string, string>();
-        for (const target of new Set([name, ...made.keys(), ...this.existing(name)])) {
+        const existing = def.instance === null && made.size === 0 ? [] : this.existing(name);
+        for (const target of existing.length === 0 ? [name, ...made.keys()] : new Set([name, ...made.keys(), ...existing])) {
           const bound = target === name ? def.stopOn : (this.boundStopOn.get(target) ?? this.bound(def, target));
           if (observe(bound, this.latches(this.stopLatches, target), occurrence, this.levels) !== null) out.stops.push(target);
         }

@@ -45,6 +45,9 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
   /** Services that crashed on their way down for a bounce or an apply, whose policy would restart them: not held, they come back. */
   const comesBack = new Set<string>();
 
+  /** The names of this step's start, restart or boot that stood for no service before it: instances by name, which it may make. */
+  let unmade: string[] = [];
+
   const model = (name: string): Backoff => {
     let m = models.get(name);
     if (m === undefined) models.set(name, (m = { delay: world.def(name).restartDelayMs, restarts: [], upAt: null }));
@@ -136,6 +139,8 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
         case "restart": {
           const names = fact.kind === "boot" && fact.policy.exitWith !== null ? [...fact.names, fact.policy.exitWith] : fact.names;
           for (const r of requirementsOf(world.graph, names.flatMap((n) => world.graph.members(n)))) release(r);
+          // An instance named that is not made yet releases what it requires once the step made it (see afterStep).
+          unmade = names.filter((n) => world.graph.members(n).length === 0);
           return;
         }
         case "exited":
@@ -180,6 +185,8 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
       }
     },
     afterStep() {
+      if (unmade.length > 0) for (const r of requirementsOf(world.graph, unmade.flatMap((n) => world.graph.members(n)))) release(r);
+      unmade = [];
       for (const [name, ms] of owed) fail(`restart: ${name} is restarting, and no restart delay of ${ms} ms was armed`);
       for (const [name, outcome] of pending) {
         if (world.knows(name) && world.phase(name) !== "stopping") fail(`restart: ${name} crashed (${outcome.kind} expected), and nothing followed`);

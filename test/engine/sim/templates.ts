@@ -32,7 +32,7 @@ const REFERENCES = ["requires", "wants", "after", "before", "contents"] as const
 
 /** Make some of `defs` (in place) templates by name, and what named them name instances of them. */
 export function templatize(rng: Random, defs: ServiceDef[]): void {
-  if (defs.length < 3 || !rng.chance(0.3)) return;
+  if (defs.length < 3 || !rng.chance(0.15)) return;
   const named = new Set(defs.flatMap((d) => conditionRefs(d).map((r) => r.name)));
   const candidates = defs.filter((d) => d.type !== "bundle" && d.name !== "default" && !decorated(d) && !named.has(d.name));
   for (let k = Math.min(rng.int(1, 3), candidates.length); k > 0; k--) {
@@ -69,8 +69,10 @@ export function templateFacts(rng: Random, db: Database, until: number): TimedFa
   const templates = defs.filter(isTemplateDef);
   const byEvent = defs.filter((d) => d.instance !== null && d.template === null && d.startOn !== null);
   const out: TimedFact[] = [];
+  // (Fewer on big databases, where the dry run of each command copies the whole engine.)
+  const small = defs.length <= 60;
   for (const template of templates) {
-    for (let k = rng.int(1, 6); k > 0; k--) {
+    for (let k = small ? rng.int(1, 3) : rng.int(0, 1); k > 0; k--) {
       const name = rng.chance(0.1) ? template.name : `${template.name}${rng.pick(RUNTIME_ARGUMENTS)}`;
       const kind = weighted(rng, [["start", 50], ["restart", 20], ["stop", 30]] as const);
       out.push({ t: rng.int(0, until), fact: { kind, names: [name] } });
@@ -84,7 +86,7 @@ export function templateFacts(rng: Random, db: Database, until: number): TimedFa
   }
   // (On small databases: on big ones, every instance made walks the graph again, for little more to see.)
   const floodable = [...templates, ...byEvent];
-  if (floodable.length > 0 && defs.length <= 60 && rng.chance(0.3)) out.push(...flood(rng, rng.pick(floodable), until));
+  if (floodable.length > 0 && small && rng.chance(0.03)) out.push(...flood(rng, rng.pick(floodable), until));
   return out;
 }
 
