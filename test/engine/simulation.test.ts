@@ -13,8 +13,12 @@
 //   a–f (sim/events.ts, instances.ts, jobs.ts): a task never runs twice at once; a
 //      transition waits for its hooks; each occurrence fires exactly what a model of
 //      the conditions says; a levels-only `start-on` is triggered exactly while its
-//      levels hold; instances exist only for a value an event carried; job events
-//      follow their changes;
+//      levels hold; instances exist only for a value an event carried or a name a
+//      start gave; job events follow their changes;
+//   templates (sim/instances.ts): a template is never wanted, spawned nor active; an
+//      instance's spawn carries INSTANCE=its argument; at most MAX_INSTANCES made a
+//      template, one forgotten only at rest and to make room, the longest at rest
+//      first, one refused only with none at rest;
 //   g (sim/boot.ts): the boot's end is recorded once, in the step of its cause, with
 //      its status; a boot completes exactly when every service of it has been up;
 //   restarts (sim/restarts.ts): a crash is restarted after exactly the next back-off
