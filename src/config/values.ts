@@ -25,9 +25,17 @@ export const PASS_ENV_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\*?|\*)$/;
 export const setByTend = (name: string): boolean =>
   name.startsWith("TEND_") || name === "NOTIFY_SOCKET" || name === "LISTEN_FDS" || name === "LISTEN_PID";
 
-/** A directory's mode: three or four octal digits (`0755`, `750`, `2770`). */
+/**
+ * A directory's mode: three or four octal digits, with a leading 0 allowed before four
+ * (`0755`, `750`, `2770`, `02755` as systemd writes it). Set-group-id (2000: what is made
+ * in it gets its group) and sticky (1000: only a file's owner removes it) mean something
+ * on a directory; set-user-id (4000) means nothing there, so it is refused, not ignored.
+ */
 export function parseDirectoryMode(text: string): Parsed<number> {
-  return /^[0-7]{3,4}$/.test(text) ? ok(parseInt(text, 8)) : fail(`'${text}' is not an octal mode like 0755 or 0750`);
+  if (!/^(0?[0-7]{4}|[0-7]{3})$/.test(text)) return fail(`'${text}' is not an octal mode like 0755, 0750 or 2770`);
+  const mode = parseInt(text, 8);
+  if ((mode & 0o4000) !== 0) return fail(`'${text}' has the set-user-id bit (4000), which means nothing on a directory: leave it out (${(mode & 0o3777).toString(8).padStart(4, "0")})`);
+  return ok(mode);
 }
 
 /** The longest part of a path the kernel takes (NAME_MAX). */

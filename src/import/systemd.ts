@@ -5,6 +5,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { calendarToCron, parseTimespan, tendDuration } from "./durations.js";
 import { sequence, splitExec, tendCommand, type ExecLine } from "./exec.js";
+import { exitStatusNumber } from "./exit-status.js";
+import { parseDirectoryMode, parseSignal } from "../config/values.js";
 import { INSTANCE_TEXT, replaceSpecifiers, type UnitIdentity } from "./specifiers.js";
 import { UNIT_HEADER } from "../config/parse.js";
 import { lastOf, listOf, parseUnit, type Assignment, type UnitFile } from "./unit-file.js";
@@ -267,14 +269,23 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   const stop = take("ExecStop");
   const stopPost = take("ExecStopPost");
   const reload = take("ExecReload");
+  // systemd lets a oneshot have no ExecStart= (only ExecStartPost=, ExecStop=, or nothing with RemainAfterExit=yes): tend's needs a command.
+  const noStart = (lines: (Assignment[] | undefined)[], key: string): void => {
+    if (lines.some((l) => listOf(l ?? []).length > 0)) return;
+    const absent: Assignment = { key: "ExecStart", value: "", file: t.unit.path, line: 0 };
+    w.note(absent, "approximated", w.set(key, "/bin/true"), `a Type=oneshot without ExecStart=: tend's ${kind} needs a command; /bin/true does nothing, so the service is ${kind === "oneshot" ? "up (and its down runs at the stop)" : "done"} at once, as in systemd`);
+  };
   if (kind === "oneshot") {
     t.commands([...(pre ?? []), ...(start ?? []), ...(post ?? [])], "up");
-    if ((start ?? []).length === 0 && (pre ?? []).length === 0) w.set("up", "/bin/true");
+    noStart([pre, start, post], "up");
     t.commands([...(stop ?? []), ...(stopPost ?? [])], "down");
     t.commands(reload, null, "a oneshot has no process to reload");
   } else {
     t.commands(pre, "pre-start");
-    if (kind === "task") t.commands([...(start ?? []), ...(post ?? [])], "command");
+    if (kind === "task") {
+      t.commands([...(start ?? []), ...(post ?? [])], "command");
+      noStart([start, post], "command");
+    }
     else {
       const lines = listOf(start ?? []);
       if (lines.length > 1) for (const a of lines.slice(1)) w.note(a, "dropped", undefined, "only a oneshot may have more than one ExecStart");
@@ -341,7 +352,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       if (v !== null) w.note(a, "translated", w.set(tendKey, v));
     }
     const mode = lastOf(take(`${key}Mode`) ?? []);
-    if (mode !== null) w.note(mode, "translated", w.set(`${tendKey}-mode`, mode.value));
+    if (mode !== null) directoryMode(w, mode, `${tendKey}-mode`);
   }
   const nnp = lastOf(take("NoNewPrivileges") ?? []);
   if (nnp !== null) w.note(nnp, "translated", w.set("no-new-privileges", /^(yes|true|on|1)$/i.test(nnp.value) ? "yes" : "no"));
@@ -363,8 +374,7 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   } else {
     for (const key of ["Restart", "RestartSec"]) for (const a of take(key) ?? []) w.note(a, "dropped", undefined, "only a longrun is restarted");
   }
-  const success = listOf(take("SuccessExitStatus") ?? []);
-  if (success.length > 0) for (const a of success) w.note(a, "translated", w.set("success-exit", a.value));
+  successExit(w, listOf(take("SuccessExitStatus") ?? []));
 
   const timeout = (a: Assignment | null, keys: string[]): void => {
     if (a === null) return;
@@ -394,6 +404,44 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
   }
   dropRest();
   return kind;
+}
+
+/** `…DirectoryMode=`: systemd's octal mode (`02755`) as it is; a set-user-id bit, meaningless on a directory, left out. */
+function directoryMode(w: Writer, a: Assignment, key: string): void {
+  const parsed = parseDirectoryMode(a.value);
+  if (parsed.ok) return w.note(a, "translated", w.set(key, a.value));
+  const mode = /^0?[0-7]{3,4}$/.test(a.value) ? parseInt(a.value, 8) : null;
+  if (mode === null) return w.note(a, "dropped", undefined, `'${a.value}' is not an octal mode tend can read`);
+  w.note(a, "approximated", w.set(key, (mode & 0o3777).toString(8).padStart(4, "0")), "set-user-id (4000) means nothing on a directory: left out");
+}
+
+/**
+ * `SuccessExitStatus=`: every line's words (systemd adds them up; an empty line resets,
+ * done by listOf) as one `success-exit`, a status name (DATAERR) as its number, a
+ * signal as tend names it; a word that is neither is dropped, said on its line.
+ */
+function successExit(w: Writer, lines: readonly Assignment[]): void {
+  if (lines.length === 0) return;
+  const words: string[] = [];
+  const unknown = new Map<Assignment, string[]>();
+  const named = new Set<Assignment>();
+  for (const a of lines) {
+    for (const word of a.value.split(/\s+/).filter((x) => x !== "")) {
+      const number = /^\d+$/.test(word) && Number(word) <= 255 ? Number(word) : exitStatusNumber(word);
+      const signal = number === undefined && !/^\d+$/.test(word) ? parseSignal(word) : null;
+      if (number !== undefined) words.push(String(number));
+      else if (signal?.ok === true) words.push(signal.value);
+      else unknown.set(a, [...(unknown.get(a) ?? []), word]);
+      if (number !== undefined && !/^\d+$/.test(word)) named.add(a);
+    }
+  }
+  const line = words.length > 0 ? w.set("success-exit", [...new Set(words)].join(" ")) : undefined;
+  for (const a of lines) {
+    const bad = unknown.get(a);
+    const why = bad !== undefined ? `${bad.map((b) => `'${b}'`).join(", ")}: neither an exit status (0–255, or a name of systemd's: SUCCESS, DATAERR, …) nor a signal; left out` : undefined;
+    const outcome: Outcome = bad === undefined ? "translated" : line === undefined || bad.length === a.value.split(/\s+/).filter((x) => x !== "").length ? "dropped" : "approximated";
+    w.note(a, outcome, outcome === "dropped" ? undefined : named.has(a) ? `${line} (a status name as its number)` : line, why);
+  }
 }
 
 /** A section's directives as they are handled: `take` marks one handled, `dropRest` notes every other by its family. */

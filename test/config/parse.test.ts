@@ -188,6 +188,8 @@ const ROWS: Row[] = [
   row("a directory under 'tend'", `${LONGRUN}logs-directory = tend/x\n`, L3(18), "tend keeps its own files under 'tend'"),
   row("two directories one inside the other", `${LONGRUN}runtime-directory = a\nruntime-directory = a/b\n`, `${FILE}:4:21`, "'a/b' and 'a' are one inside the other"),
   row("a directory mode that is not octal", `${LONGRUN}runtime-directory = x\nruntime-directory-mode = 0855\n`, `${FILE}:4:26`, "'0855' is not an octal mode"),
+  row("a set-user-id directory mode", `${LONGRUN}runtime-directory = x\nruntime-directory-mode = 04755\n`, `${FILE}:4:26`, "set-user-id bit (4000), which means nothing on a directory: leave it out (0755)"),
+  row("a directory mode of five digits not led by 0", `${LONGRUN}runtime-directory = x\nruntime-directory-mode = 12755\n`, `${FILE}:4:26`, "'12755' is not an octal mode"),
   row("a directory key on a bundle", `${BUNDLE}state-directory = x\n`, L3(1), "'state-directory' does not apply to a bundle"),
 ];
 
@@ -401,16 +403,17 @@ describe("values that are accepted", () => {
 
   test("directories: names of each kind and their modes, in one order whatever the file's", () => {
     const { parsed, diagnostics } = parse(
-      `${LONGRUN}state-directory = b\nruntime-directory = sshd postgresql/15-main\nruntime-directory = other\nruntime-directory-mode = 0750\nlogs-directory-mode = 2750\nlogs-directory = nginx\n`,
+      `${LONGRUN}state-directory = b\nruntime-directory = sshd postgresql/15-main\nruntime-directory = other\nruntime-directory-mode = 0750\nlogs-directory-mode = 02750\nlogs-directory = nginx\ncache-directory = c\ncache-directory-mode = 1777\n`,
     );
     assert.deepEqual(diagnostics, [], show(diagnostics));
     const { directories } = parsed!.def;
     assert.deepEqual(plain(directories), {
       runtime: { names: ["sshd", "postgresql/15-main", "other"], mode: 0o750 },
       state: { names: ["b"], mode: 0o755 },
+      cache: { names: ["c"], mode: 0o1777 },
       logs: { names: ["nginx"], mode: 0o2750 },
     });
-    assert.deepEqual(Object.keys(directories), ["runtime", "state", "logs"]);
+    assert.deepEqual(Object.keys(directories), ["runtime", "state", "cache", "logs"]);
   });
 
   test("a directory named twice, or a mode without its directory, is a warning", () => {

@@ -145,6 +145,24 @@ describe("tend import on Debian's units", () => {
     );
   }
 
+  const journald = units("systemd", "systemd-journald@.service");
+  test("systemd-journald@: LogsDirectoryMode=02755, a set-group-id mode as systemd writes it, kept", { skip: journald.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, journald.paths);
+      assert.match(files["systemd-journald@"]!, /^logs-directory-mode = 02755$/m);
+      assert.equal(note(result, "LogsDirectoryMode")[0]!.outcome, "translated");
+    }),
+  );
+
+  const tmpfiles = units("systemd", "systemd-tmpfiles-setup.service");
+  test("systemd-tmpfiles-setup: SuccessExitStatus=DATAERR CANTCREAT, sysexits.h names, as their numbers", { skip: tmpfiles.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, tmpfiles.paths);
+      assert.match(files["systemd-tmpfiles-setup"]!, /^success-exit = 65 73$/m);
+      assert.equal(note(result, "SuccessExitStatus")[0]!.outcome, "translated");
+    }),
+  );
+
   const all = units("openssh-server nginx-common redis-server cron rsyslog dbus", "ssh.service", "nginx.service", "redis-server.service", "cron.service", "rsyslog.service", "dbus.service");
   test("the daemons together, with the host checks where their programs and users are here", { skip: all.skip }, () =>
     withTemp((dir) => {
@@ -216,6 +234,53 @@ describe("tend import, the command", () => {
       assert.match(readFileSync(join(dir, "etc/remain"), "utf8"), /^type = oneshot\nup = \/etc\/rc\.local start$/m);
       const alone = runImport({ operands: [join(dir, "units/multi-user.target")], to: join(dir, "etc"), force: false, root: "/" });
       assert.match(alone.units[0]!.errors[0]!, /not a file tend can import/);
+      const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: false });
+      assert.ok(checked.accepted, show(checked.diagnostics));
+    }),
+  );
+
+  test("directory modes: sticky and set-group-id kept, set-user-id left out; exit status names and signals; a bad word dropped", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), {
+        "modes.service":
+          "[Service]\nExecStart=/bin/sleep 1\nRuntimeDirectory=a\nRuntimeDirectoryMode=04750\nStateDirectory=b\nStateDirectoryMode=1777\nCacheDirectory=c\nCacheDirectoryMode=0x1\n" +
+          "SuccessExitStatus=USAGE 2 SIGTERM\nSuccessExitStatus=HUP NOTRUNNING bogus\n",
+      });
+      const result = runImport({ operands: [join(dir, "units")], to: join(dir, "etc"), force: false, root: "/" });
+      const text = readFileSync(join(dir, "etc/modes"), "utf8");
+      assert.match(text, /^runtime-directory-mode = 0750$/m);
+      assert.match(text, /^state-directory-mode = 1777$/m);
+      assert.doesNotMatch(text, /^cache-directory-mode/m);
+      assert.match(text, /^success-exit = 64 2 SIGTERM SIGHUP 7$/m, "both lines' words in one key, names as numbers");
+      const notes = (d: string) => result.units[0]!.notes.filter((n) => n.directive === d);
+      assert.deepEqual(notes("RuntimeDirectoryMode").map((n) => [n.outcome, n.why]), [["approximated", "set-user-id (4000) means nothing on a directory: left out"]]);
+      assert.equal(notes("CacheDirectoryMode")[0]!.outcome, "dropped");
+      assert.deepEqual(notes("SuccessExitStatus").map((n) => n.outcome), ["translated", "approximated"]);
+      assert.match(notes("SuccessExitStatus")[1]!.why!, /'bogus': neither an exit status/);
+      const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: false });
+      assert.ok(checked.accepted, show(checked.diagnostics));
+    }),
+  );
+
+  test("Type=oneshot without ExecStart=: its ExecStartPost the command, or /bin/true, said so; the set checks", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), {
+        "post.service": "[Service]\nType=oneshot\nExecStartPost=/bin/echo done\n",
+        "remain.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=/bin/echo stopping\n",
+        "bare.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\n",
+        "prepost.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStartPost=/bin/echo up\n",
+        "pre.service": "[Service]\nType=oneshot\nExecStartPre=/bin/echo pre\n",
+      });
+      const result = runImport({ operands: [join(dir, "units")], to: join(dir, "etc"), force: false, root: "/" });
+      const file = (n: string) => readFileSync(join(dir, "etc", n), "utf8");
+      assert.match(file("post"), /^type = task\ncommand = \/bin\/echo done\n/m);
+      assert.match(file("remain"), /^type = oneshot\nup = \/bin\/true\ndown = \/bin\/echo stopping\n/m);
+      assert.match(file("bare"), /^type = oneshot\nup = \/bin\/true\n/m);
+      assert.equal(file("prepost").match(/^up = /gm)?.length, 1, "one up: its ExecStartPost");
+      assert.match(file("prepost"), /^up = \/bin\/echo up$/m);
+      assert.match(file("pre"), /^pre-start = \/bin\/echo pre\ncommand = \/bin\/true$/m);
+      const absent = result.units.flatMap((u) => u.notes.filter((n) => n.directive === "ExecStart" && n.line === 0).map((n) => `${u.source.slice(dir.length + 7)} ${n.outcome} ${n.to}`));
+      assert.deepEqual(absent, ["bare.service approximated up = /bin/true", "pre.service approximated command = /bin/true", "remain.service approximated up = /bin/true"]);
       const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: false });
       assert.ok(checked.accepted, show(checked.diagnostics));
     }),
