@@ -218,7 +218,9 @@ function service(v: Json, at: string, name: string): Dict {
   if (d.reload === undefined && d.reloadSignal === undefined && d.reloadTimeoutMs === undefined) Object.assign(d, { reload: null, reloadSignal: null, reloadTimeoutMs: 60_000 });
   // A database compiled before `stop` existed has no stop commands.
   if (d.stop === undefined) d.stop = null;
-  for (const key of ["command", "up", "down", "preStart", "postStop", "stop", "reload"]) argv(d[key], `${at}.${key}`);
+  // Nor, before `post-start`, post-start commands.
+  if (d.postStart === undefined) d.postStart = null;
+  for (const key of ["command", "up", "down", "preStart", "postStart", "postStop", "stop", "reload"]) argv(d[key], `${at}.${key}`);
   for (const key of ["requires", "wants", "after", "before", "contents"]) references(d[key], `${at}.${key}`);
   ready(d.ready, `${at}.ready`);
   // A database compiled before `pid-file` existed has no forking daemons.

@@ -83,6 +83,7 @@ export function checkHost({ def, keyAt }: ParsedService, facts: HostFacts, repor
     ["down", def.down],
     ["pre-start", def.preStart],
     ["post-stop", def.postStop],
+    ["post-start", def.postStart],
     ["stop", def.stop],
     ["reload", def.reload],
     ["ready", def.ready.kind === "exec" ? def.ready.argv : null],

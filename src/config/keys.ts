@@ -232,6 +232,7 @@ export const KEYS: Record<string, KeySpec> = {
     },
   },
   "stop-signal": { types: RUNS_COMMAND, apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.stopSignal = s)) },
+  "post-start": { types: ["longrun"], apply: command((d, a) => (d.postStart = a)) },
   stop: { types: ["longrun"], apply: command((d, a) => (d.stop = a)) },
   reload: { types: ["longrun"], apply: command((d, a) => (d.reload = a)) },
   "reload-signal": { types: ["longrun"], apply: (v, ctx) => take(parseSignal(v), ctx, (s) => (ctx.def.reloadSignal = s)) },

@@ -91,6 +91,8 @@ export interface ServiceDef {
   /** Exit codes and signal names that count as a clean exit. */
   successExit: (number | string)[];
   stopSignal: string;
+  /** A longrun's post-start: a command run beside its main process (with MAINPID) once it has started (spawned, or ready); up once it exits 0 (systemd's ExecStartPost). */
+  postStart: Argv | null;
   /** A longrun's stop: a command run beside its main process (with MAINPID) before the stop signal (systemd's ExecStop, an init script's `stop`). */
   stop: Argv | null;
   /** `tend reload`: a command run beside the service (with MAINPID), or a signal to its main process; at most one of the two. */
@@ -158,6 +160,7 @@ export function defaultService(name: string, file: string, type: ServiceType): S
     restartLimit: { count: 5, windowMs: 60_000 },
     successExit: [0],
     stopSignal: "SIGTERM",
+    postStart: null,
     stop: null,
     reload: null,
     reloadSignal: null,

@@ -6,6 +6,7 @@ import { findAgain } from "./forking.js";
 import { setPhase } from "./phase.js";
 import { arm, becomeUp, isStopHook, processEnded, spawn, spawned } from "./processes.js";
 import { adoptReload } from "./reload.js";
+import { adoptPostStart, mainStarted } from "./post-start.js";
 import { adoptStopCommand } from "./stop-command.js";
 import type { AdoptedProcess, Fact } from "./types.js";
 
@@ -18,7 +19,18 @@ import type { AdoptedProcess, Fact } from "./types.js";
  * as for any service.
  */
 export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
-  (stateOf(ctx.e, fact.service).stopCommand !== null ? adoptStopCommand : adoptReload)(ctx, fact.service, fact.reload ?? null);
+  const s = stateOf(ctx.e, fact.service);
+  const beside = fact.reload ?? null;
+  // A post-start is adopted once its main is: a main lost meanwhile ends the start, and the command with it.
+  if (s.postStart !== null) {
+    adoptProcess(ctx, fact);
+    return adoptPostStart(ctx, fact.service, beside);
+  }
+  (s.stopCommand !== null ? adoptStopCommand : adoptReload)(ctx, fact.service, beside);
+  adoptProcess(ctx, fact);
+}
+
+function adoptProcess(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
   const name = fact.service;
   const s = stateOf(ctx.e, name);
   const { process: live, exit } = fact;
@@ -35,7 +47,8 @@ export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void
     if (s.pid === null && s.role === live.role) spawned(ctx, name, live.pid);
     else takeOver(ctx, name, live);
   }
-  if (live.ready && s.phase === "starting" && s.role === "main" && s.pid === live.pid) becomeUp(ctx, name);
+  // It said it was ready while no server ran: its post-start has not run yet.
+  if (live.ready && s.phase === "starting" && s.role === "main" && s.pid === live.pid && s.postStart === null) mainStarted(ctx, name);
 }
 
 /** A process the restored state did not know: it runs, so the service is in the phase its role means. */

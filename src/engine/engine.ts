@@ -10,6 +10,7 @@
 //   rules.ts      may a service start, must it stop; when a command has settled
 //   phase.ts      a phase change and what it sets off
 //   processes.ts  spawn, ready, exit, stop signal, timeouts
+//   post-start.ts a longrun's post-start command, before it is up
 //   reload.ts     `tend reload`: a command beside the service, or a signal; RELOADING=1
 //   forking.ts    a forking daemon: its launcher, its pid file, MAINPID=
 //   restarts.ts   back-off and the restart limit
@@ -146,6 +147,7 @@ export function initialState(def: ServiceDef, now: number): ServiceState {
     announced: false,
     skipped: 0,
     reload: null,
+    postStart: null,
     stopCommand: null,
     reloaded: null,
   };

@@ -12,7 +12,8 @@ import type { ServiceDef } from "../config/service.js";
 import { end, endsBoot } from "./boot.js";
 import { defOf, stateOf, type Step } from "./engine.js";
 import { setPhase } from "./phase.js";
-import { becomeUp, finish, seconds, spawn, stopProcess } from "./processes.js";
+import { mainStarted } from "./post-start.js";
+import { finish, seconds, spawn, stopProcess } from "./processes.js";
 import type { Outcome, Role } from "./types.js";
 
 /** The role `command` runs as: a forking daemon's is a launcher. */
@@ -46,7 +47,7 @@ export function mainTaken(ctx: Step, name: string, pid: number): void {
     s.findingMain = false;
     s.role = "main";
     s.pid = pid;
-    if (defOf(ctx.e, name).ready.kind === "none") return becomeUp(ctx, name);
+    if (defOf(ctx.e, name).ready.kind === "none") return mainStarted(ctx, name);
     return setPhase(ctx, name, "starting", null); // its readiness probe has the word now
   }
   // MAINPID=: the main is now this process; the one before it is just another of the service's.

@@ -6,6 +6,7 @@ import { isActive, stateOf, type Step } from "./engine.js";
 import { announce, hookWaiters } from "./hooks.js";
 import { edgesOf } from "./topology.js";
 import { reloadInterrupted } from "./reload.js";
+import { postStartInterrupted } from "./post-start.js";
 import type { Phase, ServiceState } from "./types.js";
 
 export function setPhase(ctx: Step, name: string, phase: Phase, reason: string | null): void {
@@ -38,6 +39,8 @@ export function setPhase(ctx: Step, name: string, phase: Phase, reason: string |
     if (exit?.signal) values.EXIT_SIGNAL = exit.signal;
     announce(ctx, name, "stopped", values);
   }
+  // A post-start runs only while starting (its kill after the job event, which says what the change is).
+  if (phase !== "starting" && s.postStart !== null) postStartInterrupted(ctx, name);
 }
 
 /**

@@ -9,6 +9,7 @@ import { announce, dropHooks, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { afterCrash } from "./restarts.js";
 import { requirementsUp } from "./rules.js";
+import { mainStarted } from "./post-start.js";
 import { beginStopCommand, mainEndedDuringStopCommand, runsStopCommand } from "./stop-command.js";
 import type { ExitStatus, Outcome, Role, TimerPurpose } from "./types.js";
 import { rewant } from "./wanted.js";
@@ -62,7 +63,7 @@ export function spawned(ctx: Step, name: string, pid: number): void {
     return;
   }
   if (s.phase === "stopping") return signalStop(ctx, name, pid); // asked to stop before the spawn was reported
-  if (s.role === "main" && def.type === "longrun" && def.ready.kind === "none" && s.phase === "starting") becomeUp(ctx, name);
+  if (s.role === "main" && def.type === "longrun" && def.ready.kind === "none" && s.phase === "starting") mainStarted(ctx, name);
 }
 
 export function becomeUp(ctx: Step, name: string): void {
@@ -140,7 +141,7 @@ export function timerFired(ctx: Step, name: string): void {
   if (s.phase === "starting" && s.findingMain) return mainNotFound(ctx, name);
   // With a spawn not yet reported too: `spawned` then sends the stop signal.
   if ((s.phase === "starting" || s.phase === "running") && s.role !== null) {
-    const what = def.type === "task" ? "did not finish" : def.type === "oneshot" ? "'up' did not finish" : "did not become ready";
+    const what = def.type === "task" ? "did not finish" : def.type === "oneshot" ? "'up' did not finish" : s.postStart !== null ? "its post-start did not finish" : "did not become ready";
     const reason = `start timeout: ${what} within ${seconds(def.startTimeoutMs!)}`;
     if (endsBoot(ctx.e, name)) end(ctx, { code: 1, reason: `${name} failed: ${reason}` });
     return stopProcess(ctx, name, { to: "failed", reason, held: true }, null);

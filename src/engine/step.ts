@@ -8,9 +8,10 @@ import { type Engine, isActive, stateOf, type Step } from "./engine.js";
 import { levelChanged, occur, trigger } from "./events.js";
 import { mainRefused, mainTaken } from "./forking.js";
 import { makeNamed } from "./instances.js";
-import { becomeUp, processEnded, spawned, timerFired } from "./processes.js";
+import { processEnded, spawned, timerFired } from "./processes.js";
 import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
 import { stopCommandFact, stopCommandTimedOut } from "./stop-command.js";
+import { mainStarted, postStartFact } from "./post-start.js";
 import { evaluate } from "./rules.js";
 import { members, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
@@ -103,7 +104,7 @@ function handle(ctx: Step, fact: Fact): void {
     case "reload-spawn-failed":
     case "reload-exited":
       if (!e.services.has(fact.service)) return;
-      return (stateOf(e, fact.service).stopCommand !== null ? stopCommandFact : reloadProcessFact)(ctx, fact);
+      return (stateOf(e, fact.service).postStart !== null ? postStartFact : stateOf(e, fact.service).stopCommand !== null ? stopCommandFact : reloadProcessFact)(ctx, fact);
     case "reloading":
     case "reloaded":
       if (!e.services.has(fact.service)) return;
@@ -133,7 +134,7 @@ function processFact(ctx: Step, fact: Extract<Fact, { kind: "spawned" | "spawn-f
       return processEnded(ctx, fact.service, { code: null, signal: null }, `cannot start: ${fact.error}`);
     case "ready": {
       const s = stateOf(e, fact.service);
-      if (s.phase === "starting" && s.role === "main" && s.pid === fact.pid) becomeUp(ctx, fact.service);
+      if (s.phase === "starting" && s.role === "main" && s.pid === fact.pid) mainStarted(ctx, fact.service);
       return;
     }
     case "exited": {

@@ -22,13 +22,21 @@ export type Role = "pre-start" | "launcher" | "main" | "up" | "down" | "post-sto
 
 /**
  * What a spawn is for: the service's process (a role), or a command beside its main
- * process: its reload command (reload.ts) or its stop command (stop-command.ts). The two
- * share the keeper's one place for a command beside, and its news (the reload-* facts).
+ * process: its post-start (post-start.ts), reload (reload.ts) or stop command
+ * (stop-command.ts). They share the keeper's one place for a command beside, and its
+ * news (the reload-* facts): the post-start runs only while starting, the reload only
+ * while up, the stop command only while stopping.
  */
-export type SpawnRole = Role | "reload" | "stop";
+export type SpawnRole = Role | BesideRole;
+export type BesideRole = "post-start" | "reload" | "stop";
 
 /** A command that runs beside the service's process, not as it. */
-export const isBeside = (role: SpawnRole): role is "reload" | "stop" => role === "reload" || role === "stop";
+export const isBeside = (role: SpawnRole): role is BesideRole => role === "reload" || role === "stop" || role === "post-start";
+
+/** A post-start command under way (post-start.ts): its process, once its spawn is reported. */
+export interface PostStart {
+  pid: number | null;
+}
 
 /** A stop command under way (stop-command.ts). */
 export interface StopCommand {
@@ -112,6 +120,8 @@ export interface ServiceState {
   skipped: number;
   /** A reload under way; only while the service is up. */
   reload: Reload | null;
+  /** A post-start command under way; only while starting. */
+  postStart: PostStart | null;
   /** A stop command under way; only while stopping. */
   stopCommand: StopCommand | null;
   /** How the last reload ended (error null: reloaded), and when: what `tend reload` answers. */
@@ -180,7 +190,7 @@ export type Fact =
   | { kind: "signal"; service: string; signal: string; to: "group" | "main" }
   /** An admin's reload (`tend reload NAME…`): each up service runs its reload command, or its main process is sent its reload signal. */
   | { kind: "reload"; names: string[] }
-  /** The command beside the service's process runs (`spawned`), could not be started, or ended: its reload command, or its stop command while it stops. */
+  /** The command beside the service's process runs (`spawned`), could not be started, or ended: its reload command, its post-start while it starts, or its stop command while it stops. */
   | { kind: "reload-spawned"; service: string; pid: number }
   | { kind: "reload-spawn-failed"; service: string; error: string }
   | { kind: "reload-exited"; service: string; pid: number; status: ExitStatus }

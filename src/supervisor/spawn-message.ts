@@ -61,8 +61,8 @@ export function spawnMessage(service: string, role: SpawnRole, def: ServiceDef, 
   const message: SpawnMessage = {
     type: "spawn",
     service,
-    // The keeper has one place for a command beside the service's process, its reload command's: a stop command runs there.
-    role: role === "stop" ? "reload" : role,
+    // The keeper has one place for a command beside the service's process, its reload command's: a stop or post-start command runs there.
+    role: isBeside(role) ? "reload" : role,
     file: args[0]!,
     args,
     env: Object.entries(env.env).map(([name, value]) => `${name}=${value}`),
@@ -113,6 +113,8 @@ function commandFor(def: ServiceDef, role: SpawnRole): Argv | null {
       return def.up;
     case "down":
       return def.down;
+    case "post-start":
+      return def.postStart;
     case "stop":
       return def.stop;
     case "reload":

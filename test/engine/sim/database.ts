@@ -80,7 +80,7 @@ export function databaseOf(defs: readonly ServiceDef[], generation: number): Dat
   return { format: "tend-db", version: 1, generation, compiledAt: "", source: "/sim", services, graph, boot: [], digest: `generation ${generation}` };
 }
 
-/** The commands beside: for some longruns a reload (a command or a signal to the main process, under a timeout or none), for some a stop command. */
+/** The commands beside: for some longruns a reload (a command or a signal to the main process, under a timeout or none), for some a stop command, for some a post-start. */
 export function configureBeside(rng: Random, def: ServiceDef): void {
   if (rng.chance(0.3)) def.stop = ["/sim/stop"];
   const how = weighted(rng, [
@@ -88,10 +88,10 @@ export function configureBeside(rng: Random, def: ServiceDef): void {
     ["command", 30],
     ["signal", 20],
   ] as const);
-  if (how === "none") return;
   if (how === "command") def.reload = ["/sim/reload"];
-  else def.reloadSignal = rng.pick(["SIGHUP", "SIGUSR1", "SIGUSR2"]);
-  def.reloadTimeoutMs = rng.chance(0.1) ? null : rng.int(50, 1500);
+  else if (how === "signal") def.reloadSignal = rng.pick(["SIGHUP", "SIGUSR1", "SIGUSR2"]);
+  if (how !== "none") def.reloadTimeoutMs = rng.chance(0.1) ? null : rng.int(50, 1500);
+  if (rng.chance(0.2)) def.postStart = ["/sim/post-start"];
 }
 
 /** Random commands, hooks, readiness, timeouts and restart policy for a service. */

@@ -3,7 +3,7 @@
 //      begins while what it is ordered after is in transition;
 //   2. nothing that is required stops before what requires it has, nor before what
 //      is ordered after it and also stopping has stopped;
-//   3. one process per service (and at most one reload or stop command beside it), and the
+//   3. one process per service (and at most one post-start, reload or stop command beside it), and the
 //      engine's pid and role are the world's;
 //   r. a reload never changes a phase nor spawns anything but a reload command, and
 //      is under way only while its service is up;
@@ -12,7 +12,7 @@
 // admin's signal sent to the process the service has (its main with `to: main`), a
 // reload's signal to the main process while up, a SIGKILL of a reload command only
 // when its reload is over (a stop command's, when it is over: its timeout), a stop command
-// only while stopping, with its main's MAINPID, a kill only of what a oneshot
+// only while stopping and a post-start only while starting, each with its main's MAINPID, a kill only of what a oneshot
 // or a forking daemon's launcher left (with no process of its own tracked).
 
 import type { ServiceDef } from "../../../src/config/service.js";
@@ -28,6 +28,8 @@ export function processChecks(sim: Sim): Check {
   let signalled: number | null = null;
   /** The step's fact is news of a stop command (the reload-* facts are of the command beside, whichever it is). */
   let stopCommandNews = false;
+  /** The step's fact is news of a post-start: its end makes the service up (and starts what waits for it), or fails its start. */
+  let postStartNews = false;
 
   /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
   const checkStart = (name: string, role: SpawnRole, begins: boolean): void => {
@@ -66,6 +68,8 @@ export function processChecks(sim: Sim): Check {
     if (deferred && f.kind === "spawned" && f.service === name) return;
     // So is the stop signal after the stop command: the stop began with the command, checked then.
     if (deferred && stopCommandNews && "service" in f && f.service === name) return;
+    // A failed post-start is a failed start, as a start timeout is: the main's stop is no stop of a requirement.
+    if (postStartNews && "service" in f && f.service === name) return;
     const g = world.graph;
     for (const d of g.requiredBy(name)) {
       const phase = world.knows(d) ? world.phase(d) : "down";
@@ -97,8 +101,17 @@ export function processChecks(sim: Sim): Check {
       if (main?.role !== "main" || a.env?.MAINPID !== String(main.pid)) fail(`${name}: its stop command has MAINPID=${a.env?.MAINPID}, its process is ${main?.role} ${main?.pid}`);
       return checkStop(name, `${name} spawned its stop command`, false);
     }
-    // A stop command's end lets its stop go on (a post-stop): no reload's.
-    if (isReloadFact(world.fact!) && !stopCommandNews) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
+    if (role === "post-start") {
+      if (def.postStart === null) fail(`${name}: spawned a post-start it does not have`);
+      if (world.phase(name) !== "starting") fail(`${name} spawned its post-start while ${world.phase(name)}`);
+      const other = world.reloadCommand(name);
+      if (other !== undefined) fail(`invariant 3: ${name} spawned its post-start while a ${other.role} command (pid ${other.pid}) is still alive`);
+      const main = world.live(name);
+      if (main?.role !== "main" || !main.ready || a.env?.MAINPID !== String(main.pid)) fail(`${name}: its post-start has MAINPID=${a.env?.MAINPID}, its process is ${main?.role} ${main?.pid}${main?.ready === false ? " (not ready)" : ""}`);
+      return;
+    }
+    // A stop command's end lets its stop go on (a post-stop), a post-start's makes its service up: no reload's.
+    if (isReloadFact(world.fact!) && !stopCommandNews && !postStartNews) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
     const other = world.live(name);
     if (other !== undefined) fail(`invariant 3: ${name} spawned a ${role} while its ${other.role} (pid ${other.pid}) is still alive`);
     if (START_ROLES.includes(role)) checkStart(name, role, world.begins(a) === "start");
@@ -131,7 +144,8 @@ export function processChecks(sim: Sim): Check {
     }
     if (a.to === "reload") {
       // A reload command killed: its reload timed out, or it is one whose reload is over.
-      if (a.signal !== "SIGKILL" || (p?.role !== "reload" && p?.role !== "stop")) fail(`${name}: ${showAction(a)} to what is not a reload or stop command`);
+      if (a.signal !== "SIGKILL" || (p?.role !== "reload" && p?.role !== "stop" && p?.role !== "post-start")) fail(`${name}: ${showAction(a)} to what is not a command beside`);
+      if (p?.role === "post-start" && e.services.get(name)?.postStart?.pid === pid) fail(`${name}: its post-start (pid ${pid}) was killed while its post-start goes on`);
       if (p?.role === "stop" && e.services.get(name)?.stopCommand?.pid === pid) fail(`${name}: its stop command (pid ${pid}) was killed while its stop command goes on`);
       const r = e.services.get(name)?.reload;
       if (r != null && r.pid === pid) fail(`${name}: its reload command (pid ${pid}) was killed while its reload goes on`);
@@ -189,6 +203,7 @@ export function processChecks(sim: Sim): Check {
         if (s !== undefined && s.pid !== p.pid) fail(`${p.service}: pid ${p.pid} (${p.role}) exited but the engine tracks pid ${s.pid} (${s.role})`);
       }
       stopCommandNews = "service" in fact && e.services.get(fact.service)?.stopCommand != null;
+      postStartNews = isReloadFact(fact) && "service" in fact && e.services.get(fact.service)?.postStart != null;
       const s = fact.kind === "signal" ? e.services.get(fact.service) : undefined;
       signalled = s === undefined || (fact.kind === "signal" && fact.to === "main" && s.role !== "main") ? null : s.pid;
     },
@@ -263,6 +278,11 @@ export function consistent(sim: Sim, names: Iterable<string>): void {
       if (s.phase !== "stopping") fail(`${name}: a stop command under way while ${s.phase}`);
       const c = world.reloadCommand(name);
       if (s.stopCommand.pid !== null && (c === undefined || c.pid !== s.stopCommand.pid)) fail(`${name}: the engine's stop command is pid ${s.stopCommand.pid}, the world's ${c?.pid}`);
+    }
+    if (s.postStart !== null) {
+      if (s.phase !== "starting") fail(`${name}: a post-start under way while ${s.phase}`);
+      const c = world.reloadCommand(name);
+      if (s.postStart.pid !== null && (c === undefined || c.pid !== s.postStart.pid)) fail(`${name}: the engine's post-start is pid ${s.postStart.pid}, the world's ${c?.pid}`);
     }
     if (s.findingMain && (s.phase !== "starting" || p !== undefined)) fail(`${name}: looking for its main while ${s.phase}${p === undefined ? "" : ` with a live ${p.role}`}`);
   }

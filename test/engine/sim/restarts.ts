@@ -6,7 +6,8 @@
 // then twice that, … up to restart-delay-max), or — the limit's count of restarts
 // within its window reached — `failed` with "restart limit hit" and held, never
 // started again until an admin (or its event) asks; or, when its policy or its being
-// unwanted says no restart, down or failed and held. Where the words leave a choice:
+// unwanted says no restart, down or failed and held. A failed post-start is a crash too
+// (its main is stopped, then the same follows). Where the words leave a choice:
 //  - a stable run is one that stayed up for the limit's window (restart-delay-max
 //    without a limit): the only length the service file gives;
 //  - what releases a hold (an admin's start or restart of it or of what requires it,
@@ -75,7 +76,19 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
     if (s === undefined || def.type !== "longrun" || (s.role !== "main" && s.role !== "launcher") || world.phase(name) === "stopping") return;
     if (fact.kind === "exited" && s.pid !== fact.pid) return;
     if (s.role === "launcher" && fact.kind === "exited" && fact.status.code === 0) return;
-    const ok = s.role === "main" && fact.kind === "exited" && isSuccess(def, fact.status);
+    expect(name, s.role === "main" && fact.kind === "exited" && isSuccess(def, fact.status));
+  };
+
+  /** A post-start that failed (could not start, or exited non-zero) fails its start: as a crash of its main, its policy says what follows. */
+  const postStartFailed = (fact: Extract<Fact, { kind: "reload-exited" | "reload-spawn-failed" }>): void => {
+    const c = e.services.get(fact.service)?.postStart;
+    if (c == null || (fact.kind === "reload-exited" && (c.pid !== fact.pid || fact.status.code === 0))) return;
+    expect(fact.service, false);
+  };
+
+  /** What a crash of `name` (`ok`: a clean exit) must lead to. */
+  const expect = (name: string, ok: boolean): void => {
+    const def = world.def(name);
     const policy = def.restart === "always" || (def.restart === "on-failure" && !ok);
     const bounced = e.bounces.some((g) => g.has(name));
     const endsBoot = e.boot?.exitWith === name && e.end === null;
@@ -146,6 +159,9 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
         case "exited":
         case "spawn-failed":
           return crashed(fact);
+        case "reload-exited":
+        case "reload-spawn-failed":
+          return postStartFailed(fact);
         default:
           return;
       }

@@ -3,7 +3,7 @@
 // `ready` for a longrun's main, then `exited`; `find-main` with `main-pid` (a daemon,
 // then its `ready` and `exited` as a main's) or `main-pid-refused`, unless a spawn or
 // a kill of the service comes first; `signal` ends a process (or not); `arm`
-// comes back as `timer`; `delay` as `scheduled`. A `reload` or `stop` spawn is a
+// comes back as `timer`; `delay` as `scheduled`. A `post-start`, `reload` or `stop` spawn is a
 // command beside the service's process: `reload-spawned`, then `reload-exited`; it
 // dies with the service's main (the keeper's kill of its tree) — one killed before
 // its spawn was told is still told spawned, then exited, as the keeper tells its news
