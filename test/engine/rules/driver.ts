@@ -27,7 +27,7 @@
 import assert from "node:assert/strict";
 import type { Database } from "../../../src/compile/database.js";
 import { createEngine, defOf, step, type Engine } from "../../../src/engine/engine.js";
-import type { Action, BootPolicy, Fact, ServiceState } from "../../../src/engine/types.js";
+import { type Action, type BootPolicy, type Fact, isBeside, type ServiceState, type SpawnRole } from "../../../src/engine/types.js";
 import { compiledDatabase } from "../../helpers.js";
 
 /** A service file's text: `type = TYPE`, a command (or a oneshot's `up`), then `lines`. */
@@ -142,7 +142,7 @@ export class Rig {
    * Answer everything, as a world where all goes well: each spawn runs and (with
    * `ready =`) becomes ready, a oneshot's or a hook's process, a launcher and a task's
    * run exit 0, a forking daemon's pid file names its main, a signalled process exits
-   * by its signal. For bringing services to where a case begins.
+   * by its signal, a command beside exits 0. For bringing services to where a case begins.
    */
   settle(lines: string[]): void {
     for (const line of lines) {
@@ -154,7 +154,13 @@ export class Rig {
         this.settle(this.mainPid(service));
         if (defOf(this.e, service).ready.kind !== "none") this.settle(this.ready(service));
       } else if (spawn !== null) {
-        const [, service = "", role] = spawn;
+        const [, service = "", role = ""] = spawn;
+        // A command beside (a post-start, a reload or stop command) runs and exits 0.
+        if (isBeside(role as SpawnRole)) {
+          this.settle(this.reloadSpawned(service));
+          this.settle(this.reloadExits(service, 0));
+          continue;
+        }
         this.settle(this.spawned(service));
         const def = defOf(this.e, service);
         if (role === "main" && def.type === "longrun" && def.ready.kind !== "none") this.settle(this.ready(service));
