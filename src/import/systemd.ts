@@ -293,7 +293,8 @@ function translateService(t: Translation, service: Map<string, Assignment[]>, as
       const main = t.exec(lines.slice(0, 1))?.[0];
       if (main !== undefined && main.ignoreFailure) w.note(lines[0]!, "approximated", w.set("command", tendCommand(main)), "'-': tend counts a failing exit of the main process as a failure all the same");
       else if (main !== undefined) t.commands(lines.slice(0, 1), "command");
-      t.commands(post, null, "tend has no command run after the main process has started");
+      // As ExecStartPre: several lines are one sh -c, in order.
+      t.commands(post, "post-start");
     }
     if (kind === "longrun") t.commands(stop, "stop");
     else t.commands(stop, null, "a task is stopped by its stop-signal: tend has no stop command for one");

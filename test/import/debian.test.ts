@@ -286,6 +286,21 @@ describe("tend import, the command", () => {
     }),
   );
 
+  test("ExecStartPost= of a longrun: its post-start; several lines one sh -c, in order", () =>
+    withTemp((dir) => {
+      writeSource(join(dir, "units"), {
+        "one.service": "[Service]\nExecStart=/bin/sleep 100\nExecStartPost=/bin/echo started\n",
+        "two.service": "[Service]\nExecStart=/bin/sleep 100\nExecStartPost=/bin/echo a\nExecStartPost=-/bin/echo b\n",
+      });
+      const result = runImport({ operands: [join(dir, "units")], to: join(dir, "etc"), force: false, root: "/" });
+      assert.match(readFileSync(join(dir, "etc/one"), "utf8"), /^post-start = \/bin\/echo started$/m);
+      assert.match(readFileSync(join(dir, "etc/two"), "utf8"), /^post-start = \/bin\/sh -c .*echo.*a.* && \{ .*echo.*b.* \|\| true; \}'$/m);
+      assert.ok(result.units.every((u) => u.notes.filter((n) => n.directive === "ExecStartPost").every((n) => n.outcome === "translated")));
+      const checked = compile({ sourceDir: join(dir, "etc"), hostChecks: false });
+      assert.ok(checked.accepted, show(checked.diagnostics));
+    }),
+  );
+
   test("a unit's drop-ins (NAME.d/*.conf) are read after it: a reset list, a changed user", () =>
     withTemp((dir) => {
       writeSource(join(dir, "units"), { "d.service": "[Service]\nExecStart=/bin/sleep 1\nEnvironment=A=1\nUser=a\n" });
