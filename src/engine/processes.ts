@@ -9,7 +9,7 @@ import { announce, dropHooks, waitForHooks } from "./hooks.js";
 import { setPhase } from "./phase.js";
 import { afterCrash } from "./restarts.js";
 import { requirementsUp } from "./rules.js";
-import { mainStarted } from "./post-start.js";
+import { mainStarted, postStartInterrupted } from "./post-start.js";
 import { beginStopCommand, mainEndedDuringStopCommand, runsStopCommand } from "./stop-command.js";
 import type { ExitStatus, Outcome, Role, TimerPurpose } from "./types.js";
 import { rewant } from "./wanted.js";
@@ -244,6 +244,8 @@ export function finish(ctx: Step, name: string, outcome: Outcome): void {
   s.timer = 0;
   s.announced = false; // its stop, if one was under way, is over (a crash may have cut it short)
   dropHooks(ctx, name);
+  // Its main has ended: a post-start still running goes with it (a restart stays `starting`, which alone would not end it).
+  if (s.postStart !== null) postStartInterrupted(ctx, name);
   // However a task's run ended (it failed to start, timed out, was stopped), its trigger is spent.
   if (outcome.to !== "restart" && defOf(ctx.e, name).type === "task") endRun(ctx, name);
   if (outcome.to === "restart") {

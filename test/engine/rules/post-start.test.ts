@@ -49,6 +49,16 @@ describe("rule: post-start", () => {
     assert.deepEqual(r.exits("web", "SIGTERM"), ["web → failed: post-start exited with code 3", "job stopped web RESULT=failed EXIT_SIGNAL=SIGTERM"]);
   });
 
+  test("the main ends while it runs and is restarted (still starting): the command goes with it, its end no news", () => {
+    const r = rig(FILES);
+    r.start("api");
+    r.spawned("api");
+    r.ready("api");
+    r.reloadSpawned("api");
+    assert.deepEqual(r.exits("api", 1), ["signal api reload SIGKILL", "api → starting: restarting in 1s (1 recent restarts)", "arm api restart-delay 1s"]);
+    assert.deepEqual(r.reloadExits("api", "SIGKILL"), []);
+  });
+
   test("it cannot start: the same; on-failure restarts it after its delay", () => {
     const r = rig(FILES);
     r.start("api");
@@ -83,6 +93,6 @@ describe("rule: post-start", () => {
     q.start("web");
     q.spawned("web");
     q.reloadSpawned("web");
-    assert.deepEqual(q.exits("web", 1), ["web → failed: exited with code 1", "job stopped web RESULT=failed EXIT_STATUS=1", "signal web reload SIGKILL"]);
+    assert.deepEqual(q.exits("web", 1), ["signal web reload SIGKILL", "web → failed: exited with code 1", "job stopped web RESULT=failed EXIT_STATUS=1"]);
   });
 });
