@@ -5,12 +5,11 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runImport } from "../../src/import/import.js";
 import { findTool } from "../helpers.js";
-import { freePort, withRoot } from "../server/harness.js";
+import { fetchLine, freePort, withRoot } from "../server/harness.js";
 
 const python = findTool("python3");
 
@@ -23,15 +22,6 @@ while True:
     c.sendall(("%d %s\\n" % (os.getpid(), os.environ["LISTEN_FDNAMES"])).encode())
     c.close()
 `;
-
-const fetchLine = (port: number): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    let text = "";
-    socket.on("data", (d) => (text += d.toString()));
-    socket.on("end", () => resolve(text));
-    socket.on("error", reject);
-  });
 
 describe("an imported .socket unit run by tend", { skip: python === null ? "python3 is not installed" : false }, () => {
   test("echo.socket (WantedBy=sockets.target) and echo.service: not started by the boot, started and served at the first connection", { timeout: 60_000 }, () =>

@@ -8,7 +8,7 @@
 
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -122,6 +122,17 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
 
 /** The pid a file names, once a process has written it. */
 export const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
+
+/** All a loopback TCP server on `port` sends before it closes the connection. */
+export function fetchLine(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    let text = "";
+    socket.on("data", (d) => (text += d.toString()));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+  });
+}
 
 /** A TCP port nobody listens on right now. */
 export function freePort(): Promise<number> {

@@ -5,9 +5,9 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { findTool } from "../helpers.js";
-import { freePort, waitFor, withRoot } from "./harness.js";
+import { fetchLine, freePort, waitFor, withRoot } from "./harness.js";
 
 const python = findTool("python3");
 
@@ -20,16 +20,6 @@ while True:
     c.sendall(("%d %s\\n" % (os.getpid(), os.environ["LISTEN_FDNAMES"])).encode())
     c.close()
 `;
-
-function fetchLine(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    let text = "";
-    socket.on("data", (d) => (text += d.toString()));
-    socket.on("end", () => resolve(text));
-    socket.on("error", reject);
-  });
-}
 
 describe("listen: sockets held for a service", { skip: python === null ? "python3 is not installed" : false }, () => {
   test("open from boot; connections made before it starts and between two runs are served once it is up; a port in use fails only its service", { timeout: 60_000 }, () =>
