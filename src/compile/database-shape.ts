@@ -132,7 +132,7 @@ function condition(v: Json, at: string): void {
 
 function schedule(v: Json, at: string): void {
   const o = object(v, at);
-  switch (oneOf(o.kind, `${at}.kind`, ["every", "cron", "after"] as const)) {
+  switch (oneOf(o.kind, `${at}.kind`, ["every", "cron", "after", "boot"] as const)) {
     case "every":
       return void integer(o.intervalMs, `${at}.intervalMs`, 1000);
     case "cron":
@@ -140,6 +140,9 @@ function schedule(v: Json, at: string): void {
     case "after":
       duration(o.delayMs, `${at}.delayMs`);
       return condition(o.event, `${at}.event`);
+    case "boot":
+      duration(o.delayMs, `${at}.delayMs`);
+      return void nullable((x, where) => integer(x, where, 1000))(o.intervalMs, `${at}.intervalMs`);
   }
 }
 

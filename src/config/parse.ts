@@ -132,8 +132,9 @@ function checkCombinations(
     problem(at("reload-timeout"), "'reload-timeout' applies to a 'reload' or 'reload-signal', and there is neither", "warning");
   }
   if (def.catchUp && def.schedule === null) problem(at("catch-up"), "'catch-up' needs a 'schedule' whose missed runs it catches up");
-  if (def.catchUp && def.schedule?.kind === "after") {
-    problem(at("catch-up"), "'catch-up' applies to clock schedules ('every …' or cron), not to a delay after an event");
+  if (def.catchUp && (def.schedule?.kind === "after" || def.schedule?.kind === "boot")) {
+    const what = def.schedule.kind === "boot" ? "a schedule after the boot, which runs at once when its time has passed" : "a delay after an event";
+    problem(at("catch-up"), `'catch-up' applies to clock schedules ('every …' or cron), not to ${what}`);
   }
   if (def.instance !== null && def.startOn === null && def.schedule?.kind !== "after") {
     problem(at("instance"), `'instance = ${def.instance}' needs a 'start-on' event that carries ${def.instance}`);

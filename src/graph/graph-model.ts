@@ -173,5 +173,7 @@ export function scheduleText(s: Schedule): string {
       return s.expression;
     case "after":
       return `${tendDuration(s.delayMs)} after ${conditionText(s.event)}`;
+    case "boot":
+      return `${s.intervalMs === null ? "" : `every ${tendDuration(s.intervalMs)} from `}${tendDuration(s.delayMs)} after boot`;
   }
 }

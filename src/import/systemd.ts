@@ -534,25 +534,37 @@ function translateTimer(t: Translation, timer: Map<string, Assignment[]>): void 
       w.note(a, schedules.length === 1 ? "translated" : "dropped", schedules.length === 1 ? `schedule = ${cron}` : undefined, schedules.length === 1 ? undefined : "tend takes one schedule a task");
     }
   }
-  for (const key of ["OnUnitActiveSec", "OnUnitInactiveSec"]) {
-    for (const a of listOf(timer.get(key) ?? [])) {
-      const ms = parseTimespan(a.value);
-      if (typeof ms !== "number" || ms < 1000) w.note(a, "dropped", undefined, "not a time span of at least 1s");
-      else if (schedules.length > 0) w.note(a, "dropped", undefined, "tend takes one schedule a task");
-      else {
-        schedules.push(`every ${tendDuration(ms)}`);
-        w.note(a, "approximated", `schedule = every ${tendDuration(ms)}`, "measured from when the previous run fell due, not from when it started or ended");
-      }
-    }
+  // OnBootSec= and an interval make one schedule (`every 1d from 15m after boot`); a calendar wins over both.
+  const spans = (keys: string[]) => keys.flatMap((key) => listOf(timer.get(key) ?? []));
+  const timeSpan = (a: Assignment, least: number): number | null => {
+    const ms = parseTimespan(a.value);
+    if (typeof ms === "number" && ms >= least) return ms;
+    w.note(a, "dropped", undefined, least > 0 ? "not a time span of at least 1s" : "not a time span tend can read");
+    return null;
+  };
+  let interval: { a: Assignment; ms: number } | null = null;
+  let boot: { a: Assignment; ms: number } | null = null;
+  for (const a of spans(["OnUnitActiveSec", "OnUnitInactiveSec"])) {
+    const ms = timeSpan(a, 1000);
+    if (ms === null) continue;
+    if (schedules.length > 0 || interval !== null) w.note(a, "dropped", undefined, "tend takes one schedule a task");
+    else interval = { a, ms };
   }
-  for (const key of ["OnBootSec", "OnStartupSec", "OnActiveSec"]) {
-    for (const a of listOf(timer.get(key) ?? [])) {
-      const ms = parseTimespan(a.value);
-      if (typeof ms === "number" && schedules.length === 0) {
-        schedules.push(`every ${tendDuration(Math.max(ms, 1000))}`);
-        w.note(a, "approximated", `schedule = every ${tendDuration(Math.max(ms, 1000))}`, "tend has no schedule after the boot: runs every so long from when the server first knew the task");
-      } else w.note(a, "dropped", undefined, schedules.length > 0 ? "the task has its schedule already (tend takes one)" : "not a time span tend can read");
-    }
+  for (const a of spans(["OnBootSec", "OnStartupSec", "OnActiveSec"])) {
+    const ms = timeSpan(a, 0);
+    if (ms === null) continue;
+    if (schedules.length > 0 || boot !== null) w.note(a, "dropped", undefined, "tend takes one schedule a task");
+    else boot = { a, ms };
+  }
+  if (boot !== null) {
+    const schedule = `${interval === null ? "" : `every ${tendDuration(interval.ms)} from `}${tendDuration(boot.ms)} after boot`;
+    schedules.push(schedule);
+    const from = boot.a.key === "OnBootSec" ? undefined : boot.a.key === "OnStartupSec" ? "counted from the boot of the machine (or container), not from the server's start: the same when tend starts at boot" : "counted from the boot, not from when the timer was started";
+    w.note(boot.a, from === undefined ? "translated" : "approximated", `schedule = ${schedule}`, from);
+  }
+  if (interval !== null) {
+    if (boot === null) schedules.push(`every ${tendDuration(interval.ms)}`);
+    w.note(interval.a, "approximated", `schedule = ${schedules[0]}`, "measured from when the previous run fell due, not from when it started or ended");
   }
   const schedule = schedules[0];
   if (schedule !== undefined) w.set("schedule", schedule);

@@ -1,5 +1,5 @@
 // The clock of scheduled tasks: arms a timer for each task's next due time (cron via
-// croner, or an interval) and for each pending "DURATION after EVENT" delay, and tells
+// croner, an interval, or a delay after the boot) and for each pending "DURATION after EVENT" delay, and tells
 // the engine when one falls due. The last run of each task is persisted, so that a
 // run missed while the machine or the server was down can be caught up once (for tasks
 // that ask for it with `catch-up = yes`), and an interval survives server restarts.
@@ -18,6 +18,8 @@ export interface SchedulerOptions {
   emit(fact: Fact): void;
   /** Wall-clock time, ms since the epoch. */
   now(): number;
+  /** When the machine (or the container) booted, on the clock of `now`. */
+  bootedAt(): number;
   log(line: string): void;
   /** A state file could not be read: for the log and `tend status`. */
   warn: Warn;
@@ -58,8 +60,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const schedule = (db === null ? undefined : own(db.services, service))?.schedule ?? null;
     if (!isClockSchedule(schedule)) return;
     const now = options.now();
-    const next = nextDue(schedule, now, lastRuns.get(service) ?? null);
-    if (next === null) return; // a cron expression that never matches again
+    const next = nextDue(schedule, now, lastRuns.get(service) ?? null, options.bootedAt());
+    if (next === null) return void due.delete(service); // a cron expression that never matches again, a boot's run made
     due.set(service, next);
     clocks.set(
       service,
@@ -81,6 +83,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const def of Object.values(next.services)) {
         if (!isClockSchedule(def.schedule) || disabled.has(def.name)) continue;
         const lastRun = lastRuns.get(def.name);
+        // An `after boot` schedule counts from the boot, and a run before it was an earlier boot's: no baseline, no catch-up.
+        if (def.schedule.kind === "boot") {
+          arm(def.name);
+          continue;
+        }
         if (lastRun === undefined) {
           // Never ran: count from now, and remember it, so that a restart does not reset the count.
           lastRuns.set(def.name, now);

@@ -20,7 +20,7 @@ import { lookupGroup } from "../supervisor/accounts.js";
 import { defaultEnvironment } from "../supervisor/default-environment.js";
 import { openSupervisor, type Supervisor } from "../supervisor/supervisor.js";
 import { ensureDirectory } from "../system/files.js";
-import { closeInheritedFds } from "../system/processes.js";
+import { bootedAt, closeInheritedFds } from "../system/processes.js";
 import { describeMove, writablePlaces, type WritablePlaces } from "../system/writable.js";
 import { bootNames, type ServerContext, type ServerCore, type Settings } from "./context.js";
 import { listenControl } from "./control-socket.js";
@@ -123,7 +123,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     engine: createEngine(loaded.database, now()),
     persistent: loadPersistent(places.state, warn),
     booted: false,
-    scheduler: createScheduler({ stateDir: places.state, emit: loop.emit, now: () => Date.now(), log, warn }),
+    scheduler: createScheduler({ stateDir: places.state, emit: loop.emit, now: () => Date.now(), bootedAt: () => bootedAt(Date.now()), log, warn }),
     timings,
     emit: loop.emit,
   };

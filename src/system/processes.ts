@@ -69,3 +69,21 @@ export function closeInheritedFds(): number[] {
   }
   return closed;
 }
+
+/** Clock ticks a second in /proc's times (USER_HZ: 100 on every architecture Linux runs tend on). */
+const USER_HZ = 100;
+
+/**
+ * When the machine booted, in ms on the wall clock of `now`, as its init sees it: the
+ * start of pid 1, so that in a container (a pid namespace of its own) the boot is the
+ * container's start, as systemd maps OnBootSec= there. Without /proc: `now`.
+ */
+export function bootedAt(now: number): number {
+  try {
+    const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const init = Number(startTimeOf(1) ?? 0) / USER_HZ;
+    return Number.isFinite(uptime) && Number.isFinite(init) ? now - (uptime - init) * 1000 : now;
+  } catch {
+    return now;
+  }
+}

@@ -140,6 +140,9 @@ const ROWS: Row[] = [
   // schedules, catch-up, instances
   row("catch-up without schedule", `${TASK}catch-up = yes\n`, `${FILE}:3`, "'catch-up' needs a 'schedule'"),
   row("catch-up with a delay schedule", `${TASK}catch-up = yes\nschedule = 5m after started db\n`, `${FILE}:3`, "'catch-up' applies to clock schedules"),
+  row("catch-up with a schedule after the boot", `${TASK}catch-up = yes\nschedule = 5m after boot\n`, `${FILE}:3`, "not to a schedule after the boot"),
+  row("interval after the boot under a second", `${TASK}schedule = every 1ms from 5m after boot\n`, L3(18), "an interval must be at least 1s"),
+  row("delay after the boot that is not a duration", `${TASK}schedule = every 1h from soon after boot\n`, L3(26), "'soon' is not a duration"),
   row("instance without start-on", `${TASK}instance = DEVNAME\n`, `${FILE}:3`, "'instance = DEVNAME' needs a 'start-on' event that carries DEVNAME"),
   row("instance key that is not a name", `${TASK}start-on = ev\ninstance = DEV-NAME\n`, `${FILE}:4:12`, "'DEV-NAME' is not an event key name"),
   row("cron with an out-of-range minute", `${TASK}schedule = 60 * * * *\n`, L3(12), "'60 * * * *' is not a schedule", "minute"),
@@ -355,6 +358,13 @@ describe("values that are accepted", () => {
 
     const hourly = parse(`${TASK}schedule = @hourly\n`);
     assert.deepEqual(hourly.diagnostics, []);
+
+    const boot = parse(`${TASK}schedule = 15m after boot\n`);
+    assert.deepEqual(boot.diagnostics, [], show(boot.diagnostics));
+    assert.deepEqual(boot.parsed!.def.schedule, { kind: "boot", delayMs: 900_000, intervalMs: null });
+    const daily = parse(`${TASK}schedule = every 1d from 15m after boot\n`);
+    assert.deepEqual(daily.parsed!.def.schedule, { kind: "boot", delayMs: 900_000, intervalMs: 86_400_000 });
+    assert.deepEqual(parse(`${TASK}schedule = @reboot\n`).parsed!.def.schedule, { kind: "boot", delayMs: 0, intervalMs: null }, "cron's @reboot");
 
     const after = parse(`${TASK}schedule = 30s after started web\ninstance = X\n`);
     assert.deepEqual(after.diagnostics, [], show(after.diagnostics));

@@ -145,6 +145,15 @@ describe("tend import on Debian's units", () => {
     );
   }
 
+  const tmpfilesClean = units("systemd", "systemd-tmpfiles-clean.timer", "systemd-tmpfiles-clean.service");
+  test("systemd-tmpfiles-clean.timer: OnBootSec=15min and OnUnitActiveSec=1d, one schedule after the boot", { skip: tmpfilesClean.skip }, () =>
+    withTemp((dir) => {
+      const { files, result } = importAndCheck(dir, tmpfilesClean.paths);
+      assert.match(files["systemd-tmpfiles-clean"]!, /^schedule = every 1d from 15m after boot$/m);
+      assert.equal(note(result, "OnBootSec")[0]!.outcome, "translated");
+    }),
+  );
+
   const journald = units("systemd", "systemd-journald@.service");
   test("systemd-journald@: LogsDirectoryMode=02755, a set-group-id mode as systemd writes it, kept", { skip: journald.skip }, () =>
     withTemp((dir) => {

@@ -3,7 +3,8 @@
 // `tend events`); a `catch-up` task runs once after a downtime (simulated by moving its
 // last run, persisted in STATE/timers.json, into the past) while one without catch-up
 // does not, and a last run in the future (a clock set back) does not hold a schedule
-// back; `DURATION after EVENT` runs once per event, with the event's values.
+// back; `DURATION after EVENT` runs once per event, with the event's values; `DURATION
+// after boot` runs once a boot of the machine, whatever the server's restarts.
 //
 // Waiting for a clock is a condition too: every wait is polled until a deadline.
 
@@ -11,6 +12,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bootedAt } from "../../src/system/processes.js";
 import { events, waitFor, withRoot, writePrograms } from "./harness.js";
 import { ms, taskProgram } from "./event-programs.js";
 
@@ -120,6 +122,43 @@ describe("schedules", { concurrency: true }, () => {
       const warm = await root.state("warm");
       assert.equal(warm.runs, 2);
       assert.equal(warm.skipped, 0);
+      await root.shutdown(daemon);
+    }),
+  );
+
+  test("'1s after boot' runs once a boot: at once when that time has passed, not again after a server restart, again after a new boot", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const task = taskProgram(root);
+      root.services({
+        once: `type = task\n${task.command("once", 0, "TEND_EVENT")}schedule = 1s after boot\n`,
+        daily: `type = task\n${task.command("daily", 0, "TEND_EVENT")}schedule = every 1d from 1s after boot\n`,
+        tick: `type = task\n${task.command("tick", 0)}schedule = every 1s\n`,
+      });
+      await root.compile();
+      let daemon = await root.startDaemon();
+      // The machine booted long before the test: both are due at once.
+      await waitFor("the boot runs", () => task.ends("once").length === 1 && task.ends("daily").length === 1);
+      assert.equal(task.starts("once")[0]!.env.TEND_EVENT, "schedule");
+      await waitFor("once's status to settle", async () => (await root.state("once")).runs === 1);
+      assert.equal((await root.state("once")).nextRun, null, "nothing more this boot");
+      const daily = await root.state("daily");
+      assert.ok(daily.nextRun !== null && daily.nextRun > Date.now() + 23 * 3_600_000, `daily's next run is a day on (${daily.nextRun})`);
+      await root.shutdown(daemon);
+
+      // The same boot: a timer due at once would fire before the first tick, a second after the start.
+      const ticks = task.ends("tick").length;
+      daemon = await root.startDaemon();
+      await waitFor("a tick of the restarted server", () => task.ends("tick").length > ticks);
+      assert.equal(task.starts("once").length, 1, "not again on the same boot");
+      assert.equal(task.starts("daily").length, 1, "its interval goes on from the boot's run");
+      await root.shutdown(daemon);
+
+      // A new boot: the last runs were before it.
+      const timers = join(root.places.state, "timers.json");
+      const before = bootedAt(Date.now()) - 60_000;
+      writeFileSync(timers, JSON.stringify({ ...JSON.parse(readFileSync(timers, "utf8")), once: before, daily: before }));
+      daemon = await root.startDaemon();
+      await waitFor("the runs of the new boot", () => task.ends("once").length === 2 && task.ends("daily").length === 2);
       await root.shutdown(daemon);
     }),
   );
