@@ -112,6 +112,9 @@ describe("keeper: listening sockets", { concurrency: true }, () => {
         assert.equal(await onA.line, `a 2 ${pid}\n`, "what waited through the failed set is served");
         assert.equal(await fetchLine({ path }), `u 2 ${pid}\n`);
         await c.next("exited", (m) => m.service === "web" && m.pid === pid);
+        // A port from one address to the wildcard: the old one goes first, or the new one could not bind; the unix one dropped, its file removed.
+        assert.deepEqual(await listenAnswer(c, "web", [`a=tcp:0.0.0.0:${a}`]), { type: "listening", service: "web", count: 1, error: null });
+        assert.equal(existsSync(path), false);
       } finally {
         taken.close();
       }
