@@ -65,8 +65,10 @@ static const char *where_of(const char *spec)
  * 127.0.0.1:80 collide, as [::]:80 and 0.0.0.0:80 do), a unix one's path (after MODE:UID:GID:). */
 static const char *place_of(const char *where)
 {
-    if (strncmp(where, "unix:", 5) != 0)
-        return strrchr(where, ':') != NULL ? strrchr(where, ':') + 1 : where;
+    if (strncmp(where, "unix:", 5) != 0) {
+        const char *colon = strrchr(where, ':');
+        return colon != NULL ? colon + 1 : where;
+    }
     const char *p = where;
     for (int i = 0; i < 4 && p != NULL; i++)
         if ((p = strchr(p, ':')) != NULL)
