@@ -839,8 +839,9 @@ static const char *start_process(struct service *s, const struct message *m, boo
     int listen_fds[MAX_LISTEN];
     char count_env[32], pid_env[40] = "LISTEN_PID=", *names_env = NULL;
     bool passes = !reload && (strcmp(role, "main") == 0 || strcmp(role, "launcher") == 0);
-    /* `listen=N`: the server's set has N sockets; without them all the service is not to run (a port in use). */
-    if (passes && message_get(m, "listen") != NULL && (!message_number(m, "listen", 0, MAX_LISTEN, &number) || (size_t)number != s->listener_count)) {
+    /* `listen=N`: the server's set has N sockets; without them all the service is not to run (a port
+     * in use). A set that could not be installed leaves the one held before: not the server's either. */
+    if (passes && message_get(m, "listen") != NULL && (s->listen_error != NULL || !message_number(m, "listen", 0, MAX_LISTEN, &number) || (size_t)number != s->listener_count)) {
         free(r.argv);
         free(r.envp);
         if (s->listen_error != NULL)
@@ -1105,6 +1106,25 @@ static void handle_forget(const struct message *m)
         return;
     if (service_busy(s))
         return reply_error("a service with a running process cannot be forgotten");
+    /* `keep-sockets=1` (a changed service): its sockets go to a new slot of the same name, all
+     * else is forgotten; the `listen` of its new set that follows keeps those in both sets. */
+    const char *keep = message_get(m, "keep-sockets");
+    if (keep != NULL && strcmp(keep, "1") == 0 && s->listener_count > 0) {
+        size_t at = service_index(&table, s);
+        watch_sockets(s, false);
+        struct service *next = service_add(&table, s->name);
+        s = &table.slots[at]; /* the table may have moved */
+        if (next == NULL)
+            complain("out of memory: the sockets of %s are closed", s->name);
+        else {
+            next->listeners = s->listeners;
+            next->listener_count = s->listener_count;
+            next->listen_names = s->listen_names;
+            s->listeners = NULL;
+            s->listen_names = NULL;
+            s->listener_count = 0;
+        }
+    }
     tree_remove(s, inotify_fd);
     listen_close(s, epoll_fd);
     service_release(s);
@@ -1114,8 +1134,6 @@ static void handle_forget(const struct message *m)
     s->cgroup = s->program = s->name = NULL;
 }
 
-/* The service's listening sockets: opened (or kept, unchanged) and held until the next
- * `listen` or its `forget`. Answered with `listening`. */
 /* Watching a service's sockets (or not): a connection while it has no process is told once. */
 static void watch_sockets(struct service *s, bool on)
 {
@@ -1133,6 +1151,8 @@ static void watch_sockets(struct service *s, bool on)
     s->watching = on;
 }
 
+/* The service's listening sockets: opened (or kept, those it holds already) and held until
+ * the next `listen` or its `forget`. Answered with `listening`. */
 static void handle_listen(const struct message *m)
 {
     struct service *s = named(m, true);
@@ -1143,7 +1163,7 @@ static void handle_listen(const struct message *m)
         return reply_error("out of memory");
     char error[512];
     watch_sockets(s, false);
-    const char *problem = listen_set(s, specs, count_key(m, "socket"), epoll_fd, error, sizeof error);
+    const char *problem = listen_set(s, specs, count_key(m, "socket"), error, sizeof error);
     free(specs);
     const char *watching = message_get(m, "watch");
     if (problem == NULL && watching != NULL && strcmp(watching, "1") == 0 && !service_live(s))

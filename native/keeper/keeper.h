@@ -143,7 +143,7 @@ struct notice {
 
 /* A listening socket a service holds (listen.c). */
 struct listener {
-    char *spec; /* as the server sent it: an unchanged set is kept */
+    char *spec; /* as the server sent it: a socket of the same spec after NAME= is kept */
     int fd;
     char *path; /* a unix socket's file, which the keeper made: removed with it */
     dev_t dev;
@@ -347,10 +347,12 @@ int unix_listened(const struct sockaddr_un *address);
 
 /* ---- listen.c ---- */
 
-/* Installs the service's set of listening sockets (an unchanged one is kept, with its
- * backlog); NULL, or why not, and then it holds none. */
-const char *listen_set(struct service *s, char **specs, size_t count, int epoll_fd, char *error, size_t size);
-/* Closes the sockets (out of any epoll set first: the fds a child holds keep a registration alive). */
+/* Installs the service's set of listening sockets, its sockets not watched: those it holds
+ * already are kept, with their backlogs. NULL, or why not, and then it holds the set it
+ * held (less a dropped socket a new one collided with). */
+const char *listen_set(struct service *s, char **specs, size_t count, char *error, size_t size);
+/* Closes the sockets (out of any epoll set first: the fds a child holds keep a registration
+ * alive; epoll_fd -1: none to leave, the keeper exits or they are not watched). */
 void listen_close(struct service *s, int epoll_fd);
 
 /* ---- server.c ---- */

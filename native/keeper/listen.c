@@ -7,7 +7,8 @@
  * The set is given as specs (docs/keeper-protocol.md, `listen`):
  *   NAME=tcp:ADDR:PORT   NAME=udp:ADDR:PORT   (ADDR dotted IPv4 or [IPv6])
  *   NAME=unix:MODE:UID:GID:PATH               (UID and GID -1: left as made)
- * A set asked for again unchanged is kept as it is (the same sockets, their backlogs). */
+ * A set asked for again is compared socket by socket with the one held: a socket in both
+ * (the same spec after NAME=) is kept as it is, with its backlog. */
 #include "keeper.h"
 
 #include <arpa/inet.h>
@@ -23,20 +24,28 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Closes one socket, and removes its file if it is still the one the keeper made. */
+static void close_one(struct listener *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    struct stat st;
+    /* Only the socket file the keeper made, never what replaced it (lstat: no symlink followed). */
+    if (l->path != NULL && lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l->dev && st.st_ino == l->ino && unlink(l->path) != 0)
+        complain("cannot remove the socket %s: %s", l->path, strerror(errno));
+    free(l->path);
+    l->fd = -1;
+    l->path = NULL;
+}
+
 void listen_close(struct service *s, int epoll_fd)
 {
     for (size_t i = 0; i < s->listener_count; i++) {
         struct listener *l = &s->listeners[i];
-        if (s->watching && l->fd >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l->fd, NULL) != 0)
+        if (s->watching && epoll_fd >= 0 && l->fd >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l->fd, NULL) != 0)
             complain("epoll_ctl: %s", strerror(errno));
-        if (l->fd >= 0)
-            close(l->fd);
-        struct stat st;
-        /* Only the socket file the keeper made, never what replaced it (lstat: no symlink followed). */
-        if (l->path != NULL && lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l->dev && st.st_ino == l->ino && unlink(l->path) != 0)
-            complain("cannot remove the socket %s: %s", l->path, strerror(errno));
+        close_one(l);
         free(l->spec);
-        free(l->path);
     }
     s->watching = false;
     free(s->listeners);
@@ -46,14 +55,44 @@ void listen_close(struct service *s, int epoll_fd)
     s->listener_count = 0;
 }
 
-static bool same_set(const struct service *s, char **specs, size_t count)
+/* What a socket is, after NAME=: two specs with the same one are the same socket (a new NAME is a new label only). */
+static const char *where_of(const char *spec)
 {
-    if (count != s->listener_count)
-        return false;
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(specs[i], s->listeners[i].spec) != 0)
-            return false;
-    return true;
+    return strchr(spec, '=') + 1;
+}
+
+/* Where a socket binds as another could collide with it: a tcp or udp one's port (0.0.0.0:80 and
+ * 127.0.0.1:80 collide, as [::]:80 and 0.0.0.0:80 do), a unix one's path (after MODE:UID:GID:). */
+static const char *place_of(const char *where)
+{
+    if (strncmp(where, "unix:", 5) != 0) {
+        const char *colon = strrchr(where, ':');
+        return colon != NULL ? colon + 1 : where;
+    }
+    const char *p = where;
+    for (int i = 0; i < 4 && p != NULL; i++)
+        if ((p = strchr(p, ':')) != NULL)
+            p++;
+    return p != NULL ? p : where;
+}
+
+static bool collide(const char *a, const char *b)
+{
+    return strncmp(a, b, 4) == 0 && strcmp(place_of(a), place_of(b)) == 0; /* "tcp:", "udp:", "unix" */
+}
+
+/* LISTEN_FDNAMES: the NAMEs of the set, colon-separated, into listen_names (made large enough by the caller). */
+static void name_set(struct service *s)
+{
+    char *p = s->listen_names;
+    for (size_t i = 0; i < s->listener_count; i++) {
+        size_t length = (size_t)(strchr(s->listeners[i].spec, '=') - s->listeners[i].spec);
+        if (i > 0)
+            *p++ = ':';
+        memcpy(p, s->listeners[i].spec, length);
+        p += length;
+    }
+    *p = '\0';
 }
 
 static bool parse_port(const char *text, uint16_t *port)
@@ -169,60 +208,107 @@ static int unix_socket(const char *text, struct listener *l, char *error, size_t
     return fd;
 }
 
-static int open_one(const char *spec, struct listener *l, char *error, size_t size)
+static int open_one(const char *where, struct listener *l, char *error, size_t size)
 {
-    const char *equals = strchr(spec, '=');
-    if (equals == NULL || equals == spec || (size_t)(equals - spec) > 255 || memchr(spec, ':', (size_t)(equals - spec)) != NULL) {
-        snprintf(error, size, "bad request: a socket is NAME=KIND:WHERE, NAME without ':'");
-        return -1;
-    }
-    const char *kind = equals + 1;
-    if (strncmp(kind, "tcp:", 4) == 0)
-        return inet_socket(kind + 4, SOCK_STREAM, error, size);
-    if (strncmp(kind, "udp:", 4) == 0)
-        return inet_socket(kind + 4, SOCK_DGRAM, error, size);
-    if (strncmp(kind, "unix:", 5) == 0)
-        return unix_socket(kind + 5, l, error, size);
+    if (strncmp(where, "tcp:", 4) == 0)
+        return inet_socket(where + 4, SOCK_STREAM, error, size);
+    if (strncmp(where, "udp:", 4) == 0)
+        return inet_socket(where + 4, SOCK_DGRAM, error, size);
+    if (strncmp(where, "unix:", 5) == 0)
+        return unix_socket(where + 5, l, error, size);
     snprintf(error, size, "bad request: a socket's kind is tcp, udp or unix");
     return -1;
 }
 
-const char *listen_set(struct service *s, char **specs, size_t count, int epoll_fd, char *error, size_t size)
+/* The set held, less the sockets closed (dropped first for a new one's sake). */
+static void drop_closed(struct service *s)
 {
-    if (same_set(s, specs, count))
-        return NULL;
-    /* The old set goes first: the new one may bind the same addresses. */
-    listen_close(s, epoll_fd);
-    if (count == 0)
-        return NULL;
+    size_t kept = 0;
+    for (size_t j = 0; j < s->listener_count; j++)
+        if (s->listeners[j].fd >= 0)
+            s->listeners[kept++] = s->listeners[j];
+        else
+            free(s->listeners[j].spec);
+    s->listener_count = kept;
+    name_set(s);
+}
+
+/* The new set, compared socket by socket with the one held: a socket in both stays open as it
+ * is (its backlog too), one dropped is closed, a new one opened, in the new set's order. */
+const char *listen_set(struct service *s, char **specs, size_t count, char *error, size_t size)
+{
     if (count > MAX_LISTEN) {
         snprintf(error, size, "bad request: at most %u sockets a service", MAX_LISTEN);
         return error;
     }
     size_t names_length = 1;
-    for (size_t i = 0; i < count; i++)
-        names_length += strlen(specs[i]) + 1;
-    s->listeners = calloc(count, sizeof *s->listeners);
-    s->listen_names = calloc(names_length, 1);
-    if (s->listeners == NULL || s->listen_names == NULL) {
-        listen_close(s, epoll_fd);
-        return "out of memory";
-    }
     for (size_t i = 0; i < count; i++) {
-        struct listener *l = &s->listeners[i];
-        s->listener_count = i + 1;
-        l->fd = -1;
-        if ((l->spec = strdup(specs[i])) == NULL) {
-            listen_close(s, epoll_fd);
-            return "out of memory";
-        }
-        if ((l->fd = open_one(specs[i], l, error, size)) < 0) {
-            listen_close(s, epoll_fd);
+        const char *equals = strchr(specs[i], '=');
+        if (equals == NULL || equals == specs[i] || (size_t)(equals - specs[i]) > 255 || memchr(specs[i], ':', (size_t)(equals - specs[i])) != NULL) {
+            snprintf(error, size, "bad request: a socket is NAME=KIND:WHERE, NAME without ':'");
             return error;
         }
-        if (i > 0)
-            strcat(s->listen_names, ":");
-        strncat(s->listen_names, specs[i], (size_t)(strchr(specs[i], '=') - specs[i]));
+        names_length += (size_t)(equals - specs[i]) + 1;
     }
+    if (count == 0) {
+        listen_close(s, -1);
+        return NULL;
+    }
+    struct listener *set = calloc(count, sizeof *set);
+    char *names = malloc(names_length);
+    bool made = set != NULL && names != NULL;
+    for (size_t i = 0; made && i < count; i++)
+        made = (set[i].spec = strdup(specs[i])) != NULL;
+    /* from[i]: the socket held that new socket i is, or -1: it is to be opened. */
+    int from[MAX_LISTEN];
+    bool taken[MAX_LISTEN] = {false}, dropped = false;
+    for (size_t i = 0; made && i < count; i++) {
+        from[i] = -1;
+        set[i].fd = -1;
+        for (size_t j = 0; j < s->listener_count && from[i] < 0; j++)
+            if (!taken[j] && strcmp(where_of(s->listeners[j].spec), where_of(specs[i])) == 0) {
+                taken[j] = true;
+                from[i] = (int)j;
+            }
+    }
+    /* A socket dropped where a new one binds goes first, or the new one could not bind (the same
+     * unix path in another mode, a port from one address to another): an error cannot give it back. */
+    for (size_t i = 0; made && i < count; i++)
+        for (size_t j = 0; from[i] < 0 && j < s->listener_count; j++)
+            if (!taken[j] && s->listeners[j].fd >= 0 && collide(where_of(s->listeners[j].spec), where_of(specs[i]))) {
+                close_one(&s->listeners[j]);
+                dropped = true;
+            }
+    const char *problem = made ? NULL : "out of memory";
+    for (size_t i = 0; problem == NULL && i < count; i++)
+        if (from[i] < 0 && (set[i].fd = open_one(where_of(specs[i]), &set[i], error, size)) < 0)
+            problem = error;
+    if (problem != NULL) {
+        /* All or nothing: the new sockets go, the set held stays (less what went first). */
+        for (size_t i = 0; set != NULL && i < count; i++) {
+            if (made)
+                close_one(&set[i]); /* one held is not in set yet: fd -1 */
+            free(set[i].spec);
+        }
+        free(set);
+        free(names);
+        if (dropped)
+            drop_closed(s);
+        return problem;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (from[i] >= 0) {
+            struct listener *held = &s->listeners[from[i]];
+            char *spec = set[i].spec;
+            set[i] = *held;
+            set[i].spec = spec; /* its NAME may be another */
+            held->fd = -1;
+            held->path = NULL;
+        }
+    listen_close(s, -1); /* what is left of it: the sockets dropped */
+    s->listeners = set;
+    s->listener_count = count;
+    s->listen_names = names;
+    name_set(s);
     return NULL;
 }

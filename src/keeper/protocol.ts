@@ -89,7 +89,8 @@ export type ServerMessage =
   /** Take `pid` (a forking daemon's, from its pid file) as the service's main process: answered with `main` or `main-refused`. */
   | { type: "main"; service: string; pid: number }
   | ({ type: "note"; service: string; text: string } & Partial<LogSettings>)
-  | { type: "forget"; service: string }
+  /** `keepSockets` (a changed service): its listening sockets stay, for the `listen` of its new set that follows. */
+  | { type: "forget"; service: string; keepSockets?: boolean }
   /** Asks for the pids of the service's tree: answered by a `procs` of the same service. */
   | { type: "procs"; service: string }
   | { type: "ack"; seq: number }
@@ -98,7 +99,7 @@ export type ServerMessage =
   /** Listen for syslog(3) messages at `path` (none: nowhere), and where those no service sent go. */
   | ({ type: "syslog"; path?: string } & Partial<LogSettings>)
   /** The service's listening sockets, each `NAME=tcp:ADDR:PORT`, `NAME=udp:ADDR:PORT` or `NAME=unix:MODE:UID:GID:PATH`
-   * (none: it holds none); an unchanged set is kept. Answered with `listening`. */
+   * (none: it holds none); a socket the set held already (the same spec after NAME=) is kept, backlog and all. Answered with `listening`. */
   | { type: "listen"; service: string; sockets: string[]; watch?: boolean }
   | { type: "shutdown" };
 
@@ -214,6 +215,9 @@ function toFrame(message: ServerMessage): Frame {
       putLog(message);
       break;
     case "forget":
+      put("service", message.service);
+      if (message.keepSockets) put("keep-sockets", 1);
+      break;
     case "procs":
       put("service", message.service);
       break;

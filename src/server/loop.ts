@@ -164,8 +164,9 @@ function perform(server: ServerContext, action: Exclude<Action, { kind: "affecte
     case "delay":
       return scheduler.delay(action.service, action.ms, action.env);
     case "switched":
-      // What the supervisor keeps for a service removed or changed belongs to the old definition.
-      for (const name of [...action.removed, ...action.changed]) supervisor.forget(name);
+      // What the supervisor keeps for a service removed or changed belongs to the old definition (but the sockets a changed one keeps).
+      for (const name of action.removed) supervisor.forget(name);
+      for (const name of action.changed) supervisor.forget(name, action.db.services[name]);
       supervisor.listen(Object.values(action.db.services));
       scheduler.load(action.db, new Set(persistent.disabled));
       return log(`database generation ${action.db.generation} applied`);

@@ -103,9 +103,13 @@ export interface Supervisor {
   stopped(service: string, def: ServiceDef): void;
   /** Why a starting service is not ready yet, where tend knows: its tcp/unix listener is another process's. */
   notReadyBecause(service: string): string | undefined;
-  /** The service was removed or changed: what the keeper keeps for it (log, notify socket, cgroup, sockets) goes. */
-  forget(service: string): void;
-  /** Has the keeper open (or keep, unchanged) the listening sockets of each service that has `listen`: from boot, or from an apply, on. */
+  /**
+   * The service was removed, or changed into `next`: what the keeper keeps for it (log, notify
+   * socket, cgroup) goes, and its sockets unless `next` has some (`listen` then keeps those of
+   * both sets, with what waits in their backlogs).
+   */
+  forget(service: string, next?: ServiceDef): void;
+  /** Has the keeper open (or keep, those it holds already) the listening sockets of each service that has `listen`: from boot, or from an apply, on. */
   listen(defs: Iterable<ServiceDef>): void;
   /**
    * The processes of the service's tree now, as the keeper tracks it (its cgroup, or by
@@ -183,6 +187,11 @@ export interface Tracking {
   cgroup: string | null;
 }
 
+/** Does the keeper hold sockets for the service from its database's install on (`listen`)? A template never runs itself. */
+function holdsSockets(def: ServiceDef): boolean {
+  return def.listen.length > 0 && def.type === "longrun" && !def.name.endsWith("@");
+}
+
 function createSupervisor(keeper: Keeper, options: SupervisorOptions): Supervisor & { receive(message: KeeperMessage): void; killOrphans(): void; listenSyslog(): void } {
   const running = new Map<string, Running>();
   /** Commands beside (reload or stop) asked for and not yet reported ended, with their pid once reported. */
@@ -230,7 +239,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   /** Why the keeper could not open a service's sockets, said once until it changes. */
   const listenTrouble = new Map<string, string>();
 
-  /** Asks the keeper for the service's sockets (an unchanged set is kept as it is, backlog and all). */
+  /** Asks the keeper for the service's sockets (those it holds already are kept as they are, backlog and all). */
   function openSockets(service: string, def: ServiceDef): void {
     const ids = def.listen.some((l) => l.kind === "unix" && (l.user !== null || l.group !== null));
     const sockets = def.listen.map((l) => {
@@ -573,16 +582,16 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
     },
     statusText: (service) => statusTexts.get(service),
     notReadyBecause: (service) => heldBack.get(service),
-    forget(service) {
+    forget(service, next) {
       statusTexts.delete(service);
       heldBack.delete(service);
       stopFinding(service);
       launched.delete(service);
       listenTrouble.delete(service);
-      if (known.delete(service)) send(service, { type: "forget", service });
+      if (known.delete(service)) send(service, { type: "forget", service, keepSockets: next !== undefined && holdsSockets(next) });
     },
     listen(defs) {
-      for (const def of defs) if (def.listen.length > 0 && def.type === "longrun" && !def.name.endsWith("@")) openSocketsOrSay(def); // a template never runs itself
+      for (const def of defs) if (holdsSockets(def)) openSocketsOrSay(def);
     },
     processesOf,
     async close() {

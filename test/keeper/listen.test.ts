@@ -1,15 +1,16 @@
 // The keeper's listening sockets (socket activation) with real services: a python3 one
 // that reads LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES and serves on fds 3 and 4, a Node one
 // on `listen({fd: 3})`; a connection made while the service is down, or between two of
-// its runs, waits in the backlog and is served once it is up; a port in use is an answer
-// with the reason, and the keeper goes on; `forget` removes the socket file it made.
+// its runs, waits in the backlog and is served once it is up; a new set keeps the sockets
+// it shares with the one held, backlog and all; a port in use is an answer with the
+// reason, the set held stays, and the keeper goes on; `forget` removes the socket file it made.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { existsSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { freePort } from "../server/harness.js";
+import { connectLine, fetchLine, freePort } from "../server/harness.js";
 import { withKeeper, type Connection } from "./harness.js";
 
 const PYTHON = `
@@ -23,17 +24,6 @@ for fd in range(3, 3 + n):
     c.close()
     s.detach()
 `;
-
-/** Connects (the connection may wait in the backlog) and resolves with everything read. */
-function fetchLine(options: { port: number; host: string } | { path: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(options);
-    let text = "";
-    socket.on("data", (d) => (text += d.toString()));
-    socket.on("end", () => resolve(text));
-    socket.on("error", reject);
-  });
-}
 
 async function listenAnswer(c: Connection, service: string, sockets: string[]) {
   const from = c.messages.length;
@@ -70,6 +60,64 @@ describe("keeper: listening sockets", { concurrency: true }, () => {
       c.send({ type: "procs", service: "web" });
       await c.next("procs", (m) => m.service === "web");
       assert.equal(existsSync(path), false, "forget removes the socket file the keeper made");
+    }),
+  );
+
+  test("a new set keeps the sockets the old one has (a renamed one too), through a forget keep-sockets=1: what waits in them is served; in the new order", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const [a, b, added] = [await freePort(), await freePort(), await freePort()];
+      const path = join(k.dir, "web.sock");
+      const old = [`a=tcp:127.0.0.1:${a}`, `b=tcp:127.0.0.1:${b}`, `u=unix:0600:-1:-1:${path}`];
+      assert.equal((await listenAnswer(c, "web", old)).count, 3);
+      const onA = await connectLine(a); // nothing runs yet: they wait in the backlogs
+      const onU = await connectLine({ path });
+      // As the server does for a changed service: forgotten but for its sockets, then its new set (b dropped, c added, u renamed v).
+      c.send({ type: "forget", service: "web", keepSockets: true });
+      const answer = await listenAnswer(c, "web", [`a=tcp:127.0.0.1:${a}`, `c=tcp:127.0.0.1:${added}`, `v=unix:0600:-1:-1:${path}`]);
+      assert.deepEqual(answer, { type: "listening", service: "web", count: 3, error: null });
+      await assert.rejects(fetchLine(b), { code: "ECONNREFUSED" }, "the socket dropped is closed");
+      c.send(k.spawnMessage("web", ["python3", "-c", PYTHON], { role: "main", listen: 3 }));
+      const pid = (await c.next("spawned", (m) => m.service === "web")).pid;
+      assert.equal(await onA.line, `a 3 ${pid}\n`);
+      assert.equal(await fetchLine(added), `c 3 ${pid}\n`);
+      assert.equal(await onU.line, `v 3 ${pid}\n`);
+      await c.next("exited", (m) => m.service === "web" && m.pid === pid);
+    }),
+  );
+
+  test("a new set that cannot be opened leaves the set held as it was; a unix socket in another mode is made again", { timeout: 30_000 }, () =>
+    withKeeper({}, async (k) => {
+      const c = await k.connect();
+      const taken: Server = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const busy = (taken.address() as { port: number }).port;
+      const a = await freePort();
+      const path = join(k.dir, "web.sock");
+      try {
+        assert.equal((await listenAnswer(c, "web", [`a=tcp:127.0.0.1:${a}`, `u=unix:0600:-1:-1:${path}`])).count, 2);
+        const onA = await connectLine(a);
+        const failed = await listenAnswer(c, "web", [`a=tcp:127.0.0.1:${a}`, `t=tcp:127.0.0.1:${busy}`]);
+        assert.equal(failed.count, 2, "the set held stays");
+        assert.match(failed.error ?? "", new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy}: Address already in use`));
+        assert.equal(statSync(path).mode & 0o777, 0o600, "its unix socket too");
+        // Its sockets are not the server's set: the service does not run on them.
+        c.send(k.spawnMessage("web", ["true"], { role: "main", listen: 2 }));
+        assert.match((await c.next("spawn-failed", (m) => m.service === "web")).error, /^cannot listen: cannot listen on .*Address already in use/);
+        // The same path in another mode: closed and made again (it could not be bound while the old one listened).
+        assert.deepEqual(await listenAnswer(c, "web", [`a=tcp:127.0.0.1:${a}`, `u=unix:0660:-1:-1:${path}`]), { type: "listening", service: "web", count: 2, error: null });
+        assert.equal(statSync(path).mode & 0o777, 0o660);
+        c.send(k.spawnMessage("web", ["python3", "-c", PYTHON], { role: "main", listen: 2 }));
+        const pid = (await c.next("spawned", (m) => m.service === "web")).pid;
+        assert.equal(await onA.line, `a 2 ${pid}\n`, "what waited through the failed set is served");
+        assert.equal(await fetchLine({ path }), `u 2 ${pid}\n`);
+        await c.next("exited", (m) => m.service === "web" && m.pid === pid);
+        // A port from one address to the wildcard: the old one goes first, or the new one could not bind; the unix one dropped, its file removed.
+        assert.deepEqual(await listenAnswer(c, "web", [`a=tcp:0.0.0.0:${a}`]), { type: "listening", service: "web", count: 1, error: null });
+        assert.equal(existsSync(path), false);
+      } finally {
+        taken.close();
+      }
     }),
   );
 

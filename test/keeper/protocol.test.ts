@@ -58,6 +58,7 @@ describe("server messages on the wire", () => {
       [{ type: "main", service: "nginx", pid: 4321 }, "main\0service=nginx\0pid=4321\0"],
       [{ type: "note", service: "web", text: "up: ready = fd" }, "note\0service=web\0text=up: ready = fd\0"],
       [{ type: "forget", service: "mount@/dev/sdb1" }, "forget\0service=mount@/dev/sdb1\0"],
+      [{ type: "forget", service: "web", keepSockets: true }, "forget\0service=web\0keep-sockets=1\0"],
       [{ type: "procs", service: "web" }, "procs\0service=web\0"],
       [{ type: "ack", seq: 42 }, "ack\0seq=42\0"],
       [{ type: "settings", stopGraceMs: 8000, console: "json" }, "settings\0stop-grace=8000\0console=json\0"],

@@ -8,7 +8,7 @@
 
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -123,14 +123,32 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
 /** The pid a file names, once a process has written it. */
 export const readPid = async (path: string): Promise<number> => Number(await waitFor(`a pid in ${path}`, () => existsSync(path) && readFileSync(path, "utf8").trim()));
 
-/** All a loopback TCP server on `port` sends before it closes the connection. */
-export function fetchLine(port: number): Promise<string> {
+/** Where a test connects: a port of 127.0.0.1, or a unix socket's path. */
+export type ConnectTo = number | { port: number; host: string } | { path: string };
+
+function readAll(socket: Socket): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
     let text = "";
     socket.on("data", (d) => (text += d.toString()));
     socket.on("end", () => resolve(text));
     socket.on("error", reject);
+  });
+}
+
+const connectTo = (to: ConnectTo): Socket => connect(typeof to === "number" ? { port: to, host: "127.0.0.1" } : to);
+
+/** All a server sends before it closes the connection (the connection may wait in a backlog meanwhile). */
+export function fetchLine(to: ConnectTo): Promise<string> {
+  return readAll(connectTo(to));
+}
+
+/** Connects, and once the connection is made (waiting in a backlog, maybe), gives what fetchLine would. */
+export function connectLine(to: ConnectTo): Promise<{ line: Promise<string> }> {
+  const socket = connectTo(to);
+  const line = readAll(socket);
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve({ line }));
+    line.catch(reject);
   });
 }
 

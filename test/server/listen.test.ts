@@ -1,13 +1,14 @@
 // Socket activation through the server: `listen` sockets are open from boot, before the
 // service runs; a connection made while it is down (not started yet, or stopped between
-// two runs) waits in the backlog and is served once it is up; a port in use fails that
-// service's start with the reason, and the others keep running.
+// two runs, or through an apply that changes its other sockets) waits in the backlog and
+// is served once it is up; a port in use fails that service's start with the reason, and
+// the others keep running.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { findTool } from "../helpers.js";
-import { fetchLine, freePort, waitFor, withRoot } from "./harness.js";
+import { connectLine, fetchLine, freePort, waitFor, withRoot } from "./harness.js";
 
 const python = findTool("python3");
 
@@ -19,6 +20,16 @@ while True:
     c, _ = s.accept()
     c.sendall(("%d %s\\n" % (os.getpid(), os.environ["LISTEN_FDNAMES"])).encode())
     c.close()
+`;
+
+/** Answers each connection on any of its sockets with its pid, the socket's fd and LISTEN_FDNAMES. */
+const SERVE_ALL = `import os, select, socket
+sockets = [socket.socket(fileno=fd) for fd in range(3, 3 + int(os.environ["LISTEN_FDS"]))]
+while True:
+    for s in select.select(sockets, [], [])[0]:
+        c, _ = s.accept()
+        c.sendall(("%d %d %s\\n" % (os.getpid(), s.fileno(), os.environ["LISTEN_FDNAMES"])).encode())
+        c.close()
 `;
 
 describe("listen: sockets held for a service", { skip: python === null ? "python3 is not installed" : false }, () => {
@@ -61,6 +72,28 @@ describe("listen: sockets held for a service", { skip: python === null ? "python
       } finally {
         taken.close();
       }
+    }),
+  );
+
+  test("an apply that changes its set keeps the sockets both sets have: a connection waiting on one is served by the new definition", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      const [a, b, c] = [await freePort(), await freePort(), await freePort()];
+      const script = root.file("serve.py", SERVE_ALL);
+      const echo = (sockets: string) => `type = longrun\n${sockets}command = ${python} ${script}\n`;
+      root.services({ echo: echo(`listen = a=tcp:127.0.0.1:${a}\nlisten = b=tcp:127.0.0.1:${b}\n`) });
+      const compiled = await root.compile();
+      assert.equal(compiled.status, 0, compiled.stderr);
+      const daemon = await root.startDaemon();
+      const waiting = await connectLine(a); // nothing runs: it waits in a's backlog
+      root.services({ echo: echo(`listen = a=tcp:127.0.0.1:${a}\nlisten = c=tcp:127.0.0.1:${c}\n`) });
+      const applied = await root.tend("apply");
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.equal((await root.tend("start", "echo")).status, 0);
+      const pid = (await root.state("echo")).pid;
+      assert.equal(await waiting.line, `${pid} 3 a:c\n`, "served on a, which the apply kept");
+      assert.equal(await fetchLine(c), `${pid} 4 a:c\n`);
+      await assert.rejects(fetchLine(b), { code: "ECONNREFUSED" }, "b is closed");
+      await root.shutdown(daemon);
     }),
   );
 
