@@ -22,7 +22,7 @@ export function beginStart(ctx: Step, name: string): void {
   setPhase(ctx, name, defOf(ctx.e, name).type === "task" ? "running" : "starting", null);
   // Tasks run on `starting NAME` finish before its first process starts.
   const hooks = announce(ctx, name, "starting", {});
-  if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
+  if (hooks.length > 0) return waitForHooks(ctx, name);
   launch(ctx, name);
 }
 

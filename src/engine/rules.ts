@@ -45,8 +45,7 @@ export function evaluate(ctx: Step, name: string): void {
       if (!s.announced && (s.role !== null || s.phase === "up")) {
         s.announced = true;
         const hooks = announce(ctx, name, "stopping", {});
-        if (hooks.length > 0 && s.phase === "up") return waitForHooks(ctx, name, hooks);
-        s.hooks = hooks; // let go of below
+        if (hooks.length > 0 && s.phase === "up") return waitForHooks(ctx, name);
       }
       if (s.hooks.length > 0 && s.phase === "up" && !hooksDone(e, s.hooks)) return;
       dropHooks(ctx, name);
