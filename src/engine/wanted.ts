@@ -105,14 +105,15 @@ function computeWanted(e: Engine): Map<string, Pull> {
 }
 
 /**
- * Is the stop of `name` waiting for `task`, run on `stopping NAME`? Such a task does not
- * keep `name` wanted: `name` waits for it, then goes (see `requirementReady`). A run on
- * any other job event (`starting web`) is no hook of `name`'s stop: what it requires, it
- * pulls in as any task, even on its way down.
+ * Is the stop of `name` waiting for `task`, run on `stopping NAME`, whose run goes on?
+ * Such a task does not keep `name` wanted: `name` waits for it, then goes (see
+ * `requirementReady`). A run on any other job event (`starting web`) is no hook of
+ * `name`'s stop, nor is a run that has ended (its post-stop may still run): what it
+ * requires, it pulls in as any task, even on its way down.
  */
 const stopWaitsFor = (e: Engine, name: string, task: string): boolean => {
   const s = stateOf(e, name);
-  return s.announced && s.hooks.includes(task);
+  return e.hookRuns.has(task) && s.announced && s.hooks.includes(task);
 };
 
 /**
