@@ -21,6 +21,8 @@ import type { AdoptedProcess, Fact } from "./types.js";
 export function adopt(ctx: Step, fact: Extract<Fact, { kind: "adopted" }>): void {
   const s = stateOf(ctx.e, fact.service);
   const beside = fact.reload ?? null;
+  // A post-start cut short before its spawn was told: the command the keeper runs beside is it (killed below), or it has gone.
+  if (beside === null) s.postStartLeft = false;
   // A post-start is adopted once its main is: a main lost meanwhile ends the start, and the command with it.
   if (s.postStart !== null) {
     adoptProcess(ctx, fact);

@@ -71,11 +71,11 @@ function forget(e: Engine, name: string): void {
   e.hookRuns.delete(name);
 }
 
-/** Once everything leaving the old database has stopped, switch to the new one. */
+/** Once everything leaving the old database has stopped (a post-start it left included: its news is its state's), switch to the new one. */
 export function completeApply(ctx: Step): boolean {
   const { e } = ctx;
   const pending = e.pendingApply;
-  if (pending === null || [...pending.leaving].some((n) => isActive(stateOf(e, n).phase))) return false;
+  if (pending === null || [...pending.leaving].some((n) => isActive(stateOf(e, n).phase) || stateOf(e, n).postStartLeft)) return false;
   const { diff } = pending;
   // What the engine made, with its template, and whether the new database now compiles it alike (its state carries on).
   const made = [...e.defs.keys()].filter((n) => madeAtRunTime(e, n)).map((name) => ({ name, template: templateOf(e, name)!, compiled: alike(e, pending.db, name) }));

@@ -148,6 +148,7 @@ export function initialState(def: ServiceDef, now: number): ServiceState {
     skipped: 0,
     reload: null,
     postStart: null,
+    postStartLeft: false,
     stopCommand: null,
     reloaded: null,
   };

@@ -9,8 +9,9 @@ import { arm } from "./processes.js";
 import { rewant } from "./wanted.js";
 
 /**
- * Emit a job event of `name`; return the tasks it started (or found still running)
- * that the transition of `name` waits for (only `starting` and `stopping` have such hooks).
+ * Emit a job event of `name`; record (in its `hooks`) and return the tasks it started
+ * (or found still running) that the transition of `name` waits for (only `starting` and
+ * `stopping` have such hooks).
  */
 export function announce(ctx: Step, name: string, verb: "starting" | "started" | "stopping" | "stopped", values: Record<string, string>): string[] {
   const { e } = ctx;
@@ -22,17 +23,20 @@ export function announce(ctx: Step, name: string, verb: "starting" | "started" |
   const effect = occur(ctx, { kind: "job", verb, service: job, values: { JOB: job, ...instance, ...values } });
   if (verb !== "starting" && verb !== "stopping") return [];
   const hooks = [...effect.started, ...effect.skipped].filter((t) => defOf(e, t).type === "task");
+  // Recorded before the wanted set is derived again, which asks: a run on `stopping NAME` does not keep NAME (`stopWaitsFor`).
+  stateOf(e, name).hooks = hooks;
   for (const t of hooks) e.hookRuns.add(t);
-  if (hooks.length > 0) rewant(ctx); // hook runs pull in less (see `computeWanted`)
+  if (hooks.length > 0) rewant(ctx);
   return hooks;
 }
 
 /** Hook tasks may take as long as their own start timeout, or 90 s when they have none. */
 const DEFAULT_HOOK_TIMEOUT_MS = 90_000;
 
-export function waitForHooks(ctx: Step, name: string, hooks: string[]): void {
+/** The transition of `name` waits for the hooks `announce` recorded. */
+export function waitForHooks(ctx: Step, name: string): void {
   const s = stateOf(ctx.e, name);
-  s.hooks = hooks;
+  const hooks = s.hooks;
   const limit = Math.max(...hooks.map((h) => defOf(ctx.e, h).startTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS));
   setPhase(ctx, name, s.phase, `waiting for ${hooks.join(", ")} (run on ${s.phase === "up" ? "stopping" : "starting"} ${name})`);
   arm(ctx, name, limit, "hook-timeout");
@@ -41,15 +45,15 @@ export function waitForHooks(ctx: Step, name: string, hooks: string[]): void {
 /**
  * The transition of `name` no longer waits for its hook tasks (they ran, timed out, or
  * it was called off): those still running, that nothing else waits for, go on as
- * ordinary runs (a shutdown stops them too).
+ * ordinary runs (a shutdown stops them too). Either way what they require, `name`
+ * included, they pull in again as any task (see `stopWaitsFor`).
  */
 export function dropHooks(ctx: Step, name: string): void {
   const s = stateOf(ctx.e, name);
   const abandoned = s.hooks;
+  if (abandoned.length === 0) return;
   s.hooks = [];
-  const dropped = abandoned.filter((h) => ctx.e.services.has(h) && hookWaiters(ctx.e, h).length === 0 && ctx.e.hookRuns.delete(h));
-  if (dropped.length === 0) return;
-  for (const h of dropped) ctx.dirty.add(h);
+  for (const h of abandoned) if (ctx.e.services.has(h) && hookWaiters(ctx.e, h).length === 0 && ctx.e.hookRuns.delete(h)) ctx.dirty.add(h);
   rewant(ctx);
 }
 

@@ -7,7 +7,8 @@
 // the keeper's one place for a command beside the service's process: the reload and
 // stop commands run only while up or stopping, so never beside it, and the reload-*
 // facts are its news while it runs. A start cut short (a stop, its main's end, its
-// timeout) kills it.
+// timeout) kills it; one whose spawn is not yet told, once it is, and until it has
+// ended the service does not start again (`postStartLeft`).
 
 import { end, endsBoot } from "./boot.js";
 import { defOf, stateOf, type Step } from "./engine.js";
@@ -54,8 +55,18 @@ export function postStartInterrupted(ctx: Step, name: string): void {
   const s = stateOf(ctx.e, name);
   const pid = s.postStart!.pid;
   s.postStart = null;
-  // A spawn not yet reported is killed when it is (reload.ts: a command beside that nothing waits for).
   if (pid !== null) ctx.out.push({ kind: "signal", service: name, pid, signal: "SIGKILL", to: "reload" });
+  // A spawn not yet reported is killed when it is. Its report may come after a new start's
+  // first process has started: that start's post-start would find the place taken, and
+  // take the old command's news for its own.
+  else s.postStartLeft = true;
+}
+
+/** News of a post-start cut short before its spawn was told: killed once spawned; once ended, the service may start again. */
+export function leftPostStartFact(ctx: Step, fact: Extract<Fact, { kind: "reload-spawned" | "reload-spawn-failed" | "reload-exited" }>): void {
+  if (fact.kind === "reload-spawned") return void ctx.out.push({ kind: "signal", service: fact.service, pid: fact.pid, signal: "SIGKILL", to: "reload" });
+  stateOf(ctx.e, fact.service).postStartLeft = false;
+  ctx.dirty.add(fact.service);
 }
 
 /** After a server restart: the command the keeper runs beside the service (its pid), or none, while the restored state has a post-start under way. */

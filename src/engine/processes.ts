@@ -22,7 +22,7 @@ export function beginStart(ctx: Step, name: string): void {
   setPhase(ctx, name, defOf(ctx.e, name).type === "task" ? "running" : "starting", null);
   // Tasks run on `starting NAME` finish before its first process starts.
   const hooks = announce(ctx, name, "starting", {});
-  if (hooks.length > 0) return waitForHooks(ctx, name, hooks);
+  if (hooks.length > 0) return waitForHooks(ctx, name);
   launch(ctx, name);
 }
 
@@ -131,9 +131,9 @@ export function timerFired(ctx: Step, name: string): void {
   }
   if (s.phase === "starting" && s.delayed) {
     s.delayed = false;
-    // A requirement may have gone down meanwhile (it crashed too, or was restarted):
-    // wait for it as any start does.
-    if (!requirementsUp(ctx.e, name)) return setPhase(ctx, name, "down", null);
+    // A requirement may have gone down meanwhile (it crashed too, or was restarted), or
+    // the post-start its last start left has not ended: wait for it as any start does.
+    if (!requirementsUp(ctx.e, name) || s.postStartLeft) return setPhase(ctx, name, "down", null);
     s.killed = false; // a new attempt, as in `beginStart`
     if (def.startTimeoutMs !== null) arm(ctx, name, def.startTimeoutMs, "start-timeout");
     return spawn(ctx, name, firstRole(def));

@@ -24,7 +24,7 @@ export function evaluate(ctx: Step, name: string): void {
       // Its requirement recovered (or never failed): wait for it, saying so if only an event can start it.
       if (!requirementsUp(e, name) || e.awaiting.has(name)) return setPhase(ctx, name, "down", awaitedTrigger(e, name));
       if (s.phase === "failed") setPhase(ctx, name, "down", null);
-      if (!orderingSettled(e, name)) return;
+      if (!orderingSettled(e, name) || s.postStartLeft) return;
       return beginStart(ctx, name);
     }
     case "starting":
@@ -45,8 +45,7 @@ export function evaluate(ctx: Step, name: string): void {
       if (!s.announced && (s.role !== null || s.phase === "up")) {
         s.announced = true;
         const hooks = announce(ctx, name, "stopping", {});
-        if (hooks.length > 0 && s.phase === "up") return waitForHooks(ctx, name, hooks);
-        s.hooks = hooks; // let go of below
+        if (hooks.length > 0 && s.phase === "up") return waitForHooks(ctx, name);
       }
       if (s.hooks.length > 0 && s.phase === "up" && !hooksDone(e, s.hooks)) return;
       dropHooks(ctx, name);

@@ -11,7 +11,7 @@ import { makeNamed } from "./instances.js";
 import { processEnded, spawned, timerFired } from "./processes.js";
 import { reloaded, reloading, reloadNamed, reloadProcessFact, reloadTimedOut } from "./reload.js";
 import { stopCommandFact, stopCommandTimedOut } from "./stop-command.js";
-import { mainStarted, postStartFact } from "./post-start.js";
+import { leftPostStartFact, mainStarted, postStartFact } from "./post-start.js";
 import { evaluate } from "./rules.js";
 import { members, requirersOf } from "./topology.js";
 import type { Action, Command, Fact, TimedFact } from "./types.js";
@@ -102,9 +102,11 @@ function handle(ctx: Step, fact: Fact): void {
       return reloadNamed(ctx, fact.names);
     case "reload-spawned":
     case "reload-spawn-failed":
-    case "reload-exited":
-      if (!e.services.has(fact.service)) return;
-      return (stateOf(e, fact.service).postStart !== null ? postStartFact : stateOf(e, fact.service).stopCommand !== null ? stopCommandFact : reloadProcessFact)(ctx, fact);
+    case "reload-exited": {
+      const s = e.services.get(fact.service);
+      if (s === undefined) return;
+      return (s.postStartLeft ? leftPostStartFact : s.postStart !== null ? postStartFact : s.stopCommand !== null ? stopCommandFact : reloadProcessFact)(ctx, fact);
+    }
     case "reloading":
     case "reloaded":
       if (!e.services.has(fact.service)) return;

@@ -122,6 +122,12 @@ export interface ServiceState {
   reload: Reload | null;
   /** A post-start command under way; only while starting. */
   postStart: PostStart | null;
+  /**
+   * A post-start cut short before its spawn was told: its news is still to come (it is
+   * killed then), and the keeper's place beside is its until it has ended, so the
+   * service does not start again before (post-start.ts `leftPostStartFact`).
+   */
+  postStartLeft: boolean;
   /** A stop command under way; only while stopping. */
   stopCommand: StopCommand | null;
   /** How the last reload ended (error null: reloaded), and when: what `tend reload` answers. */

@@ -95,16 +95,26 @@ function computeWanted(e: Engine): Map<string, Pull> {
     const def = defOf(e, name);
     if (isTemplateDef(def) || (!named(name) && waitsForTrigger(def))) continue; // a template never runs itself: its instances do
     pulls.set(name, pull);
-    // A task run on `stopping X` does not keep X: X waits for it, then goes (see `requirementsUp`).
-    const hookRun = e.hookRuns.has(name);
     for (const edge of ["requires", "wants"] as const) {
       for (const n of edgesOf(e.topo, edge, name)) {
-        if (!pulls.has(n) && !(hookRun && stateOf(e, n).announced)) queue.push([n, { by: edge, from: name }]);
+        if (!pulls.has(n) && !stopWaitsFor(e, n, name)) queue.push([n, { by: edge, from: name }]);
       }
     }
   }
   return pulls;
 }
+
+/**
+ * Is the stop of `name` waiting for `task`, run on `stopping NAME`, whose run goes on?
+ * Such a task does not keep `name` wanted: `name` waits for it, then goes (see
+ * `requirementReady`). A run on any other job event (`starting web`) is no hook of
+ * `name`'s stop, nor is a run that has ended (its post-stop may still run): what it
+ * requires, it pulls in as any task, even on its way down.
+ */
+const stopWaitsFor = (e: Engine, name: string, task: string): boolean => {
+  const s = stateOf(e, name);
+  return e.hookRuns.has(task) && s.announced && s.hooks.includes(task);
+};
 
 /**
  * The services a name brings up: a service itself, a bundle its members — but what
@@ -197,7 +207,7 @@ function computeAwaiting(e: Engine): Set<string> {
   while (stack.length > 0) {
     const name = stack.pop()!;
     for (const d of edgesOf(e.topo, "requiredBy", name)) {
-      if (awaiting.has(d) || !e.wanted.has(d) || (e.hookRuns.has(d) && stateOf(e, name).announced)) continue;
+      if (awaiting.has(d) || !e.wanted.has(d) || stopWaitsFor(e, name, d)) continue;
       awaiting.add(d);
       stack.push(d);
     }

@@ -1,7 +1,10 @@
 // Engine defects the simulation found (issue 11), fixed since: each as the smallest
 // sequence of facts that showed it, driven through the simulation's world
 // (sim/world.ts), asserting what docs/DESIGN.md says. (The sixth, a crash on the way
-// down during a bounce, is a rule case: rules/bounce.test.ts.)
+// down during a bounce, is a rule case: rules/bounce.test.ts; so are a task run on
+// `starting web` that let what it requires go as if it were its stop's hook,
+// rules/hooks.test.ts, and a post-start cut short before its spawn was told, whose
+// news a new start took for its own, rules/post-start.test.ts.)
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -162,4 +162,29 @@ describe("rule: hooks", () => {
       "arm db stop-timeout 10s",
     ]);
   });
+
+  test("a task run on `starting web` that requires db brings back db on its way down: only a run on `stopping db` lets db go", () => {
+    const r = rig({ db: longrun(), app: longrun("requires = db"), web: longrun(), prep: task("requires = db", "start-on = starting web") });
+    r.settle(r.start("app"));
+    r.stop("app");
+    r.exits("app", "SIGTERM"); // db, no longer wanted, stops
+    assert.deepEqual(r.phases("db"), ["db stopping"]);
+    assert.deepEqual(r.start("web"), [
+      "affected start web",
+      "web → starting",
+      "job starting web ▸ started prep",
+      "web → starting: waiting for prep (run on starting web)",
+      "arm web hook-timeout 90s",
+    ]);
+    // prep pulls db in again: once down, db comes back for it, and prep runs.
+    assert.deepEqual(r.exits("db", "SIGTERM"), [
+      "db → down",
+      "job stopped db RESULT=ok EXIT_SIGNAL=SIGTERM",
+      "db → starting",
+      "job starting db",
+      "arm db start-timeout 60s",
+      "spawn db main",
+    ]);
+    assert.deepEqual(r.spawned("db"), ["db → up", "job started db", "prep → running", "job starting prep", "spawn prep main {JOB=web TEND_EVENT=starting web}", "job started prep"]);
+  });
 });

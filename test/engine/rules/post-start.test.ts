@@ -5,9 +5,11 @@
 //   it (with `MAINPID`); the service is up only once it exits 0. A failure (or no start
 //   of it) fails the start: the main is stopped, and the restart policy applies, as for
 //   a main that ended while starting. The start timeout covers it; a start cut short
-//   (a stop, the main's end, the timeout) kills it.
+//   (a stop, the main's end, the timeout) kills it — one whose spawn is not yet told,
+//   once it is: until it has ended, the place beside is its, and the service does not
+//   start again nor an apply switch over it.
 //
-// Home: src/engine/post-start.ts `mainStarted`, `postStartFact`, `postStartInterrupted`;
+// Home: src/engine/post-start.ts `mainStarted`, `postStartFact`, `postStartInterrupted`, `leftPostStartFact`;
 // from processes.ts `spawned`, step.ts `ready`, forking.ts `mainTaken`, phase.ts `setPhase`.
 
 import { describe, test } from "node:test";
@@ -94,5 +96,27 @@ describe("rule: post-start", () => {
     q.spawned("web");
     q.reloadSpawned("web");
     assert.deepEqual(q.exits("web", 1), ["signal web reload SIGKILL", "web → failed: exited with code 1", "job stopped web RESULT=failed EXIT_STATUS=1"]);
+  });
+
+  test("cut short before its spawn was told: the service starts again only once that command has ended (its news is not the new start's)", () => {
+    const r = rig({ db: longrun("post-start = /bin/db-ready", "restart = always", "restart-delay = 0") });
+    r.start("db");
+    assert.deepEqual(r.spawned("db"), ["spawn db post-start {MAINPID=100}"]);
+    // Restarted at once (restart-delay 0), but its post-start's spawn is still to be told: the keeper's place beside is taken.
+    assert.deepEqual(r.exits("db", 1), ["db → down", "job stopped db RESULT=ok EXIT_STATUS=1"]);
+    assert.deepEqual(r.reloadSpawned("db"), ["signal db reload SIGKILL"]);
+    assert.deepEqual(r.reloadExits("db", "SIGKILL"), ["db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main"]);
+    assert.deepEqual(r.spawned("db"), ["spawn db post-start {MAINPID=102}"]);
+  });
+
+  test("an apply that changes it while such a command is still to be told switches only once that command has ended", () => {
+    const files = (timeout: string) => ({ db: longrun("post-start = /bin/db-ready", `stop-timeout = ${timeout}`) });
+    const r = rig(files("10s"));
+    r.start("db");
+    r.spawned("db");
+    assert.deepEqual(r.apply(files("20s")), ["job stopping db", "db → stopping", "signal db SIGTERM", "arm db stop-timeout 10s"]);
+    assert.deepEqual(r.exits("db", "SIGTERM"), ["db → down", "job stopped db RESULT=ok EXIT_SIGNAL=SIGTERM"]);
+    assert.deepEqual(r.reloadSpawned("db"), ["signal db reload SIGKILL"]);
+    assert.deepEqual(r.reloadExits("db", "SIGKILL"), ["switched to generation 2, changed db", "db → starting", "job starting db", "arm db start-timeout 60s", "spawn db main"]);
   });
 });

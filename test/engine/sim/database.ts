@@ -91,7 +91,7 @@ export function configureBeside(rng: Random, def: ServiceDef): void {
   if (how === "command") def.reload = ["/sim/reload"];
   else if (how === "signal") def.reloadSignal = rng.pick(["SIGHUP", "SIGUSR1", "SIGUSR2"]);
   if (how !== "none") def.reloadTimeoutMs = rng.chance(0.1) ? null : rng.int(50, 1500);
-  if (rng.chance(0.2)) def.postStart = ["/sim/post-start"];
+  if (rng.chance(0.3)) def.postStart = ["/sim/post-start"];
 }
 
 /** Random commands, hooks, readiness, timeouts and restart policy for a service. */

@@ -6,7 +6,8 @@
 // a wanted dependent failed for X is stale — it should have started again. A
 // dependent that is no longer wanted does not start again; its stale reason is
 // counted (`stale reason, unwanted`), not failed, since the words do not say what it
-// shows; so is one that an apply or a bounce is taking down (it waits for them).
+// shows; so is one that an apply or a bounce is taking down (it waits for them), and
+// any in a shutdown (nothing starts again then).
 
 import type { Check, Sim } from "./check.js";
 import type { Oracle } from "./wanted.js";
@@ -36,10 +37,10 @@ export function dependentChecks(sim: Sim, oracle: Oracle, leaving: () => Readonl
     if (!quiet && world.phase(x) !== "up") return; // on its way down or up: wait for it
     const s = e.services.get(name)!;
     const what = `${name} is ${s.phase} (${s.reason}) while ${x} is ${world.phase(x)}`;
-    // What an apply or a bounce is taking down waits for it, whatever its reason says.
+    // What an apply or a bounce is taking down waits for it, whatever its reason says; in a shutdown (a boot's end) nothing starts again.
     const waits = leaving().has(name) || e.bounces.some((g) => g.has(name));
-    if (wanted.has(name) && !s.held && !waits) fail(`dependents: ${what}: it should have started again by itself`);
-    count(waits ? "stale reason, waiting for an apply or a bounce" : "stale reason, unwanted");
+    if (wanted.has(name) && !s.held && !waits && !e.shuttingDown) fail(`dependents: ${what}: it should have started again by itself`);
+    count(e.shuttingDown ? "stale reason, shutting down" : waits ? "stale reason, waiting for an apply or a bounce" : "stale reason, unwanted");
   };
 
   /** The requirements that were blocked when each stopping service began its stop: the reason its end may give. */

@@ -30,6 +30,8 @@ export function processChecks(sim: Sim): Check {
   let stopCommandNews = false;
   /** The step's fact is news of a post-start: its end makes the service up (and starts what waits for it), or fails its start. */
   let postStartNews = false;
+  /** The step's fact is news of a post-start a start cut short left: its end lets its service start again (or an apply switch). */
+  let leftPostStartNews = false;
 
   /** Invariant 1 (and ordering): nothing starts before what it requires is up. */
   const checkStart = (name: string, role: SpawnRole, begins: boolean): void => {
@@ -110,8 +112,8 @@ export function processChecks(sim: Sim): Check {
       if (main?.role !== "main" || !main.ready || a.env?.MAINPID !== String(main.pid)) fail(`${name}: its post-start has MAINPID=${a.env?.MAINPID}, its process is ${main?.role} ${main?.pid}${main?.ready === false ? " (not ready)" : ""}`);
       return;
     }
-    // A stop command's end lets its stop go on (a post-stop), a post-start's makes its service up: no reload's.
-    if (isReloadFact(world.fact!) && !stopCommandNews && !postStartNews) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
+    // A stop command's end lets its stop go on (a post-stop), a post-start's makes its service up, a left one's lets it start: no reload's.
+    if (isReloadFact(world.fact!) && !stopCommandNews && !postStartNews && !leftPostStartNews) fail(`invariant r: ${showFact(world.fact!)} spawned ${name}'s ${role}`);
     const other = world.live(name);
     if (other !== undefined) fail(`invariant 3: ${name} spawned a ${role} while its ${other.role} (pid ${other.pid}) is still alive`);
     if (START_ROLES.includes(role)) checkStart(name, role, world.begins(a) === "start");
@@ -204,6 +206,7 @@ export function processChecks(sim: Sim): Check {
       }
       stopCommandNews = "service" in fact && e.services.get(fact.service)?.stopCommand != null;
       postStartNews = isReloadFact(fact) && "service" in fact && e.services.get(fact.service)?.postStart != null;
+      leftPostStartNews = isReloadFact(fact) && "service" in fact && e.services.get(fact.service)?.postStartLeft === true;
       const s = fact.kind === "signal" ? e.services.get(fact.service) : undefined;
       signalled = s === undefined || (fact.kind === "signal" && fact.to === "main" && s.role !== "main") ? null : s.pid;
     },
@@ -224,8 +227,11 @@ export function processChecks(sim: Sim): Check {
           if (def.forking && world.live(a.service) !== undefined) fail(`${a.service}: a kill while its ${world.live(a.service)!.role} runs`);
           return;
         }
-        case "changed":
-          return changed(a, actions[i + 1]);
+        case "changed": {
+          // A post-start cut short is killed with the change (phase.ts `setPhase`): what follows is the next action but that kill.
+          const next = actions.slice(i + 1).find((b) => !(b.kind === "signal" && b.to === "reload" && b.service === a.service));
+          return changed(a, next);
+        }
         default:
           return;
       }

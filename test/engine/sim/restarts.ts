@@ -144,6 +144,14 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
     }
   };
 
+  /** The instances this step's names made (the world knows them from its first action on): what they require is released, as a start's. */
+  const releaseMade = (): void => {
+    if (unmade.length === 0) return;
+    const made = unmade.filter((n) => world.graph.members(n).length > 0);
+    for (const r of requirementsOf(world.graph, made.flatMap((n) => world.graph.members(n)))) release(r);
+    unmade = unmade.filter((n) => !made.includes(n));
+  };
+
   return {
     beforeStep(fact) {
       switch (fact.kind) {
@@ -152,7 +160,7 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
         case "restart": {
           const names = fact.kind === "boot" && fact.policy.exitWith !== null ? [...fact.names, fact.policy.exitWith] : fact.names;
           for (const r of requirementsOf(world.graph, names.flatMap((n) => world.graph.members(n)))) release(r);
-          // An instance named that is not made yet releases what it requires once the step made it (see afterStep).
+          // An instance named that is not made yet releases what it requires once the step made it (see `releaseMade`).
           unmade = names.filter((n) => world.graph.members(n).length === 0);
           return;
         }
@@ -167,6 +175,7 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
       }
     },
     action(a) {
+      releaseMade();
       switch (a.kind) {
         case "changed":
           return changed(a.service, a.phase, a.reason);
@@ -201,7 +210,7 @@ export function restartChecks(sim: Sim, leaving: () => ReadonlySet<string>): Che
       }
     },
     afterStep() {
-      if (unmade.length > 0) for (const r of requirementsOf(world.graph, unmade.flatMap((n) => world.graph.members(n)))) release(r);
+      releaseMade();
       unmade = [];
       for (const [name, ms] of owed) fail(`restart: ${name} is restarting, and no restart delay of ${ms} ms was armed`);
       for (const [name, outcome] of pending) {
