@@ -45,9 +45,10 @@ test("the ring keeps the last transitions oldest first across its wraps and a fi
   withTemp((dir) => {
     const db = compiledDatabase(files);
     const clock = { now: 1_000 };
-    const quiet = { warn: (line: string) => assert.fail(line), log: (line: string) => assert.fail(line) };
+    // A warning or a log line here is a record that could not be read or written.
+    const none = { warn: (line: string) => assert.fail(line), log: (line: string) => assert.fail(line) };
     const engine = createEngine(db, clock.now);
-    const first = openTimings(dir, quiet.warn, quiet.log, () => clock.now);
+    const first = openTimings(dir, none.warn, none.log, () => clock.now);
     const run = driver(engine, first, clock);
     // A start of 40 is 40 asked, 40 spawns, 80 phases; a stop 40 asked, 80 phases: 280 a round.
     const rounds = Math.ceil((2.5 * TRANSITIONS_KEPT) / (7 * SERVICES));
@@ -66,7 +67,7 @@ test("the ring keeps the last transitions oldest first across its wraps and a fi
 
     // A next server reads the record back, and its ring goes on from there.
     const saved = first.timeline();
-    const next = openTimings(dir, quiet.warn, quiet.log, () => clock.now);
+    const next = openTimings(dir, none.warn, none.log, () => clock.now);
     assert.deepEqual(next.timeline(), saved);
     driver(engine, next, clock)({ kind: "start", names: ["flat"] });
     const after = next.timeline();
