@@ -4,6 +4,7 @@
 import type { Workload } from "../lib/workload.js";
 import { check10k } from "./check-10k.js";
 import { container } from "./container.js";
+import { recorder } from "./recorder.js";
 import { startup } from "./startup.js";
 import { w1Flat } from "./w1-flat.js";
 import { w2Dag } from "./w2-dag.js";
@@ -12,4 +13,4 @@ import { w4Events } from "./w4-events.js";
 import { w5Flood } from "./w5-flood.js";
 import { w6Readopt } from "./w6-readopt.js";
 
-export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, w2Dag, w3Status, w4Events, w5Flood, w6Readopt, container];
+export const WORKLOADS: readonly Workload[] = [startup, check10k, w1Flat, recorder, w2Dag, w3Status, w4Events, w5Flood, w6Readopt, container];

@@ -39,6 +39,8 @@ export interface Timings {
 interface Recording {
   span: Span;
   pending: Set<string>;
+  /** Begun in the step being recorded: each of its services is looked at once (one may be up already), later only what changed. */
+  fresh: boolean;
 }
 
 export function openTimings(stateDir: string, warn: Warn, log: (line: string) => void, now: () => number): Timings {
@@ -46,13 +48,17 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
   const loaded = loadStateFile(stateDir, TIMINGS_FILE, decodeTimeline, null, warn);
   let boot: Span | null = loaded?.boot ?? null;
   let start: Span | null = loaded?.start ?? null;
-  /** The ring: at most twice the transitions kept, the oldest half cut at once (no shift per transition). */
-  let ring: Transition[] = loaded?.transitions ?? [];
-  let total = ring.length + (loaded?.dropped ?? 0);
+  /**
+   * The ring: the last transitions, at most `TRANSITIONS_KEPT`; once full, each new one
+   * takes the place of the oldest (at `oldest`), so it is never copied nor grown.
+   */
+  const ring: Transition[] = (loaded?.transitions ?? []).slice(-TRANSITIONS_KEPT);
+  let oldest = 0;
+  let total = (loaded?.transitions.length ?? 0) + (loaded?.dropped ?? 0);
   /** A span read back from the file is not recorded further: the server that began it is gone. */
   const recording: Recording[] = [];
-  /** Those begun in the step being recorded. */
-  let begun: Recording[] = [];
+  /** The services whose phase changed in the step being recorded (one array for every step). */
+  const changed: string[] = [];
   let dirty = false;
   let timer: NodeJS.Timeout | undefined;
   /** The times of the first change not written yet, and of the last (the facts' clock, the server's `now`). */
@@ -62,9 +68,12 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
   let failures: { of: Span; length: number; failures: Failure[] } | undefined;
 
   const note = (t: Transition): void => {
-    ring.push(t);
+    if (ring.length < TRANSITIONS_KEPT) ring.push(t);
+    else {
+      ring[oldest] = t;
+      oldest = oldest + 1 === TRANSITIONS_KEPT ? 0 : oldest + 1;
+    }
     total++;
-    if (ring.length >= 2 * TRANSITIONS_KEPT) ring = ring.slice(-TRANSITIONS_KEPT);
     for (const r of recording) {
       if (r.span.transitions.length < SPAN_TRANSITIONS_KEPT) r.span.transitions.push(t);
       else r.span.dropped++;
@@ -75,9 +84,7 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
     const span: Span = { kind, names, at, services, completeAt: null, transitions: [], dropped: 0 };
     const i = recording.findIndex((r) => r.span.kind === kind);
     if (i >= 0) recording.splice(i, 1);
-    const r = { span, pending: new Set(services) };
-    recording.push(r);
-    begun.push(r);
+    recording.push({ span, pending: new Set(services), fresh: true });
     return span;
   };
 
@@ -108,13 +115,12 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
     stepped(fact, actions, engine) {
       const at = fact.now;
       const before = total;
-      begun = [];
       if (fact.kind === "boot" && engine.boot !== null && engine.boot.services.size > 0) {
         const services = [...engine.boot.services];
         boot = begin("boot", fact.names, at, services);
         for (const service of services) note({ at, service, kind: "asked", command: "boot" });
       }
-      const changed: string[] = [];
+      changed.length = 0;
       for (const a of actions) {
         if (a.kind === "affected") {
           // A start waits for what its names stand for and what they require (boot.ts `servicesOf`, as a boot's set).
@@ -133,11 +139,16 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
       let bootSettled = false;
       for (let i = recording.length - 1; i >= 0; i--) {
         const r = recording[i]!;
-        // Its services are pending until each has settled as the waiters see it; a span
-        // begun in this step looks at each (one may be up already), later ones at what changed.
-        for (const name of begun.includes(r) || changed.length > r.pending.size ? [...r.pending] : changed) {
-          if (r.pending.has(name) && (!engine.services.has(name) || isSettled(engine, name, "start", r.span.at))) r.pending.delete(name);
+        // Its services are pending until each has settled as the waiters see it (one the
+        // engine no longer has has settled). A span begun in this step looks at each once
+        // (one may be up already; a Set may lose entries while it is iterated), later ones
+        // only at what changed, or at what is pending when that is fewer.
+        if (r.fresh || changed.length > r.pending.size) {
+          for (const name of r.pending) if (isSettled(engine, name, "start", r.span.at)) r.pending.delete(name);
+        } else {
+          for (const name of changed) if (r.pending.has(name) && isSettled(engine, name, "start", r.span.at)) r.pending.delete(name);
         }
+        r.fresh = false;
         if (r.span.completeAt === null) r.span.completeAt = completion(r, engine, at);
         if (r.pending.size === 0) {
           recording.splice(i, 1);
@@ -155,7 +166,7 @@ export function openTimings(stateDir: string, warn: Warn, log: (line: string) =>
         timer ??= setTimeout(saveWhenQuiet, SAVE_QUIET_MS).unref();
       }
     },
-    timeline: () => ({ version: TIMELINE_VERSION, boot, start, transitions: ring.slice(-TRANSITIONS_KEPT), dropped: Math.max(0, total - TRANSITIONS_KEPT) }),
+    timeline: () => ({ version: TIMELINE_VERSION, boot, start, transitions: ring.slice(oldest).concat(ring.slice(0, oldest)), dropped: Math.max(0, total - TRANSITIONS_KEPT) }),
     save,
     bootFailures() {
       if (boot === null) return [];
