@@ -49,19 +49,19 @@ export async function requestOnceListening<C extends Command>(places: Places, de
  * Every failure is a ClientError of one line: no server, refused, reset, a garbled reply.
  */
 export async function call<C extends Command>(places: Places, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => void = () => {}): Promise<Final<C>> {
-  // Nothing ends this exchange but its final reply.
-  return (await subscribe(places, body, (reply) => void onStream(reply), new AbortController().signal))!;
+  // Nothing ends this exchange but its final reply (no AbortController: making one costs a command a module load).
+  return (await subscribe(places, body, (reply) => void onStream(reply), null))!;
 }
 
 /**
  * As `call`, for a stream the client may end: when `onStream` returns true, or `stop` is
- * aborted (Ctrl-C), the connection is closed and this resolves with null.
+ * aborted (Ctrl-C), the connection is closed and this resolves with null. A null `stop`: only `onStream` ends it.
  */
 export async function subscribe<C extends Command>(
   places: Places,
   body: { cmd: C } & Fields<C>,
   onStream: (reply: Streamed) => boolean | void,
-  stop: AbortSignal,
+  stop: AbortSignal | null,
 ): Promise<Final<C> | null> {
   const control = join(places.run, CONTROL_SOCKET);
   try {
@@ -96,7 +96,7 @@ function explain(e: NodeJS.ErrnoException, path: string): Error {
   }
 }
 
-function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => boolean | void, stop: AbortSignal): Promise<Final<C> | null> {
+function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>, onStream: (reply: Streamed) => boolean | void, stop: AbortSignal | null): Promise<Final<C> | null> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buffered = "";
@@ -107,8 +107,8 @@ function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>,
       socket.destroy();
       resolve(null);
     };
-    if (stop.aborted) return end();
-    stop.addEventListener("abort", end, { once: true });
+    if (stop?.aborted === true) return end();
+    stop?.addEventListener("abort", end, { once: true });
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
@@ -126,7 +126,10 @@ function exchange<C extends Command>(path: string, body: { cmd: C } & Fields<C>,
         if (reply === null) return fail(new ClientError(`the server at ${path} sent a line that is not a reply: ${JSON.stringify(line.slice(0, 80))}`));
         if ("ok" in reply) {
           settled = true;
-          socket.end();
+          // Closed at once: the final reply is the server's last word, and a half-close
+          // would keep the process waiting for the server's end to come back (a turn of
+          // its loop) before it may exit.
+          socket.destroy();
           // The server answers a request of C with C's result (the protocol's table): this is where the client takes its word.
           return resolve(reply as Final<C>);
         }
