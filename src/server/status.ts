@@ -116,11 +116,15 @@ export function serviceDetail(e: Engine, name: string, shell: ShellFacts, proces
  */
 export function enablements(e: Engine, bootNames: readonly string[], disabled: readonly string[]): { of(name: string): EnabledState; disabled: string[] } {
   const off = new Set(disabled);
-  const on = new Set(bundleWalk(e, bootNames.filter((n) => !off.has(n)), off));
-  const out = bundleWalk(e, disabled, new Set()).filter((n) => !on.has(n));
+  // What the boot brings up is walked only when asked for: with nothing disabled, the
+  // status table (every `tend status`) needs none of it.
+  let on: Set<string> | undefined;
+  const enabled = (): Set<string> => (on ??= new Set(bundleWalk(e, bootNames.filter((n) => !off.has(n)), off)));
+  const takenOut = bundleWalk(e, disabled, new Set());
+  const out = takenOut.length === 0 ? takenOut : takenOut.filter((n) => !enabled().has(n));
   const outSet = new Set(out);
   return {
-    of: (name) => (on.has(name) ? "enabled" : outSet.has(name) ? "disabled" : "manual"),
+    of: (name) => (enabled().has(name) ? "enabled" : outSet.has(name) ? "disabled" : "manual"),
     /** The services (not bundles) disabled, for the status table. */
     disabled: out.filter((n) => e.topo.requires.has(n)),
   };
