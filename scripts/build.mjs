@@ -46,6 +46,7 @@ await build({
   target: "node20",
   logLevel: "warning",
   plugins: [
+    lazyBuiltins(["node:net"]),
     {
       name: "whole-cli-only",
       setup(b) {
@@ -63,12 +64,14 @@ await build({
 
 // What bin/tend runs: the quick CLI from V8's code cache of it (src/cli/quick-start.ts),
 // which one run here makes: a `tend status` with no server, so that the way to one is
-// compiled too.
+// compiled too. Before it, the table of `tend status` from the status file
+// (src/cli/quick-table.ts), without node:vm, which only the quick CLI needs.
 await build({
   entryPoints: ["src/cli/quick-start.ts"],
   outfile: "dist/bin/tend.cjs",
   bundle: true,
   external: ["./main.js"],
+  plugins: [lazyBuiltins(["node:vm"])],
   format: "cjs",
   platform: "node",
   target: "node20",
@@ -84,3 +87,24 @@ const { version } = JSON.parse(readFileSync("package.json", "utf8"));
 const pages = manPages({ cli: readFileSync("docs/cli.md", "utf8"), serviceFiles: readFileSync("docs/service-files.md", "utf8"), version });
 mkdirSync("dist/man", { recursive: true });
 for (const [name, text] of Object.entries(pages)) writeFileSync(`dist/man/${name}`, text);
+
+/**
+ * Node's own modules that a CommonJS bundle loads when first used rather than at its
+ * start: node:net and the streams under it are 2 ms, which a `tend status` that reads
+ * the status file never needs (W3 in docs/benchmarks.md). Each becomes a module of
+ * getters, one for each of its exports, the first of which to be read requires it.
+ */
+function lazyBuiltins(modules) {
+  const filter = new RegExp(`^(${modules.join("|")})$`);
+  return {
+    name: "lazy-builtins",
+    setup(b) {
+      b.onResolve({ filter }, (a) => (a.namespace === "lazy-builtin" ? { path: a.path, external: true } : { path: a.path, namespace: "lazy-builtin" }));
+      b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (a) => {
+        const names = Object.keys(await import(a.path)).filter((n) => n !== "default");
+        const getters = names.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`);
+        return { contents: `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(a.path)}));\n${getters.join("\n")}\n`, loader: "js" };
+      });
+    },
+  };
+}

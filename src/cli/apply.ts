@@ -12,6 +12,7 @@ import type { ApplyResult } from "../server/protocol.js";
 import { request } from "./client.js";
 import { orUserError } from "./errors.js";
 import { plural, printDiagnostic, type Output } from "./output.js";
+import { isTerminal } from "./own-output.js";
 
 export async function apply(places: Places, out: Output, sourceDir: string | undefined, dryRun: boolean, portable: boolean): Promise<number> {
   const result = compile({ sourceDir: sourceDir ?? places.sources, hostChecks: !portable });
@@ -38,7 +39,7 @@ export async function apply(places: Places, out: Output, sourceDir: string | und
       orUserError(`cannot install the database in ${state}`, () => installDatabase(state, compiled));
     }
     const plan = await request(places, dryRun ? { cmd: "apply", from: staging! } : { cmd: "apply" }, (line) => {
-      if (!out.json && process.stdout.isTTY && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
+      if (!out.json && isTerminal(1) && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
     });
     const failed = "failed" in plan ? plan.failed : [];
     if (out.json) return out.data(plan), failed.length > 0 ? 1 : 0;

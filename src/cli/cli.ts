@@ -14,7 +14,7 @@ import { arity, commandNamed, GLOBAL_OPTIONS, OPTIONS, TABLE as table, type Opti
 import { UsageError, UserError } from "./errors.js";
 import { parseOptions } from "./options.js";
 import { output } from "./output.js";
-import { watchOwnOutput } from "./own-output.js";
+import { writeErr, writeOut } from "./own-output.js";
 
 const VERSION = "0.1.0";
 
@@ -36,11 +36,11 @@ export function runCli(argv: string[], handOver: HandOver): void {
       }
       // Errors a user can act on (no server, permission, a refused request) carry their own words.
       if (error instanceof UserError) {
-        process.stderr.write(`tend: ${error.message}\n`);
+        writeErr(`tend: ${error.message}\n`);
         process.exitCode = error.exitCode;
         return;
       }
-      process.stderr.write(`tend: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      writeErr(`tend: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exitCode = 70;
     },
   );
@@ -54,8 +54,6 @@ async function main(argv: string[], handOver: HandOver): Promise<number | null> 
     await handOver();
     return null;
   }
-  // A reader that goes away (`tend list | head -1`) ends our output, not with a stack trace.
-  watchOwnOutput();
   if (!parsed.ok) {
     // The command, for the usage line and the guess: the first word that names one.
     const command = argv.find((w) => commandNamed(w) !== undefined);
@@ -66,14 +64,14 @@ async function main(argv: string[], handOver: HandOver): Promise<number | null> 
   }
   const { values, operands, given } = parsed;
   if (values.version) {
-    process.stdout.write(`tend ${VERSION}\n`);
+    writeOut(`tend ${VERSION}\n`);
     return 0;
   }
   const [command, ...args] = operands;
   if (command === undefined) {
     const h = await words();
     if (values.help) return h.help(undefined);
-    process.stderr.write(`tend: a command is needed\n${h.usage()}\n`);
+    writeErr(`tend: a command is needed\n${h.usage()}\n`);
     return 2;
   }
   const spec = commandNamed(command);

@@ -8,77 +8,16 @@
 // options in OPTIONS if they are new, and its section in docs/cli.md (a test checks).
 
 import type { Places } from "../places.js";
+import { GLOBAL_OPTIONS, OPTIONS, option, type OptionName, type OptionSpec, type Values } from "./option-table.js";
 import type { Output } from "./output.js";
 import { UsageError } from "./errors.js";
+import { isTerminal } from "./own-output.js";
 
-export interface OptionSpec {
-  /** The one-letter form, without its `-`. */
-  readonly short?: string;
-  /** The name of the option's value in the usage (a word of OPERANDS, or choices `a|b`); a flag has none. */
-  readonly value?: string;
-  /** May be given more than once: every value is kept, in order. */
-  readonly repeat?: boolean;
-  /** With `value`: the value the option has when given alone (`--syslog` is `--syslog=on`); one of its own then comes after `=` only. */
-  readonly optional?: string;
-  readonly help: string;
-}
-
-/** Every option of every command. Which command takes which is the command's `options`. */
-export const OPTIONS = {
-  root: { value: "DIR", help: "keep every file under DIR instead of the system or user places (also: TEND_ROOT=DIR)" },
-  json: { help: "write the result as JSON on stdout" },
-  help: { short: "h", help: "print the usage, or a command's help, and exit" },
-  version: { help: "print tend's version and exit" },
-  portable: { help: "skip the host checks (programs, users, groups, strict modes): for a set meant for another machine" },
-  "dry-run": { help: "show what would stop, restart and start (enable, disable: and what the next boot would bring up); change nothing" },
-  "no-wait": { help: "return once the server has the request, without waiting for the outcome" },
-  lines: { short: "n", value: "N", help: "how many of the last lines (logs: 20, or all of a --since/--until range), entries (events: 50) or slowest services (analyze: 10) to show" },
-  follow: { short: "f", help: "keep printing new lines as they come, until interrupted or the server exits" },
-  unit: { short: "u", value: "NAME", repeat: true, help: "this service's log (or a bundle's members'), merged with the others named; may be given again" },
-  since: { value: "TIME", help: "only lines from TIME on: '2026-12-02 10:00', '10:00', '10 min ago', '1h ago', 'today' (local time unless a zone is given)" },
-  until: {
-    value: "WHEN",
-    repeat: true,
-    help: "logs: only lines up to WHEN, a time as for --since (not with -f); monitor: WHEN is NAME=STATE, exit 0 once it holds (several: given again or with commas, all at once)",
-  },
-  timeout: { value: "DURATION", help: "with --until: give up after DURATION (at most 1d), exit 1" },
-  failed: { help: "only the failed services (--state=failed)" },
-  state: { value: "STATE", help: "only the services in STATE: down, starting, up, running, stopping or failed (several with commas)" },
-  quiet: { short: "q", help: "print nothing: the exit status says it" },
-  persist: { help: "keep the level across server restarts (STATE/levels.json)" },
-  "no-persist": { help: "stop keeping the level across restarts; it is set all the same" },
-  wait: { value: "DURATION", help: "wait up to DURATION (at most 1d) for them to be ready, and for a server to answer" },
-  "exit-with": { value: "NAME", help: "start NAME with the boot; when its run ends, stop everything and exit with its status" },
-  "on-boot-failure": { value: "report|stop", help: "stop: a service failing before the boot completed stops everything (exit 1); report (default): status shows it" },
-  "stop-grace": { value: "DURATION", help: "from a SIGTERM to SIGKILL for what still runs (default 8s, at most 1h)" },
-  "log-format": { value: "text|json", help: "the console's lines (the keeper's stdout, a container's log)" },
-  "service-logs": { value: "auto|files|console|both", help: "where 'log = file' services write (auto: both as a container's PID 1, else files)" },
-  syslog: {
-    value: "PATH",
-    optional: "on",
-    help: "listen for syslog(3) messages on /dev/log (RUN/dev-log for a user's or --root server) or on PATH, each into the log of the service that sent it; =off: not (over tend.conf)",
-  },
-  compile: { help: "compile and install the source directory first; refuse to start when it is rejected" },
-  main: { help: "to the service's main process alone, not its process group" },
-  to: { value: "DIR", help: "write the service files into DIR instead of the source directory" },
-  force: { help: "replace service files that exist already" },
-  format: { value: "dot|svg", help: "graph: Graphviz DOT, or SVG drawn by tend (default: dot on a terminal, svg otherwise)" },
-} as const satisfies Record<string, OptionSpec>;
-
-export type OptionName = keyof typeof OPTIONS;
-
-/** An option's entry, as the general shape (the table's own type is each entry's literal one). */
-export const option = (name: OptionName): OptionSpec => OPTIONS[name];
-
-/** The options every command takes. */
-export const GLOBAL_OPTIONS: readonly OptionName[] = ["root", "json", "help", "version"];
+export { GLOBAL_OPTIONS, OPTIONS, option, type OptionName, type OptionSpec, type Values } from "./option-table.js";
 
 /** The run options of `daemon` and `boot`, which tend.conf can also give. */
 const RUN_OPTIONS = ["exit-with", "on-boot-failure", "stop-grace", "log-format", "service-logs", "syslog", "compile"] as const satisfies readonly OptionName[];
 
-type ValueOf<S> = S extends { readonly value: string } ? (S extends { readonly repeat: true } ? string[] : string) : true;
-/** The options given, by name: a flag is `true`, an option with a value its text (a list for `repeat`). */
-export type Values = { [K in OptionName]?: ValueOf<(typeof OPTIONS)[K]> };
 
 /**
  * The words a command's operands and options' values are named by in the usage: how a
@@ -228,7 +167,7 @@ export const COMMANDS = {
     help: "Draws the dependency graph of the installed database (STATE/db.json: what 'tend compile' installed; no server is needed): every service and bundle, or with NAME only what NAME needs and what needs it (followed both ways, however far). An edge goes from the service whose file states it to the one it names: requires (solid), wants (dashed), ordered after (dotted grey), a bundle's contents (purple), and the job events a start-on, stop-on or schedule waits for (dotted green, red, blue); a service an event or a clock starts says so on a second line. The first wave of the boot plan is on top, each service below what it is ordered after. --format svg (the default when stdout is not a terminal: 'tend graph > graph.svg') is drawn by tend itself; --format dot (the default on a terminal) is for Graphviz ('tend graph --format dot | dot -Tpng'). --json: the nodes, with their layers, and the edges.",
     run: async (a) => {
       const { graph, graphFormat } = await import("./graph.js");
-      return graph(a.places, a.out, a.args[0], graphFormat(a.values.format, process.stdout.isTTY === true));
+      return graph(a.places, a.out, a.args[0], graphFormat(a.values.format, isTerminal(1)));
     },
   },
   import: {
@@ -295,8 +234,8 @@ export const COMMANDS = {
     summary: "what runs, what failed and why; NAME in detail",
     help: "Without names, prints a table of every service: its kind, state, main process, since when, and why (a disabled one says so). With names (a bundle stands for its members), each in detail, as systemctl status shows a unit: its file and whether the next boot brings it up, its kind, state and why (as 'tend why' says), since when, what it runs, its main process and the tree of its processes, their memory, how it last ended, its restarts, and its last 10 log lines. --failed and --state show only the services in those states. With names, the exit status is LSB's: 0 all up, 1 one failed, 3 one not up, 4 an unknown name; -q prints nothing but gives the same status.",
     run: async (a) => {
-      const commands = await import("./service-commands.js");
-      const phases = commands.statusPhases(a.values.failed === true, a.values.state);
+      const [commands, { statusPhases }] = await Promise.all([import("./service-commands.js"), import("./status-table.js")]);
+      const phases = statusPhases(a.values.failed === true, a.values.state);
       if (typeof phases === "string") throw new UsageError(phases, a.command);
       return commands.status(a.places, a.out, a.args, { phases, quiet: a.values.quiet === true });
     },

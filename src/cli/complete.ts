@@ -10,6 +10,7 @@ import { constants } from "node:os";
 import { places } from "../places.js";
 import { call } from "./client.js";
 import type { Completion, OptionName, Table } from "./commands.js";
+import { writeOut } from "./own-output.js";
 
 /** How long a completion waits for the server's names. */
 const SERVER_DEADLINE_MS = 1000;
@@ -120,7 +121,7 @@ async function named(t: Table, kind: Completion | string[], root: string | undef
 /** The `__complete` command: the candidates on stdout, one a line; always exit 0. */
 export async function complete(t: Table, words: readonly string[]): Promise<number> {
   const lines = await candidates(t, words);
-  if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+  if (lines.length > 0) writeOut(`${lines.join("\n")}\n`);
   if (unanswered) process.exit(0); // stdout, a pipe or a file, is written synchronously on Linux
   return 0;
 }

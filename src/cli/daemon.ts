@@ -7,7 +7,7 @@
 import type { Places } from "../places.js";
 import type { GivenSettings } from "../server/run-settings.js";
 import { runServer } from "../server/server.js";
-import { keepRunningWithoutOutput, writable } from "./own-output.js";
+import { keepRunningWithoutOutput, writeErr } from "./own-output.js";
 
 export { parseRunFlags } from "../server/run-settings.js";
 
@@ -19,7 +19,7 @@ export async function daemon(places: Places, boot: boolean, settings: GivenSetti
   // The lines of one turn of the server (a mass start logs two per service) go out in one write.
   const pending: string[] = [];
   const flush = (): void => {
-    if (writable(process.stderr)) process.stderr.write(pending.join(""));
+    writeErr(pending.join("")); // dropped once nobody reads it
     pending.length = 0;
   };
   const log = (line: string): void => {

@@ -16,7 +16,8 @@ import { runServer } from "../server/server.js";
 import { call } from "./client.js";
 import { UserError } from "./errors.js";
 import { paint, printDiagnostic, type Output } from "./output.js";
-import { keepRunningWithoutOutput, writable } from "./own-output.js";
+import { isTerminal, keepRunningWithoutOutput, ownStream, writable } from "./own-output.js";
+import { printTable } from "./status-table.js";
 
 /** The package's own directory, found from wherever the bundle was loaded. */
 export function packageDir(): string {
@@ -45,7 +46,7 @@ export async function runDemo(given: Output): Promise<number> {
   // Output nobody reads any more ends the demo in order, never the process at once:
   // the services run in the keeper, which would outlive a server that just exited.
   keepRunningWithoutOutput();
-  const out: Output = { ...given, line: (text) => void (writable(process.stdout) && given.line(text)) };
+  const out: Output = { ...given, line: (text) => void (writable(1) && given.line(text)) };
   const pkg = packageDir();
   const root = join(pkg, ".demo");
   const where = places({ root, env: process.env, uid: process.getuid?.() ?? 0 });
@@ -79,18 +80,21 @@ export async function runDemo(given: Output): Promise<number> {
     stopping = true;
     void call(where, { cmd: "shutdown" }).catch(() => {});
   };
-  if (!writable(process.stdout)) stopAll();
-  process.stdout.once("error", stopAll);
+  if (!writable(1)) stopAll();
+  ownStream(1).once("error", stopAll);
 
   // Once stopping, the server may be gone before these are answered: that is no error.
   try {
     await call(where, { cmd: "start", names: ["default"], wait: true });
-    const table = stopping ? null : await call(where, { cmd: "table", colour: out.colour });
-    if (table?.ok) out.line(`\n${table.result.table}`);
+    const table = stopping ? null : await call(where, { cmd: "table" });
+    if (table?.ok) {
+      out.line();
+      printTable(out, table.result, null);
+    }
   } catch (e) {
     if (!stopping) throw e;
   }
-  if (process.stdout.isTTY && process.stdin.isTTY) {
+  if (isTerminal(1) && process.stdin.isTTY) {
     out.line("\nthe demo keeps running: try 'tend --root .demo status' or 'tend --root .demo logs web' in another terminal; Ctrl-C stops everything in order");
   } else if (!stopping) {
     out.line("\nnot on a terminal: stopping everything in order");

@@ -7,6 +7,7 @@
 import { closest } from "../config/diagnostics.js";
 import type { CommandSpec, OptionName, Table } from "./commands.js";
 import { UsageError } from "./errors.js";
+import { writeErr, writeOut } from "./own-output.js";
 
 const WIDTH = 80;
 /** The widest left column of the list of commands; a longer synopsis has its summary on the next line. */
@@ -116,7 +117,7 @@ export function words(t: Table) {
     /** The `help` command: the usage, or one command's help, on stdout. */
     help(name: string | undefined): number {
       if (name !== undefined && t.commandNamed(name) === undefined) throw new UsageError(unknownCommand(name), "help");
-      process.stdout.write(`${name === undefined ? usage() : commandHelp(name)}\n`);
+      writeOut(`${name === undefined ? usage() : commandHelp(name)}\n`);
       return 0;
     },
 
@@ -152,7 +153,7 @@ export function words(t: Table) {
 
     /** A usage error as tend prints it: two lines on stderr; exit 2. */
     printUsageError(e: UsageError): number {
-      process.stderr.write(`tend: ${e.message}\n${usageLine(e.command)}\n`);
+      writeErr(`tend: ${e.message}\n${usageLine(e.command)}\n`);
       return 2;
     },
   };

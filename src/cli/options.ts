@@ -5,7 +5,7 @@
 // is wrong comes back as a value for the caller to word, never as an exception, so no
 // parser's wording reaches the user.
 
-import type { OptionSpec } from "./commands.js";
+import type { OptionSpec } from "./option-table.js";
 
 export type Parsed<V> =
   | { ok: true; values: V; operands: string[]; given: string[] }

@@ -2,6 +2,7 @@
 // NO_COLOR), JSON for scripts. Every command takes --json.
 
 import { formatDiagnostic, type Diagnostic } from "../config/diagnostics.js";
+import { isTerminal, writeErr, writeOut } from "./own-output.js";
 
 export interface Output {
   json: boolean;
@@ -13,17 +14,17 @@ export interface Output {
 
 /**
  * The lines of one turn go out in one write, once the turn's code has run (a table of
- * 1,000 services is one write, not 1,000 through the stream's machinery); an error
- * first sends what was written before it, so the two keep their order on a terminal.
+ * 1,000 services is one write, not 1,000); an error first sends what was written before
+ * it, so the two keep their order on a terminal.
  */
-export function output(json: boolean, stream: NodeJS.WriteStream = process.stdout): Output {
-  const colour = !json && stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+export function output(json: boolean): Output {
+  const colour = !json && !process.env.NO_COLOR && process.env.TERM !== "dumb" && isTerminal(1);
   const pending: string[] = [];
   const flush = (): void => {
     if (pending.length === 0) return;
     const text = pending.join("");
     pending.length = 0;
-    stream.write(text);
+    writeOut(text);
   };
   const write = (text: string): void => {
     if (pending.length === 0) queueMicrotask(flush);
@@ -35,7 +36,7 @@ export function output(json: boolean, stream: NodeJS.WriteStream = process.stdou
     line: (text = "") => write(`${text}\n`),
     error: (text) => {
       flush();
-      process.stderr.write(`tend: ${text}\n`);
+      writeErr(`tend: ${text}\n`);
     },
     data: (value) => write(`${JSON.stringify(value, null, 2)}\n`),
   };

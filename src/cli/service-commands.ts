@@ -4,26 +4,18 @@
 
 import { parseDuration } from "../config/values.js";
 import type { Places } from "../places.js";
-import { PHASES, type Phase } from "../engine/types.js";
-import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus, type TableResult } from "../server/protocol.js";
-import { changedSettings } from "../server/run-settings.js";
-import { describeMove } from "../system/writable.js";
+import type { Phase } from "../engine/types.js";
+import { MAX_READY_WAIT_MS, type InspectResult, type ServiceDetail, type ServiceStatus } from "../server/protocol.js";
+import { readStatusFile } from "../server/status-file.js";
 import { ClientError, CommandError, NoServerError, request, requestOnceListening } from "./client.js";
 import { UserError } from "./errors.js";
-import { paint, plural, type Output } from "./output.js";
+import { paint, type Output } from "./output.js";
+import { isTerminal } from "./own-output.js";
+import { printTable } from "./status-table.js";
 import type { LogTail } from "./status-detail.js";
 
 /** LSB `status` exit codes, used when names are given. */
 const LSB = { running: 0, dead: 1, stopped: 3, unknown: 4 } as const;
-
-/** `--failed` and `--state=STATE[,STATE…]`: the phases to show (null: all), or the usage error. */
-export function statusPhases(failed: boolean, state: string | undefined): Phase[] | null | string {
-  if (state === undefined) return failed ? ["failed"] : null;
-  const phases = state.split(",").map((p) => p.trim());
-  const wrong = phases.find((p) => !(PHASES as readonly string[]).includes(p));
-  if (wrong !== undefined) return `--state: '${wrong}' is not a state: use ${PHASES.join(", ")} (several with commas)`;
-  return [...new Set([...(phases as Phase[]), ...(failed ? (["failed"] as const) : [])])];
-}
 
 export interface StatusOptions {
   /** Only the services in one of these phases (`--state`, `--failed`); null: all. */
@@ -54,7 +46,8 @@ export async function status(places: Places, out: Output, names: string[], optio
         // the exit code says it
       } else out.data({ ...result, services: shown });
     } else {
-      printTable(out, await request(places, { cmd: "table", colour: out.colour, ...(options.phases === null ? {} : { phases: [...options.phases] }) }));
+      // The server's status file, while the server that wrote it runs: no connection to make (server/status-file.ts).
+      printTable(out, readStatusFile(places.run) ?? (await request(places, { cmd: "table" })), options.phases);
       return 0;
     }
   } catch (e) {
@@ -67,26 +60,6 @@ export async function status(places: Places, out: Output, names: string[], optio
   if (services.some((s) => s.phase === "failed")) return LSB.dead;
   if (services.some((s) => s.phase !== "up" && s.type !== "task")) return LSB.stopped;
   return LSB.running;
-}
-
-/** The boot's line under the table names this many of its failures, then says how many more. */
-const BOOT_FAILURES_NAMED = 10;
-
-/** The table of `tend status`, as the server rendered it, and what the server says about itself below it. */
-function printTable(out: Output, result: TableResult): void {
-  out.line(result.table);
-  // A server older than this client leaves out the boot's failures.
-  const { tracking, settings, warnings, bootFailures } = result;
-  if (bootFailures !== undefined && bootFailures.length > 0) {
-    const named = bootFailures.slice(0, BOOT_FAILURES_NAMED).map((f) => `${f.service} (${f.reason})`);
-    if (bootFailures.length > BOOT_FAILURES_NAMED) named.push(`and ${bootFailures.length - BOOT_FAILURES_NAMED} more ('tend analyze boot')`);
-    out.line(paint(out, "red", `boot: ${plural(bootFailures.length, "service")} failed: ${named.join(", ")}`));
-  }
-  out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
-  for (const m of settings.places.moved) out.line(describeMove(m));
-  const changed = changedSettings(settings);
-  if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
-  for (const warning of warnings) out.line(paint(out, "red", `warning: ${warning}`));
 }
 
 /** The detail of each service, and the warnings; `printDetail` is loaded only for it, since the table is what must start fast. */
@@ -175,7 +148,7 @@ export async function why(places: Places, out: Output, name: string): Promise<nu
  * what came up or went down with them; on a terminal, each change as it happens too.
  */
 export async function change(places: Places, out: Output, cmd: "start" | "stop" | "restart", names: string[], wait: boolean): Promise<number> {
-  const live = !out.json && process.stdout.isTTY === true;
+  const live = !out.json && isTerminal(1);
   /** Each service's last change, in the order of those changes: the server's progress lines. */
   const changes = new Map<string, { name: string; phase: Phase; reason: string | null }>();
   // The progress is what orders the lines: asked for whenever text is printed.
@@ -283,7 +256,7 @@ export async function signal(places: Places, out: Output, name: string, sig: str
 }
 
 export async function shutdown(places: Places, out: Output): Promise<number> {
-  const live = !out.json && process.stdout.isTTY === true;
+  const live = !out.json && isTerminal(1);
   const result = await request(places, { cmd: "shutdown" }, (line) => {
     if (live && "progress" in line) out.line(`  ${line.progress.service}: ${line.progress.phase}`);
   });

@@ -1,48 +1,105 @@
 // The table of `tend status`: a line per service, its kind, state, main process, since
-// when, and why. The server renders it (the `table` request): it is warm, while the CLI
-// that shows it is a process a few milliseconds old, in which formatting 1,000 rows and
-// parsing their JSON cost more than the rest of its work (W3 in docs/benchmarks.md).
+// when, and why. It is made in two halves. The server lays it out (`layOut`, for the
+// `table` reply and the status file: src/server/status-file.ts): every cell padded but
+// SINCE, which counts from the moment it is shown. The CLI completes it (`showTable`):
+// the SINCE column, the colours, the rows of the states asked for. Padding 1,000 rows
+// in a process a few milliseconds old costs more than the rest of its work; the SINCE
+// of each is one short string (W3 in docs/benchmarks.md).
 
-import type { ServiceStatus } from "../server/protocol.js";
-import { paint } from "./output.js";
+import { PHASES, type Phase } from "../engine/types.js";
+import type { ServiceStatus, TableLayout, TableResult } from "../server/protocol.js";
+import { changedSettings } from "../server/run-settings.js";
+import { describeMove } from "../system/writable.js";
+import { paint, plural, type Output } from "./output.js";
 
-export interface TableOptions {
-  /** The services `tend disable` took out of the boot: their row says so. */
-  disabled: ReadonlySet<string>;
+const HEADER = ["NAME", "KIND", "STATE", "PID"] as const;
+const SINCE = "SINCE";
+const DETAIL = "DETAIL";
+/** The space between two columns. */
+const GAP = 2;
+
+/** The table of `services` as the server lays it out; `disabled` are those `tend disable` took out of the boot (their row says so). */
+export function layOut(services: readonly ServiceStatus[], disabled: ReadonlySet<string>): TableLayout {
+  const cells = services.map((s) => [s.name, s.type, s.reloading ? `${s.phase} (reloading)` : s.phase, s.pid === null ? "-" : String(s.pid)] as const);
+  // One pass over the rows and a string built by `+=` per line: the server lays this out
+  // at every change, and arrays made per cell cost it more than the text.
+  const widths: number[] = HEADER.map((h) => h.length);
+  for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
+  const padded = (row: readonly string[]): string => {
+    let text = "";
+    for (let i = 0; i < row.length; i++) text += row[i]! + " ".repeat(widths[i]! - row[i]!.length + GAP);
+    return text;
+  };
+  return {
+    head: padded(HEADER),
+    state: { at: widths[0]! + widths[1]! + 2 * GAP, width: widths[2]! },
+    rows: services.map((s, i) => [padded(cells[i]!), s.phase, s.since, detail(s, disabled.has(s.name))]),
+  };
+}
+
+export interface ShowOptions {
   /** The time "since" counts from (ms since the epoch). */
   now: number;
   /** Terminal colours (the CLI's choice: a terminal without NO_COLOR). */
   colour: boolean;
+  /** Only the rows of services in one of these phases (`--state`, `--failed`); null: all. */
+  phases: readonly Phase[] | null;
 }
 
-/** The table's lines, its header first. */
-export function statusTable(services: readonly ServiceStatus[], options: TableOptions): string[] {
-  const rows = services.map((s) => [
-    s.name,
-    s.type,
-    s.reloading ? `${s.phase} (reloading)` : s.phase,
-    s.pid === null ? "-" : String(s.pid),
-    ago(options.now, s.since),
-    detail(s, options.disabled.has(s.name)),
-  ]);
-  const header = ["NAME", "KIND", "STATE", "PID", "SINCE", "DETAIL"];
-  // Every column but the last is padded to its widest cell. One pass over the rows and a
-  // string built by `+=` per line: the server renders this at every `tend status`, and
-  // arrays made per cell cost it more than the text (W3 in docs/benchmarks.md).
-  const widths = header.map((h) => h.length);
-  for (const row of rows) for (let i = 0; i < row.length - 1; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
-  const line = (cells: string[], state: string): string => {
-    let text = "";
-    for (let i = 0; i < cells.length - 1; i++) text += `${i === 2 ? state : cells[i]}${" ".repeat(widths[i]! - cells[i]!.length + 2)}`;
-    return (text + cells[cells.length - 1]).trimEnd();
-  };
-  const lines = [paint(options, "bold", line(header, header[2]!))];
-  for (const row of rows) {
-    const state = row[2]!;
-    const colour = state === "failed" ? "red" : state.startsWith("up") || state === "running" ? "green" : null;
-    lines.push(line(row, colour === null ? state : paint(options, colour, state)));
+/** The table's lines, its header first, joined by newlines (no last one). */
+export function showTable(layout: TableLayout, options: ShowOptions): string {
+  const { now, phases } = options;
+  const rows = phases === null ? layout.rows : layout.rows.filter((r) => phases.includes(r[1]));
+  const since = rows.map((r) => ago(now, r[2]));
+  let width = SINCE.length;
+  for (const s of since) if (s.length > width) width = s.length;
+  const gap = " ".repeat(width + GAP);
+  let text = paint(options, "bold", layout.head + SINCE + gap.slice(SINCE.length) + DETAIL);
+  // By index, not by destructuring: this runs in V8's interpreter, where an iterator per row costs more than the row.
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const s = since[i]!;
+    const detail = row[3];
+    text += `\n${options.colour ? coloured(row[0], row[1], layout.state) : row[0]}${s}${detail === "" ? "" : gap.slice(s.length) + detail}`;
   }
-  return lines;
+  return text;
+}
+
+/** `--failed` and `--state=STATE[,STATE…]`: the phases to show (null: all), or the usage error. */
+export function statusPhases(failed: boolean, state: string | undefined): Phase[] | null | string {
+  if (state === undefined) return failed ? ["failed"] : null;
+  const phases = state.split(",").map((p) => p.trim());
+  const wrong = phases.find((p) => !(PHASES as readonly string[]).includes(p));
+  if (wrong !== undefined) return `--state: '${wrong}' is not a state: use ${PHASES.join(", ")} (several with commas)`;
+  return [...new Set([...(phases as Phase[]), ...(failed ? (["failed"] as const) : [])])];
+}
+
+/** The boot's line under the table names this many of its failures, then says how many more. */
+const BOOT_FAILURES_NAMED = 10;
+
+/** The table of `tend status` (of the services in `phases`, or all), as the server laid it out, and what the server says about itself below it. */
+export function printTable(out: Output, result: TableResult, phases: readonly Phase[] | null): void {
+  out.line(showTable(result.table, { now: Date.now(), colour: out.colour, phases }));
+  // A server older than this client leaves out the boot's failures.
+  const { tracking, settings, warnings, bootFailures } = result;
+  if (bootFailures !== undefined && bootFailures.length > 0) {
+    const named = bootFailures.slice(0, BOOT_FAILURES_NAMED).map((f) => `${f.service} (${f.reason})`);
+    if (bootFailures.length > BOOT_FAILURES_NAMED) named.push(`and ${bootFailures.length - BOOT_FAILURES_NAMED} more ('tend analyze boot')`);
+    out.line(paint(out, "red", `boot: ${plural(bootFailures.length, "service")} failed: ${named.join(", ")}`));
+  }
+  out.line(tracking.kind === "cgroup" ? `process trees tracked by cgroup (${tracking.cgroup})` : "process trees tracked by session and process group (no writable cgroup2 hierarchy)");
+  for (const m of settings.places.moved) out.line(describeMove(m));
+  const changed = changedSettings(settings);
+  if (changed.length > 0) out.line(`settings: ${changed.join(", ")}`);
+  for (const warning of warnings) out.line(paint(out, "red", `warning: ${warning}`));
+}
+
+/** A row's cells with its state painted: red when failed, green when up or running. */
+function coloured(cells: string, phase: Phase, state: TableLayout["state"]): string {
+  const colour = phase === "failed" ? "red" : phase === "up" || phase === "running" ? "green" : null;
+  if (colour === null) return cells;
+  const text = cells.slice(state.at, state.at + state.width).trimEnd();
+  return cells.slice(0, state.at) + paint({ colour: true }, colour, text) + cells.slice(state.at + text.length);
 }
 
 function detail(s: ServiceStatus, disabled: boolean): string {

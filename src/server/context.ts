@@ -16,6 +16,7 @@ import type { Monitors } from "./monitors.js";
 import type { Persistent } from "./persist.js";
 import type { RunSettings } from "./run-settings.js";
 import type { Scheduler } from "./scheduler.js";
+import type { StatusFile } from "./status-file.js";
 import type { Timings } from "./timings.js";
 import type { createWaiters } from "./waiters.js";
 
@@ -48,6 +49,8 @@ export interface ServerCore {
   scheduler: Scheduler;
   /** The transitions recorded: the last boot, the last start, a ring of the latest (`tend analyze`). */
   timings: Timings;
+  /** The table of `tend status` kept in RUN/status.json: told of every change, flushed before every reply. */
+  statusFile: StatusFile;
   /** Queues a fact; once the server serves, it is handled at once (a request's, whose outcome its reply names). */
   emit(fact: Fact, told?: Told): void;
 }

@@ -18,7 +18,7 @@ import type { Engine } from "../engine/engine.js";
 import { explain } from "../engine/explain.js";
 import { canMakeByName, definitionOf, roomProblem } from "../engine/instances.js";
 import { edgesOf, members } from "../engine/topology.js";
-import { statusTable } from "../cli/status-table.js";
+import { layOut } from "../cli/status-table.js";
 import { fileNameOf, SYSLOG_LOG_DIR } from "../places.js";
 import { own } from "../records.js";
 import { readRegularFile } from "../system/bounded-read.js";
@@ -30,7 +30,7 @@ import { HISTORY_CAPACITY } from "./history.js";
 import { followLog, MAX_MERGED_LINES, mergeLogs, namesSyslogLog } from "./logs.js";
 import { nameProblem } from "./names.js";
 import { enablementAfter, saveLevels, savePersistent } from "./persist.js";
-import type { ApplyPlan, Command, Request, RequestOf, ResultOf, ServiceDetail, TableResult } from "./protocol.js";
+import { readOnly, type ApplyPlan, type Command, type Request, type RequestOf, type ResultOf, type ServiceDetail, type TableResult } from "./protocol.js";
 import { enablements, notMadeDetail, notMadeStatus, serviceDetail, serviceStatus, type ShellFacts } from "./status.js";
 
 /** How a handler answers its request: with its command's result, or a refusal. */
@@ -52,7 +52,16 @@ export function createHandler(server: ServerContext): (request: Request, connect
   return (request, connection) => {
     const denied = authorise(connection.peer, connection.socket === "control", request, policy);
     if (denied !== null) return void connection.send({ id: request.id, ok: false, error: denied });
-    dispatch(server, request.cmd, request, connection);
+    // What a command did is in the status file before its final reply goes, whoever sends it (its handler, a waiter): the `tend status` that follows reads it.
+    const flushing: Connection = {
+      ...connection,
+      send(reply) {
+        if ("ok" in reply) server.statusFile.flush();
+        return connection.send(reply);
+      },
+    };
+    if (!readOnly(request.cmd)) server.statusFile.changed();
+    dispatch(server, request.cmd, request, flushing);
   };
 }
 
@@ -98,6 +107,13 @@ function aboutServer(server: ServerContext): Omit<TableResult, "table"> {
   };
 }
 
+/** The `table` reply, and what the status file holds (status-file.ts). */
+export function tableOf(server: ServerContext): TableResult {
+  const { engine } = server;
+  const services = listed(engine).map((n) => serviceStatus(engine, n, shellFacts(server, n)));
+  return { ...aboutServer(server), table: layOut(services, new Set(enablementsOf(server).disabled)) };
+}
+
 const HANDLERS: { [C in Command]: Handler<C> } = {
   ping: ({ engine }, _request, { reply }) => reply({ pid: process.pid, generation: engine.db.generation }),
   timings({ timings, engine, now }, _request, { reply }) {
@@ -116,13 +132,7 @@ const HANDLERS: { [C in Command]: Handler<C> } = {
       services: expandNamed(engine, names).map((n) => (engine.services.has(n) ? serviceStatus(engine, n, shellFacts(server, n)) : notMadeStatus(definitionOf(engine, n)!, server.now()))),
     });
   },
-  table(server, request, { reply }) {
-    const { engine } = server;
-    const services = listed(engine).map((n) => serviceStatus(engine, n, shellFacts(server, n)));
-    const shown = request.phases === undefined ? services : services.filter((s) => request.phases!.includes(s.phase));
-    const disabled = new Set(enablementsOf(server).disabled);
-    reply({ ...aboutServer(server), table: statusTable(shown, { disabled, now: Date.now(), colour: request.colour === true }).join("\n") });
-  },
+  table: (server, _request, { reply }) => reply(tableOf(server)),
   inspect(server, request, { reply, refuse }) {
     const { engine, supervisor } = server;
     const problem = nameProblem(engine, request.names);

@@ -6,7 +6,7 @@
 
 import { closeSync, fchmodSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { hasEnded, startTimeOf } from "../system/processes.js";
+import { identityOf, runningPidOf } from "../system/processes.js";
 
 export const LOCK_FILE = "tend.pid";
 
@@ -15,7 +15,7 @@ export type LockResult = { ok: true; release(): void } | { ok: false; pid: numbe
 /** Takes the lock of the run directory `runDir` (which the server made, 0755). */
 export function lockRoot(runDir: string): LockResult {
   const path = join(runDir, LOCK_FILE);
-  const self = `${process.pid} ${startTimeOf(process.pid) ?? "?"}\n`;
+  const self = `${identityOf(process.pid)}\n`;
   // Written in full beside it, then linked into place (link fails if the name exists):
   // no server ever reads a lock file that is not written yet.
   const mine = `${path}.new-${process.pid}`;
@@ -81,14 +81,10 @@ function removeStale(path: string, text: string): void {
   rmSync(aside, { force: true });
 }
 
-/** The pid of the server that holds a lock file with this content, or null when none does. */
+/** The pid of the server that holds a lock file with this content, or null when none does (one naming this very pid is an earlier life's). */
 function holderOf(text: string): number | null {
-  const [pidText, started] = text.trim().split(/\s+/);
-  const pid = Number(pidText);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || hasEnded(pid)) return null;
-  // A file without a start time (or a system without /proc) is taken as held by a live pid.
-  if (started === undefined || started === "?") return pid;
-  return startTimeOf(pid) === started ? pid : null;
+  const pid = runningPidOf(text);
+  return pid === process.pid ? null : pid;
 }
 
 /** A lock file taken over by a next server (this one was thought dead) is not removed. */

@@ -103,6 +103,7 @@ export function createLoop(options: LoopOptions): Loop {
         supervisor.acknowledge(); // every exit reported so far is journaled now
         runtime.checkpoint();
       }
+      server.statusFile.changed();
       waiters.check();
       if (isOver(engine)) options.finishShutdown();
     } finally {

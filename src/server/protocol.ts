@@ -14,7 +14,7 @@ import type { ResolvedGraph } from "../compile/graph.js";
 import type { ServiceDef } from "../config/service.js";
 import type { Readiness } from "../engine/boot.js";
 import type { Preview } from "../engine/preview.js";
-import { PHASES, type End, type Phase } from "../engine/types.js";
+import { type End, type Phase } from "../engine/types.js";
 import type { Tracking } from "../supervisor/supervisor.js";
 import type { ProcessInfo } from "../system/process-tree.js";
 import type { MovedPlace } from "../system/writable.js";
@@ -83,8 +83,24 @@ export interface StatusResult {
   services: ServiceStatus[];
 }
 
-/** The `table` reply: what `status` says of the server, and its services as the table's text (its lines, without the last newline). */
-export type TableResult = Omit<StatusResult, "services" | "disabled"> & { table: string };
+/** The `table` reply: what `status` says of the server, and its services as the table's rows, laid out (cli/status-table.ts). */
+export type TableResult = Omit<StatusResult, "services" | "disabled"> & { table: TableLayout };
+
+/**
+ * The table of `tend status` as the server lays it out: each row's cells up to SINCE,
+ * padded to the column widths of every service; the CLI adds SINCE (it counts from the
+ * moment it is shown), the colours, and keeps the rows of the states asked for.
+ */
+export interface TableLayout {
+  /** The header's cells up to SINCE, padded as the rows are. */
+  head: string;
+  /** Where the STATE cell starts in a row's cells, and the column's width: the CLI paints the state there. */
+  state: { at: number; width: number };
+  rows: TableRow[];
+}
+
+/** A service's row: its cells up to SINCE (name, kind, state, pid), its phase, since when (ms since the epoch), its DETAIL. */
+export type TableRow = [cells: string, phase: Phase, since: number, detail: string];
 
 /**
  * What the next boot does with a service or bundle, by the persisted sets: `enabled`, it
@@ -240,9 +256,6 @@ const text = field<string>((value, key) => (typeof value === "string" && value !
 const names = field<string[]>((value, key) =>
   Array.isArray(value) && value.every((n) => typeof n === "string") && value.length > 0 ? null : `'${key}' must be a non-empty list of names`,
 );
-const phases = field<Phase[]>((value, key) =>
-  Array.isArray(value) && value.every((p) => (PHASES as readonly unknown[]).includes(p)) ? null : `'${key}' must be a list of states: ${PHASES.join(", ")}`,
-);
 const eventName = field<string>((value) =>
   typeof value === "string" && EVENT_NAME.test(value) ? null : `${shown(value)} is not an event name: letters, digits and . _ : / -, starting with a letter or digit`,
 );
@@ -274,8 +287,8 @@ const enablement = { fields: { names, dryRun: optional(boolean) }, readOnly: fal
  */
 export const COMMANDS = {
   status: { fields: { names: optional(names) }, readOnly: true, result: result<StatusResult>() },
-  /** The table of `tend status`, rendered by the server (cli/status-table.ts), of every service or those in `phases`. */
-  table: { fields: { colour: optional(boolean), phases: optional(phases) }, readOnly: true, result: result<TableResult>() },
+  /** The table of `tend status`, laid out by the server (cli/status-table.ts): what the status file holds (server/status-file.ts). */
+  table: { fields: {}, readOnly: true, result: result<TableResult>() },
   list: { fields: {}, readOnly: true, result: result<ListEntry[]>() },
   start: change,
   stop: change,

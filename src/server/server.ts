@@ -24,7 +24,7 @@ import { bootedAt, closeInheritedFds } from "../system/processes.js";
 import { describeMove, writablePlaces, type WritablePlaces } from "../system/writable.js";
 import { bootNames, type ServerContext, type ServerCore, type Settings } from "./context.js";
 import { listenControl } from "./control-socket.js";
-import { createHandler, reload } from "./handlers.js";
+import { createHandler, reload, tableOf } from "./handlers.js";
 import { createHistory } from "./history.js";
 import { lockRoot } from "./lock.js";
 import { createLoop } from "./loop.js";
@@ -33,6 +33,7 @@ import { CONTROL_SOCKET, STATUS_SOCKET } from "./protocol.js";
 import { mergeRunSettings, syslogSocket, type GivenSettings } from "./run-settings.js";
 import { openRuntimeState, type RuntimeState } from "./runtime-state.js";
 import { createScheduler } from "./scheduler.js";
+import { keepStatusFile } from "./status-file.js";
 import { readServerConfig } from "./tend-conf.js";
 import { createMonitors } from "./monitors.js";
 import { openTimings } from "./timings.js";
@@ -125,6 +126,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     booted: false,
     scheduler: createScheduler({ stateDir: places.state, emit: loop.emit, now: () => Date.now(), bootedAt: () => bootedAt(Date.now()), log, warn }),
     timings,
+    statusFile: keepStatusFile(places.run, log),
     emit: loop.emit,
   };
   let supervisor: Supervisor;
@@ -139,6 +141,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
       tracking: process.env.TEND_TRACKING === "fallback" ? "fallback" : "auto",
       emit: loop.post,
       report: (service, text) => log(`${service}: ${text}`),
+      shown: () => core.statusFile.changed(),
       log,
       warn,
       syslog: syslogSocket(run.syslog, places),
@@ -177,6 +180,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     for (const listener of sockets) listener.close();
     for (const client of clients) client.destroy();
     core.scheduler.close();
+    core.statusFile.close();
     loop.journaling = false;
     runtime.remove();
     timings.save();
@@ -195,6 +199,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     waiters.check();
     for (const listener of sockets) listener.close();
     scheduler.close();
+    server.statusFile.close();
     loop.journaling = false;
     runtime.remove(); // a clean end: nothing for a next server to take over
     timings.save();
@@ -226,6 +231,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   } catch (e) {
     log(`cannot listen on ${places.run}: ${(e as Error).message}`);
     for (const listener of sockets) listener.close();
+    core.statusFile.close();
     await supervisor.close();
     unlock();
     return 1;
@@ -238,6 +244,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
   process.on("SIGHUP", () => reload(server, "SIGHUP"));
   loop.serve(server);
+  server.statusFile.serve(() => tableOf(server));
   // A server that took over keeps the levels it found; a new one starts from the persisted ones.
   if (!restored) for (const [name, value] of server.persistedLevels) server.emit({ kind: "level", name, value });
   server.scheduler.load(server.engine.db, new Set(server.persistent.disabled));

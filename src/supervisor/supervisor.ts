@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   emit(fact: Fact): void;
   /** Lines from tend about services, for the server's own output. */
   report(service: string, text: string): void;
+  /** What `tend status` shows of a service changed outside the engine: its STATUS=, why its readiness is held back. */
+  shown(): void;
   /** The server's own log. */
   log(line: string): void;
   /** Something the admin should see in `tend status` too. */
@@ -402,6 +404,7 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
   /** Said once a holder: in the server's log, the service's, and its status until it is ready. */
   function notOurs(service: string, def: ServiceDef, text: string): void {
     heldBack.set(service, text);
+    options.shown();
     options.report(service, text);
     note(service, def, text);
   }
@@ -451,7 +454,10 @@ function createSupervisor(keeper: Keeper, options: SupervisorOptions): Superviso
       case "main-refused":
         return mainAnswer(m);
       case "notify":
-        if (m.status !== undefined) statusTexts.set(m.service, m.status);
+        if (m.status !== undefined) {
+          statusTexts.set(m.service, m.status);
+          options.shown();
+        }
         // In the order they were said: a READY=1 that ends a reload follows its RELOADING=1.
         if (m.reloading) options.emit({ kind: "reloading", service: m.service, pid: m.pid });
         if (m.reloaded) options.emit({ kind: "reloaded", service: m.service, pid: m.pid });

@@ -14,6 +14,12 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Write `path` only if there is none: a file written meanwhile by someone else is kept (a link, not a rename). */
   keepExisting?: boolean;
+  /**
+   * False: neither the file nor its directory is synced. For what lives only while a
+   * server runs, in the run directory (the status file), which a crash of the machine
+   * loses anyway: readers still see the old file or the new one, never a part of one.
+   */
+  durable?: boolean;
   /** Test hook: runs after the new file is written and synced, before it replaces the old one. */
   beforeRename?: (() => void) | undefined;
 }
@@ -38,7 +44,7 @@ export function writeFileAtomically(path: string, text: string | Uint8Array, opt
     try {
       fchmodSync(fd, mode); // the umask masked open's mode
       writeFileSync(fd, text); // all of it: a write may be partial
-      fsyncSync(fd);
+      if (options.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -57,7 +63,7 @@ export function writeFileAtomically(path: string, text: string | Uint8Array, opt
     rmSync(temporary, { force: true });
     throw e;
   }
-  syncDirectory(dirname(path));
+  if (options.durable !== false) syncDirectory(dirname(path));
   return true;
 }
 

@@ -39,6 +39,22 @@ export function startTimeOf(pid: number): string | null {
   return statFields(pid)?.[19] ?? null;
 }
 
+/** One process, named so that a later process given its pid again is not taken for it: "PID START" ("?" without /proc). */
+export const identityOf = (pid: number): string => `${pid} ${startTimeOf(pid) ?? "?"}`;
+
+/**
+ * The pid of the process an identity (`identityOf`) names while it runs, or null: it
+ * has ended, is a zombie, or its pid names a later process. One without a start time
+ * (a system without /proc) is taken as running while its pid is alive.
+ */
+export function runningPidOf(identity: string): number | null {
+  const [pidText, started] = identity.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || hasEnded(pid)) return null;
+  if (started === undefined || started === "?") return pid;
+  return startTimeOf(pid) === started ? pid : null;
+}
+
 const O_CLOEXEC = 0o2000000;
 
 /**

@@ -35,6 +35,7 @@ async function withSupervisor(body: (s: Supervisor, facts: Fact[], dir: string) 
       now: () => Date.now(),
       emit: (fact) => void facts.push(fact),
       report: (service, text) => void lines.push(`${service}: ${text}`),
+      shown: () => {},
       log: (line) => void lines.push(line),
       warn: (line) => void lines.push(`WARNING: ${line}`),
       syslog: null,
