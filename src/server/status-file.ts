@@ -13,9 +13,10 @@
 // asks the server otherwise (one that died leaves its file). The server removes it at
 // its end. One it cannot write is removed, said once in its log: the CLI asks meanwhile.
 
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { readRegularFile } from "../system/bounded-read.js";
 import { writeFileAtomically } from "../system/files.js";
 import { identityOf, runningPidOf } from "../system/processes.js";
 import type { TableResult } from "./protocol.js";
@@ -25,6 +26,8 @@ export const STATUS_FILE = "status.json";
 export const STATUS_FILE_INTERVAL_MS = 100;
 /** The file's format: a reader takes this one only (a server of another version may write another). */
 const FORMAT = 1;
+/** More than a table of 100,000 services: a file this large (or not a regular file: a FIFO would block) is none of a server's. */
+const MAX_BYTES = 32 * 1024 * 1024;
 /** Everyone may read it, as everyone may ask the status socket (docs/protocol.md, "Access"). */
 const MODE = 0o644;
 
@@ -115,9 +118,9 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
 export function readStatusFile(runDir: string): TableResult | null {
   let content: unknown;
   try {
-    content = JSON.parse(readFileSync(join(runDir, STATUS_FILE), "utf8"));
+    content = JSON.parse(readRegularFile(join(runDir, STATUS_FILE), MAX_BYTES).toString("utf8"));
   } catch {
-    return null; // none (no server, or one that cannot write it), or not JSON: damaged
+    return null; // none (no server, or one that cannot write it), not a file, too large, or not JSON: damaged
   }
   return isContent(content) && runningPidOf(content.server) !== null ? content : null;
 }

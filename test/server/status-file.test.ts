@@ -2,11 +2,11 @@
 // a real server in RUN/status.json and read by the built CLI without connecting; what
 // a command did is in it when the command returns; a change the server sees by itself
 // reaches it; a file its server no longer stands behind (it ended, or the file is
-// damaged or not a file) is not taken: the CLI asks the socket.
+// damaged, not a file, or none it could write) is not taken: the CLI asks the socket.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { STATUS_FILE } from "../../src/server/status-file.js";
@@ -94,6 +94,10 @@ describe("the status file", { concurrency: true }, () => {
         writeFileSync(fileOf(root), damaged);
         assert.match((await root.tend("status")).stderr, /no tend server is running/, damaged);
       }
+      rmSync(fileOf(root));
+      // Nor a FIFO: it is not waited on.
+      execFileSync("mkfifo", [fileOf(root)]);
+      assert.match((await root.tend("status")).stderr, /no tend server is running/);
       rmSync(fileOf(root));
 
       // Where the file would be, a directory: the server cannot write it, says so once, and the socket answers.
