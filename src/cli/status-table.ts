@@ -79,8 +79,9 @@ const BOOT_FAILURES_NAMED = 10;
 
 /** The table of `tend status` (of the services in `phases`, or all), as the server laid it out, and what the server says about itself below it. */
 export function printTable(out: Output, result: TableResult, phases: readonly Phase[] | null): void {
-  out.line(showTable(result.table, { now: Date.now(), colour: out.colour, phases }));
-  // A server older than this client leaves out the boot's failures.
+  // A server older than this client (not restarted since an upgrade) sends the table as its text, and leaves out the boot's failures.
+  const table: TableLayout | string = result.table;
+  out.line(typeof table === "string" ? table : showTable(table, { now: Date.now(), colour: out.colour, phases }));
   const { tracking, settings, warnings, bootFailures } = result;
   if (bootFailures !== undefined && bootFailures.length > 0) {
     const named = bootFailures.slice(0, BOOT_FAILURES_NAMED).map((f) => `${f.service} (${f.reason})`);

@@ -5,25 +5,24 @@
 // (docs/benchmarks.md); reading one file costs a tenth of that.
 //
 // How current it is: the file is replaced (never written in place: a reader sees the
-// old table or the new one) by the end of the turn in which something it shows changed,
-// and while changes go on, at most every STATUS_FILE_INTERVAL_MS; and before the server
-// sends any reply, a change not in it yet is written, so that what a command did
-// (`tend start web` returned) is in the table read next. It names the server that wrote
+// old table or the new one) STATUS_FILE_INTERVAL_MS after something it shows changed,
+// with whatever else changed meanwhile (a start of 500 is not 500 tables); and before
+// the server sends any reply, a change not in it yet is written, so that what a command
+// did (`tend start web` returned) is in the table read next. It names the server that wrote
 // it by pid and start time: the CLI takes it only while that very process runs, and
 // asks the server otherwise (one that died leaves its file). The server removes it at
 // its end. One it cannot write is removed, said once in its log: the CLI asks meanwhile.
 
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { readRegularFile } from "../system/bounded-read.js";
 import { writeFileAtomically } from "../system/files.js";
 import { identityOf, runningPidOf } from "../system/processes.js";
 import type { TableResult } from "./protocol.js";
 
 export const STATUS_FILE = "status.json";
-/** While changes go on (a boot of 1,000), the file is replaced at most this often. */
-export const STATUS_FILE_INTERVAL_MS = 100;
+/** How long after a change the file follows, with the changes made meanwhile (but for a reply, which writes it at once). */
+export const STATUS_FILE_INTERVAL_MS = 250;
 /** The file's format: a reader takes this one only (a server of another version may write another). */
 const FORMAT = 1;
 /** More than a table of 100,000 services: a file this large (or not a regular file: a FIFO would block) is none of a server's. */
@@ -55,7 +54,6 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
   let dirty = false;
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
-  let lastWrite = -Infinity;
   /** What the file holds now (null: unknown, or none): a table that did not change is not written again. */
   let written: string | null = null;
   let failing = false;
@@ -65,7 +63,6 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
     timer = null;
     if (!dirty || table === null || closed) return;
     dirty = false;
-    lastWrite = performance.now();
     const content: Content = { format: FORMAT, server, ...table() };
     const text = JSON.stringify(content);
     if (text === written) return;
@@ -91,7 +88,7 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
   };
   const schedule = (): void => {
     if (timer !== null || table === null || closed) return;
-    timer = setTimeout(write, Math.max(0, lastWrite + STATUS_FILE_INTERVAL_MS - performance.now()));
+    timer = setTimeout(write, STATUS_FILE_INTERVAL_MS);
     timer.unref();
   };
   return {

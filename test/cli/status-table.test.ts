@@ -4,8 +4,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { layOut, showTable } from "../../src/cli/status-table.js";
-import type { ServiceStatus } from "../../src/server/protocol.js";
+import { layOut, printTable, showTable } from "../../src/cli/status-table.js";
+import type { Output } from "../../src/cli/output.js";
+import type { ServiceStatus, TableResult } from "../../src/server/protocol.js";
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 const service = (name: string, more: Partial<ServiceStatus>): ServiceStatus => ({
@@ -61,4 +62,13 @@ test("on a terminal the header is bold, a failed state red, an up or running one
   assert.equal(lines[2], "database  longrun  \x1b[31mfailed\x1b[0m          -     5s ago   exited with 3");
   assert.equal(lines[3], "cache     longrun  down            -     40s ago  waiting to start");
   assert.equal(lines[4], "cron      longrun  \x1b[32mup (reloading)\x1b[0m  100   90d ago");
+});
+
+test("a server older than the CLI (not restarted since an upgrade) sends the table's text: printed as it came", () => {
+  const lines: string[] = [];
+  const out: Output = { json: false, colour: false, line: (text = "") => void lines.push(text), error: () => {}, data: () => {} };
+  const settings = { exitWith: null, onBootFailure: "report", stopGraceMs: 8000, logFormat: "text", serviceLogs: "auto", syslog: "off", compile: false, file: "", controlGroup: null, places: { state: "", log: "", moved: [] } };
+  const old = { generation: 1, shuttingDown: false, tracking: { kind: "fallback", cgroup: null }, settings, boot: null, end: null, warnings: [], table: "NAME  KIND\nweb   longrun" };
+  printTable(out, old as unknown as TableResult, null);
+  assert.deepEqual(lines, ["NAME  KIND\nweb   longrun", "process trees tracked by session and process group (no writable cgroup2 hierarchy)"]);
 });
