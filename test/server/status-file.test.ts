@@ -7,10 +7,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { STATUS_FILE } from "../../src/server/status-file.js";
 import { identityOf } from "../../src/system/processes.js";
+import { childEnv, REPO } from "../helpers.js";
 import { waitFor, withRoot, type TestRoot } from "./harness.js";
 
 const fileOf = (root: TestRoot): string => join(root.places.run, STATUS_FILE);
@@ -44,6 +45,29 @@ describe("the status file", { concurrency: true }, () => {
       }
       await root.shutdown(daemon);
       assert.equal(existsSync(fileOf(root)), false, "the server removes its file at its end");
+    }));
+
+  test("bin/tend prints the table by itself: with no quick CLI beside it, and without loading node:net", { timeout: 60_000 }, () =>
+    withRoot(async (root) => {
+      root.services({ web: "type = longrun\ncommand = sleep 1000\n", default: "type = bundle\ncontents = web\n" });
+      await root.compile();
+      const daemon = await root.startDaemon({ boot: true });
+      await root.waitPhase("web", "up");
+      await waitFor("the status file", () => existsSync(fileOf(root)));
+      // dist/bin/tend.cjs alone: the quick CLI (quick.cjs) it would load is not there.
+      const alone = root.path("alone");
+      mkdirSync(alone);
+      copyFileSync(join(REPO, "dist/bin/tend.cjs"), join(alone, "tend.cjs"));
+      const modules = root.file("modules.cjs", `process.on("exit", () => require("fs").writeSync(2, process.moduleLoadList.filter((m) => m === "NativeModule net").join() + "\\n"));\n`);
+      const run = (...args: string[]) => spawnSync(process.execPath, ["--require", modules, join(alone, "tend.cjs"), "--root", root.dir, ...args], { encoding: "utf8", env: childEnv() });
+      const table = run("status");
+      assert.equal(table.status, 0, table.stderr);
+      assert.match(rowOf(table.stdout, "web") ?? "", /^web +longrun +up /);
+      assert.equal(table.stderr, "\n", "node:net not loaded");
+      const json = run("status", "--json");
+      assert.notEqual(json.status, 0, "--json is the quick CLI's, which is not there");
+      assert.match(json.stderr, /quick\.cjs/);
+      await root.shutdown(daemon);
     }));
 
   test("what a command did is in the file when it returns: start, stop, disable", { timeout: 60_000 }, () =>
