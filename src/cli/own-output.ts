@@ -48,13 +48,11 @@ function lost(fd: Fd, e: NodeJS.ErrnoException): void {
 
 /** process.stdout (1) or process.stderr (2), watched as above; writes to its fd go through it from now on. */
 export function ownStream(fd: Fd): NodeJS.WriteStream {
-  let stream = streams.get(fd);
-  if (stream === undefined) {
-    const made = fd === 1 ? process.stdout : process.stderr;
-    made.on("error", (e: NodeJS.ErrnoException) => lost(fd, e));
-    streams.set(fd, made);
-    stream = made;
-  }
+  const known = streams.get(fd);
+  if (known !== undefined) return known;
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  stream.on("error", (e: NodeJS.ErrnoException) => lost(fd, e));
+  streams.set(fd, stream);
   return stream;
 }
 

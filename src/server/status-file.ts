@@ -22,7 +22,7 @@ import type { TableResult } from "./protocol.js";
 
 export const STATUS_FILE = "status.json";
 /** How long after a change the file follows, with the changes made meanwhile (but for a reply, which writes it at once). */
-export const STATUS_FILE_INTERVAL_MS = 250;
+const STATUS_FILE_INTERVAL_MS = 250;
 /** The file's format: a reader takes this one only (a server of another version may write another). */
 const FORMAT = 1;
 /** More than a table of 100,000 services: a file this large (or not a regular file: a FIFO would block) is none of a server's. */
@@ -58,9 +58,12 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
   let written: string | null = null;
   let failing = false;
 
-  const write = (): void => {
+  const cancel = (): void => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
+  };
+  const write = (): void => {
+    cancel();
     if (!dirty || table === null || closed) return;
     dirty = false;
     const content: Content = { format: FORMAT, server, ...table() };
@@ -104,8 +107,7 @@ export function keepStatusFile(runDir: string, log: (line: string) => void): Sta
     flush: write,
     close() {
       closed = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      cancel();
       remove();
     },
   };
